@@ -1,0 +1,150 @@
+"""The API a post's own code uses: `import runpost`.
+
+    runpost.params                  the post's parameters (front matter `params:` + --param)
+    runpost.publish(name, value)    a JSON value the prose shows with {{< value name >}}
+    @runpost.memo                   cache an expensive function's result in build/
+    fn.map(arg_tuples, processes=N) compute uncached calls in N forked processes
+    runpost.site_file(path)         a file published at the site root, not beside the page
+
+The build runs each post's code in `python -m runpost.kernel`, which installs a
+session backed by build/ (see kernel.py). Imported anywhere else (a REPL, a
+test, `python helper.py`) the same calls work in memory, so a post's helper
+modules import and run without the builder.
+
+This module is imported by every post, including on machines that only render:
+it must stay light (no torch, no jinja2, no markdown).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import pickle
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+__all__ = ["params", "publish", "memo", "site_file"]
+
+# Filled in by the kernel before the post's first block runs; {} elsewhere.
+params: dict[str, Any] = {}
+
+
+def publish(name: str, value: Any) -> None:
+    """Make `value` available to the prose as `{{< value name >}}` / `{{< table name >}}`.
+
+    `value` must be JSON-serialisable: numbers, strings, bools, None, lists and
+    dicts of them. Scalars with `.item()` (numpy, torch) and arrays with
+    `.tolist()` are converted. Anything else raises TypeError here, so the
+    build error points at the line that published it.
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"publish() needs a non-empty string name, got {name!r}")
+    _session.publish(name, to_json(name, value))
+
+
+def memo(function: Callable) -> Callable:
+    """Cache `function`'s results in build/, keyed by the defining block and the arguments.
+
+    The key is the chain key of the block that defines (or imports) the
+    function, its qualified name, and a hash of the pickled arguments, so
+    editing a later block reuses the results while editing this block, an
+    earlier one, a helper module, an input or a parameter recomputes them.
+    Results must be picklable. `fn.map(list_of_arg_tuples, processes=N)`
+    computes the uncached calls in forked child processes, N at a time.
+    """
+    return _session.memoize(function)
+
+
+def site_file(relative_path: str | Path) -> Path:
+    """A path to write a file that is published at the site root.
+
+    `site_file("200502_RNN/x.png")` is served as `/200502_RNN/x.png`. Parent
+    folders are created. Files written to the working folder instead are
+    published beside the page (`/posts/<slug>/x.png`).
+    """
+    relative = Path(relative_path)
+    if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+        raise ValueError(f"site_file() needs a relative path inside the site, got '{relative_path}'")
+    path = _session.site_root() / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def to_json(name: str, value: Any) -> Any:
+    """`value` as plain JSON data (a deep copy), or TypeError naming what is wrong."""
+    def convert(item: Any) -> Any:
+        # numpy/torch scalars have .item(); arrays and tensors have .tolist().
+        for method in ("item", "tolist"):
+            if callable(getattr(item, method, None)):
+                try:
+                    return getattr(item, method)()
+                except (TypeError, ValueError):
+                    continue
+        raise TypeError(f"cannot publish '{name}': {type(item).__name__} is not JSON-serialisable "
+                        f"(use numbers, strings, bools, None, lists and dicts)")
+
+    try:
+        text = json.dumps(value, default=convert, sort_keys=True, allow_nan=True)
+    except ValueError as error:  # circular references
+        raise TypeError(f"cannot publish '{name}': {error}") from None
+    return json.loads(text)
+
+
+def arguments_hash(args: tuple, kwargs: dict) -> str:
+    """sha256 of the pickled call arguments (keyword order does not matter)."""
+    try:
+        data = pickle.dumps((tuple(args), sorted(kwargs.items())), protocol=4)
+    except Exception as error:
+        raise TypeError(f"memo: arguments must be picklable to form the cache key ({error})") from None
+    return hashlib.sha256(data).hexdigest()
+
+
+def describe_call(function: Callable, args: tuple, kwargs: dict, limit: int = 120) -> str:
+    """A short, readable `name(args)` for the manifest and --explain."""
+    parts = [repr(arg) for arg in args] + [f"{key}={value!r}" for key, value in sorted(kwargs.items())]
+    text = f"{function.__qualname__}({', '.join(parts)})"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def as_arguments(call: Any) -> tuple:
+    """An item of `fn.map(...)`: a tuple of positional arguments, or one argument."""
+    return call if isinstance(call, tuple) else (call,)
+
+
+class MemorySession:
+    """The session outside a kernel: publish and memo in memory, site files in a temp folder."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self._cache: dict[tuple[str, str], Any] = {}
+        self._site_root: Path | None = None
+
+    def publish(self, name: str, value: Any) -> None:
+        self.values[name] = value
+
+    def site_root(self) -> Path:
+        if self._site_root is None:
+            import tempfile
+
+            self._site_root = Path(tempfile.mkdtemp(prefix="runpost-site-"))
+        return self._site_root
+
+    def memoize(self, function: Callable) -> Callable:
+        session = self
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            key = (function.__qualname__, arguments_hash(args, kwargs))
+            if key not in session._cache:
+                session._cache[key] = function(*args, **kwargs)
+            return session._cache[key]
+
+        def map_calls(calls: Iterable[tuple], processes: int = 1) -> list:
+            return [wrapper(*as_arguments(call)) for call in calls]
+
+        wrapper.map = map_calls  # type: ignore[attr-defined]
+        return wrapper
+
+
+# The kernel replaces this with a session backed by build/ (kernel.KernelSession).
+_session: Any = MemorySession()

@@ -1,0 +1,142 @@
+"""Site settings: `runpost.toml` at the project root plus command-line flags.
+
+Loaded and fully validated before any other work, so a typo in the config is
+reported before a model trains for ten minutes.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import BuildError, BuildErrors, Location
+
+CONFIG_NAME = "runpost.toml"
+# The theme that ships with the engine; a site's own templates/ take precedence.
+DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path                       # project folder (holds runpost.toml)
+    content_dir: Path                # posts live in <content_dir>/posts
+    output_dir: Path                 # the generated site (replaced atomically)
+    build_dir: Path                  # frozen execution results (committed)
+    templates_dirs: tuple[Path, ...]  # searched in order: site's templates/, engine's theme
+    static_dir: Path                 # copied to the site root, as Hugo does
+    title: str = "runpost"
+    base_url: str = "/"              # absolute URL of the site root, always ends with "/"
+    author: str = ""
+    language: str = "en"
+    description: str = ""
+    raw_html: bool = False           # Hugo's goldmark `unsafe`: raw HTML in Markdown is omitted unless true
+    cname: str = ""                  # custom domain, written to site/CNAME
+    drafts: bool = False             # --drafts
+    future: bool = False             # --future
+    mode: str = "default"            # execution: "default" (stale only), "rerun", "frozen", "explain"
+    params: dict[str, str] = field(default_factory=dict)   # --param NAME=VALUE overrides
+    timeout: float = 1800.0          # default seconds per executable block
+    debug: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)    # [params] table, for templates
+
+    @property
+    def base_path(self) -> str:
+        """The path part of base_url ("/repo/"), where the site is served."""
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.base_url).path or "/"
+
+
+_KNOWN_KEYS = {
+    "title": str, "base_url": str, "author": str, "language": str,
+    "description": str, "raw_html": bool, "cname": str, "timeout": (int, float),
+    "params": dict,
+}
+
+
+def load_config(root: Path, **overrides: Any) -> Config:
+    """Read <root>/runpost.toml (optional) and apply command-line overrides.
+
+    `overrides` holds only flags the user gave (None values are ignored).
+    """
+    path = root / CONFIG_NAME
+    settings = _read_settings(path)
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    base_url = overrides.pop("base_url", None) or settings.get("base_url") or _github_pages_url() or "/"
+    content_dir = Path(overrides.pop("content_dir", root / "content"))
+    templates_dirs = tuple(dict.fromkeys([root / "templates", DEFAULT_TEMPLATES]))
+    return Config(
+        root=root,
+        content_dir=content_dir,
+        output_dir=Path(overrides.pop("output_dir", root / "site")),
+        build_dir=Path(overrides.pop("build_dir", root / "build")),
+        templates_dirs=templates_dirs,
+        static_dir=root / "static",
+        title=settings.get("title", "runpost"),
+        base_url=normalize_base_url(base_url),
+        author=settings.get("author", ""),
+        language=settings.get("language", "en"),
+        description=settings.get("description", ""),
+        raw_html=settings.get("raw_html", False),
+        cname=settings.get("cname", ""),
+        timeout=float(overrides.pop("timeout", settings.get("timeout", 1800.0))),
+        extra=settings.get("params", {}),
+        **overrides,
+    )
+
+
+def normalize_base_url(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
+def _github_pages_url() -> str:
+    # Inside GitHub Actions, a project site is served at https://<owner>.github.io/<repo>/.
+    repository = os.environ.get("GITHUB_REPOSITORY", "") if os.environ.get("GITHUB_ACTIONS") else ""
+    if "/" not in repository:
+        return ""
+    owner, name = repository.split("/", 1)
+    if name.lower() == f"{owner.lower()}.github.io":
+        return f"https://{name.lower()}/"
+    return f"https://{owner.lower()}.github.io/{name}/"
+
+
+def _read_settings(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        settings = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise BuildError(Location(path, 1), f"not UTF-8 ({error.reason})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise BuildError(toml_error_location(path, error), f"invalid TOML: {error.args[0].split(' (at')[0]}") from None
+    problems = []
+    for key, value in settings.items():
+        expected = _KNOWN_KEYS.get(key)
+        line = _line_of_key(path, key)
+        if expected is None:
+            problems.append(BuildError(Location(path, line, 1), f"unknown setting '{key}'"))
+        elif not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+            problems.append(BuildError(Location(path, line, 1), f"setting '{key}' has the wrong type"))
+    if problems:
+        raise BuildErrors(problems)
+    return settings
+
+
+def _line_of_key(path: Path, key: str) -> int:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.split("=", 1)[0].strip() in (key, f'"{key}"'):
+            return number
+    return 1
+
+
+def toml_error_location(path: Path, error: tomllib.TOMLDecodeError, first_line: int = 1) -> Location:
+    """tomllib reports '(at line L, column C)' in its message; turn it into a Location."""
+    import re
+
+    match = re.search(r"\(at line (\d+), column (\d+)\)", str(error))
+    if not match:
+        return Location(path, first_line)
+    return Location(path, first_line + int(match.group(1)) - 1, int(match.group(2)))
+

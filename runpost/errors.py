@@ -1,0 +1,80 @@
+"""Errors users see: one compiler-style line per problem.
+
+Every stage raises `BuildError` (one problem) or `BuildErrors` (several, so a
+stage can report everything it found before the build stops). `cli.py` is the
+only place that prints them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a source file; line and column are 1-based, 0 means unknown."""
+
+    path: Path
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        text = _display_path(self.path)
+        if self.line:
+            text += f":{self.line}"
+            if self.column:
+                text += f":{self.column}"
+        return text
+
+    def shifted(self, lines: int) -> "Location":
+        """The same column, `lines` further down (body positions -> file positions)."""
+        return Location(self.path, self.line + lines, self.column)
+
+
+def _display_path(path: Path) -> str:
+    # Paths under the working directory print relative, as compilers do, so the
+    # message is clickable in a terminal and identical on every machine.
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+class BuildError(Exception):
+    """One problem in the user's content or configuration."""
+
+    def __init__(self, location: Location | None, message: str, detail: str = ""):
+        super().__init__(message)
+        self.location = location
+        self.message = message
+        # Extra text (a mapped traceback, say) shown only with --debug.
+        self.detail = detail
+
+    def __str__(self) -> str:
+        prefix = f"{self.location}: " if self.location else ""
+        return f"{prefix}error: {self.message}"
+
+
+class BuildErrors(Exception):
+    """Several problems found by one stage; raised once the stage is done."""
+
+    def __init__(self, errors: list[BuildError]):
+        super().__init__(f"{len(errors)} errors")
+        self.errors = list(errors)
+
+
+class ErrorCollector:
+    """Gather errors while a stage walks all its input, then raise them together."""
+
+    def __init__(self) -> None:
+        self.errors: list[BuildError] = []
+
+    def add(self, error: BuildError) -> None:
+        self.errors.append(error)
+
+    def extend(self, errors: "BuildErrors | list[BuildError]") -> None:
+        self.errors.extend(errors.errors if isinstance(errors, BuildErrors) else errors)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise BuildErrors(self.errors)

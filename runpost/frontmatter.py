@@ -1,0 +1,182 @@
+"""Front matter: YAML (`---`) or TOML (`+++`) -> validated FrontMatter.
+
+Part of the load stage. Every problem is reported at its file line; a
+front matter that does not parse is an error, never silently dropped.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .config import toml_error_location
+from .errors import BuildError, BuildErrors, ErrorCollector, Location
+from .post import FrontMatter
+
+_FENCES = {"---": "yaml", "+++": "toml"}
+# A slug is one URL segment: it names a folder under posts/ and nothing else.
+_BAD_SLUG = re.compile(r"[/\\]|^\.{1,2}$|[\x00-\x1f]")
+
+
+def parse_front_matter(path: Path, text: str, default_slug: str) -> tuple[FrontMatter, str, int]:
+    """Return (front matter, body, file line where the body starts)."""
+    lines = text.split("\n")
+    fence = lines[0].rstrip() if lines else ""
+    if fence not in _FENCES:
+        raise BuildError(Location(path, 1, 1), "missing front matter (start the file with '---' or '+++')")
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].rstrip() == fence)
+    except StopIteration:
+        raise BuildError(Location(path, 1, 1), f"front matter opened with '{fence}' is never closed") from None
+    raw = "\n".join(lines[1:end])
+    if _FENCES[fence] == "yaml":
+        data, key_lines = _parse_yaml(path, raw)
+    else:
+        data, key_lines = _parse_toml(path, raw)
+    meta = _validate(path, data, key_lines, default_slug)
+    return meta, "\n".join(lines[end + 1:]), end + 2
+
+
+def _parse_yaml(path: Path, raw: str) -> tuple[dict, dict[str, int]]:
+    try:
+        node = yaml.compose(raw, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(raw)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = Location(path, mark.line + 2, mark.column + 1) if mark else Location(path, 1)
+        raise BuildError(where, f"invalid YAML front matter: {error.problem or error.context}") from None
+    if data is None:
+        data, node = {}, None
+    if not isinstance(data, dict):
+        raise BuildError(Location(path, 2, 1), "front matter must be a mapping of keys to values")
+    key_lines = {}
+    if isinstance(node, yaml.MappingNode):
+        key_lines = {str(key.value): key.start_mark.line + 2 for key, _ in node.value}
+    return data, key_lines
+
+
+def _parse_toml(path: Path, raw: str) -> tuple[dict, dict[str, int]]:
+    try:
+        data = tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as error:
+        message = str(error).split(" (at ")[0]
+        raise BuildError(toml_error_location(path, error, first_line=2), f"invalid TOML front matter: {message}") from None
+    key_lines = {}
+    for number, line in enumerate(raw.split("\n"), 2):
+        key = line.split("=", 1)[0].strip().strip('"')
+        if "=" in line and key in data and key not in key_lines:
+            key_lines[key] = number
+    return data, key_lines
+
+
+def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: str) -> FrontMatter:
+    errors = ErrorCollector()
+    fields = _Fields(path, data, key_lines, errors)
+    title = fields.text("title", required=True)
+    date = fields.date("date")
+    publish_date = fields.date("publishDate")
+    if date is None and publish_date is None and "date" not in data and "publishDate" not in data:
+        errors.add(BuildError(Location(path, 1, 1), "missing 'date' (or 'publishDate') in front matter"))
+    slug = fields.text("slug") or default_slug
+    if _BAD_SLUG.search(slug):
+        errors.add(BuildError(fields.where("slug"), f"slug '{slug}' must be a single URL segment (no '/', '\\', '.' or '..')"))
+    meta = FrontMatter(
+        title=title,
+        date=date or publish_date or _EPOCH,
+        publish_date=publish_date or date or _EPOCH,
+        lastmod=fields.date("lastmod"),
+        description=fields.text("description"),
+        summary=fields.text("summary"),
+        tags=fields.strings("tags"),
+        images=fields.strings("images"),
+        draft=fields.boolean("draft"),
+        slug=slug,
+        params=fields.mapping("params"),
+        inputs=fields.strings("inputs"),
+        extra={key: value for key, value in data.items() if key not in _KNOWN},
+        lines=dict(key_lines),
+    )
+    errors.raise_if_any()
+    return meta
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_KNOWN = {"title", "date", "publishDate", "lastmod", "description", "summary", "tags",
+          "images", "draft", "slug", "params", "inputs"}
+
+
+class _Fields:
+    """Typed access to front matter keys; type errors are collected at the key's line."""
+
+    def __init__(self, path: Path, data: dict, key_lines: dict[str, int], errors: ErrorCollector):
+        self.path, self.data, self.key_lines, self.errors = path, data, key_lines, errors
+
+    def where(self, key: str) -> Location:
+        return Location(self.path, self.key_lines.get(key, 1), 1)
+
+    def _fail(self, key: str, message: str) -> None:
+        self.errors.add(BuildError(self.where(key), message))
+
+    def text(self, key: str, required: bool = False) -> str:
+        value = self.data.get(key)
+        if value is None or (isinstance(value, str) and not value.strip() and required):
+            if required:
+                self._fail(key, f"missing '{key}' in front matter")
+            return ""
+        if isinstance(value, (dict, list)):
+            self._fail(key, f"'{key}' must be text, not a {type(value).__name__}")
+            return ""
+        return str(value)
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self.data.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, (str, int, float)):
+            return (str(value),)
+        if isinstance(value, list) and all(isinstance(item, (str, int, float)) for item in value):
+            return tuple(str(item) for item in value)
+        self._fail(key, f"'{key}' must be a list of strings")
+        return ()
+
+    def boolean(self, key: str) -> bool:
+        value = self.data.get(key, False)
+        if not isinstance(value, bool):
+            self._fail(key, f"'{key}' must be true or false")
+            return False
+        return value
+
+    def mapping(self, key: str) -> dict[str, Any]:
+        value = self.data.get(key, {})
+        if not isinstance(value, dict):
+            self._fail(key, f"'{key}' must be a mapping")
+            return {}
+        return value
+
+    def date(self, key: str) -> dt.datetime | None:
+        if key not in self.data:
+            return None
+        parsed = parse_date(self.data[key])
+        if parsed is None:
+            self._fail(key, f"invalid date '{self.data[key]}' for '{key}' (use YYYY-MM-DD or an ISO 8601 date-time)")
+        return parsed
+
+
+def parse_date(value: Any) -> dt.datetime | None:
+    """YAML/TOML dates and ISO strings -> aware datetime (naive ones are UTC, as Hugo assumes)."""
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value.strip().replace(" ", "T", 1) if len(value.strip()) > 10 else value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)

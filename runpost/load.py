@@ -1,0 +1,124 @@
+"""Stage 1: content/posts -> Post objects with validated front matter.
+
+`load_posts` does the I/O (find files, read bytes); `parse_post` is pure.
+Posts are `content/posts/<name>.md` or page bundles
+`content/posts/<name>/index.md`, whose sibling files are published beside
+the page, as in Hugo.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+from .config import Config
+from .errors import BuildError, BuildErrors, ErrorCollector, Location
+from .frontmatter import parse_front_matter
+from .post import Post
+
+# Files in a bundle that are build machinery, not resources to publish.
+_SKIPPED_ASSET_PARTS = {"__pycache__", ".ipynb_checkpoints"}
+
+
+def load_posts(config: Config, now: dt.datetime | None = None) -> list[Post]:
+    """All posts to publish, sorted newest first; every error in every file reported."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    errors = ErrorCollector()
+    posts = []
+    for path, bundle in find_post_files(config.content_dir):
+        try:
+            posts.append(read_post(path, bundle))
+        except BuildError as error:
+            errors.add(error)
+        except BuildErrors as many:
+            errors.extend(many)
+    errors.raise_if_any()
+    posts = [post for post in posts if is_published(post, config, now)]
+    check_unique_urls(posts)
+    return sorted(posts, key=lambda post: (post.meta.date, post.url), reverse=True)
+
+
+def find_post_files(content_dir: Path) -> list[tuple[Path, Path | None]]:
+    """(markdown file, bundle folder or None), in a stable order."""
+    posts_dir = content_dir / "posts"
+    if not posts_dir.is_dir():
+        return []
+    found = []
+    for entry in sorted(posts_dir.iterdir()):
+        if entry.is_dir() and (entry / "index.md").is_file():
+            found.append((entry / "index.md", entry))
+        elif entry.is_file() and entry.suffix == ".md" and entry.name != "_index.md":
+            found.append((entry, None))
+    return found
+
+
+def read_post(path: Path, bundle: Path | None) -> Post:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        raise BuildError(Location(path, line, column), "file is not valid UTF-8") from None
+    post = parse_post(path, text.removeprefix("\ufeff"), bundle)
+    return post if bundle is None else _with_bundle_assets(post, bundle)
+
+
+def parse_post(path: Path, text: str, bundle: Path | None = None) -> Post:
+    """Split and validate front matter; compute the post's URL. Pure."""
+    text = text.replace("\r\n", "\n")
+    default_slug = bundle.name if bundle else path.stem
+    meta, body, body_line = parse_front_matter(path, text, default_slug)
+    return Post(
+        path=path,
+        source=text,
+        meta=meta,
+        body=body,
+        body_line=body_line,
+        url=f"/posts/{meta.slug}/",
+        bundle=bundle,
+    )
+
+
+def _with_bundle_assets(post: Post, bundle: Path) -> Post:
+    assets = {}
+    for file in sorted(bundle.rglob("*")):
+        relative = file.relative_to(bundle)
+        if file.is_dir() or file == post.path or _is_skipped(relative):
+            continue
+        assets[post.url + relative.as_posix()] = file
+    return Post(**{**post.__dict__, "assets": assets})
+
+
+def _is_skipped(relative: Path) -> bool:
+    return any(part in _SKIPPED_ASSET_PARTS or part.startswith(".") for part in relative.parts)
+
+
+def is_published(post: Post, config: Config, now: dt.datetime) -> bool:
+    if post.meta.draft and not config.drafts:
+        return False
+    return config.future or post.meta.publish_date <= now
+
+
+def check_unique_urls(posts: list[Post]) -> None:
+    claimed: dict[str, Post] = {}
+    errors = ErrorCollector()
+    for post in posts:
+        other = claimed.setdefault(post.url, post)
+        if other is not post:
+            where = post.meta.location_of(post.path, "slug") if "slug" in post.meta.lines else Location(post.path, 1, 1)
+            errors.add(BuildError(where, f"URL {post.url} is also claimed by {Location(other.path)}"))
+    errors.raise_if_any()
+
+
+_UNSAFE_TAG_CHARS = re.compile(r"[^\w-]+", re.UNICODE)
+
+
+def tag_slug(tag: str) -> str:
+    """A tag's URL segment, like Hugo's urlize: lower case, spaces to dashes.
+
+    Anything that is not a word character or a dash becomes a dash, so a tag
+    such as "../../etc" can never name a folder outside tags/.
+    """
+    slug = _UNSAFE_TAG_CHARS.sub("-", tag.strip().lower()).strip("-")
+    return slug or "tag"

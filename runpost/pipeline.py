@@ -1,0 +1,50 @@
+"""build(config): the stages in order, nothing more.
+
+Each stage takes and returns `Post`s (see post.py). Errors a stage finds in
+any post are all reported before the build stops; nothing is written to the
+output folder unless every stage succeeded.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from .config import Config
+from .errors import BuildError, BuildErrors, ErrorCollector
+from .execute import execute_posts, explain_posts
+from .links import check_links
+from .load import load_posts
+from .markdown import render_markdown
+from .post import Post
+from .report import Reporter
+from .shortcodes import parse_shortcodes
+from .templates import render_site
+from .write import write_site
+
+
+def build(config: Config, reporter: Reporter) -> None:
+    posts = load_posts(config)
+    posts = each(posts, parse_shortcodes)
+    posts = each(posts, lambda post: render_markdown(post, config))
+    if config.mode == "explain":
+        explain_posts(posts, config, reporter)
+        return
+    posts = execute_posts(posts, config, reporter)
+    site = render_site(posts, config)
+    check_links(site, posts, config)
+    write_site(site, config.output_dir)
+    reporter.info(f"wrote {len(site.pages)} pages and {len(site.files)} files to {config.output_dir}")
+
+
+def each(posts: list[Post], stage: Callable[[Post], Post]) -> list[Post]:
+    """Apply a per-post stage to every post; report all posts' errors together."""
+    errors = ErrorCollector()
+    done = []
+    for post in posts:
+        try:
+            done.append(stage(post))
+        except BuildError as error:
+            errors.add(error)
+        except BuildErrors as many:
+            errors.extend(many)
+    errors.raise_if_any()
+    return done

@@ -1,0 +1,142 @@
+"""The objects that flow through the build.
+
+`pipeline.build` passes each `Post` through the stages in order; every stage
+returns a new `Post` (`dataclasses.replace`) with its own fields filled in and
+never edits another stage's fields:
+
+    load        -> path, source, meta, body, body_line, bundle, url
+    shortcodes  -> body (placeholders), shortcodes, cells
+    execute     -> results
+    markdown    -> html (placeholders intact)
+    templates   -> content (placeholders swapped), page
+    write       -> reads page and assets, writes site/
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import Location
+
+
+@dataclass(frozen=True)
+class FrontMatter:
+    """The post's front matter, validated. Field names follow Hugo's."""
+
+    title: str                       # required
+    date: dt.datetime                # `date`, else `publishDate`; required
+    publish_date: dt.datetime        # `publishDate`, else `date`; future ones hidden without --future
+    lastmod: dt.datetime | None = None
+    description: str = ""
+    summary: str = ""                # explicit summary; else derived from the body
+    tags: tuple[str, ...] = ()
+    images: tuple[str, ...] = ()     # preview images (Open Graph), site paths or URLs
+    draft: bool = False
+    slug: str = ""                   # URL segment; defaults to the file or bundle name
+    params: dict[str, Any] = field(default_factory=dict)   # code parameters, --param overrides
+    inputs: tuple[str, ...] = ()     # files the code reads, relative to the bundle; hashed into keys
+    extra: dict[str, Any] = field(default_factory=dict)    # any other keys, for templates
+    lines: dict[str, int] = field(default_factory=dict)    # key -> file line, for error messages
+
+    def location_of(self, path: Path, key: str) -> Location:
+        return Location(path, self.lines.get(key, 1), 1)
+
+
+@dataclass(frozen=True)
+class Shortcode:
+    """One `{{< name ... >}}` call, found by `shortcodes.parse_shortcodes`."""
+
+    name: str
+    positional: tuple[str, ...]      # unnamed parameters, in order
+    named: dict[str, str]            # name="value" parameters
+    inner: str | None                # text between open and close tags; None if self-closed/unpaired
+    markdown: bool                   # True for the {{% %}} form: inner and output are Markdown
+    location: Location               # file position of the opening `{{`
+    token: str                       # placeholder standing in the body for this call
+    children: tuple["Shortcode", ...] = ()  # shortcodes nested in `inner` (their tokens are in inner)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One executable code block, in document order."""
+
+    id: str                          # `id` option, else "cell-<n>" (1-based)
+    index: int                       # 0-based position among the post's cells
+    language: str                    # "python"
+    code: str                        # exactly the code shown and run
+    echo: bool                       # show the code on the page
+    output: bool                     # show what the code printed
+    timeout: float | None            # seconds, None = the build's default
+    location: Location               # file position of the opening fence or shortcode
+    code_line: int                   # file line of the code's first line
+    token: str                       # placeholder of the block in the body
+    display: dict[str, str] = field(default_factory=dict)  # highlight options (linenos, hl_lines...)
+
+
+@dataclass(frozen=True)
+class CellOutput:
+    """What one cell produced, as data (never HTML)."""
+
+    stdout: str = ""                 # printed text (stdout, in order)
+    seconds: float = 0.0             # wall time of the cell's last execution
+
+
+@dataclass(frozen=True)
+class ValueChange:
+    """A published value that a re-run changed; listed in the build summary."""
+
+    name: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class Results:
+    """A post's execution results, fresh or read back from build/."""
+
+    outputs: dict[str, CellOutput] = field(default_factory=dict)   # cell id -> output
+    values: dict[str, Any] = field(default_factory=dict)           # runpost.publish() name -> JSON value
+    files: dict[str, Path] = field(default_factory=dict)           # site path -> file the code wrote
+    provenance: dict[str, Any] = field(default_factory=dict)       # manifest's environment and timings
+    executed: bool = False           # True if Python ran in this build, False if reused from build/
+    cells_run: int = 0               # cells executed in this build
+    cells_reused: int = 0            # cells whose output came from build/
+    changes: tuple[ValueChange, ...] = ()   # values that changed since the last stored run
+    overrides: dict[str, Any] = field(default_factory=dict)        # --param values that differ from front matter
+
+
+@dataclass(frozen=True)
+class Post:
+    path: Path                       # content/posts/rnn/index.md
+    source: str                      # the whole file, for mapping positions to lines
+    meta: FrontMatter                # validated front matter
+    body: str                        # Markdown after the front matter (placeholders after shortcodes)
+    body_line: int                   # file line where the body starts (1-based)
+    url: str                         # site path of the page, "/posts/<slug>/"
+    bundle: Path | None = None       # the bundle folder for index.md posts; siblings are assets
+    assets: dict[str, Path] = field(default_factory=dict)  # site path -> file (bundle siblings)
+    shortcodes: tuple[Shortcode, ...] = ()   # top-level calls, document order
+    cells: tuple[Cell, ...] = ()     # executable blocks, document order
+    results: Results = field(default_factory=Results)
+    html: str = ""                   # rendered Markdown, placeholders intact
+    content: str = ""                # rendered article body, placeholders swapped
+    page: str = ""                   # final HTML of the page
+
+    @property
+    def name(self) -> str:
+        """File or bundle name, the default slug and the key of the post in build/."""
+        return self.bundle.name if self.bundle else self.path.stem
+
+    def location(self, body_line: int, column: int = 0) -> Location:
+        """Map a 1-based line of the body to a file location."""
+        return Location(self.path, self.body_line + body_line - 1, column)
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything the output folder will hold, built in memory before writing."""
+
+    pages: dict[str, str] = field(default_factory=dict)     # output path ("posts/x/index.html") -> text
+    files: dict[str, Path] = field(default_factory=dict)    # output path -> file to copy (assets, static)

@@ -1,0 +1,25 @@
+"""Terminal output of a build: progress while it runs, a summary at the end.
+
+Messages go to stderr so that stdout stays free for --explain's plan.
+"""
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+
+class Reporter:
+    def __init__(self, stream: TextIO | None = None, quiet: bool = False):
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            print(message, file=self.stream, flush=True)
+
+    def warning(self, message: str) -> None:
+        print(f"warning: {message}", file=self.stream, flush=True)
+
+    @property
+    def interactive(self) -> bool:
+        return bool(getattr(self.stream, "isatty", lambda: False)())

@@ -1,0 +1,263 @@
+"""Stage: posts with results -> Site (every page and file of the output).
+
+Puts rendered shortcodes and cell outputs into the placeholders (render.py),
+wraps each post in its page template, and adds the site's own pages: home,
+tags, feed, sitemap, robots.txt, 404. Never runs code. The last step makes
+every site path page-relative (urls.py).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import posixpath
+import re
+from dataclasses import dataclass, replace
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from .config import Config
+from .errors import BuildError, BuildErrors, ErrorCollector, Location
+from .load import tag_slug
+from .post import Post, Site
+from .render import render_content, syntax_css
+from .urls import absolute_url, is_internal, is_site_path, relative_url, rewrite_css, rewrite_urls
+
+WORDS_PER_MINUTE = 213  # Hugo's reading-time rate
+SUMMARY_WORDS = 70      # Hugo's default summary length
+
+
+def make_environment(config: Config) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(path) for path in config.templates_dirs]),
+        autoescape=jinja2.select_autoescape(["html", "xml", "htm"], default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["absolute_url"] = lambda url: absolute_url(str(url), config.base_url)
+    env.filters["iso8601"] = lambda moment: moment.isoformat() if moment else ""
+    return env
+
+
+def render_site(posts: list[Post], config: Config) -> Site:
+    env = make_environment(config)
+    posts = render_post_contents(posts, env)
+    views = post_views(posts, config)
+    context = site_context(posts, views, config)
+    pages: dict[str, str] = {}
+    for post, view in zip(posts, views):
+        pages[output_path(post.url)] = _render(env, "post.html", context, page=_page_of_post(view), post=view)
+    pages.update(list_pages(env, context, views, config))
+    pages = {path: _finish(path, text) for path, text in pages.items()}
+    pages["css/syntax.css"] = syntax_css()
+    pages[".nojekyll"] = ""
+    if config.cname:
+        pages["CNAME"] = config.cname.strip() + "\n"
+    files = collect_files(posts, config, pages)
+    for path, source in list(files.items()):
+        if path.endswith(".css"):
+            pages[path] = _finish(path, source.read_text(encoding="utf-8"))
+            del files[path]
+    return Site(pages=pages, files=files)
+
+
+def render_post_contents(posts: list[Post], env: jinja2.Environment) -> list[Post]:
+    refs = reference_map(posts)
+    errors = ErrorCollector()
+    done = []
+    for post in posts:
+        try:
+            done.append(replace(post, content=render_content(post, refs, env)))
+        except BuildError as error:
+            errors.add(error)
+        except BuildErrors as many:
+            errors.extend(many)
+    errors.raise_if_any()
+    return done
+
+
+def reference_map(posts: list[Post]) -> dict[str, str]:
+    """Every name by which a ref/relref shortcode may call a post -> its site path."""
+    refs = {}
+    for post in posts:
+        names = {post.name, post.meta.slug, f"posts/{post.name}", post.url, post.url.rstrip("/")}
+        if post.bundle:
+            names |= {f"posts/{post.name}/index.md", f"posts/{post.name}/", f"{post.name}/index.md"}
+        else:
+            names |= {f"posts/{post.name}.md", f"{post.name}.md"}
+        names |= {"/" + name for name in list(names) if not name.startswith("/")}
+        for name in names:
+            refs[name] = post.url
+    return refs
+
+
+@dataclass(frozen=True)
+class PostView:
+    """What templates see of a post."""
+
+    title: str
+    url: str
+    date: dt.datetime
+    lastmod: dt.datetime | None
+    description: str
+    summary: str
+    content: Markup
+    content_absolute: Markup
+    tags: list[dict[str, str]]
+    images: list[str]
+    reading_minutes: int
+    word_count: int
+    overrides: dict[str, Any]
+    draft: bool
+    prev: "PostView | None" = None
+    next: "PostView | None" = None
+
+
+def post_views(posts: list[Post], config: Config) -> list[PostView]:
+    views = [_view(post, config) for post in posts]
+    # posts are newest first: "prev" is the older neighbour, "next" the newer one.
+    linked = []
+    for index, view in enumerate(views):
+        older = views[index + 1] if index + 1 < len(views) else None
+        newer = views[index - 1] if index > 0 else None
+        linked.append(replace(view, prev=older, next=newer))
+    return linked
+
+
+def _view(post: Post, config: Config) -> PostView:
+    text = plain_text(post.content)
+    words = text.split()
+    summary = post.meta.summary or _summary(words)
+    return PostView(
+        title=post.meta.title,
+        url=post.url,
+        date=post.meta.date,
+        lastmod=post.meta.lastmod,
+        description=post.meta.description or summary,
+        summary=summary,
+        content=Markup(post.content),
+        content_absolute=Markup(rewrite_urls(post.content, lambda url: absolute_url(url, config.base_url, post.url))),
+        tags=[{"name": tag, "url": f"/tags/{tag_slug(tag)}/"} for tag in post.meta.tags],
+        images=[absolute_url(image, config.base_url, post.url) for image in post.meta.images],
+        reading_minutes=max(1, math.ceil(len(words) / WORDS_PER_MINUTE)),
+        word_count=len(words),
+        overrides=dict(post.results.overrides),
+        draft=post.meta.draft,
+    )
+
+
+def _summary(words: list[str]) -> str:
+    if len(words) <= SUMMARY_WORDS:
+        return " ".join(words)
+    return " ".join(words[:SUMMARY_WORDS]) + "…"
+
+
+def plain_text(html: str) -> str:
+    """Visible text of rendered HTML (for summaries and word counts)."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.DOTALL | re.IGNORECASE)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).strip()
+
+
+def site_context(posts: list[Post], views: list[PostView], config: Config) -> dict[str, Any]:
+    newest = max((post.meta.lastmod or post.meta.date for post in posts), default=dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc))
+    return {
+        "site": {
+            "title": config.title,
+            "description": config.description,
+            "author": config.author,
+            "language": config.language,
+            "base_url": config.base_url,
+            "build_date": newest,
+            "params": config.extra,
+        },
+        "posts": views,
+        "tags": tag_index(views),
+    }
+
+
+def tag_index(views: list[PostView]) -> list[dict[str, Any]]:
+    tags: dict[str, dict[str, Any]] = {}
+    for view in views:
+        for tag in view.tags:
+            entry = tags.setdefault(tag["url"], {"name": tag["name"], "url": tag["url"], "posts": []})
+            entry["posts"].append(view)
+    return [dict(entry, count=len(entry["posts"])) for entry in sorted(tags.values(), key=lambda t: t["name"].lower())]
+
+
+def list_pages(env: jinja2.Environment, context: dict, views: list[PostView], config: Config) -> dict[str, str]:
+    pages = {
+        "index.html": _render(env, "home.html", context, page=_page("home", config.title, "/", config.description)),
+        "tags/index.html": _render(env, "tags.html", context, page=_page("tags", "Tags", "/tags/")),
+        "404.html": _render(env, "404.html", context, page=_page("404", "Page not found", "/404.html", noindex=True)),
+        "index.xml": _render(env, "feed.xml", context, page=_page("feed", config.title, "/index.xml")),
+        "sitemap.xml": _render(env, "sitemap.xml", context, page=_page("sitemap", "", "/sitemap.xml")),
+        "robots.txt": _render(env, "robots.txt", context, page=_page("robots", "", "/robots.txt")),
+    }
+    for tag in context["tags"]:
+        page = _page("tag", f"Posts tagged “{tag['name']}”", tag["url"])
+        pages[output_path(tag["url"])] = _render(env, "tag.html", {**context, "posts": tag["posts"]}, page=page, tag=tag)
+    return pages
+
+
+def _page(kind: str, title: str, url: str, description: str = "", images=(), noindex: bool = False) -> dict:
+    return {"kind": kind, "title": title, "url": url, "description": description,
+            "images": list(images), "noindex": noindex}
+
+
+def _page_of_post(view: PostView) -> dict:
+    return _page("post", view.title, view.url, view.description, view.images, noindex=view.draft or bool(view.overrides))
+
+
+def _render(env: jinja2.Environment, name: str, context: dict, **extra: Any) -> str:
+    try:
+        return env.get_template(name).render(**context, **extra)
+    except jinja2.TemplateSyntaxError as error:
+        raise BuildError(Location(Path(error.filename or name), error.lineno or 0), f"template error: {error.message}") from None
+    except jinja2.TemplateError as error:
+        raise BuildError(Location(Path(name)), f"template error: {error}") from error
+
+
+def output_path(url: str) -> str:
+    """Site path of a page ("/posts/x/") -> file in the output ("posts/x/index.html")."""
+    path = url.lstrip("/")
+    return posixpath.join(path, "index.html") if url.endswith("/") else path
+
+
+def _finish(path: str, text: str) -> str:
+    """Make site paths page-relative in an HTML page or stylesheet."""
+    convert = lambda url: relative_url(url, path) if is_site_path(url) else url
+    if path.endswith(".html"):
+        return rewrite_urls(text, convert)
+    if path.endswith(".css"):
+        return rewrite_css(text, convert)
+    return text
+
+
+def collect_files(posts: list[Post], config: Config, pages: dict[str, str]) -> dict[str, Path]:
+    """Static files, bundle resources and files the code wrote; two sources for one path is an error."""
+    files: dict[str, Path] = {}
+    owners: dict[str, str] = {path: "a generated page" for path in pages}
+    errors = ErrorCollector()
+
+    def claim(site_path: str, source: Path, owner: str, where: Location) -> None:
+        path = site_path.lstrip("/")
+        if path in owners:
+            errors.add(BuildError(where, f"{owner} and {owners[path]} both write /{path}"))
+            return
+        owners[path] = owner
+        files[path] = source
+
+    if config.static_dir.is_dir():
+        for source in sorted(config.static_dir.rglob("*")):
+            if source.is_file():
+                relative = source.relative_to(config.static_dir).as_posix()
+                claim("/" + relative, source, f"static/{relative}", Location(source))
+    for post in posts:
+        for site_path, source in {**post.assets, **post.results.files}.items():
+            claim(site_path, source, str(Location(post.path)), Location(post.path, 1, 1))
+    errors.raise_if_any()
+    return files

@@ -1,0 +1,137 @@
+"""Site paths -> page-relative or absolute URLs, inside generated HTML and CSS.
+
+The engine writes *site paths* ("/posts/x/", "/200502_RNN/a.png": rooted at
+the site root, not the domain). The last step of rendering rewrites them so
+that one output works under any root: page-relative in HTML and CSS,
+absolute (from base_url) in feeds. Only URLs inside real start tags are
+touched; text in code samples that merely looks like a tag is left alone
+because html.parser tells us where the tags are.
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+from html.parser import HTMLParser
+from typing import Callable, Iterator
+from urllib.parse import urlsplit
+
+URL_ATTRIBUTES = ("href", "src", "poster", "srcset", "data")
+_ATTRIBUTE = re.compile(r"""(\s(?:href|src|poster|srcset|data)\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
+_CSS_URL = re.compile(r"""url\(\s*(["']?)(/[^)"'\s]*)\1\s*\)""")
+_STYLE_ATTRIBUTE = re.compile(r"""(\sstyle\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
+
+
+def is_site_path(url: str) -> bool:
+    return url.startswith("/") and not url.startswith("//")
+
+
+def is_internal(url: str) -> bool:
+    """True for URLs that point into the site: site paths and relative paths."""
+    if not url or url.startswith(("#", "//", "data:", "mailto:", "tel:", "javascript:")):
+        return False
+    return not urlsplit(url).scheme
+
+
+def relative_url(target: str, page_output: str) -> str:
+    """Site path `target` as seen from the page written at `page_output` ("posts/x/index.html")."""
+    parts = urlsplit(target)
+    page_dir = posixpath.dirname(page_output) or "."
+    path = parts.path.lstrip("/") or "."
+    relative = posixpath.relpath(path, page_dir)
+    if parts.path.endswith("/") and relative != ".":
+        relative += "/"
+    elif relative == ".":
+        relative = "./"
+    return relative + (f"?{parts.query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
+
+
+def absolute_url(target: str, base_url: str, page_url: str = "/") -> str:
+    """Site path or page-relative URL -> absolute URL under base_url."""
+    if not is_internal(target):
+        return target
+    site_path = target if is_site_path(target) else posixpath.normpath(posixpath.join(page_url, target)) + ("/" if target.endswith("/") else "")
+    return base_url.rstrip("/") + "/" + site_path.lstrip("/")
+
+
+def start_tags(html: str) -> Iterator[tuple[int, int]]:
+    """(start, end) offsets of every start tag in html."""
+    finder = _TagFinder()
+    finder.feed(html)
+    finder.close()
+    line_offsets = _line_offsets(html)
+    for line, column, length in finder.tags:
+        start = line_offsets[line - 1] + column
+        yield start, start + length
+
+
+def rewrite_urls(html: str, convert: Callable[[str], str]) -> str:
+    """Apply `convert` to every URL attribute and CSS url() inside start tags."""
+    pieces, last = [], 0
+    for start, end in start_tags(html):
+        pieces.append(html[last:start])
+        pieces.append(_rewrite_tag(html[start:end], convert))
+        last = end
+    pieces.append(html[last:])
+    return "".join(pieces)
+
+
+def urls_in(html: str) -> list[str]:
+    """Every URL in a URL attribute of a start tag, in order (srcset split)."""
+    found = []
+    for start, end in start_tags(html):
+        for match in _ATTRIBUTE.finditer(html[start:end]):
+            found.extend(_srcset_urls(match.group(3)) if "srcset" in match.group(1).lower() else [match.group(3)])
+    return found
+
+
+def rewrite_css(css: str, convert: Callable[[str], str]) -> str:
+    return _CSS_URL.sub(lambda m: f"url({m.group(1)}{convert(m.group(2))}{m.group(1)})", css)
+
+
+def _rewrite_tag(tag: str, convert: Callable[[str], str]) -> str:
+    def attribute(match: re.Match) -> str:
+        prefix, quote, value = match.groups()
+        if "srcset" in prefix.lower():
+            new = ", ".join(_rewrite_srcset_item(item, convert) for item in value.split(","))
+        else:
+            new = convert(value)
+        return f"{prefix}{quote}{new}{quote}"
+
+    tag = _ATTRIBUTE.sub(attribute, tag)
+    return _STYLE_ATTRIBUTE.sub(lambda m: f"{m.group(1)}{m.group(2)}{rewrite_css(m.group(3), convert)}{m.group(2)}", tag)
+
+
+def _rewrite_srcset_item(item: str, convert: Callable[[str], str]) -> str:
+    parts = item.strip().split(None, 1)
+    if not parts:
+        return item
+    return " ".join([convert(parts[0]), *parts[1:]])
+
+
+def _srcset_urls(value: str) -> list[str]:
+    return [item.strip().split(None, 1)[0] for item in value.split(",") if item.strip()]
+
+
+def _line_offsets(text: str) -> list[int]:
+    offsets = [0]
+    for index, char in enumerate(text):
+        if char == "\n":
+            offsets.append(index + 1)
+    return offsets
+
+
+class _TagFinder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.tags: list[tuple[int, int, int]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self._record()
+
+    def handle_startendtag(self, tag, attrs):
+        self._record()
+
+    def _record(self) -> None:
+        text = self.get_starttag_text() or ""
+        line, column = self.getpos()
+        self.tags.append((line, column, len(text)))

@@ -1,0 +1,121 @@
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from runpost.config import load_config
+from runpost.errors import BuildError, BuildErrors
+from runpost.load import load_posts, parse_post, tag_slug
+
+SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "article.md"
+
+
+def errors_of(text: str, name: str = "content/posts/p.md") -> list[str]:
+    with pytest.raises((BuildError, BuildErrors)) as caught:
+        parse_post(Path(name), text)
+    found = caught.value.errors if isinstance(caught.value, BuildErrors) else [caught.value]
+    return [str(error) for error in found]
+
+
+def test_yaml_front_matter_fields_and_body_line():
+    post = parse_post(Path("content/posts/hello.md"), "---\ntitle: Hello\ndate: 2020-05-02\ntags: [a, b]\n---\nBody\n")
+    assert post.meta.title == "Hello"
+    assert post.meta.date == dt.datetime(2020, 5, 2, tzinfo=dt.timezone.utc)
+    assert post.meta.tags == ("a", "b")
+    assert post.body == "Body\n"
+    assert post.body_line == 6
+    assert post.url == "/posts/hello/"
+
+
+def test_toml_front_matter_and_slug():
+    post = parse_post(Path("content/posts/x.md"), '+++\ntitle = "T"\ndate = 2021-01-02T03:04:05Z\nslug = "custom"\n+++\nHi')
+    assert post.url == "/posts/custom/"
+    assert post.meta.date.hour == 3
+
+
+def test_publish_date_is_the_date_when_date_is_missing():
+    post = parse_post(Path("content/posts/x.md"), "---\ntitle: T\npublishDate: 2020-05-02\n---\n")
+    assert post.meta.date == post.meta.publish_date
+
+
+def test_seed_article_front_matter_is_read_as_written():
+    if not SEED.exists():
+        pytest.skip("seed article not present")
+    post = parse_post(Path("content/posts/rnn/index.md"), SEED.read_text(), Path("content/posts/rnn"))
+    assert post.meta.title == "Recurrent Neural Networks"
+    assert post.meta.description == "yay"
+    assert post.meta.images == ("/200502_RNN/rnn_layer_example.png",)
+    assert "Fashion MNIST" in post.meta.tags
+    assert post.url == "/posts/rnn/"
+
+
+def test_missing_title_is_reported_at_the_file():
+    assert errors_of("---\ndate: 2020-01-01\n---\n") == ["content/posts/p.md:1:1: error: missing 'title' in front matter"]
+
+
+def test_missing_date_is_an_error():
+    assert "missing 'date'" in errors_of("---\ntitle: x\n---\n")[0]
+
+
+def test_invalid_date_points_at_its_line():
+    assert errors_of("---\ntitle: x\n\ndate: not-a-date\n---\n")[0].startswith("content/posts/p.md:4:1: error: invalid date")
+
+
+def test_front_matter_that_is_not_a_mapping_is_an_error():
+    assert "must be a mapping" in errors_of("---\n- a\n- b\n---\n")[0]
+
+
+def test_yaml_syntax_error_reports_line_and_column():
+    message = errors_of("---\ntitle: x\ndate: [2020\n---\n")[0]
+    assert message.startswith("content/posts/p.md:") and "invalid YAML" in message
+
+
+def test_unclosed_front_matter_is_an_error():
+    assert "never closed" in errors_of("---\ntitle: x\n")[0]
+
+
+def test_all_problems_of_a_file_are_reported():
+    assert len(errors_of("---\ndate: nope\ndraft: maybe\n---\n")) == 3
+
+
+def test_slug_cannot_escape_the_posts_folder():
+    assert "single URL segment" in errors_of("---\ntitle: x\ndate: 2020-01-01\nslug: ../../etc\n---\n")[0]
+
+
+def test_tag_slug_is_a_safe_segment():
+    assert tag_slug("Data Analysis") == "data-analysis"
+    assert tag_slug("../../etc/passwd") == "etc-passwd"
+    assert tag_slug("<script>") == "script"
+    assert tag_slug("...") == "tag"
+
+
+def test_non_utf8_file_is_an_error_at_its_line(tmp_path):
+    posts = tmp_path / "content" / "posts"
+    posts.mkdir(parents=True)
+    (posts / "bad.md").write_bytes(b"---\ntitle: x\ndate: 2020-01-01\n---\ncaf\xe9\n")
+    with pytest.raises(BuildErrors) as caught:
+        load_posts(load_config(tmp_path))
+    assert str(caught.value.errors[0]).endswith("bad.md:5:4: error: file is not valid UTF-8")
+
+
+def test_drafts_and_future_posts_are_left_out_unless_asked(site_dir):
+    names = lambda config: sorted(post.name for post in load_posts(config))
+    assert names(load_config(site_dir)) == ["bundle-post", "first-post"]
+    assert "draft-post" in names(load_config(site_dir, drafts=True))
+    assert "future-post" in names(load_config(site_dir, future=True))
+
+
+def test_two_posts_claiming_one_url_is_an_error(site_dir):
+    (site_dir / "content/posts/copy.md").write_text("---\ntitle: c\ndate: 2020-01-01\nslug: first-post\n---\n")
+    with pytest.raises(BuildErrors) as caught:
+        load_posts(load_config(site_dir))
+    assert "URL /posts/first-post/ is also claimed" in str(caught.value.errors[0])
+
+
+def test_bundle_siblings_become_assets(site_dir):
+    post = next(post for post in load_posts(load_config(site_dir)) if post.name == "bundle-post")
+    assert list(post.assets) == ["/posts/bundle-post/dot.png"]
+
+
+def test_posts_are_sorted_newest_first(site_dir):
+    assert [post.name for post in load_posts(load_config(site_dir))] == ["bundle-post", "first-post"]

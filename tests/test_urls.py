@@ -1,0 +1,40 @@
+from runpost.urls import absolute_url, relative_url, rewrite_urls, urls_in, is_site_path
+
+
+def relative_from(page):
+    return lambda url: relative_url(url, page) if is_site_path(url) else url
+
+
+def test_site_paths_become_page_relative():
+    assert relative_url("/200502_RNN/a.png", "posts/rnn/index.html") == "../../200502_RNN/a.png"
+    assert relative_url("/", "posts/rnn/index.html") == "../../"
+    assert relative_url("/", "index.html") == "./"
+    assert relative_url("/posts/rnn/", "posts/rnn/index.html") == "./"
+    assert relative_url("/posts/b/#top", "posts/a/index.html") == "../b/#top"
+    assert relative_url("/css/style.css", "404.html") == "css/style.css"
+
+
+def test_only_urls_inside_real_tags_are_rewritten():
+    html = '<p><code>&lt;img src="/x.png"&gt;</code><img src="/x.png" alt=""></p>'
+    assert rewrite_urls(html, relative_from("posts/a/index.html")) == '<p><code>&lt;img src="/x.png"&gt;</code><img src="../../x.png" alt=""></p>'
+
+
+def test_external_and_fragment_urls_are_kept():
+    html = '<a href="https://example.org/x">e</a><a href="#h">h</a><a href="//cdn.example/x">c</a>'
+    assert rewrite_urls(html, relative_from("posts/a/index.html")) == html
+
+
+def test_srcset_and_style_urls_are_rewritten():
+    html = '<img srcset="/a.png 1x, /b.png 2x" src="/a.png" style="background: url(/bg.png)">'
+    out = rewrite_urls(html, relative_from("index.html"))
+    assert out == '<img srcset="a.png 1x, b.png 2x" src="a.png" style="background: url(bg.png)">'
+
+
+def test_urls_in_lists_every_attribute_url():
+    assert urls_in('<a href="/a/">x</a><img srcset="/1.png 1x, /2.png 2x">') == ["/a/", "/1.png", "/2.png"]
+
+
+def test_absolute_urls_use_the_base_url_under_a_sub_path():
+    assert absolute_url("/posts/x/", "https://u.github.io/repo/") == "https://u.github.io/repo/posts/x/"
+    assert absolute_url("dot.png", "https://u.github.io/repo/", "/posts/b/") == "https://u.github.io/repo/posts/b/dot.png"
+    assert absolute_url("https://e.org/a", "https://u.github.io/repo/") == "https://e.org/a"
