@@ -5,6 +5,7 @@
     @runpost.memo                   cache an expensive function's result in build/
     fn.map(arg_tuples, processes=N) compute uncached calls in N forked processes
     runpost.site_file(path)         a file published at the site root, not beside the page
+    runpost.post_dir                the post's source folder (bundle), to read its input files
 
 The build runs each post's code in `python -m runpost.kernel`, which installs a
 session backed by build/ (see kernel.py). Imported anywhere else (a REPL, a
@@ -23,10 +24,13 @@ import pickle
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-__all__ = ["params", "publish", "memo", "site_file"]
+__all__ = ["params", "post_dir", "publish", "memo", "site_file"]
 
 # Filled in by the kernel before the post's first block runs; {} elsewhere.
 params: dict[str, Any] = {}
+# The bundle folder (or a single-file post's folder); the blocks' working folder
+# is a staging folder for outputs, so inputs are read relative to this.
+post_dir: Path = Path.cwd()
 
 
 def publish(name: str, value: Any) -> None:

@@ -82,7 +82,7 @@ def _targets_in_line(line: str, number: int, post: Post) -> list[tuple[int, str]
     for pattern in (_MARKDOWN_TARGET, _REFERENCE_DEFINITION, _SHORTCODE_TARGET, _HTML_TARGET):
         for match in pattern.finditer(line):
             targets.append((match.start(1) + 1, match.group(1)))
-    return targets
+    return sorted(set(targets))
 
 
 def to_site_path(url: str, page_url: str) -> str | None:

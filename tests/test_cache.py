@@ -1,0 +1,142 @@
+"""cache.py: chain keys, fingerprints, staleness reasons, atomic writes of build/."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from runpost import cache
+from runpost.errors import BuildError, Location
+from runpost.post import Cell, FrontMatter, Post
+
+
+def make_cell(code: str, index: int = 0, **options) -> Cell:
+    return Cell(id=options.pop("id", f"cell-{index + 1}"), index=index, language="python", code=code,
+                echo=options.pop("echo", True), output=options.pop("output", True),
+                timeout=options.pop("timeout", None), location=Location(Path("p.md"), 3 + index), code_line=4 + index,
+                token=f"@@{index}@@", **options)
+
+
+def make_post(bundle: Path, inputs: tuple[str, ...] = ()) -> Post:
+    bundle.mkdir(parents=True, exist_ok=True)
+    (bundle / "index.md").write_text("---\ntitle: t\n---\n")
+    date = dt.datetime(2024, 1, 1)
+    meta = FrontMatter(title="t", date=date, publish_date=date, inputs=inputs, lines={"inputs": 4})
+    return Post(path=bundle / "index.md", source="", meta=meta, body="", body_line=4, url="/posts/p/", bundle=bundle)
+
+
+def keys_for(*codes: str) -> list[str]:
+    return cache.chain_keys("base", [make_cell(code, index) for index, code in enumerate(codes)])
+
+
+def test_a_blocks_key_depends_on_every_earlier_block():
+    original = keys_for("a = 1", "b = 2", "c = 3")
+    edited = keys_for("a = 1", "b = 22", "c = 3")
+    assert original[0] == edited[0] and original[1] != edited[1] and original[2] != edited[2]
+
+
+def test_display_options_and_timeout_are_not_part_of_the_key():
+    plain = cache.chain_keys("base", [make_cell("x = 1")])
+    decorated = cache.chain_keys("base", [make_cell("x = 1", id="named", echo=False, output=False, timeout=5.0,
+                                                    display={"linenos": "table"})])
+    assert plain == decorated
+
+
+def test_base_key_changes_with_helpers_inputs_params(tmp_path):
+    base = cache.Fingerprints(helpers={"h.py": "1"}, inputs={"d.csv": "2"}, params={"n": 1})
+    variants = [cache.Fingerprints({"h.py": "9"}, {"d.csv": "2"}, {"n": 1}),
+                cache.Fingerprints({"h.py": "1"}, {"d.csv": "9"}, {"n": 1}),
+                cache.Fingerprints({"h.py": "1"}, {"d.csv": "2"}, {"n": 2}),
+                cache.Fingerprints({"h.py": "1"}, {"d.csv": "2"}, {"n": "1"})]
+    assert len({cache.base_key(base)} | {cache.base_key(variant) for variant in variants}) == 5
+
+
+def test_fingerprints_hash_bundle_files_but_not_index_md_or_pycache(tmp_path):
+    post = make_post(tmp_path / "p", inputs=("data/",))
+    (tmp_path / "p" / "helper.py").write_text("x = 1\n")
+    (tmp_path / "p" / "__pycache__").mkdir()
+    (tmp_path / "p" / "__pycache__" / "helper.cpython-311.pyc").write_bytes(b"junk")
+    (tmp_path / "p" / "data").mkdir()
+    (tmp_path / "p" / "data" / "a.txt").write_text("a")
+    fingerprints = cache.fingerprint_post(post, {"n": 1})
+    assert sorted(fingerprints.helpers) == ["data/a.txt", "helper.py"]
+    assert list(fingerprints.inputs) == ["data/"]
+
+
+def test_missing_input_is_an_error_at_the_front_matter_line(tmp_path):
+    post = make_post(tmp_path / "p", inputs=("missing.csv",))
+    with pytest.raises(BuildError) as caught:
+        cache.fingerprint_post(post, {})
+    assert caught.value.location.line == 4 and "input 'missing.csv' not found" in caught.value.message
+
+
+def test_write_json_is_sorted_indented_with_trailing_newline_and_leaves_no_temp(tmp_path):
+    cache.write_json(tmp_path / "m.json", {"b": 1, "a": [1, 2]})
+    assert (tmp_path / "m.json").read_text() == '{\n  "a": [\n    1,\n    2\n  ],\n  "b": 1\n}\n'
+    assert [path.name for path in tmp_path.iterdir()] == ["m.json"]
+
+
+def test_swap_in_replaces_the_folder_and_removes_the_old_one(tmp_path):
+    final = tmp_path / "build" / "p"
+    final.mkdir(parents=True)
+    (final / "old.txt").write_text("old")
+    temp = cache.new_temp_folder(final)
+    (temp / "new.txt").write_text("new")
+    cache.swap_in(temp, final)
+    assert [path.name for path in (tmp_path / "build").iterdir()] == ["p"]
+    assert [path.name for path in final.iterdir()] == ["new.txt"]
+
+
+def test_clean_leftovers_removes_only_temp_folders(tmp_path):
+    build = tmp_path / "build"
+    for name in ("p", f"p{cache.TEMP_MARKER}abc", f"q{cache.TEMP_MARKER}old-def", ".preview/x",
+                 f".preview/x-1{cache.TEMP_MARKER}9"):
+        (build / name).mkdir(parents=True)
+    (build / "p" / f"manifest.json{cache.TEMP_MARKER}1").write_text("{")
+    cache.clean_leftovers(build)
+    assert sorted(str(path.relative_to(build)) for path in build.rglob("*")) == [".preview", ".preview/x", "p"]
+
+
+def test_manifest_is_fresh_only_with_same_key_format_and_files(tmp_path):
+    folder = tmp_path / "p"
+    (folder / "files").mkdir(parents=True)
+    (folder / "files" / "x.png").write_bytes(b"png")
+    manifest = {"format": cache.FORMAT_VERSION, "key": "k", "files": [{"path": "files/x.png"}]}
+    assert cache.is_fresh(folder, manifest, "k")
+    assert not cache.is_fresh(folder, manifest, "other")
+    assert not cache.is_fresh(folder, {**manifest, "format": 0}, "k")
+    (folder / "files" / "x.png").unlink()
+    assert not cache.is_fresh(folder, manifest, "k")
+
+
+def test_unreadable_manifest_counts_as_no_results(tmp_path):
+    (tmp_path / "manifest.json").write_text("{truncated")
+    assert cache.read_manifest(tmp_path) is None
+
+
+def test_staleness_names_what_changed():
+    fingerprints = cache.Fingerprints({"h.py": "2", "new.py": "3"}, {"d.csv": "x"}, {"n": 2, "m": 1})
+    stored = {"format": cache.FORMAT_VERSION, "fingerprints": {
+        "helpers": {"h.py": "1", "gone.py": "1"}, "inputs": {"d.csv": "y"}, "params": {"n": 1, "m": 1}}}
+    cells = (make_cell("x"),)
+    reasons = cache.staleness(stored, fingerprints, cells, ["k"], Path("."))
+    assert reasons == ["helper file gone.py removed", "helper file h.py changed", "helper file new.py added",
+                       "input d.csv changed", "parameter n changed (1 -> 2)"]
+
+
+def test_staleness_names_the_first_changed_block():
+    fingerprints = cache.Fingerprints({}, {}, {})
+    cells = (make_cell("a", 0), make_cell("b", 1))
+    stored = {"format": cache.FORMAT_VERSION, "fingerprints": fingerprints.as_json(), "key": "k1",
+              "cells": [{"id": "cell-1", "key": "k0"}, {"id": "cell-2", "key": "old"}]}
+    assert cache.staleness(stored, fingerprints, cells, ["k0", "k1"], Path(".")) == \
+        ["block 'cell-2' (line 5) code changed"]
+    assert cache.staleness(None, fingerprints, cells, ["k0", "k1"], Path(".")) == ["no stored results"]
+
+
+def test_preview_folder_depends_on_overrides(tmp_path):
+    assert cache.result_folder(tmp_path, "p", {}) == tmp_path / "p"
+    one = cache.result_folder(tmp_path, "p", {"epochs": 1})
+    assert one.parent == tmp_path / ".preview" and one.name.startswith("p-")
+    assert one != cache.result_folder(tmp_path, "p", {"epochs": 2})

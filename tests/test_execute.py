@@ -1,0 +1,643 @@
+"""The execute stage: running posts' blocks in a kernel, reusing build/, errors.
+
+Posts are built here directly (a tiny fence reader below), so these tests do
+not depend on the shortcode parser. Blocks are tiny: no training, no torch.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from runpost import cache
+from runpost.config import Config
+from runpost.errors import BuildError, BuildErrors, Location
+from runpost.execute import execute_posts, explain_posts
+from runpost.post import Cell, FrontMatter, Post
+from runpost.report import Reporter
+
+FIXTURES = Path(__file__).parent / "fixtures" / "exec"
+ROOT = Path(__file__).resolve().parent.parent
+FENCE = re.compile(r"^```python \{(?P<options>[^}]*)\}\s*$")
+
+
+# --- helpers ----------------------------------------------------------------
+
+def read_post(index: Path) -> Post:
+    """A Post with cells from ```python {exec=true ...} fences (what shortcodes.py produces)."""
+    source = index.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    end = lines.index("---", 1)
+    front = yaml.safe_load("\n".join(lines[1:end])) or {}
+    date = dt.datetime.combine(front.get("date", dt.date(2024, 1, 1)), dt.time())
+    meta = FrontMatter(title=front.get("title", "t"), date=date, publish_date=date,
+                       params=front.get("params", {}), inputs=tuple(front.get("inputs", ())),
+                       lines={key: number for number, line in enumerate(lines, 1)
+                              for key in front if line.startswith(f"{key}:")})
+    cells, number = [], end + 1
+    while number < len(lines):
+        match = FENCE.match(lines[number])
+        number += 1
+        if not match:
+            continue
+        options = dict(item.split("=", 1) for item in match["options"].split())
+        start = number
+        while lines[number] != "```":
+            number += 1
+        index_ = len(cells)
+        cells.append(Cell(
+            id=options.get("id", f"cell-{index_ + 1}"), index=index_, language="python",
+            code="\n".join(lines[start:number]) + "\n",
+            echo=options.get("echo", "true") == "true", output=options.get("output", "true") == "true",
+            timeout=float(options["timeout"]) if "timeout" in options else None,
+            location=Location(index, start, 1), code_line=start + 1, token=f"@@cell{index_}@@"))
+        number += 1
+    bundle = index.parent if index.name == "index.md" else None
+    name = bundle.name if bundle else index.stem
+    return Post(path=index, source=source, meta=meta, body="", body_line=end + 2,
+                url=f"/posts/{name}/", bundle=bundle, cells=tuple(cells))
+
+
+def write_post(folder: Path, *blocks: str, params: dict | None = None, inputs: tuple = (),
+               prose: str = "Some prose.", files: dict[str, str] | None = None) -> Post:
+    """Write folder/index.md with one exec fence per block (options after '#!' on its first line)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in (files or {}).items():
+        (folder / name).write_text(text)
+    front = {"title": "Test post", "date": dt.date(2024, 1, 2)}
+    if params:
+        front["params"] = params
+    if inputs:
+        front["inputs"] = list(inputs)
+    parts = ["---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "", prose, ""]
+    for block in blocks:
+        block = textwrap.dedent(block).strip("\n")
+        options = "exec=true"
+        if block.startswith("#!"):
+            first, _, block = block.partition("\n")
+            options += " " + first[2:].strip()
+            block = block.strip("\n")
+        parts += [f"```python {{{options}}}", block, "```", ""]
+    (folder / "index.md").write_text("\n".join(parts))
+    return read_post(folder / "index.md")
+
+
+def make_config(root: Path, **settings) -> Config:
+    return Config(root=root, content_dir=root / "content", output_dir=root / "site", build_dir=root / "build",
+                  templates_dirs=(), static_dir=root / "static", **settings)
+
+
+def build(post: Post | list[Post], root: Path, **settings) -> Post | list[Post]:
+    posts = post if isinstance(post, list) else [post]
+    done = execute_posts(posts, make_config(root, **settings), Reporter(io.StringIO()))
+    return done if isinstance(post, list) else done[0]
+
+
+def build_error(post: Post, root: Path, **settings) -> BuildError:
+    with pytest.raises(BuildErrors) as caught:
+        build(post, root, **settings)
+    assert len(caught.value.errors) == 1
+    return caught.value.errors[0]
+
+
+def calls(root: Path) -> list[str]:
+    log = root / "calls.log"
+    return log.read_text().split() if log.exists() else []
+
+
+# A block that records each time it runs, through a file outside build/.
+COUNTED = """
+import os
+with open(os.environ["RUNPOST_TEST_LOG"], "a") as log:
+    log.write("{name}\\n")
+"""
+
+MEMO_BLOCK = """
+import os
+import runpost
+
+@runpost.memo
+def square(n):
+    with open(os.environ["RUNPOST_TEST_LOG"], "a") as log:
+        log.write(f"square{n}\\n")
+    print("computing", n)
+    return n * n
+"""
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    monkeypatch.setenv("RUNPOST_TEST_LOG", str(tmp_path / "calls.log"))
+    monkeypatch.chdir(tmp_path)  # error locations print relative to the working folder
+    return tmp_path
+
+
+@pytest.fixture
+def hello(site):
+    shutil.copytree(FIXTURES / "hello", site / "content" / "posts" / "hello")
+    return read_post(site / "content" / "posts" / "hello" / "index.md")
+
+
+# --- running ----------------------------------------------------------------
+
+def test_post_without_cells_gets_empty_results_without_a_kernel(site):
+    post = write_post(site / "posts" / "plain")
+    done = build(post, site)
+    assert done.results.executed is False and done.results.outputs == {}
+    assert not (site / "build").exists()
+
+
+def test_blocks_share_one_namespace_and_stdout_is_captured_per_block(site):
+    post = write_post(site / "p", "x = 1 + 1\nprint(x)", "print(x * 10)\nprint(__name__)")
+    results = build(post, site).results
+    assert [results.outputs[cell].stdout for cell in ("cell-1", "cell-2")] == ["2\n", "20\n__main__\n"]
+    assert results.executed and results.cells_run == 2 and results.cells_reused == 0
+
+
+def test_hello_fixture_runs_helper_input_params_values_and_files(hello, site):
+    results = build(hello, site).results
+    assert results.outputs["setup"].stdout == "42\n"
+    assert results.outputs["values"].stdout == "numbers [1, 2, 3]\n"
+    assert results.values == {"total": 18, "label": "demo"}
+    assert sorted(results.files) == ["/posts/hello/note.txt", "/shared/data.txt"]
+    assert results.files["/posts/hello/note.txt"].read_text() == "beside the page\n"
+    assert results.files["/shared/data.txt"] == site / "build" / "hello" / "site" / "shared" / "data.txt"
+
+
+def test_stored_manifest_is_deterministic_json_without_absolute_paths(hello, site):
+    build(hello, site)
+    text = (site / "build" / "hello" / "manifest.json").read_text()
+    manifest = json.loads(text)
+    assert text == json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    assert str(site) not in text
+    assert manifest["fingerprints"]["helpers"].keys() == {"data.csv", "helper.py"}
+    assert manifest["fingerprints"]["params"] == {"scale": 3, "label": "demo"}
+    assert [cell["id"] for cell in manifest["cells"]] == ["setup", "values", "files"]
+    assert {entry["site_path"] for entry in manifest["files"]} == {"/posts/hello/note.txt", "/shared/data.txt"}
+    environment = manifest["environment"]
+    assert environment["python"] and environment["device"] == "cpu" and "torch" not in environment
+    assert dt.datetime.fromisoformat(environment["date"]).tzinfo is not None
+
+
+def test_two_fresh_runs_give_the_same_results_except_timings(hello, site):
+    first = build(hello, site, mode="rerun").results
+    second = build(hello, site, mode="rerun").results
+
+    def without_timings(results):
+        return ({cell: output.stdout for cell, output in results.outputs.items()}, results.values,
+                {path: file.read_bytes() for path, file in results.files.items()})
+    assert without_timings(first) == without_timings(second)
+
+
+def test_stderr_passes_through_live_and_stdout_stays_clean(site, capfd):
+    post = write_post(site / "p", "import sys\nprint('to the page')\nprint('progress 50%', file=sys.stderr)")
+    results = build(post, site).results
+    captured = capfd.readouterr()
+    assert "progress 50%" in captured.err
+    assert "to the page" not in captured.out and "to the page" not in captured.err
+    assert results.outputs["cell-1"].stdout == "to the page\n"
+
+
+def test_progress_lines_name_the_post_and_block(site):
+    post = write_post(site / "p", "#! id=first\nprint(1)")
+    stream = io.StringIO()
+    execute_posts([post], make_config(site), Reporter(stream))
+    text = stream.getvalue()
+    assert "p: block 'first' (1/1, line" in text and "p: block 'first' finished in" in text
+    assert "p: executed 1 blocks in" in text
+
+
+# --- what re-runs -------------------------------------------------------------
+
+def test_unchanged_post_reuses_build_without_running(site):
+    post = write_post(site / "p", COUNTED.format(name="run") + "print(3)")
+    build(post, site)
+    again = build(read_post(post.path), site).results
+    assert calls(site) == ["run"]
+    assert not again.executed and again.cells_reused == 1 and again.outputs["cell-1"].stdout == "3\n"
+
+
+@pytest.mark.parametrize("options", ["echo=false", "output=false", "id=renamed", "timeout=99"])
+def test_display_and_run_options_do_not_rerun(site, options):
+    block = COUNTED.format(name="run") + "print(3)"
+    build(write_post(site / "p", block), site)
+    changed = write_post(site / "p", f"#! {options}\n" + block)
+    results = build(changed, site).results
+    assert calls(site) == ["run"] and not results.executed
+    assert list(results.outputs.values())[0].stdout == "3\n"
+
+
+def test_prose_edits_rerun_nothing(site):
+    block = COUNTED.format(name="run")
+    build(write_post(site / "p", block), site)
+    moved = write_post(site / "p", block, prose="Much longer prose.\n\nWith paragraphs.\n\nAnd more.")
+    assert not build(moved, site).results.executed and calls(site) == ["run"]
+
+
+def test_editing_a_later_block_reruns_the_post_but_reuses_earlier_memo(site):
+    build(write_post(site / "p", MEMO_BLOCK, "print(square(3))"), site)
+    results = build(write_post(site / "p", MEMO_BLOCK, "print(square(3) + 1)"), site).results
+    assert results.executed
+    assert calls(site) == ["square3"]
+    # The memoized call replays what it printed, so the output is the same as a fresh run's.
+    assert results.outputs["cell-2"].stdout == "computing 3\n10\n"
+
+
+def test_editing_the_defining_block_or_an_earlier_one_recomputes_memo(site):
+    build(write_post(site / "p", MEMO_BLOCK, "print(square(3))"), site)
+    build(write_post(site / "p", MEMO_BLOCK + "# edited\n", "print(square(3))"), site)
+    build(write_post(site / "p", "offset = 0", MEMO_BLOCK + "# edited\n", "print(square(3))"), site)
+    assert calls(site) == ["square3", "square3", "square3"]
+
+
+def test_unused_memo_entries_are_pruned_after_a_run(site):
+    build(write_post(site / "p", MEMO_BLOCK, "square(2)\nsquare(3)"), site)
+    build(write_post(site / "p", MEMO_BLOCK, "square(3)"), site)
+    manifest = cache.read_manifest(site / "build" / "p")
+    assert len(list((site / "build" / "p" / "memo").glob("*.pkl"))) == 1
+    assert [entry["call"] for entry in manifest["memo"]] == ["square(3)"]
+
+
+def test_helper_module_change_reruns_the_post(hello, site):
+    build(hello, site)
+    (hello.bundle / "helper.py").write_text("def double(number):\n    return 3 * number\n")
+    results = build(read_post(hello.path), site).results
+    assert results.executed and results.outputs["setup"].stdout == "63\n"
+
+
+def test_input_file_change_reruns_the_post_and_reports_changed_values(hello, site):
+    build(hello, site)
+    (hello.bundle / "data.csv").write_text("n\n10\n")
+    results = build(read_post(hello.path), site).results
+    assert results.executed
+    assert [(change.name, change.old, change.new) for change in results.changes] == [("total", 18, 30)]
+
+
+def test_parameter_change_in_front_matter_reruns_the_post(site):
+    build(write_post(site / "p", "import runpost\nprint(runpost.params['n'])", params={"n": 1}), site)
+    results = build(write_post(site / "p", "import runpost\nprint(runpost.params['n'])", params={"n": 2}), site).results
+    assert results.executed and results.outputs["cell-1"].stdout == "2\n"
+
+
+def test_rerun_executes_everything_and_ignores_memo(site):
+    post = write_post(site / "p", MEMO_BLOCK, "print(square(4))")
+    build(post, site)
+    results = build(post, site, mode="rerun").results
+    assert results.executed and calls(site) == ["square4", "square4"]
+
+
+def test_missing_stored_file_makes_the_post_stale(hello, site):
+    build(hello, site)
+    (site / "build" / "hello" / "files" / "note.txt").unlink()
+    assert build(hello, site).results.executed
+
+
+# --- frozen -------------------------------------------------------------------
+
+def test_frozen_with_fresh_results_renders_from_build(hello, site):
+    build(hello, site)
+    results = build(hello, site, mode="frozen").results
+    assert not results.executed and results.values["total"] == 18
+
+
+def test_frozen_with_stale_results_names_the_post_and_the_change(hello, site):
+    build(hello, site)
+    (hello.bundle / "helper.py").write_text("def double(number):\n    return number\n")
+    error = build_error(read_post(hello.path), site, mode="frozen")
+    assert "post 'hello' is stale" in error.message and "helper file helper.py changed" in error.message
+
+
+def test_frozen_names_the_changed_block_at_its_line(site):
+    build(write_post(site / "p", "print(1)", "print(2)"), site)
+    post = write_post(site / "p", "print(1)", "print(22)")
+    error = build_error(post, site, mode="frozen")
+    assert error.location == post.cells[1].location
+    assert "block 'cell-2'" in error.message and "code changed" in error.message
+
+
+def test_frozen_without_stored_results_is_an_error_and_runs_nothing(site):
+    error = build_error(write_post(site / "p", COUNTED.format(name="run")), site, mode="frozen")
+    assert "no stored results" in error.message and calls(site) == []
+
+
+def test_fresh_build_does_not_import_torch_or_start_python(hello, site):
+    build(hello, site)
+    script = textwrap.dedent(f"""
+        import io, subprocess, sys
+        sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(Path(__file__).parent)!r})
+        started = []
+        real_popen = subprocess.Popen
+        subprocess.Popen = lambda *args, **kwargs: started.append(args) or real_popen(*args, **kwargs)
+        from test_execute import build, read_post
+        from pathlib import Path
+        results = build(read_post(Path({str(hello.path)!r})), Path({str(site)!r})).results
+        assert not results.executed and results.values["total"] == 18
+        assert "torch" not in sys.modules, "torch imported"
+        assert "runpost.kernel" not in sys.modules and started == [], "kernel started"
+        print("ok")
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=site)
+    assert run.stdout.strip() == "ok", run.stderr
+
+
+# --- errors -------------------------------------------------------------------
+
+def test_exception_reports_markdown_line_of_the_failing_statement(site):
+    post = write_post(site / "p", "x = 1", "y = 2\nz = x / 0\nprint(z)")
+    error = build_error(post, site)
+    assert str(error).startswith(f"p/index.md:{post.cells[1].code_line + 1}: error: ZeroDivisionError: division by zero")
+    assert f'index.md", line {post.cells[1].code_line + 1}' in error.detail
+    assert "z = x / 0" in error.detail and "kernel.py" not in error.detail
+
+
+def test_exception_in_a_helper_module_reports_the_calling_line(hello, site):
+    code = hello.path.read_text().replace("print(double(21))", "import helper\n\nhelper.fail()")
+    hello.path.write_text(code)
+    post = read_post(hello.path)
+    error = build_error(post, site)
+    assert error.location.line == post.cells[0].code_line + 4  # the helper.fail() line
+    assert error.message.startswith("ValueError: raised inside the helper")
+    assert "helper.py" in error.detail
+
+
+def test_syntax_error_reports_line_and_column(site):
+    post = write_post(site / "p", "print(1)\nx = = 2")
+    error = build_error(post, site)
+    assert error.location.line == post.cells[0].code_line + 1 and error.location.column > 0
+    assert error.message.startswith("SyntaxError")
+
+
+def test_timeout_kills_the_kernel_and_its_children(site):
+    post = write_post(site / "p", """\
+        #! timeout=1
+        import multiprocessing, os, time
+        child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
+        child.start()
+        with open(os.environ["RUNPOST_TEST_LOG"], "w") as log:
+            log.write(str(child.pid))
+        while True:
+            pass""")
+    error = build_error(post, site, timeout=60)
+    assert error.location == post.cells[0].location and "timed out after 1 seconds" in error.message
+    assert not (site / "build" / "p").exists()
+    assert not process_alive(int(calls(site)[0]))
+
+
+def process_alive(pid: int) -> bool:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return False
+        if state in ("Z", "X"):  # killed, waiting to be reaped by init
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_default_timeout_comes_from_the_config(site):
+    error = build_error(write_post(site / "p", "import time\ntime.sleep(30)"), site, timeout=0.5)
+    assert "timed out after 0.5 seconds" in error.message
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("import sys\nsys.exit(3)", "SystemExit: the block called sys.exit(3)"),
+    ("import os\nos._exit(4)", "exited with status 4"),
+    ("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)", "was killed by SIGSEGV"),
+])
+def test_exits_and_crashes_in_a_block_are_errors_not_builder_crashes(site, code, expected):
+    post = write_post(site / "p", "print(1)", code)
+    error = build_error(post, site)
+    assert expected in error.message
+    assert error.location.path == post.path
+
+
+def test_failed_run_leaves_previous_results_intact(site):
+    build(write_post(site / "p", "print('v1')", "open('out.txt', 'w').write('v1')"), site)
+    before = {path: path.read_bytes() for path in (site / "build").rglob("*") if path.is_file()}
+    build_error(write_post(site / "p", "print('v2')", "raise RuntimeError('boom')"), site)
+    after = {path: path.read_bytes() for path in (site / "build").rglob("*") if path.is_file()}
+    assert after == before
+
+
+def test_errors_of_all_posts_are_reported_together(site):
+    broken = [write_post(site / name, "raise KeyError('x')") for name in ("a", "b")]
+    with pytest.raises(BuildErrors) as caught:
+        build(broken + [write_post(site / "c", "print(1)")], site)
+    assert [error.location.path.parent.name for error in caught.value.errors] == ["a", "b"]
+    assert (site / "build" / "c" / "manifest.json").exists()
+
+
+def test_memo_results_of_a_failed_run_are_reused_after_the_fix(site):
+    build_error(write_post(site / "p", MEMO_BLOCK, "square(5)", "raise ValueError('late bug')"), site)
+    results = build(write_post(site / "p", MEMO_BLOCK, "square(5)", "print('fixed')"), site).results
+    assert results.executed and calls(site) == ["square5"]
+
+
+def test_interrupted_swap_keeps_build_unchanged_and_next_build_is_clean(site, monkeypatch):
+    post = write_post(site / "p", "print(1)")
+    build(post, site)
+    changed = write_post(site / "p", "print(2)")
+
+    def interrupted(temp, final):
+        raise KeyboardInterrupt  # the temp folder was complete, the swap never happened
+    monkeypatch.setattr(cache, "swap_in", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build(changed, site)
+    monkeypatch.undo()
+    assert cache.read_manifest(site / "build" / "p")["cells"][0]["stdout"] == "1\n"
+    assert [path.name for path in (site / "build").iterdir()] == ["p"]
+    assert build(changed, site).results.outputs["cell-1"].stdout == "2\n"
+
+
+def test_killed_run_leftovers_are_ignored_and_cleaned(site):
+    post = write_post(site / "p", COUNTED.format(name="run") + "print(1)")
+    build(post, site)
+    # A builder killed mid-swap: the complete new folder still has its temp name, the old one is gone.
+    os.rename(site / "build" / "p", site / "build" / f"p{cache.TEMP_MARKER}12345678")
+    results = build(post, site).results
+    assert results.executed and calls(site) == ["run", "run"]
+    assert sorted(path.name for path in (site / "build").iterdir()) == ["p"]
+
+
+# --- API ----------------------------------------------------------------------
+
+def test_memo_map_computes_in_two_processes_and_returns_results_in_order(site):
+    code = "print(square.map([(n,) for n in (1, 2, 3, 2)], processes=2))"
+    results = build(write_post(site / "p", MEMO_BLOCK, code), site).results
+    assert results.outputs["cell-2"].stdout == "computing 1\ncomputing 2\ncomputing 3\ncomputing 2\n[1, 4, 9, 4]\n"
+    assert sorted(calls(site)) == ["square1", "square2", "square3"]
+    again = build(write_post(site / "p", MEMO_BLOCK, code + "\n# later edit"), site).results
+    assert again.executed and sorted(calls(site)) == ["square1", "square2", "square3"]
+    assert again.outputs["cell-2"].stdout == results.outputs["cell-2"].stdout
+
+
+def test_memo_map_runs_children_concurrently(site):
+    code = """
+        import time, runpost
+        @runpost.memo
+        def wait(n):
+            time.sleep(1)
+            return n
+        start = time.monotonic()
+        wait.map([1, 2], processes=2)
+        print(time.monotonic() - start < 1.8)"""
+    assert build(write_post(site / "p", code), site).results.outputs["cell-1"].stdout == "True\n"
+
+
+def test_memo_map_child_exception_is_reraised_with_its_traceback(site):
+    code = """
+        import runpost
+        @runpost.memo
+        def check(n):
+            if n == 2:
+                raise ValueError(f"bad {n}")
+            return n
+        check.map([1, 2], processes=2)"""
+    post = write_post(site / "p", code)
+    error = build_error(post, site)
+    assert error.message == "ValueError: bad 2"
+    assert error.location.line == post.cells[0].code_line + 6
+    assert "raised in the process computing check(2)" in error.detail and 'raise ValueError(f"bad {n}")' in error.detail
+
+
+def test_site_file_is_published_at_the_site_root(site):
+    code = """
+        import runpost, matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(0.5, 0.5))
+        ax.plot([0, 1], [1, 0])
+        fig.savefig(runpost.site_file("200502_RNN/plot.png"))
+        fig.savefig("beside.png")"""
+    results = build(write_post(site / "p", code), site).results
+    assert sorted(results.files) == ["/200502_RNN/plot.png", "/posts/p/beside.png"]
+    assert results.files["/200502_RNN/plot.png"].read_bytes().startswith(b"\x89PNG")
+
+
+def test_publish_converts_scalars_with_item(site):
+    code = "import numpy, runpost\nrunpost.publish('acc', numpy.float32(0.5))\nrunpost.publish('rows', [(1, 'a')])"
+    assert build(write_post(site / "p", code), site).results.values == {"acc": 0.5, "rows": [[1, "a"]]}
+
+
+def test_publish_of_a_non_serialisable_value_is_an_error_at_the_calling_line(site):
+    post = write_post(site / "p", "import runpost\n\nrunpost.publish('bad', object())")
+    error = build_error(post, site)
+    assert error.location.line == post.cells[0].code_line + 2
+    assert error.message.startswith("TypeError: cannot publish 'bad': object is not JSON-serialisable")
+
+
+def test_api_works_in_memory_outside_a_kernel():
+    script = textwrap.dedent("""
+        import runpost
+        calls = []
+        @runpost.memo
+        def f(n):
+            calls.append(n)
+            return n + 1
+        assert f(1) == f(1) == 2 and f.map([(1,), (2,)], processes=2) == [2, 3] and calls == [1, 2]
+        runpost.publish("x", 1)
+        assert runpost.params == {} and runpost.site_file("a/b.txt").parent.is_dir()
+        import sys
+        assert not any(m.split(".")[0] in ("torch", "jinja2", "markdown", "yaml") for m in sys.modules)
+        print("ok")
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    assert run.stdout.strip() == "ok", run.stderr
+
+
+# --- parameters -----------------------------------------------------------------
+
+def test_param_override_is_parsed_as_yaml_and_stored_apart(site):
+    code = "import runpost\nprint(repr(runpost.params['epochs']))\nrunpost.publish('epochs', runpost.params['epochs'])"
+    post = write_post(site / "p", code, params={"epochs": 10, "name": "x"})
+    build(post, site)
+    preview = build(post, site, params={"epochs": "2"}).results
+    assert preview.executed and preview.outputs["cell-1"].stdout == "2\n"
+    assert preview.overrides == {"epochs": 2}
+    assert [(change.old, change.new) for change in preview.changes] == [(10, 2)]
+    assert cache.read_manifest(site / "build" / "p")["values"] == {"epochs": 10}
+    previews = list((site / "build" / ".preview").glob("p-*"))
+    assert len(previews) == 1 and cache.read_manifest(previews[0])["values"] == {"epochs": 2}
+    # The committed full run is still fresh.
+    assert not build(post, site, mode="frozen").results.overrides
+
+
+def test_override_equal_to_front_matter_is_no_override(site):
+    post = write_post(site / "p", "print(1)", params={"epochs": 10})
+    assert build(post, site, params={"epochs": "10"}).results.overrides == {}
+
+
+def test_unknown_param_name_is_an_error(site):
+    post = write_post(site / "p", "print(1)", params={"epochs": 10})
+    with pytest.raises(BuildErrors) as caught:
+        build(post, site, params={"epoch": "2"})
+    assert "--param epoch: no post has a parameter 'epoch' (parameters: epochs)" in str(caught.value.errors[0])
+
+
+# --- explain ------------------------------------------------------------------
+
+def explain(posts: list[Post], root: Path, capsys, **settings) -> str:
+    capsys.readouterr()
+    explain_posts(posts, make_config(root, mode="explain", **settings), Reporter(io.StringIO()))
+    return capsys.readouterr().out
+
+
+def test_explain_without_stored_results_runs_nothing(site, capsys):
+    post = write_post(site / "p", COUNTED.format(name="run"))
+    text = explain([post], site, capsys)
+    assert "p (p/index.md): stale: runs all blocks, because no stored results" in text
+    assert "block 'cell-1' line" in text and "never run" in text
+    assert calls(site) == [] and not (site / "build").exists()
+
+
+def test_explain_names_the_changed_block_and_keeps_memo_fresh(site, capsys):
+    build(write_post(site / "p", MEMO_BLOCK, "square(2)", "print(3)"), site)
+    text = explain([write_post(site / "p", MEMO_BLOCK, "square(2)", "print(4)")], site, capsys)
+    assert "because block 'cell-3'" in text and "code changed" in text
+    assert re.search(r"block 'cell-1' line \d+: fresh, \d+\.\ds last run", text)
+    assert "block 'cell-3' line" in text and "stale (its code changed)" in text
+    assert "memo square(2): fresh (reused)" in text
+
+
+def test_explain_names_helper_input_and_parameter_changes(hello, site, capsys):
+    build(hello, site)
+    (hello.bundle / "helper.py").write_text("# changed\n")
+    (hello.bundle / "data.csv").write_text("n\n5\n")
+    hello.path.write_text(hello.path.read_text().replace("scale: 3", "scale: 4"))
+    text = explain([read_post(hello.path)], site, capsys)
+    assert "helper file helper.py changed" in text and "input data.csv changed" in text
+    assert "parameter scale changed (3 -> 4)" in text
+
+
+def test_explain_fresh_post_and_override(hello, site, capsys):
+    build(hello, site)
+    assert "hello (content/posts/hello/index.md): fresh" in explain([hello], site, capsys)
+    text = explain([hello], site, capsys, params={"scale": "5"})
+    assert "parameters overridden: {'scale': 5}" in text and "no stored results" in text
+
+
+def test_ctrl_c_kills_the_kernel_at_once_and_leaves_build_clean(site):
+    class InterruptingReporter(Reporter):
+        def info(self, message: str) -> None:
+            if "running" in message:
+                raise KeyboardInterrupt
+
+    post = write_post(site / "p", MEMO_BLOCK, "import time\ntime.sleep(30)")
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        execute_posts([post], make_config(site), InterruptingReporter(io.StringIO()))
+    assert time.monotonic() - start < 10
+    assert not (site / "build" / "p").exists() and not list((site / "build").glob(f"*{cache.TEMP_MARKER}*"))

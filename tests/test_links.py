@@ -1,0 +1,76 @@
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from runpost.config import load_config
+from runpost.errors import BuildErrors
+from runpost.links import check_links, source_targets, to_site_path
+from runpost.load import parse_post
+from runpost.post import Site
+
+TEXT = """---
+title: Links
+date: 2020-01-01
+images:
+  - /img/preview.png
+---
+See [a page](/posts/other/) and ![pic](/img/a.png "title").
+A relative ![dot](dot.png) and [external](https://example.org/) and [top](#top).
+
+```
+![in code](/not/checked.png)
+```
+
+[ref]: /img/b.png
+{{< figure src="/img/c.png" >}}
+"""
+
+
+def post():
+    return parse_post(Path("content/posts/p/index.md"), TEXT, Path("content/posts/p"))
+
+
+def test_source_targets_have_lines_and_columns():
+    found = [(location.line, location.column, target) for location, target in source_targets(post())]
+    assert found == [
+        (5, 5, "/img/preview.png"),
+        (7, 14, "/posts/other/"),
+        (7, 40, "/img/a.png"),
+        (8, 19, "dot.png"),
+        (8, 43, "https://example.org/"),
+        (8, 75, "#top"),
+        (14, 8, "/img/b.png"),
+        (15, 17, "/img/c.png"),
+    ]
+
+
+def test_relative_targets_resolve_against_the_page():
+    assert to_site_path("dot.png", "/posts/p/") == "/posts/p/dot.png"
+    assert to_site_path("../q/", "/posts/p/") == "/posts/q/"
+    assert to_site_path("https://example.org/", "/posts/p/") is None
+    assert to_site_path("#top", "/posts/p/") is None
+
+
+def test_missing_targets_are_errors_at_their_lines(tmp_path):
+    present = tmp_path / "f"
+    present.write_bytes(b"")
+    site = Site(pages={"posts/p/index.html": "", "posts/other/index.html": ""},
+                files={"img/a.png": present, "posts/p/dot.png": present})
+    with pytest.raises(BuildErrors) as caught:
+        check_links(site, [post()], load_config(tmp_path))
+    assert [str(error) for error in caught.value.errors] == [
+        "content/posts/p/index.md:5:5: error: '/img/preview.png' points at /img/preview.png, which the site does not contain",
+        "content/posts/p/index.md:14:8: error: '/img/b.png' points at /img/b.png, which the site does not contain",
+        "content/posts/p/index.md:15:17: error: '/img/c.png' points at /img/c.png, which the site does not contain",
+    ]
+
+
+def test_broken_links_made_by_templates_are_reported_per_page(tmp_path):
+    site = Site(pages={"index.html": '<a href="posts/missing/">x</a><img src="logo.png">'})
+    with pytest.raises(BuildErrors) as caught:
+        check_links(site, [], load_config(tmp_path))
+    assert [str(error) for error in caught.value.errors] == [
+        "index.html: error: page /index.html links to /posts/missing/, which the site does not contain",
+        "index.html: error: page /index.html links to /logo.png, which the site does not contain",
+    ]
