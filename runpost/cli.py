@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     except BuildErrors as errors:
         for error in errors.errors:
             _print_error(error, args.debug)
-        print(f"build failed: {len(errors.errors)} errors", file=sys.stderr)
+        count = len(errors.errors)
+        print(f"build failed: {count} error{'s' if count != 1 else ''}", file=sys.stderr)
         return 1
     except BuildError as error:
         _print_error(error, args.debug)

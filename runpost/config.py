@@ -14,8 +14,11 @@ from typing import Any
 from .errors import BuildError, BuildErrors, Location
 
 CONFIG_NAME = "runpost.toml"
-# The theme that ships with the engine; a site's own templates/ take precedence.
-DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# The theme that ships with the engine; a site's own templates/ and static/
+# take precedence, file by file.
+ENGINE_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TEMPLATES = ENGINE_ROOT / "templates"
+DEFAULT_STATIC = ENGINE_ROOT / "static"
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,7 @@ class Config:
     output_dir: Path                 # the generated site (replaced atomically)
     build_dir: Path                  # frozen execution results (committed)
     templates_dirs: tuple[Path, ...]  # searched in order: site's templates/, engine's theme
-    static_dir: Path                 # copied to the site root, as Hugo does
+    static_dirs: tuple[Path, ...]    # copied to the site root, as Hugo does; earlier ones win
     title: str = "runpost"
     base_url: str = "/"              # absolute URL of the site root, always ends with "/"
     author: str = ""
@@ -73,7 +76,7 @@ def load_config(root: Path, **overrides: Any) -> Config:
         output_dir=Path(overrides.pop("output_dir", root / "site")),
         build_dir=Path(overrides.pop("build_dir", root / "build")),
         templates_dirs=templates_dirs,
-        static_dir=root / "static",
+        static_dirs=tuple(dict.fromkeys([root / "static", DEFAULT_STATIC])),
         title=settings.get("title", "runpost"),
         base_url=normalize_base_url(base_url),
         author=settings.get("author", ""),

@@ -16,14 +16,15 @@ from .load import load_posts
 from .markdown import render_markdown
 from .post import Post
 from .report import Reporter
-from .shortcodes import parse_shortcodes
+from .shortcodes import available_shortcodes, parse_shortcodes
 from .templates import render_site
 from .write import write_site
 
 
 def build(config: Config, reporter: Reporter) -> None:
     posts = load_posts(config)
-    posts = each(posts, parse_shortcodes)
+    known = available_shortcodes(config)
+    posts = each(posts, lambda post: parse_shortcodes(post, known))
     posts = each(posts, lambda post: render_markdown(post, config))
     if config.mode == "explain":
         explain_posts(posts, config, reporter)

@@ -23,8 +23,8 @@ from .config import Config
 from .errors import BuildError, BuildErrors, ErrorCollector, Location
 from .load import tag_slug
 from .post import Post, Site
-from .render import render_content, syntax_css
-from .urls import absolute_url, is_internal, is_site_path, relative_url, rewrite_css, rewrite_urls
+from .render import add_markup_filters, render_content, syntax_css
+from .urls import absolute_url, is_site_path, relative_url, rewrite_css, rewrite_urls
 
 WORDS_PER_MINUTE = 213  # Hugo's reading-time rate
 SUMMARY_WORDS = 70      # Hugo's default summary length
@@ -40,6 +40,7 @@ def make_environment(config: Config) -> jinja2.Environment:
     )
     env.filters["absolute_url"] = lambda url: absolute_url(str(url), config.base_url)
     env.filters["iso8601"] = lambda moment: moment.isoformat() if moment else ""
+    add_markup_filters(env, config.raw_html)
     return env
 
 
@@ -251,13 +252,21 @@ def collect_files(posts: list[Post], config: Config, pages: dict[str, str]) -> d
         owners[path] = owner
         files[path] = source
 
-    if config.static_dir.is_dir():
-        for source in sorted(config.static_dir.rglob("*")):
-            if source.is_file():
-                relative = source.relative_to(config.static_dir).as_posix()
-                claim("/" + relative, source, f"static/{relative}", Location(source))
+    for path, source in static_files(config).items():
+        claim("/" + path, source, f"static/{path}", Location(source))
     for post in posts:
         for site_path, source in {**post.assets, **post.results.files}.items():
             claim(site_path, source, str(Location(post.path)), Location(post.path, 1, 1))
     errors.raise_if_any()
     return files
+
+
+def static_files(config: Config) -> dict[str, Path]:
+    """Output path -> file for every static folder; the site's own file wins over the theme's."""
+    files: dict[str, Path] = {}
+    for folder in reversed(config.static_dirs):
+        if folder.is_dir():
+            for source in sorted(folder.rglob("*")):
+                if source.is_file():
+                    files[source.relative_to(folder).as_posix()] = source
+    return dict(sorted(files.items()))

@@ -95,7 +95,7 @@ def write_post(folder: Path, *blocks: str, params: dict | None = None, inputs: t
 
 def make_config(root: Path, **settings) -> Config:
     return Config(root=root, content_dir=root / "content", output_dir=root / "site", build_dir=root / "build",
-                  templates_dirs=(), static_dir=root / "static", **settings)
+                  templates_dirs=(), static_dirs=(root / "static",), **settings)
 
 
 def build(post: Post | list[Post], root: Path, **settings) -> Post | list[Post]:

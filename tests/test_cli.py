@@ -1,0 +1,96 @@
+"""The command-line contract: exit codes, compiler-style errors, no traceback, untouched output."""
+import hashlib
+from pathlib import Path
+
+from conftest import run_build
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_build_succeeds_with_exit_0(site_dir):
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    assert (site_dir / "site/index.html").is_file()
+    assert (site_dir / "site/posts/first-post/index.html").is_file()
+
+
+def test_usage_error_exits_2(site_dir):
+    result = run_build("--no-such-flag", cwd=site_dir)
+    assert result.returncode == 2
+    assert "usage:" in result.stderr
+
+
+def test_errors_are_compiler_style_without_traceback(site_dir):
+    (site_dir / "content/posts/broken.md").write_text("---\ntitle: Broken\ndate: someday\n---\n{{< figur src=\"x\" >}}\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert "content/posts/broken.md:3:1: error: invalid date 'someday'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_every_error_in_the_run_is_reported(site_dir):
+    (site_dir / "content/posts/a.md").write_text("---\ntitle: A\ndate: nope\n---\n")
+    (site_dir / "content/posts/b.md").write_text("---\ndate: 2020-01-01\n---\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert "a.md:3:1: error:" in result.stderr and "b.md:1:1: error: missing 'title'" in result.stderr
+
+
+def test_unknown_shortcode_points_at_line_and_column(site_dir):
+    (site_dir / "content/posts/c.md").write_text("---\ntitle: C\ndate: 2020-01-01\n---\nText\n\nand {{< figur src=\"x\" >}}\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert "content/posts/c.md:7:5: error: unknown shortcode 'figur'" in result.stderr
+
+
+def test_template_errors_name_the_template_without_traceback(site_dir):
+    (site_dir / "templates").mkdir()
+    (site_dir / "templates/home.html").write_text("{{ posts | no_such_filter }}")
+    plain = run_build(cwd=site_dir)
+    assert plain.returncode == 1 and "Traceback" not in plain.stderr
+    assert "home.html" in plain.stderr
+
+
+def test_a_failed_build_leaves_the_previous_site_untouched(site_dir):
+    assert run_build(cwd=site_dir).returncode == 0
+    before = tree_digest(site_dir / "site")
+    (site_dir / "content/posts/bad.md").write_text("---\ntitle: Bad\ndate: 2020-01-01\n---\n![gone](/missing.png)\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert "content/posts/bad.md:5:9: error: '/missing.png' points at /missing.png" in result.stderr
+    assert tree_digest(site_dir / "site") == before
+
+
+def test_two_builds_are_byte_identical(site_dir):
+    assert run_build(cwd=site_dir).returncode == 0
+    first = tree_digest(site_dir / "site")
+    assert run_build(cwd=site_dir).returncode == 0
+    assert tree_digest(site_dir / "site") == first
+
+
+def test_output_and_content_flags(site_dir, tmp_path):
+    result = run_build("--content", str(site_dir / "content"), "--output", str(tmp_path / "out"), cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out/posts/bundle-post/dot.png").is_file()
+
+
+def test_drafts_flag_publishes_drafts(site_dir):
+    assert run_build("--drafts", cwd=site_dir).returncode == 0
+    assert (site_dir / "site/posts/draft-post/index.html").is_file()
+    assert run_build(cwd=site_dir).returncode == 0
+    assert not (site_dir / "site/posts/draft-post").exists()
+
+
+def test_hostile_titles_and_tags_are_escaped_and_contained(site_dir):
+    (site_dir / "content/posts/evil.md").write_text(
+        '---\ntitle: "<script>alert(1)</script>"\ndate: 2020-01-01\ntags: ["../../escape", "<b>x</b>"]\n'
+        'description: "\\" onload=\\"alert(1)"\n---\nBody\n')
+    assert run_build(cwd=site_dir).returncode == 0
+    page = (site_dir / "site/posts/evil/index.html").read_text()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
+    assert '" onload="' not in page
+    assert (site_dir / "site/tags/escape/index.html").is_file()
+    assert not (site_dir / "escape").exists() and not (site_dir.parent / "escape").exists()
