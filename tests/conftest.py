@@ -27,3 +27,21 @@ def site_dir(tmp_path: Path) -> Path:
     target = tmp_path / "site-project"
     shutil.copytree(FIXTURE_SITE, target)
     return target
+
+
+# --- Theme tests (test_browser.py, test_html_valid.py): one built site, served under /repo/ ---
+
+@pytest.fixture(scope="session")
+def served_site(tmp_path_factory):
+    """The project (else the fixture site) built for and served at http://127.0.0.1:<port>/repo/."""
+    from serving import ServedSite, SiteServer, build_site
+
+    work = tmp_path_factory.mktemp("served-site")
+    output = work / "site"
+    output.mkdir()
+    server = SiteServer(output)  # started first: the build needs the port for its base URL
+    try:
+        source, log = build_site(output, server.base_url, work)
+        yield ServedSite(directory=output, base_url=server.base_url, source=source, build_log=log)
+    finally:
+        server.close()

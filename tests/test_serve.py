@@ -1,0 +1,174 @@
+"""Live preview: serves under the base path, rebuilds on change, tells the browser.
+
+Most tests use a stand-in build (one page made from one file) so they pin the
+server's behaviour, not the pipeline's; the last one runs the real pipeline.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from runpost.config import load_config
+from runpost.errors import BuildError, Location
+from runpost.report import Reporter
+from runpost.serve import EVENTS_PATH, start
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def fake_build(config, reporter):
+    """Write one page holding the text of content/posts/a.md; 'BROKEN' in it is an error."""
+    source = config.content_dir / "posts" / "a.md"
+    text = source.read_text(encoding="utf-8")
+    if "BROKEN" in text:
+        raise BuildError(Location(source, 3, 1), "unknown shortcode 'figur'")
+    config.output_dir.mkdir(parents=True, exist_ok=True)
+    (config.output_dir / "index.html").write_text(
+        f"<!DOCTYPE html><html><body><p id=text>{text}</p><a href='{config.base_url}'>home</a></body></html>")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "content" / "posts").mkdir(parents=True)
+    (tmp_path / "content" / "posts" / "a.md").write_text("first version", encoding="utf-8")
+    (tmp_path / "runpost.toml").write_text('title = "T"\nbase_url = "https://user.github.io/repo/"\n')
+    return tmp_path
+
+
+@pytest.fixture
+def preview(project: Path):
+    config = load_config(project)
+    running = start(config, Reporter(quiet=True), "127.0.0.1", 0, build=fake_build)
+    thread = threading.Thread(target=running.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield running
+    running.server.shutdown()
+    running.close()
+
+
+def _get(url: str) -> tuple[int, str, dict]:
+    request = urllib.request.Request(url)
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=5) as response:
+            return response.status, response.read().decode("utf-8"), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8", "replace"), dict(error.headers)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class EventStream:
+    """Reads the server-sent events of /__runpost/events."""
+
+    def __init__(self, url: str):
+        self.response = urllib.request.urlopen(url, timeout=10)
+
+    def next_build(self) -> dict:
+        data = None
+        while True:
+            line = self.response.fp.readline().decode("utf-8")
+            if not line:
+                raise EOFError("event stream closed")
+            if line.startswith("data: "):
+                data = json.loads(line[len("data: "):])
+            elif line == "\n" and data is not None:
+                return data
+
+    def close(self) -> None:
+        self.response.close()
+
+
+def test_preview_builds_into_its_own_folder_with_its_own_base_url(preview, project):
+    assert preview.preview.output_dir == project / "build" / ".preview" / "site"
+    assert (project / "build" / ".preview" / "site" / "index.html").is_file()
+    assert not (project / "site").exists(), "serve must never write the deploy folder"
+    _, page, _ = _get(preview.preview.url)
+    assert f"href='http://127.0.0.1:{preview.preview.port}/repo/'" in page
+
+
+def test_site_is_served_under_the_base_path_and_root_redirects(preview):
+    root = f"http://127.0.0.1:{preview.preview.port}/"
+    status, _, headers = _get(root)
+    assert status in (301, 302) and headers["Location"] == "/repo/"
+    status, _, headers = _get(root + "repo")
+    assert status in (301, 302) and headers["Location"] == "/repo/"
+    status, page, _ = _get(root + "repo/")
+    assert status == 200 and "first version" in page
+
+
+def test_reload_script_is_added_to_served_html_but_not_to_the_written_file(preview, project):
+    _, page, headers = _get(preview.preview.url)
+    assert EVENTS_PATH in page and "EventSource" in page
+    assert headers["Cache-Control"] == "no-store"
+    assert EVENTS_PATH not in (project / "build" / ".preview" / "site" / "index.html").read_text()
+
+
+def test_an_edit_rebuilds_and_notifies_open_pages_within_a_second(preview, project):
+    events = EventStream(f"http://127.0.0.1:{preview.preview.port}{EVENTS_PATH}")
+    try:
+        first = events.next_build()
+        started = time.monotonic()
+        (project / "content" / "posts" / "a.md").write_text("second version", encoding="utf-8")
+        event = events.next_build()
+        elapsed = time.monotonic() - started
+    finally:
+        events.close()
+    assert event["generation"] > first["generation"] and event["error"] is None
+    assert elapsed < 1.5, f"rebuild took {elapsed:.2f}s"
+    _, page, _ = _get(preview.preview.url)
+    assert "second version" in page
+
+
+def test_a_failed_build_is_printed_and_shown_over_the_page_until_the_next_good_build(preview, project, capfd):
+    events = EventStream(f"http://127.0.0.1:{preview.preview.port}{EVENTS_PATH}")
+    post = project / "content" / "posts" / "a.md"
+    try:
+        events.next_build()
+        post.write_text("BROKEN", encoding="utf-8")
+        failed = events.next_build()
+        _, page, _ = _get(preview.preview.url)
+        post.write_text("fixed", encoding="utf-8")
+        fixed = events.next_build()
+    finally:
+        events.close()
+    message = "content/posts/a.md:3:1: error: unknown shortcode 'figur'"
+    assert message in failed["error"]
+    assert message in capfd.readouterr().err
+    # The last good page is still served, with the error for the overlay.
+    assert "first version" in page and "unknown shortcode" in page and "runpost-error-overlay" in page
+    assert fixed["error"] is None
+    _, page, _ = _get(preview.preview.url)
+    assert "fixed" in page and "unknown shortcode" not in page
+
+
+def test_missing_page_gets_404(preview):
+    status, _, _ = _get(preview.preview.url + "no/such/page/")
+    assert status == 404
+
+
+def test_serving_the_fixture_site_with_the_real_pipeline(tmp_path):
+    pytest.importorskip("runpost.pipeline", reason="the pipeline is not importable yet")
+    project = tmp_path / "site-project"
+    shutil.copytree(REPO / "tests" / "fixtures" / "site", project)
+    running = start(load_config(project), Reporter(quiet=True), "127.0.0.1", 0)
+    thread = threading.Thread(target=running.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        assert running.preview.error is None, running.preview.error
+        status, page, _ = _get(running.preview.url)
+        assert status == 200 and EVENTS_PATH in page
+        assert (project / "build" / ".preview" / "site" / "index.html").is_file() and not (project / "site").exists()
+    finally:
+        running.server.shutdown()
+        running.close()
