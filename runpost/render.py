@@ -1,0 +1,295 @@
+"""Swap each placeholder in `post.html` for its shortcode's or cell's HTML.
+
+Built-ins written in Python: highlight, executable cells, ref/relref, value,
+table. Built-ins written as templates (so a site can override them):
+`templates/shortcodes/figure.html` and `youtube.html`. A site's own
+shortcodes are `templates/shortcodes/<name>.html`, rendered with `params`
+(named), `positional`, `inner` and `page`.
+
+Everything here emits site paths ("/posts/x/"); the page-relative rewrite is
+the last step of render_site, not ours.
+"""
+from __future__ import annotations
+
+import difflib
+import html
+import numbers
+import re
+from typing import Any, Callable, Iterable
+
+import jinja2
+from markupsafe import Markup
+from pygments.formatters import HtmlFormatter
+from pygments.styles import get_style_by_name
+
+from .config import Config
+from .errors import BuildError, BuildErrors
+from .markdown import highlight_code, markdown_to_html
+from .post import Cell, Post, Shortcode
+from .shortcodes import TOKEN_PATTERN, parse_highlight_options
+
+LIGHT_STYLE = "default"        # Pygments' default meets WCAG AA on white
+DARK_STYLE = "github-dark"
+
+
+def make_environment(config: Config) -> jinja2.Environment:
+    """A Jinja2 environment over the config's template dirs, with the `markdownify` filter."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(path) for path in config.templates_dirs]),
+                             autoescape=True, undefined=jinja2.Undefined)
+    add_markup_filters(env, config.raw_html)
+    return env
+
+
+def add_markup_filters(env: jinja2.Environment, raw_html: bool = False) -> None:
+    """Hugo's `markdownify` (inline Markdown -> HTML) for shortcode templates; figure captions use it."""
+    env.filters["markdownify"] = lambda text: Markup(markdown_to_html(str(text or ""), raw_html, inline=True))
+    env.globals["raw_html"] = raw_html
+
+
+def render_content(post: Post, refs: dict[str, str], env: jinja2.Environment) -> str:
+    """post.html with every placeholder replaced by its HTML; all errors raised together."""
+    renderer = _Renderer(post, refs, env)
+    content = renderer.expand(post.html)
+    if renderer.errors:
+        raise BuildErrors(renderer.errors)
+    return content
+
+
+def syntax_css() -> str:
+    """One stylesheet: a light Pygments style, and a dark one for `prefers-color-scheme: dark`."""
+    dark = _style_css(DARK_STYLE).replace("\n", "\n  ")
+    return (f"/* Code highlighting: Pygments '{LIGHT_STYLE}' and '{DARK_STYLE}' on Hugo's Chroma markup. */\n"
+            f"{_LAYOUT_CSS}\n{_style_css(LIGHT_STYLE)}\n"
+            f"@media (prefers-color-scheme: dark) {{\n  {dark}\n}}\n")
+
+
+_LAYOUT_CSS = """\
+.chroma .lntable { border-spacing: 0; padding: 0; margin: 0; border: 0; }
+.chroma .lntd { vertical-align: top; padding: 0; margin: 0; border: 0; }
+.chroma .line { display: flex; }
+.chroma .ln, .chroma .lnt { white-space: pre; user-select: none; margin-right: 0.4em; padding: 0 0.4em; }
+.chroma .lnlinks { outline: none; text-decoration: none; color: inherit; }
+.highlight pre { overflow-x: auto; padding: 0.75em 1em; }"""
+
+
+def _style_css(name: str) -> str:
+    style = get_style_by_name(name)
+    formatter = HtmlFormatter(style=style)
+    rules = formatter.get_style_defs(".chroma")
+    # Chroma marks lines and numbers with .hl/.ln/.lnt where Pygments has .hll/.linenos.
+    numbers_color = getattr(style, "line_number_color", "inherit")
+    return (f".chroma {{ background-color: {style.background_color}; }}\n"
+            f".highlight pre.chroma {{ background-color: {style.background_color}; }}\n"
+            f".chroma .hl {{ background-color: {style.highlight_color}; display: block; }}\n"
+            f".chroma .ln, .chroma .lnt {{ color: {numbers_color}; }}\n{rules}")
+
+
+class _Renderer:
+    def __init__(self, post: Post, refs: dict[str, str], env: jinja2.Environment):
+        self.post = post
+        self.refs = refs
+        self.env = env
+        self.errors: list[BuildError] = []
+        self.calls: dict[str, Shortcode | Cell] = {cell.token: cell for cell in post.cells}
+        for shortcode in _walk(post.shortcodes):
+            self.calls[shortcode.token] = shortcode
+        self.markdownify: Callable[[str], str] = env.filters.get("markdownify") or (
+            lambda text: Markup(markdown_to_html(str(text), raw_html=False, inline=True)))
+        self.builtins: dict[str, Callable[[Shortcode], str]] = {
+            "highlight": self.highlight, "ref": self.ref, "relref": self.ref,
+            "value": self.value, "table": self.table, "youtube": self.youtube,
+        }
+
+    def expand(self, text: str) -> str:
+        return TOKEN_PATTERN.sub(lambda match: self.render(match.group()), text)
+
+    def render(self, token: str) -> str:
+        call = self.calls.get(token)
+        if call is None:         # not ours: text that merely looks like a token
+            return token
+        try:
+            if isinstance(call, Cell):
+                return self.cell(call)
+            return self.shortcode(call)
+        except BuildError as error:
+            self.errors.append(error)
+            return ""
+
+    def fail(self, shortcode: Shortcode | Cell, message: str) -> BuildError:
+        return BuildError(shortcode.location, message)
+
+    # -- shortcodes
+
+    def shortcode(self, shortcode: Shortcode) -> str:
+        builtin = self.builtins.get(shortcode.name)
+        if builtin:
+            return builtin(shortcode)
+        return self.template(shortcode)
+
+    def inner(self, shortcode: Shortcode) -> str:
+        """The inner text as the template gets it: children rendered, `%` form as Markdown."""
+        if shortcode.inner is None:
+            return Markup("")
+        if shortcode.markdown:
+            # Inline when written inline ({{% mark %}}*x*{{% /mark %}}), blocks otherwise.
+            rendered = markdown_to_html(shortcode.inner, self.raw_html(), inline="\n" not in shortcode.inner)
+            return Markup(self.expand(rendered))
+        return Markup(self.expand(shortcode.inner))
+
+    def raw_html(self) -> bool:
+        return bool(self.env.globals.get("raw_html", False))
+
+    def template(self, shortcode: Shortcode) -> str:
+        try:
+            template = self.env.get_template(f"shortcodes/{shortcode.name}.html")
+        except jinja2.TemplateNotFound:
+            raise self.fail(shortcode, f"no template for shortcode '{shortcode.name}' "
+                                       f"(expected templates/shortcodes/{shortcode.name}.html)") from None
+        try:
+            return template.render(params=dict(shortcode.named), positional=list(shortcode.positional),
+                                   inner=self.inner(shortcode), page=self.post, name=shortcode.name)
+        except BuildError:
+            raise
+        except Exception as error:   # a template bug: point at the call, name the template
+            raise self.fail(shortcode, f"shortcode '{shortcode.name}' failed: {type(error).__name__}: {error}"
+                                       f" (in {getattr(template, 'filename', None) or template.name})") from None
+
+    def youtube(self, shortcode: Shortcode) -> str:
+        video = shortcode.named.get("id") or (shortcode.positional[0] if shortcode.positional else "")
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", video):
+            raise self.fail(shortcode, f"youtube needs a video id like {{{{< youtube LHXXI4-IEns >}}}}, got '{video}'")
+        return self.template(shortcode)
+
+    def highlight(self, shortcode: Shortcode) -> str:
+        language = shortcode.positional[0] if shortcode.positional else shortcode.named.get("lang", "")
+        options = _highlight_options(shortcode)
+        return highlight_code(_strip_one_newline(shortcode.inner or ""), language, options)
+
+    def cell(self, cell: Cell) -> str:
+        parts = [f'<div class="cell" id="{html.escape(cell.id)}">']
+        if cell.echo:
+            parts.append(highlight_code(cell.code, cell.language, cell.display))
+        output = self.post.results.outputs.get(cell.id)
+        if cell.output and output is not None and output.stdout:
+            parts.append(f'<pre class="cell-output"><code>{html.escape(output.stdout, quote=False)}</code></pre>')
+        parts.append("</div>")
+        return "".join(parts)
+
+    def ref(self, shortcode: Shortcode) -> str:
+        target = shortcode.positional[0] if shortcode.positional else shortcode.named.get("path", "")
+        path, _, anchor = target.partition("#")
+        suffix = f"#{anchor}" if anchor else ""
+        if not path and anchor:          # {{< ref "#section" >}}: this page
+            return html.escape(self.post.url + suffix)
+        found = self.refs.get(target) or self.refs.get(path)
+        if found is None:
+            raise self.fail(shortcode, f"{shortcode.name} target '{target}' is not a post{_suggest(path, self.refs)}")
+        if "#" in found:
+            suffix = ""
+        return html.escape(found + suffix)
+
+    def value(self, shortcode: Shortcode) -> str:
+        name = _argument(shortcode, 0, "name")
+        if not name:
+            raise self.fail(shortcode, "value needs the name of a published value: {{< value name >}}")
+        value = self.published(shortcode, name)
+        spec = _argument(shortcode, 1, "format")
+        try:
+            text = format(value, spec) if spec else _plain(value)
+        except (ValueError, TypeError) as error:
+            raise self.fail(shortcode, f"cannot format value '{name}' with '{spec}': {error}") from None
+        return html.escape(text, quote=False)
+
+    def published(self, shortcode: Shortcode, name: str) -> Any:
+        first, *keys = name.split(".")
+        values = self.post.results.values
+        if first not in values:
+            raise self.fail(shortcode, f"value '{first}' was not published by the post's code (runpost.publish)"
+                                       f"{_suggest(first, values)}")
+        value = values[first]
+        for depth, key in enumerate(keys, 1):
+            try:
+                value = value[int(key)] if isinstance(value, list) else value[key]
+            except (KeyError, IndexError, ValueError, TypeError):
+                walked = ".".join([first, *keys[:depth - 1]])
+                raise self.fail(shortcode, f"value '{name}': '{walked}' has no item '{key}'") from None
+        return value
+
+    def table(self, shortcode: Shortcode) -> str:
+        name = _argument(shortcode, 0, "name")
+        if not name:
+            raise self.fail(shortcode, "table needs the name of a published value: {{< table name >}}")
+        header, rows = self.table_rows(shortcode, name, self.published(shortcode, name))
+        caption = shortcode.named.get("caption", "")
+        parts = ['<div class="table-wrapper"><table>']
+        if caption:
+            parts.append(f"<caption>{self.markdownify(caption)}</caption>")
+        parts.append("<thead><tr>" + "".join(f"<th>{html.escape(str(cell))}</th>" for cell in header)
+                     + "</tr></thead><tbody>")
+        parts.extend("<tr>" + "".join(_table_cell(cell) for cell in row) + "</tr>" for row in rows)
+        parts.append("</tbody></table></div>")
+        return "".join(parts)
+
+    def table_rows(self, shortcode: Shortcode, name: str, value: Any) -> tuple[list, list[list]]:
+        if isinstance(value, list) and value and all(isinstance(row, dict) for row in value):
+            header = list(value[0])
+            return header, [[row.get(key, "") for key in header] for row in value]
+        if isinstance(value, list) and len(value) >= 1 and all(isinstance(row, list) for row in value):
+            header, rows = value[0], value[1:]
+            if any(len(row) != len(header) for row in rows):
+                raise self.fail(shortcode, f"table '{name}': every row needs {len(header)} cells, like the header")
+            return header, rows
+        raise self.fail(shortcode, f"table '{name}' must be a list of dicts or a list of lists "
+                                   f"(header first), not {_describe(value)}")
+
+
+def _walk(shortcodes: Iterable[Shortcode]) -> Iterable[Shortcode]:
+    for shortcode in shortcodes:
+        yield shortcode
+        yield from _walk(shortcode.children)
+
+
+def _argument(shortcode: Shortcode, position: int, name: str) -> str:
+    if len(shortcode.positional) > position:
+        return shortcode.positional[position]
+    return shortcode.named.get(name, "")
+
+
+def _highlight_options(shortcode: Shortcode) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for text in shortcode.positional[1:]:
+        try:
+            options.update(parse_highlight_options(text))
+        except ValueError:     # parse_shortcodes reported it
+            pass
+    options.update(shortcode.named)
+    return options
+
+
+def _strip_one_newline(code: str) -> str:
+    # Hugo drops the newline after {{< highlight >}} and the one before {{< /highlight >}}.
+    code = code[1:] if code.startswith("\n") else code
+    return code[:-1] if code.endswith("\n") else code
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _table_cell(value: Any) -> str:
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        return f'<td class="num">{html.escape(_plain(value))}</td>'
+    return f"<td>{html.escape(_plain(value))}</td>"
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, list):
+        return "an empty list" if not value else "a list of " + type(value[0]).__name__
+    return f"a {type(value).__name__}"
+
+
+def _suggest(name: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,0 +1,653 @@
+"""Find `{{< >}}` / `{{% %}}` shortcode calls and executable blocks; swap each for a placeholder.
+
+`parse_shortcodes` is pure: it reads `post.body` and returns a Post whose body
+holds one placeholder token per top-level call (or executable block), plus the
+parsed calls (`Post.shortcodes`, a tree) and cells (`Post.cells`, flat, in
+document order). Markdown never sees shortcode syntax; `render.py` later swaps
+each token for HTML.
+
+Grammar (Hugo's): `{{< name "positional" `raw` bare >}}`, `{{< name key="v" k2=v >}}`,
+closing tags `{{< /name >}}` (also `{{< / name >}}`), self-closing `{{< name />}}`,
+the `%` form whose inner and output are Markdown, and the comment form
+`{{</* name */>}}` that prints the call literally.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from .errors import BuildError, BuildErrors, Location
+from .post import Cell, Post, Shortcode
+
+BUILTINS = frozenset({"highlight", "figure", "youtube", "ref", "relref", "value", "table"})
+
+# Tokens are letters and digits only, so Markdown (emphasis, typographer,
+# linkify, heading ids) leaves them alone, and the fixed "RPSC...X" frame means
+# no token is a substring of another.
+TOKEN_FORMAT = "RPSC{:04d}X"
+TOKEN_PATTERN = re.compile(r"RPSC\d{4,}X")
+
+_NAME = re.compile(r"[\w.-]+(?:/[\w.-]+)*")
+_BARE = re.compile(r"[^\s\"`=]+?(?=\s|=|/?[>%]\}\}|$)")
+_FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+_LIST_ITEM = re.compile(r"^[ ]{0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+_CELL_OPTIONS = {"exec", "echo", "output", "id", "timeout"}
+# Built-ins whose documented form mixes a positional argument with named options
+# (`{{< table results caption="..." >}}`); Hugo's rule forbids mixing elsewhere.
+_MIXED_PARAMETERS = {"highlight", "table", "value"}
+
+
+def available_shortcodes(config) -> frozenset[str]:
+    """Built-ins plus every templates/shortcodes/<name>.html in the config's template dirs."""
+    names = set(BUILTINS)
+    for folder in config.templates_dirs:
+        shortcodes = Path(folder) / "shortcodes"
+        if shortcodes.is_dir():
+            names.update(path.relative_to(shortcodes).with_suffix("").as_posix()
+                         for path in shortcodes.rglob("*.html"))
+    return frozenset(names)
+
+
+def parse_shortcodes(post: Post, known: frozenset[str] = BUILTINS) -> Post:
+    """Replace every top-level call and executable block in `post.body` with its token."""
+    parser = _Parser(post, known)
+    body, shortcodes = parser.parse()
+    cells = parser.cells
+    parser.check_cell_ids()
+    if parser.errors:
+        raise BuildErrors(parser.errors)
+    return dataclasses.replace(post, body=body, shortcodes=tuple(shortcodes), cells=tuple(cells))
+
+
+# ---------------------------------------------------------------- code blocks
+
+@dataclass(frozen=True)
+class CodeBlock:
+    """A fenced or indented code block: Markdown shows its text literally."""
+
+    start: int                # offset of the block's first character (start of its first line)
+    end: int                  # offset just past its last line (including that line's newline)
+    fenced: bool
+    info: str = ""            # text after the opening fence ("python {exec=true}")
+    indent: str = ""          # indentation of the opening fence
+    fence: str = ""           # the opening fence ("```")
+    code_start: int = 0       # offset of the code's first character
+    code_end: int = 0         # offset just past the code (before the newline of the closing fence)
+    first_line: int = 0       # 1-based body line of the opening fence
+
+
+def find_code_blocks(text: str) -> list[CodeBlock]:
+    """Fenced (``` / ~~~, CommonMark rules) and indented code blocks, in order.
+
+    Markdown rendering (markdown.py) uses this same scanner, so the blocks whose
+    shortcodes stay literal are exactly the blocks shown as code.
+    """
+    lines = text.splitlines(keepends=True)
+    offsets = _line_offsets(lines)
+    blocks: list[CodeBlock] = []
+    in_list = False
+    number = 0
+    previous_blank = True
+    while number < len(lines):
+        line = lines[number].rstrip("\r\n")
+        opening = _FENCE_OPEN.match(line)
+        indent = _indent_width(line)
+        if opening and (indent <= 3 or in_list) and not (opening["fence"][0] == "`" and "`" in opening["info"]):
+            block, number = _fenced_block(lines, offsets, number, opening)
+            blocks.append(block)
+            previous_blank = False
+            continue
+        if line.strip() and indent >= 4 and previous_blank and not in_list:
+            block, number = _indented_block(lines, offsets, number)
+            blocks.append(block)
+            previous_blank = False
+            continue
+        if line.strip():
+            if _LIST_ITEM.match(line):
+                in_list = True
+            elif indent == 0 and previous_blank:
+                in_list = False
+        previous_blank = not line.strip()
+        number += 1
+    return blocks
+
+
+def _fenced_block(lines, offsets, number, opening) -> tuple[CodeBlock, int]:
+    fence = opening["fence"]
+    closing = re.compile(r"^[ \t]*" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*$")
+    end_line = number + 1
+    while end_line < len(lines) and not closing.match(lines[end_line].rstrip("\r\n")):
+        end_line += 1
+    code_start = offsets[number + 1] if number + 1 < len(lines) else offsets[-1]
+    if end_line < len(lines):     # closed: code ends before the closing fence's line
+        code_end = max(code_start, offsets[end_line] - _newline_width(lines[end_line - 1]))
+        after = end_line + 1
+    else:                         # unclosed fences run to the end of the document (CommonMark)
+        code_end = offsets[-1]
+        after = len(lines)
+    block = CodeBlock(start=offsets[number], end=offsets[after], fenced=True, info=opening["info"].strip(),
+                      indent=opening["indent"], fence=fence, code_start=code_start, code_end=code_end,
+                      first_line=number + 1)
+    return block, after
+
+
+def _indented_block(lines, offsets, number) -> tuple[CodeBlock, int]:
+    last = number
+    scan = number
+    while scan < len(lines):
+        line = lines[scan].rstrip("\r\n")
+        if line.strip() and _indent_width(line) < 4:
+            break
+        if line.strip():
+            last = scan
+        scan += 1
+    block = CodeBlock(start=offsets[number], end=offsets[last + 1], fenced=False, code_start=offsets[number],
+                      code_end=offsets[last + 1], first_line=number + 1)
+    return block, last + 1
+
+
+def _line_offsets(lines: list[str]) -> list[int]:
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    return offsets
+
+
+def _indent_width(line: str) -> int:
+    expanded = line.expandtabs(4)
+    return len(expanded) - len(expanded.lstrip(" "))
+
+
+def _newline_width(line: str) -> int:
+    return len(line) - len(line.rstrip("\r\n"))
+
+
+# ---------------------------------------------------------------- fence options
+
+def parse_fence_info(info: str) -> tuple[str, dict[str, str]]:
+    """"python {exec=true echo=false id=train}" -> ("python", {...}); also commas and quotes.
+
+    Also accepts Hugo's `{linenos=table,hl_lines=[2,"4-5"]}` and pandoc's `{.python}`.
+    """
+    match = re.match(r"^\{?\s*\.?([^\s{}]*)\s*\}?\s*(\{(.*)\})?\s*$", info, re.S)
+    if not match:
+        return info.split()[0] if info.split() else "", {}
+    language, attributes = match.group(1), match.group(3) or ""
+    return language, parse_option_string(attributes)
+
+
+def parse_option_string(text: str) -> dict[str, str]:
+    """`a=1 b="two words", c=[1,"2-3"]` -> {"a": "1", "b": "two words", "c": "1 2-3"}."""
+    options: dict[str, str] = {}
+    pattern = re.compile(r"""\s*,?\s*([\w-]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|'[^']*'|\[[^\]]*\]|[^\s,]*))?""")
+    position = 0
+    while position < len(text):
+        match = pattern.match(text, position)
+        if not match or match.end() == position:
+            raise ValueError(f"cannot read option at '{text[position:].strip()}'")
+        if match.group(1):
+            options[match.group(1)] = _option_value(match.group(2))
+        position = match.end()
+        while position < len(text) and text[position] in " ,\t":
+            position += 1
+    return options
+
+
+def parse_highlight_options(text: str) -> dict[str, str]:
+    """Hugo's highlight option string: "linenos=table,hl_lines=2 4-5" (commas separate, spaces don't)."""
+    options: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip():
+            raise ValueError(f"expected key=value, got '{item}'")
+        options[key.strip()] = value.strip().strip('"')
+    return options
+
+
+def _option_value(raw: str | None) -> str:
+    if raw is None:
+        return "true"
+    if raw[:1] == '"':
+        return re.sub(r"\\(.)", r"\1", raw[1:-1])
+    if raw[:1] == "'":
+        return raw[1:-1]
+    if raw[:1] == "[":     # Hugo's hl_lines=[2,"4-5"] -> "2 4-5"
+        return " ".join(item.strip().strip("\"'") for item in raw[1:-1].split(",") if item.strip())
+    return raw
+
+
+def parse_bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"expected true or false, got '{value}'")
+
+
+# ---------------------------------------------------------------- tags
+
+@dataclass
+class _Tag:
+    """One `{{< ... >}}` as written, before pairing."""
+
+    kind: str                 # "open", "close" or "comment"
+    delimiter: str            # "<" or "%"
+    name: str
+    start: int                # offset of `{{`
+    end: int                  # offset just past `}}`
+    positional: tuple[str, ...] = ()
+    named: dict[str, str] = dataclasses.field(default_factory=dict)
+    self_closing: bool = False
+    literal: str = ""         # comment form: the call as printed
+    order: list = dataclasses.field(default_factory=list)   # params as written, for error checks
+
+
+class _TagError(Exception):
+    def __init__(self, offset: int, message: str):
+        super().__init__(message)
+        self.offset = offset
+        self.message = message
+
+
+def _read_tag(text: str, start: int) -> _Tag:
+    """Lex one tag starting at `{{<` or `{{%`; raises _TagError at the offending offset."""
+    delimiter = text[start + 2]
+    closer = _closer(delimiter)
+    position = _skip_space(text, start + 3)
+    if text.startswith("/*", position):
+        return _read_comment(text, start, delimiter, position)
+    if text.startswith("/", position):
+        position = _skip_space(text, position + 1)
+        name = _NAME.match(text, position)
+        if not name:
+            raise _TagError(position, "closing tag without a shortcode name")
+        position = _skip_space(text, name.end())
+        if not text.startswith(closer, position):
+            raise _TagError(position, f"expected '{closer}' to end the closing tag of '{name.group()}'")
+        return _Tag("close", delimiter, name.group(), start, position + len(closer))
+    name = _NAME.match(text, position)
+    if not name:
+        raise _TagError(position, "expected a shortcode name after '{{" + delimiter + "'")
+    tag = _Tag("open", delimiter, name.group(), start, 0)
+    tag.end = _read_parameters(text, name.end(), tag, closer)
+    return tag
+
+
+def _read_comment(text: str, start: int, delimiter: str, position: int) -> _Tag:
+    closer = _closer(delimiter)
+    end = re.compile(r"\*/\s*" + re.escape(closer)).search(text, position + 2)
+    if not end:
+        raise _TagError(start, f"unterminated shortcode comment (missing '*/{closer}')")
+    literal = "{{" + delimiter + text[position + 2:end.start()] + closer
+    return _Tag("comment", delimiter, "", start, end.end(), literal=literal)
+
+
+def _closer(delimiter: str) -> str:
+    return (">" if delimiter == "<" else "%") + "}}"
+
+
+def _read_parameters(text: str, position: int, tag: _Tag, closer: str) -> int:
+    while True:
+        position = _skip_space(text, position)
+        if position >= len(text):
+            raise _TagError(tag.start, f"unclosed shortcode tag '{tag.name}' (missing '{closer}')")
+        if text.startswith(closer, position):
+            return position + len(closer)
+        if text.startswith("/", position) and text.startswith(closer, _skip_space(text, position + 1)):
+            tag.self_closing = True
+            return _skip_space(text, position + 1) + len(closer)
+        if text.startswith("{{", position):
+            raise _TagError(tag.start, f"unclosed shortcode tag '{tag.name}' (missing '{closer}')")
+        position = _read_parameter(text, position, tag)
+
+
+def _read_parameter(text: str, position: int, tag: _Tag) -> int:
+    value, after = _read_value(text, position)
+    following = _skip_space(text, after)
+    if text[position] not in "\"`" and following < len(text) and text[following] == "=":
+        value_start = _skip_space(text, following + 1)
+        named_value, after = _read_value(text, value_start)
+        tag.named[value] = named_value
+        tag.order.append(("named", position))
+    else:
+        tag.positional += (value,)
+        tag.order.append(("positional", position))
+    return after
+
+
+def _read_value(text: str, position: int) -> tuple[str, int]:
+    if position >= len(text):
+        raise _TagError(position, "expected a parameter value")
+    quote = text[position]
+    if quote == '"':
+        return _read_quoted(text, position)
+    if quote == "`":
+        end = text.find("`", position + 1)
+        if end < 0:
+            raise _TagError(position, "unterminated raw string (missing '`')")
+        return text[position + 1:end], end + 1
+    bare = _BARE.match(text, position)
+    if not bare or not bare.group():
+        raise _TagError(position, f"unexpected '{text[position]}' in shortcode parameters")
+    return bare.group(), bare.end()
+
+
+def _read_quoted(text: str, position: int) -> tuple[str, int]:
+    value = []
+    index = position + 1
+    while index < len(text) and text[index] != "\n":
+        char = text[index]
+        if char == "\\" and index + 1 < len(text):
+            value.append(text[index + 1])
+            index += 2
+            continue
+        if char == '"':
+            return "".join(value), index + 1
+        value.append(char)
+        index += 1
+    raise _TagError(position, "unterminated quoted string in shortcode parameters")
+
+
+def _skip_space(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t\r\n":
+        position += 1
+    return position
+
+
+# ---------------------------------------------------------------- the parser
+
+@dataclass
+class _Call:
+    """An opening tag paired (or not) with its closing tag."""
+
+    tag: _Tag
+    close: _Tag | None
+    children: list["_Call"]
+
+
+class _Parser:
+    def __init__(self, post: Post, known: frozenset[str]):
+        self.post = post
+        self.text = post.body
+        self.known = known
+        self.errors: list[BuildError] = []
+        self.cells: list[Cell] = []
+        self.tokens = 0
+        self.code_blocks = find_code_blocks(self.text)
+
+    # -- positions and errors
+
+    def location(self, offset: int) -> Location:
+        line = self.text.count("\n", 0, offset) + 1
+        column = offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+        return self.post.location(line, column)
+
+    def error(self, offset: int, message: str) -> None:
+        self.errors.append(BuildError(self.location(offset), message))
+
+    def next_token(self) -> str:
+        self.tokens += 1
+        return TOKEN_FORMAT.format(self.tokens)
+
+    # -- driver
+
+    def parse(self) -> tuple[str, list[Shortcode]]:
+        items = self.lex()
+        calls = self.pair(items, 0, len(items))
+        return self.assemble(0, len(self.text), calls, items, top=True)
+
+    def lex(self) -> list[_Tag | CodeBlock]:
+        """Tags outside code blocks, and the code blocks themselves, in order."""
+        items: list[_Tag | CodeBlock] = []
+        position = 0
+        for block in self.code_blocks + [None]:
+            stop = block.start if block else len(self.text)
+            items.extend(self.lex_tags(position, stop))
+            if block:
+                items.append(block)
+                position = block.end
+        return items
+
+    def lex_tags(self, start: int, stop: int) -> Iterable[_Tag]:
+        position = start
+        opener = re.compile(r"\{\{[<%]")
+        while True:
+            match = opener.search(self.text, position, stop)
+            if not match:
+                return
+            try:
+                tag = _read_tag(self.text, match.start())
+            except _TagError as problem:
+                self.error(problem.offset, problem.message)
+                position = match.end()
+                continue
+            yield tag
+            position = tag.end
+
+    # -- pairing: an open tag takes the first matching close tag ahead of it at its depth
+
+    def pair(self, items: list, start: int, stop: int) -> list[_Call]:
+        calls: list[_Call] = []
+        index = start
+        while index < stop:
+            item = items[index]
+            if isinstance(item, CodeBlock) or item.kind == "comment":
+                index += 1
+                continue
+            if item.kind == "close":
+                self.error(item.start, f"closing tag '{{{{{item.delimiter} /{item.name} {_closer(item.delimiter)}' "
+                                       "has no matching opening tag")
+                index += 1
+                continue
+            close_index = None if item.self_closing else self.find_close(items, index, stop)
+            if close_index is None:
+                calls.append(_Call(item, None, []))
+                index += 1
+                continue
+            children = self.pair(items, index + 1, close_index)
+            calls.append(_Call(item, items[close_index], children))
+            index = close_index + 1
+        return calls
+
+    def find_close(self, items: list, index: int, stop: int) -> int | None:
+        name = items[index].name
+        depth = 1
+        for later in range(index + 1, stop):
+            item = items[later]
+            if isinstance(item, CodeBlock) or item.name != name:
+                continue
+            if item.kind == "open" and not item.self_closing:
+                depth += 1
+            elif item.kind == "close":
+                depth -= 1
+                if depth == 0:
+                    return later
+        return None
+
+    # -- building the new body
+
+    def assemble(self, start: int, stop: int, calls: list[_Call], items: list, top: bool = False
+                 ) -> tuple[str, list[Shortcode]]:
+        """Text of [start, stop) with calls replaced by tokens, comments printed, exec fences swapped."""
+        pieces: list[str] = []
+        shortcodes: list[Shortcode] = []
+        position = start
+        replacements = self.replacements(start, stop, calls, items)
+        for begin, end, text, shortcode in replacements:
+            pieces.append(self.text[position:begin])
+            pieces.append(text)
+            if shortcode is not None:
+                shortcodes.append(shortcode)
+            position = end
+        pieces.append(self.text[position:stop])
+        return "".join(pieces), shortcodes
+
+    def replacements(self, start: int, stop: int, calls: list[_Call], items: list):
+        """(begin, end, replacement text, Shortcode or None), sorted by position."""
+        spans = []
+        covered = [(call.tag.start, (call.close or call.tag).end) for call in calls]
+        for item in items:
+            if isinstance(item, CodeBlock):
+                inside = start <= item.start and item.end <= stop
+                if inside and not any(begin <= item.start < end for begin, end in covered):
+                    spans.append((item.start, None, item))
+            elif item.kind == "comment" and start <= item.start < stop:
+                if not any(begin <= item.start < end for begin, end in covered):
+                    spans.append((item.start, None, item))
+        for call in calls:
+            spans.append((call.tag.start, call, None))
+        spans.sort(key=lambda span: span[0])
+        for _, call, item in spans:
+            if call is not None:
+                yield self.replace_call(call, items)
+            elif isinstance(item, CodeBlock):
+                yield self.replace_code_block(item)
+            else:
+                yield item.start, item.end, _comment_text(item), None
+
+    def replace_call(self, call: _Call, items: list):
+        tag = call.tag
+        end = (call.close or tag).end
+        self.check_name(tag)
+        self.check_parameters(tag)
+        token = self.next_token()
+        if tag.name == "highlight" and self.is_exec(tag):
+            self.add_highlight_cell(call, token)
+            return tag.start, end, token, None
+        if tag.name == "highlight" and call.close is None:
+            self.error(tag.start, "'highlight' needs a closing tag '{{< /highlight >}}'")
+        inner, children = None, []
+        if call.close is not None:
+            first = items.index(tag) + 1
+            last = items.index(call.close)
+            inner, children = self.assemble(tag.end, call.close.start, call.children, items[first:last])
+        shortcode = Shortcode(name=tag.name, positional=tag.positional, named=dict(tag.named), inner=inner,
+                              markdown=tag.delimiter == "%", location=self.location(tag.start), token=token,
+                              children=tuple(children))
+        return tag.start, end, token, shortcode
+
+    def replace_code_block(self, block: CodeBlock):
+        """Exec fences become cells; other code keeps its text, bar comment-form shortcodes."""
+        original = self.text[block.start:block.end]
+        if block.fenced:
+            language, options = self.fence_options(block)
+            if options is not None and self.is_true(options.get("exec", "false"), block.start):
+                token = self.next_token()
+                code = self.text[block.code_start:block.code_end]
+                self.add_cell(language, code, options, block.start, block.first_line + 1, token)
+                newline = "\n" if original.endswith("\n") else ""
+                return block.start, block.end, block.indent + token + newline, None
+        # Hugo prints {{</* x */>}} as {{< x >}} everywhere, code included.
+        return block.start, block.end, _uncomment(original), None
+
+    def fence_options(self, block: CodeBlock) -> tuple[str, dict[str, str] | None]:
+        try:
+            return parse_fence_info(block.info)
+        except ValueError as problem:
+            self.error(block.start, f"bad code block options: {problem}")
+            return "", None
+
+    # -- checks
+
+    def check_name(self, tag: _Tag) -> None:
+        if tag.name in self.known:
+            return
+        close = difflib.get_close_matches(tag.name, sorted(self.known), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        self.error(tag.start, f"unknown shortcode '{tag.name}'{hint}")
+
+    def check_parameters(self, tag: _Tag) -> None:
+        if tag.name in _MIXED_PARAMETERS or not (tag.positional and tag.named):
+            return
+        second = next(offset for kind, offset in tag.order if kind != tag.order[0][0])
+        self.error(second, f"shortcode '{tag.name}' mixes positional and named parameters")
+
+    def is_true(self, value: str, offset: int) -> bool:
+        try:
+            return parse_bool(value)
+        except ValueError as problem:
+            self.error(offset, str(problem))
+            return False
+
+    # -- cells
+
+    def is_exec(self, tag: _Tag) -> bool:
+        options = self.highlight_options(tag)
+        return self.is_true(options.get("exec", "false"), tag.start)
+
+    def highlight_options(self, tag: _Tag) -> dict[str, str]:
+        options: dict[str, str] = {}
+        for text in tag.positional[1:]:
+            try:
+                options.update(parse_highlight_options(text))
+            except ValueError as problem:
+                self.error(tag.start, f"bad highlight options: {problem}")
+        options.update(tag.named)
+        return options
+
+    def add_highlight_cell(self, call: _Call, token: str) -> None:
+        tag = call.tag
+        if call.close is None:
+            self.error(tag.start, "executable 'highlight' needs a closing tag '{{< /highlight >}}'")
+            return
+        code_start, code_end = tag.end, call.close.start
+        # Hugo drops the newline after the opening tag and before the closing one.
+        if self.text.startswith("\n", code_start):
+            code_start += 1
+        if code_end > code_start and self.text[code_end - 1] == "\n":
+            code_end -= 1
+        code_line = self.text.count("\n", 0, code_start) + 1
+        language = tag.positional[0] if tag.positional else tag.named.get("lang", "python")
+        self.add_cell(language, self.text[code_start:code_end], self.highlight_options(tag), tag.start,
+                      code_line, token)
+
+    def add_cell(self, language: str, code: str, options: dict[str, str], offset: int, code_line: int,
+                 token: str) -> None:
+        index = len(self.cells)
+        timeout = None
+        if "timeout" in options:
+            try:
+                timeout = float(options["timeout"])
+            except ValueError:
+                self.error(offset, f"cell timeout must be a number of seconds, got '{options['timeout']}'")
+        display = {key: value for key, value in options.items() if key not in _CELL_OPTIONS and key != "lang"}
+        self.cells.append(Cell(
+            id=options.get("id") or f"cell-{index + 1}", index=index, language=language or "python",
+            code=code, echo=self.is_true(options.get("echo", "true"), offset),
+            output=self.is_true(options.get("output", "true"), offset), timeout=timeout,
+            location=self.location(offset), code_line=self.post.body_line + code_line - 1, token=token,
+            display=display))
+
+    def check_cell_ids(self) -> None:
+        seen: dict[str, Cell] = {}
+        for cell in self.cells:
+            if cell.id in seen:
+                self.errors.append(BuildError(cell.location, f"duplicate cell id '{cell.id}' "
+                                                             f"(first used at {seen[cell.id].location})"))
+            seen.setdefault(cell.id, cell)
+
+
+def _comment_text(tag: _Tag) -> str:
+    """What a comment-form call leaves in the Markdown.
+
+    Hugo feeds the `%` form's text to Markdown (so the typographer curls its
+    quotes) but inserts the `<` form's text after Markdown, escaped. Encoding
+    every punctuation character as an entity keeps Markdown from touching it.
+    """
+    if tag.delimiter == "%":
+        return tag.literal
+    return "".join(f"&#{ord(char)};" if char in _MARKDOWN_PUNCTUATION else char for char in tag.literal)
+
+
+_MARKDOWN_PUNCTUATION = set("\\`*_[]()<>#+-.!&\"'~|:")
+
+
+def _uncomment(text: str) -> str:
+    return re.sub(r"\{\{([<%])/\*(.*?)\*/\s*([>%])\}\}", r"{{\1\2\3}}", text, flags=re.S)

@@ -1,0 +1,85 @@
+"""markdown.render_markdown: Hugo-shaped HTML from Python-Markdown, placeholders intact.
+
+Golden pairs live in tests/golden/markdown/ (`name.md` -> `name.html`; a
+`.unsafe.md` input renders with raw_html=True). Regenerate with
+`UPDATE_GOLDEN=1 pytest tests/test_markdown.py` and review the diff.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+from runpost.markdown import heading_id, highlight_code, markdown_to_html, render_markdown
+from runpost.post import FrontMatter, Post
+
+GOLDEN = Path(__file__).parent / "golden" / "markdown"
+CASES = sorted(GOLDEN.glob("*.md"))
+
+
+@pytest.mark.parametrize("source", CASES, ids=[path.stem for path in CASES])
+def test_markdown_matches_golden_html(source):
+    rendered = markdown_to_html(source.read_text(encoding="utf-8"), raw_html=source.stem.endswith(".unsafe"))
+    golden = source.with_suffix(".html")
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(rendered, encoding="utf-8")
+    assert rendered == golden.read_text(encoding="utf-8")
+
+
+def test_render_markdown_fills_only_html():
+    date = dt.datetime(2020, 5, 2)
+    post = Post(path=Path("content/posts/t.md"), source="", meta=FrontMatter(title="t", date=date, publish_date=date),
+                body="*hi*", body_line=5, url="/posts/t/")
+    config = type("Config", (), {"raw_html": False})()
+    assert render_markdown(post, config) == dataclasses.replace(post, html="<p><em>hi</em></p>")
+
+
+def test_block_placeholder_alone_in_a_paragraph_loses_its_p():
+    assert markdown_to_html("Text.\n\nRPSC0001X\n") == "<p>Text.</p>\nRPSC0001X"
+
+
+def test_inline_placeholder_stays_in_its_paragraph():
+    assert markdown_to_html("See RPSC0001X here.") == "<p>See RPSC0001X here.</p>"
+
+
+def test_raw_html_is_omitted_by_default_and_kept_when_allowed():
+    assert markdown_to_html("a <b>x</b>") == "<p>a <!-- raw HTML omitted -->x<!-- raw HTML omitted --></p>"
+    assert markdown_to_html("a <b>x</b>", raw_html=True) == "<p>a <b>x</b></p>"
+
+
+def test_html_in_code_is_code_not_raw_html():
+    assert "&lt;div&gt;" in markdown_to_html("```\n<div>\n```")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Café & Crème brûlée", "café--crème-brûlée"), ("What’s New? (v2.0)", "whats-new-v20"),
+    ("Hyphens - and_underscores", "hyphens---and_underscores"), ("Über 100% — dash", "über-100--dash"),
+])
+def test_heading_ids_follow_hugos_github_style(text, expected):
+    assert heading_id(text) == expected
+
+
+def test_repeated_headings_get_hugos_numbered_suffixes():
+    rendered = markdown_to_html("# A\n\n# A\n\n# A")
+    assert [f'id="{anchor}"' in rendered for anchor in ("a", "a-1", "a-2")] == [True, True, True]
+
+
+def test_inline_markdownify_drops_the_single_paragraph():
+    assert markdown_to_html("A *caption*", inline=True) == "A <em>caption</em>"
+
+
+def test_highlight_marks_lines_and_numbers_them_like_chroma():
+    rendered = highlight_code("a\nb\nc", "python", {"linenos": "inline", "hl_lines": "2", "linenostart": "7"})
+    assert '<span class="line hl"><span class="ln">8</span><span class="cl">' in rendered
+    assert rendered.count('<span class="ln">') == 3
+
+
+def test_highlight_keeps_the_code_text_exactly():
+    code = 'if a < b and "c":\n\tpass  \n'
+    rendered = highlight_code(code, "python")
+    import html as html_module
+    import re
+    assert html_module.unescape(re.sub(r"<[^>]+>", "", rendered)) == code

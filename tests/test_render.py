@@ -1,0 +1,172 @@
+"""render.render_content: placeholders -> shortcode and cell HTML; errors at the call's file:line:col."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+from types import SimpleNamespace
+
+import jinja2
+import pytest
+
+from runpost.errors import BuildErrors
+from runpost.markdown import markdown_to_html
+from runpost.post import CellOutput, FrontMatter, Post, Results
+from runpost.render import make_environment, render_content, syntax_css
+from runpost.shortcodes import BUILTINS, parse_shortcodes
+
+ENGINE_TEMPLATES = Path(__file__).parent.parent / "templates"
+REFS = {key: "/posts/rnn-vs-lstm/" for key in
+        ("rnn-vs-lstm", "posts/rnn-vs-lstm", "posts/rnn-vs-lstm.md", "posts/rnn-vs-lstm/index.md", "/posts/rnn-vs-lstm/")}
+
+
+@pytest.fixture
+def site_templates(tmp_path):
+    (tmp_path / "shortcodes").mkdir()
+    (tmp_path / "shortcodes" / "note.html").write_text('<aside class="note">{{ inner }}</aside>')
+    (tmp_path / "shortcodes" / "echo.html").write_text(
+        "{{ positional|join(',') }}|{{ params|dictsort }}|{{ page.url }}")
+    (tmp_path / "shortcodes" / "broken.html").write_text("{{ 1 / 0 }}")
+    return tmp_path
+
+
+def render(body: str, site_templates: Path | None = None, values=None, outputs=None, raw_html=False) -> str:
+    date = dt.datetime(2020, 5, 2)
+    post = Post(path=Path("content/posts/t.md"), source="", meta=FrontMatter(title="t", date=date, publish_date=date),
+                body=body, body_line=5, url="/posts/t/",
+                results=Results(values=values or {}, outputs=outputs or {}))
+    folders = ([site_templates] if site_templates else []) + [ENGINE_TEMPLATES]
+    config = SimpleNamespace(templates_dirs=tuple(folders), raw_html=raw_html)
+    post = parse_shortcodes(post, known=BUILTINS | {"note", "echo", "broken"})
+    post = dataclasses.replace(post, html=markdown_to_html(post.body, raw_html))
+    return render_content(post, REFS, make_environment(config))
+
+
+def errors_of(body: str, **kwargs) -> list[str]:
+    with pytest.raises(BuildErrors) as raised:
+        render(body, **kwargs)
+    return [str(error) for error in raised.value.errors]
+
+
+# ---------------------------------------------------------------- user templates
+
+def test_user_shortcode_gets_params_positional_and_page(site_templates):
+    assert render('{{< echo "a" "b" >}}', site_templates) == "a,b|[]|/posts/t/"
+
+
+def test_nested_shortcodes_render_inside_their_parent(site_templates):
+    rendered = render('{{< note >}}see {{< ref "rnn-vs-lstm" >}}{{< /note >}}', site_templates)
+    assert rendered == '<aside class="note">see /posts/rnn-vs-lstm/</aside>'
+
+
+def test_percent_form_renders_its_inner_markdown(site_templates):
+    rendered = render("{{% note %}}\nSome **bold** {{< ref rnn-vs-lstm >}}.\n{{% /note %}}", site_templates)
+    assert rendered == '<aside class="note"><p>Some <strong>bold</strong> /posts/rnn-vs-lstm/.</p></aside>'
+
+
+def test_template_failure_is_reported_at_the_call(site_templates):
+    (message,) = errors_of("\n{{< broken >}}", site_templates=site_templates)
+    assert message.startswith("content/posts/t.md:6:1: error: shortcode 'broken' failed: ZeroDivisionError")
+
+
+# ---------------------------------------------------------------- built-ins
+
+def test_highlight_renders_chroma_markup_with_pygments_classes():
+    rendered = render("{{< highlight python >}}\nx = 1\n{{< /highlight >}}")
+    assert rendered.startswith('<div class="highlight"><pre tabindex="0" class="chroma">'
+                               '<code class="language-python" data-lang="python"><span class="line"><span class="cl">')
+    assert '<span class="n">x</span>' in rendered and rendered.endswith("</code></pre></div>")
+
+
+def test_highlight_table_line_numbers_mark_lines():
+    rendered = render('{{< highlight python "linenos=table,hl_lines=2,linenostart=10" >}}\na\nb\n{{< /highlight >}}')
+    assert '<span class="hl"><span class="lnt">11\n</span></span>' in rendered
+    assert '<table class="lntable">' in rendered
+
+
+def test_cell_shows_code_then_output():
+    body = "```python {exec=true id=hello}\nprint('hi')\n```"
+    rendered = render(body, outputs={"hello": CellOutput(stdout="hi <there>\n")})
+    assert rendered.startswith('<div class="cell" id="hello"><div class="highlight">')
+    assert rendered.endswith('<pre class="cell-output"><code>hi &lt;there&gt;\n</code></pre></div>')
+
+
+def test_cell_without_stored_output_shows_only_code():
+    rendered = render("```python {exec=true}\nprint(1)\n```")
+    assert "cell-output" not in rendered and 'id="cell-1"' in rendered
+
+
+def test_cell_with_echo_and_output_off_shows_nothing_but_its_wrapper():
+    rendered = render("```python {exec=true echo=false output=false}\nprint(1)\n```",
+                      outputs={"cell-1": CellOutput(stdout="1\n")})
+    assert rendered == '<div class="cell" id="cell-1"></div>'
+
+
+def test_youtube_is_a_click_to_load_link_without_third_party_requests():
+    rendered = render('{{< youtube id="LHXXI4-IEns" title="A talk" start="42" autoplay="true" class="wide" >}}')
+    assert rendered == (
+        '<div class="youtube-embed wide"><a class="youtube-embed__link" href="https://www.youtube.com/watch?v=LHXXI4-IEns"'
+        ' data-youtube-id="LHXXI4-IEns" data-title="A talk" data-start="42" data-autoplay="1">'
+        '<span class="youtube-embed__play" aria-hidden="true"></span>'
+        '<span class="youtube-embed__label">Play video: A talk (YouTube)</span></a></div>')
+
+
+def test_youtube_defaults_omit_start_autoplay_and_class():
+    rendered = render("{{< youtube LHXXI4-IEns >}}")
+    assert rendered.startswith('<div class="youtube-embed"><a ')
+    assert 'data-title="YouTube video"' in rendered and "data-start" not in rendered and "data-autoplay" not in rendered
+    assert "<iframe" not in rendered and "ytimg" not in rendered
+
+
+def test_figure_caption_is_markdown_and_escaped_params_stay_escaped():
+    rendered = render('{{< figure src="/a.png" caption="A *big* <b>" link="/x?a=1&b=2" >}}')
+    assert "<em>big</em>" in rendered and 'href="/x?a=1&amp;b=2"' in rendered and "<b>" not in rendered
+
+
+@pytest.mark.parametrize("target", ["rnn-vs-lstm", "posts/rnn-vs-lstm.md", "posts/rnn-vs-lstm/index.md"])
+def test_ref_and_relref_give_the_site_path(target):
+    assert render(f'{{{{< ref "{target}" >}}}} {{{{< relref "{target}#sec" >}}}}') == \
+        "<p>/posts/rnn-vs-lstm/ /posts/rnn-vs-lstm/#sec</p>"
+
+
+def test_missing_ref_target_is_an_error_at_the_call():
+    assert errors_of('See {{< ref "rnn-vs-lstn" >}}.') == [
+        "content/posts/t.md:5:5: error: ref target 'rnn-vs-lstn' is not a post (did you mean 'rnn-vs-lstm'?)"]
+
+
+def test_value_formats_published_values_with_dotted_paths():
+    values = {"acc": 0.8912, "runs": [{"name": "<lstm>"}]}
+    assert render('{{< value acc ".2%" >}} {{< value runs.0.name >}}', values=values) == "<p>89.12% &lt;lstm&gt;</p>"
+
+
+def test_unpublished_value_is_an_error_at_its_location():
+    assert errors_of("\nAccuracy: {{< value acc >}}") == [
+        "content/posts/t.md:6:11: error: value 'acc' was not published by the post's code (runpost.publish)"]
+
+
+def test_table_from_dicts_has_a_header_and_right_aligned_numbers():
+    values = {"results": [{"model": "RNN", "accuracy": 0.85}, {"model": "LSTM", "accuracy": 0.89}]}
+    rendered = render('{{< table results caption="Test *accuracy*" >}}', values=values)
+    assert rendered == ('<div class="table-wrapper"><table><caption>Test <em>accuracy</em></caption>'
+                        "<thead><tr><th>model</th><th>accuracy</th></tr></thead><tbody>"
+                        '<tr><td>RNN</td><td class="num">0.85</td></tr><tr><td>LSTM</td><td class="num">0.89</td></tr>'
+                        "</tbody></table></div>")
+
+
+def test_table_from_lists_uses_the_first_row_as_header():
+    rendered = render("{{< table t >}}", values={"t": [["a", "b"], [1, "x"]]})
+    assert "<th>a</th><th>b</th>" in rendered and '<td class="num">1</td><td>x</td>' in rendered
+
+
+def test_table_of_the_wrong_shape_is_an_error():
+    assert errors_of("{{< table t >}}", values={"t": 3}) == [
+        "content/posts/t.md:5:1: error: table 't' must be a list of dicts or a list of lists (header first), not a int"]
+
+
+def test_every_render_error_in_a_post_is_reported():
+    assert len(errors_of("{{< value a >}} {{< value b >}} {{< ref nowhere >}}")) == 3
+
+
+def test_syntax_css_has_a_light_and_a_dark_style():
+    css = syntax_css()
+    assert ".chroma .k" in css and "@media (prefers-color-scheme: dark)" in css and ".chroma .hl" in css
