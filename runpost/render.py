@@ -171,7 +171,7 @@ class _Renderer:
             parts.append(highlight_code(cell.code, cell.language, cell.display))
         output = self.post.results.outputs.get(cell.id)
         if cell.output and output is not None and output.stdout:
-            parts.append(f'<pre class="cell-output"><code>{html.escape(output.stdout, quote=False)}</code></pre>')
+            parts.append(f'<pre class="cell-output" tabindex="0"><code>{html.escape(output.stdout, quote=False)}</code></pre>')
         parts.append("</div>")
         return "".join(parts)
 
@@ -221,9 +221,12 @@ class _Renderer:
             raise self.fail(shortcode, "table needs the name of a published value: {{< table name >}}")
         header, rows = self.table_rows(shortcode, name, self.published(shortcode, name))
         caption = shortcode.named.get("caption", "")
-        parts = ['<div class="table-wrapper"><table>']
+        # A scrolling region must be focusable and named so keyboard users can scroll it.
+        caption_html = self.markdownify(caption) if caption else ""
+        label = html.escape(html.unescape(re.sub(r"<[^>]+>", "", caption_html)) if caption else name)
+        parts = [f'<div class="table-wrapper" tabindex="0" role="region" aria-label="{label}"><table>']
         if caption:
-            parts.append(f"<caption>{self.markdownify(caption)}</caption>")
+            parts.append(f"<caption>{caption_html}</caption>")
         parts.append("<thead><tr>" + "".join(f"<th>{html.escape(str(cell))}</th>" for cell in header)
                      + "</tr></thead><tbody>")
         parts.extend("<tr>" + "".join(_table_cell(cell) for cell in row) + "</tr>" for row in rows)

@@ -88,7 +88,7 @@ def test_cell_shows_code_then_output():
     body = "```python {exec=true id=hello}\nprint('hi')\n```"
     rendered = render(body, outputs={"hello": CellOutput(stdout="hi <there>\n")})
     assert rendered.startswith('<div class="cell" id="hello"><div class="highlight">')
-    assert rendered.endswith('<pre class="cell-output"><code>hi &lt;there&gt;\n</code></pre></div>')
+    assert rendered.endswith('<pre class="cell-output" tabindex="0"><code>hi &lt;there&gt;\n</code></pre></div>')
 
 
 def test_cell_without_stored_output_shows_only_code():
@@ -147,7 +147,7 @@ def test_unpublished_value_is_an_error_at_its_location():
 def test_table_from_dicts_has_a_header_and_right_aligned_numbers():
     values = {"results": [{"model": "RNN", "accuracy": 0.85}, {"model": "LSTM", "accuracy": 0.89}]}
     rendered = render('{{< table results caption="Test *accuracy*" >}}', values=values)
-    assert rendered == ('<div class="table-wrapper"><table><caption>Test <em>accuracy</em></caption>'
+    assert rendered == ('<div class="table-wrapper" tabindex="0" role="region" aria-label="Test accuracy"><table><caption>Test <em>accuracy</em></caption>'
                         "<thead><tr><th>model</th><th>accuracy</th></tr></thead><tbody>"
                         '<tr><td>RNN</td><td class="num">0.85</td></tr><tr><td>LSTM</td><td class="num">0.89</td></tr>'
                         "</tbody></table></div>")
