@@ -24,7 +24,7 @@ from pygments.styles import get_style_by_name
 
 from .config import Config
 from .errors import BuildError, BuildErrors
-from .markdown import highlight_code, markdown_to_html
+from .markdown import heading_id, highlight_code, markdown_to_html
 from .post import Cell, Post, Shortcode
 from .shortcodes import TOKEN_PATTERN, parse_highlight_options
 
@@ -49,7 +49,7 @@ def add_markup_filters(env: jinja2.Environment, raw_html: bool = False) -> None:
 def render_content(post: Post, refs: dict[str, str], env: jinja2.Environment) -> str:
     """post.html with every placeholder replaced by its HTML; all errors raised together."""
     renderer = _Renderer(post, refs, env)
-    content = renderer.expand(post.html)
+    content = renderer.expand(renderer.expand_heading_ids(post.html))
     if renderer.errors:
         raise BuildErrors(renderer.errors)
     return content
@@ -90,6 +90,7 @@ class _Renderer:
         self.refs = refs
         self.env = env
         self.errors: list[BuildError] = []
+        self.rendered: dict[str, str] = {}
         self.calls: dict[str, Shortcode | Cell] = {cell.token: cell for cell in post.cells}
         for shortcode in _walk(post.shortcodes):
             self.calls[shortcode.token] = shortcode
@@ -103,7 +104,23 @@ class _Renderer:
     def expand(self, text: str) -> str:
         return TOKEN_PATTERN.sub(lambda match: self.render(match.group()), text)
 
+    def expand_heading_ids(self, text: str) -> str:
+        """A shortcode in a heading adds its output's text to the id: "Search {{< badge "new" >}}" -> "search-new".
+
+        Hugo 0.111 puts its own placeholder there instead ("search-hahahugoshortcodes0hbhb").
+        """
+        def heading(match: re.Match) -> str:
+            anchor = TOKEN_PATTERN.sub(lambda token: heading_id_text(self.render(token.group())), match.group(2))
+            return match.group(1) + anchor + match.group(3)
+        return _HEADING_ID_WITH_TOKEN.sub(heading, text)
+
     def render(self, token: str) -> str:
+        # A token in a heading is rendered twice (id and text): render it once.
+        if token not in self.rendered:
+            self.rendered[token] = self.render_call(token)
+        return self.rendered[token]
+
+    def render_call(self, token: str) -> str:
         call = self.calls.get(token)
         if call is None:         # not ours: text that merely looks like a token
             return token
@@ -244,6 +261,14 @@ class _Renderer:
             return header, rows
         raise self.fail(shortcode, f"table '{name}' must be a list of dicts or a list of lists "
                                    f"(header first), not {_describe(value)}")
+
+
+_HEADING_ID_WITH_TOKEN = re.compile(r'(<h[1-6][^>]*\sid=")([^"]*' + TOKEN_PATTERN.pattern + r'[^"]*)(")')
+
+
+def heading_id_text(rendered: str) -> str:
+    """The part of a heading id that a shortcode's HTML output contributes."""
+    return heading_id(html.unescape(re.sub(r"<[^>]*>", "", rendered)))
 
 
 def _walk(shortcodes: Iterable[Shortcode]) -> Iterable[Shortcode]:

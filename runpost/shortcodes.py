@@ -34,7 +34,8 @@ TOKEN_PATTERN = re.compile(r"RPSC\d{4,}X")
 _NAME = re.compile(r"[\w.-]+(?:/[\w.-]+)*")
 _BARE = re.compile(r"[^\s\"`=]+?(?=\s|=|/?[>%]\}\}|$)")
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
-_LIST_ITEM = re.compile(r"^[ ]{0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+# List items, and footnote definitions: both hold indented blocks that are not code.
+_LIST_ITEM = re.compile(r"^[ ]{0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)|^\[\^[^\]]+\]:")
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 _CELL_OPTIONS = {"exec", "echo", "output", "id", "timeout"}
@@ -179,7 +180,16 @@ def parse_fence_info(info: str) -> tuple[str, dict[str, str]]:
     if not match:
         return info.split()[0] if info.split() else "", {}
     language, attributes = match.group(1), match.group(3) or ""
-    return language, parse_option_string(attributes)
+    # Hugo's `{.wide #listing-1 linenos=table}`: classes and an id for the highlight <div>.
+    classes = re.findall(r"(?:^|(?<=[\s,]))\.([\w-]+)", attributes)
+    identifier = re.findall(r"(?:^|(?<=[\s,]))#([\w-]+)", attributes)
+    attributes = re.sub(r"(?:^|(?<=[\s,]))[.#][\w-]+", "", attributes)
+    options = parse_option_string(attributes)
+    if classes:
+        options["class"] = " ".join(classes)
+    if identifier:
+        options["id"] = identifier[-1]
+    return language, options
 
 
 def parse_option_string(text: str) -> dict[str, str]:
@@ -635,18 +645,13 @@ class _Parser:
 
 
 def _comment_text(tag: _Tag) -> str:
-    """What a comment-form call leaves in the Markdown.
+    """What a comment-form call leaves in the Markdown: the call, as text.
 
-    Hugo feeds the `%` form's text to Markdown (so the typographer curls its
-    quotes) but inserts the `<` form's text after Markdown, escaped. Encoding
-    every punctuation character as an entity keeps Markdown from touching it.
+    Hugo hands it to goldmark like any other text, so it is literal in a code span
+    (`{{</* x */>}}` shows `{{< x >}}`) and the typographer treats its quotes as it
+    treats any quotes (`"linenos=table"` is curled, `src="/a.png"` is not).
     """
-    if tag.delimiter == "%":
-        return tag.literal
-    return "".join(f"&#{ord(char)};" if char in _MARKDOWN_PUNCTUATION else char for char in tag.literal)
-
-
-_MARKDOWN_PUNCTUATION = set("\\`*_[]()<>#+-.!&\"'~|:")
+    return tag.literal
 
 
 def _uncomment(text: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,51 @@ def test_highlight_keeps_the_code_text_exactly():
     import html as html_module
     import re
     assert html_module.unescape(re.sub(r"<[^>]+>", "", rendered)) == code
+
+
+# ---------------------------------------------------------------- goldmark parity (tests/hugo has the full cases)
+
+def test_fenced_code_in_a_list_item_keeps_the_list_tight():
+    rendered = markdown_to_html("1. Look:\n   ```bash\n   ls\n   ```\n2. Then this.\n")
+    assert "<p>" not in rendered and re.search(r'<li>Look:\s*<div class="highlight">', rendered)
+
+
+def test_one_blank_line_makes_every_item_of_the_list_loose():
+    rendered = markdown_to_html("- one\n\n- two\n- three\n")
+    assert rendered.count("<p>") == 3
+
+
+def test_a_new_bullet_character_starts_a_new_list():
+    assert markdown_to_html("- a\n- b\n\n* c\n").count("<ul>") == 2
+
+
+def test_heading_id_comes_from_the_source_text_as_in_goldmark():
+    rendered = markdown_to_html("## See [docs](https://x.org) and __init__\n")
+    assert 'id="see-docshttpsxorg-and-__init__"' in rendered
+
+
+def test_heading_attributes_set_id_and_class_and_closing_hashes_need_a_space():
+    rendered = markdown_to_html("## Custom {#mine .wide}\n\n## C# and F#\n")
+    assert '<h2 class="wide" id="mine">Custom</h2>' in rendered
+    assert '<h2 id="c-and-f">C# and F#</h2>' in rendered
+
+
+def test_typographer_follows_goldmarks_quote_rules():
+    rendered = markdown_to_html("rock 'n' roll, the '90s, 5'10\" tall, \"hi\"\n")
+    assert rendered == "<p>rock &rsquo;n&rsquo; roll, the &rsquo;90s, 5'10\" tall, &ldquo;hi&rdquo;</p>"
+
+
+def test_anchorlinenos_without_lineanchors_uses_hugos_default_prefixes():
+    fenced = markdown_to_html("```go {linenos=table,anchorlinenos=true}\nx\n```\n")
+    assert 'id="hl-0-1"' in fenced
+    assert 'id="1"><a class="lnlinks" href="#1">1</a>' in highlight_code("x", "go", {"linenos": "inline",
+                                                                                   "anchorlinenos": "true"})
+
+
+def test_table_line_numbers_are_padded_to_the_widest():
+    rendered = highlight_code("\n".join("x" * 10), "text", {"linenos": "table"})
+    assert '<span class="lnt"> 9\n</span>' in rendered and '<span class="lnt">10\n</span>' in rendered
+
+
+def test_tabs_in_fenced_code_are_kept():
+    assert "\tx" in markdown_to_html("```\nfunc() {\n\tx\n}\n```\n")

@@ -170,3 +170,9 @@ def test_every_render_error_in_a_post_is_reported():
 def test_syntax_css_has_a_light_and_a_dark_style():
     css = syntax_css()
     assert ".chroma .k" in css and "@media (prefers-color-scheme: dark)" in css and ".chroma .hl" in css
+
+
+def test_shortcode_in_a_heading_gives_its_output_text_to_the_id_not_its_token(site_templates):
+    rendered = render('## Search {{< note >}}new{{< /note >}}\n\n## Search new', site_templates)
+    assert '<h2 id="search-new">Search <aside class="note">new</aside></h2>' in rendered
+    assert "RPSC" not in rendered
