@@ -22,11 +22,12 @@ from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 from pygments.styles import get_style_by_name
 
+from .codeblocks import parse_highlight_options
 from .config import Config
 from .errors import BuildError, BuildErrors
 from .markdown import heading_id, highlight_code, markdown_to_html
 from .post import Cell, Post, Shortcode
-from .shortcodes import TOKEN_PATTERN, parse_highlight_options
+from .shortcodes import TOKEN_PATTERN
 
 LIGHT_STYLE = "default"        # Pygments' default meets WCAG AA on white
 DARK_STYLE = "github-dark"

@@ -4,7 +4,9 @@
 holds one placeholder token per top-level call (or executable block), plus the
 parsed calls (`Post.shortcodes`, a tree) and cells (`Post.cells`, flat, in
 document order). Markdown never sees shortcode syntax; `render.py` later swaps
-each token for HTML.
+each token for HTML. Shortcodes inside code stay literal: `codeblocks.py` finds
+the code blocks (markdown.py uses the same scanner), and `cells.py` turns each
+executable block into a Cell.
 
 Grammar (Hugo's): `{{< name "positional" `raw` bare >}}`, `{{< name key="v" k2=v >}}`,
 closing tags `{{< /name >}}` (also `{{< / name >}}`), self-closing `{{< name />}}`,
@@ -20,8 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from . import cells
+from .codeblocks import (CodeBlock, find_code_blocks, parse_bool, parse_fence_info, parse_highlight_options,
+                         parse_option_string)
 from .errors import BuildError, BuildErrors, Location
 from .post import Cell, Post, Shortcode
+
+# Also importable from here, as they were before they moved to codeblocks.py.
+__all__ = ["BUILTINS", "TOKEN_FORMAT", "TOKEN_PATTERN", "available_shortcodes", "parse_shortcodes",
+           "find_code_blocks", "parse_bool", "parse_fence_info", "parse_highlight_options", "parse_option_string"]
 
 BUILTINS = frozenset({"highlight", "figure", "youtube", "ref", "relref", "value", "table"})
 
@@ -33,12 +42,6 @@ TOKEN_PATTERN = re.compile(r"RPSC\d{4,}X")
 
 _NAME = re.compile(r"[\w.-]+(?:/[\w.-]+)*")
 _BARE = re.compile(r"[^\s\"`=]+?(?=\s|=|/?[>%]\}\}|$)")
-_FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
-# List items, and footnote definitions: both hold indented blocks that are not code.
-_LIST_ITEM = re.compile(r"^[ ]{0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)|^\[\^[^\]]+\]:")
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
-_CELL_OPTIONS = {"exec", "echo", "output", "id", "timeout"}
 # Built-ins whose documented form mixes a positional argument with named options
 # (`{{< table results caption="..." >}}`); Hugo's rule forbids mixing elsewhere.
 _MIXED_PARAMETERS = {"highlight", "table", "value"}
@@ -59,186 +62,10 @@ def parse_shortcodes(post: Post, known: frozenset[str] = BUILTINS) -> Post:
     """Replace every top-level call and executable block in `post.body` with its token."""
     parser = _Parser(post, known)
     body, shortcodes = parser.parse()
-    cells = parser.cells
-    parser.check_cell_ids()
-    if parser.errors:
-        raise BuildErrors(parser.errors)
-    return dataclasses.replace(post, body=body, shortcodes=tuple(shortcodes), cells=tuple(cells))
-
-
-# ---------------------------------------------------------------- code blocks
-
-@dataclass(frozen=True)
-class CodeBlock:
-    """A fenced or indented code block: Markdown shows its text literally."""
-
-    start: int                # offset of the block's first character (start of its first line)
-    end: int                  # offset just past its last line (including that line's newline)
-    fenced: bool
-    info: str = ""            # text after the opening fence ("python {exec=true}")
-    indent: str = ""          # indentation of the opening fence
-    fence: str = ""           # the opening fence ("```")
-    code_start: int = 0       # offset of the code's first character
-    code_end: int = 0         # offset just past the code (before the newline of the closing fence)
-    first_line: int = 0       # 1-based body line of the opening fence
-
-
-def find_code_blocks(text: str) -> list[CodeBlock]:
-    """Fenced (``` / ~~~, CommonMark rules) and indented code blocks, in order.
-
-    Markdown rendering (markdown.py) uses this same scanner, so the blocks whose
-    shortcodes stay literal are exactly the blocks shown as code.
-    """
-    lines = text.splitlines(keepends=True)
-    offsets = _line_offsets(lines)
-    blocks: list[CodeBlock] = []
-    in_list = False
-    number = 0
-    previous_blank = True
-    while number < len(lines):
-        line = lines[number].rstrip("\r\n")
-        opening = _FENCE_OPEN.match(line)
-        indent = _indent_width(line)
-        if opening and (indent <= 3 or in_list) and not (opening["fence"][0] == "`" and "`" in opening["info"]):
-            block, number = _fenced_block(lines, offsets, number, opening)
-            blocks.append(block)
-            previous_blank = False
-            continue
-        if line.strip() and indent >= 4 and previous_blank and not in_list:
-            block, number = _indented_block(lines, offsets, number)
-            blocks.append(block)
-            previous_blank = False
-            continue
-        if line.strip():
-            if _LIST_ITEM.match(line):
-                in_list = True
-            elif indent == 0 and previous_blank:
-                in_list = False
-        previous_blank = not line.strip()
-        number += 1
-    return blocks
-
-
-def _fenced_block(lines, offsets, number, opening) -> tuple[CodeBlock, int]:
-    fence = opening["fence"]
-    closing = re.compile(r"^[ \t]*" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*$")
-    end_line = number + 1
-    while end_line < len(lines) and not closing.match(lines[end_line].rstrip("\r\n")):
-        end_line += 1
-    code_start = offsets[number + 1] if number + 1 < len(lines) else offsets[-1]
-    if end_line < len(lines):     # closed: code ends before the closing fence's line
-        code_end = max(code_start, offsets[end_line] - _newline_width(lines[end_line - 1]))
-        after = end_line + 1
-    else:                         # unclosed fences run to the end of the document (CommonMark)
-        code_end = offsets[-1]
-        after = len(lines)
-    block = CodeBlock(start=offsets[number], end=offsets[after], fenced=True, info=opening["info"].strip(),
-                      indent=opening["indent"], fence=fence, code_start=code_start, code_end=code_end,
-                      first_line=number + 1)
-    return block, after
-
-
-def _indented_block(lines, offsets, number) -> tuple[CodeBlock, int]:
-    last = number
-    scan = number
-    while scan < len(lines):
-        line = lines[scan].rstrip("\r\n")
-        if line.strip() and _indent_width(line) < 4:
-            break
-        if line.strip():
-            last = scan
-        scan += 1
-    block = CodeBlock(start=offsets[number], end=offsets[last + 1], fenced=False, code_start=offsets[number],
-                      code_end=offsets[last + 1], first_line=number + 1)
-    return block, last + 1
-
-
-def _line_offsets(lines: list[str]) -> list[int]:
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
-    return offsets
-
-
-def _indent_width(line: str) -> int:
-    expanded = line.expandtabs(4)
-    return len(expanded) - len(expanded.lstrip(" "))
-
-
-def _newline_width(line: str) -> int:
-    return len(line) - len(line.rstrip("\r\n"))
-
-
-# ---------------------------------------------------------------- fence options
-
-def parse_fence_info(info: str) -> tuple[str, dict[str, str]]:
-    """"python {exec=true echo=false id=train}" -> ("python", {...}); also commas and quotes.
-
-    Also accepts Hugo's `{linenos=table,hl_lines=[2,"4-5"]}` and pandoc's `{.python}`.
-    """
-    match = re.match(r"^\{?\s*\.?([^\s{}]*)\s*\}?\s*(\{(.*)\})?\s*$", info, re.S)
-    if not match:
-        return info.split()[0] if info.split() else "", {}
-    language, attributes = match.group(1), match.group(3) or ""
-    # Hugo's `{.wide #listing-1 linenos=table}`: classes and an id for the highlight <div>.
-    classes = re.findall(r"(?:^|(?<=[\s,]))\.([\w-]+)", attributes)
-    identifier = re.findall(r"(?:^|(?<=[\s,]))#([\w-]+)", attributes)
-    attributes = re.sub(r"(?:^|(?<=[\s,]))[.#][\w-]+", "", attributes)
-    options = parse_option_string(attributes)
-    if classes:
-        options["class"] = " ".join(classes)
-    if identifier:
-        options["id"] = identifier[-1]
-    return language, options
-
-
-def parse_option_string(text: str) -> dict[str, str]:
-    """`a=1 b="two words", c=[1,"2-3"]` -> {"a": "1", "b": "two words", "c": "1 2-3"}."""
-    options: dict[str, str] = {}
-    pattern = re.compile(r"""\s*,?\s*([\w-]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|'[^']*'|\[[^\]]*\]|[^\s,]*))?""")
-    position = 0
-    while position < len(text):
-        match = pattern.match(text, position)
-        if not match or match.end() == position:
-            raise ValueError(f"cannot read option at '{text[position:].strip()}'")
-        if match.group(1):
-            options[match.group(1)] = _option_value(match.group(2))
-        position = match.end()
-        while position < len(text) and text[position] in " ,\t":
-            position += 1
-    return options
-
-
-def parse_highlight_options(text: str) -> dict[str, str]:
-    """Hugo's highlight option string: "linenos=table,hl_lines=2 4-5" (commas separate, spaces don't)."""
-    options: dict[str, str] = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        key, equals, value = item.partition("=")
-        if not equals or not key.strip():
-            raise ValueError(f"expected key=value, got '{item}'")
-        options[key.strip()] = value.strip().strip('"')
-    return options
-
-
-def _option_value(raw: str | None) -> str:
-    if raw is None:
-        return "true"
-    if raw[:1] == '"':
-        return re.sub(r"\\(.)", r"\1", raw[1:-1])
-    if raw[:1] == "'":
-        return raw[1:-1]
-    if raw[:1] == "[":     # Hugo's hl_lines=[2,"4-5"] -> "2 4-5"
-        return " ".join(item.strip().strip("\"'") for item in raw[1:-1].split(",") if item.strip())
-    return raw
-
-
-def parse_bool(value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ValueError(f"expected true or false, got '{value}'")
+    errors = parser.errors + cells.duplicate_cell_ids(parser.cells)
+    if errors:
+        raise BuildErrors(errors)
+    return dataclasses.replace(post, body=body, shortcodes=tuple(shortcodes), cells=tuple(parser.cells))
 
 
 # ---------------------------------------------------------------- tags
@@ -402,6 +229,9 @@ class _Parser:
     def error(self, offset: int, message: str) -> None:
         self.errors.append(BuildError(self.location(offset), message))
 
+    def reporter(self, offset: int) -> cells.Report:
+        return lambda message: self.error(offset, message)
+
     def next_token(self) -> str:
         self.tokens += 1
         return TOKEN_FORMAT.format(self.tokens)
@@ -411,7 +241,7 @@ class _Parser:
     def parse(self) -> tuple[str, list[Shortcode]]:
         items = self.lex()
         calls = self.pair(items, 0, len(items))
-        return self.assemble(0, len(self.text), calls, items, top=True)
+        return self.assemble(0, len(self.text), calls, items)
 
     def lex(self) -> list[_Tag | CodeBlock]:
         """Tags outside code blocks, and the code blocks themselves, in order."""
@@ -483,8 +313,7 @@ class _Parser:
 
     # -- building the new body
 
-    def assemble(self, start: int, stop: int, calls: list[_Call], items: list, top: bool = False
-                 ) -> tuple[str, list[Shortcode]]:
+    def assemble(self, start: int, stop: int, calls: list[_Call], items: list) -> tuple[str, list[Shortcode]]:
         """Text of [start, stop) with calls replaced by tokens, comments printed, exec fences swapped."""
         pieces: list[str] = []
         shortcodes: list[Shortcode] = []
@@ -520,7 +349,10 @@ class _Parser:
             elif isinstance(item, CodeBlock):
                 yield self.replace_code_block(item)
             else:
-                yield item.start, item.end, _comment_text(item), None
+                # A comment-form call leaves the call as text; Hugo hands it to goldmark like any
+                # other text, so it is literal in a code span (`{{</* x */>}}` shows `{{< x >}}`)
+                # and the typographer curls its quotes as it would any others.
+                yield item.start, item.end, item.literal, None
 
     def replace_call(self, call: _Call, items: list):
         tag = call.tag
@@ -547,8 +379,9 @@ class _Parser:
         """Exec fences become cells; other code keeps its text, bar comment-form shortcodes."""
         original = self.text[block.start:block.end]
         if block.fenced:
-            language, options = self.fence_options(block)
-            if options is not None and self.is_true(options.get("exec", "false"), block.start):
+            report = self.reporter(block.start)
+            language, options = cells.fence_options(block.info, report)
+            if options is not None and cells.read_bool(options.get("exec", "false"), report):
                 token = self.next_token()
                 code = self.text[block.code_start:block.code_end]
                 self.add_cell(language, code, options, block.start, block.first_line + 1, token)
@@ -556,13 +389,6 @@ class _Parser:
                 return block.start, block.end, block.indent + token + newline, None
         # Hugo prints {{</* x */>}} as {{< x >}} everywhere, code included.
         return block.start, block.end, _uncomment(original), None
-
-    def fence_options(self, block: CodeBlock) -> tuple[str, dict[str, str] | None]:
-        try:
-            return parse_fence_info(block.info)
-        except ValueError as problem:
-            self.error(block.start, f"bad code block options: {problem}")
-            return "", None
 
     # -- checks
 
@@ -579,79 +405,30 @@ class _Parser:
         second = next(offset for kind, offset in tag.order if kind != tag.order[0][0])
         self.error(second, f"shortcode '{tag.name}' mixes positional and named parameters")
 
-    def is_true(self, value: str, offset: int) -> bool:
-        try:
-            return parse_bool(value)
-        except ValueError as problem:
-            self.error(offset, str(problem))
-            return False
-
     # -- cells
 
     def is_exec(self, tag: _Tag) -> bool:
-        options = self.highlight_options(tag)
-        return self.is_true(options.get("exec", "false"), tag.start)
-
-    def highlight_options(self, tag: _Tag) -> dict[str, str]:
-        options: dict[str, str] = {}
-        for text in tag.positional[1:]:
-            try:
-                options.update(parse_highlight_options(text))
-            except ValueError as problem:
-                self.error(tag.start, f"bad highlight options: {problem}")
-        options.update(tag.named)
-        return options
+        report = self.reporter(tag.start)
+        options = cells.highlight_options(tag.positional, tag.named, report)
+        return cells.read_bool(options.get("exec", "false"), report)
 
     def add_highlight_cell(self, call: _Call, token: str) -> None:
         tag = call.tag
         if call.close is None:
             self.error(tag.start, "executable 'highlight' needs a closing tag '{{< /highlight >}}'")
             return
-        code_start, code_end = tag.end, call.close.start
-        # Hugo drops the newline after the opening tag and before the closing one.
-        if self.text.startswith("\n", code_start):
-            code_start += 1
-        if code_end > code_start and self.text[code_end - 1] == "\n":
-            code_end -= 1
+        code_start, code_end = cells.highlight_code_bounds(self.text, tag.end, call.close.start)
         code_line = self.text.count("\n", 0, code_start) + 1
         language = tag.positional[0] if tag.positional else tag.named.get("lang", "python")
-        self.add_cell(language, self.text[code_start:code_end], self.highlight_options(tag), tag.start,
-                      code_line, token)
+        options = cells.highlight_options(tag.positional, tag.named, self.reporter(tag.start))
+        self.add_cell(language, self.text[code_start:code_end], options, tag.start, code_line, token)
 
     def add_cell(self, language: str, code: str, options: dict[str, str], offset: int, code_line: int,
                  token: str) -> None:
-        index = len(self.cells)
-        timeout = None
-        if "timeout" in options:
-            try:
-                timeout = float(options["timeout"])
-            except ValueError:
-                self.error(offset, f"cell timeout must be a number of seconds, got '{options['timeout']}'")
-        display = {key: value for key, value in options.items() if key not in _CELL_OPTIONS and key != "lang"}
-        self.cells.append(Cell(
-            id=options.get("id") or f"cell-{index + 1}", index=index, language=language or "python",
-            code=code, echo=self.is_true(options.get("echo", "true"), offset),
-            output=self.is_true(options.get("output", "true"), offset), timeout=timeout,
-            location=self.location(offset), code_line=self.post.body_line + code_line - 1, token=token,
-            display=display))
-
-    def check_cell_ids(self) -> None:
-        seen: dict[str, Cell] = {}
-        for cell in self.cells:
-            if cell.id in seen:
-                self.errors.append(BuildError(cell.location, f"duplicate cell id '{cell.id}' "
-                                                             f"(first used at {seen[cell.id].location})"))
-            seen.setdefault(cell.id, cell)
-
-
-def _comment_text(tag: _Tag) -> str:
-    """What a comment-form call leaves in the Markdown: the call, as text.
-
-    Hugo hands it to goldmark like any other text, so it is literal in a code span
-    (`{{</* x */>}}` shows `{{< x >}}`) and the typographer treats its quotes as it
-    treats any quotes (`"linenos=table"` is curled, `src="/a.png"` is not).
-    """
-    return tag.literal
+        """`code_line` is the body line of the code's first line."""
+        self.cells.append(cells.make_cell(
+            len(self.cells), language, code, options, self.location(offset),
+            self.post.body_line + code_line - 1, token, self.reporter(offset)))
 
 
 def _uncomment(text: str) -> str:

@@ -1,0 +1,93 @@
+"""Executable blocks -> Cell: the code that runs and its options, read and checked.
+
+Part of the shortcodes stage: `shortcodes.py` finds the two spellings of an
+executable block, `{{< highlight python "exec=true" >}}...{{< /highlight >}}` and
+a ```` ```python {exec=true} ```` fence, swaps each for a token and asks this
+module for the Cell. Errors go to `report`, which places them at the block's start.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from .codeblocks import parse_bool, parse_fence_info, parse_highlight_options
+from .errors import BuildError, Location
+from .post import Cell
+
+# Options that steer execution ("lang" is the highlight shortcode's language); every
+# other option is for display (linenos, hl_lines...).
+_CELL_OPTIONS = {"exec", "echo", "output", "id", "timeout", "lang"}
+
+Report = Callable[[str], None]
+
+
+def read_bool(value: str, report: Report) -> bool:
+    try:
+        return parse_bool(value)
+    except ValueError as problem:
+        report(str(problem))
+        return False
+
+
+def fence_options(info: str, report: Report) -> tuple[str, dict[str, str] | None]:
+    """A fence's language and options; None for options it cannot read."""
+    try:
+        return parse_fence_info(info)
+    except ValueError as problem:
+        report(f"bad code block options: {problem}")
+        return "", None
+
+
+def highlight_options(positional: tuple[str, ...], named: dict[str, str], report: Report) -> dict[str, str]:
+    """`{{< highlight python "linenos=table,exec=true" id=x >}}`: option strings after the language, then named."""
+    options: dict[str, str] = {}
+    for text in positional[1:]:
+        try:
+            options.update(parse_highlight_options(text))
+        except ValueError as problem:
+            report(f"bad highlight options: {problem}")
+    options.update(named)
+    return options
+
+
+def highlight_code_bounds(body: str, start: int, end: int) -> tuple[int, int]:
+    """The code's offsets between `{{< highlight >}}` (ending at start) and `{{< /highlight >}}` (at end)."""
+    # Hugo drops the newline after the opening tag and before the closing one.
+    if body.startswith("\n", start):
+        start += 1
+    if end > start and body[end - 1] == "\n":
+        end -= 1
+    return start, end
+
+
+def make_cell(index: int, language: str, code: str, options: dict[str, str], location: Location,
+              code_line: int, token: str, report: Report) -> Cell:
+    """The post's cell number `index`; `code_line` is the file line of its first code line."""
+    timeout = _timeout(options, report)
+    display = {key: value for key, value in options.items() if key not in _CELL_OPTIONS}
+    return Cell(
+        id=options.get("id") or f"cell-{index + 1}", index=index, language=language or "python",
+        code=code, echo=read_bool(options.get("echo", "true"), report),
+        output=read_bool(options.get("output", "true"), report), timeout=timeout,
+        location=location, code_line=code_line, token=token, display=display)
+
+
+def _timeout(options: dict[str, str], report: Report) -> float | None:
+    if "timeout" not in options:
+        return None
+    try:
+        return float(options["timeout"])
+    except ValueError:
+        report(f"cell timeout must be a number of seconds, got '{options['timeout']}'")
+        return None
+
+
+def duplicate_cell_ids(cells: list[Cell]) -> list[BuildError]:
+    """Outputs and cached results are keyed by cell id, so each id must be unique within its post."""
+    errors: list[BuildError] = []
+    seen: dict[str, Cell] = {}
+    for cell in cells:
+        if cell.id in seen:
+            errors.append(BuildError(cell.location, f"duplicate cell id '{cell.id}' "
+                                                    f"(first used at {seen[cell.id].location})"))
+        seen.setdefault(cell.id, cell)
+    return errors

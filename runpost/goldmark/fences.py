@@ -1,0 +1,81 @@
+"""Fenced code blocks as goldmark reads them, written in Chroma's markup.
+
+Python-Markdown's fenced_code (and pymdownx.superfences) find fences by their
+own rules and read `{.python}`-style attributes. Hugo's fences end where
+CommonMark says, take Hugo's info strings (`go {linenos=table,hl_lines=[2]}`),
+keep tabs in code, and nest in list items without making the list loose. This
+preprocessor takes every fence out before Python-Markdown looks, using the same
+scanner (codeblocks.py) the shortcodes stage uses, so the code that keeps its
+shortcodes literal is exactly the code shown as code.
+"""
+from __future__ import annotations
+
+import re
+
+import markdown as python_markdown
+from markdown.extensions import Extension
+from markdown.preprocessors import NormalizeWhitespace, Preprocessor
+from markdown.util import ETX, STX
+
+from ..codeblocks import fence_language, find_code_blocks, parse_fence_info
+from .highlighting import highlight_code
+
+
+class FencedCodeExtension(Extension):
+    def extendMarkdown(self, md: python_markdown.Markdown) -> None:
+        # Fences go first, before Python-Markdown expands tabs (goldmark keeps them in code)
+        # and before raw HTML is taken out, so HTML in code stays code.
+        md.preprocessors.register(FencedCodePreprocessor(md), "runpost_fences", 31)
+        md.preprocessors.register(KeepPlaceholdersNormalizeWhitespace(md), "normalize_whitespace", 30)
+
+
+class FencedCodePreprocessor(Preprocessor):
+    """Fenced code -> Chroma-shaped HTML in the stash."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        # normalize_whitespace's first steps, done here so that our stash placeholders survive it.
+        text = "\n".join(lines).replace(STX, "").replace(ETX, "").replace("\r\n", "\n").replace("\r", "\n")
+        pieces, position = [], 0
+        ordinal = 0
+        for block in find_code_blocks(text):
+            if not block.fenced:
+                continue
+            language, options = _fence_options(block.info)
+            # Hugo numbers a page's fenced blocks; anchorlinenos ids default to "hl-<ordinal>-<line>".
+            options.setdefault("lineanchors", f"hl-{ordinal}")
+            ordinal += 1
+            code = _dedent(text[block.code_start:block.code_end], len(block.indent))
+            if block.code_end > block.code_start or code:
+                code += "\n"       # goldmark keeps the newline that ends the last code line
+            placeholder = self.md.htmlStash.store(highlight_code(code, language, options, fenced=True))
+            if block.indent:
+                # In a list item: no blank lines of our own, or the list would turn loose
+                # (goldmark keeps `1. text` + fence + `2. text` tight: <li>text<div class="highlight">).
+                pieces += [text[position:block.start], block.indent, placeholder, "\n"]
+            else:
+                pieces += [text[position:block.start], "\n", placeholder, "\n\n"]
+            position = block.end
+        pieces.append(text[position:])
+        return "".join(pieces).split("\n")
+
+
+class KeepPlaceholdersNormalizeWhitespace(NormalizeWhitespace):
+    """Python-Markdown's normalize_whitespace, less the STX/ETX removal FencedCodePreprocessor did."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        source = "\n".join(lines) + "\n\n"
+        source = source.expandtabs(self.md.tab_length)
+        return re.sub(r"(?<=\n) +\n", "\n", source).split("\n")
+
+
+def _fence_options(info: str) -> tuple[str, dict[str, str]]:
+    try:
+        return parse_fence_info(info)
+    except ValueError:         # the shortcodes stage reported it already; show the code plainly
+        return fence_language(info), {}
+
+
+def _dedent(code: str, width: int) -> str:
+    if not width:
+        return code
+    return "\n".join(line[width:] if line[:width].isspace() else line.lstrip() for line in code.split("\n"))

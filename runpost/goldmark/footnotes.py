@@ -1,0 +1,81 @@
+"""Footnotes numbered and marked up as goldmark writes them.
+
+Python-Markdown's footnotes extension names notes by their labels (`#fn:note`),
+titles its backlinks and calls the notes' <div> "footnote". goldmark numbers
+notes in order of first reference (`#fn:1`), calls the <div> "footnotes", adds
+ARIA roles, counts a note's repeat references from 1, and puts the backlink of
+a note that ends in a list, quote or code inside the note's <li>. Themes style
+that markup, and readers' links to `#fn:1` should survive a move to runpost.
+"""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as etree
+
+import markdown as python_markdown
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+
+
+class FootnoteExtension(Extension):
+    def extendMarkdown(self, md: python_markdown.Markdown) -> None:
+        # After the footnotes extension's "footnote-duplicate" (15) has made repeat references.
+        md.treeprocessors.register(FootnoteTreeprocessor(md), "runpost_footnotes", 14)
+
+
+class FootnoteTreeprocessor(Treeprocessor):
+    def run(self, root: etree.Element) -> None:
+        numbers = self.footnote_numbers(root)
+        self.space_backlinks(root)
+        self.unwrap_backlinks(root)
+        for element in root.iter():
+            self.fix_footnote(element, numbers)
+
+    def footnote_numbers(self, root: etree.Element) -> dict[str, str]:
+        numbers: dict[str, str] = {}
+        for element in root.iter("a"):
+            href = element.get("href", "")
+            if element.get("class") == "footnote-ref" and href.startswith("#fn:"):
+                numbers.setdefault(href[4:], str(len(numbers) + 1))
+        return numbers
+
+    def fix_footnote(self, element: etree.Element, numbers: dict[str, str]) -> None:
+        css = element.get("class", "")
+        if element.tag == "div" and css == "footnote":
+            element.set("class", "footnotes")
+            element.set("role", "doc-endnotes")
+        for attribute, prefix in (("id", "fnref:"), ("id", "fn:"), ("href", "#fn:"), ("href", "#fnref:")):
+            value = element.get(attribute, "")
+            if value.startswith(prefix) and value[len(prefix):] in numbers:
+                element.set(attribute, prefix + numbers[value[len(prefix):]])
+        # A note's second reference: Python-Markdown's "fnref2:name" is goldmark's "fnref1:<number>".
+        for attribute, prefix in (("id", ""), ("href", "#")):
+            repeat = re.fullmatch(re.escape(prefix) + r"fnref(\d+):(.+)", element.get(attribute, ""))
+            if repeat and repeat.group(2) in numbers:
+                element.set(attribute, f"{prefix}fnref{int(repeat.group(1)) - 1}:{numbers[repeat.group(2)]}")
+        if css == "footnote-ref":
+            element.set("role", "doc-noteref")
+        if css == "footnote-backref":
+            element.attrib.pop("title", None)
+            element.set("role", "doc-backlink")
+
+    @staticmethod
+    def unwrap_backlinks(root: etree.Element) -> None:
+        # A note ending in a list, quote or code: goldmark puts the backlink in the <li>, not in a new <p>.
+        for item in root.iter("li"):
+            last = item[-1] if len(item) else None
+            if last is None or last.tag != "p" or (last.text or "").strip() or \
+                    not all(child.get("class") == "footnote-backref" for child in last):
+                continue
+            item.remove(last)
+            for child in last:
+                item.append(child)
+
+    @staticmethod
+    def space_backlinks(root: etree.Element) -> None:
+        # goldmark puts &#160; before every backlink of a note referenced twice, not only the first.
+        for parent in root.iter():
+            children = list(parent)
+            for first, second in zip(children, children[1:]):
+                if first.get("class") == second.get("class") == "footnote-backref" and not first.tail:
+                    first.tail = "\u00a0"

@@ -1,0 +1,110 @@
+"""Headings as goldmark reads them, with the ids Hugo gives them.
+
+Python-Markdown takes `#hashtag` as a heading and drops the `#` of `## C#`;
+CommonMark needs a space after the opening hashes and before closing ones.
+Python-Markdown gives headings no ids (its toc extension would make them from
+the rendered text); Hugo makes them from the heading's source text, or takes a
+trailing `{#id .class}`. Links into posts and tables of contents use those ids.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+import xml.etree.ElementTree as etree
+
+import markdown as python_markdown
+from markdown.blockprocessors import HashHeaderProcessor
+from markdown.extensions import Extension
+from markdown.extensions.attr_list import get_attrs_and_remainder
+from markdown.treeprocessors import Treeprocessor
+
+from ..shortcodes import TOKEN_PATTERN
+
+_HEADING_ATTRIBUTES = re.compile(r"[ \t]*\{([^{}\n]*)\}[ \t]*$")
+
+
+class HeadingExtension(Extension):
+    def extendMarkdown(self, md: python_markdown.Markdown) -> None:
+        md.parser.blockprocessors.register(CommonMarkHashHeaderProcessor(md.parser), "hashheader", 70)
+        # Before 'inline' (20): ids come from the heading's source text, as goldmark's do.
+        md.treeprocessors.register(HeadingIdTreeprocessor(md), "runpost_heading_ids", 25)
+
+
+class CommonMarkHashHeaderProcessor(HashHeaderProcessor):
+    """ATX headings as CommonMark reads them: `#` needs a space after it (`#hashtag` is text),
+    and closing hashes need a space before them (`## C# and F#` keeps its `#`)."""
+
+    RE = re.compile(r"(?:^|\n)[ ]{0,3}(?P<level>#{1,6})(?=[ \t]|\n|$)[ \t]*"
+                    r"(?P<header>(?:\\.|[^\\\n])*?)(?:[ \t]+#+)?[ \t]*(?:\n|$)")
+
+
+class HeadingIdTreeprocessor(Treeprocessor):
+    """Heading ids as Hugo 0.111 makes them, before inline Markdown is rendered.
+
+    goldmark builds the id from the heading's source line, not its rendered text:
+    `## Links in [docs](https://x.org)` -> "links-in-docshttpsxorg", `__init__` keeps
+    its underscores. A trailing `{#id .class}` sets the id and classes (Hugo's
+    default `parser.attribute.title`). Repeats get -1, -2. Shortcode tokens stay in
+    the id; render.py swaps each for its output's text.
+    """
+
+    def run(self, root: etree.Element) -> None:
+        seen: dict[str, int] = {}
+        for element in root.iter():
+            if element.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+                source = self.take_attributes(element)
+                if "id" not in element.attrib:
+                    element.set("id", _unique(heading_id(source.split("\n")[-1]), seen))
+
+    @staticmethod
+    def take_attributes(element: etree.Element) -> str:
+        source = element.text or ""
+        match = _HEADING_ATTRIBUTES.search(source)
+        if not match:
+            return source
+        attributes, remainder = get_attrs_and_remainder(match.group(1))
+        if remainder.strip() or not attributes or any(value is None for _, value in attributes):
+            return source            # not goldmark's attribute syntax: ordinary text
+        classes = [value for key, value in attributes if key == "."]
+        for key, value in attributes:
+            if key != ".":
+                element.set(key, value)
+        if classes:
+            element.set("class", " ".join(classes))
+        element.text = source[:match.start()]
+        return element.text
+
+
+def heading_id(text: str) -> str:
+    """Hugo's `github` autoHeadingIDType: letters, digits and _ lowercased; space and - become -.
+
+    Shortcode tokens are kept as they are, for render.py to replace.
+    """
+    pieces = TOKEN_PATTERN.split(text.strip())
+    tokens = TOKEN_PATTERN.findall(text.strip())
+    kept = [_sanitize(pieces[0])]
+    for token, piece in zip(tokens, pieces[1:]):
+        kept += [token, _sanitize(piece)]
+    return "".join(kept) or "heading"
+
+
+def _sanitize(text: str) -> str:
+    kept = []
+    for char in text:
+        if char in " \t-":
+            kept.append("-")
+        elif char == "_" or unicodedata.category(char) in ("Lu", "Ll", "Lt", "Lm", "Lo", "Nd"):
+            kept.append(char.lower())
+    return "".join(kept)
+
+
+def _unique(anchor: str, seen: dict[str, int]) -> str:
+    if anchor not in seen:
+        seen[anchor] = 0
+        return anchor
+    while True:
+        seen[anchor] += 1
+        candidate = f"{anchor}-{seen[anchor]}"
+        if candidate not in seen:
+            seen[candidate] = 0
+            return candidate

@@ -1,0 +1,163 @@
+"""Code -> HTML in the markup Hugo's highlighter (goldmark-highlighting, Chroma) writes.
+
+Hugo's themes style `.chroma` spans and line numbers in tables or inline, so
+runpost writes the same elements, with Pygments doing the lexing and naming
+tokens by Pygments' short classes (the ones Chroma also uses). Used for fenced
+code (fences.py), the highlight shortcode and executable cells (render.py).
+"""
+from __future__ import annotations
+
+import dataclasses
+import html
+import re
+
+from pygments.lexers import get_lexer_by_name
+from pygments.token import STANDARD_TYPES
+from pygments.util import ClassNotFound
+
+
+def highlight_code(code: str, language: str, options: dict[str, str] | None = None, fenced: bool = False) -> str:
+    """Code -> HTML in Chroma's markup (Hugo's), with Pygments token classes.
+
+    options: linenos (true|table|inline|false), hl_lines ("2 4-5"), linenostart,
+    anchorlinenos, lineanchors. Fences with no or an unknown language are shown
+    unhighlighted, as Hugo does; the highlight shortcode falls back to plain text.
+    """
+    options = options or {}
+    lexer = _lexer(language)
+    if lexer is None and (fenced or language):
+        return _plain_block(code, language)
+    if language.lower() in _ENSURE_NEWLINE and not code.endswith("\n"):
+        code += "\n"
+    lines = _highlighted_lines(code, lexer or get_lexer_by_name("text", stripnl=False, ensurenl=True))
+    return _chroma_html(lines, language or "text", _display(options), _outer_attributes(options))
+
+
+def _outer_attributes(options: dict[str, str]) -> str:
+    """Hugo puts a fence's `{.class #id}` on the highlight <div>."""
+    css = " ".join(["highlight", *options.get("class", "").split()])
+    identifier = f' id="{html.escape(options["id"])}"' if options.get("id") else ""
+    return f'class="{html.escape(css)}"{identifier}'
+
+
+@dataclasses.dataclass(frozen=True)
+class _Display:
+    linenos: str              # "", "table" or "inline"
+    marked: frozenset[int]    # 1-based positions in the code
+    start: int
+    anchors: bool
+    prefix: str
+    width: int = 1            # digits in the largest line number
+
+
+def _display(options: dict[str, str]) -> _Display:
+    linenos = options.get("linenos", "false").strip().lower()
+    linenos = {"true": "table", "table": "table", "inline": "inline"}.get(linenos, "")
+    try:
+        start = int(options.get("linenostart", "1"))
+    except ValueError:
+        start = 1
+    anchors = options.get("anchorlinenos", "false").lower() == "true"
+    return _Display(linenos, _marked_lines(options.get("hl_lines", "")), start, anchors,
+                    options.get("lineanchors", ""))
+
+
+def _marked_lines(spec: str) -> frozenset[int]:
+    marked: set[int] = set()
+    for part in re.split(r"[\s,]+", spec.strip("[] ")):
+        bounds = part.strip("\"'").split("-")
+        if all(bound.isdigit() for bound in bounds) and bounds[0]:
+            marked.update(range(int(bounds[0]), int(bounds[-1]) + 1))
+    return frozenset(marked)
+
+
+# Chroma has no lexer by these names (Pygments does): Hugo shows such code unhighlighted.
+_UNKNOWN_TO_CHROMA = frozenset({"psql", "postgresql-console", "postgres-console"})
+# Chroma lexers that end the code with a newline (EnsureNL), so the last line keeps one.
+_ENSURE_NEWLINE = frozenset({"console", "shell-session", "diff", "udiff"})
+
+
+def _lexer(language: str):
+    if not language or language.lower() in _UNKNOWN_TO_CHROMA:
+        return None
+    try:
+        return get_lexer_by_name(language.lower(), stripnl=False, ensurenl=True)
+    except ClassNotFound:
+        return None
+
+
+def _highlighted_lines(code: str, lexer) -> list[str]:
+    """One HTML string per code line, each ending in "\n" except a last line the code did not end."""
+    lines: list[list[list[str]]] = [[]]        # per line: [css class, text] runs
+    for token_type, value in lexer.get_tokens(code):
+        css = _css_class(token_type)
+        for number, part in enumerate(value.split("\n")):
+            if number:
+                lines.append([])
+            if not part:
+                continue
+            if lines[-1] and lines[-1][-1][0] == css:
+                lines[-1][-1][1] += part        # Chroma coalesces neighbouring tokens of one class
+            else:
+                lines[-1].append([css, part])
+    lines.pop()                # the lexer always ends the text with "\n"
+    count = max(1, len(code.splitlines()))
+    lines = (lines + [[]] * count)[:count]
+    ends = ["\n"] * (count - 1) + ["\n" if code.endswith("\n") else ""]
+    return ["".join(_run_html(css, text) for css, text in runs) + end for runs, end in zip(lines, ends)]
+
+
+def _css_class(token_type) -> str:
+    while token_type not in STANDARD_TYPES:
+        token_type = token_type.parent
+    return STANDARD_TYPES[token_type]
+
+
+def _run_html(css: str, text: str) -> str:
+    escaped = _escape(text)
+    return f'<span class="{css}">{escaped}</span>' if css else escaped
+
+
+def _escape(text: str) -> str:
+    # Go's html/template spelling, as in Hugo's output.
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&#34;").replace("'", "&#39;"))
+
+
+def _chroma_html(lines: list[str], language: str, display: _Display, outer: str = 'class="highlight"') -> str:
+    code_open = f'<code class="language-{html.escape(language)}" data-lang="{html.escape(language)}">'
+    numbers = range(display.start, display.start + len(lines))
+    display = dataclasses.replace(display, width=len(str(numbers[-1])) if numbers else 1)
+    code_lines = []
+    for position, (number, line) in enumerate(zip(numbers, lines), 1):
+        css = "line hl" if position in display.marked else "line"
+        number_html = _line_number(number, display, "ln", "") if display.linenos == "inline" else ""
+        text, newline = (line[:-1], "\n") if line.endswith("\n") else (line, "")
+        code_lines.append(f'<span class="{css}">{number_html}<span class="cl">{text}{newline}</span></span>')
+    code = f'<pre tabindex="0" class="chroma">{code_open}{"".join(code_lines)}</code></pre>'
+    if display.linenos != "table":
+        return f'<div {outer}>{code}</div>'
+    gutter = "".join(_gutter_line(number, position in display.marked, display)
+                     for position, number in enumerate(numbers, 1))
+    return (f'<div {outer}><div class="chroma">\n<table class="lntable"><tr><td class="lntd">\n'
+            f'<pre tabindex="0" class="chroma"><code>{gutter}</code></pre></td>\n<td class="lntd">\n'
+            f'{code}</td></tr></table>\n</div>\n</div>')
+
+
+def _gutter_line(number: int, marked: bool, display: _Display) -> str:
+    line = _line_number(number, display, "lnt", "\n")
+    return f'<span class="hl">{line}</span>' if marked else line
+
+
+def _line_number(number: int, display: _Display, css: str, end: str) -> str:
+    # Chroma pads every number to the width of the largest; lineanchors only counts with anchorlinenos.
+    padded = str(number).rjust(display.width)
+    if not display.anchors:
+        return f'<span class="{css}">{padded}{end}</span>'
+    anchor = html.escape(f"{display.prefix}-{number}" if display.prefix else str(number))
+    return f'<span class="{css}" id="{anchor}"><a class="lnlinks" href="#{anchor}">{padded}</a>{end}</span>'
+
+
+def _plain_block(code: str, language: str) -> str:
+    attributes = f' class="language-{html.escape(language)}" data-lang="{html.escape(language)}"' if language else ""
+    return f'<pre tabindex="0"><code{attributes}>{html.escape(code, quote=False)}</code></pre>'
