@@ -88,7 +88,8 @@ def to_json(name: str, value: Any) -> Any:
                         f"(use numbers, strings, bools, None, lists and dicts)")
 
     try:
-        text = json.dumps(value, default=convert, sort_keys=True, allow_nan=True)
+        # Key order is kept: a published table's columns are its first row's keys.
+        text = json.dumps(value, default=convert, allow_nan=True)
     except ValueError as error:  # circular references
         raise TypeError(f"cannot publish '{name}': {error}") from None
     return json.loads(text)

@@ -157,11 +157,25 @@ def is_fresh(folder: Path, manifest: dict[str, Any] | None, final_key: str) -> b
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Deterministic JSON (sorted keys, indent 2, trailing newline), written atomically."""
-    text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, default=str) + "\n"
+    """Deterministic JSON (sorted keys, indent 2, trailing newline), written atomically.
+
+    Published values keep the order the post's code gave them (a table's
+    columns follow its first row's keys); everything else is sorted.
+    """
+    text = json.dumps(_sorted_keys(data), indent=2, ensure_ascii=False, default=str) + "\n"
     temp = path.with_name(f"{path.name}{TEMP_MARKER}{uuid.uuid4().hex[:8]}")
     temp.write_text(text, encoding="utf-8")
     os.replace(temp, path)
+
+
+def _sorted_keys(data: Any, parent: str = "") -> Any:
+    if parent == "values":
+        return data
+    if isinstance(data, dict):
+        return {key: _sorted_keys(data[key], str(key)) for key in sorted(data)}
+    if isinstance(data, list):
+        return [_sorted_keys(item, parent) for item in data]
+    return data
 
 
 def new_temp_folder(final: Path) -> Path:
