@@ -453,10 +453,31 @@ def report_summary(posts: list[Post], reporter: Reporter) -> None:
                     + " (preview, stored in build/.preview/)"
         reporter.info(line)
         for change in results.changes:
-            reporter.info(f"  {change.name}: {change.old!r} -> {change.new!r}")
+            for path, old, new in leaf_changes(change.name, change.old, change.new):
+                reporter.info(f"  {path}: {old!r} -> {new!r}")
 
 
 # --- explain ----------------------------------------------------------------
+
+def leaf_changes(path: str, old: Any, new: Any) -> list[tuple[str, Any, Any]]:
+    """The changed leaves of two published values: "results.1.Test accuracy", not two whole tables."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = list(dict.fromkeys([*old, *new]))
+        return [change for key in keys
+                for change in leaf_changes(f"{path}.{key}", old.get(key, _MISSING), new.get(key, _MISSING))]
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [change for index, (a, b) in enumerate(zip(old, new))
+                for change in leaf_changes(f"{path}.{index}", a, b)]
+    return [] if old == new else [(path, old, new)]
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "(none)"
+
+
+_MISSING = _Missing()
+
 
 def explain_posts(posts: list[Post], config: Config, reporter: Reporter) -> None:
     """Print, running nothing, what a build would run and why."""

@@ -33,7 +33,7 @@ def check_links(site: Site, posts: list[Post], config: Config) -> None:
         for location, target in source_targets(post):
             site_path = to_site_path(target, post.url)
             if site_path is not None and not exists(site_path, outputs):
-                errors.add(BuildError(location, f"'{target}' points at {site_path}, which the site does not contain"))
+                errors.add(BuildError(location, missing_message(target, site_path)))
                 reported.add((post.url, site_path))
     by_page = {_output_of(post.url): post for post in posts}
     for page, html in sorted(site.pages.items()):
@@ -52,6 +52,12 @@ def _check_page(page: str, html: str, outputs: set[str], post: Post | None,
         where = Location(post.path) if post else Location(Path(page))
         errors.add(BuildError(where, f"page /{page} links to {site_path}, which the site does not contain"))
         reported.add((post.url if post else page, site_path))
+
+
+def missing_message(target: str, site_path: str) -> str:
+    if unquote(target.split("#")[0].split("?")[0]) == site_path:
+        return f"'{target}' does not exist in the site"
+    return f"'{target}' (that is {site_path}) does not exist in the site"
 
 
 def source_targets(post: Post) -> list[tuple[Location, str]]:

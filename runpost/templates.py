@@ -157,10 +157,18 @@ def _summary(words: list[str]) -> str:
     return " ".join(words[:SUMMARY_WORDS]) + "…"
 
 
+_BLOCK_TAG = re.compile(r"</?(?:p|div|h[1-6]|li|ul|ol|br|hr|figure|figcaption|table|thead|tbody|tr|td|th|pre"
+                        r"|blockquote|dl|dt|dd|aside|section)\b[^>]*>", re.IGNORECASE)
+
+
 def plain_text(html: str) -> str:
-    """Visible text of rendered HTML (for summaries and word counts)."""
+    """Visible text of rendered HTML (for summaries and word counts).
+
+    Block tags separate words; inline tags do not ("<em>a</em>." is "a.").
+    """
     html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.DOTALL | re.IGNORECASE)
-    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).strip()
+    text = re.sub(r"<[^>]+>", "", _BLOCK_TAG.sub(" ", html))
+    return re.sub(r"\s+", " ", unescape(text)).strip()
 
 
 def site_context(posts: list[Post], views: list[PostView], config: Config) -> dict[str, Any]:

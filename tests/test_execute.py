@@ -651,3 +651,12 @@ def test_ctrl_c_kills_the_kernel_at_once_and_leaves_build_clean(site):
         execute_posts([post], make_config(site), InterruptingReporter(io.StringIO()))
     assert time.monotonic() - start < 10
     assert not (site / "build" / "p").exists() and not list((site / "build").glob(f"*{cache.TEMP_MARKER}*"))
+
+
+def test_summary_lists_the_changed_leaves_of_a_published_table():
+    from runpost.execute import leaf_changes
+
+    old = [{"Model": "RNN-2", "Test accuracy": "53.01%"}, {"Model": "LSTM-1", "Test accuracy": "88.05%"}]
+    new = [{"Model": "RNN-2", "Test accuracy": "85.25%"}, {"Model": "LSTM-1", "Test accuracy": "88.05%"}]
+    assert leaf_changes("results", old, new) == [("results.0.Test accuracy", "53.01%", "85.25%")]
+    assert leaf_changes("winner", "LSTM-1", "RNN-2") == [("winner", "LSTM-1", "RNN-2")]

@@ -7,7 +7,7 @@ from runpost.config import load_config
 from runpost.errors import BuildError, BuildErrors
 from runpost.load import load_posts, parse_post, tag_slug
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "article.md"
+SEED = Path(__file__).resolve().parent / "fixtures" / "seed" / "article.md"  # ../shared/seed/article.md
 
 
 def errors_of(text: str, name: str = "content/posts/p.md") -> list[str]:
