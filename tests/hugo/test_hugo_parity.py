@@ -2,7 +2,7 @@
 
 expected/ comes from real Hugo (render_with_hugo.sh). Both sides are
 normalised before comparing: whitespace and attribute order, entity
-spelling, and the deliberate differences listed in docs/hugo-differences.md
+spelling, and the deliberate differences listed in README.md (Differences from Hugo)
 (token classes, click-to-load YouTube, absolute ref URLs, task-list classes).
 Cases where we differ on purpose are strict xfails: if one starts matching
 Hugo, the test says so and the docs need updating.
@@ -27,14 +27,14 @@ HERE = Path(__file__).parent
 ENGINE_TEMPLATES = HERE.parent.parent / "templates"
 CASES = sorted(path.stem for path in (HERE / "corpus").glob("*.md"))
 
-# case -> why runpost differs from Hugo on purpose (see docs/hugo-differences.md)
+# case -> why runpost differs from Hugo on purpose (see README.md (Differences from Hugo))
 DELIBERATE = {
     "sc-in-code": "shortcodes inside code blocks stay literal",
     "sc-markdown-form": "{{% %}} renders its inner Markdown; Hugo omits the template's HTML without unsafe",
     "blog-heading-shortcodes": "a shortcode in a heading adds its output's text to the id; Hugo adds its placeholder",
 }
 # case -> a difference that is NOT on purpose: Python-Markdown still parses these
-# differently from goldmark (docs/hugo-differences.md, "Known gaps"). Strict too:
+# differently from goldmark (README.md (Differences from Hugo), "Known gaps"). Strict too:
 # fixing one makes the test fail until the entry is removed.
 KNOWN_GAPS = {
     "blog-blockquotes": "fenced code and a list that interrupts a paragraph, inside a blockquote",
