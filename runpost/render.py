@@ -239,17 +239,20 @@ class _Renderer:
             raise self.fail(shortcode, "table needs the name of a published value: {{< table name >}}")
         header, rows = self.table_rows(shortcode, name, self.published(shortcode, name))
         caption = shortcode.named.get("caption", "")
-        # A scrolling region must be focusable and named so keyboard users can scroll it.
-        caption_html = self.markdownify(caption) if caption else ""
-        label = html.escape(html.unescape(re.sub(r"<[^>]+>", "", caption_html)) if caption else name)
-        parts = [f'<div class="table-wrapper" tabindex="0" role="region" aria-label="{label}"><table>']
-        if caption:
-            parts.append(f"<caption>{caption_html}</caption>")
-        parts.append("<thead><tr>" + "".join(f"<th>{html.escape(str(cell))}</th>" for cell in header)
-                     + "</tr></thead><tbody>")
-        parts.extend("<tr>" + "".join(_table_cell(cell) for cell in row) + "</tr>" for row in rows)
-        parts.append("</tbody></table></div>")
-        return "".join(parts)
+        table = ("<table><thead><tr>" + "".join(f"<th>{html.escape(str(cell))}</th>" for cell in header)
+                 + "</tr></thead><tbody>"
+                 + "".join("<tr>" + "".join(_table_cell(cell) for cell in row) + "</tr>" for row in rows)
+                 + "</tbody></table>")
+        # The wrapper scrolls on narrow screens, so it must be focusable and
+        # named for keyboard users. The caption sits outside it (in a figure),
+        # where it wraps to the screen instead of scrolling away with the table.
+        if not caption:
+            return (f'<div class="table-wrapper" tabindex="0" role="region" aria-label="{html.escape(name)}">'
+                    f"{table}</div>")
+        caption_id = "table-" + re.sub(r"[^\w-]+", "-", name)
+        return (f'<figure class="table-figure"><figcaption id="{caption_id}">{self.markdownify(caption)}</figcaption>'
+                f'<div class="table-wrapper" tabindex="0" role="region" aria-labelledby="{caption_id}">'
+                f"{table}</div></figure>")
 
     def table_rows(self, shortcode: Shortcode, name: str, value: Any) -> tuple[list, list[list]]:
         if isinstance(value, list) and value and all(isinstance(row, dict) for row in value):

@@ -147,10 +147,11 @@ def test_unpublished_value_is_an_error_at_its_location():
 def test_table_from_dicts_has_a_header_and_right_aligned_numbers():
     values = {"results": [{"model": "RNN", "accuracy": 0.85}, {"model": "LSTM", "accuracy": 0.89}]}
     rendered = render('{{< table results caption="Test *accuracy*" >}}', values=values)
-    assert rendered == ('<div class="table-wrapper" tabindex="0" role="region" aria-label="Test accuracy"><table><caption>Test <em>accuracy</em></caption>'
+    assert rendered == ('<figure class="table-figure"><figcaption id="table-results">Test <em>accuracy</em></figcaption>'
+                        '<div class="table-wrapper" tabindex="0" role="region" aria-labelledby="table-results"><table>'
                         "<thead><tr><th>model</th><th>accuracy</th></tr></thead><tbody>"
                         '<tr><td>RNN</td><td class="num">0.85</td></tr><tr><td>LSTM</td><td class="num">0.89</td></tr>'
-                        "</tbody></table></div>")
+                        "</tbody></table></div></figure>")
 
 
 def test_table_from_lists_uses_the_first_row_as_header():
