@@ -342,7 +342,8 @@ def follow_kernel(process: subprocess.Popen, events: EventReader, plan: Plan, co
                           f"line {current.code_line}) running")
         elif kind == "end":
             outputs.append(CellOutput(event["stdout"], event["seconds"]))
-            reporter.info(f"{plan.post.name}: block '{current.id}' finished in {event['seconds']:.1f}s")
+            outcome = "failed after" if event.get("failed") else "finished in"
+            reporter.info(f"{plan.post.name}: block '{current.id}' {outcome} {event['seconds']:.1f}s")
         elif kind == "error":
             raise code_error(plan.post, event)
         elif kind == "done":
@@ -444,9 +445,9 @@ def report_summary(posts: list[Post], reporter: Reporter) -> None:
         results = post.results
         if results.executed:
             seconds = sum(output.seconds for output in results.outputs.values())
-            line = f"{post.name}: executed {results.cells_run} blocks in {seconds:.1f}s"
+            line = f"{post.name}: executed {blocks(results.cells_run)} in {seconds:.1f}s"
         else:
-            line = f"{post.name}: reused {results.cells_reused} blocks from build/ " \
+            line = f"{post.name}: reused {blocks(results.cells_reused)} from build/ " \
                    f"(last run {results.provenance.get('seconds', 0.0):.1f}s)"
         if results.overrides:
             line += " with " + ", ".join(f"--param {name}={value!r}" for name, value in results.overrides.items()) \
@@ -455,6 +456,10 @@ def report_summary(posts: list[Post], reporter: Reporter) -> None:
         for change in results.changes:
             for path, old, new in leaf_changes(change.name, change.old, change.new):
                 reporter.info(f"  {path}: {old!r} -> {new!r}")
+
+
+def blocks(count: int) -> str:
+    return f"{count} block" if count == 1 else f"{count} blocks"
 
 
 # --- explain ----------------------------------------------------------------

@@ -4,7 +4,7 @@ The builder (execute.py) writes the job as JSON to JOB_FD and closes it; the
 kernel answers with JSON lines on EVENT_FD:
 
     {"event": "start", "index": i}
-    {"event": "end", "index": i, "stdout": "...", "seconds": s}
+    {"event": "end", "index": i, "stdout": "...", "seconds": s, "failed": bool}
     {"event": "error", "index": i, "type": "...", "message": "...", "line": n, "column": c, "traceback": "..."}
     {"event": "done", "values": {...}, "memo": [...], "environment": {...}}
 
@@ -270,7 +270,7 @@ def run_job(job: dict[str, Any], events: EventPipe) -> bool:
         events.send("start", index=cell["index"])
         session.cell_key, session.cell_index = cell["key"], cell["index"]
         stdout, seconds, error = run_cell(cell, job["path"], namespace)
-        events.send("end", index=cell["index"], stdout=stdout, seconds=round(seconds, 3))
+        events.send("end", index=cell["index"], stdout=stdout, seconds=round(seconds, 3), failed=bool(error))
         if error:
             events.send("error", index=cell["index"], **error)
             return False

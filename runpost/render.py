@@ -22,7 +22,7 @@ from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 from pygments.styles import get_style_by_name
 
-from .codeblocks import parse_highlight_options
+from .cells import highlight_code_bounds, highlight_options
 from .config import Config
 from .errors import BuildError, BuildErrors
 from .markdown import heading_id, highlight_code, markdown_to_html
@@ -180,8 +180,11 @@ class _Renderer:
 
     def highlight(self, shortcode: Shortcode) -> str:
         language = shortcode.positional[0] if shortcode.positional else shortcode.named.get("lang", "")
-        options = _highlight_options(shortcode)
-        return highlight_code(_strip_one_newline(shortcode.inner or ""), language, options)
+        # parse_shortcodes has already reported bad option strings.
+        options = highlight_options(shortcode.positional, shortcode.named, report=lambda message: None)
+        code = shortcode.inner or ""
+        start, end = highlight_code_bounds(code, 0, len(code))
+        return highlight_code(code[start:end], language, options)
 
     def cell(self, cell: Cell) -> str:
         parts = [f'<div class="cell" id="{html.escape(cell.id)}">']
@@ -285,23 +288,6 @@ def _argument(shortcode: Shortcode, position: int, name: str) -> str:
     if len(shortcode.positional) > position:
         return shortcode.positional[position]
     return shortcode.named.get(name, "")
-
-
-def _highlight_options(shortcode: Shortcode) -> dict[str, str]:
-    options: dict[str, str] = {}
-    for text in shortcode.positional[1:]:
-        try:
-            options.update(parse_highlight_options(text))
-        except ValueError:     # parse_shortcodes reported it
-            pass
-    options.update(shortcode.named)
-    return options
-
-
-def _strip_one_newline(code: str) -> str:
-    # Hugo drops the newline after {{< highlight >}} and the one before {{< /highlight >}}.
-    code = code[1:] if code.startswith("\n") else code
-    return code[:-1] if code.endswith("\n") else code
 
 
 def _plain(value: Any) -> str:

@@ -420,7 +420,8 @@ class _Parser:
         code_start, code_end = cells.highlight_code_bounds(self.text, tag.end, call.close.start)
         code_line = self.text.count("\n", 0, code_start) + 1
         language = tag.positional[0] if tag.positional else tag.named.get("lang", "python")
-        options = cells.highlight_options(tag.positional, tag.named, self.reporter(tag.start))
+        # is_exec() already parsed these options and reported any problem once.
+        options = cells.highlight_options(tag.positional, tag.named, report=lambda message: None)
         self.add_cell(language, self.text[code_start:code_end], options, tag.start, code_line, token)
 
     def add_cell(self, language: str, code: str, options: dict[str, str], offset: int, code_line: int,

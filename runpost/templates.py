@@ -11,6 +11,7 @@ import datetime as dt
 import math
 import posixpath
 import re
+import traceback
 from dataclasses import dataclass, replace
 from html import unescape
 from pathlib import Path
@@ -226,8 +227,16 @@ def _render(env: jinja2.Environment, name: str, context: dict, **extra: Any) -> 
         return env.get_template(name).render(**context, **extra)
     except jinja2.TemplateSyntaxError as error:
         raise BuildError(Location(Path(error.filename or name), error.lineno or 0), f"template error: {error.message}") from None
-    except jinja2.TemplateError as error:
-        raise BuildError(Location(Path(name)), f"template error: {error}") from error
+    except Exception as error:  # undefined attributes, a filter that raised, 1/0 in a template...
+        raise BuildError(template_location(error, name), f"template error: {type(error).__name__}: {error}") from error
+
+
+def template_location(error: Exception, name: str) -> Location:
+    """The template line that raised: Jinja2 rewrites tracebacks to point into templates."""
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        if frame.filename.endswith((".html", ".xml", ".txt")):
+            return Location(Path(frame.filename), frame.lineno or 0)
+    return Location(Path(name))
 
 
 def output_path(url: str) -> str:

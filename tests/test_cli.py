@@ -94,3 +94,12 @@ def test_hostile_titles_and_tags_are_escaped_and_contained(site_dir):
     assert '" onload="' not in page
     assert (site_dir / "site/tags/escape/index.html").is_file()
     assert not (site_dir / "escape").exists() and not (site_dir.parent / "escape").exists()
+
+
+def test_a_template_that_fails_while_rendering_is_an_error_at_its_line(site_dir):
+    (site_dir / "templates").mkdir()
+    (site_dir / "templates/home.html").write_text("<p>fine</p>\n{{ 1 // 0 }}\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert "templates/home.html:2: error: template error: ZeroDivisionError" in result.stderr
+    assert "Traceback" not in result.stderr

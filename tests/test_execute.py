@@ -660,3 +660,13 @@ def test_summary_lists_the_changed_leaves_of_a_published_table():
     new = [{"Model": "RNN-2", "Test accuracy": "85.25%"}, {"Model": "LSTM-1", "Test accuracy": "88.05%"}]
     assert leaf_changes("results", old, new) == [("results.0.Test accuracy", "53.01%", "85.25%")]
     assert leaf_changes("winner", "LSTM-1", "RNN-2") == [("winner", "LSTM-1", "RNN-2")]
+
+
+def test_progress_says_which_block_failed(tmp_path):
+    post = write_post(tmp_path / "content" / "posts" / "boom", "#!id=fine\nx = 1", "#!id=broken\n1 / 0")
+    stream = io.StringIO()
+    with pytest.raises(BuildErrors):
+        execute_posts([post], make_config(tmp_path), Reporter(stream))
+    progress = stream.getvalue()
+    assert "block 'fine' finished in" in progress
+    assert "block 'broken' failed after" in progress and "block 'broken' finished" not in progress
