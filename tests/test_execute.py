@@ -225,7 +225,7 @@ def test_progress_lines_name_the_post_and_block(site):
     execute_posts([post], make_config(site), Reporter(stream))
     text = stream.getvalue()
     assert "p: block 'first' (1/1, line" in text and "p: block 'first' finished in" in text
-    assert "p: executed 1 blocks in" in text
+    assert "p: executed 1 block in" in text
 
 
 # --- what re-runs -------------------------------------------------------------
