@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         build(config, reporter)
         return 0
     except BuildErrors as errors:
-        for error in errors.errors:
+        for error in sorted_errors(errors.errors):
             _print_error(error, args.debug)
         count = len(errors.errors)
         print(f"build failed: {count} error{'s' if count != 1 else ''}", file=sys.stderr)
@@ -56,6 +56,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: internal error: {type(error).__name__}: {error} (use --debug for the traceback)",
               file=sys.stderr)
         return 1
+
+
+def sorted_errors(errors: list[BuildError]) -> list[BuildError]:
+    """By file, line and column, as compilers list them (stable for one place)."""
+    def key(error: BuildError) -> tuple:
+        location = error.location
+        return (str(location.path), location.line, location.column) if location else ("", 0, 0)
+    return sorted(errors, key=key)
 
 
 def _print_error(error: BuildError, debug: bool) -> None:

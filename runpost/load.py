@@ -20,21 +20,30 @@ from .post import Post
 _SKIPPED_ASSET_PARTS = {"__pycache__", ".ipynb_checkpoints"}
 
 
-def load_posts(config: Config, now: dt.datetime | None = None) -> list[Post]:
-    """All posts to publish, sorted newest first; every error in every file reported."""
+def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.datetime | None = None) -> list[Post]:
+    """All posts to publish, sorted newest first.
+
+    Every error in every file is reported: into `errors` if given (the
+    pipeline goes on with the posts that loaded, to find their errors too),
+    else raised together at the end.
+    """
     now = now or dt.datetime.now(dt.timezone.utc)
-    errors = ErrorCollector()
+    collected = errors if errors is not None else ErrorCollector()
     posts = []
     for path, bundle in find_post_files(config.content_dir):
         try:
             posts.append(read_post(path, bundle))
         except BuildError as error:
-            errors.add(error)
+            collected.add(error)
         except BuildErrors as many:
-            errors.extend(many)
-    errors.raise_if_any()
+            collected.extend(many)
     posts = [post for post in posts if is_published(post, config, now)]
-    check_unique_urls(posts)
+    try:
+        check_unique_urls(posts)
+    except BuildErrors as many:
+        collected.extend(many)
+    if errors is None:
+        collected.raise_if_any()
     return sorted(posts, key=lambda post: (post.meta.date, post.url), reverse=True)
 
 

@@ -24,6 +24,7 @@ from .goldmark.footnotes import FootnoteExtension
 from .goldmark.headings import HeadingExtension, heading_id
 from .goldmark.highlighting import highlight_code
 from .goldmark.inline import InlineExtension
+from .goldmark.linkify import LinkifyExtension
 from .goldmark.lists import ListExtension
 from .goldmark.raw_html import RawHtmlExtension
 from .goldmark.tables import TableExtension
@@ -81,6 +82,7 @@ def _extensions(raw_html: bool) -> list:
         "tables", "footnotes", "def_list", "sane_lists",
         "pymdownx.betterem", "pymdownx.tilde", "pymdownx.tasklist", "pymdownx.magiclink",
         InlineExtension(),
+        LinkifyExtension(),
         FencedCodeExtension(),
         ListExtension(),
         RawHtmlExtension(omit=not raw_html),

@@ -22,10 +22,14 @@ from .write import write_site
 
 
 def build(config: Config, reporter: Reporter) -> None:
-    posts = load_posts(config)
+    # The content stages report every problem of every post together, before
+    # any code runs: a typo in one post should not cost a training run first.
+    content_errors = ErrorCollector()
+    posts = load_posts(config, content_errors)
     known = available_shortcodes(config)
-    posts = each(posts, lambda post: parse_shortcodes(post, known))
-    posts = each(posts, lambda post: render_markdown(post, config))
+    posts = each(posts, lambda post: parse_shortcodes(post, known), content_errors)
+    posts = each(posts, lambda post: render_markdown(post, config), content_errors)
+    content_errors.raise_if_any()
     if config.mode == "explain":
         explain_posts(posts, config, reporter)
         return
@@ -36,9 +40,8 @@ def build(config: Config, reporter: Reporter) -> None:
     reporter.info(f"wrote {len(site.pages)} pages and {len(site.files)} files to {config.output_dir}")
 
 
-def each(posts: list[Post], stage: Callable[[Post], Post]) -> list[Post]:
-    """Apply a per-post stage to every post; report all posts' errors together."""
-    errors = ErrorCollector()
+def each(posts: list[Post], stage: Callable[[Post], Post], errors: ErrorCollector) -> list[Post]:
+    """Apply a per-post stage to every post; a post that fails is dropped, its errors collected."""
     done = []
     for post in posts:
         try:
@@ -47,5 +50,4 @@ def each(posts: list[Post], stage: Callable[[Post], Post]) -> list[Post]:
             errors.add(error)
         except BuildErrors as many:
             errors.extend(many)
-    errors.raise_if_any()
     return done

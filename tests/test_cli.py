@@ -103,3 +103,13 @@ def test_a_template_that_fails_while_rendering_is_an_error_at_its_line(site_dir)
     assert result.returncode == 1
     assert "templates/home.html:2: error: template error: ZeroDivisionError" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_errors_of_different_posts_and_stages_come_together_sorted(site_dir):
+    posts = site_dir / "content/posts"
+    (posts / "b-front.md").write_text("---\ntitle: B\ndate: nope\n---\n")
+    (posts / "a-shortcode.md").write_text("---\ntitle: A\ndate: 2020-01-01\n---\n{{< figur >}}\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert [line.split(":")[0] for line in errors] == ["content/posts/a-shortcode.md", "content/posts/b-front.md"]

@@ -6,7 +6,8 @@ needs it; markdown.py registers them. tests/hugo/ compares with real Hugo.
   fences.py        fenced code found as goldmark (and the shortcodes stage) finds it
   highlighting.py  code -> Chroma's HTML markup (also for the highlight shortcode and cells)
   lists.py         CommonMark list nesting, interruption, and whole-list looseness
-  inline.py        backslash escapes and breaks, code spans, autolinks, trailing spaces
+  inline.py        backslash escapes and breaks, code spans, trailing spaces
+  linkify.py       bare URLs and <autolinks> linked where goldmark links them
   raw_html.py      raw HTML omitted unless the site allows it
   headings.py      CommonMark ATX headings and Hugo's heading ids
   tables.py        GFM's escaped pipes in table cells
