@@ -64,7 +64,10 @@ def _parse_toml(path: Path, raw: str) -> tuple[dict, dict[str, int]]:
         data = tomllib.loads(raw)
     except tomllib.TOMLDecodeError as error:
         message = str(error).split(" (at ")[0]
-        raise BuildError(toml_error_location(path, error, first_line=2), f"invalid TOML front matter: {message}") from None
+        where = toml_error_location(path, error, first_line=2)
+        if "(at end of document)" in str(error):
+            where = Location(path, 1 + len(raw.split("\n")), 1)  # the last line of the front matter
+        raise BuildError(where, f"invalid TOML front matter: {message}") from None
     key_lines = {}
     for number, line in enumerate(raw.split("\n"), 2):
         key = line.split("=", 1)[0].strip().strip('"')

@@ -119,3 +119,8 @@ def test_bundle_siblings_become_assets(site_dir):
 
 def test_posts_are_sorted_newest_first(site_dir):
     assert [post.name for post in load_posts(load_config(site_dir))] == ["bundle-post", "first-post"]
+
+
+def test_toml_error_at_the_end_points_at_the_last_front_matter_line():
+    message = errors_of('+++\ntitle = "e"\ndate = 2020-01-01\nbroken = [\n+++\nx\n')[0]
+    assert message == "content/posts/p.md:4:1: error: invalid TOML front matter: Invalid value"
