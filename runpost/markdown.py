@@ -19,6 +19,7 @@ from functools import lru_cache
 import markdown as python_markdown
 
 from .config import Config
+from .goldmark.blockquotes import BlockQuoteExtension
 from .goldmark.fences import FencedCodeExtension
 from .goldmark.footnotes import FootnoteExtension
 from .goldmark.headings import HeadingExtension, heading_id
@@ -85,6 +86,7 @@ def _extensions(raw_html: bool) -> list:
         LinkifyExtension(),
         FencedCodeExtension(),
         ListExtension(),
+        BlockQuoteExtension(),
         RawHtmlExtension(omit=not raw_html),
         HeadingExtension(),
         TableExtension(),

@@ -132,3 +132,25 @@ def test_table_line_numbers_are_padded_to_the_widest():
 
 def test_tabs_in_fenced_code_are_kept():
     assert "\tx" in markdown_to_html("```\nfunc() {\n\tx\n}\n```\n")
+
+
+def test_quotes_separated_by_a_blank_line_stay_two_quotes():
+    assert markdown_to_html("> one\n\n> two").count("<blockquote>") == 2
+
+
+def test_a_fence_inside_a_quote_is_code():
+    assert '<div class="highlight">' in markdown_to_html("> text\n>\n> ```python\n> x = 1\n> ```")
+
+
+def test_linkify_skips_hosts_without_a_dot_and_urls_in_brackets():
+    html = markdown_to_html("See http://localhost:1313/ and [https://example.com/x] and https://example.com/y.")
+    assert html.count("<a ") == 1 and 'href="https://example.com/y"' in html
+
+
+def test_indented_code_keeps_tabs_past_its_indent():
+    assert "<pre><code>x\n\ty\n</code></pre>" in markdown_to_html("para\n\n\tx\n\t\ty\n")
+
+
+def test_markdown_after_a_details_block_and_a_blank_line_is_rendered():
+    html = markdown_to_html("<details>\n<summary>More</summary>\n\n**bold**\n\n</details>")
+    assert "<strong>bold</strong>" in html and html.count("raw HTML omitted") == 2

@@ -6,6 +6,7 @@ needs it; markdown.py registers them. tests/hugo/ compares with real Hugo.
   fences.py        fenced code found as goldmark (and the shortcodes stage) finds it
   highlighting.py  code -> Chroma's HTML markup (also for the highlight shortcode and cells)
   lists.py         CommonMark list nesting, interruption, and whole-list looseness
+  blockquotes.py   one quote per `>` run; fences and lists inside quotes
   inline.py        backslash escapes and breaks, code spans, trailing spaces
   linkify.py       bare URLs and <autolinks> linked where goldmark links them
   raw_html.py      raw HTML omitted unless the site allows it

@@ -1,4 +1,4 @@
-"""Fenced code blocks as goldmark reads them, written in Chroma's markup.
+"""Fenced code blocks as goldmark reads them, written in Chroma's markup; indented code with its tabs.
 
 Python-Markdown's fenced_code (and pymdownx.superfences) find fences by their
 own rules and read `{.python}`-style attributes. Hugo's fences end where
@@ -6,11 +6,13 @@ CommonMark says, take Hugo's info strings (`go {linenos=table,hl_lines=[2]}`),
 keep tabs in code, and nest in list items without making the list loose. This
 preprocessor takes every fence out before Python-Markdown looks, using the same
 scanner (codeblocks.py) the shortcodes stage uses, so the code that keeps its
-shortcodes literal is exactly the code shown as code.
+shortcodes literal is exactly the code shown as code. Indented code blocks are
+taken out here too, as plain `<pre><code>`, so that their tabs survive.
 """
 from __future__ import annotations
 
 import re
+from html import escape
 
 import markdown as python_markdown
 from markdown.extensions import Extension
@@ -39,6 +41,11 @@ class FencedCodePreprocessor(Preprocessor):
         ordinal = 0
         for block in find_code_blocks(text):
             if not block.fenced:
+                # Indented code too, before tabs are expanded: goldmark keeps tabs past the indent.
+                code = _strip_code_indent(text[block.code_start:block.code_end])
+                placeholder = self.md.htmlStash.store(f"<pre><code>{escape(code, quote=False)}</code></pre>")
+                pieces += [text[position:block.start], "\n", placeholder, "\n\n"]
+                position = block.end
                 continue
             language, options = _fence_options(block.info)
             # Hugo numbers a page's fenced blocks; anchorlinenos ids default to "hl-<ordinal>-<line>".
@@ -73,6 +80,19 @@ def _fence_options(info: str) -> tuple[str, dict[str, str]]:
         return parse_fence_info(info)
     except ValueError:         # the shortcodes stage reported it already; show the code plainly
         return fence_language(info), {}
+
+
+def _strip_code_indent(code: str) -> str:
+    """An indented code block's text: each line loses four columns of indentation (a tab reaches
+    the next multiple of four), and nothing else; tabs after that stay tabs."""
+    lines = []
+    for line in code.rstrip("\n").split("\n"):
+        column = index = 0
+        while index < len(line) and column < 4 and line[index] in " \t":
+            column = column + 1 if line[index] == " " else column + 4 - column % 4
+            index += 1
+        lines.append(" " * (column - 4) + line[index:] if column > 4 else line[index:])
+    return "\n".join(lines) + "\n"
 
 
 def _dedent(code: str, width: int) -> str:

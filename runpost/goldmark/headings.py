@@ -2,6 +2,8 @@
 
 Python-Markdown takes `#hashtag` as a heading and drops the `#` of `## C#`;
 CommonMark needs a space after the opening hashes and before closing ones.
+A `---` or `===` underline makes the whole paragraph above it a heading, not
+only its last line.
 Python-Markdown gives headings no ids (its toc extension would make them from
 the rendered text); Hugo makes them from the heading's source text, or takes a
 trailing `{#id .class}`. Links into posts and tables of contents use those ids.
@@ -13,7 +15,7 @@ import unicodedata
 import xml.etree.ElementTree as etree
 
 import markdown as python_markdown
-from markdown.blockprocessors import HashHeaderProcessor
+from markdown.blockprocessors import HashHeaderProcessor, SetextHeaderProcessor
 from markdown.extensions import Extension
 from markdown.extensions.attr_list import get_attrs_and_remainder
 from markdown.treeprocessors import Treeprocessor
@@ -26,6 +28,7 @@ _HEADING_ATTRIBUTES = re.compile(r"[ \t]*\{([^{}\n]*)\}[ \t]*$")
 class HeadingExtension(Extension):
     def extendMarkdown(self, md: python_markdown.Markdown) -> None:
         md.parser.blockprocessors.register(CommonMarkHashHeaderProcessor(md.parser), "hashheader", 70)
+        md.parser.blockprocessors.register(CommonMarkSetextHeaderProcessor(md.parser), "setextheader", 60)
         # Before 'inline' (20): ids come from the heading's source text, as goldmark's do.
         md.treeprocessors.register(HeadingIdTreeprocessor(md), "runpost_heading_ids", 25)
 
@@ -36,6 +39,21 @@ class CommonMarkHashHeaderProcessor(HashHeaderProcessor):
 
     RE = re.compile(r"(?:^|\n)[ ]{0,3}(?P<level>#{1,6})(?=[ \t]|\n|$)[ \t]*"
                     r"(?P<header>(?:\\.|[^\\\n])*?)(?:[ \t]+#+)?[ \t]*(?:\n|$)")
+
+
+class CommonMarkSetextHeaderProcessor(SetextHeaderProcessor):
+    """`line one` + `line two` + `---`: one <h2> holding both lines (Python-Markdown: a paragraph, an <hr>)."""
+
+    RE = re.compile(r"^(?:[^\S\n]*\S[^\n]*\n)+?[ ]{0,3}(?P<underline>=+|-+)[ \t]*(?:\n|$)")
+
+    def run(self, parent: etree.Element, blocks: list[str]) -> None:
+        block = blocks.pop(0)
+        match = self.RE.match(block)
+        lines = block[:match.end()].rstrip("\n").split("\n")[:-1]
+        heading = etree.SubElement(parent, "h1" if match["underline"][0] == "=" else "h2")
+        heading.text = "\n".join(line.strip() for line in lines)
+        if block[match.end():]:
+            blocks.insert(0, block[match.end():])
 
 
 class HeadingIdTreeprocessor(Treeprocessor):

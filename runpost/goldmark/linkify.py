@@ -1,4 +1,4 @@
-"""Bare URLs and `<autolinks>` found where goldmark (Hugo's linkify) finds them.
+"""Bare URLs and `<autolinks>` found where goldmark (Hugo's linkify) finds them; URLs escaped as goldmark does.
 
 pymdownx.magiclink links more than goldmark does, and people paste URLs into
 prose all the time: goldmark links `http://host.tld...` only (so
@@ -9,6 +9,10 @@ final `.` before looking at parentheses. `<https://a b>` is not an autolink
 (CommonMark's have no spaces). The patterns here replace magiclink's
 "magic-link" and "autolink"; its "magic-mail" still links bare emails.
 Rules from goldmark 1.5 (Hugo 0.111), extension/linkify.go.
+
+goldmark also percent-encodes every link's and image's URL (`café` ->
+`caf%C3%A9`, a space -> `%20`); Python-Markdown writes them as typed, which
+is not a valid URL.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from urllib.parse import quote
 import markdown as python_markdown
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
+from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 
 # goldmark's urlRegexp and wwwURLRegxp.
@@ -41,6 +46,8 @@ class LinkifyExtension(Extension):
         # Replaces magiclink's patterns by name, so it must be registered after magiclink.
         md.inlinePatterns.register(AutolinkProcessor(_AUTOLINK, md), "autolink", 120)
         md.inlinePatterns.register(LinkifyProcessor(_BARE_URL, md), "magic-link", 85)
+        # After 'inline' (20) has made every link and image.
+        md.treeprocessors.register(UrlEscapeTreeprocessor(md), "runpost_url_escape", 19)
 
 
 def url_escape(url: str) -> str:
@@ -50,9 +57,21 @@ def url_escape(url: str) -> str:
 
 def _link(href: str, text: str) -> etree.Element:
     element = etree.Element("a")
-    element.set("href", url_escape(href))
+    element.set("href", href)
     element.text = AtomicString(text)
     return element
+
+
+class UrlEscapeTreeprocessor(Treeprocessor):
+    """Every `<a href>` and `<img src>` from Markdown, percent-encoded as goldmark writes it."""
+
+    def run(self, root: etree.Element) -> None:
+        for element in root.iter():
+            attribute = {"a": "href", "img": "src"}.get(element.tag)
+            value = element.get(attribute) if attribute else None
+            # magiclink's mailto: links are entity-encoded placeholders (STX...), left alone.
+            if value and "\x02" not in value:
+                element.set(attribute, url_escape(value))
 
 
 class AutolinkProcessor(InlineProcessor):

@@ -5,6 +5,7 @@ level; CommonMark lets a bullet list interrupt a paragraph and nests at the
 parent's content column (often two spaces), and the seed article relies on
 both. CommonMark also makes a whole list loose or tight, where Python-Markdown
 decides item by item, and starts a new list when the bullet character changes.
+`1)` numbers a list as `1.` does.
 """
 from __future__ import annotations
 
@@ -49,18 +50,33 @@ class CommonMarkListPreprocessor(Preprocessor):
         levels: list[tuple[int, int]] = []     # (source marker indent, source content column)
         top_kind = ""                           # the open top-level list's "-", "*", "+", "." or ")"
         previous = ""
+        blank_in_item = False                   # a blank line since the last item's marker
+        block_indent = 0                        # indentation of the first line after the last blank line
         for line in lines:
             marker = self.item_marker(line, previous, levels)
             if not line.strip():
                 output.append(line)
-            elif marker:
+                blank_in_item = True
+                block_indent = None
+                previous = line
+                continue
+            if marker:
                 levels, top_kind = self.add_item(output, levels, top_kind, marker, line, previous)
+                blank_in_item = False
             elif levels and line.startswith(" "):
-                output.append(self.continuation(levels, line))
+                output.append(self.continuation(levels, line, quote_allowed=not blank_in_item))
             else:
                 if not previous.strip():
                     levels, top_kind = [], ""
                 output.append(line)
+            indent = len(output[-1]) - len(output[-1].lstrip(" "))
+            if block_indent is None:
+                block_indent = indent
+            elif marker and indent < block_indent:
+                # `- a` + blank + `  more` + `- b`: Python-Markdown hands an indented block to
+                # the item above, `- b` and all. A blank line makes `- b` a block of its own.
+                output.insert(len(output) - 1, "")
+                block_indent = indent
             previous = line
         return output
 
@@ -88,7 +104,10 @@ class CommonMarkListPreprocessor(Preprocessor):
                 not output[-1].startswith(" "):
             output.append("")                   # a list may interrupt a paragraph
         depth = len(levels) - 1
-        output.append(" " * (4 * depth) + line.lstrip(" "))
+        item = line.lstrip(" ")
+        if marker["marker"].endswith(")"):
+            item = re.sub(r"^(\d+)\)", r"\1.", item)     # Python-Markdown knows only `1.`
+        output.append(" " * (4 * depth) + item)
         return levels, top_kind
 
     @staticmethod
@@ -104,7 +123,7 @@ class CommonMarkListPreprocessor(Preprocessor):
             levels = levels[:-1]
         return levels + [(indent, content)]
 
-    def continuation(self, levels, line: str) -> str:
+    def continuation(self, levels, line: str, quote_allowed: bool) -> str:
         indent = len(line) - len(line.lstrip(" "))
         depth = len(levels)
         while depth and indent < levels[depth - 1][1]:
@@ -112,6 +131,11 @@ class CommonMarkListPreprocessor(Preprocessor):
         if not depth:
             return line
         extra = indent - levels[depth - 1][1]
+        if quote_allowed and extra < 4 and line.lstrip(" ").startswith(">"):
+            # A quote right under an item's text (`- item` + `  > quote`): Python-Markdown keeps
+            # such a line in the item's text, indentation and all, and sees a quote only if that
+            # indentation (past the enclosing items' four spaces each) is under four.
+            return " " * (4 * (depth - 1) + 2) + line.lstrip(" ")
         return " " * (4 * depth + extra) + line.lstrip(" ")
 
 

@@ -2,18 +2,32 @@
 
 Hugo's goldmark replaces raw HTML with `<!-- raw HTML omitted -->` unless
 `markup.goldmark.renderer.unsafe` is on; Python-Markdown always passes it
-through. With `raw_html` on, only the inline rule changes: goldmark reads `<<`
-as the typographer's «, never as the start of a tag.
+through. Both modes find raw HTML by CommonMark's rules, not Python-Markdown's:
+an HTML block such as `<details>` ends at the first blank line, so Markdown
+after it is Markdown (Python-Markdown would take everything up to
+`</details>`), and `<https://a b>` or `<<` is text, never a tag.
 """
 from __future__ import annotations
 
+import re
+
 import markdown as python_markdown
 from markdown.extensions import Extension
-from markdown.inlinepatterns import HTML_RE, HtmlInlineProcessor
-from markdown.preprocessors import HtmlBlockPreprocessor
+from markdown.inlinepatterns import HtmlInlineProcessor
+from markdown.preprocessors import Preprocessor
 
 OMITTED = "<!-- raw HTML omitted -->"
-_INLINE_HTML = r"(?<!<)" + HTML_RE
+# CommonMark's inline raw HTML (spec 6.6); Python-Markdown's HTML_RE also takes
+# `<https://a b>` or `<a b c>` for a tag, where goldmark leaves them as text.
+_ATTRIBUTE = r"""(?:\s+[A-Za-z_:][A-Za-z0-9_.:-]*(?:\s*=\s*(?:[^\s"'=<>`]+|'[^']*'|"[^"]*"))?)"""
+_INLINE_HTML = "(?<!<)(" + "|".join([
+    r"<[A-Za-z][A-Za-z0-9-]*" + _ATTRIBUTE + r"*\s*/?>",        # open tag
+    r"</[A-Za-z][A-Za-z0-9-]*\s*>",                            # closing tag
+    r"<!--(?:(?!<!--|-->).)*?-->",                              # comment
+    r"<\?.*?\?>",                                              # processing instruction
+    r"<![A-Za-z]+\s[^>]*>",                                     # declaration
+    r"<!\[CDATA\[.*?\]\]>",                                    # CDATA
+]) + ")"
 
 
 class RawHtmlExtension(Extension):
@@ -23,23 +37,78 @@ class RawHtmlExtension(Extension):
 
     def extendMarkdown(self, md: python_markdown.Markdown) -> None:
         # Python-Markdown's own "html_block" and "html", replaced in place.
+        md.preprocessors.register(HtmlBlockPreprocessor(md, self.omit), "html_block", 20)
         if self.omit:
-            md.preprocessors.register(OmitHtmlBlockPreprocessor(md), "html_block", 20)
             md.inlinePatterns.register(OmitHtmlInlineProcessor(_INLINE_HTML, md), "html", 90)
         else:
             md.inlinePatterns.register(HtmlInlineProcessor(_INLINE_HTML, md), "html", 90)
 
 
-class OmitHtmlBlockPreprocessor(HtmlBlockPreprocessor):
-    """Raw HTML blocks -> `<!-- raw HTML omitted -->`."""
+# CommonMark's HTML block starts (spec 4.6), each with the line that ends it;
+# None: the block ends before the next blank line.
+_BLOCK_NAMES = (
+    "address|article|aside|base|basefont|blockquote|body|caption|center|col|colgroup|dd|details|"
+    "dialog|dir|div|dl|dt|fieldset|figcaption|figure|footer|form|frame|frameset|h[1-6]|head|header|"
+    "hr|html|iframe|legend|li|link|main|menu|menuitem|nav|noframes|ol|optgroup|option|p|param|"
+    "section|source|summary|table|tbody|td|tfoot|th|thead|title|tr|track|ul")
+_HTML_BLOCK_STARTS = [
+    (re.compile(r"<(?:script|pre|style|textarea)(?:\s|>|$)", re.I), re.compile(r"</(?:script|pre|style|textarea)>", re.I)),
+    (re.compile(r"<!--"), re.compile(r"-->")),
+    (re.compile(r"<\?"), re.compile(r"\?>")),
+    (re.compile(r"<![A-Za-z]"), re.compile(r">")),
+    (re.compile(r"<!\[CDATA\["), re.compile(r"\]\]>")),
+    (re.compile(rf"</?(?:{_BLOCK_NAMES})(?:\s|/?>|$)", re.I), None),
+]
+# Any other complete tag alone on its line starts a block too, but cannot interrupt a paragraph.
+_LONE_TAG = re.compile(r"(?:<[A-Za-z][A-Za-z0-9-]*" + _ATTRIBUTE + r"*\s*/?>|</[A-Za-z][A-Za-z0-9-]*\s*>)\s*$")
+
+
+class HtmlBlockPreprocessor(Preprocessor):
+    """Top-level raw HTML blocks, found by CommonMark's rules -> the stash (or an omitted comment)."""
+
+    def __init__(self, md: python_markdown.Markdown, omit: bool):
+        super().__init__(md)
+        self.omit = omit
 
     def run(self, lines: list[str]) -> list[str]:
-        stash = self.md.htmlStash.rawHtmlBlocks
-        before = len(stash)
-        result = super().run(lines)
-        for index in range(before, len(stash)):
-            stash[index] = OMITTED
-        return result
+        output: list[str] = []
+        number, in_paragraph = 0, False
+        while number < len(lines):
+            end = self.block_end(lines, number, in_paragraph)
+            if end is None:
+                line = lines[number]
+                # Indented code (4+ spaces) cannot start a paragraph, but it can continue one.
+                in_paragraph = bool(line.strip()) and (in_paragraph or not line.startswith("    "))
+                output.append(line)
+                number += 1
+                continue
+            html = "\n".join(lines[number:end])
+            output += ["", self.md.htmlStash.store(OMITTED if self.omit else html), ""]
+            number, in_paragraph = end, False
+        return output
+
+    @staticmethod
+    def block_end(lines: list[str], number: int, in_paragraph: bool) -> int | None:
+        """The line after the HTML block that starts at lines[number], or None if none starts there."""
+        line = lines[number]
+        if len(line) - len(line.lstrip(" ")) > 3:
+            return None
+        line = line.lstrip(" ")
+        for start, end in _HTML_BLOCK_STARTS:
+            if start.match(line):
+                break
+        else:
+            if in_paragraph or not _LONE_TAG.match(line):
+                return None
+            end = None
+        stop = number
+        if end is None:
+            while stop < len(lines) and lines[stop].strip():
+                stop += 1
+            return stop
+        while stop < len(lines) and not end.search(lines[stop]):
+            stop += 1
+        return min(stop + 1, len(lines))
 
 
 class OmitHtmlInlineProcessor(HtmlInlineProcessor):

@@ -1,11 +1,14 @@
-r"""GFM tables: `\|` in a cell is a pipe, in code spans too, as in goldmark's table extension.
+r"""GFM tables: cells split at every unescaped `|`, as in goldmark's table extension.
 
-Python-Markdown's tables keep the backslash of an escaped pipe inside a code
-span: a cell's `` `a \| b` `` shows `a \| b`, where GitHub and Hugo show `a | b`.
+Python-Markdown's tables do not split inside code spans and keep the backslash
+of an escaped pipe there: a cell's `` `a \| b` `` shows `a \| b`, where GitHub
+and Hugo show `a | b`, and `` `a|b` `` is two cells to them. goldmark also
+gives a cell missing from a short row no alignment.
 """
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as etree
 
 import markdown as python_markdown
 from markdown.extensions import Extension
@@ -20,4 +23,11 @@ class TableExtension(Extension):
 
 class GfmTableProcessor(TableProcessor):
     def _split_row(self, row: str) -> list[str]:
-        return [re.sub(r"(?<!\\)\\\|", "|", cell) for cell in super()._split_row(row)]
+        if self.border:
+            row = self.RE_END_BORDER.sub("", row[1:] if row.startswith("|") else row)
+        return [cell.replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", row)]
+
+    def _build_row(self, row: str, parent: etree.Element, align) -> None:
+        super()._build_row(row, parent, align)
+        for cell in list(parent[-1])[len(self._split_row(row)):]:
+            cell.attrib.pop("style", None)

@@ -37,12 +37,8 @@ DELIBERATE = {
 # differently from goldmark (README.md (Differences from Hugo), "Known gaps"). Strict too:
 # fixing one makes the test fail until the entry is removed.
 KNOWN_GAPS = {
-    "blog-blockquotes": "fenced code and a list that interrupts a paragraph, inside a blockquote",
-    "blog-nested-lists": "a blockquote that interrupts a list item's paragraph",
-    "blog-indented-code": "tabs in indented code are expanded",
-    "blog-raw-html": "<details> ... blank line ... Markdown: goldmark ends the HTML block at the blank line",
-    "blog-linkify": "goldmark linkify quirks: localhost, [https://..], trailing quote, <https://a b>",
-    "blog-markdown-gotchas": "goldmark linkify keeps a ')' before a final '.'",
+    "r3-link-quirks": "(title) in parentheses, a malformed title, emphasis in alt text, "
+                      "an outer list kept tight around a loose nested one",
 }
 
 
