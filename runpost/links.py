@@ -38,14 +38,16 @@ def check_links(site: Site, posts: list[Post], config: Config) -> None:
     by_page = {_output_of(post.url): post for post in posts}
     for page, html in sorted(site.pages.items()):
         if page.endswith(".html"):
-            _check_page(page, html, outputs, by_page.get(page), reported, errors)
+            # The URLs as written resolve to the same site paths as the rewritten ones.
+            urls = site.links[page] if page in site.links else urls_in(html)
+            _check_page(page, urls, outputs, by_page.get(page), reported, errors)
     errors.raise_if_any()
 
 
-def _check_page(page: str, html: str, outputs: set[str], post: Post | None,
+def _check_page(page: str, urls: list[str], outputs: set[str], post: Post | None,
                 reported: set[tuple[str, str]], errors: ErrorCollector) -> None:
     page_url = "/" + posixpath.dirname(page) + "/" if posixpath.dirname(page) else "/"
-    for url in urls_in(html):
+    for url in urls:
         site_path = to_site_path(url, page_url)
         if site_path is None or exists(site_path, outputs) or (post and (post.url, site_path) in reported):
             continue

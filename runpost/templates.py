@@ -54,7 +54,8 @@ def render_site(posts: list[Post], config: Config) -> Site:
     for post, view in zip(posts, views):
         pages[output_path(post.url)] = _render(env, "post.html", context, page=_page_of_post(view), post=view)
     pages.update(list_pages(env, context, views, config))
-    pages = {path: _finish(path, text) for path, text in pages.items()}
+    links: dict[str, list[str]] = {}
+    pages = {path: _finish(path, text, links) for path, text in pages.items()}
     pages["css/syntax.css"] = syntax_css()
     pages[".nojekyll"] = ""
     if config.cname:
@@ -64,7 +65,7 @@ def render_site(posts: list[Post], config: Config) -> Site:
         if path.endswith(".css"):
             pages[path] = _finish(path, source.read_text(encoding="utf-8"))
             del files[path]
-    return Site(pages=pages, files=files)
+    return Site(pages=pages, files=files, links=links)
 
 
 def render_post_contents(posts: list[Post], env: jinja2.Environment) -> list[Post]:
@@ -245,11 +246,11 @@ def output_path(url: str) -> str:
     return posixpath.join(path, "index.html") if url.endswith("/") else path
 
 
-def _finish(path: str, text: str) -> str:
-    """Make site paths page-relative in an HTML page or stylesheet."""
+def _finish(path: str, text: str, links: dict[str, list[str]] | None = None) -> str:
+    """Make site paths page-relative in an HTML page or stylesheet; note each page's URLs in `links`."""
     convert = lambda url: relative_url(url, path) if is_site_path(url) else url
     if path.endswith(".html"):
-        return rewrite_urls(text, convert)
+        return rewrite_urls(text, convert, None if links is None else links.setdefault(path, []))
     if path.endswith(".css"):
         return rewrite_css(text, convert)
     return text

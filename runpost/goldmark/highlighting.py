@@ -8,10 +8,11 @@ code (fences.py), the highlight shortcode and executable cells (render.py).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import html
 import re
 
-from pygments.lexers import get_lexer_by_name
+from pygments.lexers import get_all_lexers, get_lexer_by_name
 from pygments.token import STANDARD_TYPES
 from pygments.util import ClassNotFound
 
@@ -29,7 +30,7 @@ def highlight_code(code: str, language: str, options: dict[str, str] | None = No
         return _plain_block(code, language)
     if language.lower() in _ENSURE_NEWLINE and not code.endswith("\n"):
         code += "\n"
-    lines = _highlighted_lines(code, lexer or get_lexer_by_name("text", stripnl=False, ensurenl=True))
+    lines = _highlighted_lines(code, lexer or _lexer("text"))
     return _chroma_html(lines, language or "text", _display(options), _outer_attributes(options))
 
 
@@ -77,8 +78,15 @@ _UNKNOWN_TO_CHROMA = frozenset({"psql", "postgresql-console", "postgres-console"
 _ENSURE_NEWLINE = frozenset({"console", "shell-session", "diff", "udiff"})
 
 
+# Pygments' own lexers only. A name Pygments lacks falls through to the installed
+# plugins, which loads every package's entry points (with IPython installed, 0.2 s
+# per build); Chroma has none of those lexers anyway.
+_PYGMENTS_NAMES = frozenset(alias for _, aliases, _, _ in get_all_lexers(plugins=False) for alias in aliases)
+
+
+@functools.lru_cache(maxsize=None)  # lexers are stateless between get_tokens calls
 def _lexer(language: str):
-    if not language or language.lower() in _UNKNOWN_TO_CHROMA:
+    if not language or language.lower() in _UNKNOWN_TO_CHROMA or language.lower() not in _PYGMENTS_NAMES:
         return None
     try:
         return get_lexer_by_name(language.lower(), stripnl=False, ensurenl=True)
