@@ -15,14 +15,20 @@ from urllib.parse import unquote, urlsplit
 
 from .config import Config
 from .errors import BuildError, ErrorCollector, Location
+from .codeblocks import find_code_blocks
 from .post import Post, Site
 from .urls import is_internal, is_site_path, urls_in
 
-_MARKDOWN_TARGET = re.compile(r"""!?\[[^\]\n]*\]\(\s*<?([^)\s>]+)>?(?:\s+["'(][^)]*)?\)""")
-_REFERENCE_DEFINITION = re.compile(r"""^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)""")
+# A link or image whose "[" is not escaped; a reference definition that is not a footnote ("[^1]:").
+_MARKDOWN_TARGET = re.compile(r"""(?<!\\)!?\[(?:\\.|[^\]\\\n])*\]\(\s*<?([^)\s>]+)>?(?:\s+["'(][^)]*)?\)""")
+# [![alt](image)](target): the image is found by the pattern above, the outer link by this one.
+_LINKED_IMAGE = re.compile(r"""(?<!\\)\[!\[(?:\\.|[^\]\\\n])*\]\([^)\n]*\)\]\(\s*<?([^)\s>]+)""")
+_REFERENCE_DEFINITION = re.compile(r"""^\s{0,3}\[(?!\^)[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)""")
+_CODE_SPAN = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)")
+_SHORTCODE_SPAN = re.compile(r"\{\{[<%].*?[>%]\}\}")
+_HTML_TAG = re.compile(r"<[A-Za-z][^<>]*>")
 _SHORTCODE_TARGET = re.compile(r"""\b(?:src|link)\s*=\s*["'`]?([^"'`\s>]+)""")
 _HTML_TARGET = re.compile(r"""\b(?:src|href)\s*=\s*["']([^"']+)["']""")
-_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 
 
 def check_links(site: Site, posts: list[Post], config: Config) -> None:
@@ -63,33 +69,54 @@ def missing_message(target: str, site_path: str) -> str:
 
 
 def source_targets(post: Post) -> list[tuple[Location, str]]:
-    """(location, target) of every link-like target written in the post's file."""
-    found = []
-    in_fence = ""
-    for number, line in enumerate(post.source.split("\n"), 1):
-        fence = _FENCE.match(line)
-        if fence:
-            marker = fence.group(1)
-            if not in_fence:
-                in_fence = marker
-            elif marker[0] == in_fence[0] and len(marker) >= len(in_fence):
-                in_fence = ""
-            continue
-        if in_fence or line.startswith(("    ", "\t")) and number >= post.body_line:
-            continue
-        found.extend((Location(post.path, number, column), target) for column, target in _targets_in_line(line, number, post))
+    """(location, target) of every link-like target written in the post's file.
+
+    Code is skipped (fenced and indented blocks found by the same scanner the
+    shortcode stage uses, and inline code spans), so a sample link in code is
+    never checked.
+    """
+    found = [(Location(post.path, number, column), target)
+             for number, line in enumerate(post.source.split("\n")[: post.body_line - 1], 1)
+             for column, target in _front_matter_images(line, post)]
+    # The source's own body, not post.body: shortcodes have been swapped for placeholders there.
+    body = "\n".join(post.source.split("\n")[post.body_line - 1:])
+    code_lines = _code_block_lines(body)
+    for offset, line in enumerate(body.split("\n")):
+        if offset + 1 not in code_lines:
+            found.extend((Location(post.path, post.body_line + offset, column), target)
+                         for column, target in _targets_in_line(_blank_code_spans(line)))
     return found
 
 
-def _targets_in_line(line: str, number: int, post: Post) -> list[tuple[int, str]]:
-    if number < post.body_line:
-        image_values = set(post.meta.images)
-        stripped = line.strip().lstrip("-").strip().strip("'\"")
-        return [(line.find(stripped) + 1, stripped)] if stripped in image_values else []
-    targets = []
-    for pattern in (_MARKDOWN_TARGET, _REFERENCE_DEFINITION, _SHORTCODE_TARGET, _HTML_TARGET):
-        for match in pattern.finditer(line):
-            targets.append((match.start(1) + 1, match.group(1)))
+def _front_matter_images(line: str, post: Post) -> list[tuple[int, str]]:
+    stripped = line.strip().lstrip("-").strip().strip("'\"")
+    return [(line.find(stripped) + 1, stripped)] if stripped and stripped in post.meta.images else []
+
+
+def _code_block_lines(body: str) -> set[int]:
+    """1-based body lines inside fenced or indented code blocks."""
+    lines = set()
+    for block in find_code_blocks(body):
+        first = body.count("\n", 0, block.start) + 1
+        last = body.count("\n", 0, max(block.start, block.end - 1)) + 1
+        lines.update(range(first, last + 1))
+    return lines
+
+
+def _blank_code_spans(line: str) -> str:
+    """`code` spans replaced by spaces of the same length, so columns stay true."""
+    return _CODE_SPAN.sub(lambda match: " " * len(match.group(0)), line)
+
+
+def _targets_in_line(line: str) -> list[tuple[int, str]]:
+    targets = [(match.start(1) + 1, match.group(1))
+               for pattern in (_MARKDOWN_TARGET, _LINKED_IMAGE, _REFERENCE_DEFINITION)
+               for match in pattern.finditer(line)]
+    # src=/link=/href= count only inside a shortcode call or an HTML tag, not in prose.
+    for span_pattern, target_pattern in ((_SHORTCODE_SPAN, _SHORTCODE_TARGET), (_HTML_TAG, _HTML_TARGET)):
+        for span in span_pattern.finditer(line):
+            targets.extend((span.start() + match.start(1) + 1, match.group(1))
+                           for match in target_pattern.finditer(span.group(0)))
     return sorted(set(targets))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from html import unescape
 from html.parser import HTMLParser
 from typing import Callable, Iterator
 from urllib.parse import urlsplit
@@ -82,14 +83,17 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
 
 
 def urls_in(html: str) -> list[str]:
-    """Every URL in a URL attribute of a start tag, in order (srcset split)."""
+    """Every URL in a URL attribute of a start tag, in order (srcset split, entities decoded)."""
     return [url for start, end in start_tags(html) for url in _urls_in_tag(html[start:end])]
 
 
 def _urls_in_tag(tag: str) -> list[str]:
     found = []
     for match in _ATTRIBUTE.finditer(tag):
-        found.extend(_srcset_urls(match.group(3)) if "srcset" in match.group(1).lower() else [match.group(3)])
+        # Attribute values may hold entities: Python-Markdown writes an autolinked
+        # e-mail address as "&#109;&#97;..." so that it reads "mailto:..." only once decoded.
+        value = unescape(match.group(3))
+        found.extend(_srcset_urls(value) if "srcset" in match.group(1).lower() else [value])
     return found
 
 

@@ -104,3 +104,27 @@ def test_relative_targets_name_the_resolved_path(tmp_path):
         check_links(Site(pages={"posts/p/index.html": ""}), [post], load_config(tmp_path))
     assert str(caught.value.errors[0]) == ("content/posts/p/index.md:5:6: error: 'missing.png' "
                                            "(that is /posts/p/missing.png) does not exist in the site")
+
+
+LOOKALIKES = """---
+title: Not links
+date: 2020-01-01
+---
+A footnote[^1], an escaped \\[bracket\\](nope.png), \\![not an image\\](x.png), code `![x](/in-code.png)` and
+prose that says src="/prose.png" without a tag.
+
+[^1]: See the appendix, which does not exist.
+
+<img src="/real.png" alt="r"> and {{< figure src="/fig.png" >}}
+[![thumb](/thumb.png)](/full.png)
+"""
+
+
+def test_footnotes_escaped_brackets_code_spans_and_prose_are_not_link_targets():
+    post = parse_post(Path("content/posts/p/index.md"), LOOKALIKES, Path("content/posts/p"))
+    assert [target for _, target in source_targets(post)] == ["/real.png", "/fig.png", "/thumb.png", "/full.png"]
+
+
+def test_entity_encoded_mailto_links_are_not_internal(tmp_path):
+    html = '<a href="&#109;&#97;&#105;&#108;&#116;&#111;&#58;me&#64;example.com">me</a>'
+    check_links(Site(pages={"index.html": html}), [], load_config(tmp_path))
