@@ -30,6 +30,7 @@ from .goldmark.lists import ListExtension
 from .goldmark.raw_html import RawHtmlExtension
 from .goldmark.tables import TableExtension
 from .goldmark.typographer import TypographerExtension
+from .codeblocks import find_code_blocks
 from .post import Post
 from .shortcodes import TOKEN_PATTERN
 
@@ -37,10 +38,30 @@ __all__ = ["render_markdown", "markdown_to_html", "highlight_code", "heading_id"
 
 _BLOCK_TOKEN = re.compile(r"<p>\s*(" + TOKEN_PATTERN.pattern + r")\s*</p>")
 
+# Hugo's summary divider. It is raw HTML, which the raw-HTML policy would
+# replace, so it crosses the conversion as a token and comes out as itself;
+# templates.py splits the summary there and removes it from the page.
+SUMMARY_DIVIDER = "<!--more-->"
+_DIVIDER_TOKEN = "RPSUMMARYDIVIDERX"
+
 
 def render_markdown(post: Post, config: Config) -> Post:
     """post.body (with placeholders) -> post.html (placeholders intact)."""
-    return dataclasses.replace(post, html=markdown_to_html(post.body, raw_html=config.raw_html))
+    body = _mark_summary_divider(post.body)
+    html = markdown_to_html(body, raw_html=config.raw_html)
+    html = re.sub(rf"<p>\s*{_DIVIDER_TOKEN}\s*</p>|{_DIVIDER_TOKEN}", SUMMARY_DIVIDER, html, count=1)
+    return dataclasses.replace(post, html=html)
+
+
+def _mark_summary_divider(body: str) -> str:
+    """The first `<!--more-->` outside code, as a token."""
+    position = 0
+    code = [(block.start, block.end) for block in find_code_blocks(body)]
+    while (position := body.find(SUMMARY_DIVIDER, position)) >= 0:
+        if not any(start <= position < end for start, end in code):
+            return body[:position] + _DIVIDER_TOKEN + body[position + len(SUMMARY_DIVIDER):]
+        position += len(SUMMARY_DIVIDER)
+    return body
 
 
 def markdown_to_html(text: str, raw_html: bool = False, inline: bool = False) -> str:

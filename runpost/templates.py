@@ -23,6 +23,7 @@ from markupsafe import Markup
 from .config import Config
 from .errors import BuildError, BuildErrors, ErrorCollector, Location
 from .load import tag_slug
+from .markdown import SUMMARY_DIVIDER
 from .post import Post, Site
 from .render import add_markup_filters, render_content, syntax_css
 from .urls import absolute_url, is_site_path, relative_url, rewrite_css, rewrite_urls
@@ -132,9 +133,11 @@ def post_views(posts: list[Post], config: Config) -> list[PostView]:
 
 
 def _view(post: Post, config: Config) -> PostView:
-    text = plain_text(post.content)
-    words = text.split()
-    summary = post.meta.summary or _summary(words)
+    # Hugo's <!--more--> divider: what comes before it is the summary, and the page drops it.
+    before, divider, after = post.content.partition(SUMMARY_DIVIDER)
+    content = before + after
+    words = plain_text(content).split()
+    summary = post.meta.summary or (plain_text(before) if divider else _summary(words))
     return PostView(
         title=post.meta.title,
         url=post.url,
@@ -142,8 +145,8 @@ def _view(post: Post, config: Config) -> PostView:
         lastmod=post.meta.lastmod,
         description=post.meta.description or summary,
         summary=summary,
-        content=Markup(post.content),
-        content_absolute=Markup(rewrite_urls(post.content, lambda url: absolute_url(url, config.base_url, post.url))),
+        content=Markup(content),
+        content_absolute=Markup(rewrite_urls(content, lambda url: absolute_url(url, config.base_url, post.url))),
         tags=[{"name": tag, "url": f"/tags/{tag_slug(tag)}/"} for tag in post.meta.tags],
         images=[absolute_url(image, config.base_url, post.url) for image in post.meta.images],
         reading_minutes=max(1, math.ceil(len(words) / WORDS_PER_MINUTE)),

@@ -154,3 +154,20 @@ def test_indented_code_keeps_tabs_past_its_indent():
 def test_markdown_after_a_details_block_and_a_blank_line_is_rendered():
     html = markdown_to_html("<details>\n<summary>More</summary>\n\n**bold**\n\n</details>")
     assert "<strong>bold</strong>" in html and html.count("raw HTML omitted") == 2
+
+
+def test_summary_divider_survives_the_raw_html_policy_outside_code():
+    from pathlib import Path
+    import datetime as dt
+    from runpost.config import load_config
+    from runpost.markdown import render_markdown
+    from runpost.post import FrontMatter, Post
+
+    moment = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+    body = "Intro.\n\n<!--more-->\n\nRest.\n\n```html\n<!--more-->\n```\n"
+    post = Post(path=Path("content/posts/m.md"), source=body, meta=FrontMatter(title="m", date=moment, publish_date=moment),
+                body=body, body_line=1, url="/posts/m/")
+    html = render_markdown(post, load_config(Path("/nonexistent"))).html
+    assert html.count("<!--more-->") == 1 and "raw HTML omitted" not in html
+    assert html.startswith("<p>Intro.</p>\n<!--more-->\n<p>Rest.</p>")
+    assert "&lt;!--more--&gt;" in html  # the one in code stays code

@@ -53,3 +53,13 @@ def test_article_page_matches_golden(tmp_path):
     assert result.returncode == 0, result.stderr
     page = (tmp_path / "out/posts/rnn-vs-lstm/index.html").read_text(encoding="utf-8")
     compare_with_golden({"index.html": page}, GOLDEN / "article")
+
+
+def test_summary_divider_sets_the_summary_and_leaves_the_page(site_dir):
+    (site_dir / "content/posts/more.md").write_text(
+        "---\ntitle: More\ndate: 2024-05-01\n---\nThe teaser sentence.\n\n<!--more-->\n\nThe body goes on here.\n")
+    assert run_build(cwd=site_dir).returncode == 0
+    page = (site_dir / "site/posts/more/index.html").read_text()
+    home = (site_dir / "site/index.html").read_text()
+    assert "<!--more-->" not in page and "raw HTML omitted" not in page and "The body goes on here." in page
+    assert "The teaser sentence." in home and "The body goes on here." not in home
