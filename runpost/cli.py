@@ -67,7 +67,9 @@ def sorted_errors(errors: list[BuildError]) -> list[BuildError]:
 
 
 def _print_error(error: BuildError, debug: bool) -> None:
-    print(str(error), file=sys.stderr)
+    has_traceback = bool(error.detail) or error.__cause__ is not None
+    hint = " (use --debug for the traceback)" if has_traceback and not debug else ""
+    print(f"{error}{hint}", file=sys.stderr)
     if debug:
         if error.detail:
             print(error.detail.rstrip(), file=sys.stderr)

@@ -62,6 +62,7 @@ def render_site(posts: list[Post], config: Config) -> Site:
     if config.cname:
         pages["CNAME"] = config.cname.strip() + "\n"
     files = collect_files(posts, config, pages)
+    # Stylesheets are rewritten like pages (url(/x) becomes relative), so they are written as text.
     for path, source in list(files.items()):
         if path.endswith(".css"):
             pages[path] = _finish(path, source.read_text(encoding="utf-8"))

@@ -113,3 +113,14 @@ def test_errors_of_different_posts_and_stages_come_together_sorted(site_dir):
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if ": error: " in line]
     assert [line.split(":")[0] for line in errors] == ["content/posts/a-shortcode.md", "content/posts/b-front.md"]
+
+
+def test_code_errors_point_at_the_markdown_line_and_offer_the_traceback(site_dir):
+    (site_dir / "content/posts/code.md").write_text(
+        "---\ntitle: Code\ndate: 2020-01-01\n---\nProse.\n\n```python {exec=true}\nx = 1\ny = {}['missing']\n```\n")
+    plain = run_build(cwd=site_dir)
+    assert plain.returncode == 1
+    assert "content/posts/code.md:9: error: KeyError: 'missing' (use --debug for the traceback)" in plain.stderr
+    assert "Traceback" not in plain.stderr
+    debug = run_build("--debug", cwd=site_dir)
+    assert "Traceback" in debug.stderr and "content/posts/code.md" in debug.stderr
