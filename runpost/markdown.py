@@ -25,6 +25,7 @@ from .goldmark.footnotes import FootnoteExtension
 from .goldmark.headings import HeadingExtension, heading_id
 from .goldmark.highlighting import highlight_code
 from .goldmark.inline import InlineExtension
+from .goldmark.links import LinkExtension
 from .goldmark.linkify import LinkifyExtension
 from .goldmark.lists import ListExtension
 from .goldmark.raw_html import RawHtmlExtension
@@ -104,6 +105,7 @@ def _extensions(raw_html: bool) -> list:
         "tables", "footnotes", "def_list", "sane_lists",
         "pymdownx.betterem", "pymdownx.tilde", "pymdownx.tasklist", "pymdownx.magiclink",
         InlineExtension(),
+        LinkExtension(),
         LinkifyExtension(),
         FencedCodeExtension(),
         ListExtension(),

@@ -98,6 +98,37 @@ def test_one_blank_line_makes_every_item_of_the_list_loose():
     assert rendered.count("<p>") == 3
 
 
+def test_a_loose_nested_list_leaves_the_outer_list_tight():
+    rendered = markdown_to_html("- a\n  - b\n\n    more about b\n  - c\n- d\n")
+    assert re.search(r"<li>a\s*<ul>", rendered) and "<li>d</li>" in rendered
+    assert "<p>b</p>" in rendered and "<p>c</p>" in rendered
+
+
+def test_a_blank_line_before_a_nested_list_makes_the_outer_list_loose():
+    rendered = markdown_to_html("- a\n\n  - b\n- c\n")
+    assert "<p>a</p>" in rendered and "<p>c</p>" in rendered and "<li>b</li>" in rendered
+
+
+def test_list_looseness_marks_never_reach_the_page():
+    rendered = markdown_to_html("- a\n- [ ] task\n- **b**\n  - c\n\n    d\n")
+    assert "runpost" not in rendered and "\x02" not in rendered and "data-" not in rendered
+
+
+def test_image_alt_is_the_plain_text_of_its_markdown():
+    rendered = markdown_to_html("![a *very* big `chart` & [more](/x)](/chart.png)\n")
+    assert 'alt="a very big chart &amp; more"' in rendered
+
+
+def test_link_title_may_be_in_parentheses():
+    rendered = markdown_to_html("[Pelican](https://getpelican.com (Python))\n")
+    assert '<a href="https://getpelican.com" title="Python">Pelican</a>' in rendered
+
+
+def test_a_title_not_followed_by_a_parenthesis_is_not_a_link():
+    rendered = markdown_to_html("[Zola](/zola 'It's fast')\n")
+    assert "<a" not in rendered and rendered.startswith("<p>[Zola](/zola")
+
+
 def test_a_new_bullet_character_starts_a_new_list():
     assert markdown_to_html("- a\n- b\n\n* c\n").count("<ul>") == 2
 

@@ -8,6 +8,7 @@ needs it; markdown.py registers them. tests/hugo/ compares with real Hugo.
   lists.py         CommonMark list nesting, interruption, and whole-list looseness
   blockquotes.py   one quote per `>` run; fences and lists inside quotes
   inline.py        backslash escapes and breaks, code spans, trailing spaces
+  links.py         link titles in parentheses, broken titles, plain-text image alts
   linkify.py       bare URLs and <autolinks> linked where goldmark links them
   raw_html.py      raw HTML omitted unless the site allows it
   headings.py      CommonMark ATX headings and Hugo's heading ids

@@ -6,6 +6,12 @@ parent's content column (often two spaces), and the seed article relies on
 both. CommonMark also makes a whole list loose or tight, where Python-Markdown
 decides item by item, and starts a new list when the bullet character changes.
 `1)` numbers a list as `1.` does.
+
+Looseness needs the blank lines, which Python-Markdown's tree no longer shows (a
+blank line inside a nested list puts `<p>` in the outer item too). So the
+preprocessor decides it from the source and marks the items of each list with
+a sentinel; LooseListSentinelTreeprocessor moves the mark onto the `<ul>`/`<ol>`
+before inline Markdown runs, and LooseListTreeprocessor applies it.
 """
 from __future__ import annotations
 
@@ -23,6 +29,14 @@ from markdown.util import HTML_PLACEHOLDER_RE
 _LIST_BREAK = "<!--runpost:list-break-->"
 _LIST_MARKER = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])(?P<space> +|$)")
 _STASHED = HTML_PLACEHOLDER_RE       # STX "wzxhzdk:<stash index>" ETX
+# Put after an item's marker, before its text, unless that text could start a block
+# (a heading, fence, quote, table, HTML, a nested list, a rule or a reference definition).
+_TIGHT = "\x02runpost-tight\x03"
+_LOOSE = "\x02runpost-loose\x03"
+_SENTINEL = re.compile("\x02runpost-(tight|loose)\x03")
+_BLOCK_START = re.compile(r"[#><|\t]|```|~~~|[-+*](?:[ \t]|$)|\d{1,9}[.)](?:[ \t]|$)|\[[^\]]*\]:"
+                          r"|([-*_])[ \t]*(?:\1[ \t]*){2,}$")
+_LOOSENESS = "data-runpost-looseness"        # on a <ul>/<ol> between the two treeprocessors
 _BLOCK_TAGS = {"p", "ul", "ol", "div", "pre", "blockquote", "table", "dl", "hr",
                "h1", "h2", "h3", "h4", "h5", "h6"}
 
@@ -31,6 +45,8 @@ class ListExtension(Extension):
     def extendMarkdown(self, md: python_markdown.Markdown) -> None:
         # After normalize_whitespace (30), before raw HTML blocks are taken out (20).
         md.preprocessors.register(CommonMarkListPreprocessor(md), "runpost_lists", 27)
+        # After the block parser, before heading ids (25) and inline Markdown (20) see the text.
+        md.treeprocessors.register(LooseListSentinelTreeprocessor(md), "runpost_list_sentinels", 26)
         # After inline Markdown (20), so list items hold their final elements.
         md.treeprocessors.register(LooseListTreeprocessor(md), "runpost_loose_lists", 13)
         # After raw_html (30) has put the stashed list breaks back.
@@ -52,6 +68,7 @@ class CommonMarkListPreprocessor(Preprocessor):
         previous = ""
         blank_in_item = False                   # a blank line since the last item's marker
         block_indent = 0                        # indentation of the first line after the last blank line
+        looseness = _Looseness(output)
         for line in lines:
             marker = self.item_marker(line, previous, levels)
             if not line.strip():
@@ -61,13 +78,19 @@ class CommonMarkListPreprocessor(Preprocessor):
                 previous = line
                 continue
             if marker:
+                open_lists, old_kind = len(levels), top_kind
                 levels, top_kind = self.add_item(output, levels, top_kind, marker, line, previous)
+                same_list = len(levels) > 1 or not old_kind or top_kind == old_kind
+                looseness.item(len(levels) - 1, open_lists, same_list, blank_before=not previous.strip())
                 blank_in_item = False
             elif levels and line.startswith(" "):
+                if not previous.strip():
+                    looseness.blank_before_block(self.content_depth(levels, line))
                 output.append(self.continuation(levels, line, quote_allowed=not blank_in_item))
             else:
                 if not previous.strip():
                     levels, top_kind = [], ""
+                    looseness.close(0)
                 output.append(line)
             indent = len(output[-1]) - len(output[-1].lstrip(" "))
             if block_indent is None:
@@ -77,7 +100,10 @@ class CommonMarkListPreprocessor(Preprocessor):
                 # the item above, `- b` and all. A blank line makes `- b` a block of its own.
                 output.insert(len(output) - 1, "")
                 block_indent = indent
+            if marker:
+                looseness.mark(len(output) - 1)
             previous = line
+        looseness.close(0)
         return output
 
     def item_marker(self, line: str, previous: str, levels: list[tuple[int, int]]) -> re.Match | None:
@@ -123,11 +149,18 @@ class CommonMarkListPreprocessor(Preprocessor):
             levels = levels[:-1]
         return levels + [(indent, content)]
 
-    def continuation(self, levels, line: str, quote_allowed: bool) -> str:
+    @staticmethod
+    def content_depth(levels, line: str) -> int:
+        """How many of the open items this indented line is inside."""
         indent = len(line) - len(line.lstrip(" "))
         depth = len(levels)
         while depth and indent < levels[depth - 1][1]:
             depth -= 1
+        return depth
+
+    def continuation(self, levels, line: str, quote_allowed: bool) -> str:
+        indent = len(line) - len(line.lstrip(" "))
+        depth = self.content_depth(levels, line)
         if not depth:
             return line
         extra = indent - levels[depth - 1][1]
@@ -137,6 +170,76 @@ class CommonMarkListPreprocessor(Preprocessor):
             # indentation (past the enclosing items' four spaces each) is under four.
             return " " * (4 * (depth - 1) + 2) + line.lstrip(" ")
         return " " * (4 * depth + extra) + line.lstrip(" ")
+
+
+class _Looseness:
+    """CommonMark's looseness of each open list, from the blank lines between its parts.
+
+    A list is loose if a blank line separates two of its items, or two blocks
+    directly inside one of its items; a blank line inside a nested list, or at
+    a list's end, does not count. When a list closes, its items' lines get
+    _TIGHT or _LOOSE.
+    """
+
+    def __init__(self, output: list[str]):
+        self.output = output
+        self.lists: list[tuple[bool, list[int]]] = []    # per depth: (loose, output indices of its items)
+
+    def item(self, depth: int, open_lists: int, same_list: bool, blank_before: bool) -> None:
+        continuing = open_lists > depth and same_list
+        self.close(depth + 1 if continuing else depth)
+        if not continuing:
+            self.lists.append((False, []))
+            if blank_before and depth:
+                self.make_loose(depth - 1)        # `- a` + blank + `  - b`: a blank in item a
+        elif blank_before:
+            self.make_loose(depth)
+
+    def blank_before_block(self, depth: int) -> None:
+        """A blank line, then a block inside the item at `depth` (1 = a top-level item)."""
+        if depth:
+            self.close(depth)
+            self.make_loose(depth - 1)
+
+    def make_loose(self, depth: int) -> None:
+        if depth < len(self.lists):
+            self.lists[depth] = (True, self.lists[depth][1])
+
+    def mark(self, index: int) -> None:
+        if self.lists:
+            self.lists[-1][1].append(index)
+
+    def close(self, depth: int) -> None:
+        """Close the lists at `depth` and deeper: mark their items."""
+        for loose, items in self.lists[depth:]:
+            for index in items:
+                self.output[index] = self.with_sentinel(self.output[index], _LOOSE if loose else _TIGHT)
+        del self.lists[depth:]
+
+    @staticmethod
+    def with_sentinel(line: str, sentinel: str) -> str:
+        marker = _LIST_MARKER.match(line)
+        text = line[marker.end():] if marker else ""
+        if not text.strip() or len(marker["space"]) > 4 or _BLOCK_START.match(text):
+            return line
+        return line[:marker.end()] + sentinel + line[marker.end():]
+
+
+class LooseListSentinelTreeprocessor(Treeprocessor):
+    """Each list's looseness mark, from its items' text onto the list; every sentinel removed."""
+
+    def run(self, root: etree.Element) -> None:
+        for element in root.iter():
+            if element.tag in ("ul", "ol"):
+                for item in (child for child in element if child.tag == "li"):
+                    first = item[0] if len(item) and item[0].tag == "p" and not (item.text or "").strip() else item
+                    found = _SENTINEL.match(first.text or "")
+                    if found:
+                        element.set(_LOOSENESS, found.group(1))
+            for attribute in ("text", "tail"):
+                value = getattr(element, attribute)
+                if value and "\x02runpost-" in value:
+                    setattr(element, attribute, _SENTINEL.sub("", value))
 
 
 class LooseListTreeprocessor(Treeprocessor):
@@ -149,12 +252,36 @@ class LooseListTreeprocessor(Treeprocessor):
     def run(self, root: etree.Element) -> None:
         for parent in list(root.iter()):
             items = [child for child in parent if child.tag == "li"] if parent.tag in ("ul", "ol") else []
-            if not any(child.tag == "p" for item in items for child in item):
+            looseness = parent.attrib.pop(_LOOSENESS, None)
+            if looseness == "tight":
+                for item in items:
+                    for paragraph in [child for child in item if child.tag == "p"]:
+                        self.unwrap(item, paragraph)
+                continue
+            if looseness is None and not any(child.tag == "p" for item in items for child in item):
                 continue
             for item in items:
                 self.wrap_text(item)
                 for paragraph in [child for child in item if child.tag == "p"]:
                     self.split_at_code(item, paragraph)
+
+    def unwrap(self, item: etree.Element, paragraph: etree.Element) -> None:
+        """A tight item's paragraph -> its bare text and inline elements, as goldmark writes it."""
+        index = list(item).index(paragraph)
+        children = list(paragraph)
+        item.remove(paragraph)
+        for offset, child in enumerate(children):
+            item.insert(index + offset, child)
+        self.append_at(item, index, paragraph.text or "")
+        self.append_at(item, index + len(children), paragraph.tail or "")
+
+    @staticmethod
+    def append_at(item: etree.Element, position: int, text: str) -> None:
+        """Add text after the item's child at position - 1 (at its start for 0)."""
+        if position:
+            item[position - 1].tail = (item[position - 1].tail or "") + text
+        else:
+            item.text = (item.text or "") + text
 
     def wrap_text(self, item: etree.Element) -> None:
         leading = []

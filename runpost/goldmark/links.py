@@ -1,0 +1,162 @@
+"""Inline links and images as goldmark (CommonMark) reads them.
+
+Python-Markdown's link parser knows only quoted titles and recovers from a
+broken one; CommonMark also takes a title in parentheses (`[x](url (title))`,
+which Python-Markdown reads as part of the URL) and, when the title is not
+followed by `)` (`[x](url 'It's')`), gives up on the link and shows its text.
+goldmark also writes an image's alt text as plain text: `![a *very* big chart](x)`
+gets `alt="a very big chart"`, where Python-Markdown keeps the asterisks.
+"""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as etree
+
+import markdown as python_markdown
+from markdown.extensions import Extension
+from markdown.inlinepatterns import (IMAGE_LINK_RE, IMAGE_REFERENCE_RE, LINK_RE, ImageInlineProcessor,
+                                     ImageReferenceInlineProcessor, LinkInlineProcessor,
+                                     ShortImageReferenceInlineProcessor)
+from markdown.treeprocessors import Treeprocessor
+from markdown.util import ETX, HTML_PLACEHOLDER_RE, STX
+
+# Text that earlier inline patterns (code spans, escapes) stashed: one unit, never split.
+_PLACEHOLDER = re.compile(STX + "[^" + ETX + "]*" + ETX)
+# CommonMark's whitespace around a destination and title: spaces and tabs, at most one line ending.
+_SPACE = re.compile(r"[ \t]*(?:\n[ \t]*)?")
+_TITLE_END = {'"': '"', "'": "'", "(": ")"}
+# The typographer stashes its entities (`&rsquo;`); an alt keeps those and drops stashed raw HTML.
+_ENTITY = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|\w+);")
+
+
+class LinkExtension(Extension):
+    def extendMarkdown(self, md: python_markdown.Markdown) -> None:
+        # Python-Markdown's own names and priorities, so these replace its processors.
+        md.inlinePatterns.register(CommonMarkLinkProcessor(LINK_RE, md), "link", 160)
+        md.inlinePatterns.register(PlainAltImageProcessor(IMAGE_LINK_RE, md), "image_link", 150)
+        md.inlinePatterns.register(PlainAltImageReferenceProcessor(IMAGE_REFERENCE_RE, md), "image_reference", 140)
+        md.inlinePatterns.register(PlainAltShortImageReferenceProcessor(IMAGE_REFERENCE_RE, md),
+                                   "short_image_ref", 125)
+        # After the typographer (12), which also works on an alt's text, as goldmark's does.
+        md.treeprocessors.register(AltTextTreeprocessor(md), "runpost_alt_text", 11)
+
+
+def parse_link_tail(data: str, index: int) -> tuple[str, str | None, int] | None:
+    """`(destination "title")` at data[index] -> (destination, title, index past `)`), or None."""
+    if data[index:index + 1] != "(":
+        return None
+    position = _SPACE.match(data, index + 1).end()
+    destination, position = _destination(data, position)
+    if destination is None:
+        return None
+    title = None
+    after_space = _SPACE.match(data, position).end()
+    if after_space > position and data[after_space:after_space + 1] in _TITLE_END:
+        title, position = _title(data, after_space)
+        if title is None:
+            return None
+        after_space = _SPACE.match(data, position).end()
+    if data[after_space:after_space + 1] != ")":
+        return None
+    return destination, title, after_space + 1
+
+
+def _destination(data: str, position: int) -> tuple[str | None, int]:
+    if data[position:position + 1] == "<":
+        end = position + 1
+        while end < len(data) and data[end] not in "<>\n":
+            end += 1
+        if data[end:end + 1] != ">":
+            return None, position
+        return data[position + 1:end], end + 1
+    depth, end = 0, position
+    while end < len(data):
+        placeholder = _PLACEHOLDER.match(data, end)
+        if placeholder:
+            end = placeholder.end()
+            continue
+        char = data[end]
+        if char <= " " or char == "\x7f" or (char == ")" and depth == 0):
+            break
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        end += 1
+    if depth:
+        return None, position
+    return data[position:end], end
+
+
+def _title(data: str, position: int) -> tuple[str | None, int]:
+    opening = data[position]
+    closing = _TITLE_END[opening]
+    end = position + 1
+    while end < len(data) and data[end] != closing:
+        if opening == "(" and data[end] == "(":
+            return None, position
+        if data[end] == "\n":
+            line_end = data.find("\n", end + 1)
+            if not data[end + 1:line_end if line_end >= 0 else len(data)].strip():
+                return None, position                   # a blank line ends the paragraph
+        end += 1
+    if end >= len(data):
+        return None, position
+    return data[position + 1:end], end + 1
+
+
+class CommonMarkLinkTail:
+    """getLink for both links and images: CommonMark's destination and title rules."""
+
+    def getLink(self, data: str, index: int) -> tuple[str, str | None, int, bool]:
+        parsed = parse_link_tail(data, index)
+        if parsed is None:
+            return "", None, index, False
+        destination, title, end = parsed
+        if title is not None:
+            title = self.unescape(title)
+        return self.unescape(destination).strip(), title, end, True
+
+
+class CommonMarkLinkProcessor(CommonMarkLinkTail, LinkInlineProcessor):
+    pass
+
+
+class PlainAltImageProcessor(CommonMarkLinkTail, ImageInlineProcessor):
+    """The alt text goes in as the image's text, so that inline Markdown runs over it;
+    AltTextTreeprocessor turns it into the plain-text alt."""
+
+    def handleMatch(self, m, data):
+        element, start, end = super().handleMatch(m, data)
+        if element is not None:
+            del element.attrib["alt"]
+            text, _, _ = self.getText(data, m.end(0))
+            element.text = text
+        return element, start, end
+
+
+class PlainAltImageReferenceProcessor(ImageReferenceInlineProcessor):
+    def makeTag(self, href: str, title: str, text: str) -> etree.Element:
+        element = super().makeTag(href, title, text)
+        del element.attrib["alt"]
+        element.text = text
+        return element
+
+
+class PlainAltShortImageReferenceProcessor(ShortImageReferenceInlineProcessor, PlainAltImageReferenceProcessor):
+    pass
+
+
+class AltTextTreeprocessor(Treeprocessor):
+    """An image's rendered text -> its alt attribute, as goldmark's nodeToHTMLText: text only."""
+
+    def run(self, root: etree.Element) -> None:
+        for image in root.iter("img"):
+            if image.get("alt") is None:
+                image.set("alt", HTML_PLACEHOLDER_RE.sub(self.entity_or_nothing, "".join(image.itertext())))
+                image.text = None
+                for child in list(image):
+                    image.remove(child)
+
+    def entity_or_nothing(self, match: re.Match) -> str:
+        stash = self.md.htmlStash.rawHtmlBlocks
+        index = int(match.group(1))
+        stashed = str(stash[index]) if index < len(stash) else ""
+        return match.group(0) if _ENTITY.fullmatch(stashed) else ""
