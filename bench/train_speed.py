@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import multiprocessing.connection  # .wait(), used below
 import os
 import re
 import statistics
@@ -197,7 +198,6 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs per measurement; medians reported")
     parser.add_argument("--processes", type=int, help="ours: models trained at once (default: the article's choice)")
     args = parser.parse_args()
-    import multiprocessing.connection  # noqa: F401  (wait)
 
     namespace = load_article(args.iterations)
     root = torchvision_layout(namespace["data"].folder)

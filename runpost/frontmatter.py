@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from .config import toml_error_location
-from .errors import BuildError, BuildErrors, ErrorCollector, Location
+from .errors import BuildError, ErrorCollector, Location
 from .post import FrontMatter
 
 _FENCES = {"---": "yaml", "+++": "toml"}

@@ -10,7 +10,8 @@ from typing import Callable
 
 from .config import Config
 from .errors import BuildError, BuildErrors, ErrorCollector
-from .execute import execute_posts, explain_posts
+from .execute import execute_posts
+from .explain import explain_posts
 from .links import check_links
 from .load import load_posts
 from .markdown import render_markdown

@@ -23,7 +23,8 @@ import yaml
 from runpost import cache
 from runpost.config import Config
 from runpost.errors import BuildError, BuildErrors, Location
-from runpost.execute import execute_posts, explain_posts
+from runpost.execute import execute_posts
+from runpost.explain import explain_posts
 from runpost.post import Cell, FrontMatter, Post
 from runpost.report import Reporter
 

@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 from types import SimpleNamespace
 
-import jinja2
 import pytest
 
 from runpost.errors import BuildErrors
