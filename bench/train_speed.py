@@ -38,6 +38,7 @@ ARTICLE = ROOT / "content" / "posts" / "rnn-vs-lstm"
 sys.path[:0] = [str(ROOT), str(ARTICLE)]
 
 import runpost  # noqa: E402
+from runpost.load import parse_post  # noqa: E402
 
 # Both block forms the engine executes: fenced ```python {exec=true ...} and the highlight shortcode.
 BLOCK = re.compile(r'^```python \{exec=true(?P<fence_options>[^}]*)\}\n(?P<fence>.*?)^```$'
@@ -67,6 +68,9 @@ def load_article(iterations: int) -> dict:
     """Run the article's blocks up to its driver; the namespace holds train(), the models, the data."""
     runpost._session = BenchSession()
     runpost.params.clear()
+    # The article's own parameters (seed included), with the run shortened to `iterations` steps.
+    text = (ARTICLE / "index.md").read_text(encoding="utf-8")
+    runpost.params.update(parse_post(ARTICLE / "index.md", text, ARTICLE).meta.params)
     runpost.params.update(epochs=1, train_size=iterations * 100, test_size=10000)
     namespace = types.ModuleType("__main__").__dict__
     for match in BLOCK.finditer((ARTICLE / "index.md").read_text(encoding="utf-8")):
