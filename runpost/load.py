@@ -61,6 +61,13 @@ def find_post_files(content_dir: Path) -> list[tuple[Path, Path | None]]:
     return found
 
 
+def stray_markdown(content_dir: Path) -> list[Path]:
+    """Markdown files a Hugo user may expect to be pages but that are not posts (not under posts/)."""
+    posts_dir = content_dir / "posts"
+    return [path for path in sorted(content_dir.rglob("*.md"))
+            if posts_dir not in path.parents and path.name != "_index.md"] if content_dir.is_dir() else []
+
+
 def read_post(path: Path, bundle: Path | None) -> Post:
     data = path.read_bytes()
     try:

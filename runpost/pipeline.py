@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Callable
 
 from .config import Config
-from .errors import BuildError, BuildErrors, ErrorCollector
+from .errors import BuildError, BuildErrors, ErrorCollector, Location
 from .execute import execute_posts
 from .explain import explain_posts
 from .links import check_links
-from .load import load_posts
+from .load import load_posts, stray_markdown
 from .markdown import render_markdown
 from .post import Post
 from .report import Reporter
@@ -31,6 +31,8 @@ def build(config: Config, reporter: Reporter) -> None:
     posts = each(posts, lambda post: parse_shortcodes(post, known), content_errors)
     posts = each(posts, lambda post: render_markdown(post, config), content_errors)
     content_errors.raise_if_any()
+    for path in stray_markdown(config.content_dir):
+        reporter.warning(f"not under {config.content_dir.name}/posts/, so not published", Location(path))
     if config.mode == "explain":
         explain_posts(posts, config, reporter)
         return

@@ -17,8 +17,10 @@ class Reporter:
         if not self.quiet:
             print(message, file=self.stream, flush=True)
 
-    def warning(self, message: str) -> None:
-        print(f"warning: {message}", file=self.stream, flush=True)
+    def warning(self, message: str, location: object = None) -> None:
+        """Compiler style: `path:line: warning: message` when there is a place to name."""
+        prefix = f"{location}: " if location else ""
+        print(f"{prefix}warning: {message}", file=self.stream, flush=True)
 
     @property
     def interactive(self) -> bool:

@@ -124,3 +124,10 @@ def test_code_errors_point_at_the_markdown_line_and_offer_the_traceback(site_dir
     assert "Traceback" not in plain.stderr
     debug = run_build("--debug", cwd=site_dir)
     assert "Traceback" in debug.stderr and "content/posts/code.md" in debug.stderr
+
+
+def test_markdown_outside_posts_is_a_warning_not_silence(site_dir):
+    (site_dir / "content/about.md").write_text("---\ntitle: About\ndate: 2020-01-01\n---\nHi\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0
+    assert "content/about.md: warning: not under content/posts/, so not published" in result.stderr
