@@ -22,7 +22,7 @@ from typing import Any
 from . import cache
 from .config import Config
 from .errors import BuildError, BuildErrors, ErrorCollector, Location
-from .post import Cell, CellOutput, Post, Results, ValueChange
+from .post import Cell, CellOutput, Figure, Post, Results, ValueChange
 from .report import Reporter
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
@@ -54,6 +54,7 @@ class KernelRun:
     """What one kernel run reported."""
 
     outputs: list[CellOutput]
+    figures: list[list[dict[str, str]]]   # per block: {"path": file in the working folder, "alt"}
     values: dict[str, Any]
     memo: list[dict[str, Any]]
     environment: dict[str, Any]
@@ -152,7 +153,7 @@ def check_frozen(plan: Plan) -> None:
 def read_results(plan: Plan, run: bool = False, changes: tuple[ValueChange, ...] = ()) -> Results:
     manifest = plan.manifest or {}
     stored = manifest.get("cells", [])
-    outputs = {cell.id: CellOutput(entry.get("stdout", ""), entry.get("seconds", 0.0))
+    outputs = {cell.id: CellOutput(entry.get("stdout", ""), entry.get("seconds", 0.0), stored_figures(plan.post, entry))
                for cell, entry in zip(plan.post.cells, stored)}
     files = {site_path(plan.post, entry["path"]): plan.folder / entry["path"] for entry in manifest.get("files", [])}
     count = len(plan.post.cells)
@@ -167,6 +168,11 @@ def read_results(plan: Plan, run: bool = False, changes: tuple[ValueChange, ...]
         changes=changes,
         overrides=dict(plan.overrides),
     )
+
+
+def stored_figures(post: Post, entry: dict[str, Any]) -> tuple[Figure, ...]:
+    # Manifests written before figures were captured have no "figures": none.
+    return tuple(Figure(site_path(post, figure["path"]), figure.get("alt", "")) for figure in entry.get("figures", []))
 
 
 def site_path(post: Post, stored_path: str) -> str:
@@ -250,6 +256,7 @@ def make_job(plan: Plan, temp: Path, config: Config) -> dict[str, Any]:
         "site_dir": str(temp / "site"),
         "memo_dir": str(temp / "memo"),
         "memo_sources": [str(folder) for folder in sources],
+        "work_dir": str(temp / "files"),
         "cells": [{"index": cell.index, "id": cell.id, "code": cell.code, "code_line": cell.code_line, "key": key}
                   for cell, key in zip(plan.post.cells, plan.keys)],
     }
@@ -262,6 +269,8 @@ def start_kernel(job_read: int, event_write: int, workdir: Path) -> subprocess.P
     env["PYTHONHASHSEED"] = "0"
     # Keep __pycache__ out of the post's bundle (it would be hashed as a helper otherwise).
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # No GUI: plt.show() does nothing and open figures wait for the kernel to capture them.
+    env.setdefault("MPLBACKEND", "Agg")
     return subprocess.Popen(
         [sys.executable, "-m", "runpost.kernel", str(job_read), str(event_write)],
         cwd=workdir, env=env, pass_fds=(job_read, event_write),
@@ -322,6 +331,7 @@ def follow_kernel(process: subprocess.Popen, events: EventReader, plan: Plan, co
     """Report progress and enforce each block's timeout until the kernel is done."""
     cells = plan.post.cells
     outputs: list[CellOutput] = []
+    figures: list[list[dict[str, str]]] = []
     current = cells[0]
     deadline = time.monotonic() + timeout_of(current, config)
     while True:
@@ -342,12 +352,13 @@ def follow_kernel(process: subprocess.Popen, events: EventReader, plan: Plan, co
                           f"line {current.code_line}) running")
         elif kind == "end":
             outputs.append(CellOutput(event["stdout"], event["seconds"]))
+            figures.append(event.get("figures", []))
             outcome = "failed after" if event.get("failed") else "finished in"
             reporter.info(f"{plan.post.name}: block '{current.id}' {outcome} {event['seconds']:.1f}s")
         elif kind == "error":
             raise code_error(plan.post, event)
         elif kind == "done":
-            return KernelRun(outputs, event["values"], event["memo"], event["environment"])
+            return KernelRun(outputs, figures, event["values"], event["memo"], event["environment"])
 
 
 def timeout_of(cell: Cell, config: Config) -> float:
@@ -387,8 +398,8 @@ def code_error(post: Post, event: dict[str, Any]) -> BuildError:
 
 def make_manifest(plan: Plan, temp: Path, run: KernelRun) -> dict[str, Any]:
     cells = [{"id": cell.id, "key": key, "code_sha256": cache.hash_text(cell.code), "line": cell.code_line,
-              "seconds": output.seconds, "stdout": output.stdout}
-             for cell, key, output in zip(plan.post.cells, plan.keys, run.outputs)]
+              "seconds": output.seconds, "stdout": output.stdout, **manifest_figures(figures)}
+             for cell, key, output, figures in zip(plan.post.cells, plan.keys, run.outputs, run.figures)]
     import datetime as dt
 
     environment = {**run.environment,
@@ -405,6 +416,13 @@ def make_manifest(plan: Plan, temp: Path, run: KernelRun) -> dict[str, Any]:
         "memo": run.memo,
         "environment": environment,
     }
+
+
+def manifest_figures(figures: list[dict[str, str]]) -> dict[str, Any]:
+    """A block's captured figures, paths relative to the result folder; no key when none (small diffs)."""
+    if not figures:
+        return {}
+    return {"figures": [{"path": f"files/{figure['path']}", "alt": figure["alt"]} for figure in figures]}
 
 
 def stored_files(post: Post, temp: Path) -> list[dict[str, str]]:

@@ -4,7 +4,8 @@ The builder (execute.py) writes the job as JSON to JOB_FD and closes it; the
 kernel answers with JSON lines on EVENT_FD:
 
     {"event": "start", "index": i}
-    {"event": "end", "index": i, "stdout": "...", "seconds": s, "failed": bool}
+    {"event": "end", "index": i, "stdout": "...", "seconds": s, "failed": bool,
+     "figures": [{"path": "<cell id>-1.png", "alt": "..."}]}
     {"event": "error", "index": i, "type": "...", "message": "...", "line": n, "column": c, "traceback": "..."}
     {"event": "done", "values": {...}, "memo": [...], "environment": {...}}
 
@@ -22,6 +23,7 @@ import json
 import os
 import pickle
 import platform
+import re
 import sys
 import time
 import traceback
@@ -269,8 +271,9 @@ def run_job(job: dict[str, Any], events: EventPipe) -> bool:
     for cell in job["cells"]:
         events.send("start", index=cell["index"])
         session.cell_key, session.cell_index = cell["key"], cell["index"]
-        stdout, seconds, error = run_cell(cell, job["path"], namespace)
-        events.send("end", index=cell["index"], stdout=stdout, seconds=round(seconds, 3), failed=bool(error))
+        stdout, seconds, figures, error = run_cell(cell, job["path"], namespace, Path(job["work_dir"]))
+        events.send("end", index=cell["index"], stdout=stdout, seconds=round(seconds, 3), figures=figures,
+                    failed=bool(error))
         if error:
             events.send("error", index=cell["index"], **error)
             return False
@@ -299,16 +302,21 @@ def fresh_main_module() -> types.ModuleType:
     return module
 
 
-def run_cell(cell: dict[str, Any], path: str, namespace: dict) -> tuple[str, float, dict | None]:
+def run_cell(cell: dict[str, Any], path: str, namespace: dict,
+             work_dir: Path) -> tuple[str, float, list[dict[str, str]], dict | None]:
     capture = io.StringIO()
     sys.stdout, real_stdout = capture, sys.stdout
     start = time.perf_counter()
-    error = None
+    figures, error = [], None
     try:
         # Pad with blank lines so line numbers in the code object are Markdown lines:
         # tracebacks then point straight into index.md.
         code = compile("\n" * (cell["code_line"] - 1) + cell["code"], path, "exec")
         exec(code, namespace)
+        # Every block's open figures are captured and closed, as Jupyter's inline
+        # backend does; output=false only hides them on the page. So what a run
+        # stores never depends on a display option, which is not in the cache key.
+        figures = capture_figures(cell["id"], work_dir)
     except SystemExit as exit:
         error = {"type": "SystemExit", "message": f"the block called sys.exit({exit.code!r})",
                  "line": innermost_line(exit, path, cell), "column": 0, "traceback": format_error(exit, path)}
@@ -316,7 +324,40 @@ def run_cell(cell: dict[str, Any], path: str, namespace: dict) -> tuple[str, flo
         error = describe_error(exception, path, cell)
     finally:
         sys.stdout = real_stdout
-    return capture.getvalue(), time.perf_counter() - start, error
+    return capture.getvalue(), time.perf_counter() - start, figures, error
+
+
+def capture_figures(cell_id: str, work_dir: Path) -> list[dict[str, str]]:
+    """Save, then close, every matplotlib figure the block left open, as a notebook shows them.
+
+    Only if the post imported pyplot: importing matplotlib here would slow every
+    post down. Saved and closed figures are gone from pyplot, so a figure the
+    code saved itself is never captured twice. No Software metadata: reruns
+    give identical PNG bytes.
+    """
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is None:
+        return []
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", cell_id)   # the id becomes a file name and a URL
+    figures = []
+    for number, figure in enumerate([pyplot.figure(n) for n in pyplot.get_fignums()], 1):
+        name = f"{stem}-{number}.png"
+        try:
+            figure.savefig(work_dir / name, dpi=150, bbox_inches="tight", metadata={"Software": None})
+        except Exception as error:   # drawing happens here, not in the block: say so in the traceback
+            error.add_note(f"raised while saving figure {number} that block '{cell_id}' left open")
+            raise
+        pyplot.close(figure)
+        figures.append({"path": name, "alt": figure_alt(figure, number, cell_id)})
+    return figures
+
+
+def figure_alt(figure: Any, number: int, cell_id: str) -> str:
+    """The figure's suptitle, else its first axes' title, else a generic label."""
+    titles = [figure.get_suptitle()] if hasattr(figure, "get_suptitle") else []   # matplotlib >= 3.8
+    if figure.axes:
+        titles += [figure.axes[0].get_title(loc=where) for where in ("center", "left", "right")]
+    return next((title.strip() for title in titles if title and title.strip()), f"Figure {number} of block {cell_id}")
 
 
 def describe_error(error: BaseException, path: str, cell: dict[str, Any]) -> dict[str, Any]:

@@ -76,11 +76,20 @@ class Cell:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """A matplotlib figure a cell left open, saved by the kernel as a PNG beside the page."""
+
+    path: str                        # site path of the PNG, "/posts/<slug>/<cell id>-<n>.png"
+    alt: str                         # suptitle, else first axes' title, else "Figure n of block id"
+
+
+@dataclass(frozen=True)
 class CellOutput:
     """What one cell produced, as data (never HTML)."""
 
     stdout: str = ""                 # printed text (stdout, in order)
     seconds: float = 0.0             # wall time of the cell's last execution
+    figures: tuple[Figure, ...] = () # figures captured after the cell, in plt.get_fignums() order
 
 
 @dataclass(frozen=True)

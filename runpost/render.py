@@ -191,8 +191,12 @@ class _Renderer:
         if cell.echo:
             parts.append(highlight_code(cell.code, cell.language, cell.display))
         output = self.post.results.outputs.get(cell.id)
-        if cell.output and output is not None and output.stdout:
-            parts.append(f'<pre class="cell-output" tabindex="0"><code>{html.escape(output.stdout, quote=False)}</code></pre>')
+        if cell.output and output is not None:
+            if output.stdout:
+                parts.append(f'<pre class="cell-output" tabindex="0"><code>{html.escape(output.stdout, quote=False)}'
+                             f'</code></pre>')
+            parts += [f'<figure class="cell-figure"><img src="{html.escape(figure.path)}" alt="{html.escape(figure.alt)}"'
+                      f' loading="lazy"></figure>' for figure in output.figures]
         parts.append("</div>")
         return "".join(parts)
 

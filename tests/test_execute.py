@@ -25,7 +25,7 @@ from runpost.config import Config
 from runpost.errors import BuildError, BuildErrors, Location
 from runpost.execute import execute_posts
 from runpost.explain import explain_posts
-from runpost.post import Cell, FrontMatter, Post
+from runpost.post import Cell, Figure, FrontMatter, Post
 from runpost.report import Reporter
 
 FIXTURES = Path(__file__).parent / "fixtures" / "exec"
@@ -536,10 +536,80 @@ def test_site_file_is_published_at_the_site_root(site):
         fig, ax = plt.subplots(figsize=(0.5, 0.5))
         ax.plot([0, 1], [1, 0])
         fig.savefig(runpost.site_file("200502_RNN/plot.png"))
-        fig.savefig("beside.png")"""
+        fig.savefig("beside.png")
+        plt.close(fig)"""
     results = build(write_post(site / "p", code), site).results
     assert sorted(results.files) == ["/200502_RNN/plot.png", "/posts/p/beside.png"]
     assert results.files["/200502_RNN/plot.png"].read_bytes().startswith(b"\x89PNG")
+
+
+# --- figures --------------------------------------------------------------------
+
+def plot(title: str = "", suptitle: str = "") -> str:
+    """A 2x2 inch line plot, left open."""
+    return (f"figure, axis = plt.subplots(figsize=(2, 2))\naxis.plot([0, 1], [1, 0])\n"
+            f"axis.set_title({title!r})\nfigure.suptitle({suptitle!r})\n")
+
+
+PYPLOT = "import matplotlib.pyplot as plt\n"
+
+
+def test_a_figure_left_open_is_captured_beside_the_page_with_its_title_as_alt(site):
+    post = write_post(site / "p", "#! id=curve\n" + PYPLOT + plot(title="Loss") + "plt.show()\nprint('done')")
+    results = build(post, site).results
+    assert results.outputs["curve"].figures == (Figure("/posts/p/curve-1.png", "Loss"),)
+    assert results.outputs["curve"].stdout == "done\n"
+    assert results.files["/posts/p/curve-1.png"] == site / "build" / "p" / "files" / "curve-1.png"
+    assert results.files["/posts/p/curve-1.png"].read_bytes().startswith(b"\x89PNG")
+    manifest = json.loads((site / "build" / "p" / "manifest.json").read_text())
+    assert manifest["cells"][0]["figures"] == [{"alt": "Loss", "path": "files/curve-1.png"}]
+    reused = build(read_post(post.path), site).results
+    assert not reused.executed and reused.outputs["curve"].figures == results.outputs["curve"].figures
+
+
+def test_figures_are_captured_in_order_with_suptitle_title_or_generic_alt(site):
+    post = write_post(site / "p", PYPLOT + plot(title="first") + plot(title="axes", suptitle="second") + plot())
+    figures = build(post, site).results.outputs["cell-1"].figures
+    assert figures == (Figure("/posts/p/cell-1-1.png", "first"), Figure("/posts/p/cell-1-2.png", "second"),
+                       Figure("/posts/p/cell-1-3.png", "Figure 3 of block cell-1"))
+
+
+def test_a_figure_the_code_saved_and_closed_is_not_captured_again(site):
+    post = write_post(site / "p", PYPLOT + plot(title="mine") + "figure.savefig('mine.png')\nplt.close(figure)")
+    results = build(post, site).results
+    assert results.outputs["cell-1"].figures == () and sorted(results.files) == ["/posts/p/mine.png"]
+
+
+def test_output_false_still_captures_and_closes_the_figure_so_results_never_depend_on_display(site):
+    # output=false hides the figure on the page (render.py); the stored run is the same either way.
+    post = write_post(site / "p", "#! output=false\n" + PYPLOT + plot(title="shared"), "print(plt.get_fignums())")
+    results = build(post, site).results
+    assert results.outputs["cell-1"].figures == (Figure("/posts/p/cell-1-1.png", "shared"),)
+    assert results.outputs["cell-2"].stdout == "[]\n" and results.outputs["cell-2"].figures == ()
+
+
+def test_captured_png_bytes_are_identical_across_reruns(site):
+    post = write_post(site / "p", PYPLOT + plot(title="Loss"))
+    first = build(post, site, mode="rerun").results.files["/posts/p/cell-1-1.png"].read_bytes()
+    second = build(post, site, mode="rerun").results.files["/posts/p/cell-1-1.png"].read_bytes()
+    assert first == second
+
+
+def test_the_kernel_never_imports_matplotlib_itself(site):
+    post = write_post(site / "p", "print(1)", "import sys\nprint('matplotlib' in sys.modules)")
+    assert build(post, site).results.outputs["cell-2"].stdout == "False\n"
+
+
+def test_a_manifest_stored_before_figures_were_captured_still_loads(site):
+    post = write_post(site / "p", PYPLOT + plot(title="Loss") + "print(2)")
+    build(post, site)
+    path = site / "build" / "p" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    del manifest["cells"][0]["figures"]
+    cache.write_json(path, manifest)
+    results = build(read_post(post.path), site).results
+    assert not results.executed
+    assert results.outputs["cell-1"].figures == () and results.outputs["cell-1"].stdout == "2\n"
 
 
 def test_publish_converts_scalars_with_item(site):

@@ -10,7 +10,7 @@ import pytest
 
 from runpost.errors import BuildErrors
 from runpost.markdown import markdown_to_html
-from runpost.post import CellOutput, FrontMatter, Post, Results
+from runpost.post import CellOutput, Figure, FrontMatter, Post, Results
 from runpost.render import make_environment, render_content, syntax_css
 from runpost.shortcodes import BUILTINS, parse_shortcodes
 
@@ -99,6 +99,21 @@ def test_cell_with_echo_and_output_off_shows_nothing_but_its_wrapper():
     rendered = render("```python {exec=true echo=false output=false}\nprint(1)\n```",
                       outputs={"cell-1": CellOutput(stdout="1\n")})
     assert rendered == '<div class="cell" id="cell-1"></div>'
+
+
+def test_cell_shows_its_figures_after_its_output():
+    figure = Figure("/posts/t/hello-1.png", 'Loss <"test">')
+    rendered = render("```python {exec=true id=hello}\nplot()\n```",
+                      outputs={"hello": CellOutput(stdout="hi\n", figures=(figure, figure))})
+    shown = ('<figure class="cell-figure"><img src="/posts/t/hello-1.png" alt="Loss &lt;&quot;test&quot;&gt;"'
+             ' loading="lazy"></figure>')
+    assert rendered.endswith(f"<code>hi\n</code></pre>{shown}{shown}</div>")
+
+
+def test_cell_with_output_off_shows_no_figures():
+    rendered = render("```python {exec=true output=false}\nplot()\n```",
+                      outputs={"cell-1": CellOutput(figures=(Figure("/posts/t/cell-1-1.png", "Loss"),))})
+    assert "<img" not in rendered and "cell-figure" not in rendered
 
 
 def test_youtube_is_a_click_to_load_link_without_third_party_requests():
