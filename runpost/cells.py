@@ -59,10 +59,17 @@ def highlight_code_bounds(body: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+# The kernel is a Python interpreter; other languages are shown, never run.
+RUNNABLE_LANGUAGES = frozenset({"python", "python3", "py", "py3"})
+
+
 def make_cell(index: int, language: str, code: str, options: dict[str, str], location: Location,
               code_line: int, token: str, report: Report) -> Cell:
     """The post's cell number `index`; `code_line` is the file line of its first code line."""
     timeout = _timeout(options, report)
+    if (language or "python").lower() not in RUNNABLE_LANGUAGES:
+        report(f"only Python blocks can run: exec=true on a '{language}' block "
+               f"(use python, or drop exec to show the code)")
     display = {key: value for key, value in options.items() if key not in _CELL_OPTIONS}
     return Cell(
         id=options.get("id") or f"cell-{index + 1}", index=index, language=language or "python",

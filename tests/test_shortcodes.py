@@ -242,3 +242,20 @@ def test_default_known_names_are_the_builtins():
     with pytest.raises(BuildErrors):
         parse_shortcodes(make_post("{{< note >}}"))
     assert parse_shortcodes(make_post("{{< youtube x >}}")).shortcodes[0].name == "youtube"
+
+
+def test_exec_on_a_block_that_is_not_python_is_an_error_at_the_block():
+    from pathlib import Path
+    import datetime as dt
+    import pytest
+    from runpost.errors import BuildErrors
+    from runpost.post import FrontMatter, Post
+    from runpost.shortcodes import parse_shortcodes
+
+    moment = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+    body = "Text\n\n```bash {exec=true}\necho hi\n```\n"
+    post = Post(path=Path("content/posts/l.md"), source=body, meta=FrontMatter(title="l", date=moment, publish_date=moment),
+                body=body, body_line=5, url="/posts/l/")
+    with pytest.raises(BuildErrors) as caught:
+        parse_shortcodes(post)
+    assert str(caught.value.errors[0]).startswith("content/posts/l.md:7:1: error: only Python blocks can run")
