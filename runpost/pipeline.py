@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .config import Config
+from .config import CONFIG_NAME, Config
 from .errors import BuildError, BuildErrors, ErrorCollector, Location
 from .execute import execute_posts
 from .explain import explain_posts
@@ -31,6 +31,9 @@ def build(config: Config, reporter: Reporter) -> None:
     posts = each(posts, lambda post: parse_shortcodes(post, known), content_errors)
     posts = each(posts, lambda post: render_markdown(post, config), content_errors)
     content_errors.raise_if_any()
+    if not config.base_url.startswith(("http://", "https://")):
+        reporter.warning(f"base_url is '{config.base_url}': set it in {CONFIG_NAME} or with --base-url so that "
+                         "the feed, sitemap, canonical and Open Graph URLs are absolute")
     for path in stray_markdown(config.content_dir):
         reporter.warning(f"not under {config.content_dir.name}/posts/, so not published", Location(path))
     if config.mode == "explain":

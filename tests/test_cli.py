@@ -131,3 +131,12 @@ def test_markdown_outside_posts_is_a_warning_not_silence(site_dir):
     result = run_build(cwd=site_dir)
     assert result.returncode == 0
     assert "content/about.md: warning: not under content/posts/, so not published" in result.stderr
+
+
+def test_a_site_without_base_url_builds_with_a_warning(tmp_path):
+    (tmp_path / "content/posts").mkdir(parents=True)
+    (tmp_path / "content/posts/x.md").write_text("---\ntitle: X\ndate: 2020-01-01\n---\nHi\n")
+    result = run_build(cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "warning: base_url is '/'" in result.stderr
+    assert (tmp_path / "site/posts/x/index.html").is_file()
