@@ -202,3 +202,23 @@ def test_summary_divider_survives_the_raw_html_policy_outside_code():
     assert html.count("<!--more-->") == 1 and "raw HTML omitted" not in html
     assert html.startswith("<p>Intro.</p>\n<!--more-->\n<p>Rest.</p>")
     assert "&lt;!--more--&gt;" in html  # the one in code stays code
+
+
+def test_table_rows_lose_outer_pipes_even_when_the_header_has_none():
+    html = markdown_to_html("a | b | c\n--- | ---: | :---:\n | 7 | x\nbob | |\n")
+    rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)
+    assert re.findall(r"<td[^>]*>[^<]*</td>", rows[1]) == [
+        "<td>7</td>", '<td style="text-align: right;">x</td>', "<td></td>"]
+    assert re.findall(r"<td[^>]*>[^<]*</td>", rows[2]) == [
+        "<td>bob</td>", '<td style="text-align: right;"></td>', "<td></td>"]
+
+
+def test_an_omitted_html_block_with_a_closing_line_leaves_two_comments():
+    omitted = "<!-- raw HTML omitted -->"
+    assert markdown_to_html("<!-- a\nb -->\n\ntext").count(omitted) == 2
+    assert markdown_to_html("<!-- one line -->\n\ntext").count(omitted) == 1
+
+
+def test_an_indented_paragraph_in_a_definition_is_not_code():
+    html = markdown_to_html("Term\n:   First.\n\n    Second.\n")
+    assert "<pre>" not in html and "<p>Second.</p>" in html

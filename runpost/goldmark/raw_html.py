@@ -83,9 +83,21 @@ class HtmlBlockPreprocessor(Preprocessor):
                 number += 1
                 continue
             html = "\n".join(lines[number:end])
-            output += ["", self.md.htmlStash.store(OMITTED if self.omit else html), ""]
+            if self.omit:
+                # goldmark omits a block's closing line (`-->` on a later line) separately: two comments.
+                html = OMITTED + ("\n" + OMITTED if self.has_closure(lines, number, end) else "")
+            output += ["", self.md.htmlStash.store(html), ""]
             number, in_paragraph = end, False
         return output
+
+    @staticmethod
+    def has_closure(lines: list[str], number: int, end: int) -> bool:
+        """Whether the block lines[number:end] ends on a later line than its first with its end mark."""
+        first = lines[number].lstrip(" ")
+        for start, stop in _HTML_BLOCK_STARTS:
+            if start.match(first):
+                return stop is not None and end - 1 > number and bool(stop.search(lines[end - 1]))
+        return False
 
     @staticmethod
     def block_end(lines: list[str], number: int, in_paragraph: bool) -> int | None:

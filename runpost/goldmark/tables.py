@@ -3,7 +3,9 @@ r"""GFM tables: cells split at every unescaped `|`, as in goldmark's table exten
 Python-Markdown's tables do not split inside code spans and keep the backslash
 of an escaped pipe there: a cell's `` `a \| b` `` shows `a \| b`, where GitHub
 and Hugo show `a | b`, and `` `a|b` `` is two cells to them. goldmark also
-gives a cell missing from a short row no alignment.
+gives a cell missing from a short row no alignment, and takes a leading and a
+trailing pipe off every row, where Python-Markdown does so only when the header
+row has them (` | 7 | x` under `a | b | c` is `7`, `x` and a missing cell).
 """
 from __future__ import annotations
 
@@ -23,8 +25,8 @@ class TableExtension(Extension):
 
 class GfmTableProcessor(TableProcessor):
     def _split_row(self, row: str) -> list[str]:
-        if self.border:
-            row = self.RE_END_BORDER.sub("", row[1:] if row.startswith("|") else row)
+        row = row.strip(" ")
+        row = self.RE_END_BORDER.sub("", row[1:] if row.startswith("|") else row)
         return [cell.replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", row)]
 
     def _build_row(self, row: str, parent: etree.Element, align) -> None:
