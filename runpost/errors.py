@@ -40,6 +40,14 @@ def _display_path(path: Path) -> str:
         return str(path)
 
 
+def did_you_mean(name: str, choices) -> str:
+    """' (did you mean 'x'?)' for the closest of `choices`, or ''."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 class BuildError(Exception):
     """One problem in the user's content or configuration."""
 

@@ -11,7 +11,6 @@ the last step of render_site, not ours.
 """
 from __future__ import annotations
 
-import difflib
 import html
 import numbers
 import re
@@ -24,7 +23,7 @@ from pygments.styles import get_style_by_name
 
 from .cells import highlight_code_bounds, highlight_options
 from .config import Config
-from .errors import BuildError, BuildErrors
+from .errors import BuildError, BuildErrors, did_you_mean
 from .markdown import heading_id, highlight_code, markdown_to_html
 from .post import Cell, Post, Shortcode
 from .shortcodes import TOKEN_PATTERN
@@ -208,7 +207,7 @@ class _Renderer:
             return html.escape(self.post.url + suffix)
         found = self.refs.get(target) or self.refs.get(path)
         if found is None:
-            raise self.fail(shortcode, f"{shortcode.name} target '{target}' is not a post{_suggest(path, self.refs)}")
+            raise self.fail(shortcode, f"{shortcode.name} target '{target}' is not a post{did_you_mean(path, self.refs)}")
         if "#" in found:
             suffix = ""
         return html.escape(found + suffix)
@@ -230,7 +229,7 @@ class _Renderer:
         values = self.post.results.values
         if first not in values:
             raise self.fail(shortcode, f"value '{first}' was not published by the post's code (runpost.publish)"
-                                       f"{_suggest(first, values)}")
+                                       f"{did_you_mean(first, values)}")
         value = values[first]
         for depth, key in enumerate(keys, 1):
             try:
@@ -311,7 +310,3 @@ def _describe(value: Any) -> str:
         return "an empty list" if not value else "a list of " + type(value[0]).__name__
     return f"a {type(value).__name__}"
 
-
-def _suggest(name: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, sorted(choices), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -16,7 +16,6 @@ the `%` form whose inner and output are Markdown, and the comment form
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Iterable
 from . import cells
 from .codeblocks import (CodeBlock, find_code_blocks, parse_bool, parse_fence_info, parse_highlight_options,
                          parse_option_string)
-from .errors import BuildError, BuildErrors, Location
+from .errors import BuildError, BuildErrors, Location, did_you_mean
 from .post import Cell, Post, Shortcode
 
 # Also importable from here, as they were before they moved to codeblocks.py.
@@ -395,9 +394,7 @@ class _Parser:
     def check_name(self, tag: _Tag) -> None:
         if tag.name in self.known:
             return
-        close = difflib.get_close_matches(tag.name, sorted(self.known), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        self.error(tag.start, f"unknown shortcode '{tag.name}'{hint}")
+        self.error(tag.start, f"unknown shortcode '{tag.name}'{did_you_mean(tag.name, self.known)}")
 
     def check_parameters(self, tag: _Tag) -> None:
         if tag.name in _MIXED_PARAMETERS or not (tag.positional and tag.named):

@@ -30,10 +30,14 @@ def test_markdown_matches_golden_html(source):
     assert rendered == golden.read_text(encoding="utf-8")
 
 
-def test_render_markdown_fills_only_html():
+def make_post(body: str) -> Post:
     date = dt.datetime(2020, 5, 2)
-    post = Post(path=Path("content/posts/t.md"), source="", meta=FrontMatter(title="t", date=date, publish_date=date),
-                body="*hi*", body_line=5, url="/posts/t/")
+    return Post(path=Path("content/posts/t.md"), source="", meta=FrontMatter(title="t", date=date, publish_date=date),
+                body=body, body_line=5, url="/posts/t/")
+
+
+def test_render_markdown_fills_only_html():
+    post = make_post("*hi*")
     config = type("Config", (), {"raw_html": False})()
     assert render_markdown(post, config) == dataclasses.replace(post, html="<p><em>hi</em></p>")
 
@@ -188,17 +192,9 @@ def test_markdown_after_a_details_block_and_a_blank_line_is_rendered():
 
 
 def test_summary_divider_survives_the_raw_html_policy_outside_code():
-    from pathlib import Path
-    import datetime as dt
-    from runpost.config import load_config
-    from runpost.markdown import render_markdown
-    from runpost.post import FrontMatter, Post
-
-    moment = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
     body = "Intro.\n\n<!--more-->\n\nRest.\n\n```html\n<!--more-->\n```\n"
-    post = Post(path=Path("content/posts/m.md"), source=body, meta=FrontMatter(title="m", date=moment, publish_date=moment),
-                body=body, body_line=1, url="/posts/m/")
-    html = render_markdown(post, load_config(Path("/nonexistent"))).html
+    post = make_post(body)
+    html = render_markdown(post, type("Config", (), {"raw_html": False})()).html
     assert html.count("<!--more-->") == 1 and "raw HTML omitted" not in html
     assert html.startswith("<p>Intro.</p>\n<!--more-->\n<p>Rest.</p>")
     assert "&lt;!--more--&gt;" in html  # the one in code stays code

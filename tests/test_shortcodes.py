@@ -245,17 +245,5 @@ def test_default_known_names_are_the_builtins():
 
 
 def test_exec_on_a_block_that_is_not_python_is_an_error_at_the_block():
-    from pathlib import Path
-    import datetime as dt
-    import pytest
-    from runpost.errors import BuildErrors
-    from runpost.post import FrontMatter, Post
-    from runpost.shortcodes import parse_shortcodes
-
-    moment = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
-    body = "Text\n\n```bash {exec=true}\necho hi\n```\n"
-    post = Post(path=Path("content/posts/l.md"), source=body, meta=FrontMatter(title="l", date=moment, publish_date=moment),
-                body=body, body_line=5, url="/posts/l/")
-    with pytest.raises(BuildErrors) as caught:
-        parse_shortcodes(post)
-    assert str(caught.value.errors[0]).startswith("content/posts/l.md:7:1: error: only Python blocks can run")
+    errors = errors_of("Text\n\n```bash {exec=true}\necho hi\n```\n")
+    assert errors[0].startswith("content/posts/t.md:7:1: error: only Python blocks can run")
