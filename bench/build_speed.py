@@ -321,7 +321,7 @@ def edit_prose(post: Path, number: int) -> None:
 def time_serve_rebuilds(work: Path, content: Path, build_dir: Path, post: Path, repeats: int) -> tuple[float, list[float]]:
     from runpost.config import load_config
     from runpost.report import Reporter
-    from runpost.serve import Preview
+    from runpost.serve.server import Preview
 
     config = load_config(ROOT, content_dir=content, build_dir=build_dir, output_dir=work / "serve-site")
     preview = Preview(config, Reporter(quiet=True), "127.0.0.1", 1313)

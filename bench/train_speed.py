@@ -38,7 +38,7 @@ ARTICLE = ROOT / "content" / "posts" / "rnn-vs-lstm"
 sys.path[:0] = [str(ROOT), str(ARTICLE)]
 
 import runpost  # noqa: E402
-from runpost.load import parse_post  # noqa: E402
+from runpost.content.load import parse_post  # noqa: E402
 
 # Both block forms the engine executes: fenced ```python {exec=true ...} and the highlight shortcode.
 BLOCK = re.compile(r'^```python \{exec=true(?P<fence_options>[^}]*)\}\n(?P<fence>.*?)^```$'

@@ -7,8 +7,8 @@
     runpost.site_file(path)         a file published at the site root, not beside the page
     runpost.post_dir                the post's source folder (bundle), to read its input files
 
-The build runs each post's code in `python -m runpost.kernel`, which installs a
-session backed by build/ (see kernel.py). Imported anywhere else (a REPL, a
+The build runs each post's code in `python -m runpost.execution.kernel`, which installs a
+session backed by build/ (see execution/kernel.py). Imported anywhere else (a REPL, a
 test, `python helper.py`) the same calls work in memory, so a post's helper
 modules import and run without the builder.
 

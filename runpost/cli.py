@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
             debug=args.debug,
         )
         if args.command == "serve":
-            from .serve import serve
+            from .serve.server import serve
 
             return serve(config, reporter, host=args.host, port=args.port)
         from .pipeline import build

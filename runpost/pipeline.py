@@ -10,16 +10,16 @@ from typing import Callable
 
 from .config import CONFIG_NAME, Config
 from .errors import BuildError, BuildErrors, ErrorCollector, Location
-from .execute import execute_posts
-from .explain import explain_posts
-from .links import check_links
-from .load import load_posts, stray_markdown
-from .markdown import render_markdown
+from .execution.runner import execute_posts
+from .execution.explain import explain_posts
+from .site.links import check_links
+from .content.load import load_posts, stray_markdown
+from .markup.markdown import render_markdown
 from .post import Post
 from .report import Reporter
-from .shortcodes import available_shortcodes, parse_shortcodes
-from .templates import render_site
-from .write import write_site
+from .markup.shortcodes import available_shortcodes, parse_shortcodes
+from .site.pages import render_site
+from .site.write import write_site
 
 
 def build(config: Config, reporter: Reporter) -> None:

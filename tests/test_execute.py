@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from runpost import cache
+from runpost.execution import store as cache
 from runpost.config import Config
 from runpost.errors import BuildError, BuildErrors, Location
-from runpost.execute import execute_posts
-from runpost.explain import explain_posts
+from runpost.execution.runner import execute_posts
+from runpost.execution.explain import explain_posts
 from runpost.post import Cell, Figure, FrontMatter, Post
 from runpost.report import Reporter
 
@@ -355,7 +355,7 @@ def test_fresh_build_does_not_import_torch_or_start_python(hello, site):
         results = build(read_post(Path({str(hello.path)!r})), Path({str(site)!r})).results
         assert not results.executed and results.values["total"] == 18
         assert "torch" not in sys.modules, "torch imported"
-        assert "runpost.kernel" not in sys.modules and started == [], "kernel started"
+        assert "runpost.execution.kernel" not in sys.modules and started == [], "kernel started"
         print("ok")
     """)
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=site)
@@ -729,7 +729,7 @@ def test_ctrl_c_kills_the_kernel_at_once_and_leaves_build_clean(site):
 
 
 def test_summary_lists_the_changed_leaves_of_a_published_table():
-    from runpost.execute import leaf_changes
+    from runpost.execution.runner import leaf_changes
 
     old = [{"Model": "RNN-2", "Test accuracy": "53.01%"}, {"Model": "LSTM-1", "Test accuracy": "88.05%"}]
     new = [{"Model": "RNN-2", "Test accuracy": "85.25%"}, {"Model": "LSTM-1", "Test accuracy": "88.05%"}]

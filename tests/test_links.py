@@ -4,8 +4,8 @@ import pytest
 
 from runpost.config import load_config
 from runpost.errors import BuildErrors
-from runpost.links import check_links, source_targets, to_site_path
-from runpost.load import parse_post
+from runpost.site.links import check_links, source_targets, to_site_path
+from runpost.content.load import parse_post
 from runpost.post import Site
 
 TEXT = """---

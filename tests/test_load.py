@@ -5,7 +5,7 @@ import pytest
 
 from runpost.config import load_config
 from runpost.errors import BuildError, BuildErrors
-from runpost.load import load_posts, parse_post, tag_slug
+from runpost.content.load import load_posts, parse_post, tag_slug
 
 SEED = Path(__file__).resolve().parent / "fixtures" / "seed" / "article.md"  # ../shared/seed/article.md
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from runpost.markdown import heading_id, highlight_code, markdown_to_html, render_markdown
+from runpost.markup.markdown import heading_id, highlight_code, markdown_to_html, render_markdown
 from runpost.post import FrontMatter, Post
 
 GOLDEN = Path(__file__).parent / "golden" / "markdown"

@@ -9,10 +9,10 @@ from types import SimpleNamespace
 import pytest
 
 from runpost.errors import BuildErrors
-from runpost.markdown import markdown_to_html
+from runpost.markup.markdown import markdown_to_html
 from runpost.post import CellOutput, Figure, FrontMatter, Post, Results
-from runpost.render import make_environment, render_content, syntax_css
-from runpost.shortcodes import BUILTINS, parse_shortcodes
+from runpost.site.fragments import make_environment, render_content, syntax_css
+from runpost.markup.shortcodes import BUILTINS, parse_shortcodes
 
 ENGINE_TEMPLATES = Path(__file__).parent.parent / "templates"
 REFS = {key: "/posts/rnn-vs-lstm/" for key in

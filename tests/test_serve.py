@@ -17,7 +17,7 @@ import pytest
 from runpost.config import load_config
 from runpost.errors import BuildError, Location
 from runpost.report import Reporter
-from runpost.serve import EVENTS_PATH, start
+from runpost.serve.server import EVENTS_PATH, start
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-from runpost.urls import absolute_url, relative_url, rewrite_urls, urls_in, is_site_path
+from runpost.site.urls import absolute_url, relative_url, rewrite_urls, urls_in, is_site_path
 
 
 def relative_from(page):

@@ -2,7 +2,7 @@ import pytest
 
 from runpost.errors import BuildError
 from runpost.post import Site
-from runpost.write import write_site
+from runpost.site.write import write_site
 
 
 def test_site_is_written_and_replaces_the_previous_one(tmp_path):

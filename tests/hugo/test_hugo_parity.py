@@ -19,10 +19,10 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from runpost.markdown import SUMMARY_DIVIDER, render_markdown
+from runpost.markup.markdown import SUMMARY_DIVIDER, render_markdown
 from runpost.post import FrontMatter, Post
-from runpost.render import add_markup_filters, render_content
-from runpost.shortcodes import BUILTINS, parse_shortcodes
+from runpost.site.fragments import add_markup_filters, render_content
+from runpost.markup.shortcodes import BUILTINS, parse_shortcodes
 
 HERE = Path(__file__).parent
 ENGINE_TEMPLATES = HERE.parent.parent / "templates"

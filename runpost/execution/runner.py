@@ -1,8 +1,8 @@
 """Run posts' executable blocks, or read their results back from build/.
 
-Per post: compute the chain keys (cache.py); if build/ holds results for the
+Per post: compute the chain keys (store.py); if build/ holds results for the
 final key, use them without starting Python; otherwise run every block, in
-order, in one fresh `python -m runpost.kernel` (kernel.py), then store the new
+order, in one fresh `python -m runpost.execution.kernel` (kernel.py), then store the new
 results atomically. Outputs are data (text, values, files), never HTML.
 """
 from __future__ import annotations
@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import cache
-from .config import Config
-from .errors import BuildError, BuildErrors, ErrorCollector, Location
-from .post import Cell, CellOutput, Figure, Post, Results, ValueChange
-from .report import Reporter
+from . import store
+from ..config import Config
+from ..errors import BuildError, BuildErrors, ErrorCollector, Location
+from ..post import Cell, CellOutput, Figure, Post, Results, ValueChange
+from ..report import Reporter
 
-PACKAGE_PARENT = Path(__file__).resolve().parent.parent
+PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Plan:
     post: Post
     params: dict[str, Any]           # effective parameters
     overrides: dict[str, Any]        # --param values that differ from front matter
-    fingerprints: cache.Fingerprints
+    fingerprints: store.Fingerprints
     keys: list[str]                  # chain key per block
     folder: Path                     # build/<name> or build/.preview/<name>-<hash>
     manifest: dict[str, Any] | None  # what the folder holds now
@@ -46,7 +46,7 @@ class Plan:
 
     @property
     def fresh(self) -> bool:
-        return cache.is_fresh(self.folder, self.manifest, self.final_key)
+        return store.is_fresh(self.folder, self.manifest, self.final_key)
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def execute_posts(posts: list[Post], config: Config, reporter: Reporter) -> list
     """Fill `results` of every post; raise all posts' errors together at the end."""
     overrides = parse_overrides(posts, config)
     if config.build_dir.is_dir() and config.mode != "frozen":
-        cache.clean_leftovers(config.build_dir)
+        store.clean_leftovers(config.build_dir)
     errors = ErrorCollector()
     done = []
     for post in posts:
@@ -120,16 +120,16 @@ def parse_overrides(posts: list[Post], config: Config) -> dict[str, Any]:
 def effective_params(post: Post, overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(front matter params with overrides applied, the overrides that change something)."""
     applied = {name: value for name, value in overrides.items()
-               if name in post.meta.params and cache.canonical_json(value) != cache.canonical_json(post.meta.params[name])}
+               if name in post.meta.params and store.canonical_json(value) != store.canonical_json(post.meta.params[name])}
     return {**post.meta.params, **applied}, applied
 
 
 def plan_post(post: Post, config: Config, overrides: dict[str, Any]) -> Plan:
     params, applied = effective_params(post, overrides)
-    fingerprints = cache.fingerprint_post(post, params)
-    keys = cache.chain_keys(cache.base_key(fingerprints), post.cells)
-    folder = cache.result_folder(config.build_dir, post.name, applied)
-    return Plan(post, params, applied, fingerprints, keys, folder, cache.read_manifest(folder))
+    fingerprints = store.fingerprint_post(post, params)
+    keys = store.chain_keys(store.base_key(fingerprints), post.cells)
+    folder = store.result_folder(config.build_dir, post.name, applied)
+    return Plan(post, params, applied, fingerprints, keys, folder, store.read_manifest(folder))
 
 
 # --- frozen -----------------------------------------------------------------
@@ -137,9 +137,9 @@ def plan_post(post: Post, config: Config, overrides: dict[str, Any]) -> Plan:
 def check_frozen(plan: Plan) -> None:
     if plan.fresh:
         return
-    reasons = cache.staleness(plan.manifest, plan.fingerprints, plan.post.cells, plan.keys, plan.folder)
+    reasons = store.staleness(plan.manifest, plan.fingerprints, plan.post.cells, plan.keys, plan.folder)
     stored = plan.manifest.get("cells", []) if plan.manifest else []
-    first = cache.first_stale_cell(stored, plan.keys)
+    first = store.first_stale_cell(stored, plan.keys)
     # Point at the changed block when that is the cause; else at the post.
     changed_block = reasons[0].startswith("block") and first < len(plan.post.cells)
     location = plan.post.cells[first].location if changed_block else Location(plan.post.path, 1)
@@ -195,14 +195,14 @@ def provenance(manifest: dict[str, Any]) -> dict[str, Any]:
 
 def run_post(plan: Plan, config: Config, reporter: Reporter) -> Results:
     """Run the post in a temp folder and swap it in only if every block succeeded."""
-    temp = cache.new_temp_folder(plan.folder)
-    pending = cache.pending_memo_folder(config.build_dir, plan.post.name)
+    temp = store.new_temp_folder(plan.folder)
+    pending = store.pending_memo_folder(config.build_dir, plan.post.name)
     try:
         run = run_kernel(plan, temp, config, reporter)
         manifest = make_manifest(plan, temp, run)
-        cache.write_json(temp / cache.MANIFEST, manifest)
+        store.write_json(temp / store.MANIFEST, manifest)
         changes = value_changes(previous_values(plan, config), run.values)
-        cache.swap_in(temp, plan.folder)
+        store.swap_in(temp, plan.folder)
     except BaseException:
         keep_memo(temp / "memo", pending)
         shutil.rmtree(temp, ignore_errors=True)
@@ -247,12 +247,12 @@ def run_kernel(plan: Plan, temp: Path, config: Config, reporter: Reporter) -> Ke
 def make_job(plan: Plan, temp: Path, config: Config) -> dict[str, Any]:
     # --rerun really recomputes: no earlier memo results are offered to the kernel.
     sources = [] if config.mode == "rerun" else [
-        plan.folder / "memo", cache.pending_memo_folder(config.build_dir, plan.post.name)]
+        plan.folder / "memo", store.pending_memo_folder(config.build_dir, plan.post.name)]
     return {
         "path": str(plan.post.path),
-        "code_folder": str(cache.code_folder(plan.post)),
+        "code_folder": str(store.code_folder(plan.post)),
         "params": plan.params,
-        "base_key": cache.base_key(plan.fingerprints),
+        "base_key": store.base_key(plan.fingerprints),
         "site_dir": str(temp / "site"),
         "memo_dir": str(temp / "memo"),
         "memo_sources": [str(folder) for folder in sources],
@@ -272,7 +272,7 @@ def start_kernel(job_read: int, event_write: int, workdir: Path) -> subprocess.P
     # No GUI: plt.show() does nothing and open figures wait for the kernel to capture them.
     env.setdefault("MPLBACKEND", "Agg")
     return subprocess.Popen(
-        [sys.executable, "-m", "runpost.kernel", str(job_read), str(event_write)],
+        [sys.executable, "-m", "runpost.execution.kernel", str(job_read), str(event_write)],
         cwd=workdir, env=env, pass_fds=(job_read, event_write),
         stdin=subprocess.DEVNULL,
         stdout=2,                # stray fd-1 output goes to the terminal, never into --explain's stdout
@@ -397,7 +397,7 @@ def code_error(post: Post, event: dict[str, Any]) -> BuildError:
 # --- storing ----------------------------------------------------------------
 
 def make_manifest(plan: Plan, temp: Path, run: KernelRun) -> dict[str, Any]:
-    cells = [{"id": cell.id, "key": key, "code_sha256": cache.hash_text(cell.code), "line": cell.code_line,
+    cells = [{"id": cell.id, "key": key, "code_sha256": store.hash_text(cell.code), "line": cell.code_line,
               "seconds": output.seconds, "stdout": output.stdout, **manifest_figures(figures)}
              for cell, key, output, figures in zip(plan.post.cells, plan.keys, run.outputs, run.figures)]
     import datetime as dt
@@ -405,7 +405,7 @@ def make_manifest(plan: Plan, temp: Path, run: KernelRun) -> dict[str, Any]:
     environment = {**run.environment,
                    "date": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()}
     return {
-        "format": cache.FORMAT_VERSION,
+        "format": store.FORMAT_VERSION,
         "post": plan.post.name,
         "key": plan.final_key,
         "overrides": plan.overrides,
@@ -435,7 +435,7 @@ def stored_files(post: Post, temp: Path) -> list[dict[str, str]]:
             if path.is_file() and "__pycache__" not in path.parts:
                 relative = path.relative_to(temp).as_posix()
                 entries.append({"path": relative, "site_path": site_path(post, relative),
-                                "sha256": cache.hash_file(path)})
+                                "sha256": store.hash_file(path)})
     return entries
 
 
@@ -444,14 +444,14 @@ def previous_values(plan: Plan, config: Config) -> dict[str, Any]:
     if plan.manifest is not None:
         return plan.manifest.get("values", {})
     if plan.overrides:
-        default = cache.read_manifest(config.build_dir / plan.post.name)
+        default = store.read_manifest(config.build_dir / plan.post.name)
         return default.get("values", {}) if default else {}
     return {}
 
 
 def value_changes(old: dict[str, Any], new: dict[str, Any]) -> tuple[ValueChange, ...]:
     return tuple(ValueChange(name, old[name], new[name]) for name in sorted(new)
-                 if name in old and cache.canonical_json(old[name]) != cache.canonical_json(new[name]))
+                 if name in old and store.canonical_json(old[name]) != store.canonical_json(new[name]))
 
 
 # --- reporting --------------------------------------------------------------

@@ -13,10 +13,10 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .config import Config
-from .errors import BuildError, ErrorCollector, Location
-from .codeblocks import find_code_blocks
-from .post import Post, Site
+from ..config import Config
+from ..errors import BuildError, ErrorCollector, Location
+from ..markup.codeblocks import find_code_blocks
+from ..post import Post, Site
 from .urls import is_internal, is_site_path, urls_in
 
 # A link or image whose "[" is not escaped; a reference definition that is not a footnote ("[^1]:").

@@ -20,12 +20,12 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from .config import Config
-from .errors import BuildError, BuildErrors, ErrorCollector, Location
-from .load import tag_slug
-from .markdown import SUMMARY_DIVIDER
-from .post import Post, Site
-from .render import add_markup_filters, render_content, syntax_css
+from ..config import Config
+from ..errors import BuildError, BuildErrors, ErrorCollector, Location
+from ..content.load import tag_slug
+from ..markup.markdown import SUMMARY_DIVIDER
+from ..post import Post, Site
+from .fragments import add_markup_filters, render_content, syntax_css
 from .urls import absolute_url, is_site_path, relative_url, rewrite_css, rewrite_urls
 
 WORDS_PER_MINUTE = 213  # Hugo's reading-time rate

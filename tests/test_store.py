@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runpost import cache
+from runpost.execution import store as cache
 from runpost.errors import BuildError, Location
 from runpost.post import Cell, FrontMatter, Post
 

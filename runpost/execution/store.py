@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import BuildError
-from .post import Cell, Post
+from ..errors import BuildError
+from ..post import Cell, Post
 
 # Bump when the meaning of a key or the layout of build/ changes: every post re-runs.
 FORMAT_VERSION = 1

@@ -21,12 +21,12 @@ from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 from pygments.styles import get_style_by_name
 
-from .cells import highlight_code_bounds, highlight_options
-from .config import Config
-from .errors import BuildError, BuildErrors, did_you_mean
-from .markdown import heading_id, highlight_code, markdown_to_html
-from .post import Cell, Post, Shortcode
-from .shortcodes import TOKEN_PATTERN
+from ..markup.cells import highlight_code_bounds, highlight_options
+from ..config import Config
+from ..errors import BuildError, BuildErrors, did_you_mean
+from ..markup.markdown import heading_id, highlight_code, markdown_to_html
+from ..post import Cell, Post, Shortcode
+from ..markup.shortcodes import TOKEN_PATTERN
 
 LIGHT_STYLE = "default"        # Pygments' default meets WCAG AA on white
 DARK_STYLE = "github-dark"

@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from .config import toml_error_location
-from .errors import BuildError, ErrorCollector, Location
-from .post import FrontMatter
+from ..config import toml_error_location
+from ..errors import BuildError, ErrorCollector, Location
+from ..post import FrontMatter
 
 _FENCES = {"---": "yaml", "+++": "toml"}
 # A slug is one URL segment: it names a folder under posts/ and nothing else.

@@ -11,10 +11,10 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from .config import Config
-from .errors import BuildError, BuildErrors, ErrorCollector, Location
+from ..config import Config
+from ..errors import BuildError, BuildErrors, ErrorCollector, Location
 from .frontmatter import parse_front_matter
-from .post import Post
+from ..post import Post
 
 # Files in a bundle that are build machinery, not resources to publish.
 _SKIPPED_ASSET_PARTS = {"__pycache__", ".ipynb_checkpoints"}

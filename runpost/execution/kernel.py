@@ -1,4 +1,4 @@
-"""The subprocess that runs one post's blocks: `python -m runpost.kernel JOB_FD EVENT_FD`.
+"""The subprocess that runs one post's blocks: `python -m runpost.execution.kernel JOB_FD EVENT_FD`.
 
 The builder (execute.py) writes the job as JSON to JOB_FD and closes it; the
 kernel answers with JSON lines on EVENT_FD:
@@ -433,7 +433,7 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    # Run the copy imported as runpost.kernel, so this module's __main__ slot is free for the post.
-    from runpost.kernel import main as kernel_main
+    # Run the copy imported as runpost.execution.kernel, so this module's __main__ slot is free for the post.
+    from runpost.execution.kernel import main as kernel_main
 
     kernel_main(sys.argv[1:])

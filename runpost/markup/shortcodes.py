@@ -3,7 +3,7 @@
 `parse_shortcodes` is pure: it reads `post.body` and returns a Post whose body
 holds one placeholder token per top-level call (or executable block), plus the
 parsed calls (`Post.shortcodes`, a tree) and cells (`Post.cells`, flat, in
-document order). Markdown never sees shortcode syntax; `render.py` later swaps
+document order). Markdown never sees shortcode syntax; `site/fragments.py` later swaps
 each token for HTML. Shortcodes inside code stay literal: `codeblocks.py` finds
 the code blocks (markdown.py uses the same scanner), and `cells.py` turns each
 executable block into a Cell.
@@ -24,8 +24,8 @@ from typing import Iterable
 from . import cells
 from .codeblocks import (CodeBlock, find_code_blocks, parse_bool, parse_fence_info, parse_highlight_options,
                          parse_option_string)
-from .errors import BuildError, BuildErrors, Location, did_you_mean
-from .post import Cell, Post, Shortcode
+from ..errors import BuildError, BuildErrors, Location, did_you_mean
+from ..post import Cell, Post, Shortcode
 
 # Also importable from here, as they were before they moved to codeblocks.py.
 __all__ = ["BUILTINS", "TOKEN_FORMAT", "TOKEN_PATTERN", "available_shortcodes", "parse_shortcodes",

@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
-from .config import CONFIG_NAME, Config, load_config
-from .errors import BuildError, BuildErrors
-from .report import Reporter
+from ..config import CONFIG_NAME, Config, load_config
+from ..errors import BuildError, BuildErrors
+from ..report import Reporter
 
 EVENTS_PATH = "/__runpost/events"
 DEBOUNCE_SECONDS = 0.15
@@ -90,7 +90,7 @@ class Preview:
         self.reporter = reporter
         self.host = host
         self.port = port
-        # build/.preview/ (gitignored) also holds cache.py's --param runs (<name>-<hash>/)
+        # build/.preview/ (gitignored) also holds execution/store.py's --param runs (<name>-<hash>/)
         # and pending memo results; the preview site takes its own "site" folder there.
         self.output_dir = config.build_dir / ".preview" / "site"
         self.generation = 0            # bumped after every build, good or bad
@@ -127,7 +127,7 @@ class Preview:
 
     def rebuild(self, reason: Path | None = None) -> bool:
         if self._build is None:
-            from .pipeline import build as pipeline_build  # imported late: serve.py stays light
+            from ..pipeline import build as pipeline_build  # imported late: serve.py stays light
 
             self._build = pipeline_build
         build = self._build

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Callable
 
 from .codeblocks import parse_bool, parse_fence_info, parse_highlight_options
-from .errors import BuildError, Location
-from .post import Cell
+from ..errors import BuildError, Location
+from ..post import Cell
 
 # Options that steer execution ("lang" is the highlight shortcode's language); every
 # other option is for display (linenos, hl_lines...).

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import cache
-from .config import Config
-from .errors import BuildError, ErrorCollector, Location
-from .execute import Plan, parse_overrides, plan_post
-from .post import Cell, Post
-from .report import Reporter
+from . import store
+from ..config import Config
+from ..errors import BuildError, ErrorCollector, Location
+from .runner import Plan, parse_overrides, plan_post
+from ..post import Cell, Post
+from ..report import Reporter
 
 
 def explain_posts(posts: list[Post], config: Config, reporter: Reporter) -> None:
@@ -33,7 +33,7 @@ def explain_post(post: Post, config: Config, overrides: dict[str, Any]) -> list[
     if not post.cells:
         return [f"{post.name} ({where}): no executable blocks"]
     plan = plan_post(post, config, overrides)
-    reasons = [] if plan.fresh else cache.staleness(plan.manifest, plan.fingerprints, post.cells, plan.keys, plan.folder)
+    reasons = [] if plan.fresh else store.staleness(plan.manifest, plan.fingerprints, post.cells, plan.keys, plan.folder)
     if config.mode == "rerun":
         reasons = ["--rerun"]
     status = "fresh: results in build/ are used, nothing runs" if not reasons else \
@@ -42,7 +42,7 @@ def explain_post(post: Post, config: Config, overrides: dict[str, Any]) -> list[
     if plan.overrides:
         lines.append(f"  parameters overridden: {plan.overrides} (results go to {Location(plan.folder)})")
     stored = plan.manifest.get("cells", []) if plan.manifest else []
-    first = cache.first_stale_cell(stored, plan.keys) if reasons else len(post.cells)
+    first = store.first_stale_cell(stored, plan.keys) if reasons else len(post.cells)
     states = cell_states(post.cells, first, stored, reasons)
     for position, (cell, state) in enumerate(zip(post.cells, states)):
         last = f"{stored[position]['seconds']:.1f}s last run" if position < len(stored) else "never run"
@@ -72,7 +72,7 @@ def explain_memo(plan: Plan, first: int) -> list[str]:
     """Memoized calls of the last run: fresh ones are reused even when the post re-runs."""
     lines = []
     for entry in (plan.manifest or {}).get("memo", []):
-        present = cache.memo_file(plan.folder, entry["key"]).is_file()
+        present = store.memo_file(plan.folder, entry["key"]).is_file()
         if entry.get("cell", 0) < first and present:
             state = "fresh (reused)"
         elif not present:

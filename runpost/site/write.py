@@ -12,8 +12,8 @@ import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from .errors import BuildError
-from .post import Site
+from ..errors import BuildError
+from ..post import Site
 
 
 def write_site(site: Site, output_dir: Path) -> None:

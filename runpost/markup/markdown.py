@@ -1,13 +1,13 @@
 """body -> HTML with Python-Markdown, shaped like Hugo's goldmark output.
 
 Placeholder tokens from shortcodes.py are plain letters and digits, so every
-Markdown rule leaves them alone; `render.py` swaps them for HTML later. A
+Markdown rule leaves them alone; `site/fragments.py` swaps them for HTML later. A
 token alone in a paragraph stands for a block (a figure, a video), so its
 `<p>` is dropped, as Hugo does for its own shortcode placeholders.
 
 Python-Markdown and pymdown-extensions do the Markdown; the extensions in
-`goldmark/` only make it agree with goldmark where Hugo users would notice.
-`highlight_code` (Chroma-shaped code) and `heading_id` are also render.py's,
+`hugo_compat/` only make it agree with goldmark where Hugo users would notice.
+`highlight_code` (Chroma-shaped code) and `heading_id` are also site/fragments.py's,
 for the highlight shortcode, cells, and headings that hold shortcodes.
 """
 from __future__ import annotations
@@ -18,21 +18,21 @@ from functools import lru_cache
 
 import markdown as python_markdown
 
-from .config import Config
-from .goldmark.blockquotes import BlockQuoteExtension
-from .goldmark.fences import FencedCodeExtension
-from .goldmark.footnotes import FootnoteExtension
-from .goldmark.headings import HeadingExtension, heading_id
-from .goldmark.highlighting import highlight_code
-from .goldmark.inline import InlineExtension
-from .goldmark.links import LinkExtension
-from .goldmark.linkify import LinkifyExtension
-from .goldmark.lists import ListExtension
-from .goldmark.raw_html import RawHtmlExtension
-from .goldmark.tables import TableExtension
-from .goldmark.typographer import TypographerExtension
+from ..config import Config
+from .hugo_compat.blockquotes import BlockQuoteExtension
+from .hugo_compat.fences import FencedCodeExtension
+from .hugo_compat.footnotes import FootnoteExtension
+from .hugo_compat.headings import HeadingExtension, heading_id
+from .hugo_compat.highlighting import highlight_code
+from .hugo_compat.inline import InlineExtension
+from .hugo_compat.links import LinkExtension
+from .hugo_compat.linkify import LinkifyExtension
+from .hugo_compat.lists import ListExtension
+from .hugo_compat.raw_html import RawHtmlExtension
+from .hugo_compat.tables import TableExtension
+from .hugo_compat.typographer import TypographerExtension
 from .codeblocks import find_code_blocks
-from .post import Post
+from ..post import Post
 from .shortcodes import TOKEN_PATTERN
 
 __all__ = ["render_markdown", "markdown_to_html", "highlight_code", "heading_id"]
@@ -41,7 +41,7 @@ _BLOCK_TOKEN = re.compile(r"<p>\s*(" + TOKEN_PATTERN.pattern + r")\s*</p>")
 
 # Hugo's summary divider. It is raw HTML, which the raw-HTML policy would
 # replace, so it crosses the conversion as a token and comes out as itself;
-# templates.py splits the summary there and removes it from the page.
+# site/pages.py splits the summary there and removes it from the page.
 SUMMARY_DIVIDER = "<!--more-->"
 _DIVIDER_TOKEN = "RPSUMMARYDIVIDERX"
 
