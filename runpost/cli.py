@@ -9,8 +9,8 @@ import sys
 import traceback
 from pathlib import Path
 
-from .config import load_config
-from .errors import BuildError, BuildErrors
+from .config import Config, load_config, require_project, source_folders
+from .errors import BuildError, BuildErrors, UsageError
 from .report import Reporter
 
 
@@ -30,14 +30,19 @@ def main(argv: list[str] | None = None) -> int:
             params=_params(args.param),
             debug=args.debug,
         )
+        require_project(config)
         if args.command == "serve":
             from .serve.server import serve
 
             return serve(config, reporter, host=args.host, port=args.port)
         from .pipeline import build
 
+        config = _choose_output(config, explicit=args.output is not None, force=args.force, reporter=reporter)
         build(config, reporter)
         return 0
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except BuildErrors as errors:
         for error in sorted_errors(errors.errors):
             _print_error(error, args.debug)
@@ -56,6 +61,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: internal error: {type(error).__name__}: {error} (use --debug for the traceback)",
               file=sys.stderr)
         return 1
+
+
+def _choose_output(config: Config, explicit: bool, force: bool, reporter: Reporter) -> Config:
+    """The folder this build may replace; a --param preview never goes to the deploy folder."""
+    import dataclasses
+
+    from .site.output import check_output_folder
+
+    if config.params and not explicit:
+        preview = config.build_dir / ".preview" / "site"
+        reporter.info(f"--param preview: writing the site to {preview}, not {config.output_dir}")
+        return dataclasses.replace(config, output_dir=preview)
+    check_output_folder(config.output_dir, config.root, source_folders(config), force=force)
+    return config
 
 
 def sorted_errors(errors: list[BuildError]) -> list[BuildError]:
@@ -103,6 +122,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="build the site once (default), or serve it with live reload")
     parser.add_argument("--content", metavar="DIR", type=Path, help="content folder (default: ./content)")
     parser.add_argument("--output", metavar="DIR", type=Path, help="output folder (default: ./site)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an output folder that runpost did not make (never the project or its sources)")
     parser.add_argument("--build-dir", metavar="DIR", type=Path,
                         help="frozen execution results (default: ./build)")
     parser.add_argument("--base-url", metavar="URL", help="absolute URL of the site root (default: from runpost.toml)")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import BuildError, BuildErrors, Location
+from .errors import BuildError, BuildErrors, Location, UsageError
 
 CONFIG_NAME = "runpost.toml"
 # The theme that ships with the engine; a site's own templates/ and static/
@@ -88,6 +88,28 @@ def load_config(root: Path, **overrides: Any) -> Config:
         extra=settings.get("params", {}),
         **overrides,
     )
+
+
+def require_project(config: Config) -> None:
+    """A build knows where it is: a content folder with something in it, or a usage error.
+
+    Without this, a typo in --content (or a run outside any project) would
+    "succeed" and replace a good site with an empty one.
+    """
+    content = config.content_dir
+    if not content.is_dir():
+        if not (config.root / CONFIG_NAME).is_file() and content == config.root / "content":
+            raise UsageError(f"no {CONFIG_NAME} and no content/ folder in {config.root}: run runpost in a "
+                             "project folder, or give the posts' folder with --content")
+        raise UsageError(f"content folder '{content}' does not exist")
+    if not any(content.iterdir()):
+        raise UsageError(f"content folder '{content}' is empty: posts go in {content / 'posts'}")
+
+
+def source_folders(config: Config) -> list[Path]:
+    """Folders the build reads: the output may never be, hold or sit inside one of them."""
+    return [config.content_dir, config.build_dir, config.root / "templates", config.root / "static",
+            config.root / ".git"]
 
 
 def normalize_base_url(url: str) -> str:

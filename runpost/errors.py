@@ -63,6 +63,14 @@ class BuildError(Exception):
         return f"{prefix}error: {self.message}"
 
 
+class UsageError(Exception):
+    """The command line asks for something runpost must not do (exit status 2).
+
+    Raised before anything is read or written: a missing content folder, an
+    output folder that is not runpost's to replace.
+    """
+
+
 class BuildErrors(Exception):
     """Several problems found by one stage; raised once the stage is done."""
 

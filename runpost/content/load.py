@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import BuildError, BuildErrors, ErrorCollector, Location
+from .confine import allowed_roots, check_inside, is_inside
 from .frontmatter import parse_front_matter
 from ..post import Post
 
@@ -30,9 +31,10 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
     now = now or dt.datetime.now(dt.timezone.utc)
     collected = errors if errors is not None else ErrorCollector()
     posts = []
+    roots = allowed_roots(config.root, config.content_dir)
     for path, bundle in find_post_files(config.content_dir):
         try:
-            posts.append(read_post(path, bundle))
+            posts.append(read_post(path, bundle, roots))
         except BuildError as error:
             collected.add(error)
         except BuildErrors as many:
@@ -68,7 +70,10 @@ def stray_markdown(content_dir: Path) -> list[Path]:
             if posts_dir not in path.parents and path.name != "_index.md"] if content_dir.is_dir() else []
 
 
-def read_post(path: Path, bundle: Path | None) -> Post:
+def read_post(path: Path, bundle: Path | None, roots: tuple[Path, ...] | None = None) -> Post:
+    if roots is not None:
+        check_inside(bundle or path, roots, "post folder" if bundle else "post")
+        check_inside(path, roots, "post")
     data = path.read_bytes()
     try:
         text = data.decode("utf-8")
@@ -77,7 +82,9 @@ def read_post(path: Path, bundle: Path | None) -> Post:
         column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
         raise BuildError(Location(path, line, column), "file is not valid UTF-8") from None
     post = parse_post(path, text.removeprefix("\ufeff"), bundle)
-    return post if bundle is None else _with_bundle_assets(post, bundle)
+    if roots is not None:
+        check_inputs(post, roots)
+    return post if bundle is None else _with_bundle_assets(post, bundle, roots)
 
 
 def parse_post(path: Path, text: str, bundle: Path | None = None) -> Post:
@@ -96,14 +103,34 @@ def parse_post(path: Path, text: str, bundle: Path | None = None) -> Post:
     )
 
 
-def _with_bundle_assets(post: Post, bundle: Path) -> Post:
+def _with_bundle_assets(post: Post, bundle: Path, roots: tuple[Path, ...] | None = None) -> Post:
     assets = {}
+    problems = ErrorCollector()
     for file in sorted(bundle.rglob("*")):
         relative = file.relative_to(bundle)
-        if file.is_dir() or file == post.path or _is_skipped(relative):
+        if file == post.path or _is_skipped(relative):
+            continue
+        if roots is not None and file.is_symlink():
+            try:
+                check_inside(file, roots, "bundle file")
+            except BuildError as error:
+                problems.add(error)
+                continue
+        if file.is_dir():
             continue
         assets[post.url + relative.as_posix()] = file
+    problems.raise_if_any()
     return Post(**{**post.__dict__, "assets": assets})
+
+
+def check_inputs(post: Post, roots: tuple[Path, ...]) -> None:
+    """Data a post declares (front matter `inputs:`) is read from inside the project only."""
+    folder = post.bundle or post.path.parent
+    for declared in post.meta.inputs:
+        path = folder / declared
+        if path.exists() and not is_inside(path, roots):
+            raise BuildError(post.meta.location_of(post.path, "inputs"),
+                             f"input '{declared}' is outside the project ({path.resolve()})")
 
 
 def _is_skipped(relative: Path) -> bool:

@@ -21,6 +21,7 @@ import jinja2
 from markupsafe import Markup
 
 from ..config import Config
+from ..content.confine import allowed_roots, is_inside
 from ..errors import BuildError, BuildErrors, ErrorCollector, Location
 from ..content.load import tag_slug
 from ..markup.markdown import SUMMARY_DIVIDER
@@ -286,9 +287,17 @@ def collect_files(posts: list[Post], config: Config, pages: dict[str, str]) -> d
 def static_files(config: Config) -> dict[str, Path]:
     """Output path -> file for every static folder; the site's own file wins over the theme's."""
     files: dict[str, Path] = {}
+    errors = ErrorCollector()
+    roots = allowed_roots(config.root, config.content_dir)
     for folder in reversed(config.static_dirs):
+        # The theme's own folder ships with runpost; the site's may not lead outside the project.
+        own = folder.parent == config.root
         if folder.is_dir():
             for source in sorted(folder.rglob("*")):
-                if source.is_file():
+                if own and source.is_symlink() and not is_inside(source, roots):
+                    errors.add(BuildError(Location(source), f"static file leads outside the project "
+                                          f"(to {source.resolve()}); runpost reads only files inside the project"))
+                elif source.is_file():
                     files[source.relative_to(folder).as_posix()] = source
+    errors.raise_if_any()
     return dict(sorted(files.items()))

@@ -1,0 +1,29 @@
+"""Nothing from outside the project reaches the site.
+
+A symlink in a pull request could otherwise publish any file of the build
+machine (Hugo does not follow symlinks in content). Every post, bundle file,
+static file, template and declared input is resolved and must land inside
+the project folder or the content folder; a symlink that leads elsewhere is
+an error at its path. Symlinks that stay inside the project work.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import BuildError, Location
+
+
+def allowed_roots(root: Path, content_dir: Path) -> tuple[Path, ...]:
+    return tuple(dict.fromkeys([root.resolve(), content_dir.resolve()]))
+
+
+def is_inside(path: Path, roots: tuple[Path, ...]) -> bool:
+    resolved = path.resolve()
+    return any(resolved == root or root in resolved.parents for root in roots)
+
+
+def check_inside(path: Path, roots: tuple[Path, ...], what: str = "file") -> None:
+    """Raise a BuildError at `path` if it resolves outside every root."""
+    if not is_inside(path, roots):
+        raise BuildError(Location(path), f"{what} leads outside the project (to {path.resolve()}); "
+                         "runpost reads only files inside the project")

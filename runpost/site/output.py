@@ -1,0 +1,67 @@
+"""Which folder a build may replace with the generated site.
+
+The output folder is runpost's, and only runpost's: `write.py` leaves a marker
+file in every site it writes, and a build replaces an existing folder only
+when it is empty or carries that marker. `--force` overrides the marker check,
+never the list of folders that are always refused: the project itself, its
+ancestors, the home folder, `/`, and any folder that holds a project's sources
+(Hugo never cleans its destination unless asked; Zola refuses a non-empty one
+without --force).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import UsageError
+
+MARKER = ".runpost-site"
+# A folder holding any of these is someone's project, never a build output.
+_PROJECT_ENTRIES = ("content", "build", "templates", "static", ".git", "runpost.toml")
+
+
+def check_output_folder(output_dir: Path, root: Path, sources: list[Path], force: bool = False) -> None:
+    """Raise UsageError unless the build may replace `output_dir`.
+
+    `root` is the project folder (the output may live inside it, never be it
+    or above it); `sources` are the folders the build reads (content, results,
+    templates, static, .git): the output may be none of them, hold one, or
+    sit inside one.
+    """
+    output = output_dir.resolve()
+    refusal = _never_allowed(output, root.resolve(), [path.resolve() for path in sources])
+    if refusal:
+        raise UsageError(f"refusing to use '{output_dir}' as the output folder: {refusal}")
+    if force or not output.exists():
+        return
+    if not output.is_dir():
+        raise UsageError(f"output '{output_dir}' exists and is not a folder")
+    if any(output.iterdir()) and not (output / MARKER).is_file():
+        raise UsageError(f"output folder '{output_dir}' is not empty and was not made by runpost "
+                         f"(it has no {MARKER} file); choose another folder, empty it, or pass "
+                         "--force to replace everything in it")
+
+
+def _never_allowed(output: Path, root: Path, sources: list[Path]) -> str:
+    home = Path.home().resolve()
+    if output == Path(output.anchor):
+        return "it is the root of the file system"
+    if output == home or output in home.parents:
+        return "it is your home folder or one of its parents"
+    if output == root or output in root.parents:
+        return "it is the project folder or one of its parents"
+    for folder in sources:
+        shown = _shown(folder, root)
+        if output == folder:
+            return f"it is {shown}, which the build reads"
+        if output in folder.parents:
+            return f"it holds {shown}, which the build reads"
+        if folder in output.parents:
+            return f"it is inside {shown}, which the build reads"
+    for entry in _PROJECT_ENTRIES:
+        if (output / entry).exists():
+            return f"it holds '{entry}', so it looks like a project, not a generated site"
+    return ""
+
+
+def _shown(folder: Path, root: Path) -> str:
+    return f"'{folder.relative_to(root)}/'" if root in folder.parents else f"'{folder}'"

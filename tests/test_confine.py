@@ -1,0 +1,69 @@
+"""Nothing from outside the project reaches the site (content/confine.py and its callers)."""
+from __future__ import annotations
+
+from conftest import run_build
+
+SECRET = "TOP-SECRET-CONTENT"
+
+
+def outside_file(tmp_path, name="secret.txt"):
+    path = tmp_path / "outside" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(SECRET)
+    return path
+
+
+def published(site_dir) -> str:
+    site = site_dir / "site"
+    return "".join(path.read_text(errors="replace") for path in site.rglob("*") if path.is_file()) \
+        if site.exists() else ""
+
+
+def assert_refused(result, site_dir, shown: str):
+    assert result.returncode == 1, result.stderr
+    assert f"{shown}: error:" in result.stderr and "outside the project" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert SECRET not in published(site_dir)
+
+
+def test_post_symlinked_outside_is_an_error_at_its_path(site_dir, tmp_path):
+    secret = outside_file(tmp_path, "post.md")
+    secret.write_text(f"---\ntitle: x\ndate: 2020-01-01\n---\n{SECRET}\n")
+    (site_dir / "content/posts/leak.md").symlink_to(secret)
+    assert_refused(run_build(cwd=site_dir), site_dir, "content/posts/leak.md")
+
+
+def test_bundle_folder_symlinked_outside_is_an_error(site_dir, tmp_path):
+    folder = tmp_path / "outside-bundle"
+    folder.mkdir()
+    (folder / "index.md").write_text(f"---\ntitle: x\ndate: 2020-01-01\n---\n{SECRET}\n")
+    (site_dir / "content/posts/leak").symlink_to(folder)
+    assert_refused(run_build(cwd=site_dir), site_dir, "content/posts/leak")
+
+
+def test_bundle_file_symlinked_outside_is_an_error(site_dir, tmp_path):
+    (site_dir / "content/posts/bundle-post/data.csv").symlink_to(outside_file(tmp_path))
+    assert_refused(run_build(cwd=site_dir), site_dir, "content/posts/bundle-post/data.csv")
+
+
+def test_static_file_symlinked_outside_is_an_error(site_dir, tmp_path):
+    (site_dir / "static").mkdir(exist_ok=True)
+    (site_dir / "static/leak.txt").symlink_to(outside_file(tmp_path))
+    assert_refused(run_build(cwd=site_dir), site_dir, "static/leak.txt")
+
+
+def test_symlinks_inside_the_project_work(site_dir):
+    (site_dir / "shared.csv").write_text("a,b\n")
+    (site_dir / "content/posts/bundle-post/data.csv").symlink_to(site_dir / "shared.csv")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    assert (site_dir / "site/posts/bundle-post/data.csv").read_text() == "a,b\n"
+
+
+def test_declared_input_outside_the_project_is_an_error(site_dir, tmp_path):
+    secret = outside_file(tmp_path)
+    (site_dir / "content/posts/inputs.md").write_text(
+        f"---\ntitle: x\ndate: 2020-01-01\ninputs: ['{secret}']\n---\ntext\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert "content/posts/inputs.md:4:" in result.stderr and "outside the project" in result.stderr
