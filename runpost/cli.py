@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         require_project(config)
         if args.command == "serve":
-            from .serve.server import serve
+            from .serve import serve
 
             return serve(config, reporter, host=args.host, port=args.port)
         from .pipeline import build

@@ -48,7 +48,7 @@ class SiteServer:
     """A threaded server for `directory` under BASE_PATH on a free local port."""
 
     def __init__(self, directory: Path):
-        from runpost.serve.server import make_server
+        from runpost.serve.handler import make_server
 
         self.server = make_server(directory, BASE_PATH, "127.0.0.1", 0)
         self.port = self.server.server_address[1]

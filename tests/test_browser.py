@@ -259,7 +259,7 @@ def _first_page_with(served_site, marker: str) -> str:
 def test_live_preview_shows_build_errors_over_the_page_and_reloads_after_a_fix(browser, tmp_path):
     from runpost.config import load_config
     from runpost.report import Reporter
-    from runpost.serve.server import start
+    from runpost.serve import start
     from test_serve import fake_build
 
     post = tmp_path / "content" / "posts" / "a.md"

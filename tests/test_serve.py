@@ -17,7 +17,7 @@ import pytest
 from runpost.config import load_config
 from runpost.errors import BuildError, Location
 from runpost.report import Reporter
-from runpost.serve.server import EVENTS_PATH, start
+from runpost.serve import EVENTS_PATH, start
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -169,3 +169,49 @@ def test_serving_the_fixture_site_with_the_real_pipeline(tmp_path):
     finally:
         running.server.shutdown()
         running.close()
+
+
+def test_a_port_in_use_is_a_one_line_error_suggesting_port(project, preview):
+    from runpost.serve import start as start_again
+
+    taken = preview.preview.port
+    with pytest.raises(BuildError, match=f"port {taken} on 127.0.0.1 is already in use: pass --port"):
+        start_again(load_config(project), Reporter(quiet=True), "127.0.0.1", taken, build=fake_build)
+
+
+def test_a_client_that_disconnects_prints_nothing(preview, capfd):
+    import socket
+
+    for _ in range(20):  # ask for a page and hang up before reading the answer
+        with socket.create_connection(("127.0.0.1", preview.preview.port)) as connection:
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            connection.sendall(b"GET /repo/ HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert _get(preview.preview.url)[0] == 200
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.err and "Exception" not in captured.err
+
+
+@pytest.mark.parametrize("name", [".a.md.swp", "a.md~", "4913", ".#a.md", "#a.md#", ".goutputstream-XYZ",
+                                  "a.md.tmp.123", ".a.md.kate-swp"])
+def test_editor_files_never_trigger_a_rebuild(project, name):
+    from runpost.serve.watch import _is_relevant
+
+    folder = (project / "content").resolve()
+    assert not _is_relevant(folder / "posts" / name, set(), [folder])
+    assert _is_relevant(folder / "posts" / "a.md", set(), [folder])
+
+
+def test_a_rename_over_the_edited_file_names_the_edited_file(project):
+    from watchdog.events import FileMovedEvent
+
+    from runpost.serve.watch import watch
+
+    seen = []
+    observer = watch([project / "content"], seen.append)
+    try:
+        handler = next(iter(observer._handlers.values()))
+        next(iter(handler)).dispatch(FileMovedEvent(str(project / "content/posts/.a.md.tmp"),
+                                                    str(project / "content/posts/a.md")))
+    finally:
+        observer.stop()
+    assert seen == [project / "content/posts/a.md"]

@@ -1,0 +1,77 @@
+"""Live preview: `python build.py serve`.
+
+Builds the site into a preview folder (never the deploy folder), serves it
+under the config's base path (`/repo/` when base_url is
+`https://user.github.io/repo/`), watches the sources and rebuilds on change.
+Open tabs reload through a server-sent event; a failed build is printed in the
+terminal, compiler style, and shown over the page until the next good build.
+
+  __init__.py   serve(): bind, build once, watch, answer requests until Ctrl+C
+  preview.py    Preview: rebuilds into build/.preview/site, tracks the last result
+  handler.py    the HTTP server: files under the base path, the event stream
+  watch.py      watchdog: which file changes trigger a rebuild
+  client.js     the reload / error-overlay script added to served HTML
+
+- Execution: the normal mode (stale posts only), so a prose edit reuses build/
+  and never retrains.
+- Restart `serve` after changing `base_url` (the served path is fixed at start).
+"""
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
+from typing import Callable
+
+from ..config import Config
+from ..errors import BuildError
+from ..report import Reporter
+from .handler import EVENTS_PATH, make_server
+from .preview import Preview
+from .watch import watch
+
+__all__ = ["EVENTS_PATH", "Running", "serve", "start"]
+
+
+def serve(config: Config, reporter: Reporter, host: str = "127.0.0.1", port: int = 1313) -> int:
+    running = start(config, reporter, host, port)
+    reporter.info(f"serving {running.preview.url} (Ctrl+C to stop)")
+    try:
+        running.server.serve_forever(poll_interval=0.25)
+    except KeyboardInterrupt:
+        reporter.info("stopped")
+    finally:
+        running.close()
+    return 0
+
+
+@dataclass
+class Running:
+    """A started preview: call server.serve_forever() to answer requests, close() to stop."""
+
+    preview: "Preview"
+    server: ThreadingHTTPServer
+    observer: object | None          # the watchdog Observer, None without watchdog
+
+    def close(self) -> None:
+        self.preview.close()
+        if self.observer is not None:
+            self.observer.stop()
+        self.server.server_close()
+
+
+def start(config: Config, reporter: Reporter, host: str, port: int,
+          build: Callable[[Config, Reporter], None] | None = None) -> Running:
+    """Bind the server (port 0 picks a free one), build once, start watching."""
+    preview = Preview(config, reporter, host, port, build)
+    try:
+        server = make_server(preview.output_dir, config.base_path, host, port, preview=preview)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise BuildError(None, f"port {port} on {host} is already in use: pass --port with another "
+                             "number (--port 0 picks a free one)") from None
+        raise BuildError(None, f"cannot listen on {host}:{port}: {error.strerror}") from None
+    preview.port = server.server_address[1]  # the preview's base_url needs the real port
+    preview.rebuild()
+    observer = watch(preview.watched_paths(), preview.schedule_rebuild)
+    return Running(preview, server, observer)

@@ -1,0 +1,123 @@
+"""Preview: rebuild into the preview folder and remember how the last build went.
+
+The HTTP handler asks it for the generation and error of the last build (to
+inject into pages and stream to open tabs); the watcher calls schedule_rebuild.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import threading
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Callable
+
+from ..config import CONFIG_NAME, Config, load_config
+from ..errors import BuildError, BuildErrors
+from ..report import Reporter
+from .handler import EVENTS_PATH
+from .watch import shown
+
+DEBOUNCE_SECONDS = 0.15
+_CLIENT_JS = resources.files(__package__).joinpath("client.js").read_text(encoding="utf-8")
+
+
+class Preview:
+    """Builds into the preview folder and tells connected browsers about each result."""
+
+    def __init__(self, config: Config, reporter: Reporter, host: str, port: int,
+                 build: Callable[[Config, Reporter], None] | None = None):
+        self.initial = config
+        self._build = build            # the pipeline's build(); tests pass a stand-in
+        self.reporter = reporter
+        self.host = host
+        self.port = port
+        # build/.preview/ (gitignored) also holds execution/store.py's --param runs (<name>-<hash>/)
+        # and pending memo results; the preview site takes its own "site" folder there.
+        self.output_dir = config.build_dir / ".preview" / "site"
+        self.generation = 0            # bumped after every build, good or bad
+        self.error: str | None = None  # text of the last build's errors; None after a good build
+        self.closed = False
+        self._changed = threading.Condition()
+        self._timer: threading.Timer | None = None
+        self._build_lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        shown = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+        return f"http://{shown}:{self.port}{self.initial.base_path}"
+
+    def watched_paths(self) -> list[Path]:
+        paths = [self.initial.content_dir, *self.initial.static_dirs, *self.initial.templates_dirs,
+                 self.initial.root / CONFIG_NAME]
+        return list(dict.fromkeys(paths))
+
+    def config(self) -> Config:
+        """The settings for one rebuild: runpost.toml re-read, command-line choices kept."""
+        fresh = load_config(self.initial.root)
+        keep = {name: getattr(self.initial, name) for name in
+                ("content_dir", "build_dir", "drafts", "future", "mode", "params", "timeout", "debug")}
+        return dataclasses.replace(fresh, **keep, output_dir=self.output_dir, base_url=self.url)
+
+    def schedule_rebuild(self, changed: Path) -> None:
+        # Editors save in bursts (temp file, rename, chmod); wait for the burst to end.
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = threading.Timer(DEBOUNCE_SECONDS, self.rebuild, kwargs={"reason": changed})
+        self._timer.daemon = True
+        self._timer.start()
+
+    def rebuild(self, reason: Path | None = None) -> bool:
+        if self._build is None:
+            from ..pipeline import build as pipeline_build  # imported late: serve.py stays light
+
+            self._build = pipeline_build
+        build = self._build
+        with self._build_lock:
+            if reason is not None:
+                self.reporter.info(f"change in {shown(reason)}: rebuilding")
+            started = time.monotonic()
+            try:
+                build(self.config(), self.reporter)
+                error = None
+            except BuildErrors as errors:
+                error = "\n".join(str(one) for one in errors.errors) + f"\nbuild failed: {len(errors.errors)} errors"
+            except BuildError as one:
+                error = str(one)
+            except Exception as bug:  # a bug in runpost; keep serving so the user can fix and retry
+                error = f"error: internal error: {type(bug).__name__}: {bug}"
+            if error:
+                print(error, file=sys.stderr, flush=True)
+            else:
+                self.reporter.info(f"built in {time.monotonic() - started:.2f}s")
+            with self._changed:
+                self.error = error
+                self.generation += 1
+                self._changed.notify_all()
+            return error is None
+
+    def wait_for_change(self, seen: int, timeout: float) -> int:
+        with self._changed:
+            self._changed.wait_for(lambda: self.generation != seen or self.closed, timeout)
+            return self.generation
+
+    def close(self) -> None:
+        with self._changed:
+            self.closed = True
+            self._changed.notify_all()
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def inject(self, page: bytes) -> bytes:
+        """Add the reload client (and the error overlay, if the last build failed) to served HTML."""
+        snippet = client_script(self.generation, self.error).encode("utf-8")
+        index = page.lower().rfind(b"</body>")
+        return page + snippet if index < 0 else page[:index] + snippet + page[index:]
+
+
+def client_script(generation: int, error: str | None) -> str:
+    state = json.dumps({"generation": generation, "error": error, "events": EVENTS_PATH})
+    state = state.replace("</", "<\\/")  # the error text must not close the script element
+    return f"<script>\n{_CLIENT_JS.rstrip()}({state});\n</script>\n"

@@ -1,0 +1,74 @@
+"""Which file changes trigger a rebuild, and which file to name in the log.
+
+Editors save in ways that touch more than the file: a temp file renamed over
+it (`.index.md.tmp`, `4913`, `.goutputstream-*`), swap and backup files, lock
+files. Those never trigger a rebuild and are never named; a rename names its
+destination, the file the user edited.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Callable
+
+IGNORED_PARTS = ("__pycache__", ".git", ".ipynb_checkpoints")
+IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".swo", ".tmp", ".pyc", ".bak", ".crdownload", ".part")
+
+
+def watch(paths: list[Path], on_change: Callable[[Path], None]):
+    """Call on_change(path) for every change under the given folders and files."""
+    try:
+        from watchdog.events import FileSystemEventHandler
+        from watchdog.observers import Observer
+    except ImportError:
+        print("warning: watchdog is not installed (pip install 'runpost[serve]'); "
+              "serving without rebuilding on change", file=sys.stderr)
+        return None
+
+    files = {path.resolve() for path in paths if path.is_file() or path.suffix}
+    folders = [path.resolve() for path in paths if path.is_dir()]
+
+    class Handler(FileSystemEventHandler):
+        def on_any_event(self, event) -> None:
+            if event.event_type in ("opened", "closed", "closed_no_write"):
+                return
+            if event.is_directory and event.event_type == "modified":
+                return  # the file event inside it names what changed
+            # A rename (the editor's temp file over the real one) names the real one: dest first.
+            for raw in (getattr(event, "dest_path", ""), event.src_path):
+                if raw and _is_relevant(Path(raw), files, folders):
+                    on_change(Path(raw))
+                    return
+
+    observer = Observer()
+    handler = Handler()
+    for folder in folders:
+        observer.schedule(handler, str(folder), recursive=True)
+    # Single files (runpost.toml): watch their folder, filter by name.
+    for parent in {file.parent for file in files}:
+        if parent not in folders:
+            observer.schedule(handler, str(parent), recursive=False)
+    observer.daemon = True
+    observer.start()
+    return observer
+
+
+def is_editor_file(path: Path) -> bool:
+    """Temp, swap, backup and lock files editors leave beside the file being edited."""
+    name = path.name
+    return (name.endswith(IGNORED_SUFFIXES) or name.startswith((".", "#")) or name.endswith("#")
+            or name == "4913" or ".tmp" in name or any(part in IGNORED_PARTS for part in path.parts))
+
+
+def _is_relevant(path: Path, files: set[Path], folders: list[Path]) -> bool:
+    if is_editor_file(path):
+        return False
+    resolved = path.resolve()
+    return resolved in files or any(resolved.is_relative_to(folder) for folder in folders)
+
+
+def shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
