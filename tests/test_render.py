@@ -4,14 +4,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from runpost.errors import BuildErrors
 from runpost.markup.markdown import markdown_to_html
 from runpost.post import CellOutput, Figure, FrontMatter, Post, Results
-from runpost.site.fragments import make_environment, render_content, syntax_css
+from runpost.site.environment import make_environment
+from runpost.site.fragments import render_content, syntax_css
 from runpost.markup.shortcodes import BUILTINS, parse_shortcodes
 
 ENGINE_TEMPLATES = Path(__file__).parent.parent / "templates"
@@ -35,10 +35,9 @@ def render(body: str, site_templates: Path | None = None, values=None, outputs=N
                 body=body, body_line=5, url="/posts/t/",
                 results=Results(values=values or {}, outputs=outputs or {}))
     folders = ([site_templates] if site_templates else []) + [ENGINE_TEMPLATES]
-    config = SimpleNamespace(templates_dirs=tuple(folders), raw_html=raw_html)
     post = parse_shortcodes(post, known=BUILTINS | {"note", "echo", "broken"})
     post = dataclasses.replace(post, html=markdown_to_html(post.body, raw_html))
-    return render_content(post, REFS, make_environment(config))
+    return render_content(post, REFS, make_environment(folders, raw_html=raw_html))
 
 
 def errors_of(body: str, **kwargs) -> list[str]:
@@ -118,7 +117,8 @@ def test_cell_with_output_off_shows_no_figures():
 
 def test_youtube_is_a_click_to_load_link_without_third_party_requests():
     rendered = render('{{< youtube id="LHXXI4-IEns" title="A talk" start="42" autoplay="true" class="wide" >}}')
-    assert rendered == (
+    # The template's last newline stays, as in Go templates (and as on the page: one environment).
+    assert rendered.removesuffix("\n") == (
         '<div class="youtube-embed wide"><a class="youtube-embed__link" href="https://www.youtube.com/watch?v=LHXXI4-IEns"'
         ' data-youtube-id="LHXXI4-IEns" data-title="A talk" data-start="42" data-autoplay="1">'
         '<span class="youtube-embed__play" aria-hidden="true"></span>'

@@ -22,7 +22,6 @@ from pygments.formatters import HtmlFormatter
 from pygments.styles import get_style_by_name
 
 from ..markup.cells import highlight_code_bounds, highlight_options
-from ..config import Config
 from ..errors import BuildError, BuildErrors, did_you_mean
 from ..markup.markdown import heading_id, highlight_code, markdown_to_html
 from ..post import Cell, Post, Shortcode
@@ -30,20 +29,6 @@ from ..markup.shortcodes import TOKEN_PATTERN
 
 LIGHT_STYLE = "default"        # Pygments' default meets WCAG AA on white
 DARK_STYLE = "github-dark"
-
-
-def make_environment(config: Config) -> jinja2.Environment:
-    """A Jinja2 environment over the config's template dirs, with the `markdownify` filter."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(path) for path in config.templates_dirs]),
-                             autoescape=True, undefined=jinja2.Undefined)
-    add_markup_filters(env, config.raw_html)
-    return env
-
-
-def add_markup_filters(env: jinja2.Environment, raw_html: bool = False) -> None:
-    """Hugo's `markdownify` (inline Markdown -> HTML) for shortcode templates; figure captions use it."""
-    env.filters["markdownify"] = lambda text: Markup(markdown_to_html(str(text or ""), raw_html, inline=True))
-    env.globals["raw_html"] = raw_html
 
 
 def render_content(post: Post, refs: dict[str, str], env: jinja2.Environment) -> str:

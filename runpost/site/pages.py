@@ -26,29 +26,16 @@ from ..errors import BuildError, BuildErrors, ErrorCollector, Location
 from ..content.load import tag_slug
 from ..markup.markdown import SUMMARY_DIVIDER
 from ..post import Post, Site
-from .fragments import add_markup_filters, render_content, syntax_css
+from .environment import make_environment
+from .fragments import render_content, syntax_css
 from .urls import absolute_url, is_site_path, relative_url, rewrite_css, rewrite_urls
 
 WORDS_PER_MINUTE = 213  # Hugo's reading-time rate
 SUMMARY_WORDS = 70      # Hugo's default summary length
 
 
-def make_environment(config: Config) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(path) for path in config.templates_dirs]),
-        autoescape=jinja2.select_autoescape(["html", "xml", "htm"], default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["absolute_url"] = lambda url: absolute_url(str(url), config.base_url)
-    env.filters["iso8601"] = lambda moment: moment.isoformat() if moment else ""
-    add_markup_filters(env, config.raw_html)
-    return env
-
-
 def render_site(posts: list[Post], config: Config) -> Site:
-    env = make_environment(config)
+    env = make_environment(config.templates_dirs, config.base_url, config.raw_html)
     posts = render_post_contents(posts, env)
     views = post_views(posts, config)
     context = site_context(posts, views, config)

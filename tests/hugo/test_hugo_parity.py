@@ -16,12 +16,12 @@ import types
 from html.parser import HTMLParser
 from pathlib import Path
 
-import jinja2
 import pytest
 
 from runpost.markup.markdown import SUMMARY_DIVIDER, render_markdown
 from runpost.post import FrontMatter, Post
-from runpost.site.fragments import add_markup_filters, render_content
+from runpost.site.environment import make_environment
+from runpost.site.fragments import render_content
 from runpost.markup.shortcodes import BUILTINS, parse_shortcodes
 
 HERE = Path(__file__).parent
@@ -52,10 +52,7 @@ def render_case(name: str) -> str:
                 body_line=front.count("\n") + 3, url=f"/posts/{name}/")
     post = parse_shortcodes(post, known=BUILTINS | {"note", "mark", "badge", "params", "passthrough"})
     post = render_markdown(post, types.SimpleNamespace(raw_html=False))
-    # Go templates keep a template file's last newline (`<span>…</span>\n.` shows a space); so do these.
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(HERE / "templates"), str(ENGINE_TEMPLATES)]),
-                             autoescape=True, keep_trailing_newline=True)
-    add_markup_filters(env)
+    env = make_environment([HERE / "templates", ENGINE_TEMPLATES])
     # The page drops Hugo's <!--more--> divider, as templates.py does; Hugo's .Content has none.
     before, _, after = render_content(post, corpus_refs(), env).partition(SUMMARY_DIVIDER)
     return before + after
