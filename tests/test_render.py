@@ -8,13 +8,14 @@ from types import SimpleNamespace
 
 import pytest
 
+from runpost.config import DEFAULT_TEMPLATES
 from runpost.errors import BuildErrors
 from runpost.markup.markdown import markdown_to_html
 from runpost.post import CellOutput, Figure, FrontMatter, Post, Results
 from runpost.site.fragments import make_environment, render_content, syntax_css
 from runpost.markup.shortcodes import BUILTINS, parse_shortcodes
 
-ENGINE_TEMPLATES = Path(__file__).parent.parent / "templates"
+ENGINE_TEMPLATES = DEFAULT_TEMPLATES
 REFS = {key: "/posts/rnn-vs-lstm/" for key in
         ("rnn-vs-lstm", "posts/rnn-vs-lstm", "posts/rnn-vs-lstm.md", "posts/rnn-vs-lstm/index.md", "/posts/rnn-vs-lstm/")}
 
