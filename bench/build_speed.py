@@ -218,7 +218,9 @@ def write_hugo_site(site: Path, posts: dict[str, str]) -> None:
         (site / "layouts" / name).write_text(text, encoding="utf-8")
     shutil.copytree(CORPUS / "hugo-shortcodes", site / "layouts" / "shortcodes")
     # runpost publishes its theme's static files (css, js, favicon); Hugo copies the same ones.
-    shutil.copytree(ROOT / "static", site / "static")
+    from runpost.config import DEFAULT_STATIC
+
+    shutil.copytree(DEFAULT_STATIC, site / "static")
 
 
 def stub_missing_links(sites: Sites) -> None:

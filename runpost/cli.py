@@ -10,12 +10,15 @@ import traceback
 from pathlib import Path
 
 from .config import Config, load_config, require_project, source_folders
-from .errors import BuildError, BuildErrors, UsageError
+from .errors import BuildError, BuildErrors, UsageError, did_you_mean
+from .new import new_blog
 from .report import Reporter
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parse_arguments(argv)
+    if args.command == "new":
+        return new_blog(args.folder)
     reporter = Reporter()
     try:
         config = load_config(
@@ -113,30 +116,115 @@ def _params(pairs: list[str]) -> dict[str, str]:
     return params
 
 
+COMMANDS = {
+    "build": "build the site once (the default when no command is given)",
+    "serve": "build, serve with live reload, rebuild on every change",
+    "new": "create a new blog in an empty folder",
+}
+
+
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """Flags -> Namespace; no command means build, an unknown flag is named with a 'did you mean'."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv.insert(0, "build")
+    elif argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        parser.error(f"unknown command '{argv[0]}'{did_you_mean(argv[0], COMMANDS)}")
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _reject_unknown(args.command, extra)
+    return args
+
+
+def _reject_unknown(command: str, extra: list[str]) -> None:
+    """argparse says 'unrecognized arguments: --outptu x'; name the flag and the closest real one."""
+    import difflib
+
+    subparser = _subcommand_parser(_parser(), command)
+    unknown = extra[0]
+    if not unknown.startswith("-"):
+        subparser.error(f"unexpected argument '{unknown}'")
+    name = unknown.split("=", 1)[0]
+    flags = [flag for action in subparser._actions for flag in action.option_strings]
+    close = difflib.get_close_matches(name, flags, n=1)
+    subparser.error(f"unrecognized argument {name}" + (f" (did you mean {close[0]}?)" if close else ""))
+
+
+def _subcommand_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    subparsers = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    return subparsers.choices[command]
+
+
 def _parser() -> argparse.ArgumentParser:
+    program = _program_name()
     parser = argparse.ArgumentParser(
-        prog="build.py",
-        description="Build a runpost site: render content/ to site/, running the posts' code when it changed.",
+        prog=program,
+        description="A static blog generator whose posts run their own code. "
+                    f"With no command, '{program}' builds the site.",
+        epilog=f"'{program} COMMAND --help' lists a command's flags.",
     )
-    parser.add_argument("command", nargs="?", default="build", choices=["build", "serve"],
-                        help="build the site once (default), or serve it with live reload")
-    parser.add_argument("--content", metavar="DIR", type=Path, help="content folder (default: ./content)")
-    parser.add_argument("--output", metavar="DIR", type=Path, help="output folder (default: ./site)")
-    parser.add_argument("--force", action="store_true",
-                        help="replace an output folder that runpost did not make (never the project or its sources)")
-    parser.add_argument("--build-dir", metavar="DIR", type=Path,
-                        help="frozen execution results (default: ./build)")
-    parser.add_argument("--base-url", metavar="URL", help="absolute URL of the site root (default: from runpost.toml)")
-    parser.add_argument("--drafts", action="store_true", help="include posts with draft: true")
-    parser.add_argument("--future", action="store_true", help="include posts whose publishDate is in the future")
-    parser.add_argument("--explain", "--plan", action="store_true",
-                        help="print what would run and why, run nothing")
-    parser.add_argument("--rerun", action="store_true", help="execute every post's code, ignoring build/")
-    parser.add_argument("--frozen", action="store_true",
-                        help="never execute; fail if any post's results in build/ are stale")
-    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a post parameter (front matter params:); repeatable")
-    parser.add_argument("--host", default="127.0.0.1", help="serve: address to listen on")
-    parser.add_argument("--port", type=int, default=1313, help="serve: port (default 1313)")
-    parser.add_argument("--debug", action="store_true", help="show Python tracebacks")
+    parser.add_argument("--version", action="version", version=f"runpost {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    site_flags = _site_flags()
+    commands.add_parser("build", parents=[site_flags], help=COMMANDS["build"],
+                        description="Render content/ to site/, running the posts' code when it changed.")
+    _serve_parser(commands, site_flags)
+    _new_parser(commands)
     return parser
+
+
+def _site_flags() -> argparse.ArgumentParser:
+    """Flags shared by build and serve."""
+    flags = argparse.ArgumentParser(add_help=False)
+    flags.add_argument("--content", metavar="DIR", type=Path, help="content folder (default: ./content)")
+    flags.add_argument("--output", metavar="DIR", type=Path, help="output folder (default: ./site)")
+    flags.add_argument("--force", action="store_true",
+                       help="replace an output folder that runpost did not make (never the project or its sources)")
+    flags.add_argument("--build-dir", metavar="DIR", type=Path,
+                       help="frozen execution results (default: ./build)")
+    flags.add_argument("--base-url", metavar="URL", help="absolute URL of the site root (default: from runpost.toml)")
+    flags.add_argument("--drafts", action="store_true", help="include posts with draft: true")
+    flags.add_argument("--future", action="store_true", help="include posts whose publishDate is in the future")
+    flags.add_argument("--explain", "--plan", action="store_true",
+                       help="print what would run and why, run nothing")
+    flags.add_argument("--rerun", action="store_true", help="execute every post's code, ignoring build/")
+    flags.add_argument("--frozen", action="store_true",
+                       help="never execute; fail if any post's results in build/ are stale")
+    flags.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                       help="override a post parameter (front matter params:); repeatable")
+    flags.add_argument("--debug", action="store_true", help="show Python tracebacks")
+    return flags
+
+
+def _serve_parser(commands, site_flags: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    serve = commands.add_parser(
+        "serve", parents=[site_flags], help=COMMANDS["serve"],
+        description="Build into build/.preview/site/ (never site/), serve it, rebuild when content/, "
+                    "templates/, static/ or runpost.toml change, and reload the open page.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=1313, help="port (default 1313)")
+    return serve
+
+
+def _new_parser(commands) -> argparse.ArgumentParser:
+    new = commands.add_parser(
+        "new", help=COMMANDS["new"],
+        description="Create a blog: runpost.toml, an example post whose code runs, .gitignore, "
+                    "README.md and a GitHub Pages workflow. The folder must be new or empty.")
+    new.add_argument("folder", type=Path, help="where to create the blog")
+    return new
+
+
+def _program_name() -> str:
+    name = Path(sys.argv[0]).name
+    return name if name in ("build.py", "runpost") else "runpost"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("runpost")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"

@@ -14,11 +14,11 @@ from typing import Any
 from .errors import BuildError, BuildErrors, Location, UsageError
 
 CONFIG_NAME = "runpost.toml"
-# The theme that ships with the engine; a site's own templates/ and static/
-# take precedence, file by file.
-ENGINE_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_TEMPLATES = ENGINE_ROOT / "templates"
-DEFAULT_STATIC = ENGINE_ROOT / "static"
+# The theme ships inside the package (package data), so an installed wheel can
+# build a site; a site's own templates/ and static/ take precedence, file by file.
+THEME_ROOT = Path(__file__).resolve().parent / "theme"
+DEFAULT_TEMPLATES = THEME_ROOT / "templates"
+DEFAULT_STATIC = THEME_ROOT / "static"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from runpost.config import DEFAULT_TEMPLATES
 from runpost.errors import BuildErrors
 from runpost.markup.markdown import markdown_to_html
 from runpost.post import CellOutput, Figure, FrontMatter, Post, Results
@@ -14,7 +15,7 @@ from runpost.site.environment import make_environment
 from runpost.site.fragments import render_content, syntax_css
 from runpost.markup.shortcodes import BUILTINS, parse_shortcodes
 
-ENGINE_TEMPLATES = Path(__file__).parent.parent / "templates"
+ENGINE_TEMPLATES = DEFAULT_TEMPLATES
 REFS = {key: "/posts/rnn-vs-lstm/" for key in
         ("rnn-vs-lstm", "posts/rnn-vs-lstm", "posts/rnn-vs-lstm.md", "posts/rnn-vs-lstm/index.md", "/posts/rnn-vs-lstm/")}
 

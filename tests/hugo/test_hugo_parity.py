@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from runpost.config import DEFAULT_TEMPLATES
 from runpost.markup.markdown import SUMMARY_DIVIDER, render_markdown
 from runpost.post import FrontMatter, Post
 from runpost.site.environment import make_environment
@@ -25,7 +26,7 @@ from runpost.site.fragments import render_content
 from runpost.markup.shortcodes import BUILTINS, parse_shortcodes
 
 HERE = Path(__file__).parent
-ENGINE_TEMPLATES = HERE.parent.parent / "templates"
+ENGINE_TEMPLATES = DEFAULT_TEMPLATES
 CASES = sorted(path.stem for path in (HERE / "corpus").glob("*.md"))
 
 # case -> why runpost differs from Hugo on purpose (see README.md (Differences from Hugo))

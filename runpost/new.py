@@ -1,0 +1,58 @@
+"""`runpost new FOLDER`: a new blog, copied from the skeleton that ships in the package.
+
+The skeleton's files are package data (runpost/skeleton/). Names starting with
+`dot-` become dotfiles (`dot-gitignore` -> `.gitignore`): setuptools' package-data
+globs skip hidden files, so they could not ship under their real names.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from importlib import metadata
+from pathlib import Path
+
+SKELETON = Path(__file__).resolve().parent / "skeleton"
+HIDDEN_PREFIX = "dot-"
+
+
+def new_blog(folder: Path) -> int:
+    """Create the blog; exit 2 (a usage error) if the folder exists and is not empty."""
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        print(f"error: {folder} exists and is not empty; runpost new needs a new or empty folder",
+              file=sys.stderr)
+        return 2
+    name = folder.resolve().name
+    values = {"__BLOG_NAME__": name, "__TODAY__": dt.date.today().isoformat(),
+              "__RUNPOST_REQUIREMENT__": runpost_requirement()}
+    for source in sorted(SKELETON.rglob("*")):
+        if source.is_file() and "__pycache__" not in source.parts:
+            target = folder / _unhide(source.relative_to(SKELETON))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(_fill(source.read_text(encoding="utf-8"), values), encoding="utf-8")
+    print(f"created a blog in {folder}/\n\nnext:\n  cd {folder}\n  runpost build     # or: runpost serve")
+    return 0
+
+
+def runpost_requirement() -> str:
+    """How the blog's Pages workflow installs this runpost: the VCS URL it came from, else its version."""
+    try:
+        distribution = metadata.distribution("runpost")
+    except metadata.PackageNotFoundError:
+        return "runpost"
+    direct = json.loads(distribution.read_text("direct_url.json") or "{}")
+    vcs = direct.get("vcs_info")
+    if vcs and vcs.get("vcs") == "git":
+        return f"runpost @ git+{direct['url']}@{vcs['commit_id']}"
+    return f"runpost>={distribution.version}"
+
+
+def _unhide(relative: Path) -> Path:
+    return Path(*[("." + part[len(HIDDEN_PREFIX):]) if part.startswith(HIDDEN_PREFIX) else part
+                  for part in relative.parts])
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    for placeholder, value in values.items():
+        text = text.replace(placeholder, value)
+    return text

@@ -1,0 +1,58 @@
+"""The command line's shape: subcommands with their own help, named unknown flags, --version."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import run_build
+from runpost.cli import parse_arguments
+
+
+def test_no_command_means_build():
+    assert parse_arguments([]).command == "build"
+    args = parse_arguments(["--frozen", "--output", "out"])
+    assert args.command == "build" and args.frozen and str(args.output) == "out"
+
+
+def test_serve_takes_the_build_flags_and_its_own():
+    args = parse_arguments(["serve", "--port", "8000", "--drafts"])
+    assert (args.command, args.port, args.drafts) == ("serve", 8000, True)
+
+
+def test_serve_help_shows_serve_flags_not_build_help(tmp_path):
+    result = run_build("serve", "--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "--port" in result.stdout and "--host" in result.stdout
+    assert "usage: build.py serve" in result.stdout
+
+
+def test_build_help_has_no_serve_flags(tmp_path):
+    result = run_build("build", "--help", cwd=tmp_path)
+    assert "--frozen" in result.stdout and "--port" not in result.stdout
+
+
+def test_unknown_flag_is_named_with_the_closest_real_one(tmp_path):
+    result = run_build("--outptu", "x", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "error: unrecognized argument --outptu (did you mean --output?)" in result.stderr
+    assert "invalid choice" not in result.stderr
+
+
+def test_unknown_flag_of_serve_is_checked_against_serve_flags(capsys):
+    with pytest.raises(SystemExit) as exit:
+        parse_arguments(["serve", "--prot", "8000"])
+    assert exit.value.code == 2
+    assert "unrecognized argument --prot (did you mean --port?)" in capsys.readouterr().err
+
+
+def test_unknown_command_gets_a_suggestion(capsys):
+    with pytest.raises(SystemExit) as exit:
+        parse_arguments(["buidl"])
+    assert exit.value.code == 2
+    assert "unknown command 'buidl' (did you mean 'build'?)" in capsys.readouterr().err
+
+
+def test_version_is_printed(capsys):
+    with pytest.raises(SystemExit) as exit:
+        parse_arguments(["--version"])
+    assert exit.value.code == 0
+    assert capsys.readouterr().out.startswith("runpost ")

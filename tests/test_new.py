@@ -1,0 +1,79 @@
+"""`runpost new`: a blog that builds as it is, from files that ship in the package."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+from conftest import run_build
+from runpost.new import SKELETON, new_blog
+
+
+def test_new_blog_has_settings_a_post_ignores_readme_and_pages_workflow(tmp_path):
+    assert new_blog(tmp_path / "myblog") == 0
+    files = {path.relative_to(tmp_path / "myblog").as_posix() for path in (tmp_path / "myblog").rglob("*")
+             if path.is_file()}
+    assert files == {"runpost.toml", "README.md", ".gitignore", "requirements.txt",
+                     ".github/workflows/pages.yml", "content/posts/hello-runpost/index.md"}
+
+
+def test_new_blog_settings_are_valid_and_commented(tmp_path):
+    new_blog(tmp_path / "myblog")
+    text = (tmp_path / "myblog/runpost.toml").read_text()
+    settings = tomllib.loads(text)
+    assert settings["title"] == "myblog"
+    assert settings["base_url"].startswith("https://") and settings["base_url"].endswith("/myblog/")
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
+        if "=" in line and not line.startswith("#"):
+            assert lines[number - 1].startswith("#") or lines[number - 2].startswith("#"), line
+
+
+def test_new_blog_readme_names_the_commands(tmp_path):
+    new_blog(tmp_path / "myblog")
+    readme = (tmp_path / "myblog/README.md").read_text()
+    assert "runpost serve" in readme and "runpost build" in readme and "git add build/" in readme
+
+
+@pytest.mark.parametrize("existing", ["file", "folder with a file"])
+def test_new_refuses_a_non_empty_folder_with_exit_2(tmp_path, existing):
+    target = tmp_path / "blog"
+    if existing == "file":
+        target.write_text("mine")
+    else:
+        target.mkdir()
+        (target / "notes.txt").write_text("mine")
+    result = run_build("new", str(target), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "not empty" in result.stderr
+    assert not (target / "runpost.toml").exists()
+
+
+def test_new_accepts_an_empty_folder(tmp_path):
+    (tmp_path / "blog").mkdir()
+    assert new_blog(tmp_path / "blog") == 0
+
+
+def test_new_blog_builds_with_its_post_figure_and_value(tmp_path):
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("numpy")
+    assert run_build("new", "myblog", cwd=tmp_path).returncode == 0
+    blog = tmp_path / "myblog"
+    result = run_build(cwd=blog)
+    assert result.returncode == 0, result.stderr
+    page = (blog / "site/posts/hello-runpost/index.html").read_text()
+    assert '<img src="waves.png"' in page
+    assert (blog / "site/posts/hello-runpost/waves.png").read_bytes().startswith(b"\x89PNG")
+    assert "peaks at 1.414," in page
+    assert (blog / "build/hello-runpost/manifest.json").is_file()
+    frozen = run_build("--frozen", cwd=blog)
+    assert frozen.returncode == 0, frozen.stderr
+
+
+def test_skeleton_ships_as_package_data():
+    # setuptools' package-data globs skip dotfiles: the skeleton must hold none.
+    assert not [path for path in SKELETON.rglob(".*")]
+    assert "skeleton/**/*" in tomllib.loads(
+        (SKELETON.parent.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["runpost"]
