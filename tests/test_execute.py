@@ -729,7 +729,7 @@ def test_ctrl_c_kills_the_kernel_at_once_and_leaves_build_clean(site):
 
 
 def test_summary_lists_the_changed_leaves_of_a_published_table():
-    from runpost.execution.runner import leaf_changes
+    from runpost.execution.results import leaf_changes
 
     old = [{"Model": "RNN-2", "Test accuracy": "53.01%"}, {"Model": "LSTM-1", "Test accuracy": "88.05%"}]
     new = [{"Model": "RNN-2", "Test accuracy": "85.25%"}, {"Model": "LSTM-1", "Test accuracy": "88.05%"}]

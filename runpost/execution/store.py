@@ -1,4 +1,4 @@
-"""Keys for a post's code and the results stored under build/.
+"""The results stored under build/: manifests, atomic writes, temp folders.
 
 Knows nothing of HTML or of running code. A post's results live in
 
@@ -12,119 +12,19 @@ quick preview never replaces the committed full run.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import BuildError
-from ..post import Cell, Post
+from .keys import FORMAT_VERSION, canonical_json, hash_text
 
-# Bump when the meaning of a key or the layout of build/ changes: every post re-runs.
-FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 PREVIEW_DIR = ".preview"
 # Temp folders carry this marker; .gitignore ignores them and clean_leftovers removes them.
 TEMP_MARKER = ".tmp-"
-
-
-@dataclass(frozen=True)
-class Fingerprints:
-    """What, besides the blocks' code, a post's results depend on (sha256 per file)."""
-
-    helpers: dict[str, str]          # bundle file (relative path) -> sha256, index.md excluded
-    inputs: dict[str, str]           # declared input (as written) -> sha256
-    params: dict[str, Any]           # effective parameters
-
-    def as_json(self) -> dict[str, Any]:
-        return {"helpers": self.helpers, "inputs": self.inputs, "params": self.params}
-
-
-def code_folder(post: Post) -> Path:
-    """Where the post's helper modules live: first on the kernel's sys.path."""
-    return post.bundle if post.bundle else post.path.parent
-
-
-def fingerprint_post(post: Post, params: dict[str, Any]) -> Fingerprints:
-    return Fingerprints(helpers=_helper_hashes(post), inputs=_input_hashes(post), params=params)
-
-
-def _helper_hashes(post: Post) -> dict[str, str]:
-    folder = code_folder(post)
-    if post.bundle:
-        candidates = (path for path in folder.rglob("*") if path.is_file() and path != post.path)
-    else:
-        # A single-file post shares its folder with other posts: only modules it could import count.
-        candidates = (path for path in folder.glob("*.py") if path.is_file())
-    hashes = {}
-    for path in candidates:
-        relative = path.relative_to(folder)
-        if any(part == "__pycache__" or part.startswith(".") for part in relative.parts):
-            continue
-        hashes[relative.as_posix()] = hash_file(path)
-    return dict(sorted(hashes.items()))
-
-
-def _input_hashes(post: Post) -> dict[str, str]:
-    folder = code_folder(post)
-    hashes = {}
-    for declared in post.meta.inputs:
-        path = folder / declared
-        if path.is_file():
-            hashes[declared] = hash_file(path)
-        elif path.is_dir():
-            hashes[declared] = _hash_folder(path)
-        else:
-            raise BuildError(post.meta.location_of(post.path, "inputs"),
-                             f"input '{declared}' not found (looked for {path})")
-    return dict(sorted(hashes.items()))
-
-
-def _hash_folder(folder: Path) -> str:
-    entries = sorted((path.relative_to(folder).as_posix(), hash_file(path))
-                     for path in folder.rglob("*") if path.is_file())
-    return hash_text(json.dumps(entries))
-
-
-def hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def hash_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def base_key(fingerprints: Fingerprints) -> str:
-    """key_0: everything the first block can see before its own code."""
-    return hash_text(canonical_json({"format": FORMAT_VERSION, **fingerprints.as_json()}))
-
-
-def chain_keys(key: str, cells: tuple[Cell, ...] | list[Cell]) -> list[str]:
-    """key_i = sha256(key_{i-1}, code of block i).
-
-    Blocks share one namespace, so a block's key includes every earlier
-    block's; otherwise editing block 2 would leave block 5's plot stale.
-    Display options (echo, output, id) and the timeout are not part of it:
-    changing them never re-runs anything.
-    """
-    keys = []
-    for cell in cells:
-        key = hash_text(canonical_json([key, cell.language, cell.code]))
-        keys.append(key)
-    return keys
-
-
-def canonical_json(data: Any) -> str:
-    # default=str: YAML front matter may hold dates; they key by their text.
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def preview_name(name: str, overrides: dict[str, Any]) -> str:
@@ -227,66 +127,3 @@ def pending_memo_folder(build_dir: Path, name: str) -> Path:
     block does not recompute an expensive early call."""
     return build_dir / PREVIEW_DIR / "pending-memo" / name
 
-
-def staleness(manifest: dict[str, Any] | None, fingerprints: Fingerprints,
-              cells: tuple[Cell, ...], keys: list[str], folder: Path) -> list[str]:
-    """Why the stored results do not match the post now; [] if they do."""
-    if manifest is None:
-        return ["no stored results"]
-    if manifest.get("format") != FORMAT_VERSION:
-        return [f"results stored by another runpost format ({manifest.get('format')} -> {FORMAT_VERSION})"]
-    stored = manifest.get("fingerprints", {})
-    reasons = _changed_files("helper file", stored.get("helpers", {}), fingerprints.helpers)
-    reasons += _changed_files("input", stored.get("inputs", {}), fingerprints.inputs)
-    reasons += _changed_params(stored.get("params", {}), fingerprints.params)
-    if not reasons:
-        reasons = _changed_cells(manifest.get("cells", []), cells, keys)
-    if not reasons and manifest.get("key") != (keys[-1] if keys else None):
-        reasons = ["the results' key does not match (build/ was edited by hand?)"]
-    if not reasons and not is_complete(folder, manifest):
-        missing = [entry["path"] for entry in manifest.get("files", []) if not (folder / entry["path"]).is_file()]
-        reasons = [f"stored file missing: {path}" for path in missing]
-    return reasons
-
-
-def _changed_files(kind: str, old: dict[str, str], new: dict[str, str]) -> list[str]:
-    reasons = []
-    for name in sorted(set(old) | set(new)):
-        if name not in old:
-            reasons.append(f"{kind} {name} added")
-        elif name not in new:
-            reasons.append(f"{kind} {name} removed")
-        elif old[name] != new[name]:
-            reasons.append(f"{kind} {name} changed")
-    return reasons
-
-
-def _changed_params(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    reasons = []
-    for name in sorted(set(old) | set(new)):
-        if name not in old:
-            reasons.append(f"parameter {name} added ({new[name]!r})")
-        elif name not in new:
-            reasons.append(f"parameter {name} removed (was {old[name]!r})")
-        elif canonical_json(old[name]) != canonical_json(new[name]):
-            reasons.append(f"parameter {name} changed ({old[name]!r} -> {new[name]!r})")
-    return reasons
-
-
-def _changed_cells(stored: list[dict[str, Any]], cells: tuple[Cell, ...], keys: list[str]) -> list[str]:
-    for position, cell in enumerate(cells):
-        if position >= len(stored):
-            return [f"block '{cell.id}' (line {cell.code_line}) is new"]
-        if stored[position].get("key") != keys[position]:
-            return [f"block '{cell.id}' (line {cell.code_line}) code changed"]
-    if len(stored) > len(cells):
-        return [f"block '{stored[len(cells)].get('id')}' was removed"]
-    return []
-
-
-def first_stale_cell(stored: list[dict[str, Any]], keys: list[str]) -> int:
-    """Index of the first block whose key differs from the stored run (len(keys) if none)."""
-    for position, key in enumerate(keys):
-        if position >= len(stored) or stored[position].get("key") != key:
-            return position
-    return len(keys)
