@@ -99,16 +99,40 @@ def test_clean_leftovers_removes_only_temp_folders(tmp_path):
     assert sorted(str(path.relative_to(build)) for path in build.rglob("*")) == [".preview", ".preview/x", "p"]
 
 
-def test_manifest_is_fresh_only_with_same_key_format_and_files(tmp_path):
-    folder = tmp_path / "p"
+def sealed_manifest(folder: Path) -> dict:
     (folder / "files").mkdir(parents=True)
     (folder / "files" / "x.png").write_bytes(b"png")
-    manifest = {"format": cache.FORMAT_VERSION, "key": "k", "files": [{"path": "files/x.png"}]}
-    assert cache.is_fresh(folder, manifest, "k")
-    assert not cache.is_fresh(folder, manifest, "other")
-    assert not cache.is_fresh(folder, {**manifest, "format": 0}, "k")
+    return cache.write_manifest(folder, {"format": cache.FORMAT_VERSION, "key": "k", "values": {"n": 1},
+                                         "files": [{"path": "files/x.png", "sha256": keys.hash_file(folder / "files" / "x.png")}]})
+
+
+def test_stored_results_as_the_run_left_them_verify(tmp_path):
+    folder = tmp_path / "p"
+    assert cache.verify_stored(folder, sealed_manifest(folder)) == []
+
+
+def test_a_changed_or_missing_stored_file_is_named(tmp_path):
+    folder = tmp_path / "p"
+    manifest = sealed_manifest(folder)
+    (folder / "files" / "x.png").write_bytes(b"edited")
+    assert cache.verify_stored(folder, manifest) == [(folder / "files" / "x.png", "a stored file changed since "
+                                                      "the run that wrote it (its sha256 differs from p/manifest.json)")]
     (folder / "files" / "x.png").unlink()
-    assert not cache.is_fresh(folder, manifest, "k")
+    assert cache.verify_stored(folder, manifest) == [(folder / "files" / "x.png", "a stored file is missing")]
+
+
+def test_an_edited_manifest_value_breaks_its_seal(tmp_path):
+    folder = tmp_path / "p"
+    manifest = {**sealed_manifest(folder), "values": {"n": 2}}
+    [(path, problem)] = cache.verify_stored(folder, manifest)
+    assert path == folder / "manifest.json" and "manifest changed since the run that wrote it" in problem
+
+
+def test_a_manifest_listing_a_file_outside_its_folder_is_refused(tmp_path):
+    folder = tmp_path / "p"
+    manifest = sealed_manifest(folder)
+    manifest = cache.write_manifest(folder, {**manifest, "files": [{"path": "../../etc/passwd", "sha256": "0"}]})
+    assert "outside p/" in cache.verify_stored(folder, manifest)[0][1]
 
 
 def test_unreadable_manifest_counts_as_no_results(tmp_path):

@@ -72,7 +72,7 @@ def explain_memo(plan: Plan, first: int) -> list[str]:
     """Memoized calls of the last run: fresh ones are reused even when the post re-runs."""
     lines = []
     for entry in (plan.manifest or {}).get("memo", []):
-        present = store.memo_file(plan.folder, entry["key"]).is_file()
+        present = store.memo_record(plan.folder, entry["key"]).is_file()
         if entry.get("cell", 0) < first and present:
             state = "fresh (reused)"
         elif not present:

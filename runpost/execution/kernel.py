@@ -7,7 +7,8 @@ kernel answers with JSON lines on EVENT_FD:
     {"event": "end", "index": i, "stdout": "...", "seconds": s, "failed": bool,
      "figures": [{"path": "<cell id>-1.png", "alt": "..."}]}
     {"event": "error", "index": i, "type": "...", "message": "...", "line": n, "column": c, "traceback": "..."}
-    {"event": "done", "values": {...}, "memo": [...], "environment": {...}}
+    {"event": "warning", "path": "build/<post>/memo/<key>.pkl", "message": "..."}
+    {"event": "done", "values": {...}, "memo": [...], "memo_reused": n, "environment": {...}}
 
 A private pipe, not stdout: the post's code may print anything, and its fd 1
 is sent to the terminal's stderr. The post's stderr passes through live, so
@@ -25,13 +26,49 @@ import time
 import traceback
 import types
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import runpost
 
 from .environment import environment
 from .figures import capture_figures
-from .memo import KernelSession
+from .memo import Memoized
+from .memo_store import MemoStore
+
+
+class KernelSession:
+    """runpost's API backed by the run's folders (see runpost/__init__.py)."""
+
+    def __init__(self, job: dict[str, Any], events: "EventPipe"):
+        self.values: dict[str, Any] = {}
+        self.events = events
+        self.site = Path(job["site_dir"])
+        self.memo = MemoStore(Path(job["memo_dir"]), job["memo_trusted"], job["memo_read"], self.warn)
+        self.used: dict[str, dict[str, Any]] = {}     # memo key -> manifest entry, in first-use order
+        self.cell_key = job["base_key"]
+        self.cell_index = -1
+        self.devices: list[tuple[str, str]] = []       # where memoized calls ran (maybe in children)
+
+    def publish(self, name: str, value: Any) -> None:
+        self.values[name] = value
+
+    def warn(self, path: Path, message: str) -> None:
+        self.events.send("warning", path=str(path), message=message)
+
+    def site_root(self) -> Path:
+        return self.site
+
+    def memoize(self, function: Callable) -> Callable:
+        # The key of the block running now is the key of the block defining the
+        # function: its results stay valid while only later blocks change.
+        return Memoized(self, function, self.cell_key, self.cell_index)
+
+    def note_used(self, key: str, call: str, function: str, seconds: float, cell_index: int) -> None:
+        self.used.setdefault(key, {"key": key, "call": call, "function": function,
+                                   "seconds": round(seconds, 3), "cell": cell_index})
+
+    def reused(self) -> int:
+        return sum(1 for key in self.used if key not in self.memo.computed)
 
 
 class EventPipe:
@@ -66,7 +103,7 @@ def run_job(job: dict[str, Any], events: EventPipe) -> bool:
         if error:
             events.send("error", index=cell["index"], **error)
             return False
-    events.send("done", values=session.values, memo=list(session.used.values()),
+    events.send("done", values=session.values, memo=list(session.used.values()), memo_reused=session.reused(),
                 environment=environment(time.perf_counter() - start, session.devices))
     return True
 
@@ -79,7 +116,6 @@ def prepare_process(job: dict[str, Any], session: KernelSession) -> None:
     runpost.params.update(job["params"])
     runpost.post_dir = Path(job["code_folder"])
     runpost._session = session
-    Path(job["memo_dir"]).mkdir(parents=True, exist_ok=True)
     Path(job["site_dir"]).mkdir(parents=True, exist_ok=True)
 
 

@@ -15,7 +15,8 @@ from ..errors import BuildError
 from ..post import Cell, Post
 
 # Bump when the meaning of a key or the layout of build/ changes: every post re-runs.
-FORMAT_VERSION = 1
+# 2: manifests sealed with their sha256, memo entries as JSON records (memo_store.py).
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)

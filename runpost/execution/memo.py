@@ -1,6 +1,5 @@
-"""@runpost.memo in the kernel: results stored in build/, `.map` in forked processes.
-
-KernelSession backs runpost's API (see runpost/__init__.py) for one run.
+"""@runpost.memo in the kernel: a call's result is stored (memo_store.py) the moment
+it returns, so an interrupted run keeps it; `.map` computes calls in forked processes.
 """
 from __future__ import annotations
 
@@ -9,6 +8,7 @@ import io
 import os
 import pickle
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -17,73 +17,16 @@ from typing import TYPE_CHECKING, Any, Callable
 import runpost
 
 from .environment import device
+from .memo_store import write_atomically
 
 if TYPE_CHECKING:
-    from .kernel import EventPipe
-
-
-class KernelSession:
-    """runpost's API backed by the run's folders (see runpost/__init__.py)."""
-
-    def __init__(self, job: dict[str, Any], events: "EventPipe"):
-        self.values: dict[str, Any] = {}
-        self.events = events
-        self.site = Path(job["site_dir"])
-        self.memo_dir = Path(job["memo_dir"])          # this run's memo folder (becomes build/<name>/memo)
-        self.memo_sources = [Path(p) for p in job["memo_sources"]]  # earlier runs' memo folders
-        self.used: dict[str, dict[str, Any]] = {}     # memo key -> manifest entry, in first-use order
-        self.cell_key = job["base_key"]
-        self.cell_index = -1
-        self.devices: list[tuple[str, str]] = []       # where memoized calls ran (maybe in children)
-
-    def publish(self, name: str, value: Any) -> None:
-        self.values[name] = value
-
-    def site_root(self) -> Path:
-        return self.site
-
-    def memoize(self, function: Callable) -> Callable:
-        # The key of the block running now is the key of the block defining the
-        # function: its results stay valid while only later blocks change.
-        return Memoized(self, function, self.cell_key, self.cell_index)
-
-    def load(self, key: str) -> dict[str, Any] | None:
-        for folder in [self.memo_dir, *self.memo_sources]:
-            path = folder / f"{key}.pkl"
-            try:
-                with open(path, "rb") as file:
-                    entry = pickle.load(file)
-            except FileNotFoundError:
-                continue
-            except Exception:  # a truncated or incompatible pickle is just a miss
-                continue
-            if folder != self.memo_dir:
-                self.adopt(path, key)
-            return entry
-        return None
-
-    def adopt(self, path: Path, key: str) -> None:
-        """Keep an earlier run's entry: this run's memo folder replaces the old one."""
-        target = self.memo_dir / f"{key}.pkl"
-        try:
-            os.link(path, target)
-        except FileExistsError:
-            pass
-        except OSError:
-            write_atomically(target, path.read_bytes())
-
-    def store(self, key: str, entry: dict[str, Any]) -> None:
-        write_atomically(self.memo_dir / f"{key}.pkl", pickle.dumps(entry, protocol=4))
-
-    def note_used(self, key: str, call: str, function: str, seconds: float, cell_index: int) -> None:
-        self.used.setdefault(key, {"key": key, "call": call, "function": function,
-                                   "seconds": round(seconds, 3), "cell": cell_index})
+    from .kernel import KernelSession
 
 
 class Memoized:
     """A @runpost.memo function: results in build/, `.map` in forked processes."""
 
-    def __init__(self, session: KernelSession, function: Callable, cell_key: str, cell_index: int):
+    def __init__(self, session: "KernelSession", function: Callable, cell_key: str, cell_index: int):
         self.session = session
         self.function = function
         self.cell_key = cell_key
@@ -98,10 +41,10 @@ class Memoized:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         key = self.key(args, kwargs)
-        entry = self.session.load(key)
+        entry = self.session.memo.load(key)
         if entry is None:
             entry = self._compute(args, kwargs)
-            self.session.store(key, entry)
+            self.session.memo.store(key, entry)
         else:
             # Replay what the call printed, so a cached run prints what a fresh one does.
             sys.stdout.write(entry["stdout"])
@@ -134,18 +77,29 @@ class Memoized:
         """
         calls = [runpost.as_arguments(call) for call in calls]
         keys = [self.key(call, {}) for call in calls]
-        missing = {}
-        for key, call in zip(keys, calls):
-            if key not in missing and self.session.load(key) is None:
-                missing[key] = call
+        entries = {}
+        for key in keys:
+            if key not in entries:
+                entries[key] = self.session.memo.load(key)
+        missing = {key: call for key, call in zip(keys, calls) if entries[key] is None}
         run_children(self, list(missing.items()), max(1, int(processes)))
+        for key in missing:
+            entries[key] = self.stored_by_child(key)
         results = []
         for key, call in zip(keys, calls):
-            entry = self.session.load(key)
+            entry = entries[key]
             sys.stdout.write(entry["stdout"])
             self._note(key, call, {}, entry)
             results.append(entry["result"])
         return results
+
+    def stored_by_child(self, key: str) -> dict[str, Any]:
+        memo = self.session.memo
+        entry = memo.load(key)
+        if entry is None:
+            raise RuntimeError(f"memo: the process computing a call of {self.__qualname__} stored no result")
+        memo.computed.add(key)  # stored by the child: computed in this run, not reused
+        return entry
 
 
 def run_children(memoized: Memoized, work: list[tuple[str, tuple]], processes: int) -> None:
@@ -154,25 +108,28 @@ def run_children(memoized: Memoized, work: list[tuple[str, tuple]], processes: i
 
     context = multiprocessing.get_context("fork")
     waiting, running, failures = list(work), {}, []
-    while waiting or running:
-        # After a failure, start nothing new but let running children finish: their results are cached.
-        while waiting and len(running) < processes and not failures:
-            key, call = waiting.pop(0)
-            child = context.Process(target=compute_in_child, args=(memoized, key, call))
-            child.start()
-            running[child.sentinel] = (child, key, call)
-        if not running:
-            break
-        for sentinel in wait(list(running)):
-            child, key, call = running.pop(sentinel)
-            child.join()
-            if child.exitcode != 0:
-                failures.append(child_failure(memoized, key, call, child.exitcode))
+    # Children report exceptions in a private temp folder, never in build/: the
+    # report is a pickle (the exception itself) that only our own children write.
+    with tempfile.TemporaryDirectory(prefix="runpost-memo-") as reports:
+        while waiting or running:
+            # After a failure, start nothing new but let running children finish: their results are stored.
+            while waiting and len(running) < processes and not failures:
+                key, call = waiting.pop(0)
+                child = context.Process(target=compute_in_child, args=(memoized, key, call, Path(reports)))
+                child.start()
+                running[child.sentinel] = (child, key, call)
+            if not running:
+                break
+            for sentinel in wait(list(running)):
+                child, key, call = running.pop(sentinel)
+                child.join()
+                if child.exitcode != 0:
+                    failures.append(child_failure(memoized, call, child.exitcode, Path(reports) / key))
     if failures:
         raise failures[0]
 
 
-def compute_in_child(memoized: Memoized, key: str, call: tuple) -> None:
+def compute_in_child(memoized: Memoized, key: str, call: tuple, reports: Path) -> None:
     session = memoized.session
     session.events.close()  # only the kernel talks to the builder
     sys.stdout = io.StringIO()
@@ -182,7 +139,7 @@ def compute_in_child(memoized: Memoized, key: str, call: tuple) -> None:
         # The device is read in the child: CUDA used there is invisible to the kernel.
         entry = {"result": result, "stdout": sys.stdout.getvalue(), "seconds": time.perf_counter() - start,
                  "device": device()}
-        session.store(key, entry)
+        session.memo.store(key, entry)
     except BaseException as error:
         report = {"text": "".join(traceback.format_exception(error)), "exception": error}
         try:
@@ -190,16 +147,15 @@ def compute_in_child(memoized: Memoized, key: str, call: tuple) -> None:
         except Exception:
             report["exception"] = None
             data = pickle.dumps(report, protocol=4)
-        write_atomically(session.memo_dir / f"{key}.error", data)
+        write_atomically(reports / key, data)
         sys.stderr.flush()
         os._exit(1)
     sys.stderr.flush()
     os._exit(0)
 
 
-def child_failure(memoized: Memoized, key: str, call: tuple, exitcode: int) -> BaseException:
+def child_failure(memoized: Memoized, call: tuple, exitcode: int, path: Path) -> BaseException:
     """The child's exception, raised again in the kernel with the child's traceback as a note."""
-    path = memoized.session.memo_dir / f"{key}.error"
     call_text = runpost.describe_call(memoized.function, call, {})
     try:
         report = pickle.loads(path.read_bytes())
@@ -224,11 +180,3 @@ class Tee(io.StringIO):
     def write(self, text: str) -> int:
         self.target.write(text)
         return super().write(text)
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    temp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    with open(temp, "wb") as file:
-        file.write(data)
-    os.replace(temp, path)
-

@@ -3,15 +3,16 @@ what build/ holds is fresh; if not, why (for --frozen and --explain).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from . import store
 from .keys import FORMAT_VERSION, Fingerprints, base_key, canonical_json, chain_keys, fingerprint_post
 from ..config import Config
-from ..errors import BuildError, ErrorCollector, Location
+from ..errors import BuildError, BuildErrors, ErrorCollector, Location
 from ..post import Cell, Post
+from ..report import Reporter
 
 
 @dataclass(frozen=True)
@@ -25,14 +26,21 @@ class Plan:
     keys: list[str]                  # chain key per block
     folder: Path                     # build/<name> or build/.preview/<name>-<hash>
     manifest: dict[str, Any] | None  # what the folder holds now
+    problems: list[tuple[Path, str]] = field(default_factory=list)  # stored files not as their run left them
 
     @property
     def final_key(self) -> str:
         return self.keys[-1]
 
     @property
+    def matches(self) -> bool:
+        """build/ holds results for the post as it is now (verified or not)."""
+        return (self.manifest is not None and self.manifest.get("format") == FORMAT_VERSION
+                and self.manifest.get("key") == self.final_key)
+
+    @property
     def fresh(self) -> bool:
-        return store.is_fresh(self.folder, self.manifest, self.final_key)
+        return self.matches and not self.problems
 
 
 def parse_overrides(posts: list[Post], config: Config) -> dict[str, Any]:
@@ -69,21 +77,41 @@ def plan_post(post: Post, config: Config, overrides: dict[str, Any]) -> Plan:
     fingerprints = fingerprint_post(post, params)
     chain = chain_keys(base_key(fingerprints), post.cells)
     folder = store.result_folder(config.build_dir, post.name, applied)
-    return Plan(post, params, applied, fingerprints, chain, folder, store.read_manifest(folder))
+    plan = Plan(post, params, applied, fingerprints, chain, folder, store.read_manifest(folder))
+    # Only results that would be used are hashed: stale ones run again anyway.
+    return replace(plan, problems=store.verify_stored(folder, plan.manifest)) if plan.matches else plan
 
 
 def check_frozen(plan: Plan) -> None:
+    """Raise unless build/ holds verified results for the post as it is now."""
     if plan.fresh:
         return
+    if plan.matches:
+        raise BuildErrors([BuildError(Location(path), f"post '{plan.post.name}': {problem}; --frozen never "
+                                                      f"runs code: build without it and commit {stored_at(plan)}")
+                           for path, problem in plan.problems])
+    check_stale(plan)
+
+
+def warn_unverified(plan: Plan, reporter: Reporter) -> None:
+    """A stored result changed by hand is never published: say which, then the post runs again."""
+    for path, problem in plan.problems:
+        reporter.warning(f"post '{plan.post.name}': {problem}; not used: the post runs again", Location(path))
+
+
+def stored_at(plan: Plan) -> str:
+    return f"build/{plan.folder.relative_to(plan.folder.parent.parent) if plan.overrides else plan.folder.name}"
+
+
+def check_stale(plan: Plan) -> None:
     reasons = staleness(plan.manifest, plan.fingerprints, plan.post.cells, plan.keys, plan.folder)
     stored = plan.manifest.get("cells", []) if plan.manifest else []
     first = first_stale_cell(stored, plan.keys)
     # Point at the changed block when that is the cause; else at the post.
     changed_block = reasons[0].startswith("block") and first < len(plan.post.cells)
     location = plan.post.cells[first].location if changed_block else Location(plan.post.path, 1)
-    where = plan.folder.relative_to(plan.folder.parent.parent) if plan.overrides else plan.folder.name
     raise BuildError(location, f"post '{plan.post.name}' is stale ({'; '.join(reasons)}); "
-                               f"--frozen never runs code: build without it and commit build/{where}")
+                               f"--frozen never runs code: build without it and commit {stored_at(plan)}")
 
 
 def staleness(manifest: dict[str, Any] | None, fingerprints: Fingerprints,
@@ -101,9 +129,8 @@ def staleness(manifest: dict[str, Any] | None, fingerprints: Fingerprints,
         reasons = _changed_cells(manifest.get("cells", []), cells, keys)
     if not reasons and manifest.get("key") != (keys[-1] if keys else None):
         reasons = ["the results' key does not match (build/ was edited by hand?)"]
-    if not reasons and not store.is_complete(folder, manifest):
-        missing = [entry["path"] for entry in manifest.get("files", []) if not (folder / entry["path"]).is_file()]
-        reasons = [f"stored file missing: {path}" for path in missing]
+    if not reasons:
+        reasons = [f"{problem}: {Location(path)}" for path, problem in store.verify_stored(folder, manifest)]
     return reasons
 
 

@@ -22,8 +22,9 @@ class KernelRun:
     outputs: list[CellOutput]
     figures: list[list[dict[str, str]]]   # per block: {"path": file in the working folder, "alt"}
     values: dict[str, Any]
-    memo: list[dict[str, Any]]
+    memo: list[dict[str, Any]]           # the memoized calls used, in first-use order
     environment: dict[str, Any]
+    memo_reused: int                     # how many of them were read from build/, not computed
 
 
 def read_results(plan: Plan, run: bool = False, changes: tuple[ValueChange, ...] = ()) -> Results:
@@ -84,7 +85,7 @@ def make_manifest(plan: Plan, temp: Path, run: KernelRun) -> dict[str, Any]:
         "cells": cells,
         "values": run.values,
         "files": stored_files(plan.post, temp),
-        "memo": run.memo,
+        "memo": [{**entry, "stored": store.stored_memo(temp, entry["key"])} for entry in run.memo],
         "environment": environment,
     }
 

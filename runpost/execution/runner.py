@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import keys, store
-from .plan import Plan, check_frozen, parse_overrides, plan_post
+from .plan import Plan, check_frozen, parse_overrides, plan_post, warn_unverified
 from .results import KernelRun, make_manifest, previous_values, read_results, report_summary, value_changes
 from ..config import Config
 from ..errors import BuildError, BuildErrors, ErrorCollector, Location
@@ -60,39 +60,62 @@ def execute_post(post: Post, config: Config, overrides: dict[str, Any], reporter
         return read_results(plan)
     if config.mode != "rerun" and plan.fresh:
         return read_results(plan)
+    warn_unverified(plan, reporter)
     return run_post(plan, config, reporter)
 
 
 def run_post(plan: Plan, config: Config, reporter: Reporter) -> Results:
-    """Run the post in a temp folder and swap it in only if every block succeeded."""
+    """Run the post in a temp folder and swap it in only if every block succeeded.
+
+    Memo results are stored in build/<post>/memo the moment each call returns,
+    so a failed or interrupted run keeps them for the next one.
+    """
     temp = store.new_temp_folder(plan.folder)
-    pending = store.pending_memo_folder(config.build_dir, plan.post.name)
+    memo = memo_folder(plan, temp, config)
+    started = time.time()
     try:
-        run = run_kernel(plan, temp, config, reporter)
-        manifest = make_manifest(plan, temp, run)
-        store.write_json(temp / store.MANIFEST, manifest)
+        run = run_kernel(plan, temp, memo, config, reporter)
+        store.collect_memo(memo, temp / "memo", [entry["key"] for entry in run.memo])
+        manifest = store.write_manifest(temp, make_manifest(plan, temp, run))
         changes = value_changes(previous_values(plan, config), run.values)
-        store.swap_in(temp, plan.folder)
+        with store.interrupts_deferred() as deferred:
+            store.swap_in(temp, plan.folder)
+    except KeyboardInterrupt:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise KeyboardInterrupt(interrupted(plan, memo, started, config)) from None
     except BaseException:
-        keep_memo(temp / "memo", pending)
         shutil.rmtree(temp, ignore_errors=True)
         raise
-    shutil.rmtree(pending, ignore_errors=True)
+    if deferred.received:
+        raise KeyboardInterrupt(f"interrupted: {Location(plan.folder)} was updated just before; site/ unchanged")
+    report_memo(plan, run, reporter)
     return read_results(dataclasses.replace(plan, manifest=manifest), run=True, changes=changes)
 
 
-def keep_memo(memo: Path, pending: Path) -> None:
-    """Save a failed run's memo results (gitignored) so the next try reuses them."""
-    entries = sorted(memo.glob("*.pkl")) if memo.is_dir() else []
-    if entries:
-        pending.mkdir(parents=True, exist_ok=True)
-    for entry in entries:
-        os.replace(entry, pending / entry.name)
+def memo_folder(plan: Plan, temp: Path, config: Config) -> Path:
+    # --rerun recomputes every call, so its entries must not replace the ones the
+    # stored run used until it succeeds: they go to the temp folder.
+    return temp / "memo" if config.mode == "rerun" else plan.folder / "memo"
 
 
-def run_kernel(plan: Plan, temp: Path, config: Config, reporter: Reporter) -> KernelRun:
+def interrupted(plan: Plan, memo: Path, started: float, config: Config) -> str:
+    """The one line Ctrl-C prints: what was kept, and that nothing else changed."""
+    unchanged = f"{Location(plan.folder)} results and site/ unchanged"
+    if config.mode == "rerun":
+        return f"interrupted: --rerun keeps no memo results; {unchanged}"
+    kept = store.memo_finished_since(memo, started)
+    return f"interrupted: kept {kept} finished memo result{'s' if kept != 1 else ''} in {Location(memo)}; {unchanged}"
+
+
+def report_memo(plan: Plan, run: KernelRun, reporter: Reporter) -> None:
+    if run.memo:
+        computed = len(run.memo) - run.memo_reused
+        reporter.info(f"{plan.post.name}: memo results: {run.memo_reused} reused, {computed} computed")
+
+
+def run_kernel(plan: Plan, temp: Path, memo: Path, config: Config, reporter: Reporter) -> KernelRun:
     (temp / "files").mkdir()
-    job = make_job(plan, temp, config)
+    job = make_job(plan, temp, memo, config)
     job_read, job_write = os.pipe()
     event_read, event_write = os.pipe()
     try:
@@ -114,18 +137,17 @@ def run_kernel(plan: Plan, temp: Path, config: Config, reporter: Reporter) -> Ke
     return run
 
 
-def make_job(plan: Plan, temp: Path, config: Config) -> dict[str, Any]:
-    # --rerun really recomputes: no earlier memo results are offered to the kernel.
-    sources = [] if config.mode == "rerun" else [
-        plan.folder / "memo", store.pending_memo_folder(config.build_dir, plan.post.name)]
+def make_job(plan: Plan, temp: Path, memo: Path, config: Config) -> dict[str, Any]:
+    rerun = config.mode == "rerun"  # --rerun really recomputes: no stored memo result is read
     return {
         "path": str(plan.post.path),
         "code_folder": str(keys.code_folder(plan.post)),
         "params": plan.params,
         "base_key": keys.base_key(plan.fingerprints),
         "site_dir": str(temp / "site"),
-        "memo_dir": str(temp / "memo"),
-        "memo_sources": [str(folder) for folder in sources],
+        "memo_dir": str(memo),
+        "memo_read": not rerun,
+        "memo_trusted": {} if rerun else store.trusted_memo(plan.manifest),
         "work_dir": str(temp / "files"),
         "cells": [{"index": cell.index, "id": cell.id, "code": cell.code, "code_line": cell.code_line, "key": key}
                   for cell, key in zip(plan.post.cells, plan.keys)],
@@ -225,10 +247,13 @@ def follow_kernel(process: subprocess.Popen, events: EventReader, plan: Plan, co
             figures.append(event.get("figures", []))
             outcome = "failed after" if event.get("failed") else "finished in"
             reporter.info(f"{plan.post.name}: block '{current.id}' {outcome} {event['seconds']:.1f}s")
+        elif kind == "warning":
+            reporter.warning(f"post '{plan.post.name}': {event['message']}", Location(Path(event["path"])))
         elif kind == "error":
             raise code_error(plan.post, event)
         elif kind == "done":
-            return KernelRun(outputs, figures, event["values"], event["memo"], event["environment"])
+            return KernelRun(outputs, figures, event["values"], event["memo"], event["environment"],
+                             event["memo_reused"])
 
 
 def timeout_of(cell: Cell, config: Config) -> float:
