@@ -8,7 +8,7 @@
     runpost.post_dir                the post's source folder (bundle), to read its input files
 
 The build runs each post's code in `python -m runpost.execution.kernel`, which installs a
-session backed by build/ (see execution/kernel.py). Imported anywhere else (a REPL, a
+session backed by build/ (see execution/kernel.py, memo.py). Imported anywhere else (a REPL, a
 test, `python helper.py`) the same calls work in memory, so a post's helper
 modules import and run without the builder.
 
@@ -53,7 +53,9 @@ def memo(function: Callable) -> Callable:
     function, its qualified name, and a hash of the pickled arguments, so
     editing a later block reuses the results while editing this block, an
     earlier one, a helper module, an input or a parameter recomputes them.
-    Results must be picklable. `fn.map(list_of_arg_tuples, processes=N)`
+    Results are stored as JSON, as torch weights_only data, or (a last resort)
+    pickled, and loaded only once their sha256 matched (docs/execution.md).
+    `fn.map(list_of_arg_tuples, processes=N)`
     computes the uncached calls in forked child processes, N at a time.
     """
     return _session.memoize(function)

@@ -55,8 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as error:
         _print_error(error, args.debug)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        # The execution stage says what an interrupted run kept, in one line.
+        print(str(interrupt) or "interrupted", file=sys.stderr)
         return 130
     except Exception as error:  # a bug in runpost itself, not in the user's content
         if args.debug:

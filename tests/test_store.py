@@ -1,4 +1,4 @@
-"""cache.py: chain keys, fingerprints, staleness reasons, atomic writes of build/."""
+"""keys.py, plan.py, store.py: chain keys, fingerprints, staleness reasons, atomic writes of build/."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from runpost.execution import keys, plan
 from runpost.execution import store as cache
 from runpost.errors import BuildError, Location
 from runpost.post import Cell, FrontMatter, Post
@@ -27,7 +28,7 @@ def make_post(bundle: Path, inputs: tuple[str, ...] = ()) -> Post:
 
 
 def keys_for(*codes: str) -> list[str]:
-    return cache.chain_keys("base", [make_cell(code, index) for index, code in enumerate(codes)])
+    return keys.chain_keys("base", [make_cell(code, index) for index, code in enumerate(codes)])
 
 
 def test_a_blocks_key_depends_on_every_earlier_block():
@@ -37,19 +38,19 @@ def test_a_blocks_key_depends_on_every_earlier_block():
 
 
 def test_display_options_and_timeout_are_not_part_of_the_key():
-    plain = cache.chain_keys("base", [make_cell("x = 1")])
-    decorated = cache.chain_keys("base", [make_cell("x = 1", id="named", echo=False, output=False, timeout=5.0,
+    plain = keys.chain_keys("base", [make_cell("x = 1")])
+    decorated = keys.chain_keys("base", [make_cell("x = 1", id="named", echo=False, output=False, timeout=5.0,
                                                     display={"linenos": "table"})])
     assert plain == decorated
 
 
 def test_base_key_changes_with_helpers_inputs_params(tmp_path):
-    base = cache.Fingerprints(helpers={"h.py": "1"}, inputs={"d.csv": "2"}, params={"n": 1})
-    variants = [cache.Fingerprints({"h.py": "9"}, {"d.csv": "2"}, {"n": 1}),
-                cache.Fingerprints({"h.py": "1"}, {"d.csv": "9"}, {"n": 1}),
-                cache.Fingerprints({"h.py": "1"}, {"d.csv": "2"}, {"n": 2}),
-                cache.Fingerprints({"h.py": "1"}, {"d.csv": "2"}, {"n": "1"})]
-    assert len({cache.base_key(base)} | {cache.base_key(variant) for variant in variants}) == 5
+    base = keys.Fingerprints(helpers={"h.py": "1"}, inputs={"d.csv": "2"}, params={"n": 1})
+    variants = [keys.Fingerprints({"h.py": "9"}, {"d.csv": "2"}, {"n": 1}),
+                keys.Fingerprints({"h.py": "1"}, {"d.csv": "9"}, {"n": 1}),
+                keys.Fingerprints({"h.py": "1"}, {"d.csv": "2"}, {"n": 2}),
+                keys.Fingerprints({"h.py": "1"}, {"d.csv": "2"}, {"n": "1"})]
+    assert len({keys.base_key(base)} | {keys.base_key(variant) for variant in variants}) == 5
 
 
 def test_fingerprints_hash_bundle_files_but_not_index_md_or_pycache(tmp_path):
@@ -59,7 +60,7 @@ def test_fingerprints_hash_bundle_files_but_not_index_md_or_pycache(tmp_path):
     (tmp_path / "p" / "__pycache__" / "helper.cpython-311.pyc").write_bytes(b"junk")
     (tmp_path / "p" / "data").mkdir()
     (tmp_path / "p" / "data" / "a.txt").write_text("a")
-    fingerprints = cache.fingerprint_post(post, {"n": 1})
+    fingerprints = keys.fingerprint_post(post, {"n": 1})
     assert sorted(fingerprints.helpers) == ["data/a.txt", "helper.py"]
     assert list(fingerprints.inputs) == ["data/"]
 
@@ -67,7 +68,7 @@ def test_fingerprints_hash_bundle_files_but_not_index_md_or_pycache(tmp_path):
 def test_missing_input_is_an_error_at_the_front_matter_line(tmp_path):
     post = make_post(tmp_path / "p", inputs=("missing.csv",))
     with pytest.raises(BuildError) as caught:
-        cache.fingerprint_post(post, {})
+        keys.fingerprint_post(post, {})
     assert caught.value.location.line == 4 and "input 'missing.csv' not found" in caught.value.message
 
 
@@ -98,16 +99,40 @@ def test_clean_leftovers_removes_only_temp_folders(tmp_path):
     assert sorted(str(path.relative_to(build)) for path in build.rglob("*")) == [".preview", ".preview/x", "p"]
 
 
-def test_manifest_is_fresh_only_with_same_key_format_and_files(tmp_path):
-    folder = tmp_path / "p"
+def sealed_manifest(folder: Path) -> dict:
     (folder / "files").mkdir(parents=True)
     (folder / "files" / "x.png").write_bytes(b"png")
-    manifest = {"format": cache.FORMAT_VERSION, "key": "k", "files": [{"path": "files/x.png"}]}
-    assert cache.is_fresh(folder, manifest, "k")
-    assert not cache.is_fresh(folder, manifest, "other")
-    assert not cache.is_fresh(folder, {**manifest, "format": 0}, "k")
+    return cache.write_manifest(folder, {"format": cache.FORMAT_VERSION, "key": "k", "values": {"n": 1},
+                                         "files": [{"path": "files/x.png", "sha256": keys.hash_file(folder / "files" / "x.png")}]})
+
+
+def test_stored_results_as_the_run_left_them_verify(tmp_path):
+    folder = tmp_path / "p"
+    assert cache.verify_stored(folder, sealed_manifest(folder)) == []
+
+
+def test_a_changed_or_missing_stored_file_is_named(tmp_path):
+    folder = tmp_path / "p"
+    manifest = sealed_manifest(folder)
+    (folder / "files" / "x.png").write_bytes(b"edited")
+    assert cache.verify_stored(folder, manifest) == [(folder / "files" / "x.png", "a stored file changed since "
+                                                      "the run that wrote it (its sha256 differs from p/manifest.json)")]
     (folder / "files" / "x.png").unlink()
-    assert not cache.is_fresh(folder, manifest, "k")
+    assert cache.verify_stored(folder, manifest) == [(folder / "files" / "x.png", "a stored file is missing")]
+
+
+def test_an_edited_manifest_value_breaks_its_seal(tmp_path):
+    folder = tmp_path / "p"
+    manifest = {**sealed_manifest(folder), "values": {"n": 2}}
+    [(path, problem)] = cache.verify_stored(folder, manifest)
+    assert path == folder / "manifest.json" and "manifest changed since the run that wrote it" in problem
+
+
+def test_a_manifest_listing_a_file_outside_its_folder_is_refused(tmp_path):
+    folder = tmp_path / "p"
+    manifest = sealed_manifest(folder)
+    manifest = cache.write_manifest(folder, {**manifest, "files": [{"path": "../../etc/passwd", "sha256": "0"}]})
+    assert "outside p/" in cache.verify_stored(folder, manifest)[0][1]
 
 
 def test_unreadable_manifest_counts_as_no_results(tmp_path):
@@ -116,23 +141,23 @@ def test_unreadable_manifest_counts_as_no_results(tmp_path):
 
 
 def test_staleness_names_what_changed():
-    fingerprints = cache.Fingerprints({"h.py": "2", "new.py": "3"}, {"d.csv": "x"}, {"n": 2, "m": 1})
+    fingerprints = keys.Fingerprints({"h.py": "2", "new.py": "3"}, {"d.csv": "x"}, {"n": 2, "m": 1})
     stored = {"format": cache.FORMAT_VERSION, "fingerprints": {
         "helpers": {"h.py": "1", "gone.py": "1"}, "inputs": {"d.csv": "y"}, "params": {"n": 1, "m": 1}}}
     cells = (make_cell("x"),)
-    reasons = cache.staleness(stored, fingerprints, cells, ["k"], Path("."))
+    reasons = plan.staleness(stored, fingerprints, cells, ["k"], Path("."))
     assert reasons == ["helper file gone.py removed", "helper file h.py changed", "helper file new.py added",
                        "input d.csv changed", "parameter n changed (1 -> 2)"]
 
 
 def test_staleness_names_the_first_changed_block():
-    fingerprints = cache.Fingerprints({}, {}, {})
+    fingerprints = keys.Fingerprints({}, {}, {})
     cells = (make_cell("a", 0), make_cell("b", 1))
     stored = {"format": cache.FORMAT_VERSION, "fingerprints": fingerprints.as_json(), "key": "k1",
               "cells": [{"id": "cell-1", "key": "k0"}, {"id": "cell-2", "key": "old"}]}
-    assert cache.staleness(stored, fingerprints, cells, ["k0", "k1"], Path(".")) == \
+    assert plan.staleness(stored, fingerprints, cells, ["k0", "k1"], Path(".")) == \
         ["block 'cell-2' (line 5) code changed"]
-    assert cache.staleness(None, fingerprints, cells, ["k0", "k1"], Path(".")) == ["no stored results"]
+    assert plan.staleness(None, fingerprints, cells, ["k0", "k1"], Path(".")) == ["no stored results"]
 
 
 def test_preview_folder_depends_on_overrides(tmp_path):

@@ -1,6 +1,6 @@
 """--explain (--plan): what a build would run and why, without running anything.
 
-Reads the same plans as execute.py (chain keys against build/'s manifests)
+Reads the same plans as a build (plan.py) (chain keys against build/'s manifests)
 and prints, per post, each block and memoized call with `fresh` or `stale`
 and the reason, and the time each took in the last run.
 """
@@ -11,7 +11,7 @@ from typing import Any
 from . import store
 from ..config import Config
 from ..errors import BuildError, ErrorCollector, Location
-from .runner import Plan, parse_overrides, plan_post
+from .plan import Plan, first_stale_cell, parse_overrides, plan_post, staleness
 from ..post import Cell, Post
 from ..report import Reporter
 
@@ -33,7 +33,7 @@ def explain_post(post: Post, config: Config, overrides: dict[str, Any]) -> list[
     if not post.cells:
         return [f"{post.name} ({where}): no executable blocks"]
     plan = plan_post(post, config, overrides)
-    reasons = [] if plan.fresh else store.staleness(plan.manifest, plan.fingerprints, post.cells, plan.keys, plan.folder)
+    reasons = [] if plan.fresh else staleness(plan.manifest, plan.fingerprints, post.cells, plan.keys, plan.folder)
     if config.mode == "rerun":
         reasons = ["--rerun"]
     status = "fresh: results in build/ are used, nothing runs" if not reasons else \
@@ -42,7 +42,7 @@ def explain_post(post: Post, config: Config, overrides: dict[str, Any]) -> list[
     if plan.overrides:
         lines.append(f"  parameters overridden: {plan.overrides} (results go to {Location(plan.folder)})")
     stored = plan.manifest.get("cells", []) if plan.manifest else []
-    first = store.first_stale_cell(stored, plan.keys) if reasons else len(post.cells)
+    first = first_stale_cell(stored, plan.keys) if reasons else len(post.cells)
     states = cell_states(post.cells, first, stored, reasons)
     for position, (cell, state) in enumerate(zip(post.cells, states)):
         last = f"{stored[position]['seconds']:.1f}s last run" if position < len(stored) else "never run"
@@ -72,7 +72,7 @@ def explain_memo(plan: Plan, first: int) -> list[str]:
     """Memoized calls of the last run: fresh ones are reused even when the post re-runs."""
     lines = []
     for entry in (plan.manifest or {}).get("memo", []):
-        present = store.memo_file(plan.folder, entry["key"]).is_file()
+        present = store.memo_record(plan.folder, entry["key"]).is_file()
         if entry.get("cell", 0) < first and present:
             state = "fresh (reused)"
         elif not present:

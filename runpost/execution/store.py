@@ -1,130 +1,38 @@
-"""Keys for a post's code and the results stored under build/.
+"""The results stored under build/: manifests, atomic writes, temp folders.
 
 Knows nothing of HTML or of running code. A post's results live in
 
     build/<name>/manifest.json     keys, outputs, values, files, memo calls, environment
     build/<name>/files/...         what the code wrote to its working folder (beside the page)
     build/<name>/site/...          what it wrote through runpost.site_file (site root)
-    build/<name>/memo/<key>.pkl    @runpost.memo results
+    build/<name>/memo/<key>.json   @runpost.memo results (memo_store.py: JSON record, data beside it)
+
+Everything the manifest lists (files, memo entries) carries its sha256, and the
+manifest carries the sha256 of its own contents: results are used only once
+verify_stored() finds them as the run left them.
 
 Runs with --param overrides go to build/.preview/<name>-<hash>/ instead, so a
 quick preview never replaces the committed full run.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
+import signal
+import threading
 import uuid
-from dataclasses import dataclass
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..errors import BuildError
-from ..post import Cell, Post
+from .keys import FORMAT_VERSION, canonical_json, hash_file, hash_text
 
-# Bump when the meaning of a key or the layout of build/ changes: every post re-runs.
-FORMAT_VERSION = 1
+__all__ = ["FORMAT_VERSION"]  # re-exported: a manifest's format is the keys' format
 MANIFEST = "manifest.json"
 PREVIEW_DIR = ".preview"
 # Temp folders carry this marker; .gitignore ignores them and clean_leftovers removes them.
 TEMP_MARKER = ".tmp-"
-
-
-@dataclass(frozen=True)
-class Fingerprints:
-    """What, besides the blocks' code, a post's results depend on (sha256 per file)."""
-
-    helpers: dict[str, str]          # bundle file (relative path) -> sha256, index.md excluded
-    inputs: dict[str, str]           # declared input (as written) -> sha256
-    params: dict[str, Any]           # effective parameters
-
-    def as_json(self) -> dict[str, Any]:
-        return {"helpers": self.helpers, "inputs": self.inputs, "params": self.params}
-
-
-def code_folder(post: Post) -> Path:
-    """Where the post's helper modules live: first on the kernel's sys.path."""
-    return post.bundle if post.bundle else post.path.parent
-
-
-def fingerprint_post(post: Post, params: dict[str, Any]) -> Fingerprints:
-    return Fingerprints(helpers=_helper_hashes(post), inputs=_input_hashes(post), params=params)
-
-
-def _helper_hashes(post: Post) -> dict[str, str]:
-    folder = code_folder(post)
-    if post.bundle:
-        candidates = (path for path in folder.rglob("*") if path.is_file() and path != post.path)
-    else:
-        # A single-file post shares its folder with other posts: only modules it could import count.
-        candidates = (path for path in folder.glob("*.py") if path.is_file())
-    hashes = {}
-    for path in candidates:
-        relative = path.relative_to(folder)
-        if any(part == "__pycache__" or part.startswith(".") for part in relative.parts):
-            continue
-        hashes[relative.as_posix()] = hash_file(path)
-    return dict(sorted(hashes.items()))
-
-
-def _input_hashes(post: Post) -> dict[str, str]:
-    folder = code_folder(post)
-    hashes = {}
-    for declared in post.meta.inputs:
-        path = folder / declared
-        if path.is_file():
-            hashes[declared] = hash_file(path)
-        elif path.is_dir():
-            hashes[declared] = _hash_folder(path)
-        else:
-            raise BuildError(post.meta.location_of(post.path, "inputs"),
-                             f"input '{declared}' not found (looked for {path})")
-    return dict(sorted(hashes.items()))
-
-
-def _hash_folder(folder: Path) -> str:
-    entries = sorted((path.relative_to(folder).as_posix(), hash_file(path))
-                     for path in folder.rglob("*") if path.is_file())
-    return hash_text(json.dumps(entries))
-
-
-def hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def hash_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def base_key(fingerprints: Fingerprints) -> str:
-    """key_0: everything the first block can see before its own code."""
-    return hash_text(canonical_json({"format": FORMAT_VERSION, **fingerprints.as_json()}))
-
-
-def chain_keys(key: str, cells: tuple[Cell, ...] | list[Cell]) -> list[str]:
-    """key_i = sha256(key_{i-1}, code of block i).
-
-    Blocks share one namespace, so a block's key includes every earlier
-    block's; otherwise editing block 2 would leave block 5's plot stale.
-    Display options (echo, output, id) and the timeout are not part of it:
-    changing them never re-runs anything.
-    """
-    keys = []
-    for cell in cells:
-        key = hash_text(canonical_json([key, cell.language, cell.code]))
-        keys.append(key)
-    return keys
-
-
-def canonical_json(data: Any) -> str:
-    # default=str: YAML front matter may hold dates; they key by their text.
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def preview_name(name: str, overrides: dict[str, Any]) -> str:
@@ -144,16 +52,6 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return manifest if isinstance(manifest, dict) else None
-
-
-def is_complete(folder: Path, manifest: dict[str, Any]) -> bool:
-    """Every file the manifest lists is present (someone may have deleted build/x/files)."""
-    return all((folder / entry["path"]).is_file() for entry in manifest.get("files", []))
-
-
-def is_fresh(folder: Path, manifest: dict[str, Any] | None, final_key: str) -> bool:
-    return (manifest is not None and manifest.get("format") == FORMAT_VERSION
-            and manifest.get("key") == final_key and is_complete(folder, manifest))
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -213,80 +111,117 @@ def clean_leftovers(build_dir: Path) -> list[Path]:
                 else:
                     path.unlink(missing_ok=True)
                 removed.append(path)
-        for manifest_temp in parent.glob(f"*/{MANIFEST}{TEMP_MARKER}*"):
-            manifest_temp.unlink(missing_ok=True)
+        for temp_file in [*parent.glob(f"*/{MANIFEST}{TEMP_MARKER}*"), *parent.glob(f"*/memo/*{TEMP_MARKER}*")]:
+            temp_file.unlink(missing_ok=True)  # a write cut short (memo entries are written as they finish)
     return removed
 
 
-def memo_file(folder: Path, key: str) -> Path:
-    return folder / "memo" / f"{key}.pkl"
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Write the manifest sealed with the sha256 of its own contents; return what was written."""
+    sealed = {**manifest, "sha256": seal(manifest)}
+    write_json(folder / MANIFEST, sealed)
+    return sealed
 
 
-def pending_memo_folder(build_dir: Path, name: str) -> Path:
-    """Where memo results of a failed run wait (gitignored), so fixing a late
-    block does not recompute an expensive early call."""
-    return build_dir / PREVIEW_DIR / "pending-memo" / name
+def seal(manifest: dict[str, Any]) -> str:
+    return hash_text(canonical_json({name: value for name, value in manifest.items() if name != "sha256"}))
 
 
-def staleness(manifest: dict[str, Any] | None, fingerprints: Fingerprints,
-              cells: tuple[Cell, ...], keys: list[str], folder: Path) -> list[str]:
-    """Why the stored results do not match the post now; [] if they do."""
-    if manifest is None:
-        return ["no stored results"]
-    if manifest.get("format") != FORMAT_VERSION:
-        return [f"results stored by another runpost format ({manifest.get('format')} -> {FORMAT_VERSION})"]
-    stored = manifest.get("fingerprints", {})
-    reasons = _changed_files("helper file", stored.get("helpers", {}), fingerprints.helpers)
-    reasons += _changed_files("input", stored.get("inputs", {}), fingerprints.inputs)
-    reasons += _changed_params(stored.get("params", {}), fingerprints.params)
-    if not reasons:
-        reasons = _changed_cells(manifest.get("cells", []), cells, keys)
-    if not reasons and manifest.get("key") != (keys[-1] if keys else None):
-        reasons = ["the results' key does not match (build/ was edited by hand?)"]
-    if not reasons and not is_complete(folder, manifest):
-        missing = [entry["path"] for entry in manifest.get("files", []) if not (folder / entry["path"]).is_file()]
-        reasons = [f"stored file missing: {path}" for path in missing]
-    return reasons
+def verify_stored(folder: Path, manifest: dict[str, Any]) -> list[tuple[Path, str]]:
+    """(file, problem) for everything stored that is not as the run left it; [] if all is.
+
+    Covers the manifest itself (published values, printed output), the files
+    it lists (published beside the page or at the site root) and its memo entries.
+    """
+    if manifest.get("sha256") != seal(manifest):
+        return [(folder / MANIFEST, "the manifest changed since the run that wrote it "
+                                    "(its contents do not match its sha256)")]
+    problems = []
+    for entry in stored_entries(manifest):
+        path = folder / entry["path"]
+        if not is_inside(entry["path"]):
+            problems.append((folder / MANIFEST, f"the manifest lists a file outside {folder.name}/: {entry['path']}"))
+        elif not path.is_file():
+            problems.append((path, "a stored file is missing"))
+        elif hash_file(path) != entry.get("sha256"):
+            problems.append((path, f"a stored file changed since the run that wrote it "
+                                   f"(its sha256 differs from {folder.name}/{MANIFEST})"))
+    return problems
 
 
-def _changed_files(kind: str, old: dict[str, str], new: dict[str, str]) -> list[str]:
-    reasons = []
-    for name in sorted(set(old) | set(new)):
-        if name not in old:
-            reasons.append(f"{kind} {name} added")
-        elif name not in new:
-            reasons.append(f"{kind} {name} removed")
-        elif old[name] != new[name]:
-            reasons.append(f"{kind} {name} changed")
-    return reasons
+def stored_entries(manifest: dict[str, Any]) -> list[dict[str, str]]:
+    """Every file the manifest vouches for: {"path" (relative to the result folder), "sha256"}."""
+    return [*manifest.get("files", []), *(stored for entry in manifest.get("memo", []) for stored in entry.get("stored", []))]
 
 
-def _changed_params(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    reasons = []
-    for name in sorted(set(old) | set(new)):
-        if name not in old:
-            reasons.append(f"parameter {name} added ({new[name]!r})")
-        elif name not in new:
-            reasons.append(f"parameter {name} removed (was {old[name]!r})")
-        elif canonical_json(old[name]) != canonical_json(new[name]):
-            reasons.append(f"parameter {name} changed ({old[name]!r} -> {new[name]!r})")
-    return reasons
+def is_inside(relative: str) -> bool:
+    parts = Path(relative).parts
+    return bool(parts) and parts[0] in ("files", "site", "memo") and ".." not in parts and not Path(relative).is_absolute()
 
 
-def _changed_cells(stored: list[dict[str, Any]], cells: tuple[Cell, ...], keys: list[str]) -> list[str]:
-    for position, cell in enumerate(cells):
-        if position >= len(stored):
-            return [f"block '{cell.id}' (line {cell.code_line}) is new"]
-        if stored[position].get("key") != keys[position]:
-            return [f"block '{cell.id}' (line {cell.code_line}) code changed"]
-    if len(stored) > len(cells):
-        return [f"block '{stored[len(cells)].get('id')}' was removed"]
-    return []
+def memo_record(folder: Path, key: str) -> Path:
+    return folder / "memo" / f"{key}.json"
 
 
-def first_stale_cell(stored: list[dict[str, Any]], keys: list[str]) -> int:
-    """Index of the first block whose key differs from the stored run (len(keys) if none)."""
-    for position, key in enumerate(keys):
-        if position >= len(stored) or stored[position].get("key") != key:
-            return position
-    return len(keys)
+def memo_files(memo: Path, key: str) -> list[Path]:
+    """An entry's record and, if it names one, its data file (the record is JSON: reading it runs nothing)."""
+    record = memo / f"{key}.json"
+    try:
+        data = json.loads(record.read_text(encoding="utf-8")).get("data")
+    except (OSError, ValueError, AttributeError):
+        return []
+    extra = [memo / data] if isinstance(data, str) and data.startswith(key) and "/" not in data else []
+    return [record, *[path for path in extra if path.is_file()]]
+
+
+def stored_memo(folder: Path, key: str) -> list[dict[str, str]]:
+    """The manifest's record of an entry's files: their sha256 vouches for entries written before it."""
+    return [{"path": f"memo/{path.name}", "sha256": hash_file(path)} for path in memo_files(folder / "memo", key)]
+
+
+def trusted_memo(manifest: dict[str, Any] | None) -> dict[str, dict[str, str]]:
+    """key -> {file name: sha256} of the memo entries a stored run used."""
+    return {entry["key"]: {Path(stored["path"]).name: stored["sha256"] for stored in entry.get("stored", [])}
+            for entry in (manifest or {}).get("memo", [])}
+
+
+def collect_memo(source: Path, target: Path, keys: list[str]) -> None:
+    """Hard-link the entries a run used into its new result folder; the others are pruned with the old one."""
+    if source == target:
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    for key in keys:
+        for path in memo_files(source, key):
+            try:
+                os.link(path, target / path.name)
+            except FileExistsError:
+                pass
+            except OSError:  # a file system without hard links
+                shutil.copy2(path, target / path.name)
+
+
+def memo_finished_since(memo: Path, start: float) -> int:
+    """How many entries were stored since `start` (time.time())."""
+    return sum(1 for record in memo.glob("*.json") if record.stat().st_mtime >= start) if memo.is_dir() else 0
+
+
+class DeferredInterrupt:
+    received = False
+
+
+@contextmanager
+def interrupts_deferred():
+    """Ctrl-C waits until the block is done (check `.received` after it): half a swap would
+    leave neither the old results nor the new ones in place."""
+    deferred = DeferredInterrupt()
+    if threading.current_thread() is not threading.main_thread():
+        yield deferred
+        return
+
+    def note(signum: int, frame: Any) -> None:
+        deferred.received = True
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield deferred
+    finally:
+        signal.signal(signal.SIGINT, previous)

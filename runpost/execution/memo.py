@@ -1,0 +1,182 @@
+"""@runpost.memo in the kernel: a call's result is stored (memo_store.py) the moment
+it returns, so an interrupted run keeps it; `.map` computes calls in forked processes.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import runpost
+
+from .environment import device
+from .memo_store import write_atomically
+
+if TYPE_CHECKING:
+    from .kernel import KernelSession
+
+
+class Memoized:
+    """A @runpost.memo function: results in build/, `.map` in forked processes."""
+
+    def __init__(self, session: "KernelSession", function: Callable, cell_key: str, cell_index: int):
+        self.session = session
+        self.function = function
+        self.cell_key = cell_key
+        self.cell_index = cell_index
+        self.__wrapped__ = function
+        for attribute in ("__module__", "__name__", "__qualname__", "__doc__"):
+            setattr(self, attribute, getattr(function, attribute, None))
+
+    def key(self, args: tuple, kwargs: dict) -> str:
+        parts = [self.cell_key, self.function.__qualname__, runpost.arguments_hash(args, kwargs)]
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        key = self.key(args, kwargs)
+        entry = self.session.memo.load(key)
+        if entry is None:
+            entry = self._compute(args, kwargs)
+            self.session.memo.store(key, entry)
+        else:
+            # Replay what the call printed, so a cached run prints what a fresh one does.
+            sys.stdout.write(entry["stdout"])
+        self._note(key, args, kwargs, entry)
+        return entry["result"]
+
+    def _compute(self, args: tuple, kwargs: dict) -> dict[str, Any]:
+        recorder = Tee(sys.stdout)
+        sys.stdout, outer = recorder, sys.stdout
+        start = time.perf_counter()
+        try:
+            result = self.function(*args, **kwargs)
+        finally:
+            sys.stdout = outer
+        return {"result": result, "stdout": recorder.getvalue(), "seconds": time.perf_counter() - start,
+                "device": device()}
+
+    def _note(self, key: str, args: tuple, kwargs: dict, entry: dict[str, Any]) -> None:
+        call = runpost.describe_call(self.function, args, kwargs)
+        self.session.note_used(key, call, self.function.__qualname__, entry["seconds"], self.cell_index)
+        if entry.get("device"):
+            self.session.devices.append(tuple(entry["device"]))
+
+    def map(self, calls: Any, processes: int = 1) -> list:
+        """Results of `self(*call)` for each call, the uncached ones computed in parallel.
+
+        Children are forked (multiprocessing's fork context, Process directly)
+        so neither the function nor the arguments are pickled; each child
+        writes its memo file and exits. At most `processes` run at once.
+        """
+        calls = [runpost.as_arguments(call) for call in calls]
+        keys = [self.key(call, {}) for call in calls]
+        entries = {}
+        for key in keys:
+            if key not in entries:
+                entries[key] = self.session.memo.load(key)
+        missing = {key: call for key, call in zip(keys, calls) if entries[key] is None}
+        run_children(self, list(missing.items()), max(1, int(processes)))
+        for key in missing:
+            entries[key] = self.stored_by_child(key)
+        results = []
+        for key, call in zip(keys, calls):
+            entry = entries[key]
+            sys.stdout.write(entry["stdout"])
+            self._note(key, call, {}, entry)
+            results.append(entry["result"])
+        return results
+
+    def stored_by_child(self, key: str) -> dict[str, Any]:
+        memo = self.session.memo
+        entry = memo.load(key)
+        if entry is None:
+            raise RuntimeError(f"memo: the process computing a call of {self.__qualname__} stored no result")
+        memo.computed.add(key)  # stored by the child: computed in this run, not reused
+        return entry
+
+
+def run_children(memoized: Memoized, work: list[tuple[str, tuple]], processes: int) -> None:
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    context = multiprocessing.get_context("fork")
+    waiting, running, failures = list(work), {}, []
+    # Children report exceptions in a private temp folder, never in build/: the
+    # report is a pickle (the exception itself) that only our own children write.
+    with tempfile.TemporaryDirectory(prefix="runpost-memo-") as reports:
+        while waiting or running:
+            # After a failure, start nothing new but let running children finish: their results are stored.
+            while waiting and len(running) < processes and not failures:
+                key, call = waiting.pop(0)
+                child = context.Process(target=compute_in_child, args=(memoized, key, call, Path(reports)))
+                child.start()
+                running[child.sentinel] = (child, key, call)
+            if not running:
+                break
+            for sentinel in wait(list(running)):
+                child, key, call = running.pop(sentinel)
+                child.join()
+                if child.exitcode != 0:
+                    failures.append(child_failure(memoized, call, child.exitcode, Path(reports) / key))
+    if failures:
+        raise failures[0]
+
+
+def compute_in_child(memoized: Memoized, key: str, call: tuple, reports: Path) -> None:
+    session = memoized.session
+    session.events.close()  # only the kernel talks to the builder
+    sys.stdout = io.StringIO()
+    start = time.perf_counter()
+    try:
+        result = memoized.function(*call)
+        # The device is read in the child: CUDA used there is invisible to the kernel.
+        entry = {"result": result, "stdout": sys.stdout.getvalue(), "seconds": time.perf_counter() - start,
+                 "device": device()}
+        session.memo.store(key, entry)
+    except BaseException as error:
+        report = {"text": "".join(traceback.format_exception(error)), "exception": error}
+        try:
+            data = pickle.dumps(report, protocol=4)
+        except Exception:
+            report["exception"] = None
+            data = pickle.dumps(report, protocol=4)
+        write_atomically(reports / key, data)
+        sys.stderr.flush()
+        os._exit(1)
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def child_failure(memoized: Memoized, call: tuple, exitcode: int, path: Path) -> BaseException:
+    """The child's exception, raised again in the kernel with the child's traceback as a note."""
+    call_text = runpost.describe_call(memoized.function, call, {})
+    try:
+        report = pickle.loads(path.read_bytes())
+        path.unlink()
+    except (OSError, pickle.UnpicklingError, EOFError):
+        how = f"was killed by signal {-exitcode}" if exitcode < 0 else f"exited with status {exitcode}"
+        return RuntimeError(f"the process computing {call_text} {how}")
+    error = report["exception"]
+    if not isinstance(error, BaseException):
+        error = RuntimeError(report["text"].strip().splitlines()[-1])
+    error.add_note(f"raised in the process computing {call_text}:\n{report['text'].rstrip()}")
+    return error
+
+
+class Tee(io.StringIO):
+    """Records what a memoized call prints while passing it on."""
+
+    def __init__(self, target: Any):
+        super().__init__()
+        self.target = target
+
+    def write(self, text: str) -> int:
+        self.target.write(text)
+        return super().write(text)

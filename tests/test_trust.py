@@ -1,0 +1,236 @@
+"""Never publish results that no run produced; never lose a finished memo result.
+
+Tampered or missing stored files, memo entries that would run code when
+loaded, and a real Ctrl-C of `python build.py` sent to its process group.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from test_execute import MEMO_BLOCK, build, build_error, calls, make_config, process_alive, write_post
+from runpost.errors import BuildErrors
+from runpost.execution.runner import execute_posts
+from runpost.report import Reporter
+
+FIGURE = "open(runpost.site_file('fig/x.png'), 'wb').write(b'png bytes')\nrunpost.publish('accuracy', 0.9)"
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    monkeypatch.setenv("RUNPOST_TEST_LOG", str(tmp_path / "calls.log"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def built(site: Path, *blocks: str):
+    post = write_post(site / "content" / "posts" / "p", "import runpost", *blocks)
+    build(post, site)
+    return post, site / "build" / "p"
+
+
+def frozen_errors(post, site) -> list[str]:
+    with pytest.raises(BuildErrors) as caught:
+        build(post, site, mode="frozen")
+    return [str(error) for error in caught.value.errors]
+
+
+def test_frozen_fails_naming_the_post_and_a_tampered_png(site):
+    post, stored = built(site, FIGURE)
+    (stored / "site" / "fig" / "x.png").write_bytes(b"not what the run wrote")
+    [error] = frozen_errors(post, site)
+    assert error.startswith("build/p/site/fig/x.png: error: post 'p': a stored file changed since the run")
+
+
+def test_frozen_fails_naming_the_post_and_a_tampered_published_value(site):
+    post, stored = built(site, FIGURE)
+    manifest = json.loads((stored / "manifest.json").read_text())
+    manifest["values"]["accuracy"] = 0.99
+    (stored / "manifest.json").write_text(json.dumps(manifest))
+    [error] = frozen_errors(post, site)
+    assert error.startswith("build/p/manifest.json: error: post 'p': the manifest changed since the run")
+
+
+def test_frozen_fails_naming_a_missing_stored_file(site):
+    post, stored = built(site, FIGURE)
+    (stored / "site" / "fig" / "x.png").unlink()
+    assert frozen_errors(post, site) == [
+        "build/p/site/fig/x.png: error: post 'p': a stored file is missing; --frozen never runs code: "
+        "build without it and commit build/p"]
+
+
+def test_a_default_build_warns_and_reruns_instead_of_publishing_a_tampered_file(site):
+    post, stored = built(site, FIGURE)
+    (stored / "site" / "fig" / "x.png").write_bytes(b"tampered")
+    stream = io.StringIO()
+    results = execute_posts([post], make_config(site), Reporter(stream))[0].results
+    assert results.executed and (stored / "site" / "fig" / "x.png").read_bytes() == b"png bytes"
+    assert "build/p/site/fig/x.png: warning: post 'p': a stored file changed" in stream.getvalue()
+    assert "the post runs again" in stream.getvalue()
+
+
+def test_memo_results_are_stored_as_json_when_they_are_json_data(site):
+    built(site, MEMO_BLOCK, "square(3)")
+    [record] = (site / "build" / "p" / "memo").iterdir()
+    assert record.suffix == ".json" and json.loads(record.read_text())["result"] == 9
+
+
+def test_tensors_are_stored_for_weights_only_loading_and_objects_as_a_last_resort_pickle(site):
+    pytest.importorskip("torch")
+    code = """
+        import torch, runpost
+        class Box: pass
+        @runpost.memo
+        def make(kind):
+            return {"w": torch.ones(2)} if kind == "tensor" else (Box() if kind == "object" else (1, 2))
+        print(make("tensor")["w"].tolist(), type(make("object")).__name__, make("tuple"))"""
+    post = write_post(site / "p", code)
+    assert build(post, site).results.outputs["cell-1"].stdout == "[1.0, 1.0] Box (1, 2)\n"
+    suffixes = sorted(path.suffix for path in (site / "build" / "p" / "memo").iterdir())
+    assert suffixes == [".json", ".json", ".json", ".pkl", ".pt", ".pt"]  # a tuple is not JSON: torch keeps it
+    again = build(write_post(site / "p", code + "\n        # later"), site).results
+    assert again.outputs["cell-1"].stdout == "[1.0, 1.0] Box (1, 2)\n"
+
+
+PICKLED = MEMO_BLOCK.replace("return n * n", "return {n * n}")  # a set: not JSON, so pickled
+
+
+class Marker:
+    """Unpickling this creates a file: proof that a tampered pickle was loaded."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_a_tampered_memo_pickle_is_never_loaded_and_is_reported(site):
+    post, stored = built(site, PICKLED, "print(square(3))")
+    [data] = (stored / "memo").glob("*.pkl")
+    marker = site / "marker"
+    data.write_bytes(pickle.dumps(Marker(str(marker))))
+    stream = io.StringIO()
+    edited = write_post(site / "content" / "posts" / "p", "import runpost", PICKLED, "print(square(3))\n# later")
+    results = execute_posts([edited], make_config(site), Reporter(stream))[0].results
+    assert not marker.exists()
+    assert f"build/p/memo/{data.name}: warning: post 'p': memo result not used: changed since the run" in stream.getvalue()
+    assert results.outputs["cell-3"].stdout == "computing 3\n{9}\n" and calls(site) == ["square3", "square3"]
+
+
+def test_a_memo_pickle_tampered_together_with_its_record_is_caught_by_the_manifest(site):
+    post, stored = built(site, PICKLED, "print(square(3))")
+    [data] = (stored / "memo").glob("*.pkl")
+    [record] = (stored / "memo").glob("*.json")
+    marker = site / "marker"
+    data.write_bytes(pickle.dumps(Marker(str(marker))))
+    fields = json.loads(record.read_text())
+    import hashlib
+    record.write_text(json.dumps({**fields, "sha256": hashlib.sha256(data.read_bytes()).hexdigest()}))
+    stream = io.StringIO()
+    edited = write_post(site / "content" / "posts" / "p", "import runpost", PICKLED, "print(square(3))\n# later")
+    execute_posts([edited], make_config(site), Reporter(stream))
+    assert not marker.exists()
+    assert f"build/p/memo/{record.name}: warning: post 'p': memo result not used: changed since the run that " \
+           "stored it (sha256 differs from manifest.json)" in stream.getvalue()
+
+
+def test_an_unloadable_memo_entry_is_a_warning_then_recomputed(site):
+    post, stored = built(site, MEMO_BLOCK, "print(square(3))")
+    [record] = (stored / "memo").glob("*.json")
+    stored_manifest = stored / "manifest.json"
+    stored_manifest.unlink()  # an entry of an interrupted run: only its record vouches for it
+    record.write_text("{truncated")
+    stream = io.StringIO()
+    results = execute_posts([post], make_config(site), Reporter(stream))[0].results
+    assert f"build/p/memo/{record.name}: warning: post 'p': memo result not used: is not a memo record" \
+           in stream.getvalue()
+    assert results.outputs["cell-3"].stdout == "computing 3\n9\n" and calls(site) == ["square3", "square3"]
+
+
+def test_memo_results_of_a_failed_run_are_in_build_and_reported_as_reused(site):
+    build_error(write_post(site / "p", MEMO_BLOCK, "square(5)", "raise ValueError('late bug')"), site)
+    assert len(list((site / "build" / "p" / "memo").glob("*.json"))) == 1
+    stream = io.StringIO()
+    execute_posts([write_post(site / "p", MEMO_BLOCK, "square(5)", "print('fixed')")], make_config(site),
+                  Reporter(stream))
+    assert "p: memo results: 1 reused, 0 computed" in stream.getvalue() and calls(site) == ["square5"]
+
+
+SLOW_POST = """---
+title: Slow
+date: 2024-01-01
+---
+Text.
+
+```python {exec=true id=work}
+import os, time, runpost
+
+@runpost.memo
+def step(n):
+    open(f"{os.environ['RUNPOST_TEST_LOG']}-{n}", "w").write(str(os.getpid()))
+    time.sleep(n)
+    return n
+
+print(step(0.2))
+print(step.map([0.3, 60], processes=2))
+```
+"""
+
+
+def test_ctrl_c_keeps_finished_memo_results_exits_130_and_leaves_no_process(tmp_path):
+    project = tmp_path / "project"
+    (project / "content" / "posts" / "slow").mkdir(parents=True)
+    (project / "runpost.toml").write_text('title = "T"\nbase_url = "https://example.org/"\n')
+    (project / "content" / "posts" / "slow" / "index.md").write_text(SLOW_POST)
+    log = tmp_path / "log"
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", "RUNPOST_TEST_LOG": str(log),
+                   "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    # Its own process group, as a terminal's foreground job; SIGINT not ignored, as in a terminal.
+    builder = subprocess.Popen([sys.executable, str(REPO / "build.py")], cwd=project, env=environment,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    memo = project / "build" / "slow" / "memo"
+    deadline = time.monotonic() + 60
+    while len(list(memo.glob("*.json"))) < 2 or not Path(f"{log}-60").exists():  # two done, one sleeping
+        assert time.monotonic() < deadline and builder.poll() is None, builder.communicate()
+        time.sleep(0.05)
+    os.killpg(builder.pid, signal.SIGINT)
+    start = time.monotonic()
+    _, stderr = builder.communicate(timeout=30)
+    assert time.monotonic() - start < 5
+    assert builder.returncode == 130
+    assert stderr.splitlines()[-1] == ("interrupted: kept 2 finished memo results in build/slow/memo; "
+                                       "build/slow results and site/ unchanged")
+    assert not process_alive(int(Path(f"{log}-60").read_text()))  # the forked child still sleeping
+    assert not (project / "site").exists() and not (project / "build" / "slow" / "manifest.json").exists()
+    assert not process_alive(int(Path(f"{log}-0.2").read_text()))  # the kernel
+
+
+def test_the_next_run_reuses_what_an_interrupted_run_kept(site):
+    class InterruptAfterFirstCall(Reporter):
+        def info(self, message: str) -> None:
+            if "running" in message:
+                deadline = time.monotonic() + 30
+                while not list((site / "build" / "p" / "memo").glob("*.json")):
+                    assert time.monotonic() < deadline
+                    time.sleep(0.05)
+                raise KeyboardInterrupt
+
+    post = write_post(site / "p", MEMO_BLOCK, "square(2)\nimport time\ntime.sleep(30)")
+    with pytest.raises(KeyboardInterrupt) as caught:
+        execute_posts([post], make_config(site), InterruptAfterFirstCall(io.StringIO()))
+    assert str(caught.value).startswith("interrupted: kept 1 finished memo result in build/p/memo;")
+    stream = io.StringIO()
+    execute_posts([write_post(site / "p", MEMO_BLOCK, "square(2)")], make_config(site), Reporter(stream))
+    assert "p: memo results: 1 reused, 0 computed" in stream.getvalue() and calls(site) == ["square2"]
