@@ -31,7 +31,7 @@ from .hugo_compat.lists import ListExtension
 from .hugo_compat.raw_html import RawHtmlExtension
 from .hugo_compat.tables import TableExtension
 from .hugo_compat.typographer import TypographerExtension
-from .codeblocks import find_code_blocks
+from ..content.scan import find_code_blocks
 from ..post import Post
 from .shortcodes import TOKEN_PATTERN
 
