@@ -224,6 +224,11 @@ def test_highlight_without_closing_tag_is_an_error():
         f"content/posts/t.md:{BODY_LINE}:1: error: 'highlight' needs a closing tag '{{{{< /highlight >}}}}'"]
 
 
+def test_self_closing_highlight_needs_no_closing_tag():
+    (call,) = parse("{{< highlight python />}}\n").shortcodes
+    assert (call.name, call.positional, call.inner) == ("highlight", ("python",), None)
+
+
 def test_every_error_in_a_post_is_reported():
     assert len(errors_of("{{< nope >}}\n{{< nada >}}\n{{< figure a=\"x >}}")) == 3
 

@@ -195,7 +195,8 @@ class _Parser:
         if tag.name == "highlight" and self.is_exec(tag):
             self.add_highlight_cell(call, token)
             return tag.start, end, token, None
-        if tag.name == "highlight" and call.close is None:
+        if tag.name == "highlight" and call.close is None and not tag.self_closing:
+            # Hugo renders `{{< highlight python />}}` as an empty block; an unpaired call has no code.
             self.error(tag.start, "'highlight' needs a closing tag '{{< /highlight >}}'")
         inner, children = None, []
         if call.close is not None:
