@@ -60,6 +60,7 @@ class Shortcode:
     location: Location               # file position of the opening `{{`
     token: str                       # placeholder standing in the body for this call
     children: tuple["Shortcode", ...] = ()  # shortcodes nested in `inner` (their tokens are in inner)
+    options: dict[str, str] = field(default_factory=dict)  # highlight: its option string and named options, parsed once
 
 
 @dataclass(frozen=True)

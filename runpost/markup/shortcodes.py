@@ -192,8 +192,10 @@ class _Parser:
         self.check_name(tag)
         self.check_parameters(tag)
         token = self.next_token()
-        if tag.name == "highlight" and self.is_exec(tag):
-            self.add_highlight_cell(call, token)
+        # highlight's options are read here, once: the cell, the renderer and the checks use these.
+        options = self.highlight_options(tag) if tag.name == "highlight" else {}
+        if tag.name == "highlight" and cells.read_bool(options.get("exec", "false"), self.reporter(tag.start)):
+            self.add_highlight_cell(call, token, options)
             return tag.start, end, token, None
         if tag.name == "highlight" and call.close is None and not tag.self_closing:
             # Hugo renders `{{< highlight python />}}` as an empty block; an unpaired call has no code.
@@ -205,7 +207,7 @@ class _Parser:
             inner, children = self.assemble(tag.end, call.close.start, call.children, items[first:last])
         shortcode = Shortcode(name=tag.name, positional=tag.positional, named=dict(tag.named), inner=inner,
                               markdown=tag.delimiter == "%", location=self.location(tag.start), token=token,
-                              children=tuple(children))
+                              children=tuple(children), options=options)
         return tag.start, end, token, shortcode
 
     def replace_code_block(self, block: CodeBlock):
@@ -239,12 +241,10 @@ class _Parser:
 
     # -- cells
 
-    def is_exec(self, tag: Tag) -> bool:
-        report = self.reporter(tag.start)
-        options = cells.highlight_options(tag.positional, tag.named, report)
-        return cells.read_bool(options.get("exec", "false"), report)
+    def highlight_options(self, tag: Tag) -> dict[str, str]:
+        return cells.highlight_options(tag.positional, tag.named, self.reporter(tag.start))
 
-    def add_highlight_cell(self, call: _Call, token: str) -> None:
+    def add_highlight_cell(self, call: _Call, token: str, options: dict[str, str]) -> None:
         tag = call.tag
         if call.close is None:
             self.error(tag.start, "executable 'highlight' needs a closing tag '{{< /highlight >}}'")
@@ -252,8 +252,6 @@ class _Parser:
         code_start, code_end = cells.highlight_code_bounds(self.text, tag.end, call.close.start)
         code_line = self.text.count("\n", 0, code_start) + 1
         language = tag.positional[0] if tag.positional else tag.named.get("lang", "python")
-        # is_exec() already parsed these options and reported any problem once.
-        options = cells.highlight_options(tag.positional, tag.named, report=lambda message: None)
         self.add_cell(language, self.text[code_start:code_end], options, tag.start, code_line, token)
 
     def add_cell(self, language: str, code: str, options: dict[str, str], offset: int, code_line: int,

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 from pygments.styles import get_style_by_name
 
-from ..markup.cells import highlight_code_bounds, highlight_options
+from ..markup.cells import highlight_code_bounds
 from ..config import Config
 from ..errors import BuildError, BuildErrors, did_you_mean
 from ..markup.markdown import heading_id, highlight_code, markdown_to_html
@@ -179,8 +179,7 @@ class _Renderer:
 
     def highlight(self, shortcode: Shortcode) -> str:
         language = shortcode.positional[0] if shortcode.positional else shortcode.named.get("lang", "")
-        # parse_shortcodes has already reported bad option strings.
-        options = highlight_options(shortcode.positional, shortcode.named, report=lambda message: None)
+        options = shortcode.options          # parsed (and checked) once, by parse_shortcodes
         code = shortcode.inner or ""
         start, end = highlight_code_bounds(code, 0, len(code))
         return highlight_code(code[start:end], language, options)
