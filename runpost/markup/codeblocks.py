@@ -88,3 +88,24 @@ def parse_bool(value: str) -> bool:
     if lowered in _FALSE:
         return False
     raise ValueError(f"expected true or false, got '{value}'")
+
+
+_LINENOS = {"true", "false", "table", "inline"}
+_LINE_RANGE = re.compile(r"\d+(?:-\d+)?")
+
+
+def display_option_problems(options: dict[str, str]) -> list[tuple[str, str]]:
+    """(option, message) for each display option Hugo would not understand: Hugo ignores them silently."""
+    problems = []
+    linenos = options.get("linenos")
+    if linenos is not None and linenos.strip().lower() not in _LINENOS:
+        problems.append(("linenos", f"linenos must be true, false, table or inline, got '{linenos}'"))
+    hl_lines = options.get("hl_lines")
+    if hl_lines is not None:
+        items = [item.strip("\"'") for item in re.split(r"[\s,]+", hl_lines.strip().strip("[]")) if item]
+        if not items or not all(_LINE_RANGE.fullmatch(item) for item in items):
+            problems.append(("hl_lines", f"hl_lines must be line numbers and ranges like \"2 4-6\", got '{hl_lines}'"))
+    start = options.get("linenostart")
+    if start is not None and not start.strip().isdigit():
+        problems.append(("linenostart", f"linenostart must be a line number, got '{start}'"))
+    return problems

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cells
-from .codeblocks import parse_bool, parse_fence_info, parse_highlight_options, parse_option_string
+from .codeblocks import (display_option_problems, parse_bool, parse_fence_info, parse_highlight_options,
+                         parse_option_string)
 from ..content.scan import CodeBlock, Tag, closer_of, find_code_blocks, matching_close, scan_of
 from ..errors import BuildError, BuildErrors, Location, did_you_mean
 from ..post import Cell, Post, Shortcode
@@ -191,6 +192,7 @@ class _Parser:
         end = (call.close or tag).end
         self.check_name(tag)
         self.check_parameters(tag)
+        self.check_figure(tag)
         token = self.next_token()
         # highlight's options are read here, once: the cell, the renderer and the checks use these.
         options = self.highlight_options(tag) if tag.name == "highlight" else {}
@@ -216,6 +218,8 @@ class _Parser:
         if block.fenced:
             report = self.reporter(block.start)
             language, options = cells.fence_options(block.info, report)
+            if options is not None:
+                self.check_display_options(options, block.start, block.code_start)
             if options is not None and cells.read_bool(options.get("exec", "false"), report):
                 token = self.next_token()
                 code = self.text[block.code_start:block.code_end]
@@ -242,7 +246,21 @@ class _Parser:
     # -- cells
 
     def highlight_options(self, tag: Tag) -> dict[str, str]:
-        return cells.highlight_options(tag.positional, tag.named, self.reporter(tag.start))
+        options = cells.highlight_options(tag.positional, tag.named, self.reporter(tag.start))
+        self.check_display_options(options, tag.start, tag.end)
+        return options
+
+    def check_display_options(self, options: dict[str, str], start: int, end: int) -> None:
+        """Report each option Hugo would not understand at the column where it is written."""
+        for key, message in display_option_problems(options):
+            found = re.search(rf"\b{re.escape(key)}\s*=", self.text[start:end])
+            self.error(start + found.start() if found else start, message)
+
+    def check_figure(self, tag: Tag) -> None:
+        mixed = tag.positional and tag.named          # reported by check_parameters already
+        if tag.name == "figure" and not mixed and not tag.named.get("src"):
+            # Hugo's figure takes named parameters only, so `{{< figure "a.png" >}}` has no src either.
+            self.error(tag.start, "figure needs an image: {{< figure src=\"image.png\" >}}")
 
     def add_highlight_cell(self, call: _Call, token: str, options: dict[str, str]) -> None:
         tag = call.tag
