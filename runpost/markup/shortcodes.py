@@ -24,21 +24,17 @@ from pathlib import Path
 from . import cells
 from .codeblocks import (display_option_problems, parse_bool, parse_fence_info, parse_highlight_options,
                          parse_option_string)
+from .placeholders import TOKEN_FORMAT, TOKEN_PATTERN, make_token
 from ..content.scan import CodeBlock, Tag, closer_of, find_code_blocks, matching_close, scan_of
 from ..errors import BuildError, BuildErrors, Location, did_you_mean
 from ..post import Cell, Post, Shortcode
 
-# Also importable from here, as they were before they moved to codeblocks.py and content/scan.py.
+# Also importable from here, as they were before they moved to codeblocks.py, placeholders.py and content/scan.py.
 __all__ = ["BUILTINS", "TOKEN_FORMAT", "TOKEN_PATTERN", "available_shortcodes", "parse_shortcodes",
            "find_code_blocks", "parse_bool", "parse_fence_info", "parse_highlight_options", "parse_option_string"]
 
 BUILTINS = frozenset({"highlight", "figure", "youtube", "ref", "relref", "value", "table"})
 
-# Tokens are letters and digits only, so Markdown (emphasis, typographer,
-# linkify, heading ids) leaves them alone, and the fixed "RPSC...X" frame means
-# no token is a substring of another.
-TOKEN_FORMAT = "RPSC{:04d}X"
-TOKEN_PATTERN = re.compile(r"RPSC\d{4,}X")
 
 # Built-ins whose documented form mixes a positional argument with named options
 # (`{{< table results caption="..." >}}`); Hugo's rule forbids mixing elsewhere.
@@ -101,7 +97,7 @@ class _Parser:
 
     def next_token(self) -> str:
         self.tokens += 1
-        return TOKEN_FORMAT.format(self.tokens)
+        return make_token(self.tokens)
 
     # -- driver
 
