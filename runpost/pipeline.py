@@ -14,6 +14,7 @@ from .execution.runner import execute_posts
 from .execution.explain import explain_posts
 from .site.links import check_links
 from .content.load import load_posts, stray_markdown
+from .content.scan import scan_post
 from .markup.markdown import render_markdown
 from .post import Post
 from .report import Reporter
@@ -27,6 +28,7 @@ def build(config: Config, reporter: Reporter) -> None:
     # any code runs: a typo in one post should not cost a training run first.
     content_errors = ErrorCollector()
     posts = load_posts(config, content_errors)
+    posts = [scan_post(post) for post in posts]
     known = available_shortcodes(config)
     posts = each(posts, lambda post: parse_shortcodes(post, known), content_errors)
     posts = each(posts, lambda post: render_markdown(post, config), content_errors)

@@ -5,6 +5,7 @@ returns a new `Post` (`dataclasses.replace`) with its own fields filled in and
 never edits another stage's fields:
 
     load        -> path, source, meta, body, body_line, bundle, url
+    scan        -> scan (where shortcodes, code and links are in the body as loaded)
     shortcodes  -> body (placeholders), shortcodes, cells
     execute     -> results
     markdown    -> html (placeholders intact)
@@ -16,9 +17,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import Location
+
+if TYPE_CHECKING:
+    from .content.scan import SourceScan
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class Shortcode:
     location: Location               # file position of the opening `{{`
     token: str                       # placeholder standing in the body for this call
     children: tuple["Shortcode", ...] = ()  # shortcodes nested in `inner` (their tokens are in inner)
+    options: dict[str, str] = field(default_factory=dict)  # highlight: its option string and named options, parsed once
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,10 @@ class Post:
     url: str                         # site path of the page, "/posts/<slug>/"
     bundle: Path | None = None       # the bundle folder for index.md posts; siblings are assets
     assets: dict[str, Path] = field(default_factory=dict)  # site path -> file (bundle siblings)
+    # Where shortcode tags, code and link targets are in the body as loaded (content/scan.py).
+    # Later stages ask it instead of scanning again; its offsets are into that body, not the
+    # placeholder body the shortcodes stage makes.
+    scan: SourceScan | None = None
     shortcodes: tuple[Shortcode, ...] = ()   # top-level calls, document order
     cells: tuple[Cell, ...] = ()     # executable blocks, document order
     results: Results = field(default_factory=Results)

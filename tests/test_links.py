@@ -127,3 +127,71 @@ def test_footnotes_escaped_brackets_code_spans_and_prose_are_not_link_targets():
 def test_entity_encoded_mailto_links_are_not_internal(tmp_path):
     html = '<a href="&#109;&#97;&#105;&#108;&#116;&#111;&#58;me&#64;example.com">me</a>'
     check_links(Site(pages={"index.html": html}), [], load_config(tmp_path))
+
+
+# ---------------------------------------------------------------- what the page really links to
+
+def build_errors(root: Path, body: str, raw_html: bool = True) -> list[str]:
+    """Errors of the link check on a one-post site, each as 'line:col: error: message'."""
+    from runpost.content.load import load_posts
+    from runpost.content.scan import scan_post
+    from runpost.markup.markdown import render_markdown
+    from runpost.markup.shortcodes import available_shortcodes, parse_shortcodes
+    from runpost.site.pages import render_site
+
+    (root / "runpost.toml").write_text(f"raw_html = {'true' if raw_html else 'false'}\n")
+    bundle = root / "content" / "posts" / "p"
+    bundle.mkdir(parents=True, exist_ok=True)
+    (bundle / "index.md").write_text("---\ntitle: t\ndate: 2020-01-01\n---\n" + body)
+    config = load_config(root)
+    posts = [scan_post(post) for post in load_posts(config)]
+    posts = [render_markdown(parse_shortcodes(post, available_shortcodes(config)), config) for post in posts]
+    try:
+        check_links(render_site(posts, config), posts, config)
+    except BuildErrors as caught:
+        return [str(error).split("index.md:", 1)[1] for error in caught.errors]
+    return []
+
+
+def test_link_inside_highlight_block_is_not_checked(tmp_path):
+    body = '{{< highlight html >}}\n<a href="hl-missing.html">x</a>\n![y](hl-missing.png)\n{{< /highlight >}}\n'
+    assert build_errors(tmp_path, body) == []
+
+
+def test_template_text_in_code_samples_is_never_checked(tmp_path):
+    body = ('```jinja\n<a href="{{ post.url }}">{% url \'home\' %}</a>\n```\n\n'
+            '{{< highlight go-html-template >}}\n<a href="{{ .Permalink }}">x</a>\n{{< /highlight >}}\n\n'
+            'Inline: `<a href="{{ .Permalink }}">`, and raw HTML in prose: <a href="{{ .Permalink }}">x</a>\n')
+    assert build_errors(tmp_path, body) == []
+
+
+def test_figure_src_with_a_space_is_one_error_at_its_column(tmp_path):
+    assert build_errors(tmp_path, 'Text.\n\n{{< figure src="images/a b.png" >}}\n') == [
+        "7:17: error: 'images/a b.png' (that is /posts/p/images/a b.png) does not exist in the site"]
+
+
+def test_raw_string_parameter_is_not_a_link(tmp_path):
+    (tmp_path / "content" / "posts" / "p").mkdir(parents=True)
+    (tmp_path / "content" / "posts" / "p" / "a.png").write_bytes(b"")
+    assert build_errors(tmp_path, '{{< figure src="a.png" alt=`Say "hello"` >}}\n') == []
+
+
+def test_text_that_markdown_does_not_render_as_a_link_is_not_checked(tmp_path):
+    body = "<!-- [old](gone.html) -->\n\nText.\n"
+    assert build_errors(tmp_path, body) == []
+
+
+def test_each_broken_link_is_one_error_at_its_line_and_column(tmp_path):
+    body = "[a](missing.html) and ![b](/nope.png)\n\n[again](missing.html)\n"
+    assert build_errors(tmp_path, body) == [
+        "5:5: error: 'missing.html' (that is /posts/p/missing.html) does not exist in the site",
+        "5:28: error: '/nope.png' does not exist in the site",
+        "7:9: error: 'missing.html' (that is /posts/p/missing.html) does not exist in the site",
+    ]
+
+
+def test_broken_link_in_markdown_shortcode_inner_text_is_checked(tmp_path):
+    (tmp_path / "templates" / "shortcodes").mkdir(parents=True)
+    (tmp_path / "templates" / "shortcodes" / "note.html").write_text("<div>{{ inner }}</div>")
+    assert build_errors(tmp_path, "{{% note %}}\nSee [x](gone/).\n{{% /note %}}\n") == [
+        "6:9: error: 'gone/' (that is /posts/p/gone/) does not exist in the site"]

@@ -124,3 +124,17 @@ def test_posts_are_sorted_newest_first(site_dir):
 def test_toml_error_at_the_end_points_at_the_last_front_matter_line():
     message = errors_of('+++\ntitle = "e"\ndate = 2020-01-01\nbroken = [\n+++\nx\n')[0]
     assert message == "content/posts/p.md:4:1: error: invalid TOML front matter: Invalid value"
+
+
+@pytest.mark.parametrize("front, where, message", [
+    ('title: "Hello\ndate: 2020-01-01\ntags:\n  - a\n', "2:8",
+     "a quoted scalar opened here is not closed (found unexpected end of stream)"),
+    ("title: x\ntags: [a, b\ndate: 2020-01-01\nslug: s\n", "3:7",
+     "a flow sequence opened here is not closed (expected ',' or ']', but got ':')"),
+    ("title: x\ntags:\n  - a\n - b\ndate: 2020-01-01\n", "5:2",
+     "expected <block end>, but found '<block sequence start>'"),
+])
+def test_yaml_error_points_at_the_line_that_opened_the_broken_construct(front, where, message):
+    with pytest.raises(BuildError) as caught:
+        parse_post(Path("content/posts/p.md"), f"---\n{front}---\nBody\n")
+    assert str(caught.value) == f"content/posts/p.md:{where}: error: invalid YAML front matter: {message}"

@@ -126,6 +126,23 @@ def test_youtube_is_a_click_to_load_link_without_third_party_requests():
         '<span class="youtube-embed__label">Play video: A talk (YouTube)</span></a></div>')
 
 
+def test_youtube_takes_its_class_as_the_second_positional_parameter_as_hugo_does():
+    assert render("{{< youtube LHXXI4-IEns my-class >}}").startswith(
+        '<div class="youtube-embed my-class"><a class="youtube-embed__link" '
+        'href="https://www.youtube.com/watch?v=LHXXI4-IEns"')
+
+
+def test_self_closing_highlight_renders_an_empty_block_as_hugo_does():
+    assert render("{{< highlight python />}}") == (
+        '<div class="highlight"><pre tabindex="0" class="chroma">'
+        '<code class="language-python" data-lang="python"></code></pre></div>')
+
+
+def test_highlight_of_only_blank_lines_renders_no_lines_as_chroma_does():
+    assert render("{{< highlight text >}}\n\n\n{{< /highlight >}}").endswith(
+        '<code class="language-text" data-lang="text"></code></pre></div>')
+
+
 def test_youtube_defaults_omit_start_autoplay_and_class():
     rendered = render("{{< youtube LHXXI4-IEns >}}")
     assert rendered.startswith('<div class="youtube-embed"><a ')

@@ -224,6 +224,11 @@ def test_highlight_without_closing_tag_is_an_error():
         f"content/posts/t.md:{BODY_LINE}:1: error: 'highlight' needs a closing tag '{{{{< /highlight >}}}}'"]
 
 
+def test_self_closing_highlight_needs_no_closing_tag():
+    (call,) = parse("{{< highlight python />}}\n").shortcodes
+    assert (call.name, call.positional, call.inner) == ("highlight", ("python",), None)
+
+
 def test_every_error_in_a_post_is_reported():
     assert len(errors_of("{{< nope >}}\n{{< nada >}}\n{{< figure a=\"x >}}")) == 3
 
@@ -247,3 +252,26 @@ def test_default_known_names_are_the_builtins():
 def test_exec_on_a_block_that_is_not_python_is_an_error_at_the_block():
     errors = errors_of("Text\n\n```bash {exec=true}\necho hi\n```\n")
     assert errors[0].startswith("content/posts/t.md:7:1: error: only Python blocks can run")
+
+
+# ---------------------------------------------------------------- built-ins as Hugo 0.111 takes them
+
+@pytest.mark.parametrize("call, column, message", [
+    ('{{< highlight go "linenos=tabel" >}}\nx\n{{< /highlight >}}', 19,
+     "linenos must be true, false, table or inline, got 'tabel'"),
+    ('{{< highlight go "linenos=table,hl_lines=2-x" >}}\nx\n{{< /highlight >}}', 33,
+     "hl_lines must be line numbers and ranges like \"2 4-6\", got '2-x'"),
+    ('{{< highlight go linenos=inline hl_lines=two >}}\nx\n{{< /highlight >}}', 33,
+     "hl_lines must be line numbers and ranges like \"2 4-6\", got 'two'"),
+    ('```go {linenos=yes}\nx\n```', 8, "linenos must be true, false, table or inline, got 'yes'"),
+    ('Text {{< figure alt="no image" >}}', 6, 'figure needs an image: {{< figure src="image.png" >}}'),
+    ('{{< figure "a.png" >}}', 1, 'figure needs an image: {{< figure src="image.png" >}}'),
+])
+def test_options_hugo_would_not_understand_are_errors_at_their_column(call, column, message):
+    assert errors_of(call) == [f"content/posts/t.md:{BODY_LINE}:{column}: error: {message}"]
+
+
+def test_highlight_options_hugo_understands_are_accepted():
+    post = parse('{{< highlight go "linenos=inline,hl_lines=1 3-4,linenostart=40" >}}\nx\n{{< /highlight >}}\n'
+                 '```go {linenos=table,hl_lines=[2,"4-5"]}\nx\n```\n')
+    assert post.shortcodes[0].options == {"linenos": "inline", "hl_lines": "1 3-4", "linenostart": "40"}

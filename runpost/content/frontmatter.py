@@ -46,9 +46,7 @@ def _parse_yaml(path: Path, raw: str) -> tuple[dict, dict[str, int]]:
         node = yaml.compose(raw, Loader=yaml.SafeLoader)
         data = yaml.safe_load(raw)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = Location(path, mark.line + 2, mark.column + 1) if mark else Location(path, 1)
-        raise BuildError(where, f"invalid YAML front matter: {error.problem or error.context}") from None
+        raise _yaml_error(path, error) from None
     if data is None:
         data, node = {}, None
     if not isinstance(data, dict):
@@ -57,6 +55,25 @@ def _parse_yaml(path: Path, raw: str) -> tuple[dict, dict[str, int]]:
     if isinstance(node, yaml.MappingNode):
         key_lines = {str(key.value): key.start_mark.line + 2 for key, _ in node.value}
     return data, key_lines
+
+
+# Constructs that open and must be closed: PyYAML notices the problem where it gives up (often
+# the end of the front matter), but the cause is where the construct opened (`"`, `[`, `{`).
+_OPENED = ("while scanning a quoted scalar", "while parsing a flow")
+
+
+def _yaml_error(path: Path, error: yaml.MarkedYAMLError) -> BuildError:
+    """The error at its cause: an unclosed construct's opening, else where parsing stopped."""
+    context = error.context or ""
+    if context.startswith(_OPENED) and error.context_mark:
+        mark = error.context_mark
+        construct = context.removeprefix("while scanning ").removeprefix("while parsing ")
+        message = f"{construct} opened here is not closed ({error.problem})"
+    else:
+        mark = error.problem_mark or error.context_mark
+        message = error.problem or context
+    where = Location(path, mark.line + 2, mark.column + 1) if mark else Location(path, 1)
+    return BuildError(where, f"invalid YAML front matter: {message}")
 
 
 def _parse_toml(path: Path, raw: str) -> tuple[dict, dict[str, int]]:

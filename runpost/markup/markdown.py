@@ -1,6 +1,6 @@
 """body -> HTML with Python-Markdown, shaped like Hugo's goldmark output.
 
-Placeholder tokens from shortcodes.py are plain letters and digits, so every
+Placeholder tokens (markup/placeholders.py) are plain letters and digits, so every
 Markdown rule leaves them alone; `site/fragments.py` swaps them for HTML later. A
 token alone in a paragraph stands for a block (a figure, a video), so its
 `<p>` is dropped, as Hugo does for its own shortcode placeholders.
@@ -31,13 +31,11 @@ from .hugo_compat.lists import ListExtension
 from .hugo_compat.raw_html import RawHtmlExtension
 from .hugo_compat.tables import TableExtension
 from .hugo_compat.typographer import TypographerExtension
-from .codeblocks import find_code_blocks
+from ..content.scan import find_code_blocks
 from ..post import Post
-from .shortcodes import TOKEN_PATTERN
+from .placeholders import unwrap_block_tokens
 
 __all__ = ["render_markdown", "markdown_to_html", "highlight_code", "heading_id"]
-
-_BLOCK_TOKEN = re.compile(r"<p>\s*(" + TOKEN_PATTERN.pattern + r")\s*</p>")
 
 # Hugo's summary divider. It is raw HTML, which the raw-HTML policy would
 # replace, so it crosses the conversion as a token and comes out as itself;
@@ -69,7 +67,7 @@ def markdown_to_html(text: str, raw_html: bool = False, inline: bool = False) ->
     """Markdown -> HTML; `inline` drops the `<p>` around a single paragraph (Hugo's markdownify)."""
     converter = _converter(raw_html)
     converter.reset()
-    rendered = _BLOCK_TOKEN.sub(r"\1", converter.convert(text))
+    rendered = unwrap_block_tokens(converter.convert(text))
     if inline:
         rendered = _unwrap_paragraph(rendered)
     return rendered

@@ -21,11 +21,11 @@ from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 from pygments.styles import get_style_by_name
 
-from ..markup.cells import highlight_code_bounds, highlight_options
+from ..markup.cells import highlight_code_bounds
 from ..errors import BuildError, BuildErrors, did_you_mean
 from ..markup.markdown import heading_id, highlight_code, markdown_to_html
 from ..post import Cell, Post, Shortcode
-from ..markup.shortcodes import TOKEN_PATTERN
+from ..markup.placeholders import TOKEN_PATTERN, fill
 
 LIGHT_STYLE = "default"        # Pygments' default meets WCAG AA on white
 DARK_STYLE = "github-dark"
@@ -87,7 +87,7 @@ class _Renderer:
         }
 
     def expand(self, text: str) -> str:
-        return TOKEN_PATTERN.sub(lambda match: self.render(match.group()), text)
+        return fill(text, self.render)
 
     def expand_heading_ids(self, text: str) -> str:
         """A shortcode in a heading adds its output's text to the id: "Search {{< badge "new" >}}" -> "search-new".
@@ -95,7 +95,7 @@ class _Renderer:
         Hugo 0.111 puts its own placeholder there instead ("search-hahahugoshortcodes0hbhb").
         """
         def heading(match: re.Match) -> str:
-            anchor = TOKEN_PATTERN.sub(lambda token: heading_id_text(self.render(token.group())), match.group(2))
+            anchor = fill(match.group(2), lambda token: heading_id_text(self.render(token)))
             return match.group(1) + anchor + match.group(3)
         return _HEADING_ID_WITH_TOKEN.sub(heading, text)
 
@@ -164,8 +164,7 @@ class _Renderer:
 
     def highlight(self, shortcode: Shortcode) -> str:
         language = shortcode.positional[0] if shortcode.positional else shortcode.named.get("lang", "")
-        # parse_shortcodes has already reported bad option strings.
-        options = highlight_options(shortcode.positional, shortcode.named, report=lambda message: None)
+        options = shortcode.options          # parsed (and checked) once, by parse_shortcodes
         code = shortcode.inner or ""
         start, end = highlight_code_bounds(code, 0, len(code))
         return highlight_code(code[start:end], language, options)

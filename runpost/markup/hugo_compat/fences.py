@@ -5,7 +5,7 @@ own rules and read `{.python}`-style attributes. Hugo's fences end where
 CommonMark says, take Hugo's info strings (`go {linenos=table,hl_lines=[2]}`),
 keep tabs in code, and nest in list items without making the list loose. This
 preprocessor takes every fence out before Python-Markdown looks, using the same
-scanner (codeblocks.py) the shortcodes stage uses, so the code that keeps its
+scanner (content/scan.py) the shortcodes stage uses, so the code that keeps its
 shortcodes literal is exactly the code shown as code. Indented code blocks are
 taken out here too, as plain `<pre><code>`, so that their tabs survive.
 """
@@ -19,7 +19,8 @@ from markdown.extensions import Extension
 from markdown.preprocessors import NormalizeWhitespace, Preprocessor
 from markdown.util import ETX, STX
 
-from ..codeblocks import fence_language, find_code_blocks, parse_fence_info
+from ...content.scan import find_code_blocks
+from ..codeblocks import fence_language, parse_fence_info
 from .highlighting import highlight_code
 
 

@@ -20,7 +20,7 @@ from markdown.extensions import Extension
 from markdown.extensions.attr_list import get_attrs_and_remainder
 from markdown.treeprocessors import Treeprocessor
 
-from ..shortcodes import TOKEN_PATTERN
+from ..placeholders import split_tokens
 
 _HEADING_ATTRIBUTES = re.compile(r"[ \t]*\{([^{}\n]*)\}[ \t]*$")
 
@@ -98,8 +98,7 @@ def heading_id(text: str) -> str:
 
     Shortcode tokens are kept as they are, for render.py to replace.
     """
-    pieces = TOKEN_PATTERN.split(text.strip())
-    tokens = TOKEN_PATTERN.findall(text.strip())
+    pieces, tokens = split_tokens(text.strip())
     kept = [_sanitize(pieces[0])]
     for token, piece in zip(tokens, pieces[1:]):
         kept += [token, _sanitize(piece)]

@@ -96,6 +96,8 @@ def _lexer(language: str):
 
 def _highlighted_lines(code: str, lexer) -> list[str]:
     """One HTML string per code line, each ending in "\n" except a last line the code did not end."""
+    if not code.strip("\n"):
+        return []              # Chroma makes no line of code that is only newlines (or nothing)
     lines: list[list[list[str]]] = [[]]        # per line: [css class, text] runs
     for token_type, value in lexer.get_tokens(code):
         css = _css_class(token_type)

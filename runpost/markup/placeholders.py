@@ -1,0 +1,40 @@
+"""The placeholder protocol: how a shortcode call or cell stands in the text until its HTML exists.
+
+The shortcodes stage swaps each top-level call and executable block for a token
+(`make_token`); Markdown carries the tokens through untouched; `site/fragments.py`
+fills each one with its HTML (`fill`). Every stage that meets a token imports it
+from here.
+
+Tokens are letters and digits only, so Markdown (emphasis, typographer, linkify,
+heading ids) leaves them alone, and the fixed "RPSC...X" frame means no token is
+a substring of another.
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+TOKEN_FORMAT = "RPSC{:04d}X"
+TOKEN_PATTERN = re.compile(r"RPSC\d{4,}X")
+# A token alone in a paragraph stands for a block (a figure, a video): Hugo drops that <p>.
+_BLOCK_TOKEN = re.compile(r"<p>\s*(" + TOKEN_PATTERN.pattern + r")\s*</p>")
+
+
+def make_token(number: int) -> str:
+    """The post's `number`-th placeholder (1-based)."""
+    return TOKEN_FORMAT.format(number)
+
+
+def unwrap_block_tokens(html: str) -> str:
+    """Drop the <p> around a token that is alone in its paragraph."""
+    return _BLOCK_TOKEN.sub(r"\1", html)
+
+
+def fill(text: str, render: Callable[[str], str]) -> str:
+    """Replace each token in `text` with `render(token)`."""
+    return TOKEN_PATTERN.sub(lambda match: render(match.group()), text)
+
+
+def split_tokens(text: str) -> tuple[list[str], list[str]]:
+    """(the text between tokens, the tokens): `pieces[0] + tokens[0] + pieces[1] + ...` is `text`."""
+    return TOKEN_PATTERN.split(text), TOKEN_PATTERN.findall(text)
