@@ -428,14 +428,20 @@ def matching_close(tags: list, index: int, stop: int | None = None) -> int | Non
 
 # ---------------------------------------------------------------- link targets
 
+# A bare destination may hold balanced parentheses, as CommonMark allows (`wiki/Foo_(bar)`).
+_BARE_DESTINATION = r"""((?:[^()\s]|\([^()\s]*\))+)"""
 # A link or image whose "[" is not escaped; its target bare or in <angle brackets> (which may hold spaces).
 _MARKDOWN_TARGET = re.compile(
-    r"""(?<!\\)(!?)\[(?:\\.|[^\]\\\n])*\]\(\s*(?:<([^>\n]+)>|([^)\s]+))(?:\s+["'(][^)]*)?\)""")
+    r"""(?<!\\)(!?)\[(?:\\.|[^\]\\\n])*\]\(\s*(?:<([^>\n]+)>|""" + _BARE_DESTINATION + r""")(?:\s+["'(][^)]*)?\)""")
 # [![alt](image)](target): the image is found by the pattern above, the outer link by this one.
-_LINKED_IMAGE = re.compile(r"""(?<!\\)\[!\[(?:\\.|[^\]\\\n])*\]\([^)\n]*\)\]\(\s*(?:<([^>\n]+)>|([^)\s]+))""")
+_LINKED_IMAGE = re.compile(
+    r"""(?<!\\)\[!\[(?:\\.|[^\]\\\n])*\]\([^)\n]*\)\]\(\s*(?:<([^>\n]+)>|""" + _BARE_DESTINATION + ")")
+# <scheme:...>: a CommonMark autolink (goldmark links any scheme).
+_AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\s]*)>")
 _REFERENCE_DEFINITION = re.compile(r"""^[ ]{0,3}\[(?!\^)[^\]]+\]:\s*(?:<([^>\n]+)>|(\S+))""", re.M)
 _HTML_TAG = re.compile(r"<[A-Za-z][^<>]*>")
-_HTML_TARGET = re.compile(r"""\b(?:src|href)\s*=\s*["']([^"']+)["']""")
+_HTML_TARGET = re.compile(
+    r"""\b(?:src|href|poster|srcset|action|formaction)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.I)
 # Shortcode parameters that name a page or file (figure's src and link, and a site's own shortcodes').
 LINK_PARAMETERS = ("src", "link")
 
@@ -452,9 +458,13 @@ def _targets(scan: SourceScan, hidden: str) -> list[LinkTarget]:
     for match in _REFERENCE_DEFINITION.finditer(hidden):
         group = 1 if match.group(1) is not None else 2
         found.append((match.start(group), match.group(group), "definition"))
+    for match in _AUTOLINK.finditer(hidden):
+        found.append((match.start(1), match.group(1), "link"))
     for tag in _HTML_TAG.finditer(hidden):
-        found.extend((tag.start() + match.start(1), match.group(1), "html")
-                     for match in _HTML_TARGET.finditer(tag.group()))
+        for match in _HTML_TARGET.finditer(tag.group()):
+            group = next(number for number in (1, 2, 3) if match.group(number) is not None)
+            if match.group(group):
+                found.append((tag.start() + match.start(group), match.group(group), "html"))
     for tag in scan.tags:
         if tag.kind == "open" and not scan.in_code(tag.start):
             found.extend((parameter.value_offset, parameter.value, "shortcode") for parameter in tag.parameters
@@ -466,9 +476,11 @@ def front_matter_targets(source: str, body_line: int, images: tuple[str, ...]) -
     """Front matter `images`, at the line and column where each is written."""
     found = []
     for number, line in enumerate(source.split("\n")[: body_line - 1], 1):
-        stripped = line.strip().lstrip("-").strip().strip("'\"")
-        if stripped and stripped in images:
-            found.append(LinkTarget(stripped, "front matter", -1, number, line.find(stripped) + 1))
+        # Block lists (`- /a.png`) and flow lists (`images: ["/a.png", "/b.png"]`) alike.
+        for image in images:
+            column = line.find(image)
+            if image and column >= 0:
+                found.append(LinkTarget(image, "front matter", -1, number, column + 1))
     return found
 
 

@@ -20,7 +20,7 @@ from ..content.scan import LinkTarget, front_matter_targets, looks_like_template
 from ..errors import BuildError, ErrorCollector, Location
 from ..markup.markdown import markdown_to_html
 from ..post import Post, Site
-from .urls import is_internal, is_site_path, urls_in
+from .urls import is_internal, is_site_path, script_scheme, script_urls, urls_in
 
 # Targets that are links by what they are, whether or not the page shows them: a shortcode's
 # src/link parameter, a reference definition (an unused one is still a mistake), a preview image.
@@ -45,7 +45,33 @@ def check_links(site: Site, posts: list[Post], config: Config) -> None:
     for page, html in sorted(site.pages.items()):
         if page.endswith(".html"):
             _check_page(page, _page_urls(site, page), outputs, by_page.get(page), reported, errors)
+            _check_schemes(page, html, by_page.get(page), errors)
     errors.raise_if_any()
+
+
+def _check_schemes(page: str, html: str, post: Post | None, errors: ErrorCollector) -> None:
+    """No URL that runs script reaches href/src/srcset/poster/action (Hugo's html/template
+    turns one into #ZgotmplZ); each is an error where the source wrote it."""
+    on_page = {_normal(url) for url in script_urls(html)}
+    located = set()
+    for target in post_targets(post) if post else []:
+        url = _normal(target.target)
+        scheme = script_scheme(url, image=target.kind == "image")
+        if scheme and (url in on_page or target.kind in _DECLARED):
+            errors.add(BuildError(Location(post.path, target.line, target.column),
+                                  f"'{target.target}' is a {scheme}: URL; links and images may not run script"))
+            located.add(url)
+    for url in sorted(on_page - located):
+        where = Location(post.path) if post else Location(Path(page))
+        errors.add(BuildError(where, f"page /{page} has a {script_scheme(url)}: URL ('{url[:60]}'); "
+                              "links and images may not run script"))
+
+
+def _normal(url: str) -> str:
+    # Markdown percent-encodes what the source wrote raw (`<` -> %3C): compare decoded forms.
+    from html import unescape
+
+    return unquote(unescape(url)).strip()
 
 
 def _page_urls(site: Site, page: str) -> list[str]:

@@ -22,6 +22,45 @@ _CSS_URL = re.compile(r"""url\(\s*(["']?)(/[^)"'\s]*)\1\s*\)""")
 _STYLE_ATTRIBUTE = re.compile(r"""(\sstyle\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 
 
+# Every attribute whose value a browser may load or navigate to, quoted or not.
+_ANY_URL_ATTRIBUTE = re.compile(
+    r"""\s(href|src|poster|srcset|data|action|formaction|xlink:href|background|cite)\s*=\s*"""
+    r"""(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.IGNORECASE)
+_SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*):")
+_IMAGE_ATTRIBUTES = {"src", "srcset", "poster"}
+
+
+def script_scheme(url: str, image: bool = False) -> str:
+    """The scheme of a URL that could run script ('javascript', 'vbscript', 'data'), else ''.
+
+    Read as a browser reads it: entities decoded, surrounding whitespace and
+    control characters dropped, tabs and newlines inside removed, any case.
+    `data:image/...` is allowed where an image is loaded (`image`), as in Hugo.
+    """
+    cleaned = re.sub(r"[\t\n\r]", "", unescape(url)).strip("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c"
+                                                          "\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19"
+                                                          "\x1a\x1b\x1c\x1d\x1e\x1f \x7f")
+    match = _SCHEME.match(cleaned)
+    scheme = match.group(1).lower() if match else ""
+    if scheme in ("javascript", "vbscript"):
+        return scheme
+    if scheme == "data" and not (image and cleaned[5:].lstrip().lower().startswith("image/")):
+        return scheme
+    return ""
+
+
+def script_urls(html: str) -> list[str]:
+    """URLs in the start tags of `html` that could run script (see script_scheme), as written."""
+    found = []
+    for start, end in start_tags(html):
+        for match in _ANY_URL_ATTRIBUTE.finditer(html[start:end]):
+            attribute = match.group(1).lower()
+            value = next(group for group in match.groups()[1:] if group is not None)
+            urls = _srcset_urls(unescape(value)) if attribute == "srcset" else [value]
+            found.extend(url for url in urls if script_scheme(url, attribute in _IMAGE_ATTRIBUTES))
+    return found
+
+
 def is_site_path(url: str) -> bool:
     return url.startswith("/") and not url.startswith("//")
 

@@ -1,0 +1,73 @@
+"""No URL from content that runs script reaches href/src/srcset/poster/action."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import run_build
+from runpost.site.urls import script_scheme, script_urls
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "JaVaScRiPt:alert(1)", "  javascript:x",
+                                 "java\tscript:x", "jav&#x61;script:x", "\x01javascript:x", "vbscript:msgbox(1)",
+                                 "data:text/html,<script>", "DATA:text/html;base64,PHNjcmlwdD4="])
+def test_script_urls_are_recognised_as_a_browser_reads_them(url):
+    assert script_scheme(url)
+
+
+@pytest.mark.parametrize("url", ["https://example.org/", "/posts/a/", "../x.png", "#top", "mailto:a@b.c",
+                                 "javascript-guide.html", "posts/javascript:x"])
+def test_ordinary_urls_are_not_script_urls(url):
+    assert not script_scheme(url)
+
+
+def test_data_images_are_allowed_only_where_an_image_is_loaded():
+    assert not script_scheme("data:image/png;base64,iVBO", image=True)
+    assert script_scheme("data:image/png;base64,iVBO", image=False)
+
+
+def test_unquoted_and_srcset_attributes_are_read():
+    html = '<a href=javascript:alert(1)>x</a><img srcset="a.png 1x, javascript:b 2x"><form action="vbscript:x">'
+    assert script_urls(html) == ["javascript:alert(1)", "javascript:b", "vbscript:x"]
+
+
+CASES = [
+    ("[x](javascript:alert(1))", 6, 5),
+    ("[x](JaVaScRiPt:alert(1))", 6, 5),
+    ("[x](jav&#x61;script:alert(1))", 6, 5),
+    ("![x](data:text/html,boom)", 6, 6),
+    ("[x](data:text/html,boom)", 6, 5),
+    ("<javascript:alert(1)>", 6, 2),
+    ('{{< figure src="javascript:alert(1)" >}}', 6, 17),
+    ('{{< figure src="/a.png" link="vbscript:msgbox(1)" >}}', 6, 31),
+    ("[r]\n\n[r]: javascript:alert(1)", 8, 6),
+]
+
+
+@pytest.mark.parametrize("body, line, column", CASES)
+def test_script_url_in_content_is_an_error_at_its_line_and_column(site_dir, body, line, column):
+    (site_dir / "content/posts/evil.md").write_text(f"---\ntitle: Evil\ndate: 2020-01-01\ndraft: false\n---\n{body}\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1, result.stderr
+    assert f"content/posts/evil.md:{line}:{column}: error:" in result.stderr
+    assert "may not run script" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_script_url_in_front_matter_images_is_an_error(site_dir):
+    (site_dir / "content/posts/evil.md").write_text(
+        '---\ntitle: Evil\ndate: 2020-01-01\nimages: ["javascript:alert(1)"]\n---\ntext\n')
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert "content/posts/evil.md:4:" in result.stderr and "javascript: URL" in result.stderr
+
+
+def test_data_image_in_markdown_builds(site_dir):
+    (site_dir / "content/posts/ok.md").write_text(
+        "---\ntitle: Ok\ndate: 2020-01-01\n---\n![dot](data:image/png;base64,iVBORw0KGgo=)\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+
+
+def test_parenthesised_link_targets_are_read_whole(site_dir):
+    (site_dir / "content/posts/paren.md").write_text(
+        "---\ntitle: P\ndate: 2020-01-01\n---\n[w](https://en.wikipedia.org/wiki/Fold_(higher-order_function))\n")
+    assert run_build(cwd=site_dir).returncode == 0
