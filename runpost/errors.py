@@ -26,10 +26,6 @@ class Location:
                 text += f":{self.column}"
         return text
 
-    def shifted(self, lines: int) -> "Location":
-        """The same column, `lines` further down (body positions -> file positions)."""
-        return Location(self.path, self.line + lines, self.column)
-
 
 def _display_path(path: Path) -> str:
     # Paths under the working directory print relative, as compilers do, so the

@@ -140,7 +140,6 @@ class Post:
     results: Results = field(default_factory=Results)
     html: str = ""                   # rendered Markdown, placeholders intact
     content: str = ""                # rendered article body, placeholders swapped
-    page: str = ""                   # final HTML of the page
 
     @property
     def name(self) -> str:

@@ -21,7 +21,3 @@ class Reporter:
         """Compiler style: `path:line: warning: message` when there is a place to name."""
         prefix = f"{location}: " if location else ""
         print(f"{prefix}warning: {message}", file=self.stream, flush=True)
-
-    @property
-    def interactive(self) -> bool:
-        return bool(getattr(self.stream, "isatty", lambda: False)())

@@ -4,7 +4,7 @@ import pytest
 
 from runpost.config import load_config
 from runpost.errors import BuildErrors
-from runpost.site.links import check_links, source_targets, to_site_path
+from runpost.site.links import check_links, post_targets, to_site_path
 from runpost.content.load import parse_post
 from runpost.post import Site
 
@@ -31,7 +31,7 @@ def post():
 
 
 def test_source_targets_have_lines_and_columns():
-    found = [(location.line, location.column, target) for location, target in source_targets(post())]
+    found = [(target.line, target.column, target.target) for target in post_targets(post())]
     assert found == [
         (5, 5, "/img/preview.png"),
         (7, 14, "/posts/other/"),
@@ -121,7 +121,7 @@ prose that says src="/prose.png" without a tag.
 
 def test_footnotes_escaped_brackets_code_spans_and_prose_are_not_link_targets():
     post = parse_post(Path("content/posts/p/index.md"), LOOKALIKES, Path("content/posts/p"))
-    assert [target for _, target in source_targets(post)] == ["/real.png", "/fig.png", "/thumb.png", "/full.png"]
+    assert [target.target for target in post_targets(post)] == ["/real.png", "/fig.png", "/thumb.png", "/full.png"]
 
 
 def test_entity_encoded_mailto_links_are_not_internal(tmp_path):

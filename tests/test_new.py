@@ -1,8 +1,6 @@
 """`runpost new`: a blog that builds as it is, from files that ship in the package."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import tomllib
 
 import pytest

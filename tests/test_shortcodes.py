@@ -9,7 +9,8 @@ import pytest
 
 from runpost.errors import BuildErrors
 from runpost.post import FrontMatter, Post
-from runpost.markup.shortcodes import BUILTINS, available_shortcodes, find_code_blocks, parse_shortcodes
+from runpost.content.scan import find_code_blocks
+from runpost.markup.shortcodes import BUILTINS, available_shortcodes, parse_shortcodes
 
 KNOWN = BUILTINS | {"note", "mark", "badge", "params"}
 BODY_LINE = 5      # the body starts on file line 5 in every test post

@@ -218,7 +218,7 @@ def interrupts_deferred():
         yield deferred
         return
 
-    def note(signum: int, frame: Any) -> None:
+    def note(_signum: int, _frame: Any) -> None:
         deferred.received = True
     previous = signal.signal(signal.SIGINT, note)
     try:

@@ -22,16 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cells
-from .codeblocks import (display_option_problems, parse_bool, parse_fence_info, parse_highlight_options,
-                         parse_option_string)
-from .placeholders import TOKEN_FORMAT, TOKEN_PATTERN, make_token
-from ..content.scan import CodeBlock, Tag, closer_of, find_code_blocks, matching_close, scan_of
+from .codeblocks import display_option_problems
+from .placeholders import make_token
+from ..content.scan import CodeBlock, Tag, closer_of, matching_close, scan_of
 from ..errors import BuildError, BuildErrors, Location, did_you_mean
 from ..post import Cell, Post, Shortcode
-
-# Also importable from here, as they were before they moved to codeblocks.py, placeholders.py and content/scan.py.
-__all__ = ["BUILTINS", "TOKEN_FORMAT", "TOKEN_PATTERN", "available_shortcodes", "parse_shortcodes",
-           "find_code_blocks", "parse_bool", "parse_fence_info", "parse_highlight_options", "parse_option_string"]
 
 BUILTINS = frozenset({"highlight", "figure", "youtube", "ref", "relref", "value", "table"})
 

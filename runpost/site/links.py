@@ -110,11 +110,6 @@ def post_targets(post: Post) -> list[LinkTarget]:
     return front_matter_targets(post.source, post.body_line, post.meta.images) + list(scan_of(post).targets)
 
 
-def source_targets(post: Post) -> list[tuple[Location, str]]:
-    """(location, target) of every link-like target written in the post's file, outside code."""
-    return [(Location(post.path, target.line, target.column), target.target) for target in post_targets(post)]
-
-
 def to_site_path(url: str, page_url: str) -> str | None:
     """Internal URL -> normalised site path; None for external URLs and bare fragments."""
     if not is_internal(url):

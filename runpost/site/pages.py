@@ -103,7 +103,6 @@ class PostView:
     tags: list[dict[str, str]]
     images: list[str]
     reading_minutes: int
-    word_count: int
     overrides: dict[str, Any]
     draft: bool
     prev: "PostView | None" = None
@@ -139,7 +138,6 @@ def _view(post: Post, config: Config) -> PostView:
         tags=[{"name": tag, "url": f"/tags/{tag_slug(tag)}/"} for tag in post.meta.tags],
         images=[absolute_url(image, config.base_url, post.url) for image in post.meta.images],
         reading_minutes=max(1, math.ceil(len(words) / WORDS_PER_MINUTE)),
-        word_count=len(words),
         overrides=dict(post.results.overrides),
         draft=post.meta.draft,
     )

@@ -16,7 +16,6 @@ from html.parser import HTMLParser
 from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
-URL_ATTRIBUTES = ("href", "src", "poster", "srcset", "data")
 _ATTRIBUTE = re.compile(r"""(\s(?:href|src|poster|srcset|data)\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 _CSS_URL = re.compile(r"""url\(\s*(["']?)(/[^)"'\s]*)\1\s*\)""")
 _STYLE_ATTRIBUTE = re.compile(r"""(\sstyle\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
@@ -179,10 +178,10 @@ class _TagFinder(HTMLParser):
         super().__init__(convert_charrefs=False)
         self.tags: list[tuple[int, int, int]] = []
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, _tag, _attrs):
         self._record()
 
-    def handle_startendtag(self, tag, attrs):
+    def handle_startendtag(self, _tag, _attrs):
         self._record()
 
     def _record(self) -> None:
