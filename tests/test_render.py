@@ -37,7 +37,7 @@ def render(body: str, site_templates: Path | None = None, values=None, outputs=N
                 results=Results(values=values or {}, outputs=outputs or {}))
     folders = ([site_templates] if site_templates else []) + [ENGINE_TEMPLATES]
     post = parse_shortcodes(post, known=BUILTINS | {"note", "echo", "broken"})
-    post = dataclasses.replace(post, html=markdown_to_html(post.body, raw_html))
+    post = dataclasses.replace(post, html=markdown_to_html(post.body, raw_html, final_ids=False))
     return render_content(post, REFS, make_environment(folders, raw_html=raw_html))
 
 
@@ -209,3 +209,9 @@ def test_shortcode_in_a_heading_gives_its_output_text_to_the_id_not_its_token(si
     rendered = render('## Search {{< note >}}new{{< /note >}}\n\n## Search new', site_templates)
     assert '<h2 id="search-new">Search <aside class="note">new</aside></h2>' in rendered
     assert "RPSC" not in rendered
+
+
+def test_heading_ids_are_unique_after_shortcodes_add_their_text(site_templates):
+    rendered = render('## Search {{< note >}}new{{< /note >}}\n\n## Search new', site_templates)
+    assert '<h2 id="search-new">Search <aside' in rendered
+    assert '<h2 id="search-new-1">Search new</h2>' in rendered

@@ -22,7 +22,7 @@ from ..config import Config
 from .hugo_compat.blockquotes import BlockQuoteExtension
 from .hugo_compat.fences import FencedCodeExtension
 from .hugo_compat.footnotes import FootnoteExtension
-from .hugo_compat.headings import HeadingExtension, heading_id
+from .hugo_compat.headings import HeadingExtension, heading_id, resolve_heading_ids
 from .hugo_compat.highlighting import highlight_code
 from .hugo_compat.inline import InlineExtension
 from .hugo_compat.links import LinkExtension
@@ -47,7 +47,8 @@ _DIVIDER_TOKEN = "RPSUMMARYDIVIDERX"
 def render_markdown(post: Post, config: Config) -> Post:
     """post.body (with placeholders) -> post.html (placeholders intact)."""
     body = _mark_summary_divider(post.body)
-    html = markdown_to_html(body, raw_html=config.raw_html)
+    # Heading ids stay provisional until the site stage has filled the placeholders.
+    html = markdown_to_html(body, raw_html=config.raw_html, final_ids=False)
     html = re.sub(rf"<p>\s*{_DIVIDER_TOKEN}\s*</p>|{_DIVIDER_TOKEN}", SUMMARY_DIVIDER, html, count=1)
     return dataclasses.replace(post, html=html)
 
@@ -63,11 +64,17 @@ def _mark_summary_divider(body: str) -> str:
     return body
 
 
-def markdown_to_html(text: str, raw_html: bool = False, inline: bool = False) -> str:
-    """Markdown -> HTML; `inline` drops the `<p>` around a single paragraph (Hugo's markdownify)."""
+def markdown_to_html(text: str, raw_html: bool = False, inline: bool = False, final_ids: bool = True) -> str:
+    """Markdown -> HTML; `inline` drops the `<p>` around a single paragraph (Hugo's markdownify).
+
+    With `final_ids`, heading ids are made now (the text holds no placeholder that
+    could add to them); else they are left for `resolve_heading_ids`.
+    """
     converter = _converter(raw_html)
     converter.reset()
     rendered = unwrap_block_tokens(converter.convert(text))
+    if final_ids:
+        rendered = resolve_heading_ids(rendered, lambda token: token)
     if inline:
         rendered = _unwrap_paragraph(rendered)
     return rendered

@@ -23,9 +23,10 @@ from pygments.styles import get_style_by_name
 
 from ..markup.cells import highlight_code_bounds
 from ..errors import BuildError, BuildErrors, did_you_mean
+from ..markup.hugo_compat.headings import resolve_heading_ids
 from ..markup.markdown import heading_id, highlight_code, markdown_to_html
 from ..post import Cell, Post, Shortcode
-from ..markup.placeholders import TOKEN_PATTERN, fill
+from ..markup.placeholders import fill
 
 LIGHT_STYLE = "default"        # Pygments' default meets WCAG AA on white
 DARK_STYLE = "github-dark"
@@ -34,7 +35,8 @@ DARK_STYLE = "github-dark"
 def render_content(post: Post, refs: dict[str, str], env: jinja2.Environment) -> str:
     """post.html with every placeholder replaced by its HTML; all errors raised together."""
     renderer = _Renderer(post, refs, env)
-    content = renderer.expand(renderer.expand_heading_ids(post.html))
+    content = resolve_heading_ids(renderer.expand(post.html),
+                                  lambda token: heading_id_text(renderer.render(token)))
     if renderer.errors:
         raise BuildErrors(renderer.errors)
     return content
@@ -88,16 +90,6 @@ class _Renderer:
 
     def expand(self, text: str) -> str:
         return fill(text, self.render)
-
-    def expand_heading_ids(self, text: str) -> str:
-        """A shortcode in a heading adds its output's text to the id: "Search {{< badge "new" >}}" -> "search-new".
-
-        Hugo 0.111 puts its own placeholder there instead ("search-hahahugoshortcodes0hbhb").
-        """
-        def heading(match: re.Match) -> str:
-            anchor = fill(match.group(2), lambda token: heading_id_text(self.render(token)))
-            return match.group(1) + anchor + match.group(3)
-        return _HEADING_ID_WITH_TOKEN.sub(heading, text)
 
     def render(self, token: str) -> str:
         # A token in a heading is rendered twice (id and text): render it once.
@@ -257,7 +249,6 @@ class _Renderer:
                                    f"(header first), not {_describe(value)}")
 
 
-_HEADING_ID_WITH_TOKEN = re.compile(r'(<h[1-6][^>]*\sid=")([^"]*' + TOKEN_PATTERN.pattern + r'[^"]*)(")')
 
 
 def heading_id_text(rendered: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import xml.etree.ElementTree as etree
+from typing import Callable
 
 import markdown as python_markdown
 from markdown.blockprocessors import HashHeaderProcessor, SetextHeaderProcessor
@@ -20,7 +21,7 @@ from markdown.extensions import Extension
 from markdown.extensions.attr_list import get_attrs_and_remainder
 from markdown.treeprocessors import Treeprocessor
 
-from ..placeholders import split_tokens
+from ..placeholders import TOKEN_PATTERN, split_tokens
 
 _HEADING_ATTRIBUTES = re.compile(r"[ \t]*\{([^{}\n]*)\}[ \t]*$")
 
@@ -62,17 +63,21 @@ class HeadingIdTreeprocessor(Treeprocessor):
     goldmark builds the id from the heading's source line, not its rendered text:
     `## Links in [docs](https://x.org)` -> "links-in-docshttpsxorg", `__init__` keeps
     its underscores. A trailing `{#id .class}` sets the id and classes (Hugo's
-    default `parser.attribute.title`). Repeats get -1, -2. Shortcode tokens stay in
-    the id; render.py swaps each for its output's text.
+    default `parser.attribute.title`).
+
+    An automatic id is not final here: a shortcode in the heading adds its
+    output's text, and repeats get -1, -2 across the whole page, shortcode output
+    included. So the heading gets AUTO_ID_ATTRIBUTE (tokens kept, in lower case so
+    that filling placeholders leaves them alone), and `resolve_heading_ids` makes
+    the real ids once every placeholder is filled.
     """
 
     def run(self, root: etree.Element) -> None:
-        seen: dict[str, int] = {}
         for element in root.iter():
             if element.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
                 source = self.take_attributes(element)
                 if "id" not in element.attrib:
-                    element.set("id", _unique(heading_id(source.split("\n")[-1]), seen))
+                    element.set(AUTO_ID_ATTRIBUTE, heading_id(source.split("\n")[-1]).lower())
 
     @staticmethod
     def take_attributes(element: etree.Element) -> str:
@@ -113,6 +118,25 @@ def _sanitize(text: str) -> str:
         elif char == "_" or unicodedata.category(char) in ("Lu", "Ll", "Lt", "Lm", "Lo", "Nd"):
             kept.append(char.lower())
     return "".join(kept)
+
+
+AUTO_ID_ATTRIBUTE = "data-runpost-auto-id"
+_AUTO_ID = re.compile(r'\s' + AUTO_ID_ATTRIBUTE + r'="([^"]*)"')
+_LOWER_TOKEN = re.compile(TOKEN_PATTERN.pattern.lower())
+
+
+def resolve_heading_ids(html: str, token_text: Callable[[str], str]) -> str:
+    """Turn each heading's AUTO_ID_ATTRIBUTE into its final, page-unique `id`.
+
+    Runs once, on the page's content with every placeholder filled; `token_text`
+    gives the id text a shortcode's output contributes ("new" for a badge).
+    """
+    seen: dict[str, int] = {}
+
+    def final(match: re.Match) -> str:
+        source = _LOWER_TOKEN.sub(lambda token: token_text(token.group().upper()), match.group(1))
+        return f' id="{_unique(source or "heading", seen)}"'
+    return _AUTO_ID.sub(final, html)
 
 
 def _unique(anchor: str, seen: dict[str, int]) -> str:
