@@ -187,7 +187,11 @@ class _Renderer:
 
     def cell(self, cell: Cell) -> str:
         parts = [f'<div class="cell" id="{html.escape(cell.id)}">']
-        if cell.echo:
+        if cell.echo and cell.fold:
+            # Only the code folds, as with Quarto's code-fold: what it printed stays in view.
+            parts.append(f'<details class="cell-fold"><summary>{html.escape(cell.fold)}</summary>'
+                         f'{highlight_code(cell.code, cell.language, cell.display)}</details>')
+        elif cell.echo:
             parts.append(highlight_code(cell.code, cell.language, cell.display))
         output = self.post.results.outputs.get(cell.id)
         if cell.output and output is not None:
