@@ -25,6 +25,7 @@ from ..markup.cells import highlight_code_bounds, highlight_options
 from ..config import Config
 from ..errors import BuildError, BuildErrors, did_you_mean
 from ..markup.markdown import heading_id, highlight_code, markdown_to_html
+from .images import size_images
 from ..post import Cell, Post, Shortcode
 from ..markup.shortcodes import TOKEN_PATTERN
 
@@ -52,7 +53,7 @@ def render_content(post: Post, refs: dict[str, str], env: jinja2.Environment) ->
     content = renderer.expand(renderer.expand_heading_ids(post.html))
     if renderer.errors:
         raise BuildErrors(renderer.errors)
-    return content
+    return size_images(content, {**post.assets, **post.results.files})
 
 
 def syntax_css() -> str:
