@@ -78,6 +78,7 @@ class Cell:
     code_line: int                   # file line of the code's first line
     token: str                       # placeholder of the block in the body
     display: dict[str, str] = field(default_factory=dict)  # highlight options (linenos, hl_lines...)
+    fold: str = ""                   # summary of the <details> the code is folded into; "" = not folded
 
 
 @dataclass(frozen=True)

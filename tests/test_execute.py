@@ -239,7 +239,7 @@ def test_unchanged_post_reuses_build_without_running(site):
     assert not again.executed and again.cells_reused == 1 and again.outputs["cell-1"].stdout == "3\n"
 
 
-@pytest.mark.parametrize("options", ["echo=false", "output=false", "id=renamed", "timeout=99"])
+@pytest.mark.parametrize("options", ["echo=false", "output=false", "id=renamed", "timeout=99", "fold=true"])
 def test_display_and_run_options_do_not_rerun(site, options):
     block = COUNTED.format(name="run") + "print(3)"
     build(write_post(site / "p", block), site)

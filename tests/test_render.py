@@ -101,6 +101,24 @@ def test_cell_with_echo_and_output_off_shows_nothing_but_its_wrapper():
     assert rendered == '<div class="cell" id="cell-1"></div>'
 
 
+def test_folded_cell_puts_its_code_in_details_and_keeps_its_output_in_view():
+    rendered = render('```python {exec=true id=setup fold="Show the <setup> code"}\nprint(1)\n```',
+                      outputs={"setup": CellOutput(stdout="1\n")})
+    assert rendered.startswith('<div class="cell" id="setup"><details class="cell-fold">'
+                               '<summary>Show the &lt;setup&gt; code</summary><div class="highlight">')
+    assert rendered.endswith('</details><pre class="cell-output" tabindex="0"><code>1\n</code></pre></div>')
+
+
+@pytest.mark.parametrize("option, summary", [("fold=true", "Show the code"), ("fold=false", None),
+                                              ("", None), ("fold=true echo=false", None)])
+def test_fold_true_uses_the_default_summary_and_false_or_no_echo_folds_nothing(option, summary):
+    rendered = render(f"```python {{exec=true {option}}}\nx = 1\n```")
+    if summary is None:
+        assert "<details" not in rendered
+    else:
+        assert f'<details class="cell-fold"><summary>{summary}</summary><div class="highlight">' in rendered
+
+
 def test_cell_shows_its_figures_after_its_output():
     figure = Figure("/posts/t/hello-1.png", 'Loss <"test">')
     rendered = render("```python {exec=true id=hello}\nplot()\n```",

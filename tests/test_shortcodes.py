@@ -151,6 +151,13 @@ def test_exec_highlight_options_split_into_cell_settings_and_display():
     assert cell.display == {"linenos": "table", "hl_lines": "1 3"}
 
 
+def test_fold_is_a_cell_option_not_a_highlight_option():
+    (fenced,) = parse('```python {exec=true fold="Show the training loop"}\na\n```\n').cells
+    (hugo,) = parse('{{< highlight python "exec=true,fold=true" >}}\na\n{{< /highlight >}}').cells
+    assert (fenced.fold, fenced.display) == ("Show the training loop", {})
+    assert (hugo.fold, hugo.display) == ("Show the code", {})
+
+
 def test_exec_highlight_accepts_named_options():
     (cell,) = parse("{{< highlight python exec=true output=false >}}\na\n{{< /highlight >}}").cells
     assert cell.output is False

@@ -15,7 +15,7 @@ from ..post import Cell
 
 # Options that steer execution ("lang" is the highlight shortcode's language); every
 # other option is for display (linenos, hl_lines...).
-_CELL_OPTIONS = {"exec", "echo", "output", "id", "timeout", "lang"}
+_CELL_OPTIONS = {"exec", "echo", "output", "id", "timeout", "fold", "lang"}
 
 Report = Callable[[str], None]
 
@@ -75,7 +75,20 @@ def make_cell(index: int, language: str, code: str, options: dict[str, str], loc
         id=options.get("id") or f"cell-{index + 1}", index=index, language=language or "python",
         code=code, echo=read_bool(options.get("echo", "true"), report),
         output=read_bool(options.get("output", "true"), report), timeout=timeout,
-        location=location, code_line=code_line, token=token, display=display)
+        location=location, code_line=code_line, token=token, display=display,
+        fold=_fold(options.get("fold", "false")))
+
+
+# What a folded block's <summary> says when `fold=true` gives no text of its own.
+DEFAULT_FOLD_SUMMARY = "Show the code"
+
+
+def _fold(value: str) -> str:
+    """`fold=true` -> the default summary, `fold=false` -> "" (not folded), any other text is the summary."""
+    try:
+        return DEFAULT_FOLD_SUMMARY if parse_bool(value) else ""
+    except ValueError:
+        return value.strip() or DEFAULT_FOLD_SUMMARY
 
 
 def _timeout(options: dict[str, str], report: Report) -> float | None:

@@ -25,6 +25,7 @@ from ..markup.cells import highlight_code_bounds
 from ..errors import BuildError, BuildErrors, did_you_mean
 from ..markup.hugo_compat.headings import resolve_heading_ids
 from ..markup.markdown import heading_id, highlight_code, markdown_to_html
+from .images import size_images
 from ..post import Cell, Post, Shortcode
 from ..markup.placeholders import fill
 
@@ -39,7 +40,7 @@ def render_content(post: Post, refs: dict[str, str], env: jinja2.Environment) ->
                                   lambda token: heading_id_text(renderer.render(token)))
     if renderer.errors:
         raise BuildErrors(renderer.errors)
-    return content
+    return size_images(content, {**post.assets, **post.results.files})
 
 
 def syntax_css() -> str:
@@ -163,7 +164,11 @@ class _Renderer:
 
     def cell(self, cell: Cell) -> str:
         parts = [f'<div class="cell" id="{html.escape(cell.id)}">']
-        if cell.echo:
+        if cell.echo and cell.fold:
+            # Only the code folds, as with Quarto's code-fold: what it printed stays in view.
+            parts.append(f'<details class="cell-fold"><summary>{html.escape(cell.fold)}</summary>'
+                         f'{highlight_code(cell.code, cell.language, cell.display)}</details>')
+        elif cell.echo:
             parts.append(highlight_code(cell.code, cell.language, cell.display))
         output = self.post.results.outputs.get(cell.id)
         if cell.output and output is not None:

@@ -1,0 +1,90 @@
+"""Images of files the build knows: their size on the tag, and a dark-mode variant.
+
+    size_images(content, files) -> content
+
+- Every `<img src>` whose file is among `files` (site path -> file: what the post's
+  code wrote, its bundle's files) gets `width` and `height`, so the browser reserves
+  its box before the image arrives and the text below does not jump. The size is
+  the one the image was drawn at: a PNG that records its resolution (matplotlib
+  writes `savefig.dpi`) is given in CSS pixels (96 per inch), so a figure drawn at
+  200 dpi is shown at its drawn size, sharp on high-density screens; CSS still
+  shrinks it to narrow screens (`max-width: 100%; height: auto`).
+- If the files also hold `<name>.dark.<ext>` beside `<name>.<ext>`, the image is
+  wrapped in `<picture>` with a `<source>` for `prefers-color-scheme: dark`, so a
+  figure drawn for dark pages replaces the light one there.
+
+Tags that already say `width` keep their size; only site paths are looked up.
+"""
+from __future__ import annotations
+
+import html
+import re
+import struct
+from pathlib import Path
+
+CSS_PIXELS_PER_INCH = 96
+_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_SRC = re.compile(r"""\ssrc\s*=\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
+_WIDTH = re.compile(r"\swidth\s*=", re.IGNORECASE)
+
+
+def size_images(content: str, files: dict[str, Path]) -> str:
+    return _IMG.sub(lambda match: _sized(match.group(), files), content)
+
+
+def _sized(tag: str, files: dict[str, Path]) -> str:
+    src = _SRC.search(tag)
+    path = html.unescape(src.group(2)) if src else ""
+    if path not in files:
+        return tag
+    size = None if _WIDTH.search(tag) else image_size(files[path])
+    if size:
+        body, closing = (tag[:-2].rstrip(), " />") if tag.endswith("/>") else (tag[:-1], ">")
+        tag = f'{body} width="{size[0]}" height="{size[1]}"{closing}'
+    dark = dark_variant(path)
+    if dark in files:
+        tag = (f'<picture><source srcset="{html.escape(dark)}" media="(prefers-color-scheme: dark)">'
+               f"{tag}</picture>")
+    return tag
+
+
+def dark_variant(path: str) -> str:
+    """/a/loss.png -> /a/loss.dark.png"""
+    stem, dot, extension = path.rpartition(".")
+    return f"{stem}.dark.{extension}" if dot and "/" not in extension else ""
+
+
+def image_size(file: Path) -> tuple[int, int] | None:
+    """(width, height) in CSS pixels of a PNG (from its header), else via Pillow if installed; None if unknown."""
+    try:
+        with file.open("rb") as stream:
+            head = stream.read(64 * 1024)
+    except OSError:
+        return None
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+        width, height = struct.unpack(">II", head[16:24])
+        dpi = _png_dpi(head)
+        if dpi and dpi > CSS_PIXELS_PER_INCH:
+            scale = CSS_PIXELS_PER_INCH / dpi
+            return round(width * scale), round(height * scale)
+        return width, height
+    try:
+        from PIL import Image
+        with Image.open(file) as image:
+            return image.size
+    except Exception:   # no Pillow, or not an image it reads: leave the tag as it is
+        return None
+
+
+def _png_dpi(head: bytes) -> float | None:
+    """Horizontal resolution from the pHYs chunk (pixels per metre), if it comes before the image data."""
+    offset = 8
+    while offset + 8 <= len(head):
+        length, kind = struct.unpack(">I4s", head[offset:offset + 8])
+        if kind == b"pHYs" and offset + 17 <= len(head):
+            per_unit, _, unit = struct.unpack(">IIB", head[offset + 8:offset + 17])
+            return per_unit * 0.0254 if unit == 1 else None
+        if kind in (b"IDAT", b"IEND"):
+            return None
+        offset += 12 + length
+    return None

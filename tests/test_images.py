@@ -1,0 +1,45 @@
+"""site.images.size_images: width/height from the file, and a dark variant through <picture>."""
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+from runpost.site.images import image_size, size_images
+
+
+def png(path: Path, width: int, height: int, dpi: float | None = None) -> Path:
+    """A valid grey PNG; with a pHYs chunk when dpi is given (as matplotlib writes one)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    pixels = zlib.compress(b"".join(b"\x00" + b"\x80" * width for _ in range(height)))
+    physical = chunk(b"pHYs", struct.pack(">IIB", round(dpi / 0.0254), round(dpi / 0.0254), 1)) if dpi else b""
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                     + physical + chunk(b"IDAT", pixels) + chunk(b"IEND", b""))
+    return path
+
+
+def test_image_the_code_wrote_gets_its_size(tmp_path):
+    files = {"/fig/loss.png": png(tmp_path / "loss.png", 30, 20)}
+    assert size_images('<p><img alt="Loss" src="/fig/loss.png"></p>', files) == \
+        '<p><img alt="Loss" src="/fig/loss.png" width="30" height="20"></p>'
+
+
+def test_high_dpi_png_is_sized_in_css_pixels_as_drawn(tmp_path):
+    # matplotlib at savefig.dpi=200: 400 px are 2 inches, 192 CSS pixels.
+    assert image_size(png(tmp_path / "a.png", 400, 300, dpi=200)) == (192, 144)
+    assert image_size(png(tmp_path / "b.png", 40, 30, dpi=72)) == (40, 30)   # never enlarged
+
+
+def test_dark_variant_beside_the_image_is_served_to_dark_mode(tmp_path):
+    files = {"/fig/loss.png": png(tmp_path / "loss.png", 30, 20), "/fig/loss.dark.png": png(tmp_path / "d.png", 30, 20)}
+    assert size_images('<img src="/fig/loss.png" alt="Loss" />', files) == (
+        '<picture><source srcset="/fig/loss.dark.png" media="(prefers-color-scheme: dark)">'
+        '<img src="/fig/loss.png" alt="Loss" width="30" height="20" /></picture>')
+
+
+def test_unknown_images_and_given_sizes_are_left_alone(tmp_path):
+    files = {"/fig/loss.png": png(tmp_path / "loss.png", 30, 20)}
+    for tag in ('<img src="https://example.org/x.png">', '<img src="/fig/other.png">',
+                '<img src="/fig/loss.png" width="10">'):
+        assert size_images(tag, files) == tag
