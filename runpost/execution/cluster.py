@@ -82,9 +82,9 @@ class DaskExecutor:
         After a failure, calls not yet started are cancelled and running ones
         finish (their results are kept); then the first failure is raised.
         """
+        client = self.client  # first: the modules its import pulls in are told apart from the post's
         from distributed import as_completed
 
-        client = self.client
         check_resources(client, memoized.resources, self.address)
         futures = {}
         for key, args, kwargs in work:

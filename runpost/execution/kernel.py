@@ -169,9 +169,15 @@ def describe_error(error: BaseException, path: str, cell: dict[str, Any]) -> dic
             "column": 0, "traceback": format_error(error, path)}
 
 
+# cloudpickle names the code of functions it ships by value "<dynamic-code>" (line
+# numbers kept): on a Dask worker, those are the post's own functions.
+SHIPPED_CODE = "<dynamic-code>"
+
+
 def innermost_line(error: BaseException, path: str, cell: dict[str, Any]) -> int:
-    """The Markdown line of the innermost frame in the post (not in a helper module)."""
-    lines = [frame.lineno for frame in traceback.extract_tb(error.__traceback__) if frame.filename == path]
+    """The Markdown line of the innermost frame in the post (not in a helper module), maybe on a worker."""
+    lines = [frame.lineno for frame in traceback.extract_tb(error.__traceback__)
+             if frame.filename in (path, SHIPPED_CODE)]
     return lines[-1] if lines else cell["code_line"]
 
 
@@ -180,7 +186,8 @@ def format_error(error: BaseException, path: str) -> str:
     tb = error.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename != path:
         tb = tb.tb_next
-    return "".join(traceback.format_exception(type(error), error, tb or error.__traceback__))
+    text = "".join(traceback.format_exception(type(error), error, tb or error.__traceback__))
+    return text.replace(f'File "{SHIPPED_CODE}"', f'File "{path}"')
 
 
 def read_job(fd: int) -> dict[str, Any]:
