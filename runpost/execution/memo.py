@@ -116,7 +116,7 @@ class Memoized:
 
     def stored_by_child(self, key: str) -> dict[str, Any]:
         memo = self.session.memo
-        entry = memo.load(key)
+        entry = memo.load_written(key)
         if entry is None:
             raise RuntimeError(f"memo: the process computing a call of {self.__qualname__} stored no result")
         memo.computed.add(key)  # stored by the child: computed in this run, not reused

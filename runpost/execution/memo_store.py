@@ -68,6 +68,21 @@ class MemoStore:
             self.warn(problem.path, f"memo result not used: {problem}; computing it again")
             return None
 
+    def load_written(self, key: str) -> dict[str, Any] | None:
+        """An entry this run has just written (a forked child's, a Dask worker's), or None.
+
+        Read even with --rerun, and checked against its own record only: the stored
+        manifest's hash, if any, is of the entry this one replaced.
+        """
+        self.trusted.pop(key, None)
+        try:
+            return self._load(key)
+        except FileNotFoundError:
+            return None
+        except MemoProblem as problem:
+            self.warn(problem.path, f"memo result not used: {problem}")
+            return None
+
     def store(self, key: str, entry: dict[str, Any]) -> None:
         """Write the entry atomically, data first and record last: it survives a Ctrl-C right after."""
         self.folder.mkdir(parents=True, exist_ok=True)
