@@ -46,8 +46,13 @@ def publish(name: str, value: Any) -> None:
     _session.publish(name, to_json(name, value))
 
 
-def memo(function: Callable) -> Callable:
+def memo(function: Callable | None = None, *, resources: dict[str, float] | None = None,
+         retries: int = 0) -> Callable:
     """Cache `function`'s results in build/, keyed by the defining block and the arguments.
+
+    `@memo(resources={"GPU": 1}, retries=2)`: on a Dask executor, run each call on
+    a worker offering those resources, and retry a call that raised (a worker that
+    died is retried by Dask anyway). Both are ignored by the local executor.
 
     The key is the chain key of the block that defines (or imports) the
     function, its qualified name, and a hash of the pickled arguments, so
@@ -58,7 +63,9 @@ def memo(function: Callable) -> Callable:
     `fn.map(list_of_arg_tuples, processes=N)`
     computes the uncached calls in forked child processes, N at a time.
     """
-    return _session.memoize(function)
+    if function is None:
+        return lambda function: memo(function, resources=resources, retries=retries)
+    return _session.memoize(function, resources=resources, retries=retries)
 
 
 def site_file(relative_path: str | Path) -> Path:
@@ -136,7 +143,7 @@ class MemorySession:
             self._site_root = Path(tempfile.mkdtemp(prefix="runpost-site-"))
         return self._site_root
 
-    def memoize(self, function: Callable) -> Callable:
+    def memoize(self, function: Callable, **options: Any) -> Callable:
         session = self
 
         @functools.wraps(function)

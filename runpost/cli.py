@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
             mode=_mode(args),
             params=_params(args.param),
             debug=args.debug,
+            executor=args.executor,
         )
         require_project(config)
         if args.command == "serve":
@@ -194,6 +195,8 @@ def _site_flags() -> argparse.ArgumentParser:
                        help="never execute; fail if any post's results in build/ are stale")
     flags.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="override a post parameter (front matter params:); repeatable")
+    flags.add_argument("--executor", metavar="SPEC",
+                       help="where @runpost.memo calls compute: local (default) or dask://HOST:PORT")
     flags.add_argument("--debug", action="store_true", help="show Python tracebacks")
     return flags
 

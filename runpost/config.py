@@ -41,6 +41,7 @@ class Config:
     mode: str = "default"            # execution: "default" (stale only), "rerun", "frozen", "explain"
     params: dict[str, str] = field(default_factory=dict)   # --param NAME=VALUE overrides
     timeout: float = 1800.0          # default seconds per executable block
+    executor: str = "local"          # where @memo calls compute: "local" (forked children) or "dask://host:port"
     debug: bool = False
     extra: dict[str, Any] = field(default_factory=dict)    # [params] table, for templates
 
@@ -55,7 +56,7 @@ class Config:
 _KNOWN_KEYS = {
     "title": str, "base_url": str, "author": str, "language": str,
     "description": str, "raw_html": bool, "cname": str, "timeout": (int, float),
-    "params": dict,
+    "params": dict, "executor": str,
 }
 
 
@@ -85,9 +86,26 @@ def load_config(root: Path, **overrides: Any) -> Config:
         raw_html=settings.get("raw_html", False),
         cname=settings.get("cname", ""),
         timeout=float(overrides.pop("timeout", settings.get("timeout", 1800.0))),
+        executor=_executor(overrides.pop("executor", None), settings, path, overrides.get("mode", "default")),
         extra=settings.get("params", {}),
         **overrides,
     )
+
+
+def _executor(flag: str | None, settings: dict[str, Any], path: Path, mode: str) -> str:
+    """The executor for memoized calls; a bad one is an error before any post runs.
+
+    --frozen and --explain never compute a call, so they never need the cluster extra.
+    """
+    from .execution.cluster import executor_problem
+
+    spec = flag or settings.get("executor", "local")
+    problem = executor_problem(spec, check_installed=mode not in ("frozen", "explain"))
+    if problem is None:
+        return spec
+    if flag:
+        raise UsageError(f"--executor: {problem}")
+    raise BuildError(Location(path, _line_of_key(path, "executor"), 1), f"setting 'executor': {problem}")
 
 
 def require_project(config: Config) -> None:

@@ -7,13 +7,17 @@ from pathlib import Path
 from typing import Any
 
 
-def environment(seconds: float, memo_devices: list[tuple[str, str]]) -> dict[str, Any]:
-    """Versions and device, read from what the post imported (never importing torch here)."""
+def environment(seconds: float, memo_devices: list[tuple[str, str]], not_the_post: set[str] = frozenset()) -> dict[str, Any]:
+    """Versions and device, read from what the post imported (never importing torch here).
+
+    `not_the_post`: modules runpost itself imported (the Dask client imports numpy), so a
+    cluster run records the same versions as a local one.
+    """
     info: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
                             "seconds": round(seconds, 3)}
     for name in ("torch", "torchvision", "numpy"):
         module = sys.modules.get(name)
-        if module is not None and hasattr(module, "__version__"):
+        if module is not None and name not in not_the_post and hasattr(module, "__version__"):
             info[name] = str(module.__version__)
     # CUDA counts if the kernel or any memoized call (often a forked child) used it.
     used = [device()] + memo_devices

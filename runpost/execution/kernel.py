@@ -8,6 +8,8 @@ kernel answers with JSON lines on EVENT_FD:
      "figures": [{"path": "<cell id>-1.png", "alt": "..."}]}
     {"event": "error", "index": i, "type": "...", "message": "...", "line": n, "column": c, "traceback": "..."}
     {"event": "warning", "path": "build/<post>/memo/<key>.pkl", "message": "..."}
+    {"event": "call", "state": "started" | "finished" | "failed", "call": "f(2)", "where": host or worker,
+     "seconds": s, "device": [kind, name]}                           a memoized call computed (not reused)
     {"event": "done", "values": {...}, "memo": [...], "memo_reused": n, "environment": {...}}
 
 A private pipe, not stdout: the post's code may print anything, and its fd 1
@@ -22,6 +24,7 @@ import io
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 import types
@@ -32,6 +35,7 @@ import runpost
 
 from .environment import environment
 from .figures import capture_figures
+from .cluster import DaskExecutor
 from .memo import Memoized
 from .memo_store import MemoStore
 
@@ -48,6 +52,8 @@ class KernelSession:
         self.cell_key = job["base_key"]
         self.cell_index = -1
         self.devices: list[tuple[str, str]] = []       # where memoized calls ran (maybe in children)
+        # Uncached memo calls go to the cluster if the job names one (connected on first use), else stay local.
+        self.cluster = DaskExecutor(job["executor"], job, self) if job.get("executor", "local") != "local" else None
 
     def publish(self, name: str, value: Any) -> None:
         self.values[name] = value
@@ -58,14 +64,15 @@ class KernelSession:
     def site_root(self) -> Path:
         return self.site
 
-    def memoize(self, function: Callable) -> Callable:
+    def memoize(self, function: Callable, resources: dict[str, float] | None = None, retries: int = 0) -> Callable:
         # The key of the block running now is the key of the block defining the
         # function: its results stay valid while only later blocks change.
-        return Memoized(self, function, self.cell_key, self.cell_index)
+        return Memoized(self, function, self.cell_key, self.cell_index, resources, retries)
 
-    def note_used(self, key: str, call: str, function: str, seconds: float, cell_index: int) -> None:
+    def note_used(self, key: str, call: str, function: str, entry: dict[str, Any], cell_index: int) -> None:
         self.used.setdefault(key, {"key": key, "call": call, "function": function,
-                                   "seconds": round(seconds, 3), "cell": cell_index})
+                                   "seconds": round(entry["seconds"], 3), "cell": cell_index,
+                                   "host": entry.get("host", ""), "device": list(entry["device"])})
 
     def reused(self) -> int:
         return sum(1 for key in self.used if key not in self.memo.computed)
@@ -74,13 +81,14 @@ class KernelSession:
 class EventPipe:
     def __init__(self, fd: int):
         self.fd = fd
+        # The Dask client reports "call started" from its own thread: one line at a time.
+        self.lock = threading.Lock()
 
     def send(self, event: str, **fields: Any) -> None:
-        if self.fd < 0:
-            return
         data = (json.dumps({"event": event, **fields}) + "\n").encode("utf-8")
-        while data:
-            data = data[os.write(self.fd, data):]
+        with self.lock:
+            while data and self.fd >= 0:
+                data = data[os.write(self.fd, data):]
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -104,7 +112,8 @@ def run_job(job: dict[str, Any], events: EventPipe) -> bool:
             events.send("error", index=cell["index"], **error)
             return False
     events.send("done", values=session.values, memo=list(session.used.values()), memo_reused=session.reused(),
-                environment=environment(time.perf_counter() - start, session.devices))
+                environment=environment(time.perf_counter() - start, session.devices,
+                                        session.cluster.imported if session.cluster else set()))
     return True
 
 
@@ -160,9 +169,15 @@ def describe_error(error: BaseException, path: str, cell: dict[str, Any]) -> dic
             "column": 0, "traceback": format_error(error, path)}
 
 
+# cloudpickle names the code of functions it ships by value "<dynamic-code>" (line
+# numbers kept): on a Dask worker, those are the post's own functions.
+SHIPPED_CODE = "<dynamic-code>"
+
+
 def innermost_line(error: BaseException, path: str, cell: dict[str, Any]) -> int:
-    """The Markdown line of the innermost frame in the post (not in a helper module)."""
-    lines = [frame.lineno for frame in traceback.extract_tb(error.__traceback__) if frame.filename == path]
+    """The Markdown line of the innermost frame in the post (not in a helper module), maybe on a worker."""
+    lines = [frame.lineno for frame in traceback.extract_tb(error.__traceback__)
+             if frame.filename in (path, SHIPPED_CODE)]
     return lines[-1] if lines else cell["code_line"]
 
 
@@ -171,7 +186,8 @@ def format_error(error: BaseException, path: str) -> str:
     tb = error.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename != path:
         tb = tb.tb_next
-    return "".join(traceback.format_exception(type(error), error, tb or error.__traceback__))
+    text = "".join(traceback.format_exception(type(error), error, tb or error.__traceback__))
+    return text.replace(f'File "{SHIPPED_CODE}"', f'File "{path}"')
 
 
 def read_job(fd: int) -> dict[str, Any]:

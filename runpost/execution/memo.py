@@ -7,6 +7,7 @@ import hashlib
 import io
 import os
 import pickle
+import socket
 import sys
 import tempfile
 import time
@@ -24,13 +25,16 @@ if TYPE_CHECKING:
 
 
 class Memoized:
-    """A @runpost.memo function: results in build/, `.map` in forked processes."""
+    """A @runpost.memo function: results in build/, computed in the kernel, forked processes or on a cluster."""
 
-    def __init__(self, session: "KernelSession", function: Callable, cell_key: str, cell_index: int):
+    def __init__(self, session: "KernelSession", function: Callable, cell_key: str, cell_index: int,
+                 resources: dict[str, float] | None = None, retries: int = 0):
         self.session = session
         self.function = function
         self.cell_key = cell_key
         self.cell_index = cell_index
+        self.resources = dict(resources or {})  # Dask worker resources ({"GPU": 1}); ignored locally
+        self.retries = int(retries)              # Dask retries of a call that raised; ignored locally
         self.__wrapped__ = function
         for attribute in ("__module__", "__name__", "__qualname__", "__doc__"):
             setattr(self, attribute, getattr(function, attribute, None))
@@ -39,10 +43,16 @@ class Memoized:
         parts = [self.cell_key, self.function.__qualname__, runpost.arguments_hash(args, kwargs)]
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
+    def __reduce__(self) -> tuple:
+        # A memoized function that another one calls travels to a worker as the plain function.
+        return (_plain, (self.function,))
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         key = self.key(args, kwargs)
         entry = self.session.memo.load(key)
-        if entry is None:
+        if entry is None and self.session.cluster is not None:
+            entry = self.session.cluster.compute(self, [(key, args, kwargs)])[key]
+        elif entry is None:
             entry = self._compute(args, kwargs)
             self.session.memo.store(key, entry)
         else:
@@ -52,19 +62,27 @@ class Memoized:
         return entry["result"]
 
     def _compute(self, args: tuple, kwargs: dict) -> dict[str, Any]:
+        call = runpost.describe_call(self.function, args, kwargs)
+        self.session.events.send("call", state="started", call=call, where=socket.gethostname())
         recorder = Tee(sys.stdout)
         sys.stdout, outer = recorder, sys.stdout
         start = time.perf_counter()
         try:
             result = self.function(*args, **kwargs)
+        except BaseException:
+            self.session.events.send("call", state="failed", call=call, where=socket.gethostname())
+            raise
         finally:
             sys.stdout = outer
-        return {"result": result, "stdout": recorder.getvalue(), "seconds": time.perf_counter() - start,
-                "device": device()}
+        entry = {"result": result, "stdout": recorder.getvalue(), "seconds": time.perf_counter() - start,
+                 "device": device(), "host": socket.gethostname()}
+        self.session.events.send("call", state="finished", call=call, where=entry["host"], device=entry["device"],
+                                 seconds=round(entry["seconds"], 3))
+        return entry
 
     def _note(self, key: str, args: tuple, kwargs: dict, entry: dict[str, Any]) -> None:
         call = runpost.describe_call(self.function, args, kwargs)
-        self.session.note_used(key, call, self.function.__qualname__, entry["seconds"], self.cell_index)
+        self.session.note_used(key, call, self.function.__qualname__, entry, self.cell_index)
         if entry.get("device"):
             self.session.devices.append(tuple(entry["device"]))
 
@@ -82,7 +100,10 @@ class Memoized:
             if key not in entries:
                 entries[key] = self.session.memo.load(key)
         missing = {key: call for key, call in zip(keys, calls) if entries[key] is None}
-        run_children(self, list(missing.items()), max(1, int(processes)))
+        if missing and self.session.cluster is not None:
+            self.session.cluster.compute(self, [(key, call, {}) for key, call in missing.items()])
+        else:
+            run_children(self, list(missing.items()), max(1, int(processes)))
         for key in missing:
             entries[key] = self.stored_by_child(key)
         results = []
@@ -95,11 +116,15 @@ class Memoized:
 
     def stored_by_child(self, key: str) -> dict[str, Any]:
         memo = self.session.memo
-        entry = memo.load(key)
+        entry = memo.load_written(key)
         if entry is None:
             raise RuntimeError(f"memo: the process computing a call of {self.__qualname__} stored no result")
         memo.computed.add(key)  # stored by the child: computed in this run, not reused
         return entry
+
+
+def _plain(function: Callable) -> Callable:
+    return function
 
 
 def run_children(memoized: Memoized, work: list[tuple[str, tuple]], processes: int) -> None:
@@ -117,16 +142,24 @@ def run_children(memoized: Memoized, work: list[tuple[str, tuple]], processes: i
                 key, call = waiting.pop(0)
                 child = context.Process(target=compute_in_child, args=(memoized, key, call, Path(reports)))
                 child.start()
-                running[child.sentinel] = (child, key, call)
+                running[child.sentinel] = (child, key, call, time.perf_counter())
+                report_call(memoized, call, "started")
             if not running:
                 break
             for sentinel in wait(list(running)):
-                child, key, call = running.pop(sentinel)
+                child, key, call, started = running.pop(sentinel)
                 child.join()
+                seconds = round(time.perf_counter() - started, 3)
                 if child.exitcode != 0:
                     failures.append(child_failure(memoized, call, child.exitcode, Path(reports) / key))
+                report_call(memoized, call, "failed" if child.exitcode else "finished", seconds=seconds)
     if failures:
         raise failures[0]
+
+
+def report_call(memoized: Memoized, call: tuple, state: str, **fields: Any) -> None:
+    text = runpost.describe_call(memoized.function, call, {})
+    memoized.session.events.send("call", state=state, call=text, where=socket.gethostname(), **fields)
 
 
 def compute_in_child(memoized: Memoized, key: str, call: tuple, reports: Path) -> None:
@@ -138,7 +171,7 @@ def compute_in_child(memoized: Memoized, key: str, call: tuple, reports: Path) -
         result = memoized.function(*call)
         # The device is read in the child: CUDA used there is invisible to the kernel.
         entry = {"result": result, "stdout": sys.stdout.getvalue(), "seconds": time.perf_counter() - start,
-                 "device": device()}
+                 "device": device(), "host": socket.gethostname()}
         session.memo.store(key, entry)
     except BaseException as error:
         report = {"text": "".join(traceback.format_exception(error)), "exception": error}

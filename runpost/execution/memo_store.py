@@ -3,9 +3,12 @@
 An entry is a JSON record, `<key>.json`, written last and atomically, so an
 entry exists exactly when its record does:
 
-    {"key", "format", "stdout", "seconds", "device", "result"}        format "json": the result inline
-    {"key", "format", "stdout", "seconds", "device", "data", "sha256"}  format "torch" or "pickle":
-                                                                        the result in <key>.pt / <key>.pkl
+    {"key", "format", "stdout", "seconds", "device", "host", "result"}        format "json": the result inline
+    {"key", "format", "stdout", "seconds", "device", "host", "data", "sha256"}  format "torch" or "pickle":
+                                                                                the result in <key>.pt / <key>.pkl
+
+"host" (where the call ran: the kernel's machine or a Dask worker) is absent
+from records written before executors existed.
 
 The result is stored in the first format that can hold it exactly:
 
@@ -54,7 +57,7 @@ class MemoStore:
         self.computed: set[str] = set()
 
     def load(self, key: str) -> dict[str, Any] | None:
-        """The stored entry {"result", "stdout", "seconds", "device"}, or None (a warning if unusable)."""
+        """The stored entry {"result", "stdout", "seconds", "device", "host"}, or None (a warning if unusable)."""
         if not self.read:
             return None
         try:
@@ -65,12 +68,27 @@ class MemoStore:
             self.warn(problem.path, f"memo result not used: {problem}; computing it again")
             return None
 
+    def load_written(self, key: str) -> dict[str, Any] | None:
+        """An entry this run has just written (a forked child's, a Dask worker's), or None.
+
+        Read even with --rerun, and checked against its own record only: the stored
+        manifest's hash, if any, is of the entry this one replaced.
+        """
+        self.trusted.pop(key, None)
+        try:
+            return self._load(key)
+        except FileNotFoundError:
+            return None
+        except MemoProblem as problem:
+            self.warn(problem.path, f"memo result not used: {problem}")
+            return None
+
     def store(self, key: str, entry: dict[str, Any]) -> None:
         """Write the entry atomically, data first and record last: it survives a Ctrl-C right after."""
         self.folder.mkdir(parents=True, exist_ok=True)
         form, data = encode(entry["result"])
         record = {"key": key, "format": form, "stdout": entry["stdout"], "seconds": entry["seconds"],
-                  "device": list(entry["device"])}
+                  "device": list(entry["device"]), "host": entry.get("host", "")}
         if data is None:
             record["result"] = entry["result"]
         else:
@@ -91,7 +109,7 @@ class MemoStore:
                 raise MemoProblem(path, f"its data file must be {data_path.name}")
             result = decode(data_path, record["format"], self._verified_bytes(key, data_path, record["sha256"]))
         return {"result": result, "stdout": record["stdout"], "seconds": record["seconds"],
-                "device": record["device"]}
+                "device": record["device"], "host": record.get("host", "")}
 
     def _verified_bytes(self, key: str, path: Path, recorded: str | None) -> bytes:
         """The file's bytes, if they hash to what the manifest and the record say (MemoProblem if not)."""

@@ -149,6 +149,9 @@ def make_job(plan: Plan, temp: Path, memo: Path, config: Config) -> dict[str, An
         "memo_read": not rerun,
         "memo_trusted": {} if rerun else store.trusted_memo(plan.manifest),
         "work_dir": str(temp / "files"),
+        # Where uncached memo calls compute (cluster.py); workers check declared inputs against these hashes.
+        "executor": config.executor,
+        "inputs": plan.fingerprints.inputs,
         "cells": [{"index": cell.index, "id": cell.id, "code": cell.code, "code_line": cell.code_line, "key": key}
                   for cell, key in zip(plan.post.cells, plan.keys)],
     }
@@ -247,6 +250,8 @@ def follow_kernel(process: subprocess.Popen, events: EventReader, plan: Plan, co
             figures.append(event.get("figures", []))
             outcome = "failed after" if event.get("failed") else "finished in"
             reporter.info(f"{plan.post.name}: block '{current.id}' {outcome} {event['seconds']:.1f}s")
+        elif kind == "call":
+            reporter.info(call_progress(plan.post.name, event))
         elif kind == "warning":
             reporter.warning(f"post '{plan.post.name}': {event['message']}", Location(Path(event["path"])))
         elif kind == "error":
@@ -254,6 +259,18 @@ def follow_kernel(process: subprocess.Popen, events: EventReader, plan: Plan, co
         elif kind == "done":
             return KernelRun(outputs, figures, event["values"], event["memo"], event["environment"],
                              event["memo_reused"])
+
+
+def call_progress(post_name: str, event: dict[str, Any]) -> str:
+    """A memoized call computed in the kernel, a forked child or on a Dask worker: one line per state."""
+    where = f" on {event['where']}" if event.get("where") else ""
+    if event["state"] == "started":
+        return f"{post_name}: memo {event['call']} running{where}"
+    seconds = f" {event['seconds']:.1f}s" if "seconds" in event else ""
+    device = f" ({event['device'][0]})" if event.get("device") else ""
+    if event["state"] == "failed":
+        return f"{post_name}: memo {event['call']} failed{' after' + seconds if seconds else ''}{where}"
+    return f"{post_name}: memo {event['call']} finished in{seconds}{where}{device}"
 
 
 def timeout_of(cell: Cell, config: Config) -> float:
