@@ -42,6 +42,7 @@ class Config:
     params: dict[str, str] = field(default_factory=dict)   # --param NAME=VALUE overrides
     timeout: float = 1800.0          # default seconds per executable block
     debug: bool = False
+    toc_min_headings: int = 0        # a post with this many h2/h3 headings gets a contents list (0: only `toc: true`)
     extra: dict[str, Any] = field(default_factory=dict)    # [params] table, for templates
 
     @property
@@ -55,7 +56,7 @@ class Config:
 _KNOWN_KEYS = {
     "title": str, "base_url": str, "author": str, "language": str,
     "description": str, "raw_html": bool, "cname": str, "timeout": (int, float),
-    "params": dict,
+    "params": dict, "toc_min_headings": int,
 }
 
 
@@ -85,6 +86,7 @@ def load_config(root: Path, **overrides: Any) -> Config:
         raw_html=settings.get("raw_html", False),
         cname=settings.get("cname", ""),
         timeout=float(overrides.pop("timeout", settings.get("timeout", 1800.0))),
+        toc_min_headings=settings.get("toc_min_headings", 0),
         extra=settings.get("params", {}),
         **overrides,
     )
