@@ -15,7 +15,7 @@
     var source = cells.length ? cells[cells.length - 1] : block;
     var clone = source.cloneNode(true);
     Array.prototype.forEach.call(clone.querySelectorAll(SKIP), function (node) { node.remove(); });
-    return clone.textContent.replace(/\n$/, "");
+    return clone.textContent.replace(/^\n+|\n+$/g, "");
   }
 
   function writeClipboard(text) {
