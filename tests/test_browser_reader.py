@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURE_SITE, run_build
-from test_browser import AXE, CHROMIUM_ARGS, DESKTOP, PHONE, _chromium_path
+from test_browser import AXE, DESKTOP, PHONE
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots" / "reader"
@@ -56,12 +56,6 @@ Bye.
 '''
 SCHEMES = ["light", "dark"]
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover
-    sync_playwright = None
-
-
 @pytest.fixture(scope="module")
 def reader_site(tmp_path_factory):
     from serving import SiteServer
@@ -81,18 +75,8 @@ def reader_site(tmp_path_factory):
         server.close()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    if sync_playwright is None or _chromium_path() is None:
-        pytest.skip("playwright or Chromium is missing")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=_chromium_path(), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def open_page(chromium, url, scheme="light", viewport=DESKTOP, javascript=True):
-    context = chromium.new_context(viewport=viewport, color_scheme=scheme, java_script_enabled=javascript)
+def open_page(browser, url, scheme="light", viewport=DESKTOP, javascript=True):
+    context = browser.new_context(viewport=viewport, color_scheme=scheme, java_script_enabled=javascript)
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.goto(url)
@@ -112,8 +96,8 @@ def copied_by(page, button_index: int) -> str:
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_copy_button_copies_code_without_line_numbers_or_prompts(chromium, reader_site, scheme):
-    page = open_page(chromium, reader_site, scheme)
+def test_copy_button_copies_code_without_line_numbers_or_prompts(browser, reader_site, scheme):
+    page = open_page(browser, reader_site, scheme)
     assert page.locator(".copy-button").count() == 4
     assert copied_by(page, 0) == "x = 1\nprint(x)"
     assert copied_by(page, 1) == "a = 1\nb = 2"
@@ -125,8 +109,8 @@ def test_copy_button_copies_code_without_line_numbers_or_prompts(chromium, reade
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_copy_button_is_a_keyboard_button_that_announces_copied(chromium, reader_site, scheme):
-    page = open_page(chromium, reader_site, scheme)
+def test_copy_button_is_a_keyboard_button_that_announces_copied(browser, reader_site, scheme):
+    page = open_page(browser, reader_site, scheme)
     button = page.locator(".copy-button").first
     assert button.evaluate("node => node.tagName") == "BUTTON"
     assert button.get_attribute("aria-label") == "Copy code"
@@ -139,16 +123,16 @@ def test_copy_button_is_a_keyboard_button_that_announces_copied(chromium, reader
     page.context.close()
 
 
-def test_without_javascript_the_page_has_no_copy_buttons_and_shows_the_code(chromium, reader_site):
-    page = open_page(chromium, reader_site, javascript=False)
+def test_without_javascript_the_page_has_no_copy_buttons_and_shows_the_code(browser, reader_site):
+    page = open_page(browser, reader_site, javascript=False)
     assert page.locator(".copy-button").count() == 0
     assert page.locator(".highlight").count() == 4
     page.context.close()
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_contents_list_sticks_beside_the_text_on_wide_screens(chromium, reader_site, scheme):
-    page = open_page(chromium, reader_site, scheme, viewport={"width": 1400, "height": 700})
+def test_contents_list_sticks_beside_the_text_on_wide_screens(browser, reader_site, scheme):
+    page = open_page(browser, reader_site, scheme, viewport={"width": 1400, "height": 700})
     toc = page.get_by_role("navigation", name="Contents")
     assert toc.get_by_role("link").all_text_contents() == ["Plain code", "Numbered lines", "A shell session", "The end"]
     content = page.locator(".post-content").bounding_box()
@@ -164,8 +148,8 @@ def test_contents_list_sticks_beside_the_text_on_wide_screens(chromium, reader_s
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_contents_list_is_at_the_top_on_phones(chromium, reader_site, scheme):
-    page = open_page(chromium, reader_site, scheme, viewport=PHONE)
+def test_contents_list_is_at_the_top_on_phones(browser, reader_site, scheme):
+    page = open_page(browser, reader_site, scheme, viewport=PHONE)
     toc = page.locator(".toc").bounding_box()
     content = page.locator(".post-content").bounding_box()
     assert toc["y"] + toc["height"] <= content["y"]
@@ -175,8 +159,8 @@ def test_contents_list_is_at_the_top_on_phones(chromium, reader_site, scheme):
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_reader_aids_pass_axe_in_both_schemes(chromium, reader_site, scheme):
-    page = open_page(chromium, reader_site, scheme)
+def test_reader_aids_pass_axe_in_both_schemes(browser, reader_site, scheme):
+    page = open_page(browser, reader_site, scheme)
     page.add_script_tag(path=str(AXE))
     violations = page.evaluate("""async () => {
         const result = await axe.run(document, {resultTypes: ['violations']});
