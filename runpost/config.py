@@ -43,6 +43,7 @@ class Config:
     timeout: float = 1800.0          # default seconds per executable block
     executor: str = "local"          # where @memo calls compute: "local" (forked children) or "dask://host:port"
     debug: bool = False
+    toc_min_headings: int = 0        # a post with this many h2/h3 headings gets a contents list (0: only `toc: true`)
     extra: dict[str, Any] = field(default_factory=dict)    # [params] table, for templates
 
     @property
@@ -56,7 +57,7 @@ class Config:
 _KNOWN_KEYS = {
     "title": str, "base_url": str, "author": str, "language": str,
     "description": str, "raw_html": bool, "cname": str, "timeout": (int, float),
-    "params": dict, "executor": str,
+    "params": dict, "executor": str, "toc_min_headings": int,
 }
 
 
@@ -87,6 +88,7 @@ def load_config(root: Path, **overrides: Any) -> Config:
         cname=settings.get("cname", ""),
         timeout=float(overrides.pop("timeout", settings.get("timeout", 1800.0))),
         executor=_executor(overrides.pop("executor", None), settings, path, overrides.get("mode", "default")),
+        toc_min_headings=settings.get("toc_min_headings", 0),
         extra=settings.get("params", {}),
         **overrides,
     )

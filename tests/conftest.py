@@ -45,3 +45,19 @@ def served_site(tmp_path_factory):
         yield ServedSite(directory=output, base_url=server.base_url, source=source, build_log=log)
     finally:
         server.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every browser test: Playwright's sync API allows one session per process."""
+    from test_browser import CHROMIUM_ARGS, _chromium_path, sync_playwright
+
+    if sync_playwright is None:
+        pytest.skip("playwright is not installed (pip install playwright)")
+    executable = _chromium_path()
+    if executable is None:
+        pytest.skip("no Chromium found at /usr/bin/chromium or on PATH (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -57,19 +57,6 @@ class PageRecord:
 
 
 @pytest.fixture(scope="session")
-def browser():
-    if sync_playwright is None:
-        pytest.skip("playwright is not installed (pip install playwright)")
-    executable = _chromium_path()
-    if executable is None:
-        pytest.skip("no Chromium found at /usr/bin/chromium or on PATH (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="session")
 def records(browser, served_site) -> list[PageRecord]:
     print(f"\nbrowser tests use the {served_site.source} site at {served_site.base_url}")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -67,3 +67,34 @@ def test_summary_divider_sets_the_summary_and_leaves_the_page(site_dir):
     home = (site_dir / "site/index.html").read_text()
     assert "<!--more-->" not in page and "raw HTML omitted" not in page and "The body goes on here." in page
     assert "The teaser sentence." in home and "The body goes on here." not in home
+
+
+# ---------------------------------------------------------------- contents list
+
+def test_toc_lists_h2_and_h3_headings_with_their_ids():
+    from runpost.site.pages import table_of_contents
+
+    content = '<h2 id="a">A <em>b</em></h2><p>x</p><h3 id="c">C &amp; D</h3><h4 id="e">E</h4>'
+    assert table_of_contents(content) == [{"level": 2, "id": "a", "text": "A b"}, {"level": 3, "id": "c", "text": "C & D"}]
+
+
+def test_toc_is_a_labelled_nav_of_links_on_a_post_with_toc_true(site_dir):
+    assert run_build(cwd=site_dir).returncode == 0
+    page = (site_dir / "site/posts/bundle-post/index.html").read_text()
+    assert '<nav class="toc" aria-label="Contents">' in page
+    assert '<a href="#the-dot">The dot</a>' in page and '<a href="#its-size">Its size</a>' in page
+    assert 'aria-label="Contents"' not in (site_dir / "site/posts/first-post/index.html").read_text()
+
+
+def test_site_toc_min_headings_gives_long_posts_a_toc_unless_the_post_says_false(site_dir):
+    config = site_dir / "runpost.toml"
+    config.write_text(config.read_text() + "\ntoc_min_headings = 2\n")
+    (site_dir / "content/posts/long.md").write_text(
+        "---\ntitle: Long\ndate: 2024-05-01\n---\n## One\n\n## Two\n")
+    (site_dir / "content/posts/short.md").write_text("---\ntitle: Short\ndate: 2024-05-01\n---\n## One\n")
+    (site_dir / "content/posts/off.md").write_text(
+        "---\ntitle: Off\ndate: 2024-05-01\ntoc: false\n---\n## One\n\n## Two\n")
+    assert run_build(cwd=site_dir).returncode == 0
+    has_toc = {name: 'aria-label="Contents"' in (site_dir / f"site/posts/{name}/index.html").read_text()
+               for name in ("long", "short", "off")}
+    assert has_toc == {"long": True, "short": False, "off": False}

@@ -7,6 +7,8 @@
 - shortcode tags outside code blocks, lexed with Hugo's grammar (quoted
   strings with spaces, raw backtick strings holding quotes, calls over several
   lines), each parameter with the offset of its value;
+- math outside code, when the post asks for it (`math: true`): `$...$` and
+  `\\(...\\)` inline, `$$...$$` and `\\[...\\]` display, by pandoc's dollar rules;
 - link and image targets outside code: Markdown links, images and reference
   definitions, `href`/`src` in raw HTML, and the `src`/`link` parameters of
   shortcode calls, each with its file line and column.
@@ -90,6 +92,17 @@ class LinkTarget:
 
 
 @dataclass(frozen=True)
+class MathRegion:
+    """A formula written in the source (outside code), delimiters included."""
+
+    start: int                # offset of the opening delimiter
+    end: int                  # offset just past the closing delimiter
+    content_start: int        # offset of the LaTeX's first character
+    content_end: int          # offset just past the LaTeX
+    display: bool             # `$$...$$` or `\\[...\\]`
+
+
+@dataclass(frozen=True)
 class SourceScan:
     """Everything `scan_source` found, by body offset; `position` maps an offset to file line and column."""
 
@@ -101,6 +114,7 @@ class SourceScan:
     problems: tuple[tuple[int, str], ...] = ()     # (offset, message): tags that do not lex
     targets: tuple[LinkTarget, ...] = ()           # link and image targets outside code, in order
     line_starts: tuple[int, ...] = (0,)            # offset of each body line
+    math: tuple[MathRegion, ...] = ()              # formulas outside code (only when asked for)
 
     def position(self, offset: int) -> tuple[int, int]:
         """(file line, column) of a body offset, both 1-based."""
@@ -111,8 +125,8 @@ class SourceScan:
         return any(region.start <= offset < region.end for region in self.blocks + self.highlights + self.spans)
 
 
-def scan_source(body: str, body_line: int = 1) -> SourceScan:
-    """Scan a post body once; `body_line` is the file line where it starts."""
+def scan_source(body: str, body_line: int = 1, math: bool = False) -> SourceScan:
+    """Scan a post body once; `body_line` is the file line where it starts; `math` finds formulas too."""
     blocks = tuple(find_code_blocks(body))
     tags, problems = _lex_tags(body, blocks)
     highlights = tuple(_highlight_regions(body, tags))
@@ -122,7 +136,8 @@ def scan_source(body: str, body_line: int = 1) -> SourceScan:
     hidden = _blank(hidden, [(span.start, span.end) for span in spans])
     line_starts = (0,) + tuple(match.end() for match in re.finditer("\n", body))
     scan = SourceScan(body_line, blocks, highlights, spans, tuple(tags), tuple(problems), (), line_starts)
-    return dataclasses.replace(scan, targets=tuple(_targets(scan, hidden)))
+    formulas = tuple(find_math(_math_text(body, scan))) if math else ()
+    return dataclasses.replace(scan, targets=tuple(_targets(scan, hidden)), math=formulas)
 
 
 def _blank(text: str, regions: list[tuple[int, int]]) -> str:
@@ -426,6 +441,90 @@ def matching_close(tags: list, index: int, stop: int | None = None) -> int | Non
     return None
 
 
+# ---------------------------------------------------------------- math
+
+def _math_text(body: str, scan: SourceScan) -> str:
+    """The body with code blanked, and each shortcode tag as letters: `$x = {{< value lr >}}$` stays math."""
+    text = _blank(body, [(region.start, region.end) for region in scan.blocks + scan.highlights + scan.spans])
+    characters = list(text)
+    for tag in scan.tags:
+        for index in range(tag.start, tag.end):
+            if characters[index] != "\n":
+                characters[index] = "x"
+    return "".join(characters)
+
+
+def find_math(text: str) -> list[MathRegion]:
+    """Formulas in `text` (code already blanked), by pandoc's `tex_math_dollars` rules.
+
+    `$` opens only before a non-space, and the next `$` closes only after a non-space
+    and not before a digit, so "costs $5 and $10" stays prose. `\\$` is a literal dollar. A formula
+    never spans a blank line, so an unmatched `$` cannot swallow the paragraphs after it.
+    """
+    regions: list[MathRegion] = []
+    position = 0
+    while position < len(text):
+        char = text[position]
+        if char == "\\" and text[position + 1:position + 2] in ("(", "["):
+            region = _bracketed(text, position)
+        elif char == "\\":
+            position += 2            # an escaped character, `\\$` included
+            continue
+        elif char == "$":
+            region = _dollar(text, position)
+        else:
+            region = None
+        if region is None:
+            position += 2 if text.startswith("$$", position) else 1
+            continue
+        regions.append(region)
+        position = region.end
+    return regions
+
+
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+
+def _paragraph_end(text: str, position: int) -> int:
+    blank = _BLANK_LINE.search(text, position)
+    return blank.start() if blank else len(text)
+
+
+def _bracketed(text: str, start: int) -> MathRegion | None:
+    display = text[start + 1] == "["
+    closer = "\\]" if display else "\\)"
+    end = text.find(closer, start + 2, _paragraph_end(text, start))
+    if end < 0 or not text[start + 2:end].strip():
+        return None
+    return MathRegion(start, end + 2, start + 2, end, display)
+
+
+def _dollar(text: str, start: int) -> MathRegion | None:
+    limit = _paragraph_end(text, start)
+    if text.startswith("$$", start):
+        end = _unescaped(text, "$$", start + 2, limit)
+        if end < 0 or not text[start + 2:end].strip():
+            return None
+        return MathRegion(start, end + 2, start + 2, end, True)
+    if start + 1 >= limit or text[start + 1].isspace():
+        return None
+    # Only the next `$` may close: in "$5 and $10 for $x$" the first two are prices.
+    end = _unescaped(text, "$", start + 1, limit)
+    if end < 0 or text[end - 1].isspace() or text[end + 1:end + 2].isdigit():
+        return None
+    return MathRegion(start, end + 1, start + 1, end, False)
+
+
+def _unescaped(text: str, needle: str, start: int, limit: int) -> int:
+    """Offset of the next `needle` in [start, limit) not preceded by an odd run of backslashes, or -1."""
+    while (found := text.find(needle, start, limit)) >= 0:
+        backslashes = len(text[:found]) - len(text[:found].rstrip("\\"))
+        if backslashes % 2 == 0:
+            return found
+        start = found + 1
+    return -1
+
+
 # ---------------------------------------------------------------- link targets
 
 # A bare destination may hold balanced parentheses, as CommonMark allows (`wiki/Foo_(bar)`).
@@ -498,9 +597,14 @@ def looks_like_template(target: str) -> bool:
 
 def scan_post(post: "Post") -> "Post":
     """The post with `scan` filled in, from the body as loaded."""
-    return dataclasses.replace(post, scan=scan_source(post.body, post.body_line))
+    return dataclasses.replace(post, scan=scan_source(post.body, post.body_line, math=wants_math(post)))
 
 
 def scan_of(post: "Post") -> SourceScan:
     """The post's scan; a post made without `scan_post` (a test's, say) is scanned now."""
-    return post.scan if post.scan is not None else scan_source(post.body, post.body_line)
+    return post.scan if post.scan is not None else scan_source(post.body, post.body_line, math=wants_math(post))
+
+
+def wants_math(post: "Post") -> bool:
+    """Math is opt-in (front matter `math: true`): Hugo leaves `$` as text, and prose has prices."""
+    return post.meta.extra.get("math") is True

@@ -24,7 +24,8 @@ from pathlib import Path
 from . import cells
 from .codeblocks import display_option_problems
 from .placeholders import make_token
-from ..content.scan import CodeBlock, Tag, closer_of, matching_close, scan_of
+from .math import MATH_SHORTCODE, MathError, latex_to_mathml
+from ..content.scan import CodeBlock, MathRegion, Tag, closer_of, matching_close, scan_of
 from ..errors import BuildError, BuildErrors, Location, did_you_mean
 from ..post import Cell, Post, Shortcode
 
@@ -155,7 +156,9 @@ class _Parser:
     def replacements(self, start: int, stop: int, calls: list[_Call], items: list):
         """(begin, end, replacement text, Shortcode or None), sorted by position."""
         spans = []
+        formulas, calls = self.formulas_in(start, stop, calls)
         covered = [(call.tag.start, (call.close or call.tag).end) for call in calls]
+        covered += [(formula.start, formula.end) for formula, _ in formulas]
         for item in items:
             if isinstance(item, CodeBlock):
                 inside = start <= item.start and item.end <= stop
@@ -166,10 +169,14 @@ class _Parser:
                     spans.append((item.start, None, item))
         for call in calls:
             spans.append((call.tag.start, call, None))
+        for formula in formulas:
+            spans.append((formula[0].start, None, formula))
         spans.sort(key=lambda span: span[0])
         for _, call, item in spans:
             if call is not None:
                 yield self.replace_call(call, items)
+            elif isinstance(item, tuple):
+                yield self.replace_formula(*item, items)
             elif isinstance(item, CodeBlock):
                 yield self.replace_code_block(item)
             else:
@@ -177,6 +184,38 @@ class _Parser:
                 # other text, so it is literal in a code span (`{{</* x */>}}` shows `{{< x >}}`)
                 # and the typographer curls its quotes as it would any others.
                 yield item.start, item.end, item.literal, None
+
+    def formulas_in(self, start: int, stop: int, calls: list[_Call]):
+        """The formulas in [start, stop) outside calls, each with the calls inside it; the other calls."""
+        formulas = []
+        inside: set[int] = set()
+        for formula in self.scan.math:
+            if not (start <= formula.start and formula.end <= stop):
+                continue
+            spans = [(call.tag.start, (call.close or call.tag).end) for call in calls]
+            if any(begin < formula.start < end for begin, end in spans):
+                continue                  # inside a call's inner text: that call's own assemble takes it
+            if any(begin < formula.end and end > formula.start and not (formula.start <= begin and end <= formula.end)
+                   for begin, end in spans):
+                continue                  # a call straddles a delimiter: not a formula
+            children = [call for call in calls if formula.start <= call.tag.start < formula.end]
+            inside.update(id(call) for call in children)
+            formulas.append((formula, children))
+        return formulas, [call for call in calls if id(call) not in inside]
+
+    def replace_formula(self, formula: MathRegion, children: list[_Call], items: list):
+        """A formula becomes a token; its LaTeX (values as tokens) is checked now, converted with the values later."""
+        token = self.next_token()
+        inner_items = [item for item in items if formula.content_start <= item.start < formula.content_end]
+        latex, nested = self.assemble(formula.content_start, formula.content_end, children, inner_items)
+        try:
+            latex_to_mathml(latex, formula.display)
+        except MathError as problem:
+            self.error(formula.start, f"cannot render math '{latex.strip()}': {problem}")
+        shortcode = Shortcode(name=MATH_SHORTCODE, positional=(), named={"display": str(formula.display).lower()},
+                              inner=latex, markdown=False, location=self.location(formula.start), token=token,
+                              children=tuple(nested))
+        return formula.start, formula.end, token, shortcode
 
     def replace_call(self, call: _Call, items: list):
         tag = call.tag

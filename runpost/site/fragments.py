@@ -26,6 +26,7 @@ from ..errors import BuildError, BuildErrors, did_you_mean
 from ..markup.hugo_compat.headings import resolve_heading_ids
 from ..markup.markdown import heading_id, highlight_code, markdown_to_html
 from .images import size_images
+from ..markup.math import MATH_SHORTCODE, MathError, latex_to_mathml
 from ..post import Cell, Post, Shortcode
 from ..markup.placeholders import fill
 
@@ -86,7 +87,7 @@ class _Renderer:
             lambda text: Markup(markdown_to_html(str(text), raw_html=False, inline=True)))
         self.builtins: dict[str, Callable[[Shortcode], str]] = {
             "highlight": self.highlight, "ref": self.ref, "relref": self.ref,
-            "value": self.value, "table": self.table, "youtube": self.youtube,
+            "value": self.value, "table": self.table, "youtube": self.youtube, MATH_SHORTCODE: self.math,
         }
 
     def expand(self, text: str) -> str:
@@ -179,6 +180,14 @@ class _Renderer:
                       f' loading="lazy"></figure>' for figure in output.figures]
         parts.append("</div>")
         return "".join(parts)
+
+    def math(self, shortcode: Shortcode) -> str:
+        # A value inside a formula is LaTeX text, not HTML: unescape what `value` escaped.
+        latex = fill(shortcode.inner or "", lambda token: html.unescape(self.render(token)))
+        try:
+            return latex_to_mathml(latex, shortcode.named.get("display") == "true")
+        except MathError as problem:
+            raise self.fail(shortcode, f"cannot render math '{latex.strip()}': {problem}") from None
 
     def ref(self, shortcode: Shortcode) -> str:
         target = shortcode.positional[0] if shortcode.positional else shortcode.named.get("path", "")

@@ -12,7 +12,7 @@ import math
 import posixpath
 import re
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -105,6 +105,7 @@ class PostView:
     reading_minutes: int
     overrides: dict[str, Any]
     draft: bool
+    toc: list[dict[str, Any]] = field(default_factory=list)   # h2/h3 headings: level, id, text (empty: no contents list)
     prev: "PostView | None" = None
     next: "PostView | None" = None
 
@@ -140,7 +141,26 @@ def _view(post: Post, config: Config) -> PostView:
         reading_minutes=max(1, math.ceil(len(words) / WORDS_PER_MINUTE)),
         overrides=dict(post.results.overrides),
         draft=post.meta.draft,
+        toc=table_of_contents(content) if wants_toc(post, content, config) else [],
     )
+
+
+# The heading extension gives every heading an id, so the contents list only reads them back.
+_HEADING = re.compile(r'<h([23])\b[^>]*\sid="([^"]+)"[^>]*>(.*?)</h\1>', re.DOTALL)
+
+
+def table_of_contents(content: str) -> list[dict[str, Any]]:
+    """The h2 and h3 headings of rendered content, in order: {"level", "id", "text"}."""
+    return [{"level": int(level), "id": unescape(anchor), "text": plain_text(inner)}
+            for level, anchor, inner in _HEADING.findall(content)]
+
+
+def wants_toc(post: Post, content: str, config: Config) -> bool:
+    """Front matter `toc: true`/`false` decides; else the site's `toc_min_headings`, if set."""
+    asked = post.meta.extra.get("toc")
+    if isinstance(asked, bool):
+        return asked
+    return config.toc_min_headings > 0 and len(_HEADING.findall(content)) >= config.toc_min_headings
 
 
 def _summary(words: list[str]) -> str:

@@ -1,0 +1,55 @@
+"""LaTeX -> MathML at build time (latex2mathml): no script, no request to another site.
+
+The scan finds the formulas (`content/scan.py`, `find_math`); the shortcodes stage
+swaps each for a placeholder whose Shortcode is named `MATH_SHORTCODE` and holds
+the LaTeX, with any `{{< value >}}` inside as its own token; `site/fragments.py`
+fills those with the published values and converts. The shortcodes stage also
+converts once, values still as tokens (letters and digits), so a formula that
+cannot render is reported before any code runs.
+"""
+from __future__ import annotations
+
+import re
+
+from latex2mathml.converter import convert
+
+# Not a valid shortcode name (the scan's names are [\w.-]), so no site template can take it.
+MATH_SHORTCODE = "$math"
+
+
+class MathError(ValueError):
+    """A formula latex2mathml cannot render faithfully."""
+
+
+def latex_to_mathml(latex: str, display: bool) -> str:
+    """`<math>` for `latex`; raises MathError with a one-line reason."""
+    _check_braces(latex)
+    try:
+        mathml = convert(latex.strip(), display="block" if display else "inline")
+    except Exception as error:       # latex2mathml raises bare Exception subclasses with no message
+        raise MathError(str(error) or _words(type(error).__name__)) from None
+    # latex2mathml keeps a command it does not know as text (<mi>\foo</mi>): the reader would see LaTeX.
+    unknown = re.search(r">(\\[A-Za-z]+)<", mathml)
+    if unknown:
+        raise MathError(f"unknown LaTeX command '{unknown.group(1)}'")
+    if "<mi>&</mi>" in mathml:
+        raise MathError("'&' outside an environment latex2mathml aligns (align, matrix, cases...)")
+    return mathml
+
+
+def _check_braces(latex: str) -> None:
+    depth = 0
+    for match in re.finditer(r"\\.|[{}]", latex):
+        if match.group() == "{":
+            depth += 1
+        elif match.group() == "}":
+            depth -= 1
+            if depth < 0:
+                raise MathError("'}' without a matching '{'")
+    if depth:
+        raise MathError("'{' without a matching '}'")
+
+
+def _words(name: str) -> str:
+    """ExtraLeftOrMissingRightError -> "extra left or missing right"."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", name.removesuffix("Error")).lower()

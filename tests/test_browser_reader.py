@@ -1,0 +1,171 @@
+"""Reader aids in headless Chromium: the contents list and the copy buttons, light and dark.
+
+A copy of the fixture site gets one post with every kind of code block (plain,
+inline line numbers, a line-number table, a shell session with prompts, a cell-like
+output); it is built and served under /repo/. Screenshots go to
+test-artifacts/screenshots/reader/.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURE_SITE, run_build
+from test_browser import AXE, DESKTOP, PHONE
+
+pytestmark = pytest.mark.browser
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots" / "reader"
+
+POST = '''---
+title: Reader aids
+date: 2024-03-01
+toc: true
+---
+Intro text.
+
+## Plain code
+
+```python
+x = 1
+print(x)
+```
+
+## Numbered lines
+
+{{< highlight python "linenos=table" >}}
+a = 1
+b = 2
+{{< /highlight >}}
+
+{{< highlight python "linenos=inline" >}}
+c = 3
+{{< /highlight >}}
+
+### A shell session
+
+```console
+$ pip install runpost
+Successfully installed runpost
+```
+
+## The end
+
+Bye.
+'''
+SCHEMES = ["light", "dark"]
+
+@pytest.fixture(scope="module")
+def reader_site(tmp_path_factory):
+    from serving import SiteServer
+
+    work = tmp_path_factory.mktemp("reader")
+    project = work / "project"
+    shutil.copytree(FIXTURE_SITE, project)
+    (project / "content/posts/reader-aids.md").write_text(POST, encoding="utf-8")
+    output = work / "site"
+    output.mkdir()
+    server = SiteServer(output)
+    try:
+        result = run_build("--output", str(output), "--base-url", server.base_url, cwd=project)
+        assert result.returncode == 0, result.stderr
+        yield server.base_url + "posts/reader-aids/"
+    finally:
+        server.close()
+
+
+def open_page(browser, url, scheme="light", viewport=DESKTOP, javascript=True):
+    context = browser.new_context(viewport=viewport, color_scheme=scheme, java_script_enabled=javascript)
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_load_state("load")
+    return page
+
+
+def shoot(page, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+def copied_by(page, button_index: int) -> str:
+    page.locator(".copy-button").nth(button_index).click()
+    page.wait_for_function("() => document.querySelector('.copy-status').textContent === 'Copied'")
+    return page.evaluate("() => navigator.clipboard.readText()")
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_copy_button_copies_code_without_line_numbers_or_prompts(browser, reader_site, scheme):
+    page = open_page(browser, reader_site, scheme)
+    assert page.locator(".copy-button").count() == 4
+    assert copied_by(page, 0) == "x = 1\nprint(x)"
+    assert copied_by(page, 1) == "a = 1\nb = 2"
+    assert copied_by(page, 2) == "c = 3"
+    assert copied_by(page, 3) == "pip install runpost\nSuccessfully installed runpost"
+    page.locator(".copy-button").nth(1).scroll_into_view_if_needed()
+    shoot(page, f"copy-{scheme}")
+    page.context.close()
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_copy_button_is_a_keyboard_button_that_announces_copied(browser, reader_site, scheme):
+    page = open_page(browser, reader_site, scheme)
+    button = page.locator(".copy-button").first
+    assert button.evaluate("node => node.tagName") == "BUTTON"
+    assert button.get_attribute("aria-label") == "Copy code"
+    assert page.locator("[aria-live=polite].copy-status").count() == 1
+    button.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector('.copy-status').textContent === 'Copied'")
+    assert button.text_content() == "Copied"
+    assert page.evaluate("() => navigator.clipboard.readText()") == "x = 1\nprint(x)"
+    page.context.close()
+
+
+def test_without_javascript_the_page_has_no_copy_buttons_and_shows_the_code(browser, reader_site):
+    page = open_page(browser, reader_site, javascript=False)
+    assert page.locator(".copy-button").count() == 0
+    assert page.locator(".highlight").count() == 4
+    page.context.close()
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_contents_list_sticks_beside_the_text_on_wide_screens(browser, reader_site, scheme):
+    page = open_page(browser, reader_site, scheme, viewport={"width": 1400, "height": 700})
+    toc = page.get_by_role("navigation", name="Contents")
+    assert toc.get_by_role("link").all_text_contents() == ["Plain code", "Numbered lines", "A shell session", "The end"]
+    content = page.locator(".post-content").bounding_box()
+    inner = page.locator(".toc__inner")
+    assert inner.bounding_box()["x"] + inner.bounding_box()["width"] <= content["x"]
+    shoot(page, f"toc-wide-{scheme}")
+    page.mouse.wheel(0, 600)
+    page.wait_for_timeout(200)
+    assert 0 <= inner.bounding_box()["y"] < 100      # still in view after scrolling: sticky
+    toc.get_by_role("link", name="The end").click()
+    assert page.evaluate("() => location.hash") == "#the-end"
+    page.context.close()
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_contents_list_is_at_the_top_on_phones(browser, reader_site, scheme):
+    page = open_page(browser, reader_site, scheme, viewport=PHONE)
+    toc = page.locator(".toc").bounding_box()
+    content = page.locator(".post-content").bounding_box()
+    assert toc["y"] + toc["height"] <= content["y"]
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    shoot(page, f"toc-phone-{scheme}")
+    page.context.close()
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_reader_aids_pass_axe_in_both_schemes(browser, reader_site, scheme):
+    page = open_page(browser, reader_site, scheme)
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate("""async () => {
+        const result = await axe.run(document, {resultTypes: ['violations']});
+        return result.violations.filter(v => ['serious', 'critical'].includes(v.impact))
+            .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '));
+    }""")
+    assert violations == []
+    page.context.close()

@@ -1,0 +1,91 @@
+"""Math: `$...$`, `$$...$$`, `\\(...\\)`, `\\[...\\]` -> MathML at build time, opt-in per post (`math: true`)."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from runpost.config import DEFAULT_TEMPLATES
+from runpost.content.scan import scan_source
+from runpost.errors import BuildErrors
+from runpost.markup.markdown import markdown_to_html
+from runpost.markup.shortcodes import BUILTINS, parse_shortcodes
+from runpost.post import FrontMatter, Post, Results
+from runpost.site.environment import make_environment
+from runpost.site.fragments import render_content
+
+
+def render(body: str, values=None, math: bool = True) -> str:
+    date = dt.datetime(2020, 5, 2)
+    extra = {"math": True} if math else {}
+    post = Post(path=Path("content/posts/t.md"), source="", body=body, body_line=5, url="/posts/t/",
+                meta=FrontMatter(title="t", date=date, publish_date=date, extra=extra),
+                results=Results(values=values or {}))
+    post = parse_shortcodes(post, known=BUILTINS)
+    post = dataclasses.replace(post, html=markdown_to_html(post.body))
+    return render_content(post, {}, make_environment([DEFAULT_TEMPLATES]))
+
+
+def formulas(body: str) -> list[str]:
+    return [body[region.start:region.end] for region in scan_source(body, math=True).math]
+
+
+def test_dollar_inline_and_display_become_mathml():
+    html = render("Let $x_1$ be.\n\n$$\n\\frac{a}{b}\n$$\n")
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline"><mrow><msub>' in html
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="block"><mrow><mfrac>' in html
+    assert "$" not in html
+
+
+def test_backslash_parenthesis_and_bracket_delimiters_become_mathml():
+    html = render("Inline \\(y\\) and\n\n\\[z^2\\]\n")
+    assert 'display="inline"><mrow><mi>y</mi>' in html
+    assert 'display="block"><mrow><msup>' in html
+
+
+def test_prices_in_prose_stay_text():
+    assert formulas("It costs $5 and $10, or $ 3 $ at most; $20$30.") == []
+    assert "costs $5 and $10" in render("It costs $5 and $10.")
+
+
+def test_escaped_dollar_is_a_literal_dollar():
+    assert formulas("A \\$x$ here") == []
+    assert "<p>A $x$ here</p>" in render("A \\$x$ here")
+
+
+def test_math_is_never_found_inside_code():
+    body = ("`$a$` and\n\n```\n$b$\n```\n\n    $c$\n\n{{< highlight text >}}\n$d$\n{{< /highlight >}}\n")
+    assert formulas(body) == []
+    assert "<math" not in render(body)
+
+
+def test_a_formula_does_not_cross_a_blank_line():
+    assert formulas("an $x\n\ny$ b") == []
+
+
+def test_math_is_off_unless_the_post_asks_for_it_as_hugo_leaves_dollars_as_text():
+    assert "<p>the $x$ here</p>" in render("the $x$ here", math=False)
+
+
+def test_published_value_inside_a_formula_is_rendered_as_a_number():
+    html = render('$\\eta = {{< value lr >}}$ and $$n = {{< value runs "d" >}}$$', values={"lr": 0.001, "runs": 5})
+    assert "<mo>&#x0003D;</mo><mn>0.001</mn>" in html
+    assert "<mo>&#x0003D;</mo><mn>5</mn>" in html
+
+
+def test_formula_that_cannot_render_is_reported_at_its_line_and_column():
+    with pytest.raises(BuildErrors) as raised:
+        render("Text\n\nA formula $\\left( x$ here and $\\foo$.")
+    messages = [str(error) for error in raised.value.errors]
+    assert messages == [
+        "content/posts/t.md:7:11: error: cannot render math '\\left( x': extra left or missing right",
+        "content/posts/t.md:7:31: error: cannot render math '\\foo': unknown LaTeX command '\\foo'",
+    ]
+
+
+def test_unbalanced_braces_are_an_error():
+    with pytest.raises(BuildErrors) as raised:
+        render("$\\frac{a}{b$")
+    assert "'{' without a matching '}'" in str(raised.value.errors[0])
