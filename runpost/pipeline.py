@@ -9,21 +9,36 @@ from __future__ import annotations
 from typing import Callable
 
 from .config import CONFIG_NAME, Config
-from .errors import BuildError, BuildErrors, ErrorCollector, Location
-from .execution.runner import execute_posts
-from .execution.explain import explain_posts
-from .site.links import check_links
 from .content.load import load_posts, stray_markdown
 from .content.scan import scan_post
+from .deep import call_deep
+from .errors import BuildError, BuildErrors, ErrorCollector, Location
+from .execution.explain import explain_posts
+from .execution.runner import execute_posts
 from .markup.markdown import render_markdown
-from .post import Post
-from .report import Reporter
 from .markup.shortcodes import available_shortcodes, parse_shortcodes
+from .post import Post, Site
+from .report import Reporter
+from .site.links import check_links
 from .site.pages import render_site
 from .site.write import write_site
 
 
 def build(config: Config, reporter: Reporter) -> None:
+    # Content and site stages run on a deep stack (deep.py); execution stays on
+    # the main thread, where Ctrl-C is handled.
+    posts = call_deep(lambda: read_content(config))
+    warn_about_setup(config, reporter)
+    if config.mode == "explain":
+        explain_posts(posts, config, reporter)
+        return
+    posts = execute_posts(posts, config, reporter)
+    site = call_deep(lambda: render_and_check(posts, config))
+    write_site(site, config.output_dir)
+    reporter.info(f"wrote {len(site.pages)} pages and {len(site.files)} files to {config.output_dir}")
+
+
+def read_content(config: Config) -> list[Post]:
     # The content stages report every problem of every post together, before
     # any code runs: a typo in one post should not cost a training run first.
     content_errors = ErrorCollector()
@@ -33,19 +48,21 @@ def build(config: Config, reporter: Reporter) -> None:
     posts = each(posts, lambda post: parse_shortcodes(post, known), content_errors)
     posts = each(posts, lambda post: render_markdown(post, config), content_errors)
     content_errors.raise_if_any()
+    return posts
+
+
+def render_and_check(posts: list[Post], config: Config) -> Site:
+    site = render_site(posts, config)
+    check_links(site, posts, config)
+    return site
+
+
+def warn_about_setup(config: Config, reporter: Reporter) -> None:
     if not config.base_url.startswith(("http://", "https://")):
         reporter.warning(f"base_url is '{config.base_url}': set it in {CONFIG_NAME} or with --base-url so that "
                          "the feed, sitemap, canonical and Open Graph URLs are absolute")
     for path in stray_markdown(config.content_dir):
         reporter.warning(f"not under {config.content_dir.name}/posts/, so not published", Location(path))
-    if config.mode == "explain":
-        explain_posts(posts, config, reporter)
-        return
-    posts = execute_posts(posts, config, reporter)
-    site = render_site(posts, config)
-    check_links(site, posts, config)
-    write_site(site, config.output_dir)
-    reporter.info(f"wrote {len(site.pages)} pages and {len(site.files)} files to {config.output_dir}")
 
 
 def each(posts: list[Post], stage: Callable[[Post], Post], errors: ErrorCollector) -> list[Post]:

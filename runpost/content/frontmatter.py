@@ -41,12 +41,40 @@ def parse_front_matter(path: Path, text: str, default_slug: str) -> tuple[FrontM
     return meta, "\n".join(lines[end + 1:]), end + 2
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML as front matter needs it: dates stay text (parse_date checks them where they
+    stand, so 2020-13-45 is an error at its line, not a crash inside PyYAML), and a key
+    given twice is an error (Hugo refuses it too; PyYAML would keep the last silently)."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key '{key}' is given twice (first on line {seen[key] + 2})", key_node.start_mark)
+            if isinstance(key, (str, int, float, bool)):
+                seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
 def _parse_yaml(path: Path, raw: str) -> tuple[dict, dict[str, int]]:
+    loader = None
     try:
-        node = yaml.compose(raw, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(raw)
+        loader = _Loader(raw)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
         raise _yaml_error(path, error) from None
+    except yaml.YAMLError as error:  # the reader's: a character YAML does not allow (NUL, ESC)
+        raise _reader_error(path, raw, error) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     if data is None:
         data, node = {}, None
     if not isinstance(data, dict):
@@ -76,6 +104,17 @@ def _yaml_error(path: Path, error: yaml.MarkedYAMLError) -> BuildError:
     return BuildError(where, f"invalid YAML front matter: {message}")
 
 
+def _reader_error(path: Path, raw: str, error: yaml.YAMLError) -> BuildError:
+    position = getattr(error, "position", None)
+    if position is None:
+        return BuildError(Location(path, 1), f"invalid YAML front matter: {error}")
+    line = raw.count("\n", 0, position) + 2
+    column = position - (raw.rfind("\n", 0, position) + 1) + 1
+    character = getattr(error, "character", None)
+    shown = f"U+{character:04X}" if isinstance(character, int) else repr(character)
+    return BuildError(Location(path, line, column), f"invalid YAML front matter: character {shown} is not allowed")
+
+
 def _parse_toml(path: Path, raw: str) -> tuple[dict, dict[str, int]]:
     try:
         data = tomllib.loads(raw)
@@ -96,6 +135,9 @@ def _parse_toml(path: Path, raw: str) -> tuple[dict, dict[str, int]]:
 def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: str) -> FrontMatter:
     errors = ErrorCollector()
     fields = _Fields(path, data, key_lines, errors)
+    for key, value in data.items():
+        if not _encodable(value):  # "\ud800" in YAML: a lone surrogate no page can be written with
+            errors.add(BuildError(fields.where(str(key)), f"'{key}' holds a character that is not valid Unicode"))
     title = fields.text("title", required=True)
     date = fields.date("date")
     publish_date = fields.date("publishDate")
@@ -186,6 +228,20 @@ class _Fields:
         return parsed
 
 
+def _encodable(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_encodable(key) and _encodable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_encodable(item) for item in value)
+    return True
+
+
 def parse_date(value: Any) -> dt.datetime | None:
     """YAML/TOML dates and ISO strings -> aware datetime (naive ones are UTC, as Hugo assumes)."""
     if isinstance(value, dt.datetime):
@@ -193,8 +249,10 @@ def parse_date(value: Any) -> dt.datetime | None:
     elif isinstance(value, dt.date):
         moment = dt.datetime(value.year, value.month, value.day)
     elif isinstance(value, str):
+        # YAML's timestamp forms: "2020-05-02", "2020-05-02 10:00:00", "...T10:00:00Z", "... +02:00".
+        text = re.sub(r"\s+(?=[+-]\d\d(:?\d\d)?$|Z$)", "", value.strip())
         try:
-            moment = dt.datetime.fromisoformat(value.strip().replace(" ", "T", 1) if len(value.strip()) > 10 else value.strip())
+            moment = dt.datetime.fromisoformat(text.replace(" ", "T", 1) if len(text) > 10 else text)
         except ValueError:
             return None
     else:

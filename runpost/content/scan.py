@@ -527,14 +527,17 @@ def _unescaped(text: str, needle: str, start: int, limit: int) -> int:
 
 # ---------------------------------------------------------------- link targets
 
+# Link text: one level of nested brackets (not an image's: `[![a](i)](t)` holds two targets),
+# so a run of unmatched `[` is read in linear time.
+_LINK_TEXT = r"""(?:\\.|[^\[\]\\\n]|(?<!!)\[(?:\\.|[^\[\]\\\n])*\])*"""
 # A bare destination may hold balanced parentheses, as CommonMark allows (`wiki/Foo_(bar)`).
 _BARE_DESTINATION = r"""((?:[^()\s]|\([^()\s]*\))+)"""
 # A link or image whose "[" is not escaped; its target bare or in <angle brackets> (which may hold spaces).
 _MARKDOWN_TARGET = re.compile(
-    r"""(?<!\\)(!?)\[(?:\\.|[^\]\\\n])*\]\(\s*(?:<([^>\n]+)>|""" + _BARE_DESTINATION + r""")(?:\s+["'(][^)]*)?\)""")
+    r"""(?<!\\)(!?)\[""" + _LINK_TEXT + r"""\]\(\s*(?:<([^>\n]+)>|""" + _BARE_DESTINATION + r""")(?:\s+["'(][^)]*)?\)""")
 # [![alt](image)](target): the image is found by the pattern above, the outer link by this one.
 _LINKED_IMAGE = re.compile(
-    r"""(?<!\\)\[!\[(?:\\.|[^\]\\\n])*\]\([^)\n]*\)\]\(\s*(?:<([^>\n]+)>|""" + _BARE_DESTINATION + ")")
+    r"""(?<!\\)\[!\[""" + _LINK_TEXT + r"""\]\([^)\n]*\)\]\(\s*(?:<([^>\n]+)>|""" + _BARE_DESTINATION + ")")
 # <scheme:...>: a CommonMark autolink (goldmark links any scheme).
 _AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\s]*)>")
 _REFERENCE_DEFINITION = re.compile(r"""^[ ]{0,3}\[(?!\^)[^\]]+\]:\s*(?:<([^>\n]+)>|(\S+))""", re.M)

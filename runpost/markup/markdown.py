@@ -21,7 +21,7 @@ import markdown as python_markdown
 from ..config import Config
 from .hugo_compat.blockquotes import BlockQuoteExtension
 from .hugo_compat.fences import FencedCodeExtension
-from .hugo_compat.footnotes import FootnoteExtension
+from .hugo_compat.footnotes import FootnoteExtension, LinearFootnotes
 from .hugo_compat.headings import HeadingExtension, heading_id, resolve_heading_ids
 from .hugo_compat.highlighting import highlight_code
 from .hugo_compat.inline import InlineExtension
@@ -94,7 +94,6 @@ def _converter(raw_html: bool) -> python_markdown.Markdown:
         extensions=_extensions(raw_html),
         extension_configs={
             "pymdownx.tilde": {"subscript": False},
-            "footnotes": {"BACKLINK_TEXT": "&#x21a9;&#xfe0e;", "BACKLINK_TITLE": ""},
             "pymdownx.magiclink": {"hide_protocol": False},
         },
         output_format="html",
@@ -107,7 +106,7 @@ def _extensions(raw_html: bool) -> list:
     # processors by name ("table", "backtick", "html"...), so they come after whatever
     # registered those; and processors of equal priority run in the order registered.
     return [
-        "tables", "footnotes", "def_list", "sane_lists",
+        "tables", LinearFootnotes(BACKLINK_TEXT="&#x21a9;&#xfe0e;", BACKLINK_TITLE=""), "def_list", "sane_lists",
         "pymdownx.betterem", "pymdownx.tilde", "pymdownx.tasklist", "pymdownx.magiclink",
         InlineExtension(),
         LinkExtension(),

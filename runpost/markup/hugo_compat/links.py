@@ -14,9 +14,9 @@ import xml.etree.ElementTree as etree
 
 import markdown as python_markdown
 from markdown.extensions import Extension
-from markdown.inlinepatterns import (IMAGE_LINK_RE, IMAGE_REFERENCE_RE, LINK_RE, ImageInlineProcessor,
-                                     ImageReferenceInlineProcessor, LinkInlineProcessor,
-                                     ShortImageReferenceInlineProcessor)
+from markdown.inlinepatterns import (IMAGE_LINK_RE, IMAGE_REFERENCE_RE, LINK_RE, REFERENCE_RE, ImageInlineProcessor,
+                                     ImageReferenceInlineProcessor, LinkInlineProcessor, ReferenceInlineProcessor,
+                                     ShortImageReferenceInlineProcessor, ShortReferenceInlineProcessor)
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import ETX, HTML_PLACEHOLDER_RE, STX
 
@@ -32,7 +32,9 @@ _ENTITY = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|\w+);")
 class LinkExtension(Extension):
     def extendMarkdown(self, md: python_markdown.Markdown) -> None:
         # Python-Markdown's own names and priorities, so these replace its processors.
+        md.inlinePatterns.register(LinearReferenceProcessor(REFERENCE_RE, md), "reference", 170)
         md.inlinePatterns.register(CommonMarkLinkProcessor(LINK_RE, md), "link", 160)
+        md.inlinePatterns.register(LinearShortReferenceProcessor(REFERENCE_RE, md), "short_reference", 130)
         md.inlinePatterns.register(PlainAltImageProcessor(IMAGE_LINK_RE, md), "image_link", 150)
         md.inlinePatterns.register(PlainAltImageReferenceProcessor(IMAGE_REFERENCE_RE, md), "image_reference", 140)
         md.inlinePatterns.register(PlainAltShortImageReferenceProcessor(IMAGE_REFERENCE_RE, md),
@@ -102,7 +104,43 @@ def _title(data: str, position: int) -> tuple[str | None, int]:
     return data[position + 1:end], end + 1
 
 
-class CommonMarkLinkTail:
+class LinearBrackets:
+    """getText in linear time. Python-Markdown rescans to the end of the text for every
+    `[` (10,000 unmatched brackets took 90 s); here each text's brackets are matched
+    once, with a stack, and every later `[` looks its partner up."""
+
+    _matched_text: str | None = None
+    _partners: dict[int, int] = {}
+
+    def getText(self, data: str, index: int) -> tuple[str, int, bool]:
+        if data is not self._matched_text:
+            self._matched_text, self._partners = data, _match_brackets(data)
+        close = self._partners.get(index - 1)
+        if close is None:
+            return data[index:], len(data), False
+        return data[index:close], close + 1, True
+
+
+def _match_brackets(data: str) -> dict[int, int]:
+    """Position of each `[` -> position of the `]` that closes it (unmatched ones absent)."""
+    partners, opened = {}, []
+    for position, char in enumerate(data):
+        if char == "[":
+            opened.append(position)
+        elif char == "]" and opened:
+            partners[opened.pop()] = position
+    return partners
+
+
+class LinearReferenceProcessor(LinearBrackets, ReferenceInlineProcessor):
+    pass
+
+
+class LinearShortReferenceProcessor(LinearBrackets, ShortReferenceInlineProcessor):
+    pass
+
+
+class CommonMarkLinkTail(LinearBrackets):
     """getLink for both links and images: CommonMark's destination and title rules."""
 
     def getLink(self, data: str, index: int) -> tuple[str, str | None, int, bool]:
@@ -132,7 +170,7 @@ class PlainAltImageProcessor(CommonMarkLinkTail, ImageInlineProcessor):
         return element, start, end
 
 
-class PlainAltImageReferenceProcessor(ImageReferenceInlineProcessor):
+class PlainAltImageReferenceProcessor(LinearBrackets, ImageReferenceInlineProcessor):
     def makeTag(self, href: str, title: str, text: str) -> etree.Element:
         element = super().makeTag(href, title, text)
         del element.attrib["alt"]

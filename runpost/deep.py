@@ -1,0 +1,42 @@
+"""Run a stage on a stack deep enough for any input a user can write.
+
+Python-Markdown, PyYAML, tomllib and Jinja recurse once per level of nesting:
+5,000 nested block quotes or list items end in RecursionError on Python's
+default stack. Hugo renders such posts, so we do too: the content stages run
+in a thread with a large stack and a raised recursion limit. The execute stage
+stays on the main thread, where Ctrl-C is handled.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Callable, TypeVar
+
+Result = TypeVar("Result")
+
+STACK_BYTES = 512 * 1024 * 1024   # address space reserved, not memory used
+RECURSION_LIMIT = 200_000
+
+
+def call_deep(function: Callable[[], Result]) -> Result:
+    """function() on a deep stack; its result returned, its exception raised here."""
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = function()
+        except BaseException as error:  # handed to the caller as it is
+            outcome["error"] = error
+
+    previous_size = threading.stack_size(STACK_BYTES)
+    if sys.getrecursionlimit() < RECURSION_LIMIT:
+        sys.setrecursionlimit(RECURSION_LIMIT)
+    try:
+        thread = threading.Thread(target=run, name="runpost-deep", daemon=True)
+        thread.start()
+    finally:
+        threading.stack_size(previous_size)
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["result"]  # type: ignore[return-value]
