@@ -122,8 +122,8 @@ def require_project(config: Config) -> None:
             raise UsageError(f"no {CONFIG_NAME} and no content/ folder in {config.root}: run runpost in a "
                              "project folder, or give the posts' folder with --content")
         raise UsageError(f"content folder '{content}' does not exist")
-    if not any(content.iterdir()):
-        raise UsageError(f"content folder '{content}' is empty: posts go in {content / 'posts'}")
+    if not any(path.is_file() or path.is_symlink() for path in content.rglob("*")):
+        raise UsageError(f"content folder '{content}' has no files: posts go in {content / 'posts'}")
 
 
 def source_folders(config: Config) -> list[Path]:

@@ -30,10 +30,16 @@ class Location:
 def _display_path(path: Path) -> str:
     # Paths under the working directory print relative, as compilers do, so the
     # message is clickable in a terminal and identical on every machine.
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+    # The path as the user sees it: a symlink is named, not followed (it may lead elsewhere).
+    import os
+
+    for shown, cwd in ((Path(os.path.abspath(path)), Path(os.path.abspath(Path.cwd()))),
+                       (Path(path).resolve(), Path.cwd().resolve())):
+        try:
+            return str(shown.relative_to(cwd))
+        except ValueError:
+            continue
+    return str(path)
 
 
 def did_you_mean(name: str, choices) -> str:

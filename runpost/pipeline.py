@@ -16,7 +16,7 @@ from .errors import BuildError, BuildErrors, ErrorCollector, Location
 from .execution.explain import explain_posts
 from .execution.runner import execute_posts
 from .markup.markdown import render_markdown
-from .markup.shortcodes import available_shortcodes, parse_shortcodes
+from .markup.shortcodes import available_shortcodes, parse_shortcodes, shortcodes_needing_inner
 from .post import Post, Site
 from .report import Reporter
 from .site.links import check_links
@@ -44,8 +44,8 @@ def read_content(config: Config) -> list[Post]:
     content_errors = ErrorCollector()
     posts = load_posts(config, content_errors)
     posts = [scan_post(post) for post in posts]
-    known = available_shortcodes(config)
-    posts = each(posts, lambda post: parse_shortcodes(post, known), content_errors)
+    known, needing_inner = available_shortcodes(config), shortcodes_needing_inner(config)
+    posts = each(posts, lambda post: parse_shortcodes(post, known, needing_inner), content_errors)
     posts = each(posts, lambda post: render_markdown(post, config), content_errors)
     content_errors.raise_if_any()
     return posts

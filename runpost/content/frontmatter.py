@@ -19,7 +19,7 @@ from ..post import FrontMatter
 
 _FENCES = {"---": "yaml", "+++": "toml"}
 # A slug is one URL segment: it names a folder under posts/ and nothing else.
-_BAD_SLUG = re.compile(r"[/\\]|^\.{1,2}$|[\x00-\x1f]")
+_BAD_SLUG = re.compile(r"[/\\?#]|^\.{1,2}$|[\x00-\x1f]")
 
 
 def parse_front_matter(path: Path, text: str, default_slug: str) -> tuple[FrontMatter, str, int]:
@@ -67,6 +67,7 @@ def _parse_yaml(path: Path, raw: str) -> tuple[dict, dict[str, int]]:
     try:
         loader = _Loader(raw)
         node = loader.get_single_node()
+        _check_size(path, node)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
         raise _yaml_error(path, error) from None
@@ -102,6 +103,38 @@ def _yaml_error(path: Path, error: yaml.MarkedYAMLError) -> BuildError:
         message = error.problem or context
     where = Location(path, mark.line + 2, mark.column + 1) if mark else Location(path, 1)
     return BuildError(where, f"invalid YAML front matter: {message}")
+
+
+_MAX_NODES = 100_000
+
+
+def _check_size(path: Path, node: yaml.Node | None) -> None:
+    """Refuse front matter whose aliases expand past _MAX_NODES values, at the key that does."""
+    sizes: dict[int, int] = {}
+    pairs = node.value if isinstance(node, yaml.MappingNode) else [(node, node)] if node is not None else []
+    for key, value in pairs:
+        if _expanded_size(value, sizes) > _MAX_NODES:
+            raise BuildError(Location(path, key.start_mark.line + 2, key.start_mark.column + 1),
+                             f"this value expands to more than {_MAX_NODES:,} values (aliases of aliases?); "
+                             "front matter is for a post's settings")
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values the node stands for once aliases are expanded (the billion-laughs guard).
+
+    Aliases reuse node objects, so sizes are remembered per node: linear in the source.
+    """
+    if id(node) in sizes:
+        return sizes[id(node)]
+    sizes[id(node)] = 1  # a recursive alias counts once
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(child, sizes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(key, sizes) + _expanded_size(value, sizes) for key, value in node.value)
+    else:
+        size = 1
+    sizes[id(node)] = min(size, _MAX_NODES + 1)
+    return sizes[id(node)]
 
 
 def _reader_error(path: Path, raw: str, error: yaml.YAMLError) -> BuildError:
@@ -145,7 +178,10 @@ def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: s
         errors.add(BuildError(Location(path, 1, 1), "missing 'date' (or 'publishDate') in front matter"))
     slug = fields.text("slug") or default_slug
     if _BAD_SLUG.search(slug):
-        errors.add(BuildError(fields.where("slug"), f"slug '{slug}' must be a single URL segment (no '/', '\\', '.' or '..')"))
+        where = fields.where("slug") if "slug" in data else Location(path, 1, 1)
+        given = "slug" if "slug" in data else "the file name (set 'slug' in front matter)"
+        errors.add(BuildError(where, f"{given} '{slug}' must be a single URL segment "
+                              "(no '/', '\\', '?', '#', '.' or '..')"))
     meta = FrontMatter(
         title=title,
         date=date or publish_date or _EPOCH,

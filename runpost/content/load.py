@@ -32,6 +32,13 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
     collected = errors if errors is not None else ErrorCollector()
     posts = []
     roots = allowed_roots(config.root, config.content_dir)
+    posts_dir = config.content_dir / "posts"
+    if posts_dir.is_symlink() and not is_inside(posts_dir, roots):
+        collected.add(BuildError(Location(posts_dir), "folder leads outside the project "
+                                 f"(to {posts_dir.resolve()}); runpost reads only files inside the project"))
+        if errors is None:
+            collected.raise_if_any()
+        return []
     for path, bundle in find_post_files(config.content_dir):
         try:
             posts.append(read_post(path, bundle, roots))
@@ -117,6 +124,10 @@ def _with_bundle_assets(post: Post, bundle: Path, roots: tuple[Path, ...] | None
                 problems.add(error)
                 continue
         if file.is_dir():
+            continue
+        if not file.is_file():  # a broken symlink, a named pipe, a socket: nothing to publish
+            problems.add(BuildError(Location(file), "not a regular file (a broken link, a pipe or a "
+                                    "device?); remove it from the bundle"))
             continue
         assets[post.url + relative.as_posix()] = file
     problems.raise_if_any()

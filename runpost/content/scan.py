@@ -545,7 +545,7 @@ _HTML_TAG = re.compile(r"<[A-Za-z][^<>]*>")
 _HTML_TARGET = re.compile(
     r"""\b(?:src|href|poster|srcset|action|formaction)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.I)
 # Shortcode parameters that name a page or file (figure's src and link, and a site's own shortcodes').
-LINK_PARAMETERS = ("src", "link")
+LINK_PARAMETERS = ("src", "link", "attrlink")
 
 
 def _targets(scan: SourceScan, hidden: str) -> list[LinkTarget]:

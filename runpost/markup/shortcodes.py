@@ -39,19 +39,33 @@ _MIXED_PARAMETERS = {"highlight", "table", "value"}
 
 def available_shortcodes(config) -> frozenset[str]:
     """Built-ins plus every templates/shortcodes/<name>.html in the config's template dirs."""
-    names = set(BUILTINS)
-    for folder in config.templates_dirs:
+    return BUILTINS | frozenset(_shortcode_templates(config))
+
+
+def shortcodes_needing_inner(config) -> frozenset[str]:
+    """Shortcodes that must be closed: highlight, and templates that use `inner` (Hugo's
+    .Inner rule: `{{< note >}}` with no `{{< /note >}}` is an error, not an empty note)."""
+    templates = _shortcode_templates(config)
+    return frozenset({"highlight"} | {name for name, path in templates.items()
+                                      if re.search(r"\binner\b", path.read_text(encoding="utf-8"))})
+
+
+def _shortcode_templates(config) -> dict[str, Path]:
+    """name -> template file; a site's own template wins over the theme's."""
+    found: dict[str, Path] = {}
+    for folder in reversed(config.templates_dirs):
         shortcodes = Path(folder) / "shortcodes"
         if shortcodes.is_dir():
-            names.update(path.relative_to(shortcodes).with_suffix("").as_posix()
-                         for path in shortcodes.rglob("*.html"))
-    return frozenset(names)
+            found.update({path.relative_to(shortcodes).with_suffix("").as_posix(): path
+                          for path in shortcodes.rglob("*.html")})
+    return found
 
 
-def parse_shortcodes(post: Post, known: frozenset[str] = BUILTINS) -> Post:
+def parse_shortcodes(post: Post, known: frozenset[str] = BUILTINS,
+                     needing_inner: frozenset[str] = frozenset({"highlight"})) -> Post:
     """Replace every top-level call and executable block in `post.body` with its token."""
     scan = scan_of(post)
-    parser = _Parser(post, scan, known)
+    parser = _Parser(post, scan, known, needing_inner)
     body, shortcodes = parser.parse()
     errors = parser.errors + cells.duplicate_cell_ids(parser.cells)
     if errors:
@@ -71,11 +85,12 @@ class _Call:
 
 
 class _Parser:
-    def __init__(self, post: Post, scan, known: frozenset[str]):
+    def __init__(self, post: Post, scan, known: frozenset[str], needing_inner: frozenset[str]):
         self.post = post
         self.scan = scan
         self.text = post.body
         self.known = known
+        self.needing_inner = needing_inner
         self.errors: list[BuildError] = []
         self.cells: list[Cell] = []
         self.tokens = 0
@@ -229,9 +244,10 @@ class _Parser:
         if tag.name == "highlight" and cells.read_bool(options.get("exec", "false"), self.reporter(tag.start)):
             self.add_highlight_cell(call, token, options)
             return tag.start, end, token, None
-        if tag.name == "highlight" and call.close is None and not tag.self_closing:
-            # Hugo renders `{{< highlight python />}}` as an empty block; an unpaired call has no code.
-            self.error(tag.start, "'highlight' needs a closing tag '{{< /highlight >}}'")
+        if tag.name in self.needing_inner and call.close is None and not tag.self_closing:
+            # Hugo renders `{{< highlight python />}}` as an empty block; an unpaired call has no inner text.
+            self.error(tag.start, f"'{tag.name}' needs a closing tag "
+                                  f"'{{{{{tag.delimiter} /{tag.name} {closer_of(tag.delimiter)}'")
         inner, children = None, []
         if call.close is not None:
             first = items.index(tag) + 1

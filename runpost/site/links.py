@@ -56,8 +56,13 @@ def _check_schemes(page: str, html: str, post: Post | None, errors: ErrorCollect
     located = set()
     for target in post_targets(post) if post else []:
         url = _normal(target.target)
-        scheme = script_scheme(url, image=target.kind == "image")
-        if scheme and (url in on_page or target.kind in _DECLARED):
+        # Outside code, a script URL is refused wherever it would land; a shortcode's data:
+        # URL only if it lands as a link (figure's src is an image, data:image/ allowed).
+        # Raw HTML counts only where the page keeps it (raw_html = true).
+        scheme = script_scheme(url, image=target.kind in ("image", "shortcode"))
+        shown = url in on_page or any(candidate in on_page for candidate in _srcset_candidates(url))
+        if (scheme and (target.kind != "html" or shown)) or (target.kind == "shortcode" and shown):
+            scheme = scheme or script_scheme(url)
             errors.add(BuildError(Location(post.path, target.line, target.column),
                                   f"'{target.target}' is a {scheme}: URL; links and images may not run script"))
             located.add(url)
@@ -65,6 +70,11 @@ def _check_schemes(page: str, html: str, post: Post | None, errors: ErrorCollect
         where = Location(post.path) if post else Location(Path(page))
         errors.add(BuildError(where, f"page /{page} has a {script_scheme(url)}: URL ('{url[:60]}'); "
                               "links and images may not run script"))
+
+
+def _srcset_candidates(value: str) -> list[str]:
+    """A raw srcset ("a.png 1x, b.png 2x") as the scan found it -> its URLs."""
+    return [item.split(None, 1)[0] for item in value.split(",") if item.strip()]
 
 
 def _normal(url: str) -> str:

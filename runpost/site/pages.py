@@ -256,6 +256,9 @@ def output_path(url: str) -> str:
     return posixpath.join(path, "index.html") if url.endswith("/") else path
 
 
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _finish(path: str, text: str, links: dict[str, list[str]] | None = None) -> str:
     """Make site paths page-relative in an HTML page or stylesheet; note each page's URLs in `links`."""
     convert = lambda url: relative_url(url, path) if is_site_path(url) else url
@@ -263,6 +266,9 @@ def _finish(path: str, text: str, links: dict[str, list[str]] | None = None) -> 
         return rewrite_urls(text, convert, None if links is None else links.setdefault(path, []))
     if path.endswith(".css"):
         return rewrite_css(text, convert)
+    if path.endswith(".xml"):
+        # XML 1.0 forbids most control characters (a NUL in a post would break every feed reader).
+        return _NOT_XML.sub("", text)
     return text
 
 

@@ -1,0 +1,284 @@
+"""Where a build may write ("Trust", points 1 and 2), through the command line only.
+
+A build replaces its output folder wholesale, so the folder must be one that
+runpost made (or an empty or new one). Pointing --output at the project, its
+sources, an ancestor, HOME, / or a folder of unrelated files is a usage error
+(exit 2) that leaves every file where it was. A force flag may override the
+"unrelated files" refusal, never the others.
+
+Layout of every test (all under pytest's tmp_path):
+
+    home/                 HOME (.bashrc, notes.txt)
+    work/projects/blog/   the project: runpost.toml, .git/, content/, build/,
+                          docs/, notes/ (unrelated files), static/, templates/
+    work/projects/other/          unrelated files
+    work/projects/other-repo/     a git repository (.git/)
+    work/projects/other-project/  another runpost project (runpost.toml, content/)
+    work/projects/blog-link  ->   blog (a symlink)
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+# The name of the flag that lets a build replace a non-empty folder runpost did not make
+# is not decided yet. Change it here (and only here) once it is.
+FORCE_FLAG = "--force"
+
+POST = "---\ntitle: A post\ndate: 2020-01-01\n---\nHello.\n"
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def run(project: Path, *args: str, home: Path, sandbox: bool = False) -> subprocess.CompletedProcess:
+    """`python build.py ARGS` in `project` with umask 022 and HOME=`home`.
+
+    With `sandbox`, the build runs in a private mount namespace where every
+    file system but pytest's temporary folder is read-only, for the one test
+    that points a build at `/`.
+    """
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "HOME": str(home)}
+    env.pop("GITHUB_ACTIONS", None)
+    build = [sys.executable, str(REPO / "build.py"), *args]
+    script = 'umask 022; exec "$@"'
+    if sandbox:
+        writable = str(home.parent)
+        script = ('mount --make-rprivate / || exit 97\n'
+                  'for m in $(awk \'{print $2}\' /proc/self/mounts | sort -r); do\n'
+                  '  mount -o remount,bind,ro "$m" 2>/dev/null\n'
+                  'done\n'
+                  f'mount --bind "{writable}" "{writable}" && mount -o remount,bind,rw "{writable}" || exit 97\n'
+                  'touch /.runpost-probe 2>/dev/null && { rm -f /.runpost-probe; exit 97; }\n'
+                  + script)
+        prefix = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-r", "-m"]
+        command = [*prefix, "bash", "-c", script, "bash", *build]
+    else:
+        command = ["bash", "-c", script, "bash", *build]
+    return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=120)
+
+
+def tree(root: Path, skip: tuple[Path, ...] = ()) -> dict[str, object]:
+    """Every file, folder and symlink under `root` (not following links): content hash and mode."""
+    entries: dict[str, object] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = [name for name in dirnames if here / name not in skip]
+        for name in dirnames + filenames:
+            path = here / name
+            if path in skip:
+                continue
+            info = path.lstat()
+            key = str(path.relative_to(root))
+            if stat.S_ISLNK(info.st_mode):
+                entries[key] = ("link", os.readlink(path))
+            elif stat.S_ISREG(info.st_mode):
+                entries[key] = ("file", hashlib.sha256(path.read_bytes()).hexdigest(), stat.S_IMODE(info.st_mode))
+            else:
+                entries[key] = ("dir", stat.S_IMODE(info.st_mode))
+    return entries
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> dict[str, Path]:
+    home = tmp_path / "home"
+    write(home / ".bashrc", "# mine\n")
+    write(home / "notes.txt", "do not lose\n")
+    projects = tmp_path / "work/projects"
+    blog = projects / "blog"
+    write(blog / "runpost.toml", 'title = "Blog"\nbase_url = "https://example.org/"\n')
+    write(blog / ".git/HEAD", "ref: refs/heads/main\n")
+    write(blog / ".git/config", "[core]\n")
+    write(blog / "content/posts/a.md", POST)
+    write(blog / "build/keep.txt", "frozen results\n")
+    write(blog / "docs/readme.md", "# Docs\n")
+    write(blog / "notes/todo.txt", "unrelated\n")
+    write(blog / "static/hello.txt", "hello\n")
+    write(blog / "templates/unused-partial.html", "<p>unused</p>\n")
+    write(projects / "other/file.txt", "unrelated\n")
+    write(projects / "other-repo/.git/HEAD", "ref: refs/heads/main\n")
+    write(projects / "other-repo/file.txt", "tracked\n")
+    write(projects / "other-project/runpost.toml", 'title = "Other"\n')
+    write(projects / "other-project/content/posts/b.md", POST)
+    (projects / "blog-link").symlink_to(blog)
+    return {"root": tmp_path, "home": home, "blog": blog, "projects": projects}
+
+
+def assert_usage_error(result: subprocess.CompletedProcess) -> None:
+    shown = f"exit {result.returncode}: {result.stderr.strip()[:300]}"
+    assert result.returncode == 2, shown
+    assert "unrecognized arguments" not in result.stderr, f"the flag does not exist: {shown}"
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, shown
+    assert "error" in result.stderr.lower(), f"no message: {shown}"
+
+
+# --- folders a build must never replace ------------------------------------------------------------
+
+# --output values, relative to the project unless they start with "{": filled from `world`.
+PROTECTED = {
+    "project-root": ".",
+    "project-root-slash": "./",
+    "project-root-absolute": "{blog}",
+    "project-root-via-content": "content/..",
+    "project-root-via-symlink": "../blog-link",
+    "content": "content",
+    "content-posts": "content/posts",
+    "build": "build",
+    "static": "static",
+    "templates": "templates",
+    "git": ".git",
+    "parent": "..",
+    "grandparent": "../..",
+    "home": "{home}",          # what the shell makes of `--output ~`
+    "other-repo": "../other-repo",
+    "other-project": "../other-project",
+}
+UNRELATED = {
+    "docs": "docs",
+    "existing-unrelated-folder": "notes",
+    "sibling-unrelated-folder": "../other",
+}
+
+
+def output_arg(value: str, world: dict[str, Path]) -> str:
+    return value.format(**{key: str(path) for key, path in world.items()})
+
+
+@pytest.mark.parametrize("value", list(PROTECTED.values()) + list(UNRELATED.values()),
+                         ids=list(PROTECTED) + list(UNRELATED))
+def test_refuses_to_replace_a_folder_it_did_not_make(world, value):
+    before = tree(world["root"])
+    result = run(world["blog"], "--output", output_arg(value, world), home=world["home"])
+    assert_usage_error(result)
+    assert tree(world["root"]) == before, "files were changed, added or removed"
+
+
+# FORCE_FLAG: the name is not decided; see the constant at the top of this file.
+@pytest.mark.parametrize("value", list(PROTECTED.values()), ids=list(PROTECTED))
+def test_force_never_replaces_the_project_its_sources_ancestors_home_or_another_project(world, value):
+    before = tree(world["root"])
+    result = run(world["blog"], FORCE_FLAG, "--output", output_arg(value, world), home=world["home"])
+    assert_usage_error(result)
+    assert tree(world["root"]) == before, "files were changed, added or removed"
+
+
+# FORCE_FLAG: the name is not decided; see the constant at the top of this file.
+@pytest.mark.parametrize("value", list(UNRELATED.values()), ids=list(UNRELATED))
+def test_force_replaces_a_folder_of_unrelated_files(world, value):
+    output = (world["blog"] / value).resolve()
+    before = tree(world["root"], skip=(output,))
+    result = run(world["blog"], FORCE_FLAG, "--output", value, home=world["home"])
+    assert result.returncode == 0, result.stderr
+    assert (output / "index.html").is_file()
+    assert tree(world["root"], skip=(output,)) == before, "files outside the output folder changed"
+
+
+@pytest.mark.parametrize("force", [False, True], ids=["plain", "force"])
+def test_refuses_the_file_system_root(world, force):
+    if not shutil.which("unshare"):
+        pytest.skip("no unshare: cannot run a build pointed at / with the rest of the machine read-only")
+    before = tree(world["root"])
+    args = [FORCE_FLAG] if force else []
+    result = run(world["blog"], *args, "--output", "/", home=world["home"], sandbox=True)
+    if result.returncode == 97:
+        pytest.skip(f"cannot make the file systems read-only for this test: {result.stderr.strip()[:200]}")
+    assert_usage_error(result)
+    assert tree(world["root"]) == before, "files were changed, added or removed"
+    assert Path("/etc/passwd").is_file()
+
+
+# --- folders a build may replace -----------------------------------------------------------------
+
+def test_a_site_runpost_built_before_is_replaced(world):
+    blog = world["blog"]
+    assert run(blog, home=world["home"]).returncode == 0
+    write(blog / "content/posts/b.md", POST.replace("A post", "Another"))
+    result = run(blog, home=world["home"])
+    assert result.returncode == 0, result.stderr
+    assert (blog / "site/posts/b/index.html").is_file()
+
+
+def test_an_output_folder_runpost_built_before_is_replaced(world):
+    blog = world["blog"]
+    assert run(blog, "--output", "../out", home=world["home"]).returncode == 0
+    result = run(blog, "--output", "../out", home=world["home"])
+    assert result.returncode == 0, result.stderr
+    assert (world["projects"] / "out/index.html").is_file()
+
+
+@pytest.mark.parametrize("make", [True, False], ids=["empty", "new"])
+def test_an_empty_or_new_output_folder_is_fine(world, make):
+    output = world["projects"] / "fresh"
+    if make:
+        output.mkdir()
+    before = tree(world["root"], skip=(output,))
+    result = run(world["blog"], "--output", str(output), home=world["home"])
+    assert result.returncode == 0, result.stderr
+    assert (output / "index.html").is_file()
+    assert tree(world["root"], skip=(output,)) == before
+
+
+def test_a_build_writes_nothing_outside_its_output_and_build_folders(world):
+    blog = world["blog"]
+    skip = (blog / "site", blog / "build")
+    before = tree(world["root"], skip=skip)
+    result = run(blog, home=world["home"])
+    assert result.returncode == 0, result.stderr
+    assert tree(world["root"], skip=skip) == before
+
+
+def test_the_site_is_world_readable_with_umask_022(world):
+    blog = world["blog"]
+    result = run(blog, home=world["home"])
+    assert result.returncode == 0, result.stderr
+    site = blog / "site"
+    wrong = [f"{path.relative_to(blog)}: {stat.S_IMODE(path.stat().st_mode):o}"
+             for path in [site, *site.rglob("*")]
+             if stat.S_IMODE(path.stat().st_mode) != (0o755 if path.is_dir() else 0o644)]
+    assert oct(stat.S_IMODE((site / "index.html").stat().st_mode)) == oct(0o644)
+    assert not wrong, "modes other than 0755 (folders) and 0644 (files): " + ", ".join(wrong[:5])
+
+
+# --- no content, no project ---------------------------------------------------------------------
+
+def test_a_missing_content_folder_is_a_usage_error_and_keeps_the_site(world):
+    blog = world["blog"]
+    assert run(blog, home=world["home"]).returncode == 0
+    before = tree(world["root"])
+    result = run(blog, "--content", "nope", home=world["home"])
+    assert_usage_error(result)
+    assert "nope" in result.stderr
+    assert tree(world["root"]) == before, "the existing site/ (or something else) changed"
+
+
+def test_a_folder_without_runpost_toml_or_content_is_a_usage_error(tmp_path):
+    folder = tmp_path / "not-a-project"
+    write(folder / "readme.txt", "hello\n")
+    before = tree(tmp_path)
+    result = run(folder, home=tmp_path)
+    assert_usage_error(result)
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("posts_folder", [False, True], ids=["content-empty", "content-posts-empty"])
+def test_an_empty_content_folder_is_a_usage_error(world, posts_folder):
+    blog = world["blog"]
+    shutil.rmtree(blog / "content")
+    (blog / ("content/posts" if posts_folder else "content")).mkdir(parents=True)
+    before = tree(world["root"])
+    result = run(blog, home=world["home"])
+    assert_usage_error(result)
+    assert tree(world["root"]) == before
