@@ -18,6 +18,13 @@ Markdown stage finds its code blocks with `find_code_blocks` (the one
 code-block scanner), and the link check takes its line and column from
 `targets`. Nothing else scans the source with its own patterns, so the stages
 cannot disagree about where a code block ends or what a parameter holds.
+
+Why one module of about 600 lines: the four readers (code regions, shortcode
+tags, math, link targets) each depend on what the ones before them found (tags
+are only lexed outside code blocks, spans only outside tags, targets only
+outside all three), and that order is the contract every stage relies on.
+Each reader is a section below; none is used from outside except through
+`scan_source` and the few helpers named in docs/architecture.md.
 """
 from __future__ import annotations
 
