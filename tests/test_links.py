@@ -195,3 +195,13 @@ def test_broken_link_in_markdown_shortcode_inner_text_is_checked(tmp_path):
     (tmp_path / "templates" / "shortcodes" / "note.html").write_text("<div>{{ inner }}</div>")
     assert build_errors(tmp_path, "{{% note %}}\nSee [x](gone/).\n{{% /note %}}\n") == [
         "6:9: error: 'gone/' (that is /posts/p/gone/) does not exist in the site"]
+
+
+def test_reference_definitions_whose_destination_is_a_ref_shortcode_are_not_false_errors(site_dir):
+    from conftest import run_build
+
+    (site_dir / "content/posts/refs.md").write_text(
+        '---\ntitle: Refs\ndate: 2020-01-01\n---\nSee [one][a] and [two][b].\n\n'
+        '[a]: {{< ref "refs" >}}\n[b]: {{< relref "refs" >}} "A title"\n')
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr

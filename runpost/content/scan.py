@@ -547,7 +547,9 @@ _LINKED_IMAGE = re.compile(
     r"""(?<!\\)\[!\[""" + _LINK_TEXT + r"""\]\([^)\n]*\)\]\(\s*(?:<([^>\n]+)>|""" + _BARE_DESTINATION + ")")
 # <scheme:...>: a CommonMark autolink (goldmark links any scheme).
 _AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\s]*)>")
-_REFERENCE_DEFINITION = re.compile(r"""^[ ]{0,3}\[(?!\^)[^\]]+\]:\s*(?:<([^>\n]+)>|(\S+))""", re.M)
+# The destination may be on the next line, unless that line starts another definition.
+_REFERENCE_DEFINITION = re.compile(r"""^[ ]{0,3}\[(?!\^)[^\]]+\]:[ \t]*(?:\n[ \t]*(?!\[))?(?:<([^>\n]+)>|(\S+))""",
+                                   re.M)
 _HTML_TAG = re.compile(r"<[A-Za-z][^<>]*>")
 _HTML_TARGET = re.compile(
     r"""\b(?:src|href|poster|srcset|action|formaction)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.I)
@@ -566,7 +568,10 @@ def _targets(scan: SourceScan, hidden: str) -> list[LinkTarget]:
         found.append((match.start(group), match.group(group), "link"))
     for match in _REFERENCE_DEFINITION.finditer(hidden):
         group = 1 if match.group(1) is not None else 2
-        found.append((match.start(group), match.group(group), "definition"))
+        # `[x]: {{< ref "p" >}} "title"`: the shortcode is the destination (checked as a ref);
+        # what follows its blanked tag is the title, not a target.
+        if not any(match.start() < tag.start < match.start(group) for tag in scan.tags):
+            found.append((match.start(group), match.group(group), "definition"))
     for match in _AUTOLINK.finditer(hidden):
         found.append((match.start(1), match.group(1), "link"))
     for tag in _HTML_TAG.finditer(hidden):

@@ -14,7 +14,7 @@ import jinja2
 from markupsafe import Markup
 
 from ..markup.markdown import markdown_to_html
-from .urls import absolute_url
+from .urls import absolute_url, normalize_url
 
 
 def make_environment(templates_dirs: Iterable[Path], base_url: str = "/", raw_html: bool = False) -> jinja2.Environment:
@@ -27,6 +27,7 @@ def make_environment(templates_dirs: Iterable[Path], base_url: str = "/", raw_ht
         keep_trailing_newline=True,
     )
     env.filters["absolute_url"] = lambda url: absolute_url(str(url), base_url)
+    env.filters["url"] = normalize_url
     env.filters["iso8601"] = lambda moment: moment.isoformat() if moment else ""
     # Hugo's `markdownify` (inline Markdown -> HTML) for shortcode templates; figure captions use it.
     env.filters["markdownify"] = lambda text: Markup(markdown_to_html(str(text or ""), raw_html, inline=True))

@@ -60,6 +60,15 @@ def script_urls(html: str) -> list[str]:
     return found
 
 
+def normalize_url(url: str) -> str:
+    """A URL in an attribute as Go's html/template writes it (Hugo's shortcode templates):
+    characters a URL may not hold are percent-encoded (`a b.png` -> `a%20b.png`); existing
+    escapes and reserved characters stay."""
+    from urllib.parse import quote
+
+    return quote(str(url), safe="!#$&*+,/:;=?@[]%")
+
+
 def is_site_path(url: str) -> bool:
     return url.startswith("/") and not url.startswith("//")
 

@@ -34,6 +34,7 @@ DELIBERATE = {
     "sc-in-code": "shortcodes inside code blocks stay literal",
     "sc-markdown-form": "{{% %}} renders its inner Markdown; Hugo omits the template's HTML without unsafe",
     "blog-heading-shortcodes": "a shortcode in a heading adds its output's text to the id; Hugo adds its placeholder",
+    "r6-more-summary": "<!--more--> inside a code span is code, not the summary divider (Hugo splits there)",
 }
 # case -> a difference that is NOT on purpose: Python-Markdown still parses these
 # differently from goldmark (README.md (Differences from Hugo), "Known gaps"). Strict too:
@@ -41,6 +42,11 @@ DELIBERATE = {
 KNOWN_GAPS: dict[str, str] = {
     "r5-deflist-paragraphs": "a tight definition with two paragraphs: goldmark leaves the first without <p>",
     "r5-task-no-space": "goldmark takes `[ ]text` (no space after the box) for a task; pymdownx.tasklist does not",
+    "r6-code-in-lists": "a list item that is only a fence (- ```js) stays text; goldmark puts the code block in the item",
+    "r6-code-spans-templates": "an unmatched `` run before a `code span` opens a span; goldmark leaves the run literal",
+    "r6-footnotes-code": "a footnote ending in a fenced block gets its backlink in a <p>; goldmark puts it after the block",
+    "r6-highlight-self-closing": "highlight of make code ending in a tab and spaces: Chroma keeps the last newline",
+    "r6-smart-quotes-code": "a closing ' right after a code span is curled; goldmark leaves it straight",
 }
 
 

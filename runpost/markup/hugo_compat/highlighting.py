@@ -10,9 +10,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import html
+import json
 import re
+from importlib import resources
 
-from pygments.lexers import get_all_lexers, get_lexer_by_name
+from pygments.lexers import get_all_lexers, get_lexer_by_name, get_lexer_for_filename
 from pygments.token import STANDARD_TYPES
 from pygments.util import ClassNotFound
 
@@ -73,7 +75,11 @@ def _marked_lines(spec: str) -> frozenset[int]:
 
 
 # Chroma has no lexer by these names (Pygments does): Hugo shows such code unhighlighted.
-_UNKNOWN_TO_CHROMA = frozenset({"psql", "postgresql-console", "postgres-console"})
+# Hugo highlights a fence only when Chroma knows its language; Pygments knows a different set
+# (liquid and html+jinja but not go-html-template, say). tests/hugo/probe_chroma.py asked real
+# Hugo 0.111 about every name either knows and wrote the answer here.
+_CHROMA = frozenset(json.loads(resources.files(__package__).joinpath("chroma_languages.json")
+                               .read_text(encoding="utf-8"))["highlighted"])
 # Chroma lexers that end the code with a newline (EnsureNL), so the last line keeps one.
 _ENSURE_NEWLINE = frozenset({"console", "shell-session", "diff", "udiff"})
 
@@ -86,12 +92,17 @@ _PYGMENTS_NAMES = frozenset(alias for _, aliases, _, _ in get_all_lexers(plugins
 
 @functools.lru_cache(maxsize=None)  # lexers are stateless between get_tokens calls
 def _lexer(language: str):
-    if not language or language.lower() in _UNKNOWN_TO_CHROMA or language.lower() not in _PYGMENTS_NAMES:
+    """Pygments' lexer for a language Chroma knows; plain text for one only Chroma knows
+    (highlighted markup, untokenised); None for one Chroma does not know (plain <pre>)."""
+    name = language.lower()
+    if not name or name not in _CHROMA:
         return None
     try:
-        return get_lexer_by_name(language.lower(), stripnl=False, ensurenl=True)
+        if name in _PYGMENTS_NAMES:
+            return get_lexer_by_name(name, stripnl=False, ensurenl=True)
+        return get_lexer_for_filename(f"x.{name}", stripnl=False, ensurenl=True)
     except ClassNotFound:
-        return None
+        return get_lexer_by_name("text", stripnl=False, ensurenl=True)
 
 
 def _highlighted_lines(code: str, lexer) -> list[str]:
