@@ -1,14 +1,12 @@
 """`runpost new`: a blog that builds as it is, from files that ship in the package."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import tomllib
 
 import pytest
 
 from conftest import run_build
-from runpost.new import SKELETON, new_blog
+from runpost.new import new_blog
 
 
 def test_new_blog_has_settings_a_post_ignores_readme_and_pages_workflow(tmp_path):
@@ -70,10 +68,3 @@ def test_new_blog_builds_with_its_post_figure_and_value(tmp_path):
     assert (blog / "build/hello-runpost/manifest.json").is_file()
     frozen = run_build("--frozen", cwd=blog)
     assert frozen.returncode == 0, frozen.stderr
-
-
-def test_skeleton_ships_as_package_data():
-    # setuptools' package-data globs skip dotfiles: the skeleton must hold none.
-    assert not [path for path in SKELETON.rglob(".*")]
-    assert "skeleton/**/*" in tomllib.loads(
-        (SKELETON.parent.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["runpost"]
