@@ -6,6 +6,7 @@ import tomllib
 import pytest
 
 from conftest import run_build
+from runpost.cli import main
 from runpost.new import new_blog
 
 
@@ -36,16 +37,15 @@ def test_new_blog_readme_names_the_commands(tmp_path):
 
 
 @pytest.mark.parametrize("existing", ["file", "folder with a file"])
-def test_new_refuses_a_non_empty_folder_with_exit_2(tmp_path, existing):
+def test_new_refuses_a_non_empty_folder_with_exit_2(tmp_path, existing, capsys):
     target = tmp_path / "blog"
     if existing == "file":
         target.write_text("mine")
     else:
         target.mkdir()
         (target / "notes.txt").write_text("mine")
-    result = run_build("new", str(target), cwd=tmp_path)
-    assert result.returncode == 2
-    assert "not empty" in result.stderr
+    assert main(["new", str(target)]) == 2
+    assert "not empty" in capsys.readouterr().err
     assert not (target / "runpost.toml").exists()
 
 
