@@ -25,13 +25,24 @@ def new_blog(folder: Path) -> int:
     name = folder.resolve().name
     values = {"__BLOG_NAME__": name, "__TODAY__": dt.date.today().isoformat(),
               "__RUNPOST_REQUIREMENT__": runpost_requirement()}
+    try:
+        write_skeleton(folder, values)
+    except OSError as error:
+        print(f"error: cannot create the blog: {error}", file=sys.stderr)
+        return 1
+    print(f"created a blog in {folder}/ (its README.md says what next)\n\n"
+          f"  cd {folder}\n"
+          f"  runpost build     # runs the example post's code: needs runpost[exec]\n"
+          f"  runpost serve     # preview with live reload: needs runpost[exec,serve]")
+    return 0
+
+
+def write_skeleton(folder: Path, values: dict[str, str]) -> None:
     for source in sorted(SKELETON.rglob("*")):
         if source.is_file() and "__pycache__" not in source.parts:
             target = folder / _unhide(source.relative_to(SKELETON))
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(_fill(source.read_text(encoding="utf-8"), values), encoding="utf-8")
-    print(f"created a blog in {folder}/\n\nnext:\n  cd {folder}\n  runpost build     # or: runpost serve")
-    return 0
 
 
 def runpost_requirement() -> str:

@@ -27,7 +27,8 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 MISSING_PAGE = "no/such/page/here/"   # GitHub Pages answers any missing URL with 404.html
 
-pytestmark = pytest.mark.browser
+# One worker runs them all: they share one Chromium and one pass over the pages (`records`).
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 try:
     from playwright.sync_api import sync_playwright

@@ -18,19 +18,31 @@ def test_serve_takes_the_build_flags_and_its_own():
     assert (args.command, args.port, args.drafts) == ("serve", 8000, True)
 
 
-def test_serve_help_shows_serve_flags_not_build_help(tmp_path):
-    result = run_build("serve", "--help", cwd=tmp_path)
-    assert result.returncode == 0
-    assert "--port" in result.stdout and "--host" in result.stdout
-    assert "usage: build.py serve" in result.stdout
+def help_of(argv: list[str], capsys) -> str:
+    with pytest.raises(SystemExit) as exit:
+        parse_arguments(argv)
+    assert exit.value.code == 0
+    return capsys.readouterr().out
 
 
-def test_build_help_has_no_serve_flags(tmp_path):
-    result = run_build("build", "--help", cwd=tmp_path)
-    assert "--frozen" in result.stdout and "--port" not in result.stdout
+def test_serve_help_shows_serve_flags_not_build_help(capsys):
+    text = help_of(["serve", "--help"], capsys)
+    assert "--port" in text and "--host" in text and "--frozen" in text
+    assert text.startswith("usage: ") and " serve " in text.splitlines()[0]
+
+
+def test_build_help_has_no_serve_flags(capsys):
+    text = help_of(["build", "--help"], capsys)
+    assert "--frozen" in text and "--port" not in text
+
+
+def test_top_level_help_lists_the_commands(capsys):
+    text = help_of(["--help"], capsys)
+    assert all(command in text for command in ("build", "serve", "new"))
 
 
 def test_unknown_flag_is_named_with_the_closest_real_one(tmp_path):
+    # Through build.py, as a user types it: the message and the exit status.
     result = run_build("--outptu", "x", cwd=tmp_path)
     assert result.returncode == 2
     assert "error: unrecognized argument --outptu (did you mean --output?)" in result.stderr

