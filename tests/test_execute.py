@@ -745,3 +745,19 @@ def test_progress_says_which_block_failed(tmp_path):
     progress = stream.getvalue()
     assert "block 'fine' finished in" in progress
     assert "block 'broken' failed after" in progress and "block 'broken' finished" not in progress
+
+
+def test_a_failed_rerun_keeps_finished_memo_results_for_the_next_rerun(site):
+    # A --rerun that dies (a later block's error, a timeout) must not cost its finished calls.
+    flag = site / "fail-once"
+    post = write_post(site / "p", MEMO_BLOCK, "print(square(4))",
+                      f"import os\nif os.path.exists({str(flag)!r}):\n    os.remove({str(flag)!r})\n    raise RuntimeError('boom')")
+    build(post, site)
+    assert calls(site) == ["square4"]
+    flag.write_text("")
+    with pytest.raises(BuildErrors):
+        build(post, site, mode="rerun")
+    assert calls(site) == ["square4", "square4"]
+    results = build(post, site, mode="rerun").results
+    assert results.executed and calls(site) == ["square4", "square4"], "the failed --rerun's result is reused"
+    assert not (site / "build/.preview/rerun-p").exists() or not any((site / "build/.preview/rerun-p").rglob("*.json"))

@@ -80,6 +80,8 @@ def run_post(plan: Plan, config: Config, reporter: Reporter) -> Results:
         changes = value_changes(previous_values(plan, config), run.values)
         with store.interrupts_deferred() as deferred:
             store.swap_in(temp, plan.folder)
+        if config.mode == "rerun":
+            shutil.rmtree(memo, ignore_errors=True)  # now part of the result
     except KeyboardInterrupt:
         shutil.rmtree(temp, ignore_errors=True)
         raise KeyboardInterrupt(interrupted(plan, memo, started, config)) from None
@@ -94,16 +96,21 @@ def run_post(plan: Plan, config: Config, reporter: Reporter) -> Results:
 
 def memo_folder(plan: Plan, temp: Path, config: Config) -> Path:
     # --rerun recomputes every call, so its entries must not replace the ones the
-    # stored run used until it succeeds: they go to the temp folder.
-    return temp / "memo" if config.mode == "rerun" else plan.folder / "memo"
+    # stored run used until it succeeds; they go to a folder of their own that outlives
+    # a failed or interrupted --rerun, whose finished calls the next --rerun reuses
+    # (they were computed by a --rerun, with the same keys).
+    if config.mode == "rerun":
+        return store.rerun_memo_folder(config.build_dir, plan.post.name)
+    return plan.folder / "memo"
 
 
 def interrupted(plan: Plan, memo: Path, started: float, config: Config) -> str:
     """The one line Ctrl-C prints: what was kept, and that nothing else changed."""
     unchanged = f"{Location(plan.folder)} results and site/ unchanged"
-    if config.mode == "rerun":
-        return f"interrupted: --rerun keeps no memo results; {unchanged}"
     kept = store.memo_finished_since(memo, started)
+    if config.mode == "rerun":
+        return (f"interrupted: kept {kept} finished memo result{'s' if kept != 1 else ''} in {Location(memo)} "
+                f"for the next --rerun; {unchanged}")
     return f"interrupted: kept {kept} finished memo result{'s' if kept != 1 else ''} in {Location(memo)}; {unchanged}"
 
 
@@ -138,7 +145,7 @@ def run_kernel(plan: Plan, temp: Path, memo: Path, config: Config, reporter: Rep
 
 
 def make_job(plan: Plan, temp: Path, memo: Path, config: Config) -> dict[str, Any]:
-    rerun = config.mode == "rerun"  # --rerun really recomputes: no stored memo result is read
+    rerun = config.mode == "rerun"  # --rerun reads only what an earlier, unfinished --rerun computed
     return {
         "path": str(plan.post.path),
         "code_folder": str(keys.code_folder(plan.post)),
@@ -146,7 +153,7 @@ def make_job(plan: Plan, temp: Path, memo: Path, config: Config) -> dict[str, An
         "base_key": keys.base_key(plan.fingerprints),
         "site_dir": str(temp / "site"),
         "memo_dir": str(memo),
-        "memo_read": not rerun,
+        "memo_read": True,
         "memo_trusted": {} if rerun else store.trusted_memo(plan.manifest),
         "work_dir": str(temp / "files"),
         # Where uncached memo calls compute (cluster.py); workers check declared inputs against these hashes.

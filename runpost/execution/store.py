@@ -76,6 +76,11 @@ def _sorted_keys(data: Any, parent: str = "") -> Any:
     return data
 
 
+def rerun_memo_folder(build_dir: Path, name: str) -> Path:
+    """Where a --rerun stores its memo results until the run succeeds (gitignored, kept on failure)."""
+    return build_dir / PREVIEW_DIR / f"rerun-{name}" / "memo"
+
+
 def new_temp_folder(final: Path) -> Path:
     """An empty folder beside `final`, to fill and then swap in."""
     final.parent.mkdir(parents=True, exist_ok=True)
