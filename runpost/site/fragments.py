@@ -44,6 +44,11 @@ def render_content(post: Post, refs: dict[str, str], env: jinja2.Environment) ->
     return size_images(content, {**post.assets, **post.results.files})
 
 
+def shortcode_renderer(post: Post, refs: dict[str, str], env: jinja2.Environment) -> Callable[[str], str]:
+    """token -> the HTML of its call or cell, as render_content makes it (for the notebook's prose)."""
+    return _Renderer(post, refs, env).render
+
+
 def syntax_css() -> str:
     """One stylesheet: a light Pygments style, and a dark one for `prefers-color-scheme: dark`."""
     dark = _style_css(DARK_STYLE).replace("\n", "\n  ")

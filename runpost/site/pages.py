@@ -27,7 +27,8 @@ from ..content.load import tag_slug
 from ..markup.markdown import SUMMARY_DIVIDER
 from ..post import Post, Site
 from .environment import make_environment
-from .fragments import render_content, syntax_css
+from .fragments import render_content, shortcode_renderer, syntax_css
+from .notebook import download_files, download_links
 from .urls import absolute_url, is_site_path, relative_url, rewrite_css, rewrite_urls
 
 WORDS_PER_MINUTE = 213  # Hugo's reading-time rate
@@ -43,6 +44,7 @@ def render_site(posts: list[Post], config: Config) -> Site:
     for post, view in zip(posts, views):
         pages[output_path(post.url)] = _render(env, "post.html", context, page=_page_of_post(view), post=view)
     pages.update(list_pages(env, context, views, config))
+    pages.update(notebook_pages(posts, env, config))
     links: dict[str, list[str]] = {}
     pages = {path: _finish(path, text, links) for path, text in pages.items()}
     pages["css/syntax.css"] = syntax_css()
@@ -71,6 +73,12 @@ def render_post_contents(posts: list[Post], env: jinja2.Environment) -> list[Pos
             errors.extend(many)
     errors.raise_if_any()
     return done
+
+
+def notebook_pages(posts: list[Post], env: jinja2.Environment, config: Config) -> dict[str, str]:
+    """Each post with executable blocks as a notebook and a script beside its page (notebook.py)."""
+    refs = reference_map(posts)
+    return download_files(posts, lambda post: shortcode_renderer(post, refs, env), config.base_url)
 
 
 def reference_map(posts: list[Post]) -> dict[str, str]:
@@ -105,6 +113,7 @@ class PostView:
     reading_minutes: int
     overrides: dict[str, Any]
     draft: bool
+    downloads: dict[str, str] = field(default_factory=dict)   # "notebook", "script" -> site path (posts with blocks)
     toc: list[dict[str, Any]] = field(default_factory=list)   # h2/h3 headings: level, id, text (empty: no contents list)
     prev: "PostView | None" = None
     next: "PostView | None" = None
@@ -141,6 +150,7 @@ def _view(post: Post, config: Config) -> PostView:
         reading_minutes=max(1, math.ceil(len(words) / WORDS_PER_MINUTE)),
         overrides=dict(post.results.overrides),
         draft=post.meta.draft,
+        downloads=download_links(post),
         toc=table_of_contents(content) if wants_toc(post, content, config) else [],
     )
 
