@@ -29,6 +29,7 @@ from ..post import Post, Site
 from .environment import make_environment
 from .fragments import render_content, shortcode_renderer, syntax_css
 from .notebook import download_files, download_links
+from .variants import light_images
 from .urls import absolute_url, is_site_path, relative_url, rewrite_css, rewrite_urls
 
 WORDS_PER_MINUTE = 213  # Hugo's reading-time rate
@@ -38,6 +39,7 @@ SUMMARY_WORDS = 70      # Hugo's default summary length
 def render_site(posts: list[Post], config: Config) -> Site:
     env = make_environment(config.templates_dirs, config.base_url, config.raw_html)
     posts = render_post_contents(posts, env)
+    posts, image_variants = light_images(posts, config.build_dir / ".cache" / "images")
     views = post_views(posts, config)
     context = site_context(posts, views, config)
     pages: dict[str, str] = {}
@@ -52,6 +54,7 @@ def render_site(posts: list[Post], config: Config) -> Site:
     if config.cname:
         pages["CNAME"] = config.cname.strip() + "\n"
     files = collect_files(posts, config, pages)
+    files.update(variant_files(image_variants, files, pages))
     # Stylesheets are rewritten like pages (url(/x) becomes relative), so they are written as text.
     for path, source in list(files.items()):
         if path.endswith(".css"):
@@ -303,6 +306,12 @@ def collect_files(posts: list[Post], config: Config, pages: dict[str, str]) -> d
             claim(site_path, source, str(Location(post.path)), Location(post.path, 1, 1))
     errors.raise_if_any()
     return files
+
+
+def variant_files(variants: dict[str, Path], files: dict[str, Path], pages: dict[str, str]) -> dict[str, Path]:
+    """Output path -> WebP copy (variants.py); a static file or page of the same name wins."""
+    return {path.lstrip("/"): file for path, file in variants.items()
+            if path.lstrip("/") not in files and path.lstrip("/") not in pages}
 
 
 def static_files(config: Config) -> dict[str, Path]:

@@ -1,0 +1,177 @@
+"""Lighter images: WebP copies at a few widths of every PNG or JPEG a post shows, and lazy loading.
+
+    light_images(posts, cache_dir) -> (posts with content rewritten, {site path: variant file})
+
+- An `<img>` of a file the build knows (what the code wrote, the bundle's files) is wrapped
+  in `<picture>` with a WebP `<source>` whose `srcset` lists the image at 480, 800 and
+  1200 px (lossy, quality 90) and at its own width (lossless), with `sizes` from the
+  tag's CSS width, so a phone (390 px, pixel ratio 2) loads the 800 px copy, as sharp
+  as the original there, at a fraction of its bytes. The `<img>` keeps the original
+  file for browsers without WebP. A copy is kept only if it is smaller than every
+  wider one (a 1200 px lossy copy can outweigh the lossless full-size one).
+  A dark variant (`<source media="(prefers-color-scheme: dark)">`, images.py) gets its
+  own WebP copies, listed before it.
+- Copies are made once per input: `cache_dir/<sha256 of source, width, settings>.webp`
+  (build/.cache/images, gitignored). Pillow's encoders give the same bytes for the same
+  pixels and settings, so two builds write identical files. Without Pillow (it is not a
+  dependency of `pip install runpost`) images are left as they are.
+- Every image but the first of a post gets `loading="lazy"` (unless its tag says how to
+  load); the first loads at once, since it is often in the first screen.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+import re
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from ..post import Post
+
+WIDTHS = (480, 800, 1200)      # pixels; a phone at 2x needs ~800, a laptop column at 2x ~1300
+WEBP_QUALITY = 90              # lossy copies; the full-width copy is lossless
+WEBP_METHOD = 6                # slowest, smallest; fine since copies are cached
+SETTINGS = f"webp-q{WEBP_QUALITY}-m{WEBP_METHOD}-v1"
+RESIZABLE = (".png", ".jpg", ".jpeg")
+
+# An <img>, with the dark-mode <picture> that images.py may have put around it.
+_IMAGE = re.compile(r'(?:<picture><source srcset="(?P<dark>[^"]*)" media="\(prefers-color-scheme: dark\)">)?'
+                    r"(?P<img><img\b[^>]*>)(?(dark)</picture>)", re.IGNORECASE)
+_SRC = re.compile(r"""\ssrc\s*=\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
+_WIDTH = re.compile(r"""\swidth\s*=\s*["']?(\d+)""", re.IGNORECASE)
+_LOADING = re.compile(r"""\sloading\s*=\s*(["']?)([\w-]*)\1""", re.IGNORECASE)
+
+
+def light_images(posts: list[Post], cache_dir: Path) -> tuple[list[Post], dict[str, Path]]:
+    maker = VariantMaker(cache_dir)
+    done = [replace(post, content=lighten(post.content, {**post.assets, **post.results.files}, maker))
+            for post in posts]
+    return done, maker.made
+
+
+def lighten(content: str, files: dict[str, Path], maker: "VariantMaker") -> str:
+    count = 0
+
+    def rewrite(match: re.Match) -> str:
+        nonlocal count
+        count += 1
+        tag = lazy(match["img"], first=count == 1)
+        return responsive(tag, match["dark"], files, maker) if _srcset_possible(tag, files) else \
+            match.group().replace(match["img"], tag)
+
+    return _IMAGE.sub(rewrite, content)
+
+
+def lazy(tag: str, first: bool) -> str:
+    loading = _LOADING.search(tag)
+    if first:
+        # The cell template marks every figure lazy; the first one should not wait for layout.
+        return tag.replace(loading.group(), "") if loading and loading.group(2).lower() == "lazy" else tag
+    if loading:
+        return tag
+    body, closing = (tag[:-2].rstrip(), " />") if tag.endswith("/>") else (tag[:-1], ">")
+    return f'{body} loading="lazy"{closing}'
+
+
+def _srcset_possible(tag: str, files: dict[str, Path]) -> bool:
+    return _site_path(tag).lower().endswith(RESIZABLE) and _site_path(tag) in files
+
+
+def responsive(tag: str, dark: str | None, files: dict[str, Path], maker: "VariantMaker") -> str:
+    width = _WIDTH.search(tag)
+    sizes = f"(max-width: {width.group(1)}px) 100vw, {width.group(1)}px" if width else "100vw"
+    sources = []
+    dark_path = html.unescape(dark) if dark else ""
+    if dark_path in files:
+        sources.append(_webp_source(maker.variants(dark_path, files[dark_path], files), sizes,
+                                    ' media="(prefers-color-scheme: dark)"'))
+    if dark:
+        sources.append(f'<source srcset="{dark}" media="(prefers-color-scheme: dark)">')
+    path = _site_path(tag)
+    sources.append(_webp_source(maker.variants(path, files[path], files), sizes))
+    if not any(sources) and not dark:
+        return tag
+    return "<picture>" + "".join(sources) + tag + "</picture>"
+
+
+def _webp_source(variants: list[tuple[str, int]], sizes: str, media: str = "") -> str:
+    if not variants:
+        return ""
+    srcset = ", ".join(f"{html.escape(path)} {width}w" for path, width in variants)
+    return f'<source type="image/webp" srcset="{srcset}" sizes="{sizes}"{media}>'
+
+
+def _site_path(tag: str) -> str:
+    src = _SRC.search(tag)
+    return html.unescape(src.group(2)) if src else ""
+
+
+class VariantMaker:
+    """WebP copies of images, made once and kept in the cache folder; `made` collects what pages use."""
+
+    def __init__(self, cache_dir: Path):
+        self.cache_dir = cache_dir
+        self.made: dict[str, Path] = {}
+
+    def variants(self, site_path: str, source: Path, taken: dict[str, Path]) -> list[tuple[str, int]]:
+        """[(site path, width)] of the WebP copies to list, narrowest first; [] if none helps."""
+        try:
+            from PIL import Image
+        except ImportError:
+            return []
+        try:
+            data = source.read_bytes()
+            with Image.open(source) as image:
+                full_width = image.width
+                copies = [(width, self.copy(image, data, width, lossless=width == full_width))
+                          for width in [*(w for w in WIDTHS if w < full_width), full_width]]
+        except (OSError, ValueError, Image.DecompressionBombError):
+            return []
+        chosen = _lighter_than_wider(copies, source.stat().st_size)
+        stem = site_path.rsplit(".", 1)[0]
+        named = [(f"{stem}-{width}w.webp" if width != full_width else f"{stem}.webp", width, file)
+                 for width, file in chosen]
+        if not named or any(path in taken for path, _, _ in named):
+            return []            # nothing lighter, or a file of the post has that name: leave the image alone
+        self.made.update({path: file for path, _, file in named})
+        listed = [(path, width) for path, width, _ in named]
+        if listed[-1][1] != full_width:
+            # The original stays the sharpest choice: a WebP source may list it (the type only gates the source).
+            listed.append((site_path, full_width))
+        return listed
+
+    def copy(self, image, data: bytes, width: int, lossless: bool) -> Path:
+        key = hashlib.sha256(data + f"|{width}|{lossless}|{SETTINGS}|{_pillow_version()}".encode()).hexdigest()
+        target = self.cache_dir / f"{key}.webp"
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            resized = image if width == image.width else image.resize(
+                (width, max(1, round(image.height * width / image.width))), _lanczos())
+            with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".tmp", delete=False) as temporary:
+                options = {"lossless": True} if lossless else {"quality": WEBP_QUALITY}
+                resized.save(temporary, format="WEBP", method=WEBP_METHOD, **options)
+            os.replace(temporary.name, target)   # atomic: a concurrent build never reads half a file
+        return target
+
+
+def _lighter_than_wider(copies: list[tuple[int, Path]], source_bytes: int) -> list[tuple[int, Path]]:
+    """Keep a copy only if it is smaller than every wider copy and than the original."""
+    kept, limit = [], source_bytes
+    for width, file in reversed(copies):
+        size = file.stat().st_size
+        if size < limit:
+            kept.append((width, file))
+            limit = size
+    return kept[::-1]
+
+
+def _pillow_version() -> str:
+    import PIL
+    return PIL.__version__
+
+
+def _lanczos():
+    from PIL import Image
+    return Image.Resampling.LANCZOS

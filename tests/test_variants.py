@@ -1,0 +1,92 @@
+"""site/variants.py: WebP copies at a few widths (srcset), made once and identically; lazy loading."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from runpost.site.variants import VariantMaker, lazy, lighten
+
+Image = pytest.importorskip("PIL.Image")
+ImageDraw = pytest.importorskip("PIL.ImageDraw")
+
+
+def plot(path: Path, width: int = 1300, height: int = 1000) -> Path:
+    """A PNG like a matplotlib figure: thin lines and text-like marks on white."""
+    image = Image.new("RGBA", (width * 2, height * 2), "white")
+    draw = ImageDraw.Draw(image)
+    for step in range(0, width * 2, 30):
+        draw.line([(step, height * 2), (width * 2 - step, step * height // width)], fill=(31, 119, 180, 255), width=5)
+        draw.text((step, 10 + step % 300), f"{step}", fill="black")
+    # Drawn at twice the size and shrunk: antialiased edges, as matplotlib draws them.
+    image.resize((width, height), Image.Resampling.LANCZOS).save(path)
+    return path
+
+
+def tag(path: str = "/p/loss.png", extra: str = "") -> str:
+    return f'<img src="{path}" alt="Loss" width="624" height="480"{extra}>'
+
+
+def test_figure_gets_a_webp_source_at_a_few_widths_and_keeps_its_png(tmp_path):
+    files = {"/p/loss.png": plot(tmp_path / "loss.png")}
+    maker = VariantMaker(tmp_path / "cache")
+    html = lighten(tag(), files, maker)
+    assert html.startswith('<picture><source type="image/webp" srcset="/p/loss-480w.webp 480w, '
+                           '/p/loss-800w.webp 800w')
+    assert html.endswith(' sizes="(max-width: 624px) 100vw, 624px">' + tag() + "</picture>")
+    assert "1300w" in html                      # the full width stays available for wide, dense screens
+    assert set(maker.made) >= {"/p/loss-480w.webp", "/p/loss-800w.webp"}
+    assert all(Image.open(file).format == "WEBP" for file in maker.made.values())
+    assert Image.open(maker.made["/p/loss-800w.webp"]).size == (800, 615)
+
+
+def test_each_listed_copy_is_lighter_than_every_wider_one(tmp_path):
+    files = {"/p/loss.png": plot(tmp_path / "loss.png")}
+    maker = VariantMaker(tmp_path / "cache")
+    variants = maker.variants("/p/loss.png", files["/p/loss.png"], files)
+    sizes = [(maker.made.get(path) or files[path]).stat().st_size for path, _ in variants]
+    assert [width for _, width in variants] == sorted(width for _, width in variants)
+    assert sizes == sorted(sizes) and sizes[-1] <= files["/p/loss.png"].stat().st_size
+
+
+def test_copies_are_byte_identical_across_builds_and_made_once(tmp_path, monkeypatch):
+    files = {"/p/loss.png": plot(tmp_path / "loss.png")}
+    first, second = VariantMaker(tmp_path / "one"), VariantMaker(tmp_path / "two")
+    assert lighten(tag(), files, first) == lighten(tag(), files, second)
+    assert {path: file.read_bytes() for path, file in first.made.items()} == \
+        {path: file.read_bytes() for path, file in second.made.items()}
+    saves = []
+    monkeypatch.setattr(Image.Image, "save", lambda self, *args, **kwargs: saves.append(args))
+    lighten(tag(), files, VariantMaker(tmp_path / "one"))      # same cache: nothing is encoded again
+    assert saves == []
+
+
+def test_without_pillow_images_are_left_alone_but_still_lazy(tmp_path, monkeypatch):
+    files = {"/p/loss.png": plot(tmp_path / "loss.png")}
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    html = lighten("<p>a</p>" + tag() + tag("/p/loss.png"), files, VariantMaker(tmp_path / "cache"))
+    assert html == "<p>a</p>" + tag() + tag("/p/loss.png", ' loading="lazy"')
+
+
+def test_every_image_but_the_first_loads_lazily():
+    assert lazy('<img src="a.png" loading="lazy">', first=True) == '<img src="a.png">'
+    assert lazy('<img src="a.png" />', first=False) == '<img src="a.png" loading="lazy" />'
+    assert lazy('<img src="a.png" loading="eager">', first=False) == '<img src="a.png" loading="eager">'
+
+
+def test_images_the_build_does_not_know_get_no_copies(tmp_path):
+    html = '<img src="https://example.org/x.png" alt="x">'
+    assert lighten(html, {}, VariantMaker(tmp_path / "cache")) == html
+
+
+def test_dark_variant_gets_its_own_webp_source_first(tmp_path):
+    files = {"/p/loss.png": plot(tmp_path / "loss.png"), "/p/loss.dark.png": plot(tmp_path / "dark.png")}
+    dark = '<picture><source srcset="/p/loss.dark.png" media="(prefers-color-scheme: dark)">' + tag() + "</picture>"
+    html = lighten(dark, files, VariantMaker(tmp_path / "cache"))
+    sources = html.split("<source ")[1:]
+    assert sources[0].startswith('type="image/webp" srcset="/p/loss.dark-480w.webp 480w')
+    assert sources[0].endswith(' media="(prefers-color-scheme: dark)">')
+    assert sources[1] == 'srcset="/p/loss.dark.png" media="(prefers-color-scheme: dark)">'
+    assert sources[2].startswith('type="image/webp" srcset="/p/loss-480w.webp 480w')
+    assert html.count("<picture>") == 1 and html.endswith(tag() + "</picture>")
