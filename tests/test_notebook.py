@@ -73,7 +73,9 @@ def test_prose_shortcodes_become_their_markdown_meaning(built):
     assert prose[1] == ("Prose before the first block. The total is 3; see "
                         "[Watch the video on YouTube](https://www.youtube.com/watch?v=LHXXI4-IEns).")
     assert prose[2] == "Between blocks, with math $x^2$."
-    assert prose[3] == "![Not really](https://example.org/blog/posts/tiny/plot-1.png)\n\n*Not really*"
+    assert prose[3] == ("![Not really](https://example.org/blog/posts/tiny/plot-1.png)\n\n*Not really*\n\n"
+                        # no plainer form: the shortcode's HTML, which Markdown cells show
+                        '<aside class="note">A <em>note</em> with the total, 3.</aside>')
 
 
 def test_code_cells_carry_the_stored_stdout_and_figures(built):

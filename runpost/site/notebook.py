@@ -22,6 +22,7 @@ import json
 import pprint
 from typing import Any, Callable, Iterable
 
+from ..markup.math import MATH_SHORTCODE
 from ..markup.placeholders import fill, split_tokens
 from ..post import Cell, Post, Shortcode
 from .urls import absolute_url, is_internal, rewrite_urls
@@ -189,6 +190,12 @@ class _ProseWriter:
     def __init__(self, post: Post, render: Callable[[str], str], base_url: str):
         self.post, self.render, self.base_url = post, render, base_url
         self.calls = {shortcode.token: shortcode for shortcode in _walk(post.shortcodes)}
+        # Calls with a plainer Markdown form than their HTML.
+        self.writers: dict[str, Callable[[Shortcode], str]] = {
+            "value": self.write_value, "figure": self.write_figure, "youtube": self.write_youtube,
+            "highlight": self.write_highlight, "ref": self.write_ref, "relref": self.write_ref,
+            MATH_SHORTCODE: self.write_math,
+        }
 
     def markdown(self, text: str) -> str:
         return fill(text, self.call).strip("\n")
@@ -200,9 +207,8 @@ class _ProseWriter:
         shortcode = self.calls.get(token)
         if shortcode is None:
             return token
-        writer = getattr(self, "write_" + shortcode.name.replace("$", "").replace("-", "_"), None)
-        if writer is not None and shortcode.name in _PLAIN_FORMS:
-            return writer(shortcode)
+        if shortcode.name in self.writers:
+            return self.writers[shortcode.name](shortcode)
         # Anything else (a table, a note, a site's own shortcode): its HTML, which Markdown cells show.
         return rewrite_urls(self.render(token), self.absolute)
 
@@ -228,15 +234,10 @@ class _ProseWriter:
     def write_ref(self, shortcode: Shortcode) -> str:
         return self.absolute(html.unescape(self.render(shortcode.token)))
 
-    write_relref = write_ref
-
     def write_math(self, shortcode: Shortcode) -> str:
         # Jupyter renders $...$ with MathJax; a value inside a formula is LaTeX text, not HTML.
         latex = fill(shortcode.inner or "", lambda token: html.unescape(self.render(token))).strip()
         return f"$${latex}$$" if shortcode.named.get("display") == "true" else f"${latex}$"
-
-
-_PLAIN_FORMS = {"value", "figure", "youtube", "highlight", "ref", "relref", "$math"}
 
 
 def _bracket_safe(text: str) -> str:
