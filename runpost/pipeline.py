@@ -6,6 +6,7 @@ output folder unless every stage succeeded.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 from .config import CONFIG_NAME, Config
@@ -18,27 +19,32 @@ from .execution.runner import execute_posts
 from .markup.markdown import render_markdown
 from .markup.shortcodes import available_shortcodes, parse_shortcodes, shortcodes_needing_inner
 from .post import Post, Site
+from .render_cache import RenderCache, open_cache
 from .report import Reporter
 from .site.links import check_links
 from .site.pages import render_site
 from .site.write import write_site
 
 
-def build(config: Config, reporter: Reporter) -> None:
+def build(config: Config, reporter: Reporter, cache: RenderCache | None = None) -> None:
     # Content and site stages run on a deep stack (deep.py); execution stays on
     # the main thread, where Ctrl-C is handled.
-    posts = call_deep(lambda: read_content(config))
+    # The render cache (render_cache.py) skips rendering whose inputs did not change.
+    cache = cache or open_cache(config.build_dir, reporter.warning)
+    cache.start_build()
+    posts = call_deep(lambda: read_content(config, cache))
     warn_about_setup(config, reporter)
     if config.mode == "explain":
         explain_posts(posts, config, reporter)
         return
     posts = execute_posts(posts, config, reporter)
-    site = call_deep(lambda: render_and_check(posts, config))
+    site = call_deep(lambda: render_and_check(posts, config, cache))
     write_site(site, config.output_dir)
     reporter.info(f"wrote {len(site.pages)} pages and {len(site.files)} files to {config.output_dir}")
+    cache.save()
 
 
-def read_content(config: Config) -> list[Post]:
+def read_content(config: Config, cache: RenderCache | None = None) -> list[Post]:
     # The content stages report every problem of every post together, before
     # any code runs: a typo in one post should not cost a training run first.
     content_errors = ErrorCollector()
@@ -46,13 +52,23 @@ def read_content(config: Config) -> list[Post]:
     posts = [scan_post(post) for post in posts]
     known, needing_inner = available_shortcodes(config), shortcodes_needing_inner(config)
     posts = each(posts, lambda post: parse_shortcodes(post, known, needing_inner), content_errors)
-    posts = each(posts, lambda post: render_markdown(post, config), content_errors)
+    posts = render_all_markdown(posts, config, cache or RenderCache(None), content_errors)
     content_errors.raise_if_any()
     return posts
 
 
-def render_and_check(posts: list[Post], config: Config) -> Site:
-    site = render_site(posts, config)
+def render_all_markdown(posts: list[Post], config: Config, cache: RenderCache, errors: ErrorCollector) -> list[Post]:
+    # Markdown is a pure function of the body and raw_html, so a body seen before is not converted again.
+    def render(post: Post) -> Post:
+        html = cache.memo(post.url, "markdown", [post.body, config.raw_html],
+                          lambda: render_markdown(post, config).html)
+        return replace(post, html=html)
+
+    return each(posts, render, errors)
+
+
+def render_and_check(posts: list[Post], config: Config, cache: RenderCache | None = None) -> Site:
+    site = render_site(posts, config, cache)
     check_links(site, posts, config)
     return site
 

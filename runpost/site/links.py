@@ -45,14 +45,16 @@ def check_links(site: Site, posts: list[Post], config: Config) -> None:
     for page, html in sorted(site.pages.items()):
         if page.endswith(".html"):
             _check_page(page, _page_urls(site, page), outputs, by_page.get(page), reported, errors)
-            _check_schemes(page, html, by_page.get(page), errors)
+            scripts = site.scripts[page] if page in site.scripts else script_urls(html)
+            _check_schemes(page, scripts, by_page.get(page), errors)
     errors.raise_if_any()
 
 
-def _check_schemes(page: str, html: str, post: Post | None, errors: ErrorCollector) -> None:
+def _check_schemes(page: str, scripts: list[str], post: Post | None, errors: ErrorCollector) -> None:
     """No URL that runs script reaches href/src/srcset/poster/action (Hugo's html/template
-    turns one into #ZgotmplZ); each is an error where the source wrote it."""
-    on_page = {_normal(url) for url in script_urls(html)}
+    turns one into #ZgotmplZ); each is an error where the source wrote it. `scripts`:
+    the page's script URLs (urls.script_urls)."""
+    on_page = {_normal(url) for url in scripts}
     located = set()
     for target in post_targets(post) if post else []:
         url = _normal(target.target)

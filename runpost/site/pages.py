@@ -26,6 +26,7 @@ from ..errors import BuildError, BuildErrors, ErrorCollector, Location
 from ..content.load import tag_slug
 from ..markup.markdown import SUMMARY_DIVIDER
 from ..post import Post, Site
+from ..render_cache import RenderCache, file_fingerprint, folder_digest, key, settings_key
 from .environment import make_environment
 from .fragments import render_content, syntax_css
 from .urls import absolute_url, is_site_path, relative_url, rewrite_css, rewrite_urls
@@ -34,17 +35,22 @@ WORDS_PER_MINUTE = 213  # Hugo's reading-time rate
 SUMMARY_WORDS = 70      # Hugo's default summary length
 
 
-def render_site(posts: list[Post], config: Config) -> Site:
+def render_site(posts: list[Post], config: Config, cache: RenderCache | None = None) -> Site:
+    # The cache (render_cache.py) skips work whose inputs are unchanged; a memory-only one
+    # makes this a plain build. Every page is still templated and every link checked.
+    cache = cache or RenderCache(None)
     env = make_environment(config.templates_dirs, config.base_url, config.raw_html)
-    posts = render_post_contents(posts, env)
-    views = post_views(posts, config)
+    site_key = key("site", settings_key(config), folder_digest(config.templates_dirs))
+    posts = render_post_contents(posts, env, cache, site_key)
+    views = post_views(posts, config, cache, site_key)
     context = site_context(posts, views, config)
     pages: dict[str, str] = {}
     for post, view in zip(posts, views):
         pages[output_path(post.url)] = _render(env, "post.html", context, page=_page_of_post(view), post=view)
     pages.update(list_pages(env, context, views, config))
     links: dict[str, list[str]] = {}
-    pages = {path: _finish(path, text, links) for path, text in pages.items()}
+    scripts: dict[str, list[str]] = {}
+    pages = {path: finish_page(path, text, links, scripts, cache) for path, text in pages.items()}
     pages["css/syntax.css"] = syntax_css()
     pages[".nojekyll"] = ""
     if config.cname:
@@ -55,22 +61,38 @@ def render_site(posts: list[Post], config: Config) -> Site:
         if path.endswith(".css"):
             pages[path] = _finish(path, source.read_text(encoding="utf-8"))
             del files[path]
-    return Site(pages=pages, files=files, links=links)
+    return Site(pages=pages, files=files, links=links, scripts=scripts)
 
 
-def render_post_contents(posts: list[Post], env: jinja2.Environment) -> list[Post]:
+def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: RenderCache | None = None,
+                         site_key: str = "") -> list[Post]:
+    cache = cache or RenderCache(None)
     refs = reference_map(posts)
+    # A ref may name any post: the whole map is an input of every post's content.
+    inputs = [site_key, key("refs", refs)]
     errors = ErrorCollector()
     done = []
     for post in posts:
         try:
-            done.append(replace(post, content=render_content(post, refs, env)))
+            content = cache.memo(post.url, "content", [*inputs, *content_inputs(post)],
+                                 lambda: render_content(post, refs, env))
+            done.append(replace(post, content=content))
         except BuildError as error:
             errors.add(error)
         except BuildErrors as many:
             errors.extend(many)
     errors.raise_if_any()
     return done
+
+
+def content_inputs(post: Post) -> list:
+    """What a post's content depends on besides the site: its source (front matter, body; shortcode
+    templates see the whole post), where it is, its bundle files (image sizes) and its results."""
+    # Not `executed`, `cells_run` and the like: they say how this build got the results, not what they are.
+    results = {name: getattr(post.results, name) for name in ("outputs", "values", "provenance", "overrides")}
+    files = {**post.assets, **post.results.files}
+    return [str(post.path), str(post.bundle), post.source, post.url, post.html, results,
+            {site_path: file_fingerprint(source) for site_path, source in sorted(files.items())}]
 
 
 def reference_map(posts: list[Post]) -> dict[str, str]:
@@ -110,8 +132,10 @@ class PostView:
     next: "PostView | None" = None
 
 
-def post_views(posts: list[Post], config: Config) -> list[PostView]:
-    views = [_view(post, config) for post in posts]
+def post_views(posts: list[Post], config: Config, cache: RenderCache | None = None,
+               site_key: str = "") -> list[PostView]:
+    cache = cache or RenderCache(None)
+    views = [_view(post, config, cache, site_key) for post in posts]
     # posts are newest first: "prev" is the older neighbour, "next" the newer one.
     linked = []
     for index, view in enumerate(views):
@@ -121,28 +145,40 @@ def post_views(posts: list[Post], config: Config) -> list[PostView]:
     return linked
 
 
-def _view(post: Post, config: Config) -> PostView:
-    # Hugo's <!--more--> divider: what comes before it is the summary, and the page drops it.
-    before, divider, after = post.content.partition(SUMMARY_DIVIDER)
-    content = before + after
-    words = plain_text(content).split()
-    summary = post.meta.summary or (plain_text(before) if divider else _summary(words))
+def _view(post: Post, config: Config, cache: RenderCache, site_key: str) -> PostView:
+    text = cache.memo(post.url, "view", [site_key, post.source, post.url, post.content],
+                      lambda: view_text(post, config))
     return PostView(
         title=post.meta.title,
         url=post.url,
         date=post.meta.date,
         lastmod=post.meta.lastmod,
-        description=post.meta.description or summary,
-        summary=summary,
-        content=Markup(content),
-        content_absolute=Markup(rewrite_urls(content, lambda url: absolute_url(url, config.base_url, post.url))),
+        description=post.meta.description or text["summary"],
+        summary=text["summary"],
+        content=Markup(text["content"]),
+        content_absolute=Markup(text["content_absolute"]),
         tags=[{"name": tag, "url": f"/tags/{tag_slug(tag)}/"} for tag in post.meta.tags],
         images=[absolute_url(image, config.base_url, post.url) for image in post.meta.images],
-        reading_minutes=max(1, math.ceil(len(words) / WORDS_PER_MINUTE)),
+        reading_minutes=text["reading_minutes"],
         overrides=dict(post.results.overrides),
         draft=post.meta.draft,
-        toc=table_of_contents(content) if wants_toc(post, content, config) else [],
+        toc=text["toc"],
     )
+
+
+def view_text(post: Post, config: Config) -> dict[str, Any]:
+    """The parts of a post's view derived from its rendered content (plain JSON, so cacheable)."""
+    # Hugo's <!--more--> divider: what comes before it is the summary, and the page drops it.
+    before, divider, after = post.content.partition(SUMMARY_DIVIDER)
+    content = before + after
+    words = plain_text(content).split()
+    return {
+        "summary": post.meta.summary or (plain_text(before) if divider else _summary(words)),
+        "content": content,
+        "content_absolute": rewrite_urls(content, lambda url: absolute_url(url, config.base_url, post.url)),
+        "reading_minutes": max(1, math.ceil(len(words) / WORDS_PER_MINUTE)),
+        "toc": table_of_contents(content) if wants_toc(post, content, config) else [],
+    }
 
 
 # The heading extension gives every heading an id, so the contents list only reads them back.
@@ -256,14 +292,31 @@ def output_path(url: str) -> str:
     return posixpath.join(path, "index.html") if url.endswith("/") else path
 
 
+def finish_page(path: str, text: str, links: dict[str, list[str]], scripts: dict[str, list[str]],
+                cache: RenderCache) -> str:
+    """_finish, remembered by the page's path and templated text; notes its URLs and script URLs."""
+    if not path.endswith(".html"):
+        return _finish(path, text)
+
+    def compute() -> dict[str, Any]:
+        found: list[str] = []
+        script: list[str] = []
+        return {"text": _finish(path, text, found, script), "links": found, "scripts": script}
+
+    done = cache.memo(path, "page", [path, text], compute)
+    links[path], scripts[path] = done["links"], done["scripts"]
+    return done["text"]
+
+
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def _finish(path: str, text: str, links: dict[str, list[str]] | None = None) -> str:
-    """Make site paths page-relative in an HTML page or stylesheet; note each page's URLs in `links`."""
+def _finish(path: str, text: str, links: list[str] | None = None, scripts: list[str] | None = None) -> str:
+    """Make site paths page-relative in an HTML page or stylesheet; note an HTML page's URLs
+    (as written) in `links` and the URLs that could run script in `scripts`."""
     convert = lambda url: relative_url(url, path) if is_site_path(url) else url
     if path.endswith(".html"):
-        return rewrite_urls(text, convert, None if links is None else links.setdefault(path, []))
+        return rewrite_urls(text, convert, links, scripts)
     if path.endswith(".css"):
         return rewrite_css(text, convert)
     if path.endswith(".xml"):
