@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Callable
 
 from .config import CONFIG_NAME, Config
-from .content.load import load_posts, stray_markdown
+from .content.load import load_posts, parse_post, stray_markdown
 from .content.scan import scan_post
 from .deep import call_deep
 from .errors import BuildError, BuildErrors, ErrorCollector, Location
@@ -47,12 +47,17 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None) 
 def read_content(config: Config, cache: RenderCache | None = None) -> list[Post]:
     # The content stages report every problem of every post together, before
     # any code runs: a typo in one post should not cost a training run first.
+    cache = cache or RenderCache(None)
     content_errors = ErrorCollector()
-    posts = load_posts(config, content_errors)
-    posts = [scan_post(post) for post in posts]
+    posts = load_posts(config, content_errors, parse=lambda path, text, bundle: cache.remember(
+        ("post", str(path), text, str(bundle)), lambda: parse_post(path, text, bundle)))
     known, needing_inner = available_shortcodes(config), shortcodes_needing_inner(config)
-    posts = each(posts, lambda post: parse_shortcodes(post, known, needing_inner), content_errors)
-    posts = render_all_markdown(posts, config, cache or RenderCache(None), content_errors)
+    # Scanning and parsing shortcodes are pure too: serve remembers them for posts it has seen.
+    parse = lambda post: cache.remember(
+        ("shortcodes", str(post.path), post.source, str(post.bundle), post.assets, sorted(known), sorted(needing_inner)),
+        lambda: parse_shortcodes(scan_post(post), known, needing_inner))
+    posts = each(posts, parse, content_errors)
+    posts = render_all_markdown(posts, config, cache, content_errors)
     content_errors.raise_if_any()
     return posts
 
@@ -69,7 +74,7 @@ def render_all_markdown(posts: list[Post], config: Config, cache: RenderCache, e
 
 def render_and_check(posts: list[Post], config: Config, cache: RenderCache | None = None) -> Site:
     site = render_site(posts, config, cache)
-    check_links(site, posts, config)
+    check_links(site, posts, config, cache)
     return site
 
 

@@ -85,10 +85,14 @@ class RenderCache:
         self.changed: set[str] = set() # owners with an entry added since the last save
         self.hits = 0
         self.computed: list[tuple[str, str]] = []   # (owner, kind) computed in this build
+        # Parsed posts (Python objects, never written to disk), for serve's rebuilds.
+        self.memory: dict[str, Any] = {}
+        self.memory_used: set[str] = set()
 
     def start_build(self) -> None:
         """Begin a build's bookkeeping (after a failed build too: what is in memory stays valid)."""
         self.used = set()
+        self.memory_used = set()
         self.hits = 0
         self.computed = []
 
@@ -102,6 +106,14 @@ class RenderCache:
         self.computed.append((owner, kind))
         self.store(owner, kind, wanted, value)
         return value
+
+    def remember(self, parts: Any, compute: Callable[[], Any]) -> Any:
+        """Like memo, for objects that stay in this process: a session's parsed posts."""
+        wanted = key("memory", parts)
+        self.memory_used.add(wanted)
+        if wanted not in self.memory:
+            self.memory[wanted] = compute()
+        return self.memory[wanted]
 
     def lookup(self, owner: str, kind: str, wanted: str) -> Any:
         self.used.add(owner)
@@ -149,6 +161,8 @@ class RenderCache:
         """Write the entries added in this build; forget (and delete) owners this build did not ask for."""
         for owner in set(self.records) - self.used:
             del self.records[owner]
+        for wanted in set(self.memory) - self.memory_used:
+            del self.memory[wanted]
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
             for owner in sorted(self.changed & self.used):

@@ -8,6 +8,7 @@ makes one change, builds again with the cache, then builds the same sources from
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import shutil
 from pathlib import Path
 
@@ -165,7 +166,7 @@ def test_one_prose_edit_renders_one_post_again(tmp_path):
     cache = RenderCache(root / "build" / CACHE_FOLDER)
     run(root, root / "site", cache)
     post_kinds = {(owner, kind) for owner, kind in cache.computed if kind != "page"}
-    assert post_kinds == {("/posts/first-post/", kind) for kind in ("markdown", "content", "view")}
+    assert post_kinds == {("/posts/first-post/", kind) for kind in ("markdown", "content", "view", "urls")}
 
 
 @pytest.mark.parametrize("error, message", [
@@ -214,3 +215,23 @@ def test_the_cache_holds_entries_only_for_pages_of_the_last_build(tmp_path):
     deleted_post(root)
     run(root, root / "site")
     assert len(list((root / "build" / CACHE_FOLDER).glob("*.json"))) < count
+
+
+def test_serve_rebuilds_from_memory_and_matches_a_clean_build(tmp_path):
+    from runpost.serve.preview import Preview
+
+    root = make_project(tmp_path / "project")
+    run(root, root / "site")  # runs the code once, so serve only reads build/
+    preview = Preview(load_config(root), Reporter(quiet=True), "127.0.0.1", 1313)
+    assert preview.rebuild()
+    for change in (prose_edit, shortcode_template_edit, new_post, settings_edit):
+        change(root)
+        assert preview.rebuild(root / "content"), preview.error
+    cache = preview._build.keywords["cache"]
+    assert cache.memory, "parsed posts stay in memory between rebuilds"
+    clean_build = tmp_path / "clean-build"
+    shutil.copytree(root / "build", clean_build, ignore=shutil.ignore_patterns(".cache", ".preview"))
+    config = preview.config()
+    build(replace(config, output_dir=tmp_path / "clean-site", build_dir=clean_build), Reporter(quiet=True),
+          RenderCache(None))
+    assert files(preview.output_dir) == files(tmp_path / "clean-site")
