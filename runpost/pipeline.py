@@ -18,6 +18,7 @@ from .execution.explain import explain_posts
 from .execution.runner import execute_posts
 from .markup.markdown import render_markdown
 from .markup.shortcodes import available_shortcodes, parse_shortcodes, shortcodes_needing_inner
+from .parallel import precompute
 from .post import Post, Site
 from .render_cache import RenderCache, open_cache
 from .report import Reporter
@@ -63,10 +64,16 @@ def read_content(config: Config, cache: RenderCache | None = None) -> list[Post]
 
 
 def render_all_markdown(posts: list[Post], config: Config, cache: RenderCache, errors: ErrorCollector) -> list[Post]:
-    # Markdown is a pure function of the body and raw_html, so a body seen before is not converted again.
+    # Markdown is a pure function of the body and raw_html, so a body seen before is not
+    # converted again; bodies not seen before are converted on all cores, then stored in order.
+    inputs = lambda post: [post.body, config.raw_html]
+    convert = lambda post: render_markdown(post, config).html
+    missing = [post for post in posts if not cache.has(post.url, "markdown", inputs(post))]
+    ready = {missing[index].path: html for index, html in precompute(convert, missing).items()}
+
     def render(post: Post) -> Post:
-        html = cache.memo(post.url, "markdown", [post.body, config.raw_html],
-                          lambda: render_markdown(post, config).html)
+        html = cache.memo(post.url, "markdown", inputs(post),
+                          lambda: ready[post.path] if post.path in ready else convert(post))
         return replace(post, html=html)
 
     return each(posts, render, errors)

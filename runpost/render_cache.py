@@ -107,6 +107,9 @@ class RenderCache:
         self.store(owner, kind, wanted, value)
         return value
 
+    def has(self, owner: str, kind: str, parts: Any) -> bool:
+        return self.lookup(owner, kind, key(kind, parts)) is not None
+
     def remember(self, parts: Any, compute: Callable[[], Any]) -> Any:
         """Like memo, for objects that stay in this process: a session's parsed posts."""
         wanted = key("memory", parts)

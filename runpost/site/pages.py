@@ -25,6 +25,7 @@ from ..content.confine import allowed_roots, is_inside
 from ..errors import BuildError, BuildErrors, ErrorCollector, Location
 from ..content.load import tag_slug
 from ..markup.markdown import SUMMARY_DIVIDER
+from ..parallel import precompute
 from ..post import Post, Site
 from ..render_cache import RenderCache, file_fingerprint, folder_digest, key, settings_key
 from .environment import make_environment
@@ -48,9 +49,7 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     for post, view in zip(posts, views):
         pages[output_path(post.url)] = _render(env, "post.html", context, page=_page_of_post(view), post=view)
     pages.update(list_pages(env, context, views, config))
-    links: dict[str, list[str]] = {}
-    scripts: dict[str, list[str]] = {}
-    pages = {path: finish_page(path, text, links, scripts, cache) for path, text in pages.items()}
+    pages, links, scripts = finish_pages(pages, cache)
     pages["css/syntax.css"] = syntax_css()
     pages[".nojekyll"] = ""
     if config.cname:
@@ -70,12 +69,16 @@ def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: Rend
     refs = reference_map(posts)
     # A ref may name any post: the whole map is an input of every post's content.
     inputs = [site_key, key("refs", refs)]
+    keys = {post.path: [*inputs, *content_inputs(post)] for post in posts}
+    missing = [post for post in posts if not cache.has(post.url, "content", keys[post.path])]
+    ready = {missing[index].path: content for index, content in
+             precompute(lambda post: render_content(post, refs, env), missing).items()}
     errors = ErrorCollector()
     done = []
     for post in posts:
         try:
-            content = cache.memo(post.url, "content", [*inputs, *content_inputs(post)],
-                                 lambda: render_content(post, refs, env))
+            content = cache.memo(post.url, "content", keys[post.path],
+                                 lambda: ready[post.path] if post.path in ready else render_content(post, refs, env))
             done.append(replace(post, content=content))
         except BuildError as error:
             errors.add(error)
@@ -135,7 +138,10 @@ class PostView:
 def post_views(posts: list[Post], config: Config, cache: RenderCache | None = None,
                site_key: str = "") -> list[PostView]:
     cache = cache or RenderCache(None)
-    views = [_view(post, config, cache, site_key) for post in posts]
+    missing = [post for post in posts if not cache.has(post.url, "view", _view_inputs(post, site_key))]
+    ready = {missing[index].path: text for index, text in
+             precompute(lambda post: view_text(post, config), missing).items()}
+    views = [_view(post, config, cache, site_key, ready) for post in posts]
     # posts are newest first: "prev" is the older neighbour, "next" the newer one.
     linked = []
     for index, view in enumerate(views):
@@ -145,9 +151,13 @@ def post_views(posts: list[Post], config: Config, cache: RenderCache | None = No
     return linked
 
 
-def _view(post: Post, config: Config, cache: RenderCache, site_key: str) -> PostView:
-    text = cache.memo(post.url, "view", [site_key, post.source, post.url, post.content],
-                      lambda: view_text(post, config))
+def _view_inputs(post: Post, site_key: str) -> list:
+    return [site_key, post.source, post.url, post.content]
+
+
+def _view(post: Post, config: Config, cache: RenderCache, site_key: str, ready: dict) -> PostView:
+    text = cache.memo(post.url, "view", _view_inputs(post, site_key),
+                      lambda: ready[post.path] if post.path in ready else view_text(post, config))
     return PostView(
         title=post.meta.title,
         url=post.url,
@@ -292,20 +302,29 @@ def output_path(url: str) -> str:
     return posixpath.join(path, "index.html") if url.endswith("/") else path
 
 
-def finish_page(path: str, text: str, links: dict[str, list[str]], scripts: dict[str, list[str]],
-                cache: RenderCache) -> str:
-    """_finish, remembered by the page's path and templated text; notes its URLs and script URLs."""
-    if not path.endswith(".html"):
-        return _finish(path, text)
+def finish_pages(pages: dict[str, str], cache: RenderCache) -> tuple[dict[str, str], dict[str, list[str]],
+                                                                     dict[str, list[str]]]:
+    """_finish for every page, remembered by the page's path and templated text: (pages, their
+    URLs as written, their script URLs). Pages not seen before are finished on all cores."""
+    missing = [(path, text) for path, text in pages.items()
+               if path.endswith(".html") and not cache.has(path, "page", [path, text])]
+    ready = {missing[index][0]: done for index, done in precompute(_finish_html, missing).items()}
+    finished, links, scripts = {}, {}, {}
+    for path, text in pages.items():
+        if not path.endswith(".html"):
+            finished[path] = _finish(path, text)
+            continue
+        done = cache.memo(path, "page", [path, text],
+                          lambda: ready[path] if path in ready else _finish_html((path, text)))
+        finished[path], links[path], scripts[path] = done["text"], done["links"], done["scripts"]
+    return finished, links, scripts
 
-    def compute() -> dict[str, Any]:
-        found: list[str] = []
-        script: list[str] = []
-        return {"text": _finish(path, text, found, script), "links": found, "scripts": script}
 
-    done = cache.memo(path, "page", [path, text], compute)
-    links[path], scripts[path] = done["links"], done["scripts"]
-    return done["text"]
+def _finish_html(page: tuple[str, str]) -> dict[str, Any]:
+    path, text = page
+    found: list[str] = []
+    script: list[str] = []
+    return {"text": _finish(path, text, found, script), "links": found, "scripts": script}
 
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
