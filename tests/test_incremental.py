@@ -130,7 +130,15 @@ def static_file_change(root: Path) -> None:
     (root / "static/images/square.png").write_bytes(png(5, 5))
 
 
-CHANGES = [prose_edit, shortcode_template_edit, page_template_edit, settings_edit, base_url_edit, title_edit,
+def site_wide_template(root: Path) -> None:
+    # A post page that lists every post: then every post page is templated again.
+    theme = load_config(root).templates_dirs[-1]
+    text = (theme / "post.html").read_text(encoding="utf-8")
+    (root / "templates/post.html").write_text(
+        text.replace("{% block content %}", "{% block content %}<p>{{ posts | length }} posts</p>", 1), encoding="utf-8")
+
+
+CHANGES = [site_wide_template, prose_edit, shortcode_template_edit, page_template_edit, settings_edit, base_url_edit, title_edit,
            new_post, deleted_post, renamed_ref_target, bundle_file_change, code_edit, static_file_change]
 
 
@@ -165,7 +173,11 @@ def test_one_prose_edit_renders_one_post_again(tmp_path):
     prose_edit(root)
     cache = RenderCache(root / "build" / CACHE_FOLDER)
     run(root, root / "site", cache)
-    post_kinds = {(owner, kind) for owner, kind in cache.computed if kind != "page"}
+    post_kinds = {(owner, kind) for owner, kind in cache.computed if kind not in ("page", "post-page")}
+    # The post's page and its neighbour's (the oldest post has one: its prev/next link shows the
+    # title) are templated again.
+    assert {owner for owner, kind in cache.computed if kind == "post-page"} == {
+        "posts/first-post/index.html", "posts/runs-code/index.html"}
     assert post_kinds == {("/posts/first-post/", kind) for kind in ("markdown", "content", "view", "urls")}
 
 
@@ -235,3 +247,12 @@ def test_serve_rebuilds_from_memory_and_matches_a_clean_build(tmp_path):
     build(replace(config, output_dir=tmp_path / "clean-site", build_dir=clean_build), Reporter(quiet=True),
           RenderCache(None))
     assert files(preview.output_dir) == files(tmp_path / "clean-site")
+
+
+def test_post_pages_that_list_every_post_follow_every_edit(tmp_path):
+    root = make_project(tmp_path / "project")
+    site_wide_template(root)
+    run(root, root / "site")
+    new_post(root)
+    run(root, root / "site")
+    assert b"4 posts" in (root / "site/posts/first-post/index.html").read_bytes()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 from markupsafe import Markup
 
 from ..config import Config
@@ -45,11 +46,16 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     posts = render_post_contents(posts, env, cache, site_key)
     views = post_views(posts, config, cache, site_key)
     context = site_context(posts, views, config)
+    page_keys = post_page_keys(env, posts, views, context, site_key)
+    remembered = {path: done for path, wanted in page_keys.items()
+                  if (done := cache.lookup(path, "post-page", wanted)) is not None}
     pages: dict[str, str] = {}
     for post, view in zip(posts, views):
-        pages[output_path(post.url)] = _render(env, "post.html", context, page=_page_of_post(view), post=view)
+        path = output_path(post.url)
+        if path not in remembered:
+            pages[path] = _render(env, "post.html", context, page=_page_of_post(view), post=view)
     pages.update(list_pages(env, context, views, config))
-    pages, links, scripts = finish_pages(pages, cache)
+    pages, links, scripts = finish_pages(pages, cache, page_keys, remembered)
     pages["css/syntax.css"] = syntax_css()
     pages[".nojekyll"] = ""
     if config.cname:
@@ -302,20 +308,72 @@ def output_path(url: str) -> str:
     return posixpath.join(path, "index.html") if url.endswith("/") else path
 
 
-def finish_pages(pages: dict[str, str], cache: RenderCache) -> tuple[dict[str, str], dict[str, list[str]],
+def post_page_keys(env: jinja2.Environment, posts: list[Post], views: list[PostView], context: dict,
+                   site_key: str) -> dict[str, str]:
+    """Output path -> cache key of each post's finished page, if post.html allows one (else {}).
+
+    A post's page shows its own view, its neighbours' (prev/next) and `site`, unless the
+    templates read the site-wide lists (`posts`, `tags`): then every page is templated again."""
+    if not reads_only_its_post(env, "post.html"):
+        return {}
+    digests = [key("view-digest", _view_inputs(post, site_key), post.results.overrides) for post in posts]
+    site = key("site-context", context["site"])
+    return {output_path(post.url): key("post-page", site_key, site, digests[index],
+                                       digests[index + 1] if index + 1 < len(posts) else None,
+                                       digests[index - 1] if index > 0 else None)
+            for index, post in enumerate(posts)}
+
+
+_SITE_WIDE = {"posts", "tags"}
+
+
+def reads_only_its_post(env: jinja2.Environment, name: str) -> bool:
+    """True if the template and those it extends, includes or imports never name `posts` or `tags`."""
+    seen, pending = set(), [name]
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            tree = env.parse(env.loader.get_source(env, current)[0])  # type: ignore[union-attr]
+        except jinja2.TemplateError:
+            return False  # the render reports it
+        if _SITE_WIDE & jinja2.meta.find_undeclared_variables(tree):
+            return False
+        for referenced in jinja2.meta.find_referenced_templates(tree):
+            if referenced is None:  # a name computed at render time: cannot tell
+                return False
+            pending.append(referenced)
+    return True
+
+
+def finish_pages(pages: dict[str, str], cache: RenderCache, post_keys: dict[str, str] | None = None,
+                 remembered: dict[str, dict] | None = None) -> tuple[dict[str, str], dict[str, list[str]],
                                                                      dict[str, list[str]]]:
-    """_finish for every page, remembered by the page's path and templated text: (pages, their
-    URLs as written, their script URLs). Pages not seen before are finished on all cores."""
+    """_finish for every page: (pages, their URLs as written, their script URLs). Remembered by
+    the page's path and templated text, or for a post's page by `post_keys` (then `remembered`
+    holds those found, not templated at all). Pages not seen before are finished on all cores."""
+    post_keys, remembered = post_keys or {}, remembered or {}
+    wanted = {path: post_keys.get(path) or key("page", [path, text]) for path, text in pages.items()
+              if path.endswith(".html")}
+    kind = lambda path: "post-page" if path in post_keys else "page"
     missing = [(path, text) for path, text in pages.items()
-               if path.endswith(".html") and not cache.has(path, "page", [path, text])]
+               if path in wanted and cache.lookup(path, kind(path), wanted[path]) is None]
     ready = {missing[index][0]: done for index, done in precompute(_finish_html, missing).items()}
     finished, links, scripts = {}, {}, {}
-    for path, text in pages.items():
-        if not path.endswith(".html"):
-            finished[path] = _finish(path, text)
+    for path in [*remembered, *pages]:
+        if path in remembered:
+            done = remembered[path]
+        elif path not in wanted:
+            finished[path] = _finish(path, pages[path])
             continue
-        done = cache.memo(path, "page", [path, text],
-                          lambda: ready[path] if path in ready else _finish_html((path, text)))
+        else:
+            done = cache.lookup(path, kind(path), wanted[path])
+            if done is None:
+                done = ready[path] if path in ready else _finish_html((path, pages[path]))
+                cache.store(path, kind(path), wanted[path], done)
+                cache.computed.append((path, kind(path)))
         finished[path], links[path], scripts[path] = done["text"], done["links"], done["scripts"]
     return finished, links, scripts
 
