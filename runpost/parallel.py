@@ -15,8 +15,8 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Sequence
 
-# Below this many items a pool's start-up (about 30 ms per worker) costs more than it saves
-# (bench/README.md: measured on the parity corpus).
+# Below this many items a pool's start-up costs more than it saves. An estimate (about 3 ms of
+# Markdown per corpus post against tens of ms to fork a worker), not yet measured.
 MIN_ITEMS = 48
 # The content and site stages run on call_deep's thread while the main thread waits for it.
 _THREADS_OF_A_BUILD = 2
