@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import os
 import platform
 import re
 import shutil
@@ -136,10 +137,14 @@ def main(argv: list[str] | None = None) -> int:
     check_tools()
     with tempfile.TemporaryDirectory(prefix="runpost-bench-") as temp:
         work = Path(temp)
-        corpus_rows = [time_corpus(make_sites(work, copies, f"corpus x{copies}"), args.repeats)
-                       for copies in dict.fromkeys([1, args.copies])]
+        scaled = None
+        corpus_rows = []
+        for copies in dict.fromkeys([1, args.copies]):
+            scaled = make_sites(work, copies, f"corpus x{copies}")
+            corpus_rows.append(time_corpus(scaled, args.repeats))
+        incremental = time_incremental(scaled, args.repeats)
         own_rows = time_own_site(work / "own", args.repeats)
-    table = format_table(corpus_rows, own_rows, args)
+    table = format_table(corpus_rows, incremental, own_rows, args)
     print(table)
     if args.write_readme:
         write_readme(table)
@@ -271,9 +276,15 @@ def fresh(output: Path) -> Path:
     return output
 
 
+def cold(site: Path) -> Path:
+    """No render cache: the first build of a site (build/.cache/render/ is gitignored, so a clone has none)."""
+    shutil.rmtree(site / "build" / ".cache", ignore_errors=True)
+    return site
+
+
 def time_corpus(sites: Sites, repeats: int) -> dict:
     tools = {
-        "runpost": lambda: run_runpost(sites.runpost, fresh(sites.runpost.parent / "out-runpost")),
+        "runpost": lambda: run_runpost(cold(sites.runpost), fresh(sites.runpost.parent / "out-runpost")),
         "hugo": lambda: run_hugo(sites.hugo, fresh(sites.hugo.parent / "out-hugo")),
     }
     tools["runpost"](), tools["hugo"]()  # warm-up: the stubs hold, and the file cache is filled
@@ -286,6 +297,37 @@ def time_corpus(sites: Sites, repeats: int) -> dict:
     hugo_pages = sum(1 for _ in (sites.hugo.parent / "out-hugo").rglob("*.html"))
     return {"label": sites.label, "posts": sites.posts, "pages": (pages, hugo_pages),
             **{name: statistics.median(values) for name, values in times.items()},
+            "spread": {name: (min(values), max(values)) for name, values in times.items()}}
+
+
+# --- incremental builds and serve on the scaled corpus --------------------------
+
+def time_incremental(sites: Sites, repeats: int) -> dict:
+    """Whole commands into the same output folder with the render cache warm, interleaved with
+    Hugo's full build (fresh output) as the reference; then serve's in-process rebuild."""
+    output = sites.runpost.parent / "out-incremental"
+    post = sorted((sites.runpost / "content" / "posts").glob("*.md"))[0]
+    template = sites.runpost / "templates" / "shortcodes" / "badge.html"
+    original = template.read_text(encoding="utf-8")
+    run_runpost(sites.runpost, output)  # the cache and the previous site exist
+    cases = {
+        "nothing changed": lambda number: None,
+        "one post's prose edited": lambda number: edit_prose(post, number),
+        "one shortcode template edited": lambda number: template.write_text(
+            original + f"{{# benchmark edit {number} #}}\n", encoding="utf-8"),
+    }
+    times: dict[str, list[float]] = {name: [] for name in [*cases, "hugo"]}
+    for repeat in range(repeats):
+        for name, change in cases.items():
+            change(repeat)
+            times[name].append(timed(lambda: run_runpost(sites.runpost, output)))
+        times["hugo"].append(timed(lambda: run_hugo(sites.hugo, fresh(sites.hugo.parent / "out-hugo"))))
+    template.write_text(original, encoding="utf-8")
+    first, serve = time_serve_rebuilds(sites.runpost.parent, sites.runpost / "content", sites.runpost / "build",
+                                       post, repeats, root=sites.runpost)
+    times["serve: rebuild after a prose edit (in-process)"] = serve
+    return {"label": sites.label, "posts": sites.posts, "serve_first": first,
+            "medians": {name: statistics.median(values) for name, values in times.items()},
             "spread": {name: (min(values), max(values)) for name, values in times.items()}}
 
 
@@ -320,12 +362,13 @@ def edit_prose(post: Path, number: int) -> None:
     post.write_text(f"{text.rstrip()}\n\nBenchmark edit {number}: one more sentence of prose.\n", encoding="utf-8")
 
 
-def time_serve_rebuilds(work: Path, content: Path, build_dir: Path, post: Path, repeats: int) -> tuple[float, list[float]]:
+def time_serve_rebuilds(work: Path, content: Path, build_dir: Path, post: Path, repeats: int,
+                        root: Path = ROOT) -> tuple[float, list[float]]:
     from runpost.config import load_config
     from runpost.report import Reporter
-    from runpost.serve.server import Preview
+    from runpost.serve.preview import Preview
 
-    config = load_config(ROOT, content_dir=content, build_dir=build_dir, output_dir=work / "serve-site")
+    config = load_config(root, content_dir=content, build_dir=build_dir, output_dir=work / "serve-site")
     preview = Preview(config, Reporter(quiet=True), "127.0.0.1", 1313)
     preview.output_dir = work / "serve-site"  # serve's default is build/.preview/site of the copy
     first = timed(lambda: rebuild(preview))     # serve's first build: imports the pipeline too
@@ -343,10 +386,10 @@ def rebuild(preview, reason: Path | None = None) -> None:
 
 # --- output ------------------------------------------------------------------
 
-def format_table(corpus_rows: list[dict], own: dict, args: argparse.Namespace) -> str:
+def format_table(corpus_rows: list[dict], incremental: dict, own: dict, args: argparse.Namespace) -> str:
     lines = [
-        f"Measured {dt.date.today().isoformat()}, {platform.python_implementation()} {platform.python_version()}, "
-        f"{hugo_version()}, median of {args.repeats} (min-max in brackets):",
+        f"Measured {dt.date.today().isoformat()} on {machine()}, {platform.python_implementation()} "
+        f"{platform.python_version()}, {hugo_version()}, median of {args.repeats} (min-max in brackets):",
         "",
         "| Build | Posts | Pages (runpost / Hugo) | runpost (s) | Hugo (s) | runpost / Hugo |",
         "|---|---:|---:|---:|---:|---:|",
@@ -355,7 +398,20 @@ def format_table(corpus_rows: list[dict], own: dict, args: argparse.Namespace) -
         lines.append(f"| {row['label']}, whole command | {row['posts']} | {row['pages'][0]} / {row['pages'][1]} "
                      f"| {row['runpost']:.2f} {spread(row['spread']['runpost'])} "
                      f"| {row['hugo']:.2f} {spread(row['spread']['hugo'])} | {row['runpost'] / row['hugo']:.1f}x |")
+    hugo = incremental["medians"]["hugo"]
     lines += [
+        "",
+        f"| {incremental['label']} ({incremental['posts']} posts), again into the same folder | runpost (s) "
+        f"| / Hugo's full build |",
+        "|---|---:|---:|",
+    ]
+    for name, median in incremental["medians"].items():
+        label = "Hugo: full build (the reference)" if name == "hugo" else (
+            name if name.startswith("serve") else f"runpost whole command, {name}")
+        lines.append(f"| {label} | {median:.3f} {spread(incremental['spread'][name], 3)} | {median / hugo:.2f}x |")
+    lines += [
+        f"| serve: first build in-process (cold cache, imports included) | {incremental['serve_first']:.2f} "
+        f"| {incremental['serve_first'] / hugo:.2f}x |",
         "",
         f"| The project's site (`{own['post']}`) | runpost (s) | / cold |",
         "|---|---:|---:|",
@@ -370,6 +426,17 @@ def format_table(corpus_rows: list[dict], own: dict, args: argparse.Namespace) -
         lines += ["", f"From {small['posts']} to {large['posts']} posts ({scale:.0f}x): runpost "
                       f"{large['runpost'] / small['runpost']:.1f}x the time, Hugo {large['hugo'] / small['hugo']:.1f}x."]
     return "\n".join(lines)
+
+
+def machine() -> str:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    model = ""
+    try:
+        model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("model name")), "")
+    except OSError:
+        pass
+    return f"{cores} CPU cores" + (f" ({model})" if model else "")
 
 
 def spread(bounds: tuple[float, float], digits: int = 2) -> str:

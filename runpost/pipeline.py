@@ -6,10 +6,11 @@ output folder unless every stage succeeded.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 from .config import CONFIG_NAME, Config
-from .content.load import load_posts, stray_markdown
+from .content.load import load_posts, parse_post, stray_markdown
 from .content.scan import scan_post
 from .deep import call_deep
 from .errors import BuildError, BuildErrors, ErrorCollector, Location
@@ -17,43 +18,70 @@ from .execution.explain import explain_posts
 from .execution.runner import execute_posts
 from .markup.markdown import render_markdown
 from .markup.shortcodes import available_shortcodes, parse_shortcodes, shortcodes_needing_inner
+from .parallel import precompute
 from .post import Post, Site
+from .render_cache import RenderCache, open_cache
 from .report import Reporter
 from .site.links import check_links
 from .site.pages import render_site
 from .site.write import write_site
 
 
-def build(config: Config, reporter: Reporter) -> None:
+def build(config: Config, reporter: Reporter, cache: RenderCache | None = None) -> None:
     # Content and site stages run on a deep stack (deep.py); execution stays on
     # the main thread, where Ctrl-C is handled.
-    posts = call_deep(lambda: read_content(config))
+    # The render cache (render_cache.py) skips rendering whose inputs did not change.
+    cache = cache or open_cache(config.build_dir, reporter.warning)
+    cache.start_build()
+    posts = call_deep(lambda: read_content(config, cache))
     warn_about_setup(config, reporter)
     if config.mode == "explain":
         explain_posts(posts, config, reporter)
         return
     posts = execute_posts(posts, config, reporter)
-    site = call_deep(lambda: render_and_check(posts, config))
+    site = call_deep(lambda: render_and_check(posts, config, cache))
     write_site(site, config.output_dir)
     reporter.info(f"wrote {len(site.pages)} pages and {len(site.files)} files to {config.output_dir}")
+    cache.save()
 
 
-def read_content(config: Config) -> list[Post]:
+def read_content(config: Config, cache: RenderCache | None = None) -> list[Post]:
     # The content stages report every problem of every post together, before
     # any code runs: a typo in one post should not cost a training run first.
+    cache = cache or RenderCache(None)
     content_errors = ErrorCollector()
-    posts = load_posts(config, content_errors)
-    posts = [scan_post(post) for post in posts]
+    posts = load_posts(config, content_errors, parse=lambda path, text, bundle: cache.remember(
+        ("post", str(path), text, str(bundle)), lambda: parse_post(path, text, bundle)))
     known, needing_inner = available_shortcodes(config), shortcodes_needing_inner(config)
-    posts = each(posts, lambda post: parse_shortcodes(post, known, needing_inner), content_errors)
-    posts = each(posts, lambda post: render_markdown(post, config), content_errors)
+    # Scanning and parsing shortcodes are pure too: serve remembers them for posts it has seen.
+    parse = lambda post: cache.remember(
+        ("shortcodes", str(post.path), post.source, str(post.bundle), post.assets, sorted(known), sorted(needing_inner)),
+        lambda: parse_shortcodes(scan_post(post), known, needing_inner))
+    posts = each(posts, parse, content_errors)
+    posts = render_all_markdown(posts, config, cache, content_errors)
     content_errors.raise_if_any()
     return posts
 
 
-def render_and_check(posts: list[Post], config: Config) -> Site:
-    site = render_site(posts, config)
-    check_links(site, posts, config)
+def render_all_markdown(posts: list[Post], config: Config, cache: RenderCache, errors: ErrorCollector) -> list[Post]:
+    # Markdown is a pure function of the body and raw_html, so a body seen before is not
+    # converted again; bodies not seen before are converted on all cores, then stored in order.
+    inputs = lambda post: [post.body, config.raw_html]
+    convert = lambda post: render_markdown(post, config).html
+    missing = [post for post in posts if not cache.has(post.url, "markdown", inputs(post))]
+    ready = {missing[index].path: html for index, html in precompute(convert, missing).items()}
+
+    def render(post: Post) -> Post:
+        html = cache.memo(post.url, "markdown", inputs(post),
+                          lambda: ready[post.path] if post.path in ready else convert(post))
+        return replace(post, html=html)
+
+    return each(posts, render, errors)
+
+
+def render_and_check(posts: list[Post], config: Config, cache: RenderCache | None = None) -> Site:
+    site = render_site(posts, config, cache)
+    check_links(site, posts, config, cache)
     return site
 
 

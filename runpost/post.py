@@ -159,3 +159,4 @@ class Site:
     pages: dict[str, str] = field(default_factory=dict)     # output path ("posts/x/index.html") -> text
     files: dict[str, Path] = field(default_factory=dict)    # output path -> file to copy (assets, static)
     links: dict[str, list[str]] = field(default_factory=dict)  # HTML page -> its URLs as written, before rewriting
+    scripts: dict[str, list[str]] = field(default_factory=dict)  # HTML page -> URLs in it that could run script

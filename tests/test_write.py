@@ -12,7 +12,8 @@ def test_site_is_written_and_replaces_the_previous_one(tmp_path):
     assert (out / "index.html").read_text() == "two"
     assert (out / "posts/a/index.html").read_text() == "a"
     assert not (out / "old.html").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+    # The replaced site is kept, hidden, as the next build's staging folder (write.py).
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.spare", "site"]
 
 
 def test_files_are_copied(tmp_path):
@@ -30,4 +31,41 @@ def test_nothing_is_written_outside_the_output_folder(tmp_path, path):
         write_site(Site(pages={path: "evil", "index.html": "new"}), out)
     assert (out / "index.html").read_text() == "keep"
     assert not (tmp_path / "escape.html").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def written(folder):
+    return {p.relative_to(folder).as_posix(): p.read_text() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_recycled_staging_folder_ends_up_holding_exactly_the_new_site(tmp_path):
+    out = tmp_path / "site"
+    versions = [
+        {"index.html": "one", "x/index.html": "x", "keep.html": "same"},
+        {"index.html": "two", "x": "now a file", "y/z/index.html": "deep", "keep.html": "same"},
+        {"index.html": "three", "x/index.html": "a folder again", "keep.html": "same"},
+        {"index.html": "four", "keep.html": "same"},
+    ]
+    for pages in versions:
+        write_site(Site(pages=pages), out)
+        assert {name: text for name, text in written(out).items() if name != ".runpost-site"} == pages
+    assert not (out / "y").exists()
+
+
+def test_a_file_the_live_site_shares_with_staging_is_never_written_in_place(tmp_path):
+    out = tmp_path / "site"
+    write_site(Site(pages={"a.html": "v1", "b.html": "b"}), out)
+    write_site(Site(pages={"a.html": "v1", "b.html": "b2"}), out)   # a.html hard-linked from the first site
+    write_site(Site(pages={"a.html": "v3", "b.html": "b2"}), out)   # staging is the first site, sharing a.html
+    assert (out / "a.html").read_text() == "v3"
+    # The replaced (second) site, now the spare, still holds what it held.
+    assert (tmp_path / ".site.spare" / "a.html").read_text() == "v1"
+    assert (tmp_path / ".site.spare" / "b.html").read_text() == "b2"
+
+
+def test_a_folder_without_the_marker_is_not_kept_as_spare(tmp_path):
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "mine.txt").write_text("unrelated")
+    write_site(Site(pages={"index.html": "one"}), out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]

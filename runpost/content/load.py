@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from typing import Callable
 
 from ..config import Config
 from ..errors import BuildError, BuildErrors, ErrorCollector, Location
@@ -21,8 +22,11 @@ from ..post import Post
 _SKIPPED_ASSET_PARTS = {"__pycache__", ".ipynb_checkpoints"}
 
 
-def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.datetime | None = None) -> list[Post]:
+def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.datetime | None = None,
+               parse: Callable[[Path, str, Path | None], Post] | None = None) -> list[Post]:
     """All posts to publish, sorted newest first.
+
+    `parse` stands in for parse_post (serve passes one that remembers its answers).
 
     Every error in every file is reported: into `errors` if given (the
     pipeline goes on with the posts that loaded, to find their errors too),
@@ -41,7 +45,7 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
         return []
     for path, bundle in find_post_files(config.content_dir):
         try:
-            posts.append(read_post(path, bundle, roots))
+            posts.append(read_post(path, bundle, roots, parse or parse_post))
         except BuildError as error:
             collected.add(error)
         except BuildErrors as many:
@@ -77,7 +81,8 @@ def stray_markdown(content_dir: Path) -> list[Path]:
             if posts_dir not in path.parents and path.name != "_index.md"] if content_dir.is_dir() else []
 
 
-def read_post(path: Path, bundle: Path | None, roots: tuple[Path, ...] | None = None) -> Post:
+def read_post(path: Path, bundle: Path | None, roots: tuple[Path, ...] | None = None,
+              parse: Callable[[Path, str, Path | None], Post] | None = None) -> Post:
     if roots is not None:
         check_inside(bundle or path, roots, "post folder" if bundle else "post")
         check_inside(path, roots, "post")
@@ -88,7 +93,7 @@ def read_post(path: Path, bundle: Path | None, roots: tuple[Path, ...] | None = 
         line = data[: error.start].count(b"\n") + 1
         column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
         raise BuildError(Location(path, line, column), "file is not valid UTF-8") from None
-    post = parse_post(path, text.removeprefix("\ufeff"), bundle)
+    post = (parse or parse_post)(path, text.removeprefix("\ufeff"), bundle)
     if roots is not None:
         check_inputs(post, roots)
     return post if bundle is None else _with_bundle_assets(post, bundle, roots)

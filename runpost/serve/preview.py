@@ -6,6 +6,7 @@ inject into pages and stream to open tabs); the watcher calls schedule_rebuild.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import sys
 import threading
@@ -72,8 +73,12 @@ class Preview:
     def rebuild(self, reason: Path | None = None) -> bool:
         if self._build is None:
             from ..pipeline import build as pipeline_build  # imported late: serve.py stays light
+            from ..render_cache import RenderCache
 
-            self._build = pipeline_build
+            # One render cache for the whole session, kept in memory (and on disk beside the
+            # preview site): after an edit only what depends on it is rendered again.
+            cache = RenderCache(self.output_dir.parent / "render-cache", self.reporter.warning)
+            self._build = functools.partial(pipeline_build, cache=cache)
         build = self._build
         with self._build_lock:
             if reason is not None:

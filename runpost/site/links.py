@@ -20,6 +20,7 @@ from ..content.scan import LinkTarget, front_matter_targets, looks_like_template
 from ..errors import BuildError, ErrorCollector, Location
 from ..markup.markdown import markdown_to_html
 from ..post import Post, Site
+from ..render_cache import RenderCache
 from .urls import is_internal, is_site_path, script_scheme, script_urls, urls_in
 
 # Targets that are links by what they are, whether or not the page shows them: a shortcode's
@@ -27,12 +28,15 @@ from .urls import is_internal, is_site_path, script_scheme, script_urls, urls_in
 _DECLARED = {"shortcode", "definition", "front matter"}
 
 
-def check_links(site: Site, posts: list[Post], config: Config) -> None:
+def check_links(site: Site, posts: list[Post], config: Config, cache: RenderCache | None = None) -> None:
+    # Every link of every page is checked on every build; the cache only remembers which
+    # URLs a post's rendered Markdown holds (parsing it is the check's main cost).
+    cache = cache or RenderCache(None)
     outputs = set(site.pages) | set(site.files)
     errors = ErrorCollector()
     reported: set[tuple[str, str]] = set()
     for post in posts:
-        linked = _linked_paths(post, site, config)
+        linked = _linked_paths(post, site, config, cache)
         for target in post_targets(post):
             site_path = None if looks_like_template(target.target) else to_site_path(target.target, post.url)
             if site_path is None or exists(site_path, outputs):
@@ -45,14 +49,16 @@ def check_links(site: Site, posts: list[Post], config: Config) -> None:
     for page, html in sorted(site.pages.items()):
         if page.endswith(".html"):
             _check_page(page, _page_urls(site, page), outputs, by_page.get(page), reported, errors)
-            _check_schemes(page, html, by_page.get(page), errors)
+            scripts = site.scripts[page] if page in site.scripts else script_urls(html)
+            _check_schemes(page, scripts, by_page.get(page), errors)
     errors.raise_if_any()
 
 
-def _check_schemes(page: str, html: str, post: Post | None, errors: ErrorCollector) -> None:
+def _check_schemes(page: str, scripts: list[str], post: Post | None, errors: ErrorCollector) -> None:
     """No URL that runs script reaches href/src/srcset/poster/action (Hugo's html/template
-    turns one into #ZgotmplZ); each is an error where the source wrote it."""
-    on_page = {_normal(url) for url in script_urls(html)}
+    turns one into #ZgotmplZ); each is an error where the source wrote it. `scripts`:
+    the page's script URLs (urls.script_urls)."""
+    on_page = {_normal(url) for url in scripts}
     located = set()
     for target in post_targets(post) if post else []:
         url = _normal(target.target)
@@ -89,11 +95,11 @@ def _page_urls(site: Site, page: str) -> list[str]:
     return site.links[page] if page in site.links else urls_in(site.pages.get(page, ""))
 
 
-def _linked_paths(post: Post, site: Site, config: Config) -> set[str]:
+def _linked_paths(post: Post, site: Site, config: Config, cache: RenderCache) -> set[str]:
     """Site paths the post's page links to: its rendered Markdown's URLs and its page's."""
     # A post that has not been through the Markdown stage (a test's, say) is rendered here.
     html = post.html or markdown_to_html(post.body, raw_html=config.raw_html)
-    urls = urls_in(html) + _page_urls(site, _output_of(post.url))
+    urls = cache.memo(post.url, "urls", [html], lambda: urls_in(html)) + _page_urls(site, _output_of(post.url))
     return {path for url in urls if (path := to_site_path(url, post.url)) is not None}
 
 

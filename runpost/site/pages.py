@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 from markupsafe import Markup
 
 from ..config import Config
@@ -25,7 +26,9 @@ from ..content.confine import allowed_roots, is_inside
 from ..errors import BuildError, BuildErrors, ErrorCollector, Location
 from ..content.load import tag_slug
 from ..markup.markdown import SUMMARY_DIVIDER
+from ..parallel import precompute
 from ..post import Post, Site
+from ..render_cache import RenderCache, file_fingerprint, folder_digest, key, settings_key
 from .environment import make_environment
 from .fragments import render_content, shortcode_renderer, syntax_css
 from .notebook import download_files, download_links
@@ -36,19 +39,27 @@ WORDS_PER_MINUTE = 213  # Hugo's reading-time rate
 SUMMARY_WORDS = 70      # Hugo's default summary length
 
 
-def render_site(posts: list[Post], config: Config) -> Site:
+def render_site(posts: list[Post], config: Config, cache: RenderCache | None = None) -> Site:
+    # The cache (render_cache.py) skips work whose inputs are unchanged; a memory-only one
+    # makes this a plain build. Every page is still templated and every link checked.
+    cache = cache or RenderCache(None)
     env = make_environment(config.templates_dirs, config.base_url, config.raw_html)
-    posts = render_post_contents(posts, env)
+    site_key = key("site", settings_key(config), folder_digest(config.templates_dirs))
+    posts = render_post_contents(posts, env, cache, site_key)
     posts, image_variants = light_images(posts, config.build_dir / ".cache" / "images")
-    views = post_views(posts, config)
+    views = post_views(posts, config, cache, site_key)
     context = site_context(posts, views, config)
+    page_keys = post_page_keys(env, posts, views, context, site_key)
+    remembered = {path: done for path, wanted in page_keys.items()
+                  if (done := cache.lookup(path, "post-page", wanted)) is not None}
     pages: dict[str, str] = {}
     for post, view in zip(posts, views):
-        pages[output_path(post.url)] = _render(env, "post.html", context, page=_page_of_post(view), post=view)
+        path = output_path(post.url)
+        if path not in remembered:
+            pages[path] = _render(env, "post.html", context, page=_page_of_post(view), post=view)
     pages.update(list_pages(env, context, views, config))
     pages.update(notebook_pages(posts, env, config))
-    links: dict[str, list[str]] = {}
-    pages = {path: _finish(path, text, links) for path, text in pages.items()}
+    pages, links, scripts = finish_pages(pages, cache, page_keys, remembered)
     pages["css/syntax.css"] = syntax_css()
     pages[".nojekyll"] = ""
     if config.cname:
@@ -60,16 +71,26 @@ def render_site(posts: list[Post], config: Config) -> Site:
         if path.endswith(".css"):
             pages[path] = _finish(path, source.read_text(encoding="utf-8"))
             del files[path]
-    return Site(pages=pages, files=files, links=links)
+    return Site(pages=pages, files=files, links=links, scripts=scripts)
 
 
-def render_post_contents(posts: list[Post], env: jinja2.Environment) -> list[Post]:
+def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: RenderCache | None = None,
+                         site_key: str = "") -> list[Post]:
+    cache = cache or RenderCache(None)
     refs = reference_map(posts)
+    # A ref may name any post: the whole map is an input of every post's content.
+    inputs = [site_key, key("refs", refs)]
+    keys = {post.path: [*inputs, *content_inputs(post)] for post in posts}
+    missing = [post for post in posts if not cache.has(post.url, "content", keys[post.path])]
+    ready = {missing[index].path: content for index, content in
+             precompute(lambda post: render_content(post, refs, env), missing).items()}
     errors = ErrorCollector()
     done = []
     for post in posts:
         try:
-            done.append(replace(post, content=render_content(post, refs, env)))
+            content = cache.memo(post.url, "content", keys[post.path],
+                                 lambda: ready[post.path] if post.path in ready else render_content(post, refs, env))
+            done.append(replace(post, content=content))
         except BuildError as error:
             errors.add(error)
         except BuildErrors as many:
@@ -82,6 +103,16 @@ def notebook_pages(posts: list[Post], env: jinja2.Environment, config: Config) -
     """Each post with executable blocks as a notebook and a script beside its page (notebook.py)."""
     refs = reference_map(posts)
     return download_files(posts, lambda post: shortcode_renderer(post, refs, env), config.base_url)
+
+
+def content_inputs(post: Post) -> list:
+    """What a post's content depends on besides the site: its source (front matter, body; shortcode
+    templates see the whole post), where it is, its bundle files (image sizes) and its results."""
+    # Not `executed`, `cells_run` and the like: they say how this build got the results, not what they are.
+    results = {name: getattr(post.results, name) for name in ("outputs", "values", "provenance", "overrides")}
+    files = {**post.assets, **post.results.files}
+    return [str(post.path), str(post.bundle), post.source, post.url, post.html, results,
+            {site_path: file_fingerprint(source) for site_path, source in sorted(files.items())}]
 
 
 def reference_map(posts: list[Post]) -> dict[str, str]:
@@ -122,8 +153,13 @@ class PostView:
     next: "PostView | None" = None
 
 
-def post_views(posts: list[Post], config: Config) -> list[PostView]:
-    views = [_view(post, config) for post in posts]
+def post_views(posts: list[Post], config: Config, cache: RenderCache | None = None,
+               site_key: str = "") -> list[PostView]:
+    cache = cache or RenderCache(None)
+    missing = [post for post in posts if not cache.has(post.url, "view", _view_inputs(post, site_key))]
+    ready = {missing[index].path: text for index, text in
+             precompute(lambda post: view_text(post, config), missing).items()}
+    views = [_view(post, config, cache, site_key, ready) for post in posts]
     # posts are newest first: "prev" is the older neighbour, "next" the newer one.
     linked = []
     for index, view in enumerate(views):
@@ -133,29 +169,45 @@ def post_views(posts: list[Post], config: Config) -> list[PostView]:
     return linked
 
 
-def _view(post: Post, config: Config) -> PostView:
-    # Hugo's <!--more--> divider: what comes before it is the summary, and the page drops it.
-    before, divider, after = post.content.partition(SUMMARY_DIVIDER)
-    content = before + after
-    words = plain_text(content).split()
-    summary = post.meta.summary or (plain_text(before) if divider else _summary(words))
+def _view_inputs(post: Post, site_key: str) -> list:
+    return [site_key, post.source, post.url, post.content]
+
+
+def _view(post: Post, config: Config, cache: RenderCache, site_key: str, ready: dict) -> PostView:
+    text = cache.memo(post.url, "view", _view_inputs(post, site_key),
+                      lambda: ready[post.path] if post.path in ready else view_text(post, config))
     return PostView(
         title=post.meta.title,
         url=post.url,
         date=post.meta.date,
         lastmod=post.meta.lastmod,
-        description=post.meta.description or summary,
-        summary=summary,
-        content=Markup(content),
-        content_absolute=Markup(rewrite_urls(content, lambda url: absolute_url(url, config.base_url, post.url))),
+        description=post.meta.description or text["summary"],
+        summary=text["summary"],
+        content=Markup(text["content"]),
+        content_absolute=Markup(text["content_absolute"]),
         tags=[{"name": tag, "url": f"/tags/{tag_slug(tag)}/"} for tag in post.meta.tags],
         images=[absolute_url(image, config.base_url, post.url) for image in post.meta.images],
-        reading_minutes=max(1, math.ceil(len(words) / WORDS_PER_MINUTE)),
+        reading_minutes=text["reading_minutes"],
         overrides=dict(post.results.overrides),
         draft=post.meta.draft,
         downloads=download_links(post),
-        toc=table_of_contents(content) if wants_toc(post, content, config) else [],
+        toc=text["toc"],
     )
+
+
+def view_text(post: Post, config: Config) -> dict[str, Any]:
+    """The parts of a post's view derived from its rendered content (plain JSON, so cacheable)."""
+    # Hugo's <!--more--> divider: what comes before it is the summary, and the page drops it.
+    before, divider, after = post.content.partition(SUMMARY_DIVIDER)
+    content = before + after
+    words = plain_text(content).split()
+    return {
+        "summary": post.meta.summary or (plain_text(before) if divider else _summary(words)),
+        "content": content,
+        "content_absolute": rewrite_urls(content, lambda url: absolute_url(url, config.base_url, post.url)),
+        "reading_minutes": max(1, math.ceil(len(words) / WORDS_PER_MINUTE)),
+        "toc": table_of_contents(content) if wants_toc(post, content, config) else [],
+    }
 
 
 # The heading extension gives every heading an id, so the contents list only reads them back.
@@ -269,14 +321,92 @@ def output_path(url: str) -> str:
     return posixpath.join(path, "index.html") if url.endswith("/") else path
 
 
+def post_page_keys(env: jinja2.Environment, posts: list[Post], views: list[PostView], context: dict,
+                   site_key: str) -> dict[str, str]:
+    """Output path -> cache key of each post's finished page, if post.html allows one (else {}).
+
+    A post's page shows its own view, its neighbours' (prev/next) and `site`, unless the
+    templates read the site-wide lists (`posts`, `tags`): then every page is templated again."""
+    if not reads_only_its_post(env, "post.html"):
+        return {}
+    digests = [key("view-digest", _view_inputs(post, site_key), post.results.overrides) for post in posts]
+    site = key("site-context", context["site"])
+    return {output_path(post.url): key("post-page", site_key, site, digests[index],
+                                       digests[index + 1] if index + 1 < len(posts) else None,
+                                       digests[index - 1] if index > 0 else None)
+            for index, post in enumerate(posts)}
+
+
+_SITE_WIDE = {"posts", "tags"}
+
+
+def reads_only_its_post(env: jinja2.Environment, name: str) -> bool:
+    """True if the template and those it extends, includes or imports never name `posts` or `tags`."""
+    seen, pending = set(), [name]
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            tree = env.parse(env.loader.get_source(env, current)[0])  # type: ignore[union-attr]
+        except jinja2.TemplateError:
+            return False  # the render reports it
+        if _SITE_WIDE & jinja2.meta.find_undeclared_variables(tree):
+            return False
+        for referenced in jinja2.meta.find_referenced_templates(tree):
+            if referenced is None:  # a name computed at render time: cannot tell
+                return False
+            pending.append(referenced)
+    return True
+
+
+def finish_pages(pages: dict[str, str], cache: RenderCache, post_keys: dict[str, str] | None = None,
+                 remembered: dict[str, dict] | None = None) -> tuple[dict[str, str], dict[str, list[str]],
+                                                                     dict[str, list[str]]]:
+    """_finish for every page: (pages, their URLs as written, their script URLs). Remembered by
+    the page's path and templated text, or for a post's page by `post_keys` (then `remembered`
+    holds those found, not templated at all). Pages not seen before are finished on all cores."""
+    post_keys, remembered = post_keys or {}, remembered or {}
+    wanted = {path: post_keys.get(path) or key("page", [path, text]) for path, text in pages.items()
+              if path.endswith(".html")}
+    kind = lambda path: "post-page" if path in post_keys else "page"
+    missing = [(path, text) for path, text in pages.items()
+               if path in wanted and cache.lookup(path, kind(path), wanted[path]) is None]
+    ready = {missing[index][0]: done for index, done in precompute(_finish_html, missing).items()}
+    finished, links, scripts = {}, {}, {}
+    for path in [*remembered, *pages]:
+        if path in remembered:
+            done = remembered[path]
+        elif path not in wanted:
+            finished[path] = _finish(path, pages[path])
+            continue
+        else:
+            done = cache.lookup(path, kind(path), wanted[path])
+            if done is None:
+                done = ready[path] if path in ready else _finish_html((path, pages[path]))
+                cache.store(path, kind(path), wanted[path], done)
+                cache.computed.append((path, kind(path)))
+        finished[path], links[path], scripts[path] = done["text"], done["links"], done["scripts"]
+    return finished, links, scripts
+
+
+def _finish_html(page: tuple[str, str]) -> dict[str, Any]:
+    path, text = page
+    found: list[str] = []
+    script: list[str] = []
+    return {"text": _finish(path, text, found, script), "links": found, "scripts": script}
+
+
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def _finish(path: str, text: str, links: dict[str, list[str]] | None = None) -> str:
-    """Make site paths page-relative in an HTML page or stylesheet; note each page's URLs in `links`."""
+def _finish(path: str, text: str, links: list[str] | None = None, scripts: list[str] | None = None) -> str:
+    """Make site paths page-relative in an HTML page or stylesheet; note an HTML page's URLs
+    (as written) in `links` and the URLs that could run script in `scripts`."""
     convert = lambda url: relative_url(url, path) if is_site_path(url) else url
     if path.endswith(".html"):
-        return rewrite_urls(text, convert, None if links is None else links.setdefault(path, []))
+        return rewrite_urls(text, convert, links, scripts)
     if path.endswith(".css"):
         return rewrite_css(text, convert)
     if path.endswith(".xml"):

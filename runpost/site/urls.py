@@ -50,13 +50,19 @@ def script_scheme(url: str, image: bool = False) -> str:
 
 def script_urls(html: str) -> list[str]:
     """URLs in the start tags of `html` that could run script (see script_scheme), as written."""
-    found = []
+    found: list[str] = []
     for start, end in start_tags(html):
-        for match in _ANY_URL_ATTRIBUTE.finditer(html[start:end]):
-            attribute = match.group(1).lower()
-            value = next(group for group in match.groups()[1:] if group is not None)
-            urls = _srcset_urls(unescape(value)) if attribute == "srcset" else [value]
-            found.extend(url for url in urls if script_scheme(url, attribute in _IMAGE_ATTRIBUTES))
+        found.extend(_script_urls_in_tag(html[start:end]))
+    return found
+
+
+def _script_urls_in_tag(tag: str) -> list[str]:
+    found = []
+    for match in _ANY_URL_ATTRIBUTE.finditer(tag):
+        attribute = match.group(1).lower()
+        value = next(group for group in match.groups()[1:] if group is not None)
+        urls = _srcset_urls(unescape(value)) if attribute == "srcset" else [value]
+        found.extend(url for url in urls if script_scheme(url, attribute in _IMAGE_ATTRIBUTES))
     return found
 
 
@@ -112,18 +118,23 @@ def start_tags(html: str) -> Iterator[tuple[int, int]]:
         yield start, start + length
 
 
-def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | None = None) -> str:
+def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | None = None,
+                 scripts: list[str] | None = None) -> str:
     """Apply `convert` to every URL attribute and CSS url() inside start tags.
 
-    `found`, if given, receives what urls_in(html) would return, so that the
-    link check need not parse the page a second time."""
+    `found`, if given, receives what urls_in(html) would return, and `scripts`
+    what script_urls() of the result would, so that the link check need not
+    parse the page again (the parse is most of a page's cost)."""
     pieces, last = [], 0
     for start, end in start_tags(html):
         tag = html[start:end]
+        rewritten = _rewrite_tag(tag, convert)
         pieces.append(html[last:start])
-        pieces.append(_rewrite_tag(tag, convert))
+        pieces.append(rewritten)
         if found is not None:
             found.extend(_urls_in_tag(tag))
+        if scripts is not None:
+            scripts.extend(_script_urls_in_tag(rewritten))
         last = end
     pieces.append(html[last:])
     return "".join(pieces)

@@ -1,0 +1,195 @@
+"""The render cache: what rendering a post (or a list page) gave last time, by what it depended on.
+
+Rendering is a pure function of its inputs, so each result is stored with a key
+that hashes every input (`key`) plus the engine itself (`ENGINE`: runpost's own
+source and the versions of the libraries that shape HTML). A build asks
+`memo(owner, kind, parts, compute)`: the stored value if the key matches, else
+compute, remember, return. Only values that computed without raising are kept,
+so errors are found again on every build.
+
+On disk: build/.cache/render/<sha256 of owner>.json (gitignored, never
+committed, safe to delete), one JSON file per output page holding one entry per
+kind: JSON only, so nothing stored can run code when loaded. A file that does
+not parse or belongs to another owner is ignored with a warning and rewritten.
+`serve` keeps one RenderCache across rebuilds, so its hits come from memory.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable
+
+FORMAT = "runpost-render-cache-1"
+CACHE_FOLDER = Path(".cache") / "render"
+# Libraries whose version changes the HTML a post renders to.
+_LIBRARIES = ("markdown", "pymdown-extensions", "pygments", "jinja2", "markupsafe", "latex2mathml", "pyyaml")
+
+
+def _engine_fingerprint() -> str:
+    """runpost's own source plus the rendering libraries' versions: a change to either is a new engine."""
+    digest = hashlib.sha256(FORMAT.encode())
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".html", ".xml", ".txt", ".css", ".js") and path.is_file():
+            digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    for name in _LIBRARIES:
+        try:
+            digest.update(f"{name}={metadata.version(name)}\0".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name}=none\0".encode())
+    return digest.hexdigest()
+
+
+ENGINE = _engine_fingerprint()
+
+
+def key(*parts: Any) -> str:
+    """sha256 of the engine and the parts (JSON; paths and other objects as str)."""
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256((ENGINE + "\0" + text).encode()).hexdigest()
+
+
+def file_fingerprint(path: Path) -> list:
+    """A file as a cache input: path, size and modification time (as make and ninja judge it)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return [str(path), None]
+    return [str(path), stat.st_size, stat.st_mtime_ns]
+
+
+def folder_digest(folders: Any) -> str:
+    """Every file under the folders, by path and contents (templates: few and small)."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        folder = Path(folder)
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    digest.update(str(path).encode("utf-8", "surrogateescape") + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+class RenderCache:
+    """Entries by owner (an output path) and kind; loaded lazily, written by `save`."""
+
+    def __init__(self, folder: Path | None, warn: Callable[[str], None] = lambda message: None):
+        self.folder = folder           # None: memory only (tests, --no-cache)
+        self.warn = warn
+        self.records: dict[str, dict[str, Any]] = {}   # owner -> {kind: {"key", "value"}}
+        self.used: set[str] = set()    # owners asked for in this build
+        self.changed: set[str] = set() # owners with an entry added since the last save
+        self.hits = 0
+        self.computed: list[tuple[str, str]] = []   # (owner, kind) computed in this build
+        # Parsed posts (Python objects, never written to disk), for serve's rebuilds.
+        self.memory: dict[str, Any] = {}
+        self.memory_used: set[str] = set()
+
+    def start_build(self) -> None:
+        """Begin a build's bookkeeping (after a failed build too: what is in memory stays valid)."""
+        self.used = set()
+        self.memory_used = set()
+        self.hits = 0
+        self.computed = []
+
+    def memo(self, owner: str, kind: str, parts: Any, compute: Callable[[], Any]) -> Any:
+        wanted = key(kind, parts)
+        found = self.lookup(owner, kind, wanted)
+        if found is not None:
+            self.hits += 1
+            return found
+        value = compute()
+        self.computed.append((owner, kind))
+        self.store(owner, kind, wanted, value)
+        return value
+
+    def has(self, owner: str, kind: str, parts: Any) -> bool:
+        return self.lookup(owner, kind, key(kind, parts)) is not None
+
+    def remember(self, parts: Any, compute: Callable[[], Any]) -> Any:
+        """Like memo, for objects that stay in this process: a session's parsed posts."""
+        wanted = key("memory", parts)
+        self.memory_used.add(wanted)
+        if wanted not in self.memory:
+            self.memory[wanted] = compute()
+        return self.memory[wanted]
+
+    def lookup(self, owner: str, kind: str, wanted: str) -> Any:
+        self.used.add(owner)
+        entry = self._record(owner).get(kind)
+        if isinstance(entry, dict) and entry.get("key") == wanted:
+            return entry.get("value")
+        return None
+
+    def store(self, owner: str, kind: str, wanted: str, value: Any) -> None:
+        self.used.add(owner)
+        self._record(owner)[kind] = {"key": wanted, "value": value}
+        self.changed.add(owner)
+
+    def _record(self, owner: str) -> dict[str, Any]:
+        if owner not in self.records:
+            self.records[owner] = self._read(owner)
+        return self.records[owner]
+
+    def _path(self, owner: str) -> Path:
+        assert self.folder is not None
+        return self.folder / (hashlib.sha256(owner.encode("utf-8", "surrogatepass")).hexdigest()[:40] + ".json")
+
+    def _read(self, owner: str) -> dict[str, Any]:
+        if self.folder is None:
+            return {}
+        path = self._path(owner)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        except (OSError, UnicodeDecodeError) as error:
+            self.warn(f"ignoring unreadable render cache entry {path}: {error}")
+            return {}
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if not (isinstance(data, dict) and data.get("format") == FORMAT and data.get("owner") == owner
+                and isinstance(data.get("entries"), dict)):
+            self.warn(f"ignoring corrupt or foreign render cache entry {path}")
+            return {}
+        return data["entries"]
+
+    def save(self) -> None:
+        """Write the entries added in this build; forget (and delete) owners this build did not ask for."""
+        for owner in set(self.records) - self.used:
+            del self.records[owner]
+        for wanted in set(self.memory) - self.memory_used:
+            del self.memory[wanted]
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for owner in sorted(self.changed & self.used):
+                self._write(owner)
+            keep = {self._path(owner).name for owner in self.used}
+            for path in self.folder.glob("*.json"):
+                if path.name not in keep:
+                    path.unlink(missing_ok=True)
+        self.changed = set()
+
+    def _write(self, owner: str) -> None:
+        # Written to a temporary file and renamed: a reader never sees half an entry.
+        path = self._path(owner)
+        data = {"format": FORMAT, "owner": owner, "entries": self.records[owner]}
+        handle, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=self.folder)
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(data, file, separators=(",", ":"))
+        os.replace(temporary, path)
+
+def open_cache(build_dir: Path, warn: Callable[[str], None]) -> RenderCache:
+    return RenderCache(build_dir / CACHE_FOLDER, warn)
+
+
+def settings_key(config: Any) -> str:
+    """The site settings that can change rendered HTML (not where it goes, nor how code runs)."""
+    ignored = {"output_dir", "mode", "debug", "timeout", "executor"}
+    return key("settings", {name: getattr(config, name) for name in vars(config) if name not in ignored})

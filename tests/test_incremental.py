@@ -1,0 +1,258 @@
+"""Incremental builds (render_cache.py, write.py): after any kind of change, a build that reuses
+the render cache and the previous site writes exactly the bytes a clean build writes.
+
+Each case builds the fixture site (plus an executable post and a post that refs another),
+makes one change, builds again with the cache, then builds the same sources from scratch
+(no cache, no previous site) and compares every output file byte for byte.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURE_SITE
+from runpost.config import load_config
+from runpost.errors import BuildErrors
+from runpost.pipeline import build
+from runpost.render_cache import CACHE_FOLDER, RenderCache
+from runpost.report import Reporter
+
+EXEC_POST = """---
+title: Runs code
+date: 2024-02-01
+tags: ["python"]
+---
+Before the code, a [link to the first post]({{< ref "first-post" >}}).
+
+```python {exec=true}
+print(1 + 1)
+```
+
+After the code.
+"""
+# A PNG of width x height pixels (1-bit grey): size_images reads its header.
+def png(width: int, height: int) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\0" + b"\0" * ((width + 7) // 8) for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def make_project(root: Path) -> Path:
+    shutil.copytree(FIXTURE_SITE, root)
+    (root / "content/posts/runs-code.md").write_text(EXEC_POST, encoding="utf-8")
+    (root / "templates/shortcodes").mkdir(parents=True)
+    (root / "templates/shortcodes/note.html").write_text('<aside class="note">{{ inner }}</aside>\n', encoding="utf-8")
+    with (root / "content/posts/first-post.md").open("a", encoding="utf-8") as post:
+        post.write("\n{{< note >}}A note{{< /note >}}\n\n![Bundle dot](/posts/bundle-post/dot.png)\n")
+    return root
+
+
+def run(root: Path, output: Path, cache: RenderCache | None = None, build_dir: Path | None = None) -> None:
+    config = load_config(root, output_dir=output, build_dir=build_dir or root / "build")
+    build(config, Reporter(quiet=True), cache)
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {path.relative_to(folder).as_posix(): path.read_bytes()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def prose_edit(root: Path) -> None:
+    edit(root / "content/posts/first-post.md", "Some *emphasis*", "Some *strong emphasis*")
+
+
+def shortcode_template_edit(root: Path) -> None:
+    edit(root / "templates/shortcodes/note.html", 'class="note"', 'class="note edited"')
+
+
+def page_template_edit(root: Path) -> None:
+    theme = load_config(root).templates_dirs[-1]
+    text = (theme / "post.html").read_text(encoding="utf-8")
+    (root / "templates/post.html").write_text(text.replace("</article>", "<p>edited</p></article>", 1)
+                                              if "</article>" in text else text + "<!-- edited -->\n",
+                                              encoding="utf-8")
+
+
+def settings_edit(root: Path) -> None:
+    edit(root / "runpost.toml", 'title = "Fixture Blog"', 'title = "Renamed Blog"')
+
+
+def base_url_edit(root: Path) -> None:
+    edit(root / "runpost.toml", "https://example.org/blog/", "https://example.com/other/")
+
+
+def title_edit(root: Path) -> None:
+    # Other pages show it: prev/next links, the home list, tags, the feed.
+    edit(root / "content/posts/runs-code.md", "title: Runs code", "title: Runs some code")
+
+
+def new_post(root: Path) -> None:
+    (root / "content/posts/newer.md").write_text("---\ntitle: Newer\ndate: 2024-03-01\ntags: [new]\n---\nNew *post*.\n",
+                                                 encoding="utf-8")
+
+
+def deleted_post(root: Path) -> None:
+    (root / "content/posts/runs-code.md").unlink()
+    edit(root / "content/posts/first-post.md", "\n{{< note >}}", "\n\n{{< note >}}")
+
+
+def renamed_ref_target(root: Path) -> None:
+    # runs-code refs "first-post": the ref now resolves elsewhere (the slug changes its URL).
+    edit(root / "content/posts/first-post.md", "date: 2024-01-15", "date: 2024-01-15\nslug: first-renamed")
+    edit(root / "content/posts/bundle-post/index.md", "(/posts/first-post/)", "(/posts/first-renamed/)")
+
+
+def bundle_file_change(root: Path) -> None:
+    (root / "content/posts/bundle-post/dot.png").write_bytes(png(7, 3))
+
+
+def code_edit(root: Path) -> None:
+    edit(root / "content/posts/runs-code.md", "print(1 + 1)", "print(2 + 2)")
+
+
+def static_file_change(root: Path) -> None:
+    (root / "static/images/square.png").write_bytes(png(5, 5))
+
+
+def site_wide_template(root: Path) -> None:
+    # A post page that lists every post: then every post page is templated again.
+    theme = load_config(root).templates_dirs[-1]
+    text = (theme / "post.html").read_text(encoding="utf-8")
+    (root / "templates/post.html").write_text(
+        text.replace("{% block content %}", "{% block content %}<p>{{ posts | length }} posts</p>", 1), encoding="utf-8")
+
+
+CHANGES = [site_wide_template, prose_edit, shortcode_template_edit, page_template_edit, settings_edit, base_url_edit, title_edit,
+           new_post, deleted_post, renamed_ref_target, bundle_file_change, code_edit, static_file_change]
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=[change.__name__ for change in CHANGES])
+def test_incremental_build_is_byte_identical_to_a_clean_build(tmp_path, change):
+    root = make_project(tmp_path / "project")
+    run(root, root / "site")
+    change(root)
+    run(root, root / "site")
+    # The clean build: the same sources and results, no render cache and no previous site.
+    clean_build = tmp_path / "clean-build"
+    shutil.copytree(root / "build", clean_build, ignore=shutil.ignore_patterns(".cache"))
+    run(root, tmp_path / "clean-site", RenderCache(None), clean_build)
+    assert files(root / "site") == files(tmp_path / "clean-site")
+
+
+def test_a_build_with_nothing_changed_renders_nothing_again(tmp_path):
+    root = make_project(tmp_path / "project")
+    run(root, root / "site")
+    before = {path: path.stat().st_mtime_ns for path in (root / "site").rglob("*") if path.is_file()}
+    cache = RenderCache(root / "build" / CACHE_FOLDER)
+    run(root, root / "site", cache)
+    assert cache.computed == [] and cache.hits > 0
+    # Unchanged files are linked from the previous site, not rewritten.
+    after = {path: path.stat().st_mtime_ns for path in (root / "site").rglob("*") if path.is_file()}
+    assert before == after
+
+
+def test_one_prose_edit_renders_one_post_again(tmp_path):
+    root = make_project(tmp_path / "project")
+    run(root, root / "site")
+    prose_edit(root)
+    cache = RenderCache(root / "build" / CACHE_FOLDER)
+    run(root, root / "site", cache)
+    post_kinds = {(owner, kind) for owner, kind in cache.computed if kind not in ("page", "post-page")}
+    # The post's page and its neighbour's (the oldest post has one: its prev/next link shows the
+    # title) are templated again.
+    assert {owner for owner, kind in cache.computed if kind == "post-page"} == {
+        "posts/first-post/index.html", "posts/runs-code/index.html"}
+    assert post_kinds == {("/posts/first-post/", kind) for kind in ("markdown", "content", "view", "urls")}
+
+
+@pytest.mark.parametrize("error, message", [
+    ("[gone](/posts/missing/)", "9:8: error: '/posts/missing/' does not exist in the site"),
+    ("{{< ref nowhere >}}", "9:1: error: ref target 'nowhere' is not a post"),
+])
+def test_errors_are_reported_again_on_every_build(tmp_path, error, message):
+    root = make_project(tmp_path / "project")
+    run(root, root / "site")
+    edit(root / "content/posts/first-post.md", "Some *emphasis*", error)
+    for _ in range(2):
+        with pytest.raises(BuildErrors) as raised:
+            run(root, root / "site")
+        assert [str(one) for one in raised.value.errors] == [f"{root}/content/posts/first-post.md:{message}"]
+
+
+def test_a_corrupt_or_foreign_cache_entry_is_ignored_with_a_warning(tmp_path, capsys):
+    root = make_project(tmp_path / "project")
+    run(root, root / "site")
+    entries = sorted((root / "build" / CACHE_FOLDER).glob("*.json"))
+    assert entries
+    entries[0].write_text("{not json", encoding="utf-8")
+    data = json.loads(entries[1].read_text(encoding="utf-8"))
+    entries[2].write_text(json.dumps({**data, "owner": "someone else"}), encoding="utf-8")
+    expected = files(root / "site")
+    run(root, root / "site")
+    assert files(root / "site") == expected
+    assert capsys.readouterr().err.count("warning: ignoring corrupt or foreign render cache entry") == 2
+    run(root, root / "site")  # rewritten: no warning the second time
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_deleting_the_cache_is_safe(tmp_path):
+    root = make_project(tmp_path / "project")
+    run(root, root / "site")
+    expected = files(root / "site")
+    shutil.rmtree(root / "build" / CACHE_FOLDER)
+    run(root, root / "site")
+    assert files(root / "site") == expected
+
+
+def test_the_cache_holds_entries_only_for_pages_of_the_last_build(tmp_path):
+    root = make_project(tmp_path / "project")
+    run(root, root / "site")
+    count = len(list((root / "build" / CACHE_FOLDER).glob("*.json")))
+    deleted_post(root)
+    run(root, root / "site")
+    assert len(list((root / "build" / CACHE_FOLDER).glob("*.json"))) < count
+
+
+def test_serve_rebuilds_from_memory_and_matches_a_clean_build(tmp_path):
+    from runpost.serve.preview import Preview
+
+    root = make_project(tmp_path / "project")
+    run(root, root / "site")  # runs the code once, so serve only reads build/
+    preview = Preview(load_config(root), Reporter(quiet=True), "127.0.0.1", 1313)
+    assert preview.rebuild()
+    for change in (prose_edit, shortcode_template_edit, new_post, settings_edit):
+        change(root)
+        assert preview.rebuild(root / "content"), preview.error
+    cache = preview._build.keywords["cache"]
+    assert cache.memory, "parsed posts stay in memory between rebuilds"
+    clean_build = tmp_path / "clean-build"
+    shutil.copytree(root / "build", clean_build, ignore=shutil.ignore_patterns(".cache", ".preview"))
+    config = preview.config()
+    build(replace(config, output_dir=tmp_path / "clean-site", build_dir=clean_build), Reporter(quiet=True),
+          RenderCache(None))
+    assert files(preview.output_dir) == files(tmp_path / "clean-site")
+
+
+def test_post_pages_that_list_every_post_follow_every_edit(tmp_path):
+    root = make_project(tmp_path / "project")
+    site_wide_template(root)
+    run(root, root / "site")
+    new_post(root)
+    run(root, root / "site")
+    assert b"4 posts" in (root / "site/posts/first-post/index.html").read_bytes()

@@ -1,0 +1,49 @@
+"""Parallel rendering (parallel.py): forked workers give the same site as one process."""
+from __future__ import annotations
+
+import os
+import pytest
+
+from runpost import parallel
+from runpost.deep import call_deep
+from test_incremental import files, make_project, run
+from runpost.render_cache import RenderCache
+
+
+@pytest.fixture
+def two_cores(monkeypatch):
+    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 4)
+
+
+def test_work_runs_in_worker_processes_in_order(two_cores):
+    done = call_deep(lambda: parallel.precompute(lambda n: (n * n, os.getpid()), list(range(50))))
+    assert [done[index][0] for index in range(50)] == [n * n for n in range(50)]
+    assert os.getpid() not in {pid for _, pid in done.values()}
+
+
+def test_an_item_that_raises_is_left_for_the_caller(two_cores):
+    done = call_deep(lambda: parallel.precompute(lambda n: 1 // (n - 3), list(range(10))))
+    assert 3 not in done and sorted(done) == [0, 1, 2, 4, 5, 6, 7, 8, 9]
+
+
+def test_few_items_stay_in_this_process():
+    assert parallel.precompute(lambda n: n, [1, 2, 3]) == {}
+
+
+def test_a_parallel_build_writes_the_same_bytes_as_a_serial_one(tmp_path, monkeypatch):
+    root = make_project(tmp_path / "project")
+    posts = root / "content/posts"
+    template = (posts / "first-post.md").read_text(encoding="utf-8")
+    for number in range(30):
+        text = template.replace("title: \"First post", f"title: \"Copy {number}").replace("# A heading", f"# Heading {number}")
+        (posts / f"copy-{number}.md").write_text(text, encoding="utf-8")
+    run(root, tmp_path / "serial", RenderCache(None))
+    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 4)
+    pools = []
+    original = parallel.ProcessPoolExecutor
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", lambda **options: pools.append(1) or original(**options))
+    run(root, tmp_path / "parallel", RenderCache(None))
+    assert len(pools) == 4, "Markdown, contents, views and pages each on a pool"
+    assert files(tmp_path / "parallel") == files(tmp_path / "serial")
