@@ -102,6 +102,9 @@ def _visit(context, path: str, url: str, base_url: str) -> PageRecord:
     response = page.goto(url, wait_until="load")
     record.status = response.status if response else None
     page.wait_for_load_state("networkidle")
+    # Lazy images below the fold load only when scrolled to: load them all before judging.
+    page.evaluate("() => Promise.all(Array.from(document.images).map(i => { i.loading = 'eager'; "
+                  "return i.decode().catch(() => null); }))")
     record.broken_images = page.evaluate(
         "() => Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.currentSrc || i.src)")
     name = _screenshot_name(path)

@@ -77,7 +77,9 @@ def without_run_fields(value):
 
 
 def build_tree(build: Path) -> dict[str, bytes]:
-    return {path.relative_to(build).as_posix(): path.read_bytes() for path in sorted(build.rglob("*")) if path.is_file()}
+    # build/.cache (render cache, image copies) is a rebuildable cache, not results.
+    return {path.relative_to(build).as_posix(): path.read_bytes() for path in sorted(build.rglob("*"))
+            if path.is_file() and ".cache" not in path.relative_to(build).parts}
 
 
 def test_cluster_run_stores_what_a_local_run_stores(tmp_path, scheduler):

@@ -14,6 +14,9 @@ from runpost.render_cache import RenderCache
 def two_cores(monkeypatch):
     monkeypatch.setattr(parallel, "_cores", lambda: 2)
     monkeypatch.setattr(parallel, "MIN_ITEMS", 4)
+    # Under pytest-xdist the worker has threads of its own; the build's own check must not see them.
+    monkeypatch.setattr(parallel, "_THREADS_OF_A_BUILD", 10_000)
+
 
 
 def test_work_runs_in_worker_processes_in_order(two_cores):
@@ -40,6 +43,7 @@ def test_a_parallel_build_writes_the_same_bytes_as_a_serial_one(tmp_path, monkey
         (posts / f"copy-{number}.md").write_text(text, encoding="utf-8")
     run(root, tmp_path / "serial", RenderCache(None))
     monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "_THREADS_OF_A_BUILD", 10_000)  # pytest-xdist's own threads
     monkeypatch.setattr(parallel, "MIN_ITEMS", 4)
     pools = []
     original = parallel.ProcessPoolExecutor

@@ -448,10 +448,11 @@ def static_files(config: Config) -> dict[str, Path]:
     """Output path -> file for every static folder; the site's own file wins over the theme's."""
     files: dict[str, Path] = {}
     errors = ErrorCollector()
-    roots = allowed_roots(config.root, config.content_dir)
+    root = getattr(config, "root", None)
+    roots = allowed_roots(root, config.content_dir) if root is not None else ()
     for folder in reversed(config.static_dirs):
         # The theme's own folder ships with runpost; the site's may not lead outside the project.
-        own = folder.parent == config.root
+        own = root is not None and folder.parent == root
         if folder.is_dir():
             for source in sorted(folder.rglob("*")):
                 if own and source.is_symlink() and not is_inside(source, roots):

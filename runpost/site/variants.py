@@ -32,7 +32,7 @@ from ..post import Post
 
 WIDTHS = (480, 800, 1200)      # pixels; a phone at 2x needs ~800, a laptop column at 2x ~1300
 WEBP_QUALITY = 90              # lossy copies; the full-width copy is lossless
-WEBP_METHOD = 6                # slowest, smallest; fine since copies are cached
+WEBP_METHOD = 4                # method 6 is 17x slower on a 1,300 px figure for 1% fewer bytes
 SETTINGS = f"webp-q{WEBP_QUALITY}-m{WEBP_METHOD}-v1"
 RESIZABLE = (".png", ".jpg", ".jpeg")
 

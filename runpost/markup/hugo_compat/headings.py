@@ -122,6 +122,7 @@ def _sanitize(text: str) -> str:
 
 AUTO_ID_ATTRIBUTE = "data-runpost-auto-id"
 _AUTO_ID = re.compile(r'\s' + AUTO_ID_ATTRIBUTE + r'="([^"]*)"')
+_ANY_ID = re.compile(r'\sid="([^"]*)"')
 _LOWER_TOKEN = re.compile(TOKEN_PATTERN.pattern.lower())
 
 
@@ -131,7 +132,8 @@ def resolve_heading_ids(html: str, token_text: Callable[[str], str]) -> str:
     Runs once, on the page's content with every placeholder filled; `token_text`
     gives the id text a shortcode's output contributes ("new" for a badge).
     """
-    seen: dict[str, int] = {}
+    # Unique among every id the page already has (a cell's `id="results"`, a `{#custom}` id).
+    seen: dict[str, int] = {found: 0 for found in _ANY_ID.findall(html)}
 
     def final(match: re.Match) -> str:
         source = _LOWER_TOKEN.sub(lambda token: token_text(token.group().upper()), match.group(1))
