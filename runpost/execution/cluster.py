@@ -257,5 +257,5 @@ class _Capture:
     def __enter__(self) -> None:
         self.local.buffer = self.buffer
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *_exc: Any) -> None:
         self.local.buffer = None
