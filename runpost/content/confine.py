@@ -22,8 +22,16 @@ def is_inside(path: Path, roots: tuple[Path, ...]) -> bool:
     return any(resolved == root or root in resolved.parents for root in roots)
 
 
+def outside_error(path: Path, roots: tuple[Path, ...], what: str = "file") -> BuildError | None:
+    """The error at `path` if it resolves outside every root, else None."""
+    if is_inside(path, roots):
+        return None
+    return BuildError(Location(path), f"{what} leads outside the project (to {path.resolve()}); "
+                      "runpost reads only files inside the project")
+
+
 def check_inside(path: Path, roots: tuple[Path, ...], what: str = "file") -> None:
-    """Raise a BuildError at `path` if it resolves outside every root."""
-    if not is_inside(path, roots):
-        raise BuildError(Location(path), f"{what} leads outside the project (to {path.resolve()}); "
-                         "runpost reads only files inside the project")
+    """Raise outside_error(...) if there is one."""
+    error = outside_error(path, roots, what)
+    if error is not None:
+        raise error

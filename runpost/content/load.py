@@ -14,7 +14,7 @@ from typing import Callable
 
 from ..config import Config
 from ..errors import BuildError, BuildErrors, ErrorCollector, Location
-from .confine import allowed_roots, check_inside, is_inside
+from .confine import allowed_roots, check_inside, is_inside, outside_error
 from .frontmatter import parse_front_matter
 from ..post import Post
 
@@ -37,9 +37,8 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
     posts = []
     roots = allowed_roots(config.root, config.content_dir)
     posts_dir = config.content_dir / "posts"
-    if posts_dir.is_symlink() and not is_inside(posts_dir, roots):
-        collected.add(BuildError(Location(posts_dir), "folder leads outside the project "
-                                 f"(to {posts_dir.resolve()}); runpost reads only files inside the project"))
+    if posts_dir.is_symlink() and (outside := outside_error(posts_dir, roots, "folder")):
+        collected.add(outside)
         if errors is None:
             collected.raise_if_any()
         return []

@@ -22,7 +22,7 @@ import jinja2.meta
 from markupsafe import Markup
 
 from ..config import Config
-from ..content.confine import allowed_roots, is_inside
+from ..content.confine import allowed_roots, outside_error
 from ..errors import BuildError, BuildErrors, ErrorCollector, Location
 from ..content.load import tag_slug
 from ..markup.markdown import SUMMARY_DIVIDER
@@ -455,9 +455,8 @@ def static_files(config: Config) -> dict[str, Path]:
         own = root is not None and folder.parent == root
         if folder.is_dir():
             for source in sorted(folder.rglob("*")):
-                if own and source.is_symlink() and not is_inside(source, roots):
-                    errors.add(BuildError(Location(source), f"static file leads outside the project "
-                                          f"(to {source.resolve()}); runpost reads only files inside the project"))
+                if own and source.is_symlink() and (outside := outside_error(source, roots, "static file")):
+                    errors.add(outside)
                 elif source.is_file():
                     files[source.relative_to(folder).as_posix()] = source
     errors.raise_if_any()
