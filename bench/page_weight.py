@@ -5,13 +5,19 @@
 Serves SITE_FOLDER at http://127.0.0.1:<port>/, opens the page in headless Chromium
 (a fresh context per viewport, so nothing is cached), scrolls to the bottom step by
 step so lazy images load, waits for the network to go quiet, and sums the body sizes
-of all responses (the local server sends them uncompressed). Prints one row per
-viewport: 390 px at pixel ratio 2 (a phone), 1280 px at 1 and at 2.
+of all responses. Prints two tables, one row per viewport (390 px at pixel ratio 2, a
+phone; 1280 px at 1 and at 2):
+
+- **sent**: the bodies as they travel from GitHub Pages, which gzips text (HTML, CSS,
+  JS, SVG, XML, JSON) and sends images as they are. The text bodies are counted as
+  Python's gzip at level 6 compresses them (the local server sends them whole);
+- **uncompressed**: the bodies as stored in the site folder.
 """
 from __future__ import annotations
 
 import argparse
 import functools
+import gzip
 import http.server
 import threading
 from collections import Counter
@@ -21,6 +27,8 @@ from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+TEXT = ("html", "css", "javascript", "svg+xml", "xml", "json", "plain")
+IMAGES = ("png", "webp", "jpeg", "svg+xml", "gif", "avif")
 VIEWPORTS = [("390 px, 2x", 390, 844, 2), ("1280 px, 1x", 1280, 900, 1), ("1280 px, 2x", 1280, 900, 2)]
 
 
@@ -36,19 +44,23 @@ def serve(folder: Path) -> http.server.ThreadingHTTPServer:
     return server
 
 
-def weigh(browser, url: str, width: int, height: int, ratio: int) -> Counter:
+def weigh(browser, url: str, width: int, height: int, ratio: int) -> tuple[Counter, Counter]:
+    """(uncompressed, sent) body bytes by kind ('html', 'css', 'png', ...) and 'total'."""
     context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=ratio)
     page = context.new_page()
     bodies: Counter = Counter()
+    sent: Counter = Counter()
 
     def record(response) -> None:
         try:
-            size = len(response.body())
+            body = response.body()
         except Exception:          # redirects and aborted requests have no body
             return
         kind = response.headers.get("content-type", "other").split(";")[0].split("/")[-1]
-        bodies[kind] += size
-        bodies["total"] += size
+        compressed = len(gzip.compress(body, compresslevel=6, mtime=0)) if kind in TEXT else len(body)
+        for counter, size in ((bodies, len(body)), (sent, compressed)):
+            counter[kind] += size
+            counter["total"] += size
 
     page.on("response", record)
     page.goto(url, wait_until="networkidle")
@@ -59,7 +71,7 @@ def weigh(browser, url: str, width: int, height: int, ratio: int) -> Counter:
     page.wait_for_load_state("networkidle")
     page.wait_for_timeout(500)
     context.close()
-    return bodies
+    return bodies, sent
 
 
 def main() -> None:
@@ -71,14 +83,15 @@ def main() -> None:
     url = f"http://127.0.0.1:{server.server_address[1]}/{options.page}"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        print("| viewport | total (kB) | html | css | js | images |")
-        print("|---|---:|---:|---:|---:|---:|")
-        for name, width, height, ratio in VIEWPORTS:
-            bodies = weigh(browser, url, width, height, ratio)
-            images = sum(size for kind, size in bodies.items() if kind in ("png", "webp", "jpeg", "svg+xml", "gif"))
-            print(f"| {name} | {bodies['total'] / 1000:.0f} | {bodies['html'] / 1000:.0f} | {bodies['css'] / 1000:.0f} "
-                  f"| {bodies['javascript'] / 1000:.0f} | {images / 1000:.0f} |")
+        rows = [(name, *weigh(browser, url, width, height, ratio)) for name, width, height, ratio in VIEWPORTS]
         browser.close()
+        for title, column in (("sent (text gzipped, as GitHub Pages sends it)", 2), ("uncompressed", 1)):
+            print(f"\n{title}\n\n| viewport | total (kB) | html | css | js | images |\n|---|---:|---:|---:|---:|---:|")
+            for row in rows:
+                bodies = row[column]
+                images = sum(size for kind, size in bodies.items() if kind in IMAGES)
+                print(f"| {row[0]} | {bodies['total'] / 1000:.0f} | {bodies['html'] / 1000:.0f} "
+                      f"| {bodies['css'] / 1000:.0f} | {bodies['javascript'] / 1000:.0f} | {images / 1000:.0f} |")
     server.shutdown()
 
 

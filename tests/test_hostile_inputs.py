@@ -20,8 +20,7 @@ inside. Each case states what must happen:
 
 In every case: no "internal error", no "Traceback", no file created, changed
 or removed outside site/ and build/, and the build uses at most SLOW seconds
-of CPU. The selected cases are built JOBS at a time before their tests look
-at the results (set RUNPOST_TEST_JOBS=1 to build one at a time).
+of CPU. Each test builds its own case; pytest-xdist spreads them over the cores.
 """
 from __future__ import annotations
 
@@ -33,7 +32,6 @@ import sys
 import tempfile
 import threading
 import xml.etree.ElementTree as ElementTree
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -45,8 +43,6 @@ PNG = (REPO / "tests/fixtures/site/static/images/square.png").read_bytes()
 SLOW = 5.0         # CPU seconds: a case slower than this fails as "slow" (a trivial build takes ~0.4)
 CPU_LIMIT = 10     # CPU seconds: the build is killed after this and the case fails
 WALL_LIMIT = 60.0  # seconds: the build is killed after this even if idle (blocked on a pipe, say)
-# Cases run this many builds at a time, before their tests check the results (see `outcomes`).
-JOBS = int(os.environ.get("RUNPOST_TEST_JOBS", min(4, os.cpu_count() or 1)))
 SECRET = "S3CR3T-OUTSIDE-THE-PROJECT"
 PASSWD_LINE = "root:x:0:0"
 
@@ -544,16 +540,6 @@ def run_case(root: Path, case: Case) -> Outcome:
     return Outcome(project, result, seconds, snapshot(folder, ignore) == before)
 
 
-@pytest.fixture(scope="session")
-def outcomes(request, tmp_path_factory) -> dict[str, Outcome]:
-    """Every selected case, built JOBS at a time (each build is one process on one core)."""
-    selected = [item.callspec.params["case"] for item in request.session.items
-                if getattr(item, "originalname", "") == "test_hostile_input"]
-    root = tmp_path_factory.mktemp("hostile")
-    with ThreadPoolExecutor(max_workers=JOBS) as pool:
-        return dict(zip((case.id for case in selected), pool.map(lambda case: run_case(root, case), selected)))
-
-
 def first_line(result: subprocess.CompletedProcess) -> str:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     return lines[0][:300] if lines else "(no stderr)"
@@ -573,8 +559,8 @@ KNOWN_SLOW = {"tags-2000", "line-5MB-one-word", "line-5MB-words", "list-1000-ind
 @pytest.mark.parametrize("case", [pytest.param(case, id=case.id, marks=() if index % QUICK_EVERY == 0 and case.id not in KNOWN_SLOW
                                                else pytest.mark.slow)
                                   for index, case in enumerate(CASES)])
-def test_hostile_input(case: Case, outcomes: dict[str, Outcome]):
-    outcome = outcomes[case.id]
+def test_hostile_input(case: Case, tmp_path: Path):
+    outcome = run_case(tmp_path, case)
     project, result, seconds = outcome.project, outcome.result, outcome.seconds
     if result.returncode < 0:
         pytest.fail(f"killed after {seconds:.1f} s of CPU (limit {CPU_LIMIT} s CPU, {WALL_LIMIT:.0f} s wall)")

@@ -90,3 +90,30 @@ def test_dark_variant_gets_its_own_webp_source_first(tmp_path):
     assert sources[1] == 'srcset="/p/loss.dark.png" media="(prefers-color-scheme: dark)">'
     assert sources[2].startswith('type="image/webp" srcset="/p/loss-480w.webp 480w')
     assert html.count("<picture>") == 1 and html.endswith(tag() + "</picture>")
+
+
+def photo(path: Path, width: int = 1000, height: int = 600) -> Path:
+    """A PNG with a photograph's colours: smooth gradients and noise, far more than 4,096 colours."""
+    import random
+    random.seed(7)
+    image = Image.new("RGB", (width, height))
+    image.putdata([((x * 255) // width, (y * 255) // height, random.randrange(256))
+                   for y in range(height) for x in range(width)])
+    image.save(path)
+    return path
+
+
+def test_a_graphics_narrower_copies_keep_at_most_256_colours_and_a_photographs_are_lossy(tmp_path):
+    files = {"/p/loss.png": plot(tmp_path / "loss.png"), "/p/photo.png": photo(tmp_path / "photo.png")}
+    maker = VariantMaker(tmp_path / "cache")
+    maker.variants("/p/loss.png", files["/p/loss.png"], files)
+    maker.variants("/p/photo.png", files["/p/photo.png"], files)
+    with Image.open(maker.made["/p/loss-800w.webp"]) as graphic:
+        assert graphic.convert("RGBA").getcolors(256) is not None       # a palette of at most 256
+    with Image.open(files["/p/loss.png"]) as original, Image.open(maker.made["/p/loss.webp"]) as full:
+        assert full.convert("RGBA").tobytes() == original.convert("RGBA").tobytes()   # full width: exact
+    narrower = [path for path in maker.made if path.startswith("/p/photo-")]
+    assert narrower
+    for path in narrower:
+        with Image.open(maker.made[path]) as copy:
+            assert copy.convert("RGB").getcolors(4096) is None           # not reduced to a palette
