@@ -8,6 +8,7 @@ dark) go to test-artifacts/screenshots/ for a human to look at.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import threading
@@ -67,8 +68,9 @@ def records(browser, served_site) -> list[PageRecord]:
     _keep_requests_local(context)
     targets = [(path, served_site.url_of(path)) for path in served_site.pages()]
     targets.append(("missing", served_site.base_url + MISSING_PAGE))
+    shot: set[str] = set()
     try:
-        return [_visit(context, path, url, served_site.base_url) for path, url in targets]
+        return [_visit(context, path, url, served_site.base_url, _first_of_its_kind(path, shot)) for path, url in targets]
     finally:
         context.close()
 
@@ -80,7 +82,15 @@ def _keep_requests_local(context) -> None:
                   lambda route: route.abort())
 
 
-def _visit(context, path: str, url: str, base_url: str) -> PageRecord:
+def _first_of_its_kind(path: str, shot: set[str]) -> bool:
+    """Screenshots: one page of each layout (every tag page looks alike), or all with RUNPOST_SCREENSHOTS=all."""
+    kind = re.sub(r"^(tags|posts)/[^/]+/", r"\1/*/", path)
+    first = kind not in shot or os.environ.get("RUNPOST_SCREENSHOTS") == "all"
+    shot.add(kind)
+    return first
+
+
+def _visit(context, path: str, url: str, base_url: str, screenshots: bool = True) -> PageRecord:
     record = PageRecord(path=path, url=url)
     page = context.new_page()
 
@@ -101,7 +111,6 @@ def _visit(context, path: str, url: str, base_url: str) -> PageRecord:
 
     response = page.goto(url, wait_until="load")
     record.status = response.status if response else None
-    page.wait_for_load_state("networkidle")
     # Lazy images below the fold load only when scrolled to: load them all before judging.
     page.evaluate("() => Promise.all(Array.from(document.images).map(i => { i.loading = 'eager'; "
                   "return i.decode().catch(() => null); }))")
@@ -113,11 +122,13 @@ def _visit(context, path: str, url: str, base_url: str) -> PageRecord:
         record.background[scheme] = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
         record.axe[scheme] = _axe_violations(page)
         page.set_viewport_size(DESKTOP)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-desktop-{scheme}.png"), full_page=True)
+        if screenshots:
+            page.screenshot(path=str(SCREENSHOTS / f"{name}-desktop-{scheme}.png"), full_page=True)
         page.set_viewport_size(PHONE)
         record.overflow[scheme] = page.evaluate(
             "() => document.documentElement.scrollWidth - window.innerWidth")
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-phone-{scheme}.png"), full_page=True)
+        if screenshots:
+            page.screenshot(path=str(SCREENSHOTS / f"{name}-phone-{scheme}.png"), full_page=True)
     page.close()
     return record
 

@@ -46,6 +46,10 @@ print(pair(4))
 '''
 
 
+# One LocalCluster (the module fixture below) for all of them: its tests run on one xdist worker.
+pytestmark = pytest.mark.xdist_group("cluster")
+
+
 @pytest.fixture(scope="module")
 def scheduler() -> str:
     """dask://127.0.0.1:PORT of a LocalCluster started for these tests."""

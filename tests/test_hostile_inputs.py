@@ -28,15 +28,14 @@ import html.parser
 import os
 import re
 import subprocess
-import sys
-import tempfile
-import threading
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import pytest
+
+import launcher
 
 REPO = Path(__file__).resolve().parent.parent
 PNG = (REPO / "tests/fixtures/site/static/images/square.png").read_bytes()
@@ -501,25 +500,12 @@ def run_cli(project: Path, *args: str) -> tuple[subprocess.CompletedProcess, flo
 
     CPU time, not wall time, so that a busy machine does not make a case "slow".
     A build that exceeds CPU_LIMIT is killed by the kernel (SIGXCPU); one that
-    sits idle (blocked reading a pipe, say) is killed after WALL_LIMIT.
+    sits idle (blocked reading a pipe, say) is killed after WALL_LIMIT. The process
+    is forked from the tests' zygote (launcher.py), so start-up is not counted.
     """
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
     env.pop("GITHUB_ACTIONS", None)
-    command = ["bash", "-c", f'ulimit -t {CPU_LIMIT}; exec "$@"', "bash", sys.executable, str(REPO / "build.py"), *args]
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(command, cwd=project, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
-        timer = threading.Timer(WALL_LIMIT, process.kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(process.pid, 0)
-        finally:
-            timer.cancel()
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        result = subprocess.CompletedProcess(command, process.returncode, out.read().decode("utf-8", "replace"),
-                                             err.read().decode("utf-8", "replace"))
-    return result, usage.ru_utime + usage.ru_stime
+    return launcher.launch(list(args), cwd=project, env=env, timeout=WALL_LIMIT, cpu_limit=CPU_LIMIT)
 
 
 @dataclass

@@ -11,6 +11,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+# The built site the browser tests use (conftest.served_site): one build, on their worker.
+pytestmark = pytest.mark.xdist_group("browser")
+
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 

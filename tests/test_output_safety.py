@@ -28,6 +28,8 @@ from pathlib import Path
 
 import pytest
 
+import launcher
+
 REPO = Path(__file__).resolve().parent.parent
 
 # The name of the flag that lets a build replace a non-empty folder runpost did not make
@@ -48,9 +50,9 @@ def run(project: Path, *args: str, home: Path, sandbox: bool = False) -> subproc
     """
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "HOME": str(home)}
     env.pop("GITHUB_ACTIONS", None)
-    build = [sys.executable, str(REPO / "build.py"), *args]
-    script = 'umask 022; exec "$@"'
     if sandbox:
+        build = [sys.executable, str(REPO / "build.py"), *args]
+        script = 'umask 022; exec "$@"'
         writable = str(home.parent)
         script = ('mount --make-rprivate / || exit 97\n'
                   'for m in $(awk \'{print $2}\' /proc/self/mounts | sort -r); do\n'
@@ -61,9 +63,8 @@ def run(project: Path, *args: str, home: Path, sandbox: bool = False) -> subproc
                   + script)
         prefix = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-r", "-m"]
         command = [*prefix, "bash", "-c", script, "bash", *build]
-    else:
-        command = ["bash", "-c", script, "bash", *build]
-    return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=120)
+        return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    return launcher.launch(list(args), cwd=project, env=env, timeout=120, umask=0o022)[0]
 
 
 def tree(root: Path, skip: tuple[Path, ...] = ()) -> dict[str, object]:
