@@ -7,6 +7,7 @@ output folder unless every stage succeeded.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Callable
 
 from .config import CONFIG_NAME, Config
@@ -20,14 +21,15 @@ from .markup.markdown import render_markdown
 from .markup.shortcodes import available_shortcodes, parse_shortcodes, shortcodes_needing_inner
 from .parallel import precompute
 from .post import Post, Site
-from .render_cache import RenderCache, open_cache
+from .render_cache import RenderCache, key, open_cache
 from .report import Reporter
 from .site.links import check_links
 from .site.pages import render_site
 from .site.write import write_site
 
 
-def build(config: Config, reporter: Reporter, cache: RenderCache | None = None) -> None:
+def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
+          write: Callable[[Site, Path], None] = write_site) -> None:
     # Content and site stages run on a deep stack (deep.py); execution stays on
     # the main thread, where Ctrl-C is handled.
     # The render cache (render_cache.py) skips rendering whose inputs did not change.
@@ -40,7 +42,7 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None) 
         return
     posts = execute_posts(posts, config, reporter)
     site = call_deep(lambda: render_and_check(posts, config, cache))
-    write_site(site, config.output_dir)
+    write(site, config.output_dir)   # serve passes its PreviewWriter
     reporter.info(f"wrote {len(site.pages)} pages and {len(site.files)} files to {config.output_dir}")
     cache.save()
 
@@ -66,14 +68,14 @@ def read_content(config: Config, cache: RenderCache | None = None) -> list[Post]
 def render_all_markdown(posts: list[Post], config: Config, cache: RenderCache, errors: ErrorCollector) -> list[Post]:
     # Markdown is a pure function of the body and raw_html, so a body seen before is not
     # converted again; bodies not seen before are converted on all cores, then stored in order.
-    inputs = lambda post: [post.body, config.raw_html]
+    keys = {post.path: key("markdown", [post.body, config.raw_html]) for post in posts}
     convert = lambda post: render_markdown(post, config).html
-    missing = [post for post in posts if not cache.has(post.url, "markdown", inputs(post))]
+    missing = [post for post in posts if not cache.has(post.url, "markdown", keys[post.path])]
     ready = {missing[index].path: html for index, html in precompute(convert, missing).items()}
 
     def render(post: Post) -> Post:
-        html = cache.memo(post.url, "markdown", inputs(post),
-                          lambda: ready[post.path] if post.path in ready else convert(post))
+        html = cache.memo(post.url, "markdown", None, lambda: ready[post.path] if post.path in ready else convert(post),
+                          wanted=keys[post.path])
         return replace(post, html=html)
 
     return each(posts, render, errors)

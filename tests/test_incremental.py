@@ -236,17 +236,20 @@ def test_serve_rebuilds_from_memory_and_matches_a_clean_build(tmp_path):
     run(root, root / "site")  # runs the code once, so serve only reads build/
     preview = Preview(load_config(root), Reporter(quiet=True), "127.0.0.1", 1313)
     assert preview.rebuild()
-    for change in (prose_edit, shortcode_template_edit, new_post, settings_edit):
+    # Every kind of change, one after another, each followed by serve's rebuild (which writes
+    # only the changed files in place) and compared with a clean build of the same sources.
+    for step, change in enumerate([*(change for change in CHANGES if change is not deleted_post), deleted_post]):
         change(root)
         assert preview.rebuild(root / "content"), preview.error
+        clean_build = tmp_path / f"clean-build-{step}"
+        shutil.copytree(root / "build", clean_build, ignore=shutil.ignore_patterns(".cache", ".preview"))
+        config = preview.config()
+        build(replace(config, output_dir=tmp_path / f"clean-site-{step}", build_dir=clean_build), Reporter(quiet=True),
+              RenderCache(None))
+        assert files(preview.output_dir) == files(tmp_path / f"clean-site-{step}"), change.__name__
+        assert not [path for path in preview.output_dir.rglob("*") if path.is_dir() and not any(path.iterdir())]
     cache = preview._build.keywords["cache"]
     assert cache.memory, "parsed posts stay in memory between rebuilds"
-    clean_build = tmp_path / "clean-build"
-    shutil.copytree(root / "build", clean_build, ignore=shutil.ignore_patterns(".cache", ".preview"))
-    config = preview.config()
-    build(replace(config, output_dir=tmp_path / "clean-site", build_dir=clean_build), Reporter(quiet=True),
-          RenderCache(None))
-    assert files(preview.output_dir) == files(tmp_path / "clean-site")
 
 
 def test_post_pages_that_list_every_post_follow_every_edit(tmp_path):

@@ -77,8 +77,10 @@ class Preview:
 
             # One render cache for the whole session, kept in memory (and on disk beside the
             # preview site): after an edit only what depends on it is rendered again.
+            from ..site.write import PreviewWriter
+
             cache = RenderCache(self.output_dir.parent / "render-cache", self.reporter.warning)
-            self._build = functools.partial(pipeline_build, cache=cache)
+            self._build = functools.partial(pipeline_build, cache=cache, write=PreviewWriter())
         build = self._build
         with self._build_lock:
             if reason is not None:

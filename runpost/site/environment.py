@@ -11,16 +11,39 @@ from pathlib import Path
 from typing import Iterable
 
 import jinja2
+import jinja2.bccache
 from markupsafe import Markup
 
 from ..markup.markdown import markdown_to_html
 from .urls import absolute_url, normalize_url
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Templates compiled once per process, reused while their source is unchanged.
+
+    serve makes a new environment for every rebuild (the settings may have changed);
+    Jinja checks each stored template against its source's checksum before using it.
+    """
+
+    def __init__(self) -> None:
+        self.stored: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.stored:
+            bucket.bytecode_from_string(self.stored[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.stored[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _CompiledTemplates()
+
+
 def make_environment(templates_dirs: Iterable[Path], base_url: str = "/", raw_html: bool = False) -> jinja2.Environment:
     """Templates searched in order (the site's own first, then the theme's)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(path) for path in templates_dirs]),
+        bytecode_cache=_COMPILED,
         autoescape=jinja2.select_autoescape(["html", "xml", "htm"], default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,

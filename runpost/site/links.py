@@ -11,6 +11,7 @@ shortcodes made are reported per page. Template text (`{{ .Permalink }}`,
 """
 from __future__ import annotations
 
+import functools
 import posixpath
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -126,8 +127,11 @@ def post_targets(post: Post) -> list[LinkTarget]:
     return front_matter_targets(post.source, post.body_line, post.meta.images) + list(scan_of(post).targets)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def to_site_path(url: str, page_url: str) -> str | None:
-    """Internal URL -> normalised site path; None for external URLs and bare fragments."""
+    """Internal URL -> normalised site path; None for external URLs and bare fragments.
+
+    Pure, and asked for the same few URLs (stylesheet, tags, home) on every page: remembered."""
     if not is_internal(url):
         return None
     path = unquote(urlsplit(url).path)

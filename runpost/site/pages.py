@@ -80,7 +80,7 @@ def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: Rend
     refs = reference_map(posts)
     # A ref may name any post: the whole map is an input of every post's content.
     inputs = [site_key, key("refs", refs)]
-    keys = {post.path: [*inputs, *content_inputs(post)] for post in posts}
+    keys = {post.path: key("content", [*inputs, *content_inputs(post)]) for post in posts}
     missing = [post for post in posts if not cache.has(post.url, "content", keys[post.path])]
     ready = {missing[index].path: content for index, content in
              precompute(lambda post: render_content(post, refs, env), missing).items()}
@@ -88,8 +88,9 @@ def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: Rend
     done = []
     for post in posts:
         try:
-            content = cache.memo(post.url, "content", keys[post.path],
-                                 lambda: ready[post.path] if post.path in ready else render_content(post, refs, env))
+            content = cache.memo(post.url, "content", None,
+                                 lambda: ready[post.path] if post.path in ready else render_content(post, refs, env),
+                                 wanted=keys[post.path])
             done.append(replace(post, content=content))
         except BuildError as error:
             errors.add(error)
@@ -156,10 +157,11 @@ class PostView:
 def post_views(posts: list[Post], config: Config, cache: RenderCache | None = None,
                site_key: str = "") -> list[PostView]:
     cache = cache or RenderCache(None)
-    missing = [post for post in posts if not cache.has(post.url, "view", _view_inputs(post, site_key))]
+    keys = {post.path: key("view", _view_inputs(post, site_key)) for post in posts}
+    missing = [post for post in posts if not cache.has(post.url, "view", keys[post.path])]
     ready = {missing[index].path: text for index, text in
              precompute(lambda post: view_text(post, config), missing).items()}
-    views = [_view(post, config, cache, site_key, ready) for post in posts]
+    views = [_view(post, config, cache, keys[post.path], ready) for post in posts]
     # posts are newest first: "prev" is the older neighbour, "next" the newer one.
     linked = []
     for index, view in enumerate(views):
@@ -173,9 +175,9 @@ def _view_inputs(post: Post, site_key: str) -> list:
     return [site_key, post.source, post.url, post.content]
 
 
-def _view(post: Post, config: Config, cache: RenderCache, site_key: str, ready: dict) -> PostView:
-    text = cache.memo(post.url, "view", _view_inputs(post, site_key),
-                      lambda: ready[post.path] if post.path in ready else view_text(post, config))
+def _view(post: Post, config: Config, cache: RenderCache, wanted: str, ready: dict) -> PostView:
+    text = cache.memo(post.url, "view", None,
+                      lambda: ready[post.path] if post.path in ready else view_text(post, config), wanted=wanted)
     return PostView(
         title=post.meta.title,
         url=post.url,
@@ -327,7 +329,7 @@ def post_page_keys(env: jinja2.Environment, posts: list[Post], views: list[PostV
 
     A post's page shows its own view, its neighbours' (prev/next) and `site`, unless the
     templates read the site-wide lists (`posts`, `tags`): then every page is templated again."""
-    if not reads_only_its_post(env, "post.html"):
+    if not reads_only_its_post(env, "post.html", site_key):
         return {}
     digests = [key("view-digest", _view_inputs(post, site_key), post.results.overrides) for post in posts]
     site = key("site-context", context["site"])
@@ -340,8 +342,22 @@ def post_page_keys(env: jinja2.Environment, posts: list[Post], views: list[PostV
 _SITE_WIDE = {"posts", "tags"}
 
 
-def reads_only_its_post(env: jinja2.Environment, name: str) -> bool:
-    """True if the template and those it extends, includes or imports never name `posts` or `tags`."""
+_READS_ONLY_ITS_POST: dict[tuple[str, str], bool] = {}
+
+
+def reads_only_its_post(env: jinja2.Environment, name: str, site_key: str = "") -> bool:
+    """True if the template and those it extends, includes or imports never name `posts` or `tags`.
+
+    Remembered by `site_key` (it covers every template's text): serve asks on every rebuild."""
+    if site_key and (site_key, name) in _READS_ONLY_ITS_POST:
+        return _READS_ONLY_ITS_POST[site_key, name]
+    answer = _reads_only_its_post(env, name)
+    if site_key:
+        _READS_ONLY_ITS_POST[site_key, name] = answer
+    return answer
+
+
+def _reads_only_its_post(env: jinja2.Environment, name: str) -> bool:
     seen, pending = set(), [name]
     while pending:
         current = pending.pop()

@@ -90,8 +90,9 @@ def _fill(staging: Path, wanted: dict[str, bytes | Path], output_dir: Path) -> N
     present = _files_in(staging)
     for path in sorted(set(present) - set(wanted)):
         present[path].unlink()
+    ready: set[Path] = set()
     for path, content in sorted(wanted.items()):
-        target = _target(staging, path)
+        target = _target(staging, path, ready=ready)
         if path in present and _same(present[path], content):
             continue
         _remove(target)
@@ -152,12 +153,13 @@ def _link(old: Path, target: Path) -> bool:
     return True
 
 
-def _target(root: Path, path: str, make_parents: bool = True) -> Path:
+def _target(root: Path, path: str, make_parents: bool = True, ready: set[Path] | None = None) -> Path:
+    """root/path, refused if outside root; with make_parents, its folder made (`ready`: folders already made)."""
     relative = PurePosixPath(path)
     if relative.is_absolute() or ".." in relative.parts or not relative.parts:
         raise BuildError(None, f"refusing to write '{path}' outside the output folder")
     target = root.joinpath(*relative.parts)
-    if make_parents:
+    if make_parents and (ready is None or target.parent not in ready):
         parent = target.parent
         # A file (or a link) where this build needs a folder: the recycled tree had a page there.
         for folder in [*reversed(parent.relative_to(root).parents), parent.relative_to(root)]:
@@ -165,6 +167,8 @@ def _target(root: Path, path: str, make_parents: bool = True) -> Path:
             if at != root and (at.is_symlink() or at.is_file()):
                 at.unlink()
         parent.mkdir(parents=True, exist_ok=True)
+        if ready is not None:
+            ready.add(parent)
     return target
 
 
@@ -186,3 +190,67 @@ def _swap(staging: Path, output_dir: Path) -> None:
             os.rename(backup, spare)  # fails if another build left one meanwhile: then delete ours
         except OSError:
             shutil.rmtree(backup, ignore_errors=True)
+
+
+class PreviewWriter:
+    """serve's writer: after its first whole write, only the files that changed, each replaced atomically.
+
+    The preview folder is serve's own (build/.preview/site): no reader needs the whole site
+    swapped at once, and the page reloads only after the build. So where write_site rebuilds
+    a staging copy of the site (about 0.15 s at 1,000 posts), a rebuild here compares each
+    page with what this writer wrote last time, in memory, and writes a changed page to a
+    temporary file renamed over the old one. A page that is gone is removed.
+    """
+
+    def __init__(self) -> None:
+        self.folder: Path | None = None
+        self.written: dict[str, bytes | tuple] = {}   # site path -> page bytes, or a copied file's fingerprint
+
+    def __call__(self, site: Site, output_dir: Path) -> None:
+        output_dir = output_dir.resolve()
+        wanted: dict[str, bytes | Path] = {MARKER: _MARKER_TEXT}
+        wanted.update((path, text.encode("utf-8")) for path, text in site.pages.items())
+        wanted.update(site.files)
+        if self.folder != output_dir or not (output_dir / MARKER).is_file():
+            write_site(site, output_dir)
+            self.folder = output_dir
+            self.written = {path: _as_written(content) for path, content in wanted.items()}
+            return
+        for path in wanted:
+            _target(Path("/"), path, make_parents=False)   # refuse a path outside the folder first
+        ready: set[Path] = set()
+        written = {}
+        for path, content in sorted(wanted.items()):
+            written[path] = _as_written(content)
+            if self.written.get(path) == written[path]:
+                continue
+            target = _target(output_dir, path, ready=ready)
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".runpost-", delete=False) as temporary:
+                if isinstance(content, bytes):
+                    temporary.write(content)
+                else:
+                    with open(content, "rb") as source:
+                        shutil.copyfileobj(source, temporary)
+            os.chmod(temporary.name, 0o666 & ~_UMASK)
+            os.replace(temporary.name, target)
+        for path in sorted(set(self.written) - set(written)):
+            stale = _target(output_dir, path, make_parents=False)
+            if stale.is_symlink() or stale.is_file():
+                stale.unlink()
+            for folder in stale.parents:     # a tag that is gone leaves no empty folder behind
+                if folder == output_dir or not folder.is_dir() or any(folder.iterdir()):
+                    break
+                folder.rmdir()
+        self.written = written
+
+
+def _as_written(content: bytes | Path) -> bytes | tuple:
+    if isinstance(content, bytes):
+        return content
+    try:
+        status = content.stat()
+    except OSError:
+        return (str(content), None)
+    return (str(content), status.st_size, status.st_mtime_ns)
