@@ -32,8 +32,14 @@ def highlight_code(code: str, language: str, options: dict[str, str] | None = No
         return _plain_block(code, language)
     if language.lower() in _ENSURE_NEWLINE and not code.endswith("\n"):
         code += "\n"
-    lines = _highlighted_lines(code, lexer or _lexer("text"))
+    lines = _highlighted_lines_of(code, language if lexer is not None else "text")
     return _chroma_html(lines, language or "text", _display(options), _outer_attributes(options))
+
+
+@functools.lru_cache(maxsize=512)
+def _highlighted_lines_of(code: str, language: str):
+    """Pygments' tokens for the code, remembered: serve re-renders a post's every block after a prose edit."""
+    return tuple(_highlighted_lines(code, _lexer(language)))
 
 
 def _outer_attributes(options: dict[str, str]) -> str:
