@@ -15,19 +15,22 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Sequence
 
-# Below this many items a pool's start-up costs more than it saves. An estimate (about 3 ms of
-# Markdown per corpus post against tens of ms to fork a worker), not yet measured.
-MIN_ITEMS = 48
+# Below this many items a pool's start-up (about 25 ms) costs more than it saves. Measured
+# 2026-11-30 on 2 cores with the parity corpus's Markdown (about 3 ms a post), parallel/serial:
+# 8 posts 1.41x, 16 posts 0.94x, 24 posts 0.78x, 48 posts 0.78x, 96 posts 0.66x.
+# Heavier items (an image to encode: about 100 ms) pass a smaller min_items.
+MIN_ITEMS = 24
 # The content and site stages run on call_deep's thread while the main thread waits for it.
 _THREADS_OF_A_BUILD = 2
 
 _work: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
 
 
-def precompute(function: Callable[[Any], Any], items: Sequence[Any]) -> dict[int, Any]:
+def precompute(function: Callable[[Any], Any], items: Sequence[Any], min_items: int | None = None) -> dict[int, Any]:
     """{index: function(items[index])} for every item that did not raise; {} when it is not worth a pool."""
-    workers = min(_cores(), len(items) // (MIN_ITEMS // 2) or 1)
-    if len(items) < MIN_ITEMS or workers < 2 or not _can_fork():
+    min_items = MIN_ITEMS if min_items is None else min_items
+    workers = min(_cores(), len(items) // max(1, min_items // 2) or 1)
+    if len(items) < min_items or workers < 2 or not _can_fork():
         return {}
     global _work
     _work = (function, items)

@@ -1,6 +1,8 @@
 """site/variants.py: WebP copies at a few widths (srcset), made once and identically; lazy loading."""
 from __future__ import annotations
 
+import functools
+import io
 import sys
 from pathlib import Path
 
@@ -13,15 +15,22 @@ ImageDraw = pytest.importorskip("PIL.ImageDraw")
 
 
 def plot(path: Path, width: int = 1300, height: int = 1000) -> Path:
-    """A PNG like a matplotlib figure: thin lines and text-like marks on white."""
+    """A PNG like a matplotlib figure: thin lines and text-like marks on white (drawn once per size)."""
+    path.write_bytes(_plot_png(width, height))
+    return path
+
+
+@functools.lru_cache(maxsize=None)
+def _plot_png(width: int, height: int) -> bytes:
     image = Image.new("RGBA", (width * 2, height * 2), "white")
     draw = ImageDraw.Draw(image)
     for step in range(0, width * 2, 30):
         draw.line([(step, height * 2), (width * 2 - step, step * height // width)], fill=(31, 119, 180, 255), width=5)
         draw.text((step, 10 + step % 300), f"{step}", fill="black")
     # Drawn at twice the size and shrunk: antialiased edges, as matplotlib draws them.
-    image.resize((width, height), Image.Resampling.LANCZOS).save(path)
-    return path
+    out = io.BytesIO()
+    image.resize((width, height), Image.Resampling.LANCZOS).save(out, format="PNG")
+    return out.getvalue()
 
 
 def tag(path: str = "/p/loss.png", extra: str = "") -> str:

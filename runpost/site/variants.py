@@ -36,6 +36,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
+from ..parallel import precompute
 from ..post import Post
 
 WIDTHS = (480, 800, 1200)      # pixels; a phone at 2x needs ~800, a laptop column at 2x ~1300
@@ -56,8 +57,11 @@ _LOADING = re.compile(r"""\sloading\s*=\s*(["']?)([\w-]*)\1""", re.IGNORECASE)
 
 def light_images(posts: list[Post], cache_dir: Path) -> tuple[list[Post], dict[str, Path]]:
     maker = VariantMaker(cache_dir)
-    done = [replace(post, content=lighten(post.content, {**post.assets, **post.results.files}, maker))
-            for post in posts]
+    files_of = [{**post.assets, **post.results.files} for post in posts]
+    # Copies not made yet are made first, on all cores (a cold build of the article: 40 copies).
+    missing = sorted({job for post, files in zip(posts, files_of) for job in maker.missing(post.content, files)})
+    precompute(lambda job: maker.make(*job), missing, min_items=2)
+    done = [replace(post, content=lighten(post.content, files, maker)) for post, files in zip(posts, files_of)]
     return done, maker.made
 
 
@@ -127,6 +131,41 @@ class VariantMaker:
         self.cache_dir = cache_dir
         self.made: dict[str, Path] = {}
 
+    def missing(self, content: str, files: dict[str, Path]) -> list[tuple[Path, int]]:
+        """(image file, width) of each copy `content`'s images need that the cache does not hold yet."""
+        if "<img" not in content.lower():
+            return []
+        sources = []
+        for match in _IMAGE.finditer(content):
+            if _srcset_possible(match["img"], files):
+                sources.append(files[_site_path(match["img"])])
+                dark = html.unescape(match["dark"]) if match["dark"] else ""
+                if dark in files:
+                    sources.append(files[dark])
+        jobs = []
+        for source in sources:
+            try:
+                from PIL import Image
+                data = source.read_bytes()
+                with Image.open(source) as image:
+                    widths = [*(w for w in WIDTHS if w < image.width), image.width]
+            except Exception:      # no Pillow, or not an image it reads: variants() decides, serially
+                continue
+            jobs += [(source, width) for width in widths if not self._cached(data, width).is_file()]
+        return jobs
+
+    def make(self, source: Path, width: int) -> Path:
+        """The copy of `source` at `width`, made if the cache does not hold it (a worker process's job)."""
+        from PIL import Image
+        data = source.read_bytes()
+        with Image.open(source) as image:
+            graphic = functools.cache(lambda: _is_graphic(image))
+            return self.copy(image, data, width, graphic)
+
+    def _cached(self, data: bytes, width: int) -> Path:
+        key = hashlib.sha256(data + f"|{width}|{SETTINGS}|{_pillow_version()}".encode()).hexdigest()
+        return self.cache_dir / f"{key}.webp"
+
     def variants(self, site_path: str, source: Path, taken: dict[str, Path]) -> list[tuple[str, int]]:
         """[(site path, width)] of the WebP copies to list, narrowest first; [] if none helps."""
         try:
@@ -160,8 +199,7 @@ class VariantMaker:
 
         Only a copy not in the cache opens the pixels (a rebuild reads the file's bytes, hashes them, done).
         """
-        key = hashlib.sha256(data + f"|{width}|{SETTINGS}|{_pillow_version()}".encode()).hexdigest()
-        target = self.cache_dir / f"{key}.webp"
+        target = self._cached(data, width)
         if not target.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
             if width == image.width:
