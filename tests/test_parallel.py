@@ -51,3 +51,22 @@ def test_a_parallel_build_writes_the_same_bytes_as_a_serial_one(tmp_path, monkey
     run(root, tmp_path / "parallel", RenderCache(None))
     assert len(pools) == 4, "Markdown, contents, views and pages each on a pool"
     assert files(tmp_path / "parallel") == files(tmp_path / "serial")
+
+
+def test_webp_copies_made_on_both_cores_are_the_bytes_a_serial_build_makes(two_cores, tmp_path):
+    from runpost.site import variants
+    from test_variants import plot, tag
+
+    files = {"/p/a.png": plot(tmp_path / "a.png"), "/p/b.png": plot(tmp_path / "b.png", width=1100, height=900)}
+    content = tag("/p/a.png") + tag("/p/b.png")
+    maker = variants.VariantMaker(tmp_path / "parallel")
+    missing = sorted(set(maker.missing(content, files)))
+    made = call_deep(lambda: parallel.precompute(lambda job: (maker.make(*job), os.getpid()), missing, min_items=2))
+    assert len(missing) >= 6 and sorted(made) == list(range(len(missing)))
+    assert os.getpid() not in {pid for _, pid in made.values()}
+    assert all(maker._cached(source.read_bytes(), width).is_file() for source, width in missing)
+    parallel_html = variants.lighten(content, files, maker)
+    serial = variants.VariantMaker(tmp_path / "serial")
+    assert variants.lighten(content, files, serial) == parallel_html
+    assert {path: file.read_bytes() for path, file in maker.made.items()} == \
+        {path: file.read_bytes() for path, file in serial.made.items()}
