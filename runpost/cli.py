@@ -39,9 +39,16 @@ def main(argv: list[str] | None = None) -> int:
             from .serve import serve
 
             return serve(config, reporter, host=args.host, port=args.port)
+        config = _choose_output(config, explicit=args.output is not None, force=args.force, reporter=reporter)
+        from .uptodate import current
+
+        if (last := current(config)) is not None:   # nothing it read or wrote has changed (uptodate.py)
+            for warning in last["warnings"]:
+                print(warning, file=sys.stderr)
+            reporter.info(f"nothing changed since the last build: {config.output_dir} is up to date")
+            return 0
         from .pipeline import build
 
-        config = _choose_output(config, explicit=args.output is not None, force=args.force, reporter=reporter)
         build(config, reporter)
         return 0
     except UsageError as error:

@@ -6,6 +6,8 @@ output folder unless every stage succeeded.
 """
 from __future__ import annotations
 
+import datetime as dt
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
@@ -22,6 +24,7 @@ from .markup.shortcodes import available_shortcodes, parse_shortcodes, shortcode
 from .parallel import precompute
 from .post import Post, Site
 from .render_cache import RenderCache, key, open_cache
+from . import uptodate
 from .report import Reporter
 from .site.links import check_links
 from .site.pages import render_site
@@ -33,9 +36,14 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
     # Content and site stages run on a deep stack (deep.py); execution stays on
     # the main thread, where Ctrl-C is handled.
     # The render cache (render_cache.py) skips rendering whose inputs did not change.
+    started = time.time_ns()
+    whole = write is write_site      # the command line's build (serve previews elsewhere and keeps no manifest)
+    if whole:
+        uptodate.forget(config)      # from here on the last build's manifest may no longer hold
     cache = cache or open_cache(config.build_dir, reporter.warning)
     cache.start_build()
-    posts = call_deep(lambda: read_content(config, cache))
+    held_back: list[dt.datetime] = []
+    posts = call_deep(lambda: read_content(config, cache, held_back))
     warn_about_setup(config, reporter)
     if config.mode == "explain":
         explain_posts(posts, config, reporter)
@@ -45,15 +53,19 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
     write(site, config.output_dir)   # serve passes its PreviewWriter
     reporter.info(f"wrote {len(site.pages)} pages and {len(site.files)} files to {config.output_dir}")
     cache.save()
+    if whole:
+        declared = [(post.bundle or post.path.parent) / name for post in posts for name in post.meta.inputs]
+        uptodate.record(config, started, declared, min(held_back, default=None), reporter.warnings)
 
 
-def read_content(config: Config, cache: RenderCache | None = None) -> list[Post]:
+def read_content(config: Config, cache: RenderCache | None = None,
+                 held_back: list[dt.datetime] | None = None) -> list[Post]:
     # The content stages report every problem of every post together, before
     # any code runs: a typo in one post should not cost a training run first.
     cache = cache or RenderCache(None)
     content_errors = ErrorCollector()
     posts = load_posts(config, content_errors, parse=lambda path, text, bundle: cache.remember(
-        ("post", str(path), text, str(bundle)), lambda: parse_post(path, text, bundle)))
+        ("post", str(path), text, str(bundle)), lambda: parse_post(path, text, bundle)), held_back=held_back)
     known, needing_inner = available_shortcodes(config), shortcodes_needing_inner(config)
     # Scanning and parsing shortcodes are pure too: serve remembers them for posts it has seen.
     parse = lambda post: cache.remember(

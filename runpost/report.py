@@ -12,6 +12,7 @@ class Reporter:
     def __init__(self, stream: TextIO | None = None, quiet: bool = False):
         self.stream = stream or sys.stderr
         self.quiet = quiet
+        self.warnings: list[str] = []   # as printed: an up-to-date build shows the last build's again
 
     def info(self, message: str) -> None:
         if not self.quiet:
@@ -20,4 +21,5 @@ class Reporter:
     def warning(self, message: str, location: object = None) -> None:
         """Compiler style: `path:line: warning: message` when there is a place to name."""
         prefix = f"{location}: " if location else ""
-        print(f"{prefix}warning: {message}", file=self.stream, flush=True)
+        self.warnings.append(f"{prefix}warning: {message}")
+        print(self.warnings[-1], file=self.stream, flush=True)

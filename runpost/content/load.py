@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -23,10 +24,12 @@ _SKIPPED_ASSET_PARTS = {"__pycache__", ".ipynb_checkpoints"}
 
 
 def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.datetime | None = None,
-               parse: Callable[[Path, str, Path | None], Post] | None = None) -> list[Post]:
+               parse: Callable[[Path, str, Path | None], Post] | None = None,
+               held_back: list[dt.datetime] | None = None) -> list[Post]:
     """All posts to publish, sorted newest first.
 
     `parse` stands in for parse_post (serve passes one that remembers its answers).
+    `held_back` gets the publish date of each post not published yet because it is in the future.
 
     Every error in every file is reported: into `errors` if given (the
     pipeline goes on with the posts that loaded, to find their errors too),
@@ -49,6 +52,9 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
             collected.add(error)
         except BuildErrors as many:
             collected.extend(many)
+    if held_back is not None:
+        held_back += [post.meta.publish_date for post in posts
+                      if not is_published(post, config, now) and is_published(post, replace(config, future=True), now)]
     posts = [post for post in posts if is_published(post, config, now)]
     try:
         check_unique_urls(posts)
