@@ -46,3 +46,26 @@ def test_invalid_toml_is_an_error_with_a_line(tmp_path):
     with pytest.raises(BuildError) as caught:
         load_config(tmp_path)
     assert str(caught.value).startswith(f"{tmp_path}/runpost.toml:2:")
+
+
+def test_feed_limit_keeps_the_newest_posts_and_zero_keeps_all(tmp_path):
+    from conftest import FIXTURE_SITE, run_build
+    import shutil
+
+    root = tmp_path / "blog"
+    shutil.copytree(FIXTURE_SITE, root)
+    for number in range(3):
+        (root / f"content/posts/extra-{number}.md").write_text(
+            f"---\ntitle: Extra {number}\ndate: 2026-01-0{number + 1}\n---\nText {number}.\n", encoding="utf-8")
+    with (root / "runpost.toml").open("a", encoding="utf-8") as settings:
+        settings.write("feed_limit = 2\n")
+    assert run_build(cwd=root).returncode == 0
+    feed = (root / "site/index.xml").read_text(encoding="utf-8")
+    assert feed.count("<entry>") == 2 and "Extra 2" in feed and "Extra 1" in feed and "Extra 0" not in feed
+    text = (root / "runpost.toml").read_text(encoding="utf-8").replace("feed_limit = 2", "feed_limit = 0")
+    (root / "runpost.toml").write_text(text, encoding="utf-8")
+    assert run_build(cwd=root).returncode == 0
+    assert (root / "site/index.xml").read_text(encoding="utf-8").count("<entry>") >= 5
+    (root / "runpost.toml").write_text(text.replace("feed_limit = 0", "feed_limit = -1"), encoding="utf-8")
+    result = run_build(cwd=root)
+    assert result.returncode == 1 and "runpost.toml:5:1: error: setting 'feed_limit' must be 0 or more" in result.stderr

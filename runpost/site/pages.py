@@ -281,7 +281,9 @@ def list_pages(env: jinja2.Environment, context: dict, views: list[PostView], co
         "index.html": _render(env, "home.html", context, page=_page("home", config.title, "/", config.description)),
         "tags/index.html": _render(env, "tags.html", context, page=_page("tags", "Tags", "/tags/")),
         "404.html": _render(env, "404.html", context, page=_page("404", "Page not found", "/404.html", noindex=True)),
-        "index.xml": _render(env, "feed.xml", context, page=_page("feed", config.title, "/index.xml")),
+        # The newest feed_limit posts: a 1,000-post blog's feed with every post in full would be 4 MB.
+        "index.xml": _render(env, "feed.xml", {**context, "posts": context["posts"][:config.feed_limit or None]},
+                             page=_page("feed", config.title, "/index.xml")),
         "sitemap.xml": _render(env, "sitemap.xml", context, page=_page("sitemap", "", "/sitemap.xml")),
         "robots.txt": _render(env, "robots.txt", context, page=_page("robots", "", "/robots.txt")),
     }
