@@ -68,8 +68,9 @@ def read_content(config: Config, cache: RenderCache | None = None,
         ("post", str(path), text, str(bundle)), lambda: parse_post(path, text, bundle)), held_back=held_back)
     known, needing_inner = available_shortcodes(config), shortcodes_needing_inner(config)
     # Scanning and parsing shortcodes are pure too: serve remembers them for posts it has seen.
+    shortcodes = key("shortcode-names", sorted(known), sorted(needing_inner))   # once, not once per post
     parse = lambda post: cache.remember(
-        ("shortcodes", str(post.path), post.source, str(post.bundle), post.assets, sorted(known), sorted(needing_inner)),
+        ("shortcodes", str(post.path), post.source, str(post.bundle), post.assets, shortcodes),
         lambda: parse_shortcodes(scan_post(post), known, needing_inner))
     posts = each(posts, parse, content_errors)
     posts = render_all_markdown(posts, config, cache, content_errors)

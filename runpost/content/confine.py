@@ -8,6 +8,7 @@ an error at its path. Symlinks that stay inside the project work.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..errors import BuildError, Location
@@ -30,8 +31,8 @@ def allowed_roots(root: Path, content_dir: Path) -> Roots:
 
 
 def is_inside(path: Path, roots: tuple[Path, ...]) -> bool:
-    resolved = _resolve(path, roots)
-    return any(resolved == root or root in resolved.parents for root in roots)
+    resolved = str(_resolve(path, roots))
+    return any(resolved == str(root) or resolved.startswith(str(root).rstrip(os.sep) + os.sep) for root in roots)
 
 
 def _resolve(path: Path, roots: tuple[Path, ...]) -> Path:
