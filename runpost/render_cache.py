@@ -64,6 +64,10 @@ def _feed(update: Callable[[bytes], None], value: Any) -> None:
         data = value.encode("utf-8", "surrogatepass")
         update(b"s%d:" % len(data))
         update(data)
+    elif isinstance(value, (list, tuple, dict)) and len(value) > 32 and (data := _json(value)) is not None:
+        # A long list or map (every ref name of a site): JSON's C encoder is faster than recursing here.
+        update(b"j%d:" % len(data))
+        update(data)
     elif isinstance(value, (list, tuple)):
         update(b"l%d:" % len(value))
         for item in value:
@@ -79,6 +83,13 @@ def _feed(update: Callable[[bytes], None], value: Any) -> None:
         update(text)
     else:
         _feed(update, str(value))
+
+
+def _json(value: Any) -> bytes | None:
+    try:
+        return json.dumps(value, sort_keys=True, default=str).encode("utf-8", "surrogatepass")
+    except (TypeError, ValueError):   # keys of mixed types: _feed sorts them itself
+        return None
 
 
 def file_fingerprint(path: Path) -> list:

@@ -8,6 +8,7 @@ the page, as in Hugo.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -81,9 +82,12 @@ def find_post_files(content_dir: Path) -> list[tuple[Path, Path | None]]:
 
 def stray_markdown(content_dir: Path) -> list[Path]:
     """Markdown files a Hugo user may expect to be pages but that are not posts (not under posts/)."""
-    posts_dir = content_dir / "posts"
-    return [path for path in sorted(content_dir.rglob("*.md"))
-            if posts_dir not in path.parents and path.name != "_index.md"] if content_dir.is_dir() else []
+    found = []
+    for folder, folders, names in os.walk(content_dir):
+        if Path(folder) == content_dir:
+            folders[:] = [name for name in folders if name != "posts"]   # posts are posts: not listed at all
+        found += [Path(folder, name) for name in names if name.endswith(".md") and name != "_index.md"]
+    return sorted(found)
 
 
 def read_post(path: Path, bundle: Path | None, roots: tuple[Path, ...] | None = None,

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -601,6 +602,7 @@ def front_matter_targets(source: str, body_line: int, images: tuple[str, ...]) -
 _TEMPLATE = re.compile(r"\{\{|\}\}|\{%|%\}")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def looks_like_template(target: str) -> bool:
     """`{{ .Permalink }}`, `{{ post.url }}`, `{% url 'x' %}`: template text, never a URL to check."""
     from urllib.parse import unquote

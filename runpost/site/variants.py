@@ -50,6 +50,7 @@ RESIZABLE = (".png", ".jpg", ".jpeg")
 # An <img>, with the dark-mode <picture> that images.py may have put around it.
 _IMAGE = re.compile(r'(?:<picture><source srcset="(?P<dark>[^"]*)" media="\(prefers-color-scheme: dark\)">)?'
                     r"(?P<img><img\b[^>]*>)(?(dark)</picture>)", re.IGNORECASE)
+_ANY_IMAGE = re.compile(r"<[iI][mM][gG]")
 _SRC = re.compile(r"""\ssrc\s*=\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
 _WIDTH = re.compile(r"""\swidth\s*=\s*["']?(\d+)""", re.IGNORECASE)
 _LOADING = re.compile(r"""\sloading\s*=\s*(["']?)([\w-]*)\1""", re.IGNORECASE)
@@ -66,7 +67,7 @@ def light_images(posts: list[Post], cache_dir: Path) -> tuple[list[Post], dict[s
 
 
 def lighten(content: str, files: dict[str, Path], maker: "VariantMaker") -> str:
-    if "<img" not in content.lower():
+    if not _ANY_IMAGE.search(content):
         return content          # most posts: a plain search is 20 times faster than _IMAGE's
     count = 0
 
@@ -133,7 +134,7 @@ class VariantMaker:
 
     def missing(self, content: str, files: dict[str, Path]) -> list[tuple[Path, int]]:
         """(image file, width) of each copy `content`'s images need that the cache does not hold yet."""
-        if "<img" not in content.lower():
+        if not _ANY_IMAGE.search(content):
             return []
         sources = []
         for match in _IMAGE.finditer(content):

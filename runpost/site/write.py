@@ -204,13 +204,11 @@ class PreviewWriter:
 
     def __init__(self) -> None:
         self.folder: Path | None = None
-        self.written: dict[str, bytes | tuple] = {}   # site path -> page bytes, or a copied file's fingerprint
+        self.written: dict[str, str | tuple] = {}   # site path -> page text, or a copied file's fingerprint
 
     def __call__(self, site: Site, output_dir: Path) -> None:
         output_dir = output_dir.resolve()
-        wanted: dict[str, bytes | Path] = {MARKER: _MARKER_TEXT}
-        wanted.update((path, text.encode("utf-8")) for path, text in site.pages.items())
-        wanted.update(site.files)
+        wanted: dict[str, str | Path] = {MARKER: _MARKER_TEXT.decode(), **site.pages, **site.files}
         if self.folder != output_dir or not (output_dir / MARKER).is_file():
             write_site(site, output_dir)
             self.folder = output_dir
@@ -224,6 +222,7 @@ class PreviewWriter:
             written[path] = _as_written(content)
             if self.written.get(path) == written[path]:
                 continue
+            content = content.encode("utf-8") if isinstance(content, str) else content
             target = _target(output_dir, path, ready=ready)
             if target.is_dir() and not target.is_symlink():
                 shutil.rmtree(target)
@@ -246,8 +245,8 @@ class PreviewWriter:
         self.written = written
 
 
-def _as_written(content: bytes | Path) -> bytes | tuple:
-    if isinstance(content, bytes):
+def _as_written(content: str | Path) -> str | tuple:
+    if isinstance(content, str):
         return content
     try:
         status = content.stat()
