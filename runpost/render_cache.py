@@ -7,10 +7,12 @@ source and the versions of the libraries that shape HTML). A build asks
 compute, remember, return. Only values that computed without raising are kept,
 so errors are found again on every build.
 
-On disk: build/.cache/render/<sha256 of owner>.json (gitignored, never
-committed, safe to delete), one JSON file per output page holding one entry per
-kind: JSON only, so nothing stored can run code when loaded. A file that does
-not parse or belongs to another owner is ignored with a warning and rewritten.
+On disk: build/.cache/render/shard-XX.json (gitignored, never committed, safe to
+delete): the pages' entries spread over SHARDS files by a hash of the page's path
+(one file per page made a cold build of 1,000 posts create 2,000 files, a second of
+this machine's time), each entry one per kind: JSON only, so nothing stored can run
+code when loaded. A file that does not parse or holds another shard's pages is
+ignored with a warning and rewritten.
 `serve` keeps one RenderCache across rebuilds, so its hits come from memory.
 """
 from __future__ import annotations
@@ -23,7 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
-FORMAT = "runpost-render-cache-1"
+FORMAT = "runpost-render-cache-2"
 CACHE_FOLDER = Path(".cache") / "render"
 # Libraries whose version changes the HTML a post renders to.
 _LIBRARIES = ("markdown", "pymdown-extensions", "pygments", "jinja2", "markupsafe", "latex2mathml", "pyyaml")
@@ -122,6 +124,8 @@ class RenderCache:
         self.records: dict[str, dict[str, Any]] = {}   # owner -> {kind: {"key", "value"}}
         self.used: set[str] = set()    # owners asked for in this build
         self.changed: set[str] = set() # owners with an entry added since the last save
+        self.loaded: set[int] = set()  # shards read from disk
+        self.dirty: set[int] = set()   # shards to write (or delete) at save
         self.hits = 0
         self.computed: list[tuple[str, str]] = []   # (owner, kind) computed in this build
         # Parsed posts (Python objects, never written to disk), for serve's rebuilds.
@@ -173,58 +177,84 @@ class RenderCache:
 
     def _record(self, owner: str) -> dict[str, Any]:
         if owner not in self.records:
-            self.records[owner] = self._read(owner)
+            self._load_shard(_shard(owner))
+            self.records.setdefault(owner, {})
         return self.records[owner]
 
-    def _path(self, owner: str) -> Path:
+    def _path(self, shard: int) -> Path:
         assert self.folder is not None
-        return self.folder / (hashlib.sha256(owner.encode("utf-8", "surrogatepass")).hexdigest()[:40] + ".json")
+        return self.folder / f"shard-{shard:02x}.json"
 
-    def _read(self, owner: str) -> dict[str, Any]:
-        if self.folder is None:
-            return {}
-        path = self._path(owner)
+    def _load_shard(self, shard: int) -> None:
+        """Every owner's entries in the shard's file, into `records` (once per shard and cache)."""
+        if self.folder is None or shard in self.loaded:
+            return
+        self.loaded.add(shard)
+        path = self._path(shard)
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return {}
+            return
         except (OSError, UnicodeDecodeError) as error:
             self.warn(f"ignoring unreadable render cache entry {path}: {error}")
-            return {}
+            return
         try:
             data = json.loads(text)
         except ValueError:
             data = None
-        if not (isinstance(data, dict) and data.get("format") == FORMAT and data.get("owner") == owner
-                and isinstance(data.get("entries"), dict)):
+        owners = data.get("owners") if isinstance(data, dict) else None
+        if not (isinstance(data, dict) and data.get("format") == FORMAT and data.get("shard") == shard
+                and isinstance(owners, dict) and all(isinstance(entries, dict) and _shard(owner) == shard
+                                                     for owner, entries in owners.items())):
             self.warn(f"ignoring corrupt or foreign render cache entry {path}")
-            return {}
-        return data["entries"]
+            self.dirty.add(shard)      # rewritten at save, with what this build computes
+            return
+        for owner, entries in owners.items():
+            self.records.setdefault(owner, entries)
 
     def save(self) -> None:
-        """Write the entries added in this build; forget (and delete) owners this build did not ask for."""
+        """Write the shards whose entries changed; forget (and delete) owners this build did not ask for."""
         for owner in set(self.records) - self.used:
             del self.records[owner]
+            self.dirty.add(_shard(owner))
         for wanted in set(self.memory) - self.memory_used:
             del self.memory[wanted]
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
-            for owner in sorted(self.changed & self.used):
-                self._write(owner)
-            keep = {self._path(owner).name for owner in self.used}
+            self.dirty |= {_shard(owner) for owner in self.changed & self.used}
+            by_shard: dict[int, dict[str, Any]] = {}
+            for owner in self.used:
+                by_shard.setdefault(_shard(owner), {})[owner] = self.records[owner]
+            for shard in sorted(self.dirty):
+                if shard in by_shard:
+                    self._write(shard, by_shard[shard])
+                else:
+                    self._path(shard).unlink(missing_ok=True)
+            # Files of shards this build never read hold only owners it did not ask for.
+            keep = {self._path(shard).name for shard in by_shard}
             for path in self.folder.glob("*.json"):
                 if path.name not in keep:
                     path.unlink(missing_ok=True)
         self.changed = set()
+        self.dirty = set()
 
-    def _write(self, owner: str) -> None:
-        # Written to a temporary file and renamed: a reader never sees half an entry.
-        path = self._path(owner)
-        data = {"format": FORMAT, "owner": owner, "entries": self.records[owner]}
+    def _write(self, shard: int, owners: dict[str, Any]) -> None:
+        # Written to a temporary file and renamed: a reader never sees half a shard.
+        path = self._path(shard)
+        data = {"format": FORMAT, "shard": shard, "owners": owners}
         handle, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=self.folder)
         with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(data, file, separators=(",", ":"))
+            file.write(json.dumps(data, separators=(",", ":")))   # dumps: one C call; dump writes in pieces
         os.replace(temporary, path)
+
+
+SHARDS = 64
+
+
+def _shard(owner: str) -> int:
+    """Which of the SHARDS files holds an owner's entries (a cold build creates 64 files, not 2,000)."""
+    return hashlib.sha256(owner.encode("utf-8", "surrogatepass")).digest()[0] % SHARDS
+
 
 def open_cache(build_dir: Path, warn: Callable[[str], None]) -> RenderCache:
     return RenderCache(build_dir / CACHE_FOLDER, warn)

@@ -97,10 +97,15 @@ def _page_urls(site: Site, page: str) -> list[str]:
 
 
 def _linked_paths(post: Post, site: Site, config: Config, cache: RenderCache) -> set[str]:
-    """Site paths the post's page links to: its rendered Markdown's URLs and its page's."""
-    # A post that has not been through the Markdown stage (a test's, say) is rendered here.
-    html = post.html or markdown_to_html(post.body, raw_html=config.raw_html)
-    urls = cache.memo(post.url, "urls", [html], lambda: urls_in(html)) + _page_urls(site, _output_of(post.url))
+    """Site paths the post's page links to: the URLs its finished page holds (noted while its
+    URLs were made relative), else those of its rendered Markdown (a page not finished here)."""
+    page = _output_of(post.url)
+    if page in site.links:
+        urls = site.links[page]
+    else:
+        # A post that has not been through the Markdown stage (a test's, say) is rendered here.
+        html = post.html or markdown_to_html(post.body, raw_html=config.raw_html)
+        urls = cache.memo(post.url, "urls", [html], lambda: urls_in(html)) + _page_urls(site, page)
     return {path for url in urls if (path := to_site_path(url, post.url)) is not None}
 
 
