@@ -14,8 +14,9 @@ takes to list the files, where a full rebuild re-reads and re-renders every post
 
 Anything else means a full build, which also verifies every stored result again:
 - a file changed, added or removed, among the inputs or in the output folder;
-- an input modified less than RACY_SECONDS before the last build started: its change
-  may share a timestamp tick with the build's reading of it (git's "racily clean");
+- an input modified just before the last build started (0.1 s, or 2 s on a file system
+  with whole-second timestamps): its change may share a timestamp tick with the build's
+  reading of it (git's "racily clean");
 - --rerun or --explain (they always do their work), other settings, flags or
   parameters, another runpost, Python or library version;
 - a held-back post is due.
@@ -35,7 +36,11 @@ from .config import CONFIG_NAME, Config
 
 MANIFEST = Path(".cache") / "last-build.json"
 FORMAT = "runpost-last-build-1"
-RACY_SECONDS = 2.0          # the coarsest timestamps in common use (FAT, HFS+); ext4 ticks in milliseconds
+# How close before a build's start a change may have been made and still share its timestamp
+# tick with the build's reading of the file: whole-second timestamps (FAT, HFS+, some network
+# file systems) tick every 1 to 2 s; finer ones (ext4, APFS, NTFS) every few milliseconds.
+RACY_SECONDS = 2.0
+RACY_SECONDS_FINE = 0.1
 _BUILD_CACHES = {".cache", ".preview"}   # build/'s own caches: written by builds, never their inputs
 
 
@@ -61,10 +66,14 @@ def _still_current(config: Config, manifest: Any) -> bool:
     inputs = manifest["inputs"]
     if not isinstance(inputs, dict) or inputs != _inputs(config, [str(path) for path in manifest["declared"]]):
         return False
-    racy_from = manifest["started_ns"] - int(RACY_SECONDS * 1e9)
-    if any(entry[1] >= racy_from for entry in inputs.values() if entry):
+    if any(_racy(entry[1], manifest["started_ns"]) for entry in inputs.values() if entry):
         return False
     return manifest["output"] == files_of([config.output_dir]) and isinstance(manifest["warnings"], list)
+
+
+def _racy(mtime_ns: int, started_ns: int) -> bool:
+    coarse = mtime_ns % 1_000_000_000 == 0      # a whole second: a file system that keeps no finer time
+    return mtime_ns >= started_ns - int((RACY_SECONDS if coarse else RACY_SECONDS_FINE) * 1e9)
 
 
 def record(config: Config, started_ns: int, declared: Iterable[Path], next_release: dt.datetime | None,
