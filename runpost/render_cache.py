@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -28,7 +29,8 @@ from typing import Any, Callable
 FORMAT = "runpost-render-cache-2"
 CACHE_FOLDER = Path(".cache") / "render"
 # Libraries whose version changes the HTML a post renders to.
-_LIBRARIES = ("markdown", "pymdown-extensions", "pygments", "jinja2", "markupsafe", "latex2mathml", "pyyaml")
+# Pillow: image sizes in <img> and the WebP copies (without it, neither).
+_LIBRARIES = ("markdown", "pymdown-extensions", "pygments", "jinja2", "markupsafe", "latex2mathml", "pyyaml", "pillow")
 
 
 def _engine_fingerprint() -> str:
@@ -36,7 +38,8 @@ def _engine_fingerprint() -> str:
     digest = hashlib.sha256(FORMAT.encode())
     package = Path(__file__).resolve().parent
     for path in sorted(package.rglob("*")):
-        if path.suffix in (".py", ".html", ".xml", ".txt", ".css", ".js") and path.is_file():
+        # .json: package data that shapes HTML (markup/hugo_compat/chroma_languages.json).
+        if path.suffix in (".py", ".html", ".xml", ".txt", ".css", ".js", ".json") and path.is_file():
             digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     for name in _LIBRARIES:
         try:
@@ -220,23 +223,27 @@ class RenderCache:
         for wanted in set(self.memory) - self.memory_used:
             del self.memory[wanted]
         if self.folder is not None:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self.dirty |= {_shard(owner) for owner in self.changed & self.used}
-            by_shard: dict[int, dict[str, Any]] = {}
-            for owner in self.used:
-                by_shard.setdefault(_shard(owner), {})[owner] = self.records[owner]
-            for shard in sorted(self.dirty):
-                if shard in by_shard:
-                    self._write(shard, by_shard[shard])
-                else:
-                    self._path(shard).unlink(missing_ok=True)
-            # Files of shards this build never read hold only owners it did not ask for.
-            keep = {self._path(shard).name for shard in by_shard}
-            for path in self.folder.glob("*.json"):
-                if path.name not in keep:
-                    path.unlink(missing_ok=True)
+            try:
+                self._save_shards()
+            except OSError as error:      # the cache only saves time: a build never fails for it
+                self.warn(f"could not save the render cache in {self.folder}: {error}")
         self.changed = set()
         self.dirty = set()
+
+    def _save_shards(self) -> None:
+        assert self.folder is not None
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.dirty |= {_shard(owner) for owner in self.changed & self.used}
+        by_shard: dict[int, dict[str, Any]] = {}
+        for owner in self.used:
+            by_shard.setdefault(_shard(owner), {})[owner] = self.records[owner]
+        keep = {self._path(shard).name for shard in by_shard}
+        # Anything else named *.json (a shard no page of this build uses, a stray folder) goes first.
+        for path in self.folder.glob("*.json"):
+            if path.name not in keep or (path.is_dir() and not path.is_symlink()):
+                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink(missing_ok=True)
+        for shard in sorted(self.dirty & set(by_shard)):
+            self._write(shard, by_shard[shard])
 
     def _write(self, shard: int, owners: dict[str, Any]) -> None:
         # Written to a temporary file and renamed: a reader never sees half a shard.

@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -41,7 +42,9 @@ FORMAT = "runpost-last-build-1"
 # file systems) tick every 1 to 2 s; finer ones (ext4, APFS, NTFS) every few milliseconds.
 RACY_SECONDS = 2.0
 RACY_SECONDS_FINE = 0.1
-_BUILD_CACHES = {".cache", ".preview"}   # build/'s own caches: written by builds, never their inputs
+# build/'s own caches and serve's preview, written by builds and never their inputs; a --param
+# run's results (build/.preview/<post>-<hash>/) are inputs like any stored result.
+_BUILD_CACHES = (".cache", ".preview/site", ".preview/render-cache")
 
 
 def current(config: Config) -> dict[str, Any] | None:
@@ -51,7 +54,7 @@ def current(config: Config) -> dict[str, Any] | None:
     try:
         manifest = json.loads((config.build_dir / MANIFEST).read_text(encoding="utf-8"))
         return manifest if _still_current(config, manifest) else None
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):   # a manifest we did not write
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):   # not a manifest we wrote
         return None
 
 
@@ -66,9 +69,19 @@ def _still_current(config: Config, manifest: Any) -> bool:
     inputs = manifest["inputs"]
     if not isinstance(inputs, dict) or inputs != _inputs(config, [str(path) for path in manifest["declared"]]):
         return False
-    if any(_racy(entry[1], manifest["started_ns"]) for entry in inputs.values() if entry):
+    if any(_racy(entry[1], manifest["started_ns"]) for entry in inputs.values() if isinstance(entry, list)):
         return False
+    if _folder_identity(config.output_dir) != manifest["folder"]:
+        return False     # another folder at the output path: someone else's site, or a copy
     return manifest["output"] == files_of([config.output_dir]) and isinstance(manifest["warnings"], list)
+
+
+def _folder_identity(folder: Path) -> list[int] | None:
+    try:
+        status = os.stat(folder)
+    except OSError:
+        return None
+    return [status.st_dev, status.st_ino]
 
 
 def _racy(mtime_ns: int, started_ns: int) -> bool:
@@ -77,9 +90,17 @@ def _racy(mtime_ns: int, started_ns: int) -> bool:
 
 
 def record(config: Config, started_ns: int, declared: Iterable[Path], next_release: dt.datetime | None,
-           warnings: list[str]) -> None:
-    """Write the manifest of a build that just wrote its site (a failed write only costs the next build time)."""
+           warnings: list[str], folder: tuple[int, int]) -> None:
+    """Write the manifest of a build that just wrote its site (a failed write only costs the next build time).
+
+    `folder`: the (device, inode) of the output folder this build swapped in. If another build
+    has swapped in its own since, the folder listed would be that build's site: no manifest."""
     declared = sorted({str(path) for path in declared})
+    if _folder_identity(config.output_dir) != list(folder):
+        return
+    output = files_of([config.output_dir])
+    if _folder_identity(config.output_dir) != list(folder):
+        return
     manifest = {
         "format": FORMAT,
         "settings": settings_of(config),
@@ -87,7 +108,8 @@ def record(config: Config, started_ns: int, declared: Iterable[Path], next_relea
         "next_release": next_release.timestamp() if next_release else None,
         "declared": declared,
         "inputs": _inputs(config, declared),
-        "output": files_of([config.output_dir]),
+        "output": output,
+        "folder": list(folder),
         "warnings": warnings,
     }
     target = config.build_dir / MANIFEST
@@ -115,39 +137,46 @@ def settings_of(config: Config) -> str:
     return key("last-build", ENGINE, sys.version, {name: getattr(config, name) for name in vars(config)})
 
 
-def files_of(paths: Iterable[Path], skip: Iterable[Path] = ()) -> dict[str, list | None]:
-    """{path: [size, mtime_ns]} of every file under `paths` but the `skip` folders (symlinks followed; None: missing)."""
+def files_of(paths: Iterable[Path], skip: Iterable[Path] = ()) -> dict[str, Any]:
+    """Every file, folder and symlink under `paths` but the `skip` folders: {path: [size, mtime_ns]}
+    for a file, "folder", the target of a symlink (under "path ->"), None where stat fails.
+
+    Symlinked folders are followed (each path they are reached by is listed), except into a
+    folder that is already one of the path's own ancestors (a loop)."""
     skipped = {str(folder) for folder in skip}
-    found: dict[str, list | None] = {}
+    found: dict[str, Any] = {}
     for path in paths:
-        path = Path(path)
-        try:
-            status = path.stat()
-        except OSError:
-            found[str(path)] = None
-            continue
-        if not path.is_dir():
-            found[str(path)] = [status.st_size, status.st_mtime_ns]
-            continue
-        seen = set()
-        for folder, folders, names in os.walk(path, followlinks=True):
-            here = os.stat(folder)
-            if (here.st_dev, here.st_ino) in seen:     # a symlink loop: its files are listed once
-                folders[:] = []
-                continue
-            seen.add((here.st_dev, here.st_ino))
-            folders[:] = [name for name in folders if os.path.join(folder, name) not in skipped]
-            for name in names:
-                full = os.path.join(folder, name)
-                try:
-                    entry = os.stat(full)
-                    found[full] = [entry.st_size, entry.st_mtime_ns]
-                except OSError:
-                    found[full] = None
+        _list(str(path), found, skipped, frozenset())
     return found
+
+
+def _list(path: str, found: dict[str, Any], skipped: set[str], ancestors: frozenset) -> None:
+    try:
+        if os.path.islink(path):
+            found[path + " ->"] = os.readlink(path)
+        status = os.stat(path)
+    except OSError:
+        found[path] = None
+        return
+    if not stat.S_ISDIR(status.st_mode):
+        found[path] = [status.st_size, status.st_mtime_ns]
+        return
+    found[path] = "folder"
+    identity = (status.st_dev, status.st_ino)
+    if identity in ancestors:
+        return
+    try:
+        names = sorted(os.listdir(path))
+    except OSError:
+        found[path] = None
+        return
+    for name in names:
+        child = os.path.join(path, name)
+        if child not in skipped:
+            _list(child, found, skipped, ancestors | {identity})
 
 
 def _inputs(config: Config, declared: Iterable[str]) -> dict[str, list | None]:
     paths = [config.content_dir, *config.templates_dirs, *config.static_dirs, config.root / CONFIG_NAME,
              config.build_dir, *(Path(path) for path in declared)]
-    return files_of(paths, skip=[config.build_dir / name for name in _BUILD_CACHES])
+    return files_of(paths, skip=[config.build_dir / name for name in _BUILD_CACHES] + [config.output_dir])

@@ -113,8 +113,32 @@ def touch_stored_result(root: Path) -> None:
     os.utime(manifest)
 
 
+def alias_folder(root: Path) -> None:
+    # A symlink to a folder already listed: a new post, though no file is new.
+    (root / "content/posts/alias").symlink_to("bundle-post")
+
+
+def edit_param_run_result(root: Path) -> None:
+    # A --param run's stored results (build/.preview/<post>-<hash>/) are inputs like build/'s own.
+    folder = root / "build/.preview/runs-0123456789ab"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "manifest.json").write_text("{}", encoding="utf-8")
+
+
+def replace_output_folder(root: Path) -> None:
+    # Another build (or a person) put a folder with the same files, sizes and times in its place.
+    (root / "site").rename(root / "site-old")
+    shutil.copytree(root / "site-old", root / "site", symlinks=True)
+    shutil.rmtree(root / "site-old")
+
+
+def empty_folder_in_output(root: Path) -> None:
+    (root / "site/posts/ghost").mkdir()
+
+
 CHANGES = [edit_post, add_post, remove_post, edit_static, add_template, edit_settings, delete_output_page,
-           edit_output_page, touch_stored_result]
+           edit_output_page, touch_stored_result, alias_folder, edit_param_run_result, replace_output_folder,
+           empty_folder_in_output]
 
 
 @pytest.mark.parametrize("change", CHANGES, ids=[change.__name__ for change in CHANGES])
@@ -123,6 +147,8 @@ def test_any_change_to_an_input_or_the_output_builds_in_full(project, change):
     result = again(project)
     assert UP_TO_DATE not in result.stderr and "wrote" in result.stderr, result.stderr
     assert (project / "site/index.html").read_text(encoding="utf-8") != "defaced"
+    if change is alias_folder:
+        assert (project / "site/posts/alias/index.html").is_file()
 
 
 @pytest.mark.parametrize("flags", [["--base-url", "https://example.org/other/"], ["--drafts"], ["--future"],
@@ -185,3 +211,14 @@ def test_a_manifest_that_is_not_ours_means_a_full_build(project):
     assert UP_TO_DATE not in again(project).stderr
     (project / "build" / MANIFEST).write_text("not json", encoding="utf-8")
     assert UP_TO_DATE not in again(project).stderr
+    (project / "build" / MANIFEST).write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    result = again(project)
+    assert result.returncode == 0 and UP_TO_DATE not in result.stderr, result.stderr
+
+
+def test_a_folder_named_like_a_cache_file_does_not_fail_the_build(project):
+    (project / "build/.cache/render/junk.json").mkdir(parents=True)
+    edit_post(project)
+    result = again(project)
+    assert result.returncode == 0 and "wrote" in result.stderr, result.stderr
+    assert not (project / "build/.cache/render/junk.json").exists()

@@ -69,3 +69,29 @@ def test_a_folder_without_the_marker_is_not_kept_as_spare(tmp_path):
     (out / "mine.txt").write_text("unrelated")
     write_site(Site(pages={"index.html": "one"}), out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_serves_writer_recovers_from_a_failed_write_and_from_another_builds_folder(tmp_path):
+    from runpost.site.write import PreviewWriter
+
+    out = tmp_path / "preview"
+    site = lambda pages, files=None: Site(pages=pages, files=files or {}, links={}, scripts={})
+    writer = PreviewWriter()
+    writer(site({"index.html": "v0", "a/index.html": "a"}), out)
+    with pytest.raises(OSError):        # a file removed between rendering and writing
+        writer(site({"index.html": "v1"}, {"gone.png": tmp_path / "gone.png"}), out)
+    writer(site({"index.html": "v0", "a/index.html": "a"}), out)
+    assert (out / "index.html").read_text() == "v0"
+    assert not [path for path in out.rglob(".runpost-*") if path.name != ".runpost-site"]
+    write_site(site({"index.html": "theirs", "b.html": "b"}), out)   # a --param build swaps its folder in
+    writer(site({"index.html": "v0", "a/index.html": "a"}), out)
+    assert sorted(path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_file()) == [
+        ".runpost-site", "a/index.html", "index.html"]
+    assert (out / "index.html").read_text() == "v0"
+
+
+def test_a_name_longer_than_file_systems_allow_is_an_error_before_anything_is_written(tmp_path):
+    out = tmp_path / "site"
+    with pytest.raises(BuildError, match="longer than 255 bytes"):
+        write_site(Site(pages={f"posts/{'x' * 300}/index.html": "x"}, files={}, links={}, scripts={}), out)
+    assert not out.exists()
