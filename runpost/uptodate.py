@@ -1,14 +1,15 @@
 """Before any stage: is the site the last build wrote still what this build would write?
 
     last = current(config)           # cli.py, before the pipeline is even imported
-    record(config, started, posts, next_release)   # pipeline.py, after a build wrote its site
+    record(config, started, declared, next_release, warnings, folder)   # pipeline.py, after the write
 
 make and ninja judge a target by the sizes and modification times of its inputs; so
 does this. A successful build leaves build/.cache/last-build.json: the settings and
-engine it ran with, the size and modification time of every file it could have read
-(the content folder, the templates and static folders, runpost.toml, build/ but its
-caches, each post's declared inputs), every file of the output folder as it left it,
-and the moment a post it held back (publishDate in the future) is due. If all of that
+engine it ran with, the size and modification time of every file (and each folder and
+symlink) it could have read (the content folder, the templates and static folders,
+runpost.toml, build/ but its caches, each post's declared inputs), the output folder's
+identity and every entry in it as it left them, and the moment a post it held back
+(publishDate in the future) is due. If all of that
 is unchanged, there is nothing to do: the command says so and exits, in the time it
 takes to list the files, where a full rebuild re-reads and re-renders every post.
 
@@ -36,7 +37,7 @@ from typing import Any, Iterable
 from .config import CONFIG_NAME, Config
 
 MANIFEST = Path(".cache") / "last-build.json"
-FORMAT = "runpost-last-build-1"
+FORMAT = "runpost-last-build-2"
 # How close before a build's start a change may have been made and still share its timestamp
 # tick with the build's reading of the file: whole-second timestamps (FAT, HFS+, some network
 # file systems) tick every 1 to 2 s; finer ones (ext4, APFS, NTFS) every few milliseconds.

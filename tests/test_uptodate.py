@@ -207,7 +207,7 @@ def test_a_post_held_back_until_its_date_is_published_once_that_date_has_passed(
 
 
 def test_a_manifest_that_is_not_ours_means_a_full_build(project):
-    (project / "build" / MANIFEST).write_text('{"format": "runpost-last-build-1", "settings": 3}', encoding="utf-8")
+    (project / "build" / MANIFEST).write_text('{"format": "runpost-last-build-2", "settings": 3}', encoding="utf-8")
     assert UP_TO_DATE not in again(project).stderr
     (project / "build" / MANIFEST).write_text("not json", encoding="utf-8")
     assert UP_TO_DATE not in again(project).stderr
