@@ -240,8 +240,10 @@ class RenderCache:
         keep = {self._path(shard).name for shard in by_shard}
         # Anything else named *.json (a shard no page of this build uses, a stray folder) goes first.
         for path in self.folder.glob("*.json"):
-            if path.name not in keep or (path.is_dir() and not path.is_symlink()):
-                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink(missing_ok=True)
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.name not in keep:
+                path.unlink(missing_ok=True)
         for shard in sorted(self.dirty & set(by_shard)):
             self._write(shard, by_shard[shard])
 

@@ -26,7 +26,6 @@
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import html
 import os
@@ -34,7 +33,7 @@ import re
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 from ..parallel import precompute
 from ..post import Post
@@ -131,6 +130,8 @@ class VariantMaker:
     def __init__(self, cache_dir: Path):
         self.cache_dir = cache_dir
         self.made: dict[str, Path] = {}
+        self._sources: dict[Path, tuple[Any, int]] = {}   # image file -> (sha256 of its bytes, pixel width)
+        self._graphic: dict[Path, bool] = {}
 
     def missing(self, content: str, files: dict[str, Path]) -> list[tuple[Path, int]]:
         """(image file, width) of each copy `content`'s images need that the cache does not hold yet."""
@@ -146,26 +147,12 @@ class VariantMaker:
         jobs = []
         for source in sources:
             try:
-                from PIL import Image
-                data = source.read_bytes()
-                with Image.open(source) as image:
-                    widths = [*(w for w in WIDTHS if w < image.width), image.width]
+                digest, full_width = self._source(source)
             except Exception:      # no Pillow, or not an image it reads: variants() decides, serially
                 continue
-            jobs += [(source, width) for width in widths if not self._cached(data, width).is_file()]
+            jobs += [(source, width) for width in _widths(full_width)
+                     if not self._target(digest, width).is_file()]
         return jobs
-
-    def make(self, source: Path, width: int) -> Path:
-        """The copy of `source` at `width`, made if the cache does not hold it (a worker process's job)."""
-        from PIL import Image
-        data = source.read_bytes()
-        with Image.open(source) as image:
-            graphic = functools.cache(lambda: _is_graphic(image))
-            return self.copy(image, data, width, graphic)
-
-    def _cached(self, data: bytes, width: int) -> Path:
-        key = hashlib.sha256(data + f"|{width}|{SETTINGS}|{_pillow_version()}".encode()).hexdigest()
-        return self.cache_dir / f"{key}.webp"
 
     def variants(self, site_path: str, source: Path, taken: dict[str, Path]) -> list[tuple[str, int]]:
         """[(site path, width)] of the WebP copies to list, narrowest first; [] if none helps."""
@@ -174,12 +161,8 @@ class VariantMaker:
         except ImportError:
             return []
         try:
-            data = source.read_bytes()
-            with Image.open(source) as image:
-                full_width = image.width
-                graphic = functools.cache(lambda: _is_graphic(image))   # looked at only if a copy is made
-                copies = [(width, self.copy(image, data, width, graphic))
-                          for width in [*(w for w in WIDTHS if w < full_width), full_width]]
+            _, full_width = self._source(source)
+            copies = [(width, self.make(source, width)) for width in _widths(full_width)]
         except (OSError, ValueError, Image.DecompressionBombError):
             return []
         chosen = _lighter_than_wider(copies, source.stat().st_size)
@@ -195,24 +178,54 @@ class VariantMaker:
             listed.append((site_path, full_width))
         return listed
 
-    def copy(self, image, data: bytes, width: int, graphic: Callable[[], bool]) -> Path:
-        """The WebP copy at `width`: the full width lossless; narrower ones as the docstring says.
-
-        Only a copy not in the cache opens the pixels (a rebuild reads the file's bytes, hashes them, done).
-        """
-        target = self._cached(data, width)
+    def make(self, source: Path, width: int) -> Path:
+        """The WebP copy of `source` at `width`, made if the cache does not hold it (also a worker
+        process's job): the full width lossless; narrower ones as the docstring says. A rebuild
+        reads the file's bytes and hashes them once; only a copy not in the cache opens the pixels."""
+        digest, _ = self._source(source)
+        target = self._target(digest, width)
         if not target.is_file():
+            from PIL import Image
             target.parent.mkdir(parents=True, exist_ok=True)
-            if width == image.width:
-                encoded, options = image, {"lossless": True}
-            else:
-                resized = image.resize((width, max(1, round(image.height * width / image.width))), _lanczos())
-                encoded, options = (_palette(resized), {"lossless": True}) if graphic() else \
-                    (resized, {"quality": WEBP_QUALITY})
-            with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".tmp", delete=False) as temporary:
-                encoded.save(temporary, format="WEBP", method=WEBP_METHOD, **options)
+            with Image.open(source) as image:
+                if width == image.width:
+                    encoded, options = image, {"lossless": True}
+                else:
+                    resized = image.resize((width, max(1, round(image.height * width / image.width))), _lanczos())
+                    encoded, options = (_palette(resized), {"lossless": True}) if self._is_graphic(source, image) \
+                        else (resized, {"quality": WEBP_QUALITY})
+                with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".tmp", delete=False) as temporary:
+                    encoded.save(temporary, format="WEBP", method=WEBP_METHOD, **options)
             os.replace(temporary.name, target)   # atomic: a concurrent build never reads half a file
         return target
+
+    def _source(self, source: Path) -> tuple[Any, int]:
+        """(sha256 of the image file's bytes, its width in pixels), read once per build."""
+        if source not in self._sources:
+            from PIL import Image
+            data = source.read_bytes()
+            with Image.open(source) as image:
+                self._sources[source] = (hashlib.sha256(data), image.width)
+        return self._sources[source]
+
+    def _is_graphic(self, source: Path, image) -> bool:
+        if source not in self._graphic:
+            self._graphic[source] = _is_graphic(image)
+        return self._graphic[source]
+
+    def _cached(self, data: bytes, width: int) -> Path:
+        """Where the copy of an image with these bytes at `width` is kept."""
+        return self._target(hashlib.sha256(data), width)
+
+    def _target(self, digest: Any, width: int) -> Path:
+        key = digest.copy()
+        key.update(f"|{width}|{SETTINGS}|{_pillow_version()}".encode())
+        return self.cache_dir / f"{key.hexdigest()}.webp"
+
+
+def _widths(full_width: int) -> list[int]:
+    """The copies' widths: WIDTHS narrower than the image, then its own."""
+    return [*(width for width in WIDTHS if width < full_width), full_width]
 
 
 def _is_graphic(image) -> bool:
