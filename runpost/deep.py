@@ -29,14 +29,21 @@ def call_deep(function: Callable[[], Result]) -> Result:
             outcome["error"] = error
 
     previous_size = threading.stack_size(STACK_BYTES)
-    if sys.getrecursionlimit() < RECURSION_LIMIT:
-        sys.setrecursionlimit(RECURSION_LIMIT)
+    # The limit is the interpreter's, not the thread's: raised only while the deep thread
+    # runs. Left raised, code on an ordinary 8 MB stack afterwards (the next build in the
+    # same process, a deeply nested JSON file) would overflow the C stack and crash
+    # instead of raising RecursionError.
+    previous_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous_limit, RECURSION_LIMIT))
     try:
         thread = threading.Thread(target=run, name="runpost-deep", daemon=True)
         thread.start()
     finally:
         threading.stack_size(previous_size)
-    thread.join()
+    try:
+        thread.join()
+    finally:
+        sys.setrecursionlimit(previous_limit)
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
     return outcome["result"]  # type: ignore[return-value]

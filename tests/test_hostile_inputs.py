@@ -680,3 +680,16 @@ def _assert_not_in(path: Path, text: str) -> None:
 
 def test_the_family_is_large_enough():
     assert len(CASES) >= 60
+
+
+def test_after_a_deep_stage_deep_nesting_on_an_ordinary_stack_is_a_recursion_error_not_a_crash():
+    # serve builds many times in one process: the recursion limit the content stages raise
+    # must not stay raised, or the next runpost.toml with 100,000 nested arrays, parsed on an
+    # ordinary thread, overflows the C stack (SIGSEGV) instead of raising RecursionError.
+    script = ("import sys, tomllib; from runpost.deep import call_deep\n"
+              "before = sys.getrecursionlimit(); call_deep(lambda: None)\n"
+              "assert sys.getrecursionlimit() == before, sys.getrecursionlimit()\n"
+              "try:\n    tomllib.loads('a = ' + '[' * 100_000 + ']' * 100_000)\n"
+              "except RecursionError:\n    print('recursion error')\n")
+    result = subprocess.run([os.sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "recursion error", (result.returncode, result.stderr[-2000:])
