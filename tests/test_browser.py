@@ -2,14 +2,17 @@
 
 One pass visits each page (plus a missing URL deep under the site, which must
 get a working 404 page) and records what went wrong; the tests below each
-assert one claim about that record. Screenshots (phone and desktop, light and
-dark) go to test-artifacts/screenshots/ for a human to look at.
+assert one claim about that record. With RUNPOST_SCREENSHOTS=1, full-page
+screenshots (phone and desktop, light and dark) of one page of each layout go to
+test-artifacts/screenshots/ for a human to look at (RUNPOST_SCREENSHOTS=all: every
+page). No test reads them, so a default run, which must be fast, takes none.
 """
 from __future__ import annotations
 
 import json
 import os
 import re
+import time
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -69,8 +72,11 @@ def records(browser, served_site) -> list[PageRecord]:
     targets = [(path, served_site.url_of(path)) for path in served_site.pages()]
     targets.append(("missing", served_site.base_url + MISSING_PAGE))
     shot: set[str] = set()
+    # One tab for every page, as a reader clicking through: a new tab per page cost 0.2 s, and
+    # axe (injected into each page) compiles faster in a renderer that has compiled it before.
+    page = context.new_page()
     try:
-        return [_visit(context, path, url, served_site.base_url, _first_of_its_kind(path, shot)) for path, url in targets]
+        return [_visit(page, path, url, served_site.base_url, _first_of_its_kind(path, shot)) for path, url in targets]
     finally:
         context.close()
 
@@ -83,54 +89,104 @@ def _keep_requests_local(context) -> None:
 
 
 def _first_of_its_kind(path: str, shot: set[str]) -> bool:
-    """Screenshots: one page of each layout (every tag page looks alike), or all with RUNPOST_SCREENSHOTS=all."""
+    """Screenshots: none by default, else one page of each layout (every tag page looks alike), or all."""
+    wanted = os.environ.get("RUNPOST_SCREENSHOTS", "")
     kind = re.sub(r"^(tags|posts)/[^/]+/", r"\1/*/", path)
-    first = kind not in shot or os.environ.get("RUNPOST_SCREENSHOTS") == "all"
+    first = kind not in shot
     shot.add(kind)
-    return first
+    return wanted == "all" or (wanted not in ("", "0") and first)
 
 
-def _visit(context, path: str, url: str, base_url: str, screenshots: bool = True) -> PageRecord:
+def _visit(page, path: str, url: str, base_url: str, screenshots: bool = True) -> PageRecord:
+    """Load `url` in the tab `page` (light, desktop) and record what a reader would meet there.
+
+    The page is judged in four states: light and dark, desktop and phone. Each switch
+    may make a <picture> fetch other copies; every state is judged only once all of the
+    tab's requests have finished, so none is cut short by the next switch or page.
+    """
     record = PageRecord(path=path, url=url)
-    page = context.new_page()
+    pending: set = set()
+    page.emulate_media(color_scheme="light")
+    page.set_viewport_size(DESKTOP)
 
     def on_console(message):
         # The missing page's own 404 is expected; Chromium logs it as an error.
         expected = path == "missing" and message.location.get("url") == url and "404" in message.text
         if message.type == "error" and not expected:
             record.console_errors.append(message.text)
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: record.console_errors.append(str(error)))
-    page.on("requestfailed", lambda request: record.failed_requests.append(f"{request.url} ({request.failure})"))
-    page.on("request", lambda request: _is_third_party(request.url) and record.third_party.append(request.url))
+
+    def on_request(request):
+        pending.add(request)
+        if _is_third_party(request.url):
+            record.third_party.append(request.url)
+
+    def on_failed(request):
+        pending.discard(request)
+        # net::ERR_ABORTED is the browser cancelling its own request: the test switched the
+        # scheme or the viewport and a <picture> chose another copy, or the tab moved on. A
+        # file that is missing answers 404 (on_response); a broken one fails to decode.
+        if request.failure != "net::ERR_ABORTED":
+            record.failed_requests.append(f"{request.url} ({request.failure})")
 
     def on_response(response):
         if response.status >= 400 and response.url != url:
             record.failed_requests.append(f"{response.url} (HTTP {response.status})")
-    page.on("response", on_response)
 
-    response = page.goto(url, wait_until="load")
-    record.status = response.status if response else None
-    # Lazy images below the fold load only when scrolled to: load them all before judging.
-    page.evaluate("() => Promise.all(Array.from(document.images).map(i => { i.loading = 'eager'; "
-                  "return i.decode().catch(() => null); }))")
-    record.broken_images = page.evaluate(
-        "() => Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.currentSrc || i.src)")
-    name = _screenshot_name(path)
-    for scheme in ("light", "dark"):
-        page.emulate_media(color_scheme=scheme)
-        record.background[scheme] = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
-        record.axe[scheme] = _axe_violations(page)
-        page.set_viewport_size(DESKTOP)
-        if screenshots:
-            page.screenshot(path=str(SCREENSHOTS / f"{name}-desktop-{scheme}.png"), full_page=True)
-        page.set_viewport_size(PHONE)
-        record.overflow[scheme] = page.evaluate(
-            "() => document.documentElement.scrollWidth - window.innerWidth")
-        if screenshots:
-            page.screenshot(path=str(SCREENSHOTS / f"{name}-phone-{scheme}.png"), full_page=True)
-    page.close()
+    listeners = {
+        "console": on_console,
+        "pageerror": lambda error: record.console_errors.append(str(error)),
+        "request": on_request,
+        "requestfinished": lambda request: pending.discard(request),
+        "requestfailed": on_failed,
+        "response": on_response,
+    }
+    for event, listener in listeners.items():
+        page.on(event, listener)   # removed again below: the tab goes on to the next page
+    try:
+        response = page.goto(url, wait_until="load")
+        record.status = response.status if response else None
+        name = _screenshot_name(path)
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            record.broken_images += [f"{image} ({scheme})" for image in _undecodable_images(page, pending)]
+            record.background[scheme] = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+            record.axe[scheme] = _axe_violations(page)
+            page.set_viewport_size(DESKTOP)
+            if screenshots:
+                page.screenshot(path=str(SCREENSHOTS / f"{name}-desktop-{scheme}.png"), full_page=True)
+            page.set_viewport_size(PHONE)
+            record.overflow[scheme] = page.evaluate(
+                "() => document.documentElement.scrollWidth - window.innerWidth")
+            # A phone picks narrower copies from srcset: those too must load and decode.
+            record.broken_images += [f"{image} ({scheme}, phone)" for image in _undecodable_images(page, pending)]
+            if screenshots:
+                page.screenshot(path=str(SCREENSHOTS / f"{name}-phone-{scheme}.png"), full_page=True)
+    finally:
+        for event, listener in listeners.items():
+            page.remove_listener(event, listener)
     return record
+
+
+def _undecodable_images(page, pending: set) -> list[str]:
+    """Every image of the page loaded now (lazy ones too) and decoded; those that failed."""
+    # Set once: setting it again would restart (and abort) the loads a switch just started.
+    page.evaluate("() => { for (const image of document.images) "
+                  "if (image.loading !== 'eager') image.loading = 'eager'; }")
+    _settle(page, pending)
+    page.evaluate("() => Promise.all(Array.from(document.images).map(i => i.decode().catch(() => null)))")
+    return page.evaluate(
+        "() => Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.currentSrc || i.src)")
+
+
+def _settle(page, pending: set, seconds: float = 15) -> None:
+    """Wait until the tab has no request in flight, two frames after the last change."""
+    deadline = time.monotonic() + seconds
+    while True:
+        # Two animation frames: a media or viewport change has been applied and its fetches started.
+        page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+        if not pending or time.monotonic() > deadline:
+            return
+        page.wait_for_timeout(10)
 
 
 def _is_third_party(url: str) -> bool:
