@@ -18,6 +18,7 @@ IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".swo", ".tmp", ".pyc", ".bak", ".crdow
 def watch(paths: list[Path], on_change: Callable[[Path], None]):
     """Call on_change(path) for every change under the given folders and files."""
     try:
+        from watchdog import events
         from watchdog.events import FileSystemEventHandler
         from watchdog.observers import Observer
     except ImportError:
@@ -40,14 +41,19 @@ def watch(paths: list[Path], on_change: Callable[[Path], None]):
                     on_change(Path(raw))
                     return
 
+    # Only changes: without a filter inotify also reports every open, read and close, and
+    # a rebuild reads every source, so the watcher thread woke for each file the build read
+    # and took the GIL from it (serve's rebuild at 1,080 posts: 0.70 s with, 0.4 s without).
+    changes = [events.FileCreatedEvent, events.FileModifiedEvent, events.FileDeletedEvent, events.FileMovedEvent,
+               events.DirCreatedEvent, events.DirDeletedEvent, events.DirMovedEvent]
     observer = Observer()
     handler = Handler()
     for folder in folders:
-        observer.schedule(handler, str(folder), recursive=True)
+        observer.schedule(handler, str(folder), recursive=True, event_filter=changes)
     # Single files (runpost.toml): watch their folder, filter by name.
     for parent in {file.parent for file in files}:
         if parent not in folders:
-            observer.schedule(handler, str(parent), recursive=False)
+            observer.schedule(handler, str(parent), recursive=False, event_filter=changes)
     observer.daemon = True
     observer.start()
     return observer
