@@ -21,7 +21,10 @@ from ..report import Reporter
 from .handler import EVENTS_PATH
 from .watch import shown
 
-DEBOUNCE_SECONDS = 0.15
+# An editor's save is a burst of events a few milliseconds long (temp file, rename, chmod;
+# or truncate, write). 50 ms covers it and is a sixth of the 0.3 s a writer notices; an
+# event arriving during a build schedules one more build after it, so nothing is missed.
+DEBOUNCE_SECONDS = 0.05
 _CLIENT_JS = resources.files(__package__).joinpath("client.js").read_text(encoding="utf-8")
 
 
