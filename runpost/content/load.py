@@ -72,11 +72,16 @@ def find_post_files(content_dir: Path) -> list[tuple[Path, Path | None]]:
     if not posts_dir.is_dir():
         return []
     found = []
-    for entry in sorted(posts_dir.iterdir()):
-        if entry.is_dir() and (entry / "index.md").is_file():
-            found.append((entry / "index.md", entry))
-        elif entry.is_file() and entry.suffix == ".md" and entry.name != "_index.md":
-            found.append((entry, None))
+    # scandir: the folder listing says which entries are folders; no stat per post (serve
+    # lists the posts on every rebuild). A symlink is still followed, as Path.is_dir does.
+    with os.scandir(posts_dir) as entries:
+        listed = sorted(entries, key=lambda entry: entry.name)
+    for entry in listed:
+        path = posts_dir / entry.name
+        if entry.is_dir() and (path / "index.md").is_file():
+            found.append((path / "index.md", path))
+        elif path.suffix == ".md" and entry.name != "_index.md" and entry.is_file():
+            found.append((path, None))
     return found
 
 
@@ -93,7 +98,8 @@ def stray_markdown(content_dir: Path) -> list[Path]:
 def read_post(path: Path, bundle: Path | None, roots: tuple[Path, ...] | None = None,
               parse: Callable[[Path, str, Path | None], Post] | None = None) -> Post:
     if roots is not None:
-        check_inside(bundle or path, roots, "post folder" if bundle else "post")
+        if bundle is not None:
+            check_inside(bundle, roots, "post folder")
         check_inside(path, roots, "post")
     data = path.read_bytes()
     try:
