@@ -10,7 +10,7 @@ import pytest
 
 from runpost.config import DEFAULT_STATIC, DEFAULT_TEMPLATES, load_config
 from runpost.new import SKELETON
-from runpost.site.pages import static_files
+from runpost.site.finish import static_files
 
 PACKAGE = Path(__file__).resolve().parent.parent / "runpost"
 PYPROJECT = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))

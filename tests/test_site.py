@@ -72,7 +72,7 @@ def test_summary_divider_sets_the_summary_and_leaves_the_page(site_dir):
 # ---------------------------------------------------------------- contents list
 
 def test_toc_lists_h2_and_h3_headings_with_their_ids():
-    from runpost.site.pages import table_of_contents
+    from runpost.site.views import table_of_contents
 
     content = '<h2 id="a">A <em>b</em></h2><p>x</p><h3 id="c">C &amp; D</h3><h4 id="e">E</h4>'
     assert table_of_contents(content) == [{"level": 2, "id": "a", "text": "A b"}, {"level": 3, "id": "c", "text": "C & D"}]

@@ -39,7 +39,7 @@ __all__ = ["render_markdown", "markdown_to_html", "highlight_code", "heading_id"
 
 # Hugo's summary divider. It is raw HTML, which the raw-HTML policy would
 # replace, so it crosses the conversion as a token and comes out as itself;
-# site/pages.py splits the summary there and removes it from the page.
+# site/views.py splits the summary there and removes it from the page.
 SUMMARY_DIVIDER = "<!--more-->"
 _DIVIDER_TOKEN = "RPSUMMARYDIVIDERX"
 

@@ -1,42 +1,34 @@
 """Stage: posts with results -> Site (every page and file of the output).
 
-Puts rendered shortcodes and cell outputs into the placeholders (render.py),
-wraps each post in its page template, and adds the site's own pages: home,
-tags, feed, sitemap, robots.txt, 404. Never runs code. The last step makes
-every site path page-relative (urls.py).
+Puts rendered shortcodes and cell outputs into the placeholders (fragments.py),
+wraps each post in its page template with its view (views.py), and adds the
+site's own pages: home, tags, feed, sitemap, robots.txt, 404. Never runs code.
+The last step makes every site path page-relative and collects the files to
+copy (finish.py).
 """
 from __future__ import annotations
 
 import datetime as dt
-import math
 import posixpath
-import re
 import traceback
-from dataclasses import dataclass, field, replace
-from html import unescape
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import jinja2.meta
-from markupsafe import Markup
 
 from ..config import Config
-from ..content.confine import allowed_roots, outside_error
 from ..errors import BuildError, BuildErrors, ErrorCollector, Location
-from ..content.load import tag_slug
-from ..markup.markdown import SUMMARY_DIVIDER
 from ..parallel import precompute
 from ..post import Post, Site
 from ..render_cache import RenderCache, file_fingerprint, folder_digest, key, settings_key
 from .environment import make_environment
 from .fragments import render_content, shortcode_renderer, syntax_css
-from .notebook import download_files, download_links
+from .finish import collect_files, finish_pages, finish_text, variant_files
+from .notebook import download_files
 from .variants import light_images
-from .urls import absolute_url, is_site_path, relative_url, rewrite_css, rewrite_urls
-
-WORDS_PER_MINUTE = 213  # Hugo's reading-time rate
-SUMMARY_WORDS = 70      # Hugo's default summary length
+from .views import PostView, post_views, view_inputs
 
 
 def render_site(posts: list[Post], config: Config, cache: RenderCache | None = None) -> Site:
@@ -69,7 +61,7 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     # Stylesheets are rewritten like pages (url(/x) becomes relative), so they are written as text.
     for path, source in list(files.items()):
         if path.endswith(".css"):
-            pages[path] = _finish(path, source.read_text(encoding="utf-8"))
+            pages[path] = finish_text(path, source.read_text(encoding="utf-8"))
             del files[path]
     return Site(pages=pages, files=files, links=links, scripts=scripts)
 
@@ -129,125 +121,6 @@ def reference_map(posts: list[Post]) -> dict[str, str]:
         for name in names:
             refs[name] = post.url
     return refs
-
-
-@dataclass(frozen=True)
-class PostView:
-    """What templates see of a post."""
-
-    title: str
-    url: str
-    date: dt.datetime
-    lastmod: dt.datetime | None
-    description: str
-    summary: str
-    content: Markup
-    content_absolute: Markup
-    tags: list[dict[str, str]]
-    images: list[str]
-    reading_minutes: int
-    overrides: dict[str, Any]
-    draft: bool
-    downloads: dict[str, str] = field(default_factory=dict)   # "notebook", "script" -> site path (posts with blocks)
-    toc: list[dict[str, Any]] = field(default_factory=list)   # h2/h3 headings: level, id, text (empty: no contents list)
-    prev: "PostView | None" = None
-    next: "PostView | None" = None
-
-
-def post_views(posts: list[Post], config: Config, cache: RenderCache | None = None,
-               site_key: str = "") -> list[PostView]:
-    cache = cache or RenderCache(None)
-    keys = {post.path: key("view", _view_inputs(post, site_key)) for post in posts}
-    missing = [post for post in posts if not cache.has(post.url, "view", keys[post.path])]
-    ready = {missing[index].path: text for index, text in
-             precompute(lambda post: view_text(post, config), missing).items()}
-    views = [_view(post, config, cache, keys[post.path], ready) for post in posts]
-    # posts are newest first: "prev" is the older neighbour, "next" the newer one.
-    linked = []
-    for index, view in enumerate(views):
-        older = views[index + 1] if index + 1 < len(views) else None
-        newer = views[index - 1] if index > 0 else None
-        linked.append(replace(view, prev=older, next=newer))
-    return linked
-
-
-def _view_inputs(post: Post, site_key: str) -> list:
-    return [site_key, post.source, post.url, post.content]
-
-
-def _view(post: Post, config: Config, cache: RenderCache, wanted: str, ready: dict) -> PostView:
-    text = cache.memo(post.url, "view", None,
-                      lambda: ready[post.path] if post.path in ready else view_text(post, config), wanted=wanted)
-    return PostView(
-        title=post.meta.title,
-        url=post.url,
-        date=post.meta.date,
-        lastmod=post.meta.lastmod,
-        description=post.meta.description or text["summary"],
-        summary=text["summary"],
-        content=Markup(text["content"]),
-        content_absolute=Markup(text["content_absolute"]),
-        tags=[{"name": tag, "url": f"/tags/{tag_slug(tag)}/"} for tag in post.meta.tags],
-        images=[absolute_url(image, config.base_url, post.url) for image in post.meta.images],
-        reading_minutes=text["reading_minutes"],
-        overrides=dict(post.results.overrides),
-        draft=post.meta.draft,
-        downloads=download_links(post),
-        toc=text["toc"],
-    )
-
-
-def view_text(post: Post, config: Config) -> dict[str, Any]:
-    """The parts of a post's view derived from its rendered content (plain JSON, so cacheable)."""
-    # Hugo's <!--more--> divider: what comes before it is the summary, and the page drops it.
-    before, divider, after = post.content.partition(SUMMARY_DIVIDER)
-    content = before + after
-    words = plain_text(content).split()
-    return {
-        "summary": post.meta.summary or (plain_text(before) if divider else _summary(words)),
-        "content": content,
-        "content_absolute": rewrite_urls(content, lambda url: absolute_url(url, config.base_url, post.url)),
-        "reading_minutes": max(1, math.ceil(len(words) / WORDS_PER_MINUTE)),
-        "toc": table_of_contents(content) if wants_toc(post, content, config) else [],
-    }
-
-
-# The heading extension gives every heading an id, so the contents list only reads them back.
-_HEADING = re.compile(r'<h([23])\b[^>]*\sid="([^"]+)"[^>]*>(.*?)</h\1>', re.DOTALL)
-
-
-def table_of_contents(content: str) -> list[dict[str, Any]]:
-    """The h2 and h3 headings of rendered content, in order: {"level", "id", "text"}."""
-    return [{"level": int(level), "id": unescape(anchor), "text": plain_text(inner)}
-            for level, anchor, inner in _HEADING.findall(content)]
-
-
-def wants_toc(post: Post, content: str, config: Config) -> bool:
-    """Front matter `toc: true`/`false` decides; else the site's `toc_min_headings`, if set."""
-    asked = post.meta.extra.get("toc")
-    if isinstance(asked, bool):
-        return asked
-    return config.toc_min_headings > 0 and len(_HEADING.findall(content)) >= config.toc_min_headings
-
-
-def _summary(words: list[str]) -> str:
-    if len(words) <= SUMMARY_WORDS:
-        return " ".join(words)
-    return " ".join(words[:SUMMARY_WORDS]) + "…"
-
-
-_BLOCK_TAG = re.compile(r"</?(?:p|div|h[1-6]|li|ul|ol|br|hr|figure|figcaption|table|thead|tbody|tr|td|th|pre"
-                        r"|blockquote|dl|dt|dd|aside|section)\b[^>]*>", re.IGNORECASE)
-
-
-def plain_text(html: str) -> str:
-    """Visible text of rendered HTML (for summaries and word counts).
-
-    Block tags separate words; inline tags do not ("<em>a</em>." is "a.").
-    """
-    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.DOTALL | re.IGNORECASE)
-    text = re.sub(r"<[^>]+>", "", _BLOCK_TAG.sub(" ", html))
-    return re.sub(r"\s+", " ", unescape(text)).strip()
 
 
 def site_context(posts: list[Post], views: list[PostView], config: Config) -> dict[str, Any]:
@@ -333,7 +206,7 @@ def post_page_keys(env: jinja2.Environment, posts: list[Post], views: list[PostV
     templates read the site-wide lists (`posts`, `tags`): then every page is templated again."""
     if not reads_only_its_post(env, "post.html", site_key):
         return {}
-    digests = [key("view-digest", _view_inputs(post, site_key), post.results.overrides) for post in posts]
+    digests = [key("view-digest", view_inputs(post, site_key), post.results.overrides) for post in posts]
     site = key("site-context", context["site"])
     return {output_path(post.url): key("post-page", site_key, site, digests[index],
                                        digests[index + 1] if index + 1 < len(posts) else None,
@@ -377,105 +250,3 @@ def _reads_only_its_post(env: jinja2.Environment, name: str) -> bool:
                 return False
             pending.append(referenced)
     return True
-
-
-def finish_pages(pages: dict[str, str], cache: RenderCache, post_keys: dict[str, str] | None = None,
-                 remembered: dict[str, dict] | None = None) -> tuple[dict[str, str], dict[str, list[str]],
-                                                                     dict[str, list[str]]]:
-    """_finish for every page: (pages, their URLs as written, their script URLs). Remembered by
-    the page's path and templated text, or for a post's page by `post_keys` (then `remembered`
-    holds those found, not templated at all). Pages not seen before are finished on all cores."""
-    post_keys, remembered = post_keys or {}, remembered or {}
-    wanted = {path: post_keys.get(path) or key("page", [path, text]) for path, text in pages.items()
-              if path.endswith(".html")}
-    kind = lambda path: "post-page" if path in post_keys else "page"
-    missing = [(path, text) for path, text in pages.items()
-               if path in wanted and cache.lookup(path, kind(path), wanted[path]) is None]
-    ready = {missing[index][0]: done for index, done in precompute(_finish_html, missing).items()}
-    finished, links, scripts = {}, {}, {}
-    for path in [*remembered, *pages]:
-        if path in remembered:
-            done = remembered[path]
-        elif path not in wanted:
-            finished[path] = _finish(path, pages[path])
-            continue
-        else:
-            done = cache.lookup(path, kind(path), wanted[path])
-            if done is None:
-                done = ready[path] if path in ready else _finish_html((path, pages[path]))
-                cache.store(path, kind(path), wanted[path], done)
-                cache.computed.append((path, kind(path)))
-        finished[path], links[path], scripts[path] = done["text"], done["links"], done["scripts"]
-    return finished, links, scripts
-
-
-def _finish_html(page: tuple[str, str]) -> dict[str, Any]:
-    path, text = page
-    found: list[str] = []
-    script: list[str] = []
-    return {"text": _finish(path, text, found, script), "links": found, "scripts": script}
-
-
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def _finish(path: str, text: str, links: list[str] | None = None, scripts: list[str] | None = None) -> str:
-    """Make site paths page-relative in an HTML page or stylesheet; note an HTML page's URLs
-    (as written) in `links` and the URLs that could run script in `scripts`."""
-    convert = lambda url: relative_url(url, path) if is_site_path(url) else url
-    if path.endswith(".html"):
-        return rewrite_urls(text, convert, links, scripts)
-    if path.endswith(".css"):
-        return rewrite_css(text, convert)
-    if path.endswith(".xml"):
-        # XML 1.0 forbids most control characters (a NUL in a post would break every feed reader).
-        return _NOT_XML.sub("", text)
-    return text
-
-
-def collect_files(posts: list[Post], config: Config, pages: dict[str, str]) -> dict[str, Path]:
-    """Static files, bundle resources and files the code wrote; two sources for one path is an error."""
-    files: dict[str, Path] = {}
-    owners: dict[str, str] = {path: "a generated page" for path in pages}
-    errors = ErrorCollector()
-
-    def claim(site_path: str, source: Path, owner: str, where: Location) -> None:
-        path = site_path.lstrip("/")
-        if path in owners:
-            errors.add(BuildError(where, f"{owner} and {owners[path]} both write /{path}"))
-            return
-        owners[path] = owner
-        files[path] = source
-
-    for path, source in static_files(config).items():
-        claim("/" + path, source, f"static/{path}", Location(source))
-    for post in posts:
-        for site_path, source in {**post.assets, **post.results.files}.items():
-            claim(site_path, source, str(Location(post.path)), Location(post.path, 1, 1))
-    errors.raise_if_any()
-    return files
-
-
-def variant_files(variants: dict[str, Path], files: dict[str, Path], pages: dict[str, str]) -> dict[str, Path]:
-    """Output path -> WebP copy (variants.py); a static file or page of the same name wins."""
-    return {path.lstrip("/"): file for path, file in variants.items()
-            if path.lstrip("/") not in files and path.lstrip("/") not in pages}
-
-
-def static_files(config: Config) -> dict[str, Path]:
-    """Output path -> file for every static folder; the site's own file wins over the theme's."""
-    files: dict[str, Path] = {}
-    errors = ErrorCollector()
-    root = getattr(config, "root", None)
-    roots = allowed_roots(root, config.content_dir) if root is not None else ()
-    for folder in reversed(config.static_dirs):
-        # The theme's own folder ships with runpost; the site's may not lead outside the project.
-        own = root is not None and folder.parent == root
-        if folder.is_dir():
-            for source in sorted(folder.rglob("*")):
-                if own and source.is_symlink() and (outside := outside_error(source, roots, "static file")):
-                    errors.add(outside)
-                elif source.is_file():
-                    files[source.relative_to(folder).as_posix()] = source
-    errors.raise_if_any()
-    return dict(sorted(files.items()))

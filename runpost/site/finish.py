@@ -1,0 +1,122 @@
+"""The site stage's last step: every page made page-relative, and the files to copy beside them.
+
+pages.py hands over templated pages; here each site path in them becomes a page-relative
+URL (urls.py), the URLs and script sources are noted for the link check, and the files
+(bundle assets, results, static files, image copies) are collected, each confined to the
+project. Finishing is pure: remembered in the render cache, spread over the cores.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..content.confine import allowed_roots, outside_error
+from ..errors import BuildError, ErrorCollector, Location
+from ..parallel import precompute
+from ..post import Post
+from ..render_cache import RenderCache, key
+from .urls import is_site_path, relative_url, rewrite_css, rewrite_urls
+
+
+def finish_pages(pages: dict[str, str], cache: RenderCache, post_keys: dict[str, str] | None = None,
+                 remembered: dict[str, dict] | None = None) -> tuple[dict[str, str], dict[str, list[str]],
+                                                                     dict[str, list[str]]]:
+    """finish_text for every page: (pages, their URLs as written, their script URLs). Remembered by
+    the page's path and templated text, or for a post's page by `post_keys` (then `remembered`
+    holds those found, not templated at all). Pages not seen before are finished on all cores."""
+    post_keys, remembered = post_keys or {}, remembered or {}
+    wanted = {path: post_keys.get(path) or key("page", [path, text]) for path, text in pages.items()
+              if path.endswith(".html")}
+    kind = lambda path: "post-page" if path in post_keys else "page"
+    missing = [(path, text) for path, text in pages.items()
+               if path in wanted and cache.lookup(path, kind(path), wanted[path]) is None]
+    ready = {missing[index][0]: done for index, done in precompute(_finish_html, missing).items()}
+    finished, links, scripts = {}, {}, {}
+    for path in [*remembered, *pages]:
+        if path in remembered:
+            done = remembered[path]
+        elif path not in wanted:
+            finished[path] = finish_text(path, pages[path])
+            continue
+        else:
+            done = cache.lookup(path, kind(path), wanted[path])
+            if done is None:
+                done = ready[path] if path in ready else _finish_html((path, pages[path]))
+                cache.store(path, kind(path), wanted[path], done)
+                cache.computed.append((path, kind(path)))
+        finished[path], links[path], scripts[path] = done["text"], done["links"], done["scripts"]
+    return finished, links, scripts
+
+
+def _finish_html(page: tuple[str, str]) -> dict[str, Any]:
+    path, text = page
+    found: list[str] = []
+    script: list[str] = []
+    return {"text": finish_text(path, text, found, script), "links": found, "scripts": script}
+
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def finish_text(path: str, text: str, links: list[str] | None = None, scripts: list[str] | None = None) -> str:
+    """Make site paths page-relative in an HTML page or stylesheet; note an HTML page's URLs
+    (as written) in `links` and the URLs that could run script in `scripts`."""
+    convert = lambda url: relative_url(url, path) if is_site_path(url) else url
+    if path.endswith(".html"):
+        return rewrite_urls(text, convert, links, scripts)
+    if path.endswith(".css"):
+        return rewrite_css(text, convert)
+    if path.endswith(".xml"):
+        # XML 1.0 forbids most control characters (a NUL in a post would break every feed reader).
+        return _NOT_XML.sub("", text)
+    return text
+
+
+def collect_files(posts: list[Post], config: Config, pages: dict[str, str]) -> dict[str, Path]:
+    """Static files, bundle resources and files the code wrote; two sources for one path is an error."""
+    files: dict[str, Path] = {}
+    owners: dict[str, str] = {path: "a generated page" for path in pages}
+    errors = ErrorCollector()
+
+    def claim(site_path: str, source: Path, owner: str, where: Location) -> None:
+        path = site_path.lstrip("/")
+        if path in owners:
+            errors.add(BuildError(where, f"{owner} and {owners[path]} both write /{path}"))
+            return
+        owners[path] = owner
+        files[path] = source
+
+    for path, source in static_files(config).items():
+        claim("/" + path, source, f"static/{path}", Location(source))
+    for post in posts:
+        for site_path, source in {**post.assets, **post.results.files}.items():
+            claim(site_path, source, str(Location(post.path)), Location(post.path, 1, 1))
+    errors.raise_if_any()
+    return files
+
+
+def variant_files(variants: dict[str, Path], files: dict[str, Path], pages: dict[str, str]) -> dict[str, Path]:
+    """Output path -> WebP copy (variants.py); a static file or page of the same name wins."""
+    return {path.lstrip("/"): file for path, file in variants.items()
+            if path.lstrip("/") not in files and path.lstrip("/") not in pages}
+
+
+def static_files(config: Config) -> dict[str, Path]:
+    """Output path -> file for every static folder; the site's own file wins over the theme's."""
+    files: dict[str, Path] = {}
+    errors = ErrorCollector()
+    root = getattr(config, "root", None)
+    roots = allowed_roots(root, config.content_dir) if root is not None else ()
+    for folder in reversed(config.static_dirs):
+        # The theme's own folder ships with runpost; the site's may not lead outside the project.
+        own = root is not None and folder.parent == root
+        if folder.is_dir():
+            for source in sorted(folder.rglob("*")):
+                if own and source.is_symlink() and (outside := outside_error(source, roots, "static file")):
+                    errors.add(outside)
+                elif source.is_file():
+                    files[source.relative_to(folder).as_posix()] = source
+    errors.raise_if_any()
+    return dict(sorted(files.items()))

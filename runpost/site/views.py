@@ -1,0 +1,147 @@
+"""What templates see of a post (PostView): its summary, reading time, contents list, neighbours.
+
+Part of the site stage (pages.py builds the views, then templates every page with them).
+A view's text parts are a pure function of the rendered content, so they are remembered in
+the render cache; nothing here reads or writes files.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass, field, replace
+from html import unescape
+from typing import Any
+
+from markupsafe import Markup
+
+from ..config import Config
+from ..content.load import tag_slug
+from ..markup.markdown import SUMMARY_DIVIDER
+from ..parallel import precompute
+from ..post import Post
+from ..render_cache import RenderCache, key
+from .notebook import download_links
+from .urls import absolute_url, rewrite_urls
+
+WORDS_PER_MINUTE = 213  # Hugo's reading-time rate
+SUMMARY_WORDS = 70      # Hugo's default summary length
+
+
+@dataclass(frozen=True)
+class PostView:
+    """What templates see of a post."""
+
+    title: str
+    url: str
+    date: dt.datetime
+    lastmod: dt.datetime | None
+    description: str
+    summary: str
+    content: Markup
+    content_absolute: Markup
+    tags: list[dict[str, str]]
+    images: list[str]
+    reading_minutes: int
+    overrides: dict[str, Any]
+    draft: bool
+    downloads: dict[str, str] = field(default_factory=dict)   # "notebook", "script" -> site path (posts with blocks)
+    toc: list[dict[str, Any]] = field(default_factory=list)   # h2/h3 headings: level, id, text (empty: no contents list)
+    prev: "PostView | None" = None
+    next: "PostView | None" = None
+
+
+def post_views(posts: list[Post], config: Config, cache: RenderCache | None = None,
+               site_key: str = "") -> list[PostView]:
+    cache = cache or RenderCache(None)
+    keys = {post.path: key("view", view_inputs(post, site_key)) for post in posts}
+    missing = [post for post in posts if not cache.has(post.url, "view", keys[post.path])]
+    ready = {missing[index].path: text for index, text in
+             precompute(lambda post: view_text(post, config), missing).items()}
+    views = [_view(post, config, cache, keys[post.path], ready) for post in posts]
+    # posts are newest first: "prev" is the older neighbour, "next" the newer one.
+    linked = []
+    for index, view in enumerate(views):
+        older = views[index + 1] if index + 1 < len(views) else None
+        newer = views[index - 1] if index > 0 else None
+        linked.append(replace(view, prev=older, next=newer))
+    return linked
+
+
+def view_inputs(post: Post, site_key: str) -> list:
+    return [site_key, post.source, post.url, post.content]
+
+
+def _view(post: Post, config: Config, cache: RenderCache, wanted: str, ready: dict) -> PostView:
+    text = cache.memo(post.url, "view", None,
+                      lambda: ready[post.path] if post.path in ready else view_text(post, config), wanted=wanted)
+    return PostView(
+        title=post.meta.title,
+        url=post.url,
+        date=post.meta.date,
+        lastmod=post.meta.lastmod,
+        description=post.meta.description or text["summary"],
+        summary=text["summary"],
+        content=Markup(text["content"]),
+        content_absolute=Markup(text["content_absolute"]),
+        tags=[{"name": tag, "url": f"/tags/{tag_slug(tag)}/"} for tag in post.meta.tags],
+        images=[absolute_url(image, config.base_url, post.url) for image in post.meta.images],
+        reading_minutes=text["reading_minutes"],
+        overrides=dict(post.results.overrides),
+        draft=post.meta.draft,
+        downloads=download_links(post),
+        toc=text["toc"],
+    )
+
+
+def view_text(post: Post, config: Config) -> dict[str, Any]:
+    """The parts of a post's view derived from its rendered content (plain JSON, so cacheable)."""
+    # Hugo's <!--more--> divider: what comes before it is the summary, and the page drops it.
+    before, divider, after = post.content.partition(SUMMARY_DIVIDER)
+    content = before + after
+    words = plain_text(content).split()
+    return {
+        "summary": post.meta.summary or (plain_text(before) if divider else _summary(words)),
+        "content": content,
+        "content_absolute": rewrite_urls(content, lambda url: absolute_url(url, config.base_url, post.url)),
+        "reading_minutes": max(1, math.ceil(len(words) / WORDS_PER_MINUTE)),
+        "toc": table_of_contents(content) if wants_toc(post, content, config) else [],
+    }
+
+
+# The heading extension gives every heading an id, so the contents list only reads them back.
+_HEADING = re.compile(r'<h([23])\b[^>]*\sid="([^"]+)"[^>]*>(.*?)</h\1>', re.DOTALL)
+
+
+def table_of_contents(content: str) -> list[dict[str, Any]]:
+    """The h2 and h3 headings of rendered content, in order: {"level", "id", "text"}."""
+    return [{"level": int(level), "id": unescape(anchor), "text": plain_text(inner)}
+            for level, anchor, inner in _HEADING.findall(content)]
+
+
+def wants_toc(post: Post, content: str, config: Config) -> bool:
+    """Front matter `toc: true`/`false` decides; else the site's `toc_min_headings`, if set."""
+    asked = post.meta.extra.get("toc")
+    if isinstance(asked, bool):
+        return asked
+    return config.toc_min_headings > 0 and len(_HEADING.findall(content)) >= config.toc_min_headings
+
+
+def _summary(words: list[str]) -> str:
+    if len(words) <= SUMMARY_WORDS:
+        return " ".join(words)
+    return " ".join(words[:SUMMARY_WORDS]) + "…"
+
+
+_BLOCK_TAG = re.compile(r"</?(?:p|div|h[1-6]|li|ul|ol|br|hr|figure|figcaption|table|thead|tbody|tr|td|th|pre"
+                        r"|blockquote|dl|dt|dd|aside|section)\b[^>]*>", re.IGNORECASE)
+
+
+def plain_text(html: str) -> str:
+    """Visible text of rendered HTML (for summaries and word counts).
+
+    Block tags separate words; inline tags do not ("<em>a</em>." is "a.").
+    """
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.DOTALL | re.IGNORECASE)
+    text = re.sub(r"<[^>]+>", "", _BLOCK_TAG.sub(" ", html))
+    return re.sub(r"\s+", " ", unescape(text)).strip()
