@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
@@ -244,6 +245,13 @@ class RenderCache:
                 shutil.rmtree(path)
             elif path.name not in keep:
                 path.unlink(missing_ok=True)
+        # Half-written shards of a build that was killed; not one of a build writing right now.
+        for path in self.folder.glob("*.json.*.tmp"):
+            try:
+                if path.is_file() and time.time() - path.lstat().st_mtime > STALE_TEMPORARY_SECONDS:
+                    path.unlink()
+            except OSError:
+                pass
         for shard in sorted(self.dirty & set(by_shard)):
             self._write(shard, by_shard[shard])
 
@@ -252,12 +260,18 @@ class RenderCache:
         path = self._path(shard)
         data = {"format": FORMAT, "shard": shard, "owners": owners}
         handle, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=self.folder)
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(json.dumps(data, separators=(",", ":")))   # dumps: one C call; dump writes in pieces
-        os.replace(temporary, path)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as file:
+                file.write(json.dumps(data, separators=(",", ":")))   # dumps: one C call; dump writes in pieces
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)   # a full disk, Ctrl-C: no half shard left behind
+            raise
 
 
 SHARDS = 64
+# A temporary shard older than this was left by a build that was killed before renaming it.
+STALE_TEMPORARY_SECONDS = 600
 
 
 def _shard(owner: str) -> int:

@@ -8,8 +8,10 @@ makes one change, builds again with the cache, then builds the same sources from
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+import os
 import shutil
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from conftest import FIXTURE_SITE
 from runpost.config import load_config
 from runpost.errors import BuildErrors
 from runpost.pipeline import build
+from runpost import render_cache
 from runpost.render_cache import CACHE_FOLDER, RenderCache
 from runpost.report import Reporter
 
@@ -219,6 +222,31 @@ def test_deleting_the_cache_is_safe(tmp_path):
     shutil.rmtree(root / "build" / CACHE_FOLDER)
     run(root, root / "site")
     assert files(root / "site") == expected
+
+
+def test_a_half_written_shard_left_by_a_killed_build_is_removed_but_not_a_fresh_one(tmp_path):
+    root = make_project(tmp_path / "project")
+    run(root, root / "site")
+    folder = root / "build" / CACHE_FOLDER
+    stale, fresh = folder / "shard-07.json.abc123.tmp", folder / "shard-08.json.def456.tmp"
+    for leftover in (stale, fresh):
+        leftover.write_text('{"format": "runpost-render', encoding="utf-8")
+    an_hour_ago = time.time() - 3600
+    os.utime(stale, (an_hour_ago, an_hour_ago))
+    edit(root / "content/posts/first-post.md", "Some *emphasis*", "Some *other emphasis*")
+    run(root, root / "site")
+    assert not stale.exists()
+    assert fresh.exists()   # may be another build's, writing right now
+
+
+def test_a_shard_that_cannot_be_written_leaves_no_temporary_file(tmp_path, monkeypatch):
+    root = make_project(tmp_path / "project")
+    (root / "build" / CACHE_FOLDER).mkdir(parents=True)
+    cache = RenderCache(root / "build" / CACHE_FOLDER)
+    monkeypatch.setattr(render_cache.os, "replace", lambda *args: (_ for _ in ()).throw(OSError(28, "No space left")))
+    with pytest.raises(OSError):
+        cache._write(3, {})
+    assert list((root / "build" / CACHE_FOLDER).glob("*.tmp")) == []
 
 
 def test_the_cache_holds_entries_only_for_pages_of_the_last_build(tmp_path):
