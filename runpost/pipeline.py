@@ -32,7 +32,7 @@ from .site.write import write_site
 
 
 def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
-          write: Callable[[Site, Path], object] = write_site) -> None:
+          write: Callable[[Site, Path], object] = write_site, save_cache: bool = True) -> None:
     # Content and site stages run on a deep stack (deep.py); execution stays on
     # the main thread, where Ctrl-C is handled.
     # The render cache (render_cache.py) skips rendering whose inputs did not change.
@@ -52,7 +52,8 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
     site = call_deep(lambda: render_and_check(posts, config, cache))
     folder = write(site, config.output_dir)   # serve passes its PreviewWriter
     reporter.info(f"wrote {len(site.pages)} pages and {len(site.files)} files to {config.output_dir}")
-    cache.save()
+    if save_cache:     # serve saves its cache itself, once the open page has been told to reload
+        cache.save()
     if whole:
         declared = [(post.bundle or post.path.parent) / name for post in posts for name in post.meta.inputs]
         uptodate.record(config, started, declared, min(held_back, default=None), reporter.warnings, folder)

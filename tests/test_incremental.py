@@ -285,6 +285,12 @@ def test_serve_rebuilds_from_memory_and_matches_a_clean_build(tmp_path):
         assert not [path for path in preview.output_dir.rglob("*") if path.is_dir() and not any(path.iterdir())]
     cache = preview._build.keywords["cache"]
     assert cache.memory, "parsed posts stay in memory between rebuilds"
+    # Saved after each good rebuild (once the page is told to reload): a restarted serve starts warm.
+    saved = RenderCache(preview.output_dir.parent / "render-cache")
+    saved.start_build()
+    saved_owners = {owner for shard in saved.folder.glob("*.json")
+                    for owner in json.loads(shard.read_text(encoding="utf-8"))["owners"]}
+    assert saved_owners and saved_owners == set(cache.records)
 
 
 def test_post_pages_that_list_every_post_follow_every_edit(tmp_path):

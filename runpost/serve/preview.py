@@ -47,6 +47,7 @@ class Preview:
         self._changed = threading.Condition()
         self._timer: threading.Timer | None = None
         self._build_lock = threading.Lock()
+        self._cache = None             # serve's render cache, kept in memory across rebuilds
 
     @property
     def url(self) -> str:
@@ -83,7 +84,8 @@ class Preview:
             from ..site.write import PreviewWriter
 
             cache = RenderCache(self.output_dir.parent / "render-cache", self.reporter.warning)
-            self._build = functools.partial(pipeline_build, cache=cache, write=PreviewWriter())
+            self._build = functools.partial(pipeline_build, cache=cache, write=PreviewWriter(), save_cache=False)
+            self._cache = cache
         build = self._build
         with self._build_lock:
             if reason is not None:
@@ -106,6 +108,8 @@ class Preview:
                 self.error = error
                 self.generation += 1
                 self._changed.notify_all()
+            if self._cache is not None and error is None:
+                self._cache.save()   # after the reload event: writing the cache is not the writer's wait
             return error is None
 
     def wait_for_change(self, seen: int, timeout: float) -> int:
