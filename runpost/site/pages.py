@@ -37,7 +37,8 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     cache = cache or RenderCache(None)
     env = make_environment(config.templates_dirs, config.base_url, config.raw_html)
     site_key = key("site", settings_key(config), folder_digest(config.templates_dirs))
-    posts = render_post_contents(posts, env, cache, site_key)
+    refs = reference_map(posts)       # every name a ref shortcode may use, for contents and notebooks
+    posts = render_post_contents(posts, env, cache, site_key, refs)
     posts, image_variants = light_images(posts, config.build_dir / ".cache" / "images")
     views = post_views(posts, config, cache, site_key)
     context = site_context(posts, views, config)
@@ -50,7 +51,7 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
         if path not in remembered:
             pages[path] = _render(env, "post.html", context, page=_page_of_post(view), post=view)
     pages.update(list_pages(env, context, views, config))
-    pages.update(notebook_pages(posts, env, config))
+    pages.update(notebook_pages(posts, env, config, refs))
     pages, links, scripts = finish_pages(pages, cache, page_keys, remembered)
     pages["css/syntax.css"] = syntax_css()
     pages[".nojekyll"] = ""
@@ -67,9 +68,9 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
 
 
 def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: RenderCache | None = None,
-                         site_key: str = "") -> list[Post]:
+                         site_key: str = "", refs: dict[str, str] | None = None) -> list[Post]:
     cache = cache or RenderCache(None)
-    refs = reference_map(posts)
+    refs = reference_map(posts) if refs is None else refs
     # A ref may name any post: the whole map is an input of every post's content.
     inputs = [site_key, key("refs", refs)]
     keys = {post.path: key("content", [*inputs, *content_inputs(post)]) for post in posts}
@@ -92,9 +93,9 @@ def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: Rend
     return done
 
 
-def notebook_pages(posts: list[Post], env: jinja2.Environment, config: Config) -> dict[str, str]:
+def notebook_pages(posts: list[Post], env: jinja2.Environment, config: Config,
+                   refs: dict[str, str]) -> dict[str, str]:
     """Each post with executable blocks as a notebook and a script beside its page (notebook.py)."""
-    refs = reference_map(posts)
     return download_files(posts, lambda post: shortcode_renderer(post, refs, env), config.base_url)
 
 
