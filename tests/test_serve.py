@@ -6,6 +6,7 @@ server's behaviour, not the pipeline's; the last one runs the real pipeline.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import urllib.error
@@ -240,5 +241,11 @@ def test_reading_the_sources_is_not_an_event_but_saving_one_is(project):
         post = next((project / "content").rglob("*.md"))
         post.write_text(post.read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")
         assert changed.wait(5), "saving a post was not seen"
+        # Metadata only: `touch`, and `chmod +r` that makes an unreadable post readable again.
+        for change in (lambda: os.utime(post), lambda: post.chmod(0o600), lambda: post.chmod(0o644)):
+            time.sleep(0.2)
+            changed.clear()
+            change()
+            assert changed.wait(5), "a metadata change was not seen"
     finally:
         observer.stop()
