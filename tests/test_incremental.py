@@ -224,6 +224,19 @@ def test_deleting_the_cache_is_safe(tmp_path):
     assert files(root / "site") == expected
 
 
+def test_two_builds_in_one_process_with_different_base_urls_each_use_their_own(tmp_path):
+    # Jinja folds `{{ '/' | absolute_url }}` into the compiled template: templates compiled for
+    # one base URL must not be reused for another (a process that builds twice: serve, tests).
+    root = make_project(tmp_path / "project")
+    for base in ("https://one.example/a/", "https://two.example/b/"):
+        config = load_config(root, output_dir=tmp_path / base.split("/")[2], build_dir=root / "build")
+        build(replace(config, base_url=base), Reporter(quiet=True), RenderCache(None))
+        for name in ("robots.txt", "sitemap.xml", "index.xml"):
+            text = (config.output_dir / name).read_text(encoding="utf-8")
+            other = "two.example" if "one" in base else "one.example"
+            assert base in text and other not in text, (base, name)
+
+
 def test_a_half_written_shard_left_by_a_killed_build_is_removed_but_not_a_fresh_one(tmp_path):
     root = make_project(tmp_path / "project")
     run(root, root / "site")

@@ -23,6 +23,8 @@ class _CompiledTemplates(jinja2.BytecodeCache):
 
     serve makes a new environment for every rebuild (the settings may have changed);
     Jinja checks each stored template against its source's checksum before using it.
+    One store per (base_url, raw_html): Jinja folds a filter called on a constant
+    (`{{ '/' | absolute_url }}`) into the compiled code, so the code holds the settings.
     """
 
     def __init__(self) -> None:
@@ -36,14 +38,14 @@ class _CompiledTemplates(jinja2.BytecodeCache):
         self.stored[bucket.key] = bucket.bytecode_to_string()
 
 
-_COMPILED = _CompiledTemplates()
+_COMPILED: dict[tuple[str, bool], _CompiledTemplates] = {}
 
 
 def make_environment(templates_dirs: Iterable[Path], base_url: str = "/", raw_html: bool = False) -> jinja2.Environment:
     """Templates searched in order (the site's own first, then the theme's)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(path) for path in templates_dirs]),
-        bytecode_cache=_COMPILED,
+        bytecode_cache=_COMPILED.setdefault((base_url, raw_html), _CompiledTemplates()),
         autoescape=jinja2.select_autoescape(["html", "xml", "htm"], default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
