@@ -28,19 +28,20 @@ def call_deep(function: Callable[[], Result]) -> Result:
         except BaseException as error:  # handed to the caller as it is
             outcome["error"] = error
 
-    previous_size = threading.stack_size(STACK_BYTES)
     # The limit is the interpreter's, not the thread's: raised only while the deep thread
     # runs. Left raised, code on an ordinary 8 MB stack afterwards (the next build in the
     # same process, a deeply nested JSON file) would overflow the C stack and crash
-    # instead of raising RecursionError.
+    # instead of raising RecursionError. Restored however this ends (a thread that cannot
+    # start under a memory limit, Ctrl-C while waiting).
     previous_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(previous_limit, RECURSION_LIMIT))
     try:
-        thread = threading.Thread(target=run, name="runpost-deep", daemon=True)
-        thread.start()
-    finally:
-        threading.stack_size(previous_size)
-    try:
+        previous_size = threading.stack_size(STACK_BYTES)
+        try:
+            thread = threading.Thread(target=run, name="runpost-deep", daemon=True)
+            thread.start()
+        finally:
+            threading.stack_size(previous_size)
         thread.join()
     finally:
         sys.setrecursionlimit(previous_limit)

@@ -78,11 +78,19 @@ def find_post_files(content_dir: Path) -> list[tuple[Path, Path | None]]:
         listed = sorted(entries, key=lambda entry: entry.name)
     for entry in listed:
         path = posts_dir / entry.name
-        if entry.is_dir() and (path / "index.md").is_file():
+        if _is(entry.is_dir) and (path / "index.md").is_file():
             found.append((path / "index.md", path))
-        elif path.suffix == ".md" and entry.name != "_index.md" and entry.is_file():
+        elif path.suffix == ".md" and entry.name != "_index.md" and _is(entry.is_file):
             found.append((path, None))
     return found
+
+
+def _is(test: Callable[[], bool]) -> bool:
+    """A DirEntry test that is False, as Path's, for a link looping or through a file (ELOOP, ENOTDIR)."""
+    try:
+        return test()
+    except OSError:
+        return False
 
 
 def stray_markdown(content_dir: Path) -> list[Path]:
