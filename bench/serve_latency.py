@@ -42,16 +42,19 @@ def measure(project: Path, post: Path, repeats: int, work: Path, flags: tuple[st
         events = _EventStream(f"127.0.0.1:{port}")
         page_url = base.rstrip("/") + _post_url(post)
         waits = []
-        for number in range(repeats):
+        for _ in range(repeats):
             time.sleep(0.5)   # the previous save is long settled; the file's mtime will differ
+            # A label never used before: the save always changes the post's text (a repeated
+            # one would time a rebuild with nothing changed).
+            label = f"serve-{time.time_ns()}"
             seen = events.latest()
             saved = time.perf_counter()
-            edit_prose(post, number)
+            edit_prose(post, label)
             events.wait_past(seen)
             page = urllib.request.urlopen(page_url, timeout=TIMEOUT).read().decode("utf-8")
             waits.append(time.perf_counter() - saved)
-            if f"Benchmark edit {number}:" not in page:
-                raise SystemExit(f"error: serve's page {page_url} does not show edit {number} (log: {log})")
+            if f"Benchmark edit {label}:" not in page:
+                raise SystemExit(f"error: serve's page {page_url} does not show edit {label} (log: {log})")
         return first, waits
     finally:
         process.send_signal(signal.SIGINT)
@@ -61,10 +64,14 @@ def measure(project: Path, post: Path, repeats: int, work: Path, flags: tuple[st
             process.kill()
 
 
-def edit_prose(post: Path, number: int) -> None:
-    """A prose edit a writer makes: a new last paragraph, different every time."""
-    text = post.read_text(encoding="utf-8").split("\n\nBenchmark edit ")[0]
-    post.write_text(f"{text.rstrip()}\n\nBenchmark edit {number}: one more sentence of prose.\n", encoding="utf-8")
+def edit_prose(post: Path, label: object) -> None:
+    """A prose edit a writer makes: a new last paragraph, naming `label`; an error if nothing changes."""
+    before = post.read_text(encoding="utf-8")
+    text = before.split("\n\nBenchmark edit ")[0]
+    after = f"{text.rstrip()}\n\nBenchmark edit {label}: one more sentence of prose.\n"
+    if after == before:
+        raise SystemExit(f"error: benchmark edit {label} of {post} changes nothing")
+    post.write_text(after, encoding="utf-8")
 
 
 def _free_port() -> int:
