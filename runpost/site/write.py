@@ -36,7 +36,7 @@ def write_site(site: Site, output_dir: Path) -> tuple[int, int]:
     wanted.update((path, text.encode("utf-8")) for path, text in site.pages.items())
     wanted.update(site.files)
     for path in wanted:
-        _target(Path("/"), path, make_parents=False)  # refuse a path outside the folder before anything is written
+        _parts(path)  # refuse a path outside the folder before anything is written
     staging = _claim_spare(output_dir)
     try:
         try:
@@ -110,27 +110,29 @@ def _fill(staging: Path, wanted: dict[str, bytes | Path], output_dir: Path) -> N
 
 
 def _files_in(folder: Path) -> dict[str, Path]:
+    """Site path -> file under `folder` (a link to a folder counts as a file: it is removed, not entered)."""
     found = {}
-    for directory, folders, names in os.walk(folder):
-        for name in names:
-            full = Path(directory, name)
-            found[full.relative_to(folder).as_posix()] = full
-        # a link to a folder is listed as a folder by os.walk, but is a file to remove here
-        for name in [name for name in folders if Path(directory, name).is_symlink()]:
-            full = Path(directory, name)
-            found[full.relative_to(folder).as_posix()] = full
+    root = str(folder)
+    for directory, folders, names in os.walk(root):
+        prefix = os.path.relpath(directory, root).replace(os.sep, "/") + "/" if directory != root else ""
+        links = [name for name in folders if os.path.islink(os.path.join(directory, name))]
+        for name in [*names, *links]:
+            found[prefix + name] = Path(directory, name)
     return found
 
 
 def _same(existing: Path, content: bytes | Path) -> bool:
     """True if `existing` is a plain file (not a link) holding exactly `content`."""
     try:
-        status = existing.lstat()
+        status = os.lstat(existing)
         if not stat.S_ISREG(status.st_mode):
             return False
         if isinstance(content, bytes):
-            return status.st_size == len(content) and existing.read_bytes() == content
-        return status.st_size == content.stat().st_size and filecmp.cmp(existing, content, shallow=False)
+            if status.st_size != len(content):
+                return False
+            with open(existing, "rb") as file:
+                return file.read() == content
+        return status.st_size == os.stat(content).st_size and filecmp.cmp(existing, content, shallow=False)
     except OSError:
         return False
 
@@ -143,8 +145,10 @@ def _remove(target: Path) -> None:
 
 
 def _remove_empty_folders(folder: Path) -> None:
-    for directory, _folders, _names in os.walk(folder, topdown=False):
-        if Path(directory) != folder and not any(Path(directory).iterdir()):
+    root = str(folder)
+    for directory, folders, names in os.walk(root, topdown=False):
+        # A folder that held files still does (walked bottom-up, only emptied folders went).
+        if directory != root and not names and (not folders or not os.listdir(directory)):
             os.rmdir(directory)
 
 
@@ -156,27 +160,42 @@ def _link(old: Path, target: Path) -> bool:
     return True
 
 
-def _target(root: Path, path: str, make_parents: bool = True, ready: set[Path] | None = None) -> Path:
-    """root/path, refused if outside root; with make_parents, its folder made (`ready`: folders already made)."""
-    relative = PurePosixPath(path)
-    if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+def _parts(path: str) -> list[str]:
+    """The parts of a site path ("posts/x/index.html"), refused if it could leave the folder."""
+    parts = [part for part in path.split("/") if part not in ("", ".")]   # as PurePosixPath parts them
+    if path.startswith("/") or ".." in parts or not parts:
         raise BuildError(None, f"refusing to write '{path}' outside the output folder")
-    if any(len(part.encode("utf-8", "surrogateescape")) > 255 for part in relative.parts):
+    if any(len(part.encode("utf-8", "surrogateescape")) > 255 for part in parts):
         # File systems refuse longer names; a slug or tag this long would end in an OSError mid-write.
         raise BuildError(None, f"cannot write '{path[:80]}...': a file or folder name in it is longer than "
                          "255 bytes (a slug, tag or file name that long?)")
-    target = root.joinpath(*relative.parts)
-    if make_parents and (ready is None or target.parent not in ready):
-        parent = target.parent
-        # A file (or a link) where this build needs a folder: the recycled tree had a page there.
-        for folder in [*reversed(parent.relative_to(root).parents), parent.relative_to(root)]:
-            at = root / folder
-            if at != root and (at.is_symlink() or at.is_file()):
-                at.unlink()
-        parent.mkdir(parents=True, exist_ok=True)
-        if ready is not None:
-            ready.add(parent)
-    return target
+    return parts
+
+
+def _target(root: Path, path: str, ready: set[Path] | None = None) -> Path:
+    """root/path, refused if outside root, its folders made (`ready`: folders this build has made sure of).
+
+    Each folder on the way is checked once per build: a file or a link where this build needs
+    a folder (the recycled tree had a page there) is removed first.
+    """
+    parts = _parts(path)
+    ready = set() if ready is None else ready
+    folder = root
+    for part in parts[:-1]:
+        folder = folder / part
+        if folder in ready:
+            continue
+        try:
+            mode = os.lstat(folder).st_mode
+        except FileNotFoundError:
+            mode = None
+        if mode is not None and not stat.S_ISDIR(mode):
+            os.unlink(folder)
+            mode = None
+        if mode is None:
+            os.mkdir(folder)
+        ready.add(folder)
+    return root.joinpath(*parts)
 
 
 def _swap(staging: Path, output_dir: Path) -> None:
@@ -226,7 +245,7 @@ class PreviewWriter:
             return
         self.folder = None          # set again only once every change is written
         for path in wanted:
-            _target(Path("/"), path, make_parents=False)   # refuse a path outside the folder first
+            _parts(path)   # refuse a path outside the folder first
         ready: set[Path] = set()
         written = {}
         for path, content in sorted(wanted.items()):
@@ -250,7 +269,7 @@ class PreviewWriter:
             os.chmod(temporary.name, 0o666 & ~_UMASK)
             os.replace(temporary.name, target)
         for path in sorted(set(self.written) - set(written)):
-            stale = _target(output_dir, path, make_parents=False)
+            stale = output_dir.joinpath(*_parts(path))
             if stale.is_symlink() or stale.is_file():
                 stale.unlink()
             for folder in stale.parents:     # a tag that is gone leaves no empty folder behind
