@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
+
+from .atomic import replace_file
 
 FORMAT = "runpost-render-cache-2"
 CACHE_FOLDER = Path(".cache") / "render"
@@ -256,17 +256,10 @@ class RenderCache:
             self._write(shard, by_shard[shard])
 
     def _write(self, shard: int, owners: dict[str, Any]) -> None:
-        # Written to a temporary file and renamed: a reader never sees half a shard.
+        # Replaced whole (atomic.py): a reader never sees half a shard, a failure leaves no temporary.
         path = self._path(shard)
         data = {"format": FORMAT, "shard": shard, "owners": owners}
-        handle, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=self.folder)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                file.write(json.dumps(data, separators=(",", ":")))   # dumps: one C call; dump writes in pieces
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)   # a full disk, Ctrl-C: no half shard left behind
-            raise
+        replace_file(path, json.dumps(data, separators=(",", ":")).encode("utf-8"))   # dumps: one C call
 
 
 SHARDS = 64

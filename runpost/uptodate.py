@@ -30,10 +30,10 @@ import json
 import os
 import stat
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
+from .atomic import replace_file
 from .config import CONFIG_NAME, Config
 
 MANIFEST = Path(".cache") / "last-build.json"
@@ -116,10 +116,7 @@ def record(config: Config, started_ns: int, declared: Iterable[Path], next_relea
     target = config.build_dir / MANIFEST
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=target.parent, suffix=".tmp", delete=False,
-                                         encoding="utf-8") as temporary:
-            json.dump(manifest, temporary)
-        os.replace(temporary.name, target)
+        replace_file(target, json.dumps(manifest).encode("utf-8"))
     except OSError:
         pass
 

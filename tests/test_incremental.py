@@ -20,7 +20,7 @@ from conftest import FIXTURE_SITE
 from runpost.config import load_config
 from runpost.errors import BuildErrors
 from runpost.pipeline import build
-from runpost import render_cache
+from runpost import atomic
 from runpost.render_cache import CACHE_FOLDER, RenderCache
 from runpost.report import Reporter
 
@@ -256,7 +256,7 @@ def test_a_shard_that_cannot_be_written_leaves_no_temporary_file(tmp_path, monke
     root = make_project(tmp_path / "project")
     (root / "build" / CACHE_FOLDER).mkdir(parents=True)
     cache = RenderCache(root / "build" / CACHE_FOLDER)
-    monkeypatch.setattr(render_cache.os, "replace", lambda *args: (_ for _ in ()).throw(OSError(28, "No space left")))
+    monkeypatch.setattr(atomic.os, "replace", lambda *args: (_ for _ in ()).throw(OSError(28, "No space left")))
     with pytest.raises(OSError):
         cache._write(3, {})
     assert list((root / "build" / CACHE_FOLDER).glob("*.tmp")) == []

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import hashlib
 import html
-import os
+import io
 import re
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..atomic import replace_file
 from ..parallel import precompute
 from ..post import Post
 
@@ -194,9 +194,9 @@ class VariantMaker:
                     resized = image.resize((width, max(1, round(image.height * width / image.width))), _lanczos())
                     encoded, options = (_palette(resized), {"lossless": True}) if self._is_graphic(source, image) \
                         else (resized, {"quality": WEBP_QUALITY})
-                with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".tmp", delete=False) as temporary:
-                    encoded.save(temporary, format="WEBP", method=WEBP_METHOD, **options)
-            os.replace(temporary.name, target)   # atomic: a concurrent build never reads half a file
+                data = io.BytesIO()
+                encoded.save(data, format="WEBP", method=WEBP_METHOD, **options)
+            replace_file(target, data.getvalue())   # a concurrent build never reads half a file
         return target
 
     def _source(self, source: Path) -> tuple[Any, int]:

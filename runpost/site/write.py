@@ -16,6 +16,7 @@ import stat
 import tempfile
 from pathlib import Path, PurePosixPath
 
+from ..atomic import replace_file
 from ..errors import BuildError
 from ..post import Site
 from .output import MARKER
@@ -252,22 +253,11 @@ class PreviewWriter:
             written[path] = _as_written(content)
             if self.written.get(path) == written[path]:
                 continue
-            content = content.encode("utf-8") if isinstance(content, str) else content
             target = _target(output_dir, path, ready=ready)
             if target.is_dir() and not target.is_symlink():
                 shutil.rmtree(target)
-            with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".runpost-", delete=False) as temporary:
-                try:
-                    if isinstance(content, bytes):
-                        temporary.write(content)
-                    else:
-                        with open(content, "rb") as source:
-                            shutil.copyfileobj(source, temporary)
-                except BaseException:
-                    os.unlink(temporary.name)
-                    raise
-            os.chmod(temporary.name, 0o666 & ~_UMASK)
-            os.replace(temporary.name, target)
+            data = content.encode("utf-8") if isinstance(content, str) else content.read_bytes()
+            replace_file(target, data, mode=0o666 & ~_UMASK)
         for path in sorted(set(self.written) - set(written)):
             stale = output_dir.joinpath(*_parts(path))
             if stale.is_symlink() or stale.is_file():
