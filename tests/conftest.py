@@ -1,6 +1,7 @@
 """Shared fixtures: a copy of the tiny fixture site and a way to run build.py on it."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -42,6 +43,18 @@ def pytest_collection_modifyitems(session, config, items):
     def rank(item) -> int:
         return next((index for index, prefix in enumerate(FIRST) if item.nodeid.startswith(prefix)), len(FIRST))
     items.sort(key=rank)      # stable: the order within each file is kept
+
+
+def needs(*modules: str) -> None:
+    """Skip unless each module is installed, without importing it here.
+
+    For tests whose builds import them in their own processes: pytest.importorskip
+    would import torch or matplotlib into the test worker too (torchvision alone is
+    2.6 s of CPU) and make every later garbage collection there slower.
+    """
+    for module in modules:
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"{module} is not installed")
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_build
+from conftest import REPO, needs, run_build
 
 ARTICLE = REPO / "content" / "posts" / "rnn-vs-lstm"
 SEED_ARTICLE = Path(__file__).parent / "fixtures" / "seed" / "article.md"   # the author's text, as written
@@ -88,8 +88,7 @@ def test_missing_folder_is_an_error_naming_it(tmp_path, monkeypatch):
 
 def build_article(tmp_path: Path, *params: str, timeout: float) -> Path:
     """Build a site holding only the article; the output folder."""
-    pytest.importorskip("torch")
-    pytest.importorskip("torchvision")
+    needs("torch")    # the article's kernel imports it; torchvision only where the data set is missing
     data_folder()
     content = tmp_path / "content"
     shutil.copytree(ARTICLE, content / "posts" / ARTICLE.name, ignore=shutil.ignore_patterns("__pycache__"))

@@ -5,7 +5,7 @@ import tomllib
 
 import pytest
 
-from conftest import run_build
+from conftest import needs, run_build
 from runpost.cli import main
 from runpost.new import new_blog
 
@@ -55,8 +55,7 @@ def test_new_accepts_an_empty_folder(tmp_path):
 
 
 def test_new_blog_builds_with_its_post_figure_and_value(tmp_path):
-    pytest.importorskip("matplotlib")
-    pytest.importorskip("numpy")
+    needs("matplotlib", "numpy")
     assert run_build("new", "myblog", cwd=tmp_path).returncode == 0
     blog = tmp_path / "myblog"
     result = run_build(cwd=blog)

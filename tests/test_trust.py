@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, needs
 from test_execute import MEMO_BLOCK, build, build_error, calls, make_config, process_alive, write_post
 from runpost.errors import BuildErrors
 from runpost.execution.runner import execute_posts
@@ -86,7 +86,7 @@ def test_memo_results_are_stored_as_json_when_they_are_json_data(site):
 
 
 def test_tensors_are_stored_for_weights_only_loading_and_objects_as_a_last_resort_pickle(site):
-    pytest.importorskip("torch")
+    needs("torch")
     code = """
         import torch, runpost
         class Box: pass
