@@ -23,7 +23,7 @@ from .markup.markdown import render_markdown
 from .markup.shortcodes import available_shortcodes, parse_shortcodes, shortcodes_needing_inner
 from .parallel import precompute
 from .post import Post, Site
-from .render_cache import RenderCache, key, open_cache
+from .render_cache import MISSING, RenderCache, key, open_cache
 from . import uptodate
 from .report import Reporter
 from .site.links import check_links
@@ -65,14 +65,13 @@ def read_content(config: Config, cache: RenderCache | None = None,
     # any code runs: a typo in one post should not cost a training run first.
     cache = cache or RenderCache(None)
     content_errors = ErrorCollector()
-    posts = load_posts(config, content_errors, parse=lambda path, text, bundle: cache.remember(
-        ("post", str(path), text, str(bundle)), lambda: parse_post(path, text, bundle)), held_back=held_back)
+    # Parsing is pure: serve keeps each post's parse while its text is the same (render_cache.same).
+    posts = load_posts(config, content_errors, parse=lambda path, text, bundle: cache.same(
+        "post", str(path), (text, bundle), lambda: parse_post(path, text, bundle)), held_back=held_back)
     known, needing_inner = available_shortcodes(config), shortcodes_needing_inner(config)
-    # Scanning and parsing shortcodes are pure too: serve remembers them for posts it has seen.
-    shortcodes = key("shortcode-names", sorted(known), sorted(needing_inner))   # once, not once per post
-    parse = lambda post: cache.remember(
-        ("shortcodes", str(post.path), post.source, str(post.bundle), post.assets, shortcodes),
-        lambda: parse_shortcodes(scan_post(post), known, needing_inner))
+    shortcodes = (known, needing_inner)
+    parse = lambda post: cache.same("shortcodes", str(post.path), (post, shortcodes),
+                                    lambda: parse_shortcodes(scan_post(post), known, needing_inner))
     posts = each(posts, parse, content_errors)
     posts = render_all_markdown(posts, config, cache, content_errors)
     content_errors.raise_if_any()
@@ -80,17 +79,24 @@ def read_content(config: Config, cache: RenderCache | None = None,
 
 
 def render_all_markdown(posts: list[Post], config: Config, cache: RenderCache, errors: ErrorCollector) -> list[Post]:
-    # Markdown is a pure function of the body and raw_html, so a body seen before is not
-    # converted again; bodies not seen before are converted on all cores, then stored in order.
-    keys = {post.path: key("markdown", [post.body, config.raw_html]) for post in posts}
+    # Markdown is a pure function of the body and raw_html: a post serve rendered before
+    # keeps its result (cache.same); a body seen in an earlier build comes from the render
+    # cache; the rest are converted on all cores, then stored in order.
+    kept = {post.path: found for post in posts
+            if (found := cache.recall("markdown", str(post.path), (post, config.raw_html))) is not MISSING}
+    keys = {post.path: key("markdown", [post.body, config.raw_html]) for post in posts if post.path not in kept}
     convert = lambda post: render_markdown(post, config).html
-    missing = [post for post in posts if not cache.has(post.url, "markdown", keys[post.path])]
+    missing = [post for post in posts if post.path in keys and not cache.has(post.url, "markdown", keys[post.path])]
     ready = {missing[index].path: html for index, html in precompute(convert, missing).items()}
 
     def render(post: Post) -> Post:
+        if post.path in kept:
+            return kept[post.path]
         html = cache.memo(post.url, "markdown", None, lambda: ready[post.path] if post.path in ready else convert(post),
                           wanted=keys[post.path])
-        return replace(post, html=html)
+        done = replace(post, html=html)
+        cache.keep("markdown", str(post.path), (post, config.raw_html), done)
+        return done
 
     return each(posts, render, errors)
 

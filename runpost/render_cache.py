@@ -14,6 +14,11 @@ this machine's time), each entry one per kind: JSON only, so nothing stored can 
 code when loaded. A file that does not parse or holds another shard's pages is
 ignored with a warning and rewritten.
 `serve` keeps one RenderCache across rebuilds, so its hits come from memory.
+
+Serve's rebuilds also ask `same(stage, post path, inputs, compute)`: the object a stage
+made for that post last time, if its inputs are equal (`==`, which is `is` for the very
+same object). Nothing is hashed, and an unchanged post keeps the very objects it had,
+so each later stage finds its inputs unchanged as cheaply. Memory only, never on disk.
 """
 from __future__ import annotations
 
@@ -132,14 +137,14 @@ class RenderCache:
         self.dirty: set[int] = set()   # shards to write (or delete) at save
         self.hits = 0
         self.computed: list[tuple[str, str]] = []   # (owner, kind) computed in this build
-        # Parsed posts (Python objects, never written to disk), for serve's rebuilds.
-        self.memory: dict[str, Any] = {}
-        self.memory_used: set[str] = set()
+        # (stage, post path) -> (inputs, what the stage made): Python objects for serve's rebuilds.
+        self.kept: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self.kept_used: set[tuple[str, str]] = set()
 
     def start_build(self) -> None:
         """Begin a build's bookkeeping (after a failed build too: what is in memory stays valid)."""
         self.used = set()
-        self.memory_used = set()
+        self.kept_used = set()
         self.hits = 0
         self.computed = []
 
@@ -159,13 +164,30 @@ class RenderCache:
         """Whether a value is stored under `wanted` (key(kind, parts))."""
         return self.lookup(owner, kind, wanted) is not None
 
-    def remember(self, parts: Any, compute: Callable[[], Any]) -> Any:
-        """Like memo, for objects that stay in this process: a session's parsed posts."""
-        wanted = key("memory", parts)
-        self.memory_used.add(wanted)
-        if wanted not in self.memory:
-            self.memory[wanted] = compute()
-        return self.memory[wanted]
+    def same(self, stage: str, slot: str, inputs: tuple, compute: Callable[[], Any]) -> Any:
+        """What `stage` made for `slot` (a post's path) last time if `inputs` are equal, else compute() kept.
+
+        Only for pure stages whose inputs are all in `inputs`: files they read go in as
+        fingerprints (file_fingerprint), the site's settings as a key."""
+        found = self.recall(stage, slot, inputs)
+        if found is MISSING:
+            found = compute()
+            self.keep(stage, slot, inputs, found)
+        return found
+
+    def recall(self, stage: str, slot: str, inputs: tuple) -> Any:
+        """The kept value (see `same`), or MISSING."""
+        self.kept_used.add((stage, slot))
+        entry = self.kept.get((stage, slot))
+        return entry[1] if entry is not None and entry[0] == inputs else MISSING
+
+    def keep(self, stage: str, slot: str, inputs: tuple, value: Any) -> None:
+        self.kept_used.add((stage, slot))
+        self.kept[stage, slot] = (inputs, value)
+
+    def touch(self, owner: str) -> None:
+        """Keep the owner's entries at save, though this build took its values from `same`."""
+        self.used.add(owner)
 
     def lookup(self, owner: str, kind: str, wanted: str) -> Any:
         self.used.add(owner)
@@ -221,8 +243,8 @@ class RenderCache:
         for owner in set(self.records) - self.used:
             del self.records[owner]
             self.dirty.add(_shard(owner))
-        for wanted in set(self.memory) - self.memory_used:
-            del self.memory[wanted]
+        for slot in set(self.kept) - self.kept_used:
+            del self.kept[slot]
         if self.folder is not None:
             try:
                 self._save_shards()
@@ -261,6 +283,8 @@ class RenderCache:
         data = {"format": FORMAT, "shard": shard, "owners": owners}
         replace_file(path, json.dumps(data, separators=(",", ":")).encode("utf-8"))   # dumps: one C call
 
+
+MISSING = object()   # recall's answer when nothing equal is kept
 
 SHARDS = 64
 # A temporary shard older than this was left by a build that was killed before renaming it.

@@ -57,6 +57,10 @@ def make_project(root: Path) -> Path:
     (root / "templates/shortcodes/note.html").write_text('<aside class="note">{{ inner }}</aside>\n', encoding="utf-8")
     with (root / "content/posts/first-post.md").open("a", encoding="utf-8") as post:
         post.write("\n{{< note >}}A note{{< /note >}}\n\n![Bundle dot](/posts/bundle-post/dot.png)\n")
+    # An image of its own bundle: its width and height go into the post's content (images.py),
+    # so a changed bundle file must change the content though the post's text did not.
+    with (root / "content/posts/bundle-post/index.md").open("a", encoding="utf-8") as post:
+        post.write("\n![The dot, sized](/posts/bundle-post/dot.png)\n")
     return root
 
 
@@ -297,13 +301,39 @@ def test_serve_rebuilds_from_memory_and_matches_a_clean_build(tmp_path):
         assert files(preview.output_dir) == files(tmp_path / f"clean-site-{step}"), change.__name__
         assert not [path for path in preview.output_dir.rglob("*") if path.is_dir() and not any(path.iterdir())]
     cache = preview._build.keywords["cache"]
-    assert cache.memory, "parsed posts stay in memory between rebuilds"
+    # An unchanged post keeps the very objects its stages made (render_cache.same): the
+    # next rebuild finds it unchanged without hashing or rendering anything of it again.
+    before = {slot: value for slot, (_, value) in cache.kept.items()}
+    assert {stage for stage, _ in before} >= {"post", "shortcodes", "markdown", "content", "view", "view-digest"}
+    assert preview.rebuild(root / "content"), preview.error
+    assert all(cache.kept[slot][1] is value for slot, value in before.items())
     # Saved after each good rebuild (once the page is told to reload): a restarted serve starts warm.
     saved = RenderCache(preview.output_dir.parent / "render-cache")
     saved.start_build()
     saved_owners = {owner for shard in saved.folder.glob("*.json")
                     for owner in json.loads(shard.read_text(encoding="utf-8"))["owners"]}
     assert saved_owners and saved_owners == set(cache.records)
+
+
+def test_serve_checks_links_again_when_the_file_they_reach_goes_and_comes_back(tmp_path):
+    # Serve keeps each page's link check while its links and the site's paths are the same:
+    # a post linking to a static file that is deleted, itself unchanged, must fail the rebuild.
+    from runpost.serve.preview import Preview
+
+    root = make_project(tmp_path / "project")
+    notes = root / "static/files/notes.txt"
+    notes.parent.mkdir(parents=True)
+    notes.write_text("notes\n", encoding="utf-8")
+    with (root / "content/posts/first-post.md").open("a", encoding="utf-8") as post:
+        post.write("\nSee [the notes](/files/notes.txt).\n")
+    run(root, root / "site")
+    preview = Preview(load_config(root), Reporter(quiet=True), "127.0.0.1", 1313)
+    assert preview.rebuild(), preview.error
+    notes.unlink()
+    assert not preview.rebuild(root / "static")
+    assert "first-post.md" in preview.error and "'/files/notes.txt' does not exist in the site" in preview.error
+    notes.write_text("notes\n", encoding="utf-8")
+    assert preview.rebuild(root / "static"), preview.error
 
 
 def test_post_pages_that_list_every_post_follow_every_edit(tmp_path):

@@ -22,9 +22,9 @@ from .handler import EVENTS_PATH
 from .watch import shown
 
 # An editor's save is a burst of events a few milliseconds long (temp file, rename, chmod;
-# or truncate, write). 50 ms covers it and is a sixth of the 0.3 s a writer notices; an
+# or truncate, write). 20 ms covers it and is a fifteenth of the 0.3 s a writer notices; an
 # event arriving during a build schedules one more build after it, so nothing is missed.
-DEBOUNCE_SECONDS = 0.05
+DEBOUNCE_SECONDS = 0.02
 _CLIENT_JS = resources.files(__package__).joinpath("client.js").read_text(encoding="utf-8")
 
 

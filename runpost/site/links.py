@@ -30,29 +30,55 @@ _DECLARED = {"shortcode", "definition", "front matter"}
 
 
 def check_links(site: Site, posts: list[Post], config: Config, cache: RenderCache | None = None) -> None:
-    # Every link of every page is checked on every build; the cache only remembers which
-    # URLs a post's rendered Markdown holds (parsing it is the check's main cost).
+    # Every link of every page is checked on every build; the cache remembers which URLs a
+    # post's rendered Markdown holds (parsing it is the check's main cost). Serve keeps each
+    # page's answer (render_cache.same) while the page's links and the site's paths are equal.
     cache = cache or RenderCache(None)
     outputs = set(site.pages) | set(site.files)
+    paths = cache.same("site-paths", "", (outputs,), object)   # the same token while the paths are equal
     errors = ErrorCollector()
-    reported: set[tuple[str, str]] = set()
+    reported: dict[str, frozenset[str]] = {}     # post URL -> site paths already reported at their source
     for post in posts:
-        linked = _linked_paths(post, site, config, cache)
-        for target in post_targets(post):
-            site_path = None if looks_like_template(target.target) else to_site_path(target.target, post.url)
-            if site_path is None or exists(site_path, outputs):
-                continue
-            if target.kind in _DECLARED or site_path in linked:
-                errors.add(BuildError(Location(post.path, target.line, target.column),
-                                      missing_message(target.target, site_path)))
-                reported.add((post.url, site_path))
+        page = _output_of(post.url)
+        found, reported[post.url] = cache.same(
+            "post-links", post.url, (post, site.links.get(page), paths, config.raw_html),
+            lambda: _check_post(post, site, config, cache, outputs))
+        errors.extend(found)
     by_page = {_output_of(post.url): post for post in posts}
     for page, html in sorted(site.pages.items()):
         if page.endswith(".html"):
-            _check_page(page, _page_urls(site, page), outputs, by_page.get(page), reported, errors)
-            scripts = site.scripts[page] if page in site.scripts else script_urls(html)
-            _check_schemes(page, scripts, by_page.get(page), errors)
+            post = by_page.get(page)
+            urls = _page_urls(site, page)
+            scripts = site.scripts[page] if page in site.scripts else None
+            done = reported.get(post.url, frozenset()) if post else frozenset()
+            errors.extend(cache.same("page-links", page, (post, urls, scripts if scripts is not None else html, done, paths),
+                                     lambda: _check_whole_page(page, html, urls, scripts, outputs, post, done)))
     errors.raise_if_any()
+
+
+def _check_post(post: Post, site: Site, config: Config, cache: RenderCache,
+                outputs: set[str]) -> tuple[list[BuildError], frozenset[str]]:
+    """Errors at the post's own link targets, and the site paths they reported."""
+    linked = _linked_paths(post, site, config, cache)
+    found, reported = [], set()
+    for target in post_targets(post):
+        site_path = None if looks_like_template(target.target) else to_site_path(target.target, post.url)
+        if site_path is None or exists(site_path, outputs):
+            continue
+        if target.kind in _DECLARED or site_path in linked:
+            found.append(BuildError(Location(post.path, target.line, target.column), missing_message(target.target, site_path)))
+            reported.add(site_path)
+    return found, frozenset(reported)
+
+
+def _check_whole_page(page: str, html: str, urls: list[str], scripts: list[str] | None, outputs: set[str],
+                      post: Post | None, done: frozenset[str]) -> list[BuildError]:
+    """Errors of one finished page: links to nothing (but those `done` at the source) and script URLs."""
+    errors = ErrorCollector()
+    reported = {(post.url if post else page, path) for path in done}
+    _check_page(page, urls, outputs, post, reported, errors)
+    _check_schemes(page, scripts if scripts is not None else script_urls(html), post, errors)
+    return errors.errors
 
 
 def _check_schemes(page: str, scripts: list[str], post: Post | None, errors: ErrorCollector) -> None:

@@ -22,7 +22,7 @@ from ..config import Config
 from ..errors import BuildError, BuildErrors, ErrorCollector, Location
 from ..parallel import precompute
 from ..post import Post, Site
-from ..render_cache import RenderCache, file_fingerprint, folder_digest, key, settings_key
+from ..render_cache import MISSING, RenderCache, file_fingerprint, folder_digest, key, settings_key
 from .environment import make_environment
 from .fragments import render_content, shortcode_renderer, syntax_css
 from .finish import collect_files, finish_pages, finish_text, variant_files
@@ -42,7 +42,7 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     posts, image_variants = light_images(posts, config.build_dir / ".cache" / "images")
     views = post_views(posts, config, cache, site_key)
     context = site_context(posts, views, config)
-    page_keys = post_page_keys(env, posts, views, context, site_key)
+    page_keys = post_page_keys(env, posts, views, context, site_key, cache)
     remembered = {path: done for path, wanted in page_keys.items()
                   if (done := cache.lookup(path, "post-page", wanted)) is not None}
     pages: dict[str, str] = {}
@@ -72,19 +72,29 @@ def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: Rend
     cache = cache or RenderCache(None)
     refs = reference_map(posts) if refs is None else refs
     # A ref may name any post: the whole map is an input of every post's content.
-    inputs = [site_key, key("refs", refs)]
-    keys = {post.path: key("content", [*inputs, *content_inputs(post)]) for post in posts}
-    missing = [post for post in posts if not cache.has(post.url, "content", keys[post.path])]
+    # Serve: the map's key is kept while the map is equal (a dict compare, not 10,000 names hashed).
+    inputs = [site_key, cache.same("refs", "", (refs,), lambda: key("refs", refs))]
+    # Serve: a post equal to last time's, with the same site and files, keeps its content as is.
+    same = {post.path: (post, *inputs, file_fingerprints(post)) for post in posts}
+    kept = {post.path: found for post in posts
+            if (found := cache.recall("content", str(post.path), same[post.path])) is not MISSING}
+    keys = {post.path: key("content", [*inputs, *content_inputs(post)]) for post in posts if post.path not in kept}
+    missing = [post for post in posts if post.path in keys and not cache.has(post.url, "content", keys[post.path])]
     ready = {missing[index].path: content for index, content in
              precompute(lambda post: render_content(post, refs, env), missing).items()}
     errors = ErrorCollector()
     done = []
     for post in posts:
+        if post.path in kept:
+            cache.touch(post.url)      # its stored entries stay in the cache
+            done.append(kept[post.path])
+            continue
         try:
             content = cache.memo(post.url, "content", None,
                                  lambda: ready[post.path] if post.path in ready else render_content(post, refs, env),
                                  wanted=keys[post.path])
             done.append(replace(post, content=content))
+            cache.keep("content", str(post.path), same[post.path], done[-1])
         except BuildError as error:
             errors.add(error)
         except BuildErrors as many:
@@ -104,9 +114,13 @@ def content_inputs(post: Post) -> list:
     templates see the whole post), where it is, its bundle files (image sizes) and its results."""
     # Not `executed`, `cells_run` and the like: they say how this build got the results, not what they are.
     results = {name: getattr(post.results, name) for name in ("outputs", "values", "provenance", "overrides")}
+    return [str(post.path), str(post.bundle), post.source, post.url, post.html, results, file_fingerprints(post)]
+
+
+def file_fingerprints(post: Post) -> dict[str, list]:
+    """The post's bundle files and result files, by size and time (image sizes are read from them)."""
     files = {**post.assets, **post.results.files}
-    return [str(post.path), str(post.bundle), post.source, post.url, post.html, results,
-            {site_path: file_fingerprint(source) for site_path, source in sorted(files.items())}]
+    return {site_path: file_fingerprint(source) for site_path, source in sorted(files.items())}
 
 
 def reference_map(posts: list[Post]) -> dict[str, str]:
@@ -200,14 +214,17 @@ def output_path(url: str) -> str:
 
 
 def post_page_keys(env: jinja2.Environment, posts: list[Post], views: list[PostView], context: dict,
-                   site_key: str) -> dict[str, str]:
+                   site_key: str, cache: RenderCache | None = None) -> dict[str, str]:
     """Output path -> cache key of each post's finished page, if post.html allows one (else {}).
 
     A post's page shows its own view, its neighbours' (prev/next) and `site`, unless the
     templates read the site-wide lists (`posts`, `tags`): then every page is templated again."""
     if not reads_only_its_post(env, "post.html", site_key):
         return {}
-    digests = [key("view-digest", view_inputs(post, site_key), post.results.overrides) for post in posts]
+    cache = cache or RenderCache(None)
+    digests = [cache.same("view-digest", str(post.path), (post, site_key),
+                          lambda: key("view-digest", view_inputs(post, site_key), post.results.overrides))
+               for post in posts]
     site = key("site-context", context["site"])
     return {output_path(post.url): key("post-page", site_key, site, digests[index],
                                        digests[index + 1] if index + 1 < len(posts) else None,

@@ -61,7 +61,9 @@ def light_images(posts: list[Post], cache_dir: Path) -> tuple[list[Post], dict[s
     # Copies not made yet are made first, on all cores (a cold build of the article: 40 copies).
     missing = sorted({job for post, files in zip(posts, files_of) for job in maker.missing(post.content, files)})
     precompute(lambda job: maker.make(*job), missing, min_items=2)
-    done = [replace(post, content=lighten(post.content, files, maker)) for post, files in zip(posts, files_of)]
+    # A post with no image is passed on as it is (serve then finds it unchanged in later stages).
+    done = [replace(post, content=lighten(post.content, files, maker)) if _ANY_IMAGE.search(post.content) else post
+            for post, files in zip(posts, files_of)]
     return done, maker.made
 
 

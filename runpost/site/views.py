@@ -20,7 +20,7 @@ from ..content.load import tag_slug
 from ..markup.markdown import SUMMARY_DIVIDER
 from ..parallel import precompute
 from ..post import Post
-from ..render_cache import RenderCache, key
+from ..render_cache import MISSING, RenderCache, key
 from .notebook import download_links
 from .urls import absolute_url, rewrite_urls
 
@@ -54,11 +54,20 @@ class PostView:
 def post_views(posts: list[Post], config: Config, cache: RenderCache | None = None,
                site_key: str = "") -> list[PostView]:
     cache = cache or RenderCache(None)
-    keys = {post.path: key("view", view_inputs(post, site_key)) for post in posts}
-    missing = [post for post in posts if not cache.has(post.url, "view", keys[post.path])]
+    # Serve: a post equal to last time's, on the same site, keeps its view (render_cache.same).
+    kept = {post.path: found for post in posts
+            if (found := cache.recall("view", str(post.path), (post, site_key))) is not MISSING}
+    keys = {post.path: key("view", view_inputs(post, site_key)) for post in posts if post.path not in kept}
+    missing = [post for post in posts if post.path in keys and not cache.has(post.url, "view", keys[post.path])]
     ready = {missing[index].path: text for index, text in
              precompute(lambda post: view_text(post, config), missing).items()}
-    views = [_view(post, config, cache, keys[post.path], ready) for post in posts]
+    views = []
+    for post in posts:
+        if post.path in kept:
+            views.append(kept[post.path])
+        else:
+            views.append(_view(post, config, cache, keys[post.path], ready))
+            cache.keep("view", str(post.path), (post, site_key), views[-1])
     # posts are newest first: "prev" is the older neighbour, "next" the newer one.
     linked = []
     for index, view in enumerate(views):
