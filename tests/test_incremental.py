@@ -336,6 +336,68 @@ def test_serve_checks_links_again_when_the_file_they_reach_goes_and_comes_back(t
     assert preview.rebuild(root / "static"), preview.error
 
 
+PUBLISHES_ONE = """---
+title: Published
+date: 2024-02-02
+---
+The value is {{< value n >}}.
+
+```python {exec=true}
+import runpost
+runpost.publish("n", 1)
+```
+"""
+
+
+def test_serve_shows_a_published_value_that_changed_only_in_type(tmp_path):
+    # 1 == 1.0 to Python, not on the page: serve compares results by key (found by review).
+    from runpost.execution import store
+    from runpost.serve.preview import Preview
+
+    root = make_project(tmp_path / "project")
+    (root / "content/posts/published.md").write_text(PUBLISHES_ONE, encoding="utf-8")
+    run(root, root / "site")
+    preview = Preview(load_config(root), Reporter(quiet=True), "127.0.0.1", 1313)
+    assert preview.rebuild(), preview.error
+    # build/ now holds n = 1.0, sealed again as a rerun would store it: the same key and provenance.
+    folder = root / "build/published"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["sha256"]
+    manifest["values"]["n"] = 1.0
+    store.write_manifest(folder, manifest)
+    assert preview.rebuild(root / "content"), preview.error
+    clean_build = tmp_path / "clean-build"
+    shutil.copytree(root / "build", clean_build, ignore=shutil.ignore_patterns(".cache", ".preview"))
+    build(replace(preview.config(), output_dir=tmp_path / "clean", build_dir=clean_build), Reporter(quiet=True),
+          RenderCache(None))
+    assert "The value is 1.0." in (tmp_path / "clean/posts/published/index.html").read_text(encoding="utf-8")
+    assert files(preview.output_dir) == files(tmp_path / "clean")
+
+
+def test_a_published_dicts_key_order_is_part_of_the_render_cache_key(tmp_path):
+    # A table's columns come in the order of the dict's keys: a rerun that reorders them must
+    # not get last build's page from the render cache (its keys sorted dicts; found by review).
+    from runpost.execution import store
+
+    root = make_project(tmp_path / "project")
+    (root / "content/posts/published.md").write_text(PUBLISHES_ONE.replace(
+        "The value is {{< value n >}}.", "{{< table rows >}}").replace(
+        'runpost.publish("n", 1)', 'runpost.publish("rows", [{"a": 1, "b": 2}])'), encoding="utf-8")
+    run(root, root / "site")
+    folder = root / "build/published"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["sha256"]
+    manifest["values"]["rows"] = [{"b": 2, "a": 1}]
+    store.write_manifest(folder, manifest)
+    run(root, root / "site")
+    clean_build = tmp_path / "clean-build"
+    shutil.copytree(root / "build", clean_build, ignore=shutil.ignore_patterns(".cache"))
+    run(root, tmp_path / "clean", RenderCache(None), build_dir=clean_build)
+    page = (root / "site/posts/published/index.html").read_text(encoding="utf-8")
+    assert page.index(">b<") < page.index(">a<")
+    assert files(root / "site") == files(tmp_path / "clean")
+
+
 def test_post_pages_that_list_every_post_follow_every_edit(tmp_path):
     root = make_project(tmp_path / "project")
     site_wide_template(root)

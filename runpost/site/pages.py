@@ -73,9 +73,10 @@ def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: Rend
     refs = reference_map(posts) if refs is None else refs
     # A ref may name any post: the whole map is an input of every post's content.
     # Serve: the map's key is kept while the map is equal (a dict compare, not 10,000 names hashed).
-    inputs = [site_key, cache.same("refs", "", (refs,), lambda: key("refs", refs))]
+    inputs = [site_key, cache.same("refs", "", (refs,), lambda: key("refs", sorted(refs.items())))]
     # Serve: a post equal to last time's, with the same site and files, keeps its content as is.
-    same = {post.path: (post, *inputs, file_fingerprints(post)) for post in posts}
+    # Results compare by key, not ==: a published 1 and 1.0 (or True) are equal to Python, not on the page.
+    same = {post.path: (post, *inputs, file_fingerprints(post), results_key(post)) for post in posts}
     kept = {post.path: found for post in posts
             if (found := cache.recall("content", str(post.path), same[post.path])) is not MISSING}
     keys = {post.path: key("content", [*inputs, *content_inputs(post)]) for post in posts if post.path not in kept}
@@ -113,8 +114,27 @@ def content_inputs(post: Post) -> list:
     """What a post's content depends on besides the site: its source (front matter, body; shortcode
     templates see the whole post), where it is, its bundle files (image sizes) and its results."""
     # Not `executed`, `cells_run` and the like: they say how this build got the results, not what they are.
-    results = {name: getattr(post.results, name) for name in ("outputs", "values", "provenance", "overrides")}
-    return [str(post.path), str(post.bundle), post.source, post.url, post.html, results, file_fingerprints(post)]
+    results = {name: getattr(post.results, name) for name in ("outputs", "provenance", "overrides")}
+    return [str(post.path), str(post.bundle), post.source, post.url, post.html, results,
+            in_order(post.results.values), file_fingerprints(post)]
+
+
+def in_order(value: Any) -> Any:
+    """A published value with its dicts as lists of pairs: `key` sorts a dict's keys, but a
+    dict's order is the order of a table's columns."""
+    if isinstance(value, dict):
+        return ["dict", [[str(name), in_order(item)] for name, item in value.items()]]
+    if isinstance(value, (list, tuple)):
+        return ["list", [in_order(item) for item in value]]
+    return value
+
+
+def results_key(post: Post) -> str | None:
+    """The post's results as a key (types kept: 1, 1.0 and True differ); None for a post without code."""
+    if not post.cells:
+        return None
+    results = post.results
+    return key("results", [results.outputs, in_order(results.values), results.provenance, results.overrides])
 
 
 def file_fingerprints(post: Post) -> dict[str, list]:
