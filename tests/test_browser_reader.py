@@ -2,11 +2,12 @@
 
 A copy of the fixture site gets one post with every kind of code block (plain,
 inline line numbers, a line-number table, a shell session with prompts, a cell-like
-output); it is built and served under /repo/. Screenshots go to
-test-artifacts/screenshots/reader/.
+output); it is built and served under /repo/. With RUNPOST_SCREENSHOTS=1, screenshots
+go to test-artifacts/screenshots/reader/.
 """
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -85,6 +86,9 @@ def open_page(browser, url, scheme="light", viewport=DESKTOP, javascript=True):
 
 
 def shoot(page, name):
+    """With RUNPOST_SCREENSHOTS set (as for test_browser.py): no test reads them, a default run takes none."""
+    if os.environ.get("RUNPOST_SCREENSHOTS", "") in ("", "0"):
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
 

@@ -192,6 +192,26 @@ def test_a_client_that_disconnects_prints_nothing(preview, capfd):
     assert "Traceback" not in captured.err and "Exception" not in captured.err
 
 
+def test_a_burst_of_connections_waits_in_the_queue_not_for_a_kernel_retry(tmp_path):
+    # Nothing accepts here (serve_forever is not running): the listen queue alone must hold a
+    # burst as large as a page's parallel requests. socketserver's default of 5 made the
+    # seventh connect wait a second for the kernel to retry its SYN.
+    import socket
+
+    from runpost.serve.handler import make_server
+
+    server = make_server(tmp_path, "/repo/", "127.0.0.1", 0)
+    connections = []
+    try:
+        for _ in range(32):
+            connections.append(socket.create_connection(server.server_address, timeout=0.5))
+    finally:
+        for connection in connections:
+            connection.close()
+        server.server_close()
+    assert len(connections) == 32
+
+
 @pytest.mark.parametrize("name", [".a.md.swp", "a.md~", "4913", ".#a.md", "#a.md#", ".goutputstream-XYZ",
                                   "a.md.tmp.123", ".a.md.kate-swp"])
 def test_editor_files_never_trigger_a_rebuild(project, name):

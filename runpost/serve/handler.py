@@ -25,6 +25,10 @@ KEEPALIVE_SECONDS = 15.0
 
 class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: a burst of connections (a page's images, tabs
+    # reconnecting after a restart) overflowed it and the next connect waited a second for
+    # the kernel to retry (test_serve's 20 hung-up clients took 2 s, now milliseconds).
+    request_queue_size = 128
 
     def handle_error(self, request, client_address) -> None:
         if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
