@@ -43,3 +43,14 @@ def test_unknown_images_and_given_sizes_are_left_alone(tmp_path):
     for tag in ('<img src="https://example.org/x.png">', '<img src="/fig/other.png">',
                 '<img src="/fig/loss.png" width="10">'):
         assert size_images(tag, files) == tag
+
+
+def test_a_bundles_own_image_named_relative_to_its_page_gets_its_size(tmp_path):
+    # In the bundle of /posts/x/, `dot.png` (Markdown, figure shortcode) is /posts/x/dot.png.
+    files = {"/posts/x/dot.png": png(tmp_path / "dot.png", 30, 20)}
+    for src in ("dot.png", "./dot.png", "/posts/x/dot.png", "../x/dot.png"):
+        assert size_images(f'<img src="{src}" alt="A dot">', files, "/posts/x/") == \
+            f'<img src="{src}" alt="A dot" width="30" height="20">'
+    # Another page's file of the same name, or a root-relative name, is not this one.
+    assert size_images('<img src="dot.png">', files, "/posts/y/") == '<img src="dot.png">'
+    assert size_images('<img src="dot.png">', files) == '<img src="dot.png">'

@@ -126,3 +126,15 @@ def test_a_graphics_narrower_copies_keep_at_most_256_colours_and_a_photographs_a
     for path in narrower:
         with Image.open(maker.made[path]) as copy:
             assert copy.convert("RGB").getcolors(4096) is None           # not reduced to a palette
+
+
+def test_a_bundles_own_figure_named_relative_to_its_page_gets_webp_copies(tmp_path):
+    # `{{< figure src="loss.png" >}}` in the bundle of /p/: the copies are the bundle's files too.
+    files = {"/p/loss.png": plot(tmp_path / "loss.png")}
+    maker = VariantMaker(tmp_path / "cache")
+    html = lighten(tag("loss.png"), files, maker, "/p/")
+    assert html.startswith('<picture><source type="image/webp" srcset="/p/loss-480w.webp 480w, ')
+    assert html.endswith(tag("loss.png") + "</picture>")
+    assert set(maker.made) >= {"/p/loss-480w.webp", "/p/loss-800w.webp"}
+    assert maker.missing(tag("loss.png"), files, "/p/") == []       # made above, so none is missing
+    assert lighten(tag("loss.png"), files, maker, "/q/") == tag("loss.png")   # another page's loss.png

@@ -41,7 +41,7 @@ def render_content(post: Post, refs: dict[str, str], env: jinja2.Environment) ->
                                   lambda token: heading_id_text(renderer.render(token)))
     if renderer.errors:
         raise BuildErrors(renderer.errors)
-    return size_images(content, {**post.assets, **post.results.files})
+    return size_images(content, {**post.assets, **post.results.files}, post.url)
 
 
 def shortcode_renderer(post: Post, refs: dict[str, str], env: jinja2.Environment) -> Callable[[str], str]:

@@ -13,7 +13,9 @@
   wrapped in `<picture>` with a `<source>` for `prefers-color-scheme: dark`, so a
   figure drawn for dark pages replaces the light one there.
 
-Tags that already say `width` keep their size; only site paths are looked up.
+Tags that already say `width` keep their size. A `src` is looked up as the site path it
+leads to from the page (`page_url`): `/posts/x/dot.png`, and in the bundle of /posts/x/
+also `dot.png` or `./dot.png`, the way a bundle's page names its own files.
 """
 from __future__ import annotations
 
@@ -28,13 +30,20 @@ _SRC = re.compile(r"""\ssrc\s*=\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
 _WIDTH = re.compile(r"\swidth\s*=", re.IGNORECASE)
 
 
-def size_images(content: str, files: dict[str, Path]) -> str:
-    return _IMG.sub(lambda match: _sized(match.group(), files), content)
+def size_images(content: str, files: dict[str, Path], page_url: str = "/") -> str:
+    return _IMG.sub(lambda match: _sized(match.group(), files, page_url), content)
 
 
-def _sized(tag: str, files: dict[str, Path]) -> str:
+def file_of(src: str, page_url: str) -> str:
+    """The site path an `src`/`srcset` URL as written in HTML leads to from the page ("" if none)."""
+    from .links import to_site_path
+
+    return to_site_path(html.unescape(src), page_url) or "" if src else ""
+
+
+def _sized(tag: str, files: dict[str, Path], page_url: str) -> str:
     src = _SRC.search(tag)
-    path = html.unescape(src.group(2)) if src else ""
+    path = file_of(src.group(2), page_url) if src else ""
     if path not in files:
         return tag
     size = None if _WIDTH.search(tag) else image_size(files[path])

@@ -37,6 +37,7 @@ from typing import Any
 from ..atomic import replace_file
 from ..parallel import precompute
 from ..post import Post
+from .images import file_of
 
 WIDTHS = (480, 800, 1200)      # pixels; a phone at 2x needs ~800, a laptop column at 2x ~1300
 WEBP_QUALITY = 90              # lossy copies; the full-width copy is lossless
@@ -59,15 +60,15 @@ def light_images(posts: list[Post], cache_dir: Path) -> tuple[list[Post], dict[s
     maker = VariantMaker(cache_dir)
     files_of = [{**post.assets, **post.results.files} for post in posts]
     # Copies not made yet are made first, on all cores (a cold build of the article: 40 copies).
-    missing = sorted({job for post, files in zip(posts, files_of) for job in maker.missing(post.content, files)})
+    missing = sorted({job for post, files in zip(posts, files_of) for job in maker.missing(post.content, files, post.url)})
     precompute(lambda job: maker.make(*job), missing, min_items=2)
     # A post with no image is passed on as it is (serve then finds it unchanged in later stages).
-    done = [replace(post, content=lighten(post.content, files, maker)) if _ANY_IMAGE.search(post.content) else post
+    done = [replace(post, content=lighten(post.content, files, maker, post.url)) if _ANY_IMAGE.search(post.content) else post
             for post, files in zip(posts, files_of)]
     return done, maker.made
 
 
-def lighten(content: str, files: dict[str, Path], maker: "VariantMaker") -> str:
+def lighten(content: str, files: dict[str, Path], maker: "VariantMaker", page_url: str = "/") -> str:
     if not _ANY_IMAGE.search(content):
         return content          # most posts: a plain search is 20 times faster than _IMAGE's
     count = 0
@@ -76,7 +77,7 @@ def lighten(content: str, files: dict[str, Path], maker: "VariantMaker") -> str:
         nonlocal count
         count += 1
         tag = lazy(match["img"], first=count == 1)
-        return responsive(tag, match["dark"], files, maker) if _srcset_possible(tag, files) else \
+        return responsive(tag, match["dark"], files, maker, page_url) if _srcset_possible(tag, files, page_url) else \
             match.group().replace(match["img"], tag)
 
     return _IMAGE.sub(rewrite, content)
@@ -93,21 +94,22 @@ def lazy(tag: str, first: bool) -> str:
     return f'{body} loading="lazy"{closing}'
 
 
-def _srcset_possible(tag: str, files: dict[str, Path]) -> bool:
-    return _site_path(tag).lower().endswith(RESIZABLE) and _site_path(tag) in files
+def _srcset_possible(tag: str, files: dict[str, Path], page_url: str) -> bool:
+    path = _site_path(tag, page_url)
+    return path.lower().endswith(RESIZABLE) and path in files
 
 
-def responsive(tag: str, dark: str | None, files: dict[str, Path], maker: "VariantMaker") -> str:
+def responsive(tag: str, dark: str | None, files: dict[str, Path], maker: "VariantMaker", page_url: str = "/") -> str:
     width = _WIDTH.search(tag)
     sizes = f"(max-width: {width.group(1)}px) 100vw, {width.group(1)}px" if width else "100vw"
     sources = []
-    dark_path = html.unescape(dark) if dark else ""
+    dark_path = file_of(dark, page_url) if dark else ""
     if dark_path in files:
         sources.append(_webp_source(maker.variants(dark_path, files[dark_path], files), sizes,
                                     ' media="(prefers-color-scheme: dark)"'))
     if dark:
         sources.append(f'<source srcset="{dark}" media="(prefers-color-scheme: dark)">')
-    path = _site_path(tag)
+    path = _site_path(tag, page_url)
     sources.append(_webp_source(maker.variants(path, files[path], files), sizes))
     if not any(sources) and not dark:
         return tag
@@ -121,9 +123,9 @@ def _webp_source(variants: list[tuple[str, int]], sizes: str, media: str = "") -
     return f'<source type="image/webp" srcset="{srcset}" sizes="{sizes}"{media}>'
 
 
-def _site_path(tag: str) -> str:
+def _site_path(tag: str, page_url: str) -> str:
     src = _SRC.search(tag)
-    return html.unescape(src.group(2)) if src else ""
+    return file_of(src.group(2), page_url) if src else ""
 
 
 class VariantMaker:
@@ -135,15 +137,15 @@ class VariantMaker:
         self._sources: dict[Path, tuple[Any, int]] = {}   # image file -> (sha256 of its bytes, pixel width)
         self._graphic: dict[Path, bool] = {}
 
-    def missing(self, content: str, files: dict[str, Path]) -> list[tuple[Path, int]]:
+    def missing(self, content: str, files: dict[str, Path], page_url: str = "/") -> list[tuple[Path, int]]:
         """(image file, width) of each copy `content`'s images need that the cache does not hold yet."""
         if not _ANY_IMAGE.search(content):
             return []
         sources = []
         for match in _IMAGE.finditer(content):
-            if _srcset_possible(match["img"], files):
-                sources.append(files[_site_path(match["img"])])
-                dark = html.unescape(match["dark"]) if match["dark"] else ""
+            if _srcset_possible(match["img"], files, page_url):
+                sources.append(files[_site_path(match["img"], page_url)])
+                dark = file_of(match["dark"], page_url) if match["dark"] else ""
                 if dark in files:
                     sources.append(files[dark])
         jobs = []
