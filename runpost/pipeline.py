@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
@@ -88,10 +89,15 @@ def render_all_markdown(posts: list[Post], config: Config, cache: RenderCache, e
     convert = lambda post: render_markdown(post, config).html
     missing = [post for post in posts if post.path in keys and not cache.has(post.url, "markdown", keys[post.path])]
     ready = {missing[index].path: html for index, html in precompute(convert, missing).items()}
+    # Two posts claiming one URL (an error load_posts reported; this build stops after this stage)
+    # would overwrite each other's entry, which is stored by URL: neither stores one.
+    claimed = Counter(post.url for post in posts)
 
     def render(post: Post) -> Post:
         if post.path in kept:
             return kept[post.path]
+        if claimed[post.url] > 1:
+            return replace(post, html=ready[post.path] if post.path in ready else convert(post))
         html = cache.memo(post.url, "markdown", None, lambda: ready[post.path] if post.path in ready else convert(post),
                           wanted=keys[post.path])
         done = replace(post, html=html)

@@ -398,6 +398,31 @@ def test_a_published_dicts_key_order_is_part_of_the_render_cache_key(tmp_path):
     assert files(root / "site") == files(tmp_path / "clean")
 
 
+def test_serve_saves_a_warm_cache_after_a_rebuild_that_failed_on_a_url_claimed_twice(tmp_path, monkeypatch):
+    # The failed build converted both posts' Markdown under the one URL; the unchanged post's
+    # stored entry must not end up holding the other's (found by review).
+    from runpost.serve.preview import Preview
+    from runpost.site.write import PreviewWriter
+
+    root = tmp_path / "p"
+    posts = root / "content/posts"
+    posts.mkdir(parents=True)
+    (root / "runpost.toml").write_text('title = "T"\nbase_url = "https://example.org/"\n')
+    (posts / "a.md").write_text("---\ntitle: A\ndate: 2024-01-01\n---\nA's body.\n")
+    (posts / "b.md").write_text("---\ntitle: B\ndate: 2024-01-02\n---\nB's body.\n")
+    monkeypatch.chdir(root)
+    preview = Preview(load_config(root), Reporter(quiet=True), "127.0.0.1", 1313)
+    assert preview.rebuild(), preview.error
+    (posts / "b.md").write_text("---\ntitle: B\ndate: 2024-01-02\nslug: a\n---\nB's body.\n")
+    assert not preview.rebuild(posts)                 # /posts/a/ claimed twice
+    (posts / "b.md").write_text("---\ntitle: B\ndate: 2024-01-02\n---\nB's body.\n")
+    assert preview.rebuild(posts), preview.error
+    restarted = RenderCache(preview.output_dir.parent / "render-cache")
+    build(replace(preview.config(), output_dir=tmp_path / "out"), Reporter(quiet=True), restarted,
+          write=PreviewWriter(), save_cache=False)
+    assert restarted.computed == []
+
+
 def test_post_pages_that_list_every_post_follow_every_edit(tmp_path):
     root = make_project(tmp_path / "project")
     site_wide_template(root)
