@@ -33,11 +33,14 @@ def _display_path(path: Path) -> str:
     # The path as the user sees it: a symlink is named, not followed (it may lead elsewhere).
     import os
 
-    for shown, cwd in ((Path(os.path.abspath(path)), Path(os.path.abspath(Path.cwd()))),
-                       (Path(path).resolve(), Path.cwd().resolve())):
+    def resolved(folder: Path) -> tuple[Path, Path]:
+        return Path(folder).resolve(), Path.cwd().resolve()
+
+    for both in (lambda: (Path(os.path.abspath(path)), Path(os.path.abspath(Path.cwd()))), lambda: resolved(path)):
         try:
+            shown, cwd = both()       # resolved only if needed: a looping link cannot be resolved
             return str(shown.relative_to(cwd))
-        except ValueError:
+        except (ValueError, OSError, RuntimeError):
             continue
     return str(path)
 

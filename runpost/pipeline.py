@@ -7,6 +7,7 @@ output folder unless every stage succeeded.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections import Counter
 from dataclasses import replace
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from .config import CONFIG_NAME, Config
-from .content.load import load_posts, parse_post, stray_markdown
+from .content.load import load_posts, parse_post, stray_markdown, unreadable_links
 from .content.scan import scan_post
 from .deep import call_deep
 from .errors import BuildError, BuildErrors, ErrorCollector, Location
@@ -119,6 +120,9 @@ def warn_about_setup(config: Config, reporter: Reporter) -> None:
                          "the feed, sitemap, canonical and Open Graph URLs are absolute")
     for path in stray_markdown(config.content_dir):
         reporter.warning(f"not under {config.content_dir.name}/posts/, so not published", Location(path))
+    for path in unreadable_links(config.content_dir):
+        reporter.warning(f"a symlink to {os.readlink(path)}, which cannot be read (missing, a loop, or through "
+                         "a file), so not published", Location(path))
 
 
 def each(posts: list[Post], stage: Callable[[Post], Post], errors: ErrorCollector) -> list[Post]:

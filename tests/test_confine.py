@@ -67,3 +67,19 @@ def test_declared_input_outside_the_project_is_an_error(site_dir, tmp_path):
     result = run_build(cwd=site_dir)
     assert result.returncode == 1
     assert "content/posts/inputs.md:4:" in result.stderr and "outside the project" in result.stderr
+
+
+def test_a_post_link_that_leads_nowhere_is_named_in_a_warning_and_the_rest_builds(site_dir):
+    # Hugo skips such links silently; a writer who moved a file should hear about it.
+    posts = site_dir / "content/posts"
+    (posts / "gone.md").symlink_to("/nonexistent/gone.md")
+    (posts / "self.md").symlink_to("self.md")                       # a loop: cannot even be resolved
+    (posts / "through.md").symlink_to("first-post.md/x")            # through a file
+    (posts / "bundle-gone").symlink_to("/nonexistent/bundle")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    for name, target in [("gone.md", "/nonexistent/gone.md"), ("self.md", "self.md"),
+                         ("through.md", "first-post.md/x"), ("bundle-gone", "/nonexistent/bundle")]:
+        assert f"content/posts/{name}: warning: a symlink to {target}, which cannot be read" in result.stderr
+    assert "internal error" not in result.stderr
+    assert (site_dir / "site/posts/first-post/index.html").is_file()

@@ -93,6 +93,17 @@ def _is(test: Callable[[], bool]) -> bool:
         return False
 
 
+def unreadable_links(content_dir: Path) -> list[Path]:
+    """Symlinks in content/posts/ that lead nowhere (dangling, looping, through a file): not posts."""
+    posts_dir = content_dir / "posts"
+    if not posts_dir.is_dir():
+        return []
+    with os.scandir(posts_dir) as entries:
+        return sorted(posts_dir / entry.name for entry in entries
+                      if _is(entry.is_symlink) and not os.path.exists(entry.path)
+                      and (entry.name.endswith(".md") or "." not in entry.name))
+
+
 def stray_markdown(content_dir: Path) -> list[Path]:
     """Markdown files a Hugo user may expect to be pages but that are not posts (not under posts/)."""
     found = []
