@@ -269,3 +269,27 @@ def test_reading_the_sources_is_not_an_event_but_saving_one_is(project):
             assert changed.wait(5), "a metadata change was not seen"
     finally:
         observer.stop()
+
+
+def test_after_its_first_build_serve_has_the_markdown_converter_ready(tmp_path, monkeypatch):
+    # The first build converts posts in worker processes (parallel.precompute); the writer's
+    # first edit must not pay for building the converter in serve's own process.
+    import runpost.pipeline
+    from runpost.markup.markdown import _converter
+    from runpost.serve.preview import Preview
+
+    def elsewhere(function, items, **options):       # as worker processes would: nothing stays here
+        done = {index: function(item) for index, item in enumerate(items)}
+        _converter.cache_clear()
+        return done
+
+    monkeypatch.setattr(runpost.pipeline, "precompute", elsewhere)
+    project = tmp_path / "project"
+    (project / "content/posts").mkdir(parents=True)
+    (project / "runpost.toml").write_text('title = "T"\nbase_url = "https://example.org/"\n')
+    for name in ("a", "b"):
+        (project / f"content/posts/{name}.md").write_text(f"---\ntitle: {name}\ndate: 2024-01-01\n---\nProse.\n")
+    monkeypatch.chdir(project)
+    preview = Preview(load_config(project), Reporter(quiet=True), "127.0.0.1", 1313)
+    assert preview.rebuild(), preview.error
+    assert _converter.cache_info().currsize >= 1

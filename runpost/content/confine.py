@@ -20,13 +20,16 @@ class Roots(tuple):
     A file that is not a symlink resolves to its folder's resolved path plus its name, so
     1,000 posts in one folder cost one full resolve and 1,000 lstat calls, not 1,000 resolves.
     Made per build (allowed_roots): a symlink changed between two serve rebuilds is seen.
+    `plain`: files this build's folder listing found not to be symlinks (no lstat for them).
     """
     folders: dict[Path, Path]
+    plain: set[Path]
 
 
 def allowed_roots(root: Path, content_dir: Path) -> Roots:
     roots = Roots(dict.fromkeys([root.resolve(), content_dir.resolve()]))
     roots.folders = {}
+    roots.plain = set()
     return roots
 
 
@@ -37,7 +40,7 @@ def is_inside(path: Path, roots: tuple[Path, ...]) -> bool:
 
 def _resolve(path: Path, roots: tuple[Path, ...]) -> Path:
     folders = getattr(roots, "folders", None)
-    if folders is None or path.name in ("", ".", "..") or path.is_symlink():
+    if folders is None or path.name in ("", ".", "..") or (path not in roots.plain and path.is_symlink()):
         return path.resolve()
     folder = folders.get(path.parent)
     if folder is None:

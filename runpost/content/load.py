@@ -46,7 +46,7 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
         if errors is None:
             collected.raise_if_any()
         return []
-    for path, bundle in find_post_files(config.content_dir):
+    for path, bundle in find_post_files(config.content_dir, roots.plain):   # a list: filled first
         try:
             posts.append(read_post(path, bundle, roots, parse or parse_post))
         except BuildError as error:
@@ -66,8 +66,9 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
     return sorted(posts, key=lambda post: (post.meta.date, post.url), reverse=True)
 
 
-def find_post_files(content_dir: Path) -> list[tuple[Path, Path | None]]:
-    """(markdown file, bundle folder or None), in a stable order."""
+def find_post_files(content_dir: Path, plain: set[Path] | None = None) -> list[tuple[Path, Path | None]]:
+    """(markdown file, bundle folder or None), in a stable order; `plain` gets the single-file
+    posts the folder listing says are not symlinks (confine.py then need not ask again)."""
     posts_dir = content_dir / "posts"
     if not posts_dir.is_dir():
         return []
@@ -82,6 +83,8 @@ def find_post_files(content_dir: Path) -> list[tuple[Path, Path | None]]:
             found.append((path / "index.md", path))
         elif path.suffix == ".md" and entry.name != "_index.md" and _is(entry.is_file):
             found.append((path, None))
+            if plain is not None and not _is(entry.is_symlink):
+                plain.add(path)
     return found
 
 

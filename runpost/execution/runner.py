@@ -38,6 +38,9 @@ def execute_posts(posts: list[Post], config: Config, reporter: Reporter) -> list
     errors = ErrorCollector()
     done = []
     for post in posts:
+        if not post.cells and post.results == Results():
+            done.append(post)       # nothing to run or read (serve: the same object goes on)
+            continue
         try:
             done.append(dataclasses.replace(post, results=execute_post(post, config, overrides, reporter)))
         except BuildError as error:

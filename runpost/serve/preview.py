@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gc
 import json
 import sys
 import threading
@@ -91,8 +92,9 @@ class Preview:
             if reason is not None:
                 self.reporter.info(f"change in {shown(reason)}: rebuilding")
             started = time.monotonic()
+            config = self.config()
             try:
-                build(self.config(), self.reporter)
+                build(config, self.reporter)
                 error = None
             except BuildErrors as errors:
                 error = "\n".join(str(one) for one in errors.errors) + f"\nbuild failed: {len(errors.errors)} errors"
@@ -110,6 +112,12 @@ class Preview:
                 self._changed.notify_all()
             if self._cache is not None and error is None:
                 self._cache.save()   # after the reload event: writing the cache is not the writer's wait
+            if error is None and self._cache is not None:
+                from ..markup.markdown import warm_up
+
+                warm_up(config.raw_html)   # the first build converted posts in other processes
+            # Collect the build's garbage now, while the writer reads, not during the next rebuild.
+            gc.collect()
             return error is None
 
     def wait_for_change(self, seen: int, timeout: float) -> int:

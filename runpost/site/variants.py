@@ -58,13 +58,14 @@ _LOADING = re.compile(r"""\sloading\s*=\s*(["']?)([\w-]*)\1""", re.IGNORECASE)
 
 def light_images(posts: list[Post], cache_dir: Path) -> tuple[list[Post], dict[str, Path]]:
     maker = VariantMaker(cache_dir)
-    files_of = [{**post.assets, **post.results.files} for post in posts]
-    # Copies not made yet are made first, on all cores (a cold build of the article: 40 copies).
-    missing = sorted({job for post, files in zip(posts, files_of) for job in maker.missing(post.content, files, post.url)})
-    precompute(lambda job: maker.make(*job), missing, min_items=2)
     # A post with no image is passed on as it is (serve then finds it unchanged in later stages).
-    done = [replace(post, content=lighten(post.content, files, maker, post.url)) if _ANY_IMAGE.search(post.content) else post
-            for post, files in zip(posts, files_of)]
+    shown = {post.path: {**post.assets, **post.results.files} for post in posts if _ANY_IMAGE.search(post.content)}
+    # Copies not made yet are made first, on all cores (a cold build of the article: 40 copies).
+    missing = sorted({job for post in posts if post.path in shown
+                      for job in maker.missing(post.content, shown[post.path], post.url)})
+    precompute(lambda job: maker.make(*job), missing, min_items=2)
+    done = [replace(post, content=lighten(post.content, shown[post.path], maker, post.url)) if post.path in shown else post
+            for post in posts]
     return done, maker.made
 
 
