@@ -121,8 +121,8 @@ def warn_about_setup(config: Config, reporter: Reporter) -> None:
     for path in stray_markdown(config.content_dir):
         reporter.warning(f"not under {config.content_dir.name}/posts/, so not published", Location(path))
     for path in unreadable_links(config.content_dir):
-        reporter.warning(f"a symlink to {os.readlink(path)}, which cannot be read (missing, a loop, or through "
-                         "a file), so not published", Location(path))
+        reporter.warning(f"a symlink to {os.readlink(path)}, which cannot be read (missing, a loop, through "
+                         "a file, or no permission), so not published", Location(path))
 
 
 def each(posts: list[Post], stage: Callable[[Post], Post], errors: ErrorCollector) -> list[Post]:

@@ -20,16 +20,15 @@ class Roots(tuple):
     A file that is not a symlink resolves to its folder's resolved path plus its name, so
     1,000 posts in one folder cost one full resolve and 1,000 lstat calls, not 1,000 resolves.
     Made per build (allowed_roots): a symlink changed between two serve rebuilds is seen.
-    `plain`: files this build's folder listing found not to be symlinks (no lstat for them).
+    Each file is asked whether it is a symlink when it is about to be read, never from an
+    earlier listing: a file swapped for a symlink in between would get through.
     """
     folders: dict[Path, Path]
-    plain: set[Path]
 
 
 def allowed_roots(root: Path, content_dir: Path) -> Roots:
     roots = Roots(dict.fromkeys([root.resolve(), content_dir.resolve()]))
     roots.folders = {}
-    roots.plain = set()
     return roots
 
 
@@ -40,19 +39,26 @@ def is_inside(path: Path, roots: tuple[Path, ...]) -> bool:
 
 def _resolve(path: Path, roots: tuple[Path, ...]) -> Path:
     folders = getattr(roots, "folders", None)
-    if folders is None or path.name in ("", ".", "..") or (path not in roots.plain and path.is_symlink()):
-        return path.resolve()
+    if folders is None or path.name in ("", ".", "..") or path.is_symlink():
+        return _real(path)
     folder = folders.get(path.parent)
     if folder is None:
-        folder = folders[path.parent] = path.parent.resolve()
+        folder = folders[path.parent] = _real(path.parent)
     return folder / path.name
+
+
+def _real(path: Path) -> Path:
+    # os.path.realpath, not Path.resolve: on a symlink loop Python 3.11's resolve raises
+    # RuntimeError; realpath stops there, and the loop, which cannot be read, is reported
+    # where it is read (a bundle file that is not a regular file, a post that cannot be read).
+    return Path(os.path.realpath(path))
 
 
 def outside_error(path: Path, roots: tuple[Path, ...], what: str = "file") -> BuildError | None:
     """The error at `path` if it resolves outside every root, else None."""
     if is_inside(path, roots):
         return None
-    return BuildError(Location(path), f"{what} leads outside the project (to {path.resolve()}); "
+    return BuildError(Location(path), f"{what} leads outside the project (to {_real(path)}); "
                       "runpost reads only files inside the project")
 
 

@@ -46,7 +46,7 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
         if errors is None:
             collected.raise_if_any()
         return []
-    for path, bundle in find_post_files(config.content_dir, roots.plain):   # a list: filled first
+    for path, bundle in find_post_files(config.content_dir):
         try:
             posts.append(read_post(path, bundle, roots, parse or parse_post))
         except BuildError as error:
@@ -66,9 +66,8 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
     return sorted(posts, key=lambda post: (post.meta.date, post.url), reverse=True)
 
 
-def find_post_files(content_dir: Path, plain: set[Path] | None = None) -> list[tuple[Path, Path | None]]:
-    """(markdown file, bundle folder or None), in a stable order; `plain` gets the single-file
-    posts the folder listing says are not symlinks (confine.py then need not ask again)."""
+def find_post_files(content_dir: Path) -> list[tuple[Path, Path | None]]:
+    """(markdown file, bundle folder or None), in a stable order."""
     posts_dir = content_dir / "posts"
     if not posts_dir.is_dir():
         return []
@@ -83,8 +82,6 @@ def find_post_files(content_dir: Path, plain: set[Path] | None = None) -> list[t
             found.append((path / "index.md", path))
         elif path.suffix == ".md" and entry.name != "_index.md" and _is(entry.is_file):
             found.append((path, None))
-            if plain is not None and not _is(entry.is_symlink):
-                plain.add(path)
     return found
 
 
@@ -97,14 +94,14 @@ def _is(test: Callable[[], bool]) -> bool:
 
 
 def unreadable_links(content_dir: Path) -> list[Path]:
-    """Symlinks in content/posts/ that lead nowhere (dangling, looping, through a file): not posts."""
+    """Symlinks in content/posts/ (or that folder itself) that lead nowhere: dangling, looping,
+    through a file, or not readable. Nothing is published from them."""
     posts_dir = content_dir / "posts"
     if not posts_dir.is_dir():
-        return []
+        return [posts_dir] if posts_dir.is_symlink() else []
     with os.scandir(posts_dir) as entries:
         return sorted(posts_dir / entry.name for entry in entries
-                      if _is(entry.is_symlink) and not os.path.exists(entry.path)
-                      and (entry.name.endswith(".md") or "." not in entry.name))
+                      if _is(entry.is_symlink) and not os.path.exists(entry.path))
 
 
 def stray_markdown(content_dir: Path) -> list[Path]:

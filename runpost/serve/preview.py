@@ -92,8 +92,9 @@ class Preview:
             if reason is not None:
                 self.reporter.info(f"change in {shown(reason)}: rebuilding")
             started = time.monotonic()
-            config = self.config()
+            config = None
             try:
+                config = self.config()      # runpost.toml may be half-saved or wrong: an error like any other
                 build(config, self.reporter)
                 error = None
             except BuildErrors as errors:
@@ -112,7 +113,7 @@ class Preview:
                 self._changed.notify_all()
             if self._cache is not None and error is None:
                 self._cache.save()   # after the reload event: writing the cache is not the writer's wait
-            if error is None and self._cache is not None:
+            if error is None and self._cache is not None and config is not None:
                 from ..markup.markdown import warm_up
 
                 warm_up(config.raw_html)   # the first build converted posts in other processes

@@ -23,6 +23,7 @@ import html
 import re
 import struct
 from pathlib import Path
+from urllib.parse import quote
 
 CSS_PIXELS_PER_INCH = 96
 _IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
@@ -41,6 +42,12 @@ def file_of(src: str, page_url: str) -> str:
     return to_site_path(html.unescape(src), page_url) or "" if src else ""
 
 
+def url_of(site_path: str) -> str:
+    """A site path as a URL in an HTML attribute: `my plot.png` -> `my%20plot.png` (a space or a
+    comma would split a srcset entry)."""
+    return html.escape(quote(site_path, safe="/"))
+
+
 def _sized(tag: str, files: dict[str, Path], page_url: str) -> str:
     src = _SRC.search(tag)
     path = file_of(src.group(2), page_url) if src else ""
@@ -52,7 +59,7 @@ def _sized(tag: str, files: dict[str, Path], page_url: str) -> str:
         tag = f'{body} width="{size[0]}" height="{size[1]}"{closing}'
     dark = dark_variant(path)
     if dark in files:
-        tag = (f'<picture><source srcset="{html.escape(dark)}" media="(prefers-color-scheme: dark)">'
+        tag = (f'<picture><source srcset="{url_of(dark)}" media="(prefers-color-scheme: dark)">'
                f"{tag}</picture>")
     return tag
 

@@ -27,7 +27,6 @@
 from __future__ import annotations
 
 import hashlib
-import html
 import io
 import re
 from dataclasses import replace
@@ -37,7 +36,7 @@ from typing import Any
 from ..atomic import replace_file
 from ..parallel import precompute
 from ..post import Post
-from .images import file_of
+from .images import file_of, url_of
 
 WIDTHS = (480, 800, 1200)      # pixels; a phone at 2x needs ~800, a laptop column at 2x ~1300
 WEBP_QUALITY = 90              # lossy copies; the full-width copy is lossless
@@ -120,7 +119,7 @@ def responsive(tag: str, dark: str | None, files: dict[str, Path], maker: "Varia
 def _webp_source(variants: list[tuple[str, int]], sizes: str, media: str = "") -> str:
     if not variants:
         return ""
-    srcset = ", ".join(f"{html.escape(path)} {width}w" for path, width in variants)
+    srcset = ", ".join(f"{url_of(path)} {width}w" for path, width in variants)
     return f'<source type="image/webp" srcset="{srcset}" sizes="{sizes}"{media}>'
 
 
@@ -171,9 +170,14 @@ class VariantMaker:
         except (OSError, ValueError, Image.DecompressionBombError):
             return []
         chosen = _lighter_than_wider(copies, source.stat().st_size)
-        stem = site_path.rsplit(".", 1)[0]
-        named = [(f"{stem}-{width}w.webp" if width != full_width else f"{stem}.webp", width, file)
-                 for width, file in chosen]
+        for stem in (site_path.rsplit(".", 1)[0], site_path):
+            # dot.png's copies are dot-480w.webp...; dot.jpg beside it gets dot.jpg-480w.webp.
+            named = [(f"{stem}-{width}w.webp" if width != full_width else f"{stem}.webp", width, file)
+                     for width, file in chosen]
+            if not any(path in self.made and self.made[path] != file for path, _, file in named):
+                break
+        else:
+            return []            # both names are another image's copies
         if not named or any(path in taken for path, _, _ in named):
             return []            # nothing lighter, or a file of the post has that name: leave the image alone
         self.made.update({path: file for path, _, file in named})
