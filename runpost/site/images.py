@@ -25,6 +25,8 @@ import struct
 from pathlib import Path
 from urllib.parse import quote
 
+from .links import to_site_path
+
 CSS_PIXELS_PER_INCH = 96
 _IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 _SRC = re.compile(r"""\ssrc\s*=\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
@@ -37,8 +39,6 @@ def size_images(content: str, files: dict[str, Path], page_url: str = "/") -> st
 
 def file_of(src: str, page_url: str) -> str:
     """The site path an `src`/`srcset` URL as written in HTML leads to from the page ("" if none)."""
-    from .links import to_site_path
-
     return to_site_path(html.unescape(src), page_url) or "" if src else ""
 
 
