@@ -119,3 +119,25 @@ def test_serve_rebuild_reports_an_invalid_config_instead_of_raising(tmp_path, mo
     (root / "runpost.toml").write_text('title = "T\n')
     assert preview.rebuild() is False          # was: BuildError raised out of rebuild (a Timer thread died)
     assert "invalid TOML" in preview.error
+
+
+def test_a_post_that_cannot_be_read_is_an_error_at_its_path(tmp_path, monkeypatch):
+    # Found by review (a post symlinked to a file without read permission); as root every file
+    # reads, so the refusal is simulated.
+    from runpost.config import load_config
+    from runpost.content.load import load_posts
+    from runpost.errors import BuildErrors
+
+    root = project(tmp_path)
+    (root / "content/posts/locked.md").write_text(FRONT.format(t="L") + "Prose.\n")
+    real = Path.read_bytes
+
+    def refuse(path):
+        if path.name == "locked.md":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(BuildErrors) as raised:
+        load_posts(load_config(root))
+    assert str(raised.value.errors[0]).endswith("locked.md: error: cannot read the post: Permission denied")

@@ -120,7 +120,10 @@ def read_post(path: Path, bundle: Path | None, roots: tuple[Path, ...] | None = 
         if bundle is not None:
             check_inside(bundle, roots, "post folder")
         check_inside(path, roots, "post")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as error:      # no permission, a device that fails, a file gone since the listing
+        raise BuildError(Location(path), f"cannot read the post: {error.strerror or error}") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
