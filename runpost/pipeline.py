@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from .config import CONFIG_NAME, Config
+from .content.confine import allowed_roots, symlink_errors
 from .content.load import load_posts, parse_post, stray_markdown, unreadable_links
 from .content.scan import scan_post
 from .deep import call_deep
@@ -66,6 +67,7 @@ def read_content(config: Config, cache: RenderCache | None = None,
     # The content stages report every problem of every post together, before
     # any code runs: a typo in one post should not cost a training run first.
     cache = cache or RenderCache(None)
+    check_templates(config)
     content_errors = ErrorCollector()
     # Parsing is pure: serve keeps each post's parse while its text is the same (render_cache.same).
     posts = load_posts(config, content_errors, parse=lambda path, text, bundle: cache.same(
@@ -78,6 +80,17 @@ def read_content(config: Config, cache: RenderCache | None = None,
     posts = render_all_markdown(posts, config, cache, content_errors)
     content_errors.raise_if_any()
     return posts
+
+
+def check_templates(config: Config) -> None:
+    """The site's own templates are read as they are: none may lead outside the project or be a
+    link that cannot be read (confine.py). Checked before any template is read."""
+    roots = allowed_roots(config.root, config.content_dir)
+    errors = ErrorCollector()
+    for folder in config.templates_dirs:
+        if folder.parent == config.root:
+            errors.extend(symlink_errors(folder, roots, "template"))
+    errors.raise_if_any()
 
 
 def render_all_markdown(posts: list[Post], config: Config, cache: RenderCache, errors: ErrorCollector) -> list[Post]:

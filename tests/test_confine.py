@@ -83,3 +83,25 @@ def test_a_post_link_that_leads_nowhere_is_named_in_a_warning_and_the_rest_build
         assert f"content/posts/{name}: warning: a symlink to {target}, which cannot be read" in result.stderr
     assert "internal error" not in result.stderr
     assert (site_dir / "site/posts/first-post/index.html").is_file()
+
+
+def test_template_symlinked_outside_is_an_error_at_its_path(site_dir, tmp_path):
+    # Found by review: templates were read through any symlink.
+    (site_dir / "templates/shortcodes").mkdir(parents=True)
+    (site_dir / "templates/shortcodes/leak.html").symlink_to(outside_file(tmp_path, "leak.html"))
+    post = site_dir / "content/posts/first-post.md"
+    post.write_text(post.read_text() + "\n{{< leak >}}\n")
+    assert_refused(run_build(cwd=site_dir), site_dir, "templates/shortcodes/leak.html")
+
+
+def test_a_template_link_that_cannot_be_read_is_an_error_and_an_editors_lock_file_is_ignored(site_dir):
+    shortcodes = site_dir / "templates/shortcodes"
+    shortcodes.mkdir(parents=True)
+    (shortcodes / ".#note.html").symlink_to("ada@laptop.4242:1700000000")   # Emacs: note.html is open
+    (site_dir / "content/posts/.#first-post.md").symlink_to("ada@laptop.4242:1700000000")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0 and "warning: a symlink" not in result.stderr, result.stderr
+    (shortcodes / "loop.html").symlink_to("loop.html")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1 and "internal error" not in result.stderr
+    assert "templates/shortcodes/loop.html: error: template is a symlink to loop.html, which cannot be read" in result.stderr

@@ -67,3 +67,22 @@ def check_inside(path: Path, roots: tuple[Path, ...], what: str = "file") -> Non
     error = outside_error(path, roots, what)
     if error is not None:
         raise error
+
+
+def symlink_errors(folder: Path, roots: tuple[Path, ...], what: str) -> list[BuildError]:
+    """Each symlink under `folder` that leads outside the project or cannot be read (dangling,
+    a loop), as an error at its path. Symlinked folders are checked, not entered; dot-names
+    (an editor's lock file `.#name`) are not files of the site."""
+    errors = []
+    for parent, folders, names in os.walk(folder):
+        for name in sorted(folders + names):
+            path = Path(parent, name)
+            if name.startswith(".") or not path.is_symlink():
+                continue
+            if (outside := outside_error(path, roots, what)) is not None:
+                errors.append(outside)
+            elif not os.path.exists(path):
+                errors.append(BuildError(Location(path), f"{what} is a symlink to {os.readlink(path)}, which cannot "
+                                         "be read (missing, a loop, or through a file)"))
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+    return errors

@@ -100,8 +100,9 @@ def unreadable_links(content_dir: Path) -> list[Path]:
     if not posts_dir.is_dir():
         return [posts_dir] if posts_dir.is_symlink() else []
     with os.scandir(posts_dir) as entries:
+        # Not dot-names: Emacs marks a file being edited with a dangling link `.#name`.
         return sorted(posts_dir / entry.name for entry in entries
-                      if _is(entry.is_symlink) and not os.path.exists(entry.path))
+                      if not entry.name.startswith(".") and _is(entry.is_symlink) and not os.path.exists(entry.path))
 
 
 def stray_markdown(content_dir: Path) -> list[Path]:

@@ -56,8 +56,10 @@ def _shortcode_templates(config) -> dict[str, Path]:
     for folder in reversed(config.templates_dirs):
         shortcodes = Path(folder) / "shortcodes"
         if shortcodes.is_dir():
+            # Not dot-names: an editor's lock or backup file (`.#note.html`) is not a shortcode.
             found.update({path.relative_to(shortcodes).with_suffix("").as_posix(): path
-                          for path in shortcodes.rglob("*.html")})
+                          for path in shortcodes.rglob("*.html")
+                          if not any(part.startswith(".") for part in path.relative_to(shortcodes).parts)})
     return found
 
 
