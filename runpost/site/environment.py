@@ -54,6 +54,9 @@ def make_environment(templates_dirs: Iterable[Path], base_url: str = "/", raw_ht
     env.filters["absolute_url"] = lambda url: absolute_url(str(url), base_url)
     env.filters["url"] = normalize_url
     env.filters["iso8601"] = lambda moment: moment.isoformat() if moment else ""
+    # macros.html's iso() and human_date(), as filters: the post list calls them for every entry.
+    env.filters["w3c_datetime"] = lambda when: when.isoformat() if when.tzinfo else when.isoformat() + "Z"
+    env.filters["human_date"] = lambda when: f"{when.day} {when.strftime('%B %Y')}"
     # Hugo's `markdownify` (inline Markdown -> HTML) for shortcode templates; figure captions use it.
     env.filters["markdownify"] = lambda text: Markup(markdown_to_html(str(text or ""), raw_html, inline=True))
     env.globals["raw_html"] = raw_html
