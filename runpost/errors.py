@@ -33,16 +33,14 @@ def _display_path(path: Path) -> str:
     # The path as the user sees it: a symlink is named, not followed (it may lead elsewhere).
     import os
 
-    def resolved(folder: Path) -> tuple[Path, Path]:
-        return Path(folder).resolve(), Path.cwd().resolve()
-
-    for both in (lambda: (Path(os.path.abspath(path)), Path(os.path.abspath(Path.cwd()))), lambda: resolved(path)):
-        try:
-            shown, cwd = both()       # resolved only if needed: a looping link cannot be resolved
-            return str(shown.relative_to(cwd))
-        except (ValueError, OSError, RuntimeError):
-            continue
-    return str(path)
+    try:
+        return str(Path(os.path.abspath(path)).relative_to(os.path.abspath(Path.cwd())))
+    except ValueError:
+        pass
+    try:      # through symlinks, only if needed: a looping link cannot be resolved
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError, RuntimeError):
+        return str(path)
 
 
 def did_you_mean(name: str, choices) -> str:

@@ -49,6 +49,7 @@ class Preview:
         self._timer: threading.Timer | None = None
         self._build_lock = threading.Lock()
         self._cache = None             # serve's render cache, kept in memory across rebuilds
+        self._warm: set[bool] = set()  # raw_html settings whose Markdown converter this process has made
 
     @property
     def url(self) -> str:
@@ -113,10 +114,11 @@ class Preview:
                 self._changed.notify_all()
             if self._cache is not None and error is None:
                 self._cache.save()   # after the reload event: writing the cache is not the writer's wait
-            if error is None and self._cache is not None and config is not None:
+            if error is None and self._cache is not None and config is not None and config.raw_html not in self._warm:
                 from ..markup.markdown import warm_up
 
                 warm_up(config.raw_html)   # the first build converted posts in other processes
+                self._warm.add(config.raw_html)
             # Collect the build's garbage now, while the writer reads, not during the next rebuild.
             gc.collect()
             return error is None

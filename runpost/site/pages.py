@@ -113,10 +113,8 @@ def notebook_pages(posts: list[Post], env: jinja2.Environment, config: Config,
 def content_inputs(post: Post) -> list:
     """What a post's content depends on besides the site: its source (front matter, body; shortcode
     templates see the whole post), where it is, its bundle files (image sizes) and its results."""
-    # Not `executed`, `cells_run` and the like: they say how this build got the results, not what they are.
-    results = {name: getattr(post.results, name) for name in ("outputs", "provenance", "overrides")}
-    return [str(post.path), str(post.bundle), post.source, post.url, post.html, results,
-            in_order(post.results.values), file_fingerprints(post)]
+    return [str(post.path), str(post.bundle), post.source, post.url, post.html, results_key(post),
+            file_fingerprints(post)]
 
 
 def in_order(value: Any) -> Any:
@@ -130,10 +128,11 @@ def in_order(value: Any) -> Any:
 
 
 def results_key(post: Post) -> str | None:
-    """The post's results as a key (types kept: 1, 1.0 and True differ); None for a post without code."""
-    if not post.cells:
-        return None
+    """The post's results as a key (types kept: 1, 1.0 and True differ); None if it has none.
+    Not `executed`, `cells_run` and the like: they say how this build got the results, not what they are."""
     results = post.results
+    if not (results.outputs or results.values or results.provenance or results.overrides):
+        return None
     return key("results", [results.outputs, in_order(results.values), results.provenance, results.overrides])
 
 
