@@ -4,6 +4,10 @@ A copy of the fixture site gets one post with every kind of code block (plain,
 inline line numbers, a line-number table, a shell session with prompts, a cell-like
 output); it is built and served under /repo/. With RUNPOST_SCREENSHOTS=1, screenshots
 go to test-artifacts/screenshots/reader/.
+
+The tests share one tab (a new browser context is a new renderer process: about 0.5 s of
+CPU each); each test sets its colour scheme and viewport and loads the page afresh. The page
+without JavaScript needs a context of its own.
 """
 from __future__ import annotations
 
@@ -16,7 +20,8 @@ import pytest
 from conftest import FIXTURE_SITE, run_build
 from test_browser import AXE, DESKTOP, PHONE
 
-pytestmark = pytest.mark.browser
+# On the worker that runs test_browser.py: one Chromium for both (a second costs ~4 s of CPU).
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots" / "reader"
 
 POST = '''---
@@ -76,13 +81,24 @@ def reader_site(tmp_path_factory):
         server.close()
 
 
-def open_page(browser, url, scheme="light", viewport=DESKTOP, javascript=True):
-    context = browser.new_context(viewport=viewport, color_scheme=scheme, java_script_enabled=javascript)
+@pytest.fixture(scope="module")
+def tab(browser):
+    """One tab with the clipboard allowed, for every test that runs the page's JavaScript."""
+    context = browser.new_context(viewport=DESKTOP)
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = context.new_page()
-    page.goto(url)
-    page.wait_for_load_state("load")
-    return page
+    yield page
+    context.close()
+
+
+def open_page(tab, url, scheme="light", viewport=DESKTOP):
+    """The page loaded afresh in `tab`, as a reader with that colour scheme and screen would see it."""
+    tab.emulate_media(color_scheme=scheme)
+    tab.set_viewport_size(viewport)
+    tab.goto("about:blank")          # a new document even where the last test left `url` open
+    tab.goto(url, wait_until="load")
+    tab.evaluate("() => navigator.clipboard.writeText('')")   # nothing left from an earlier test's copy
+    return tab
 
 
 def shoot(page, name):
@@ -100,8 +116,8 @@ def copied_by(page, button_index: int) -> str:
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_copy_button_copies_code_without_line_numbers_or_prompts(browser, reader_site, scheme):
-    page = open_page(browser, reader_site, scheme)
+def test_copy_button_copies_code_without_line_numbers_or_prompts(tab, reader_site, scheme):
+    page = open_page(tab, reader_site, scheme)
     assert page.locator(".copy-button").count() == 4
     assert copied_by(page, 0) == "x = 1\nprint(x)"
     assert copied_by(page, 1) == "a = 1\nb = 2"
@@ -109,12 +125,11 @@ def test_copy_button_copies_code_without_line_numbers_or_prompts(browser, reader
     assert copied_by(page, 3) == "pip install runpost\nSuccessfully installed runpost"
     page.locator(".copy-button").nth(1).scroll_into_view_if_needed()
     shoot(page, f"copy-{scheme}")
-    page.context.close()
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_copy_button_is_a_keyboard_button_that_announces_copied(browser, reader_site, scheme):
-    page = open_page(browser, reader_site, scheme)
+def test_copy_button_is_a_keyboard_button_that_announces_copied(tab, reader_site, scheme):
+    page = open_page(tab, reader_site, scheme)
     button = page.locator(".copy-button").first
     assert button.evaluate("node => node.tagName") == "BUTTON"
     assert button.get_attribute("aria-label") == "Copy code"
@@ -124,19 +139,22 @@ def test_copy_button_is_a_keyboard_button_that_announces_copied(browser, reader_
     page.wait_for_function("() => document.querySelector('.copy-status').textContent === 'Copied'")
     assert button.text_content() == "Copied"
     assert page.evaluate("() => navigator.clipboard.readText()") == "x = 1\nprint(x)"
-    page.context.close()
 
 
 def test_without_javascript_the_page_has_no_copy_buttons_and_shows_the_code(browser, reader_site):
-    page = open_page(browser, reader_site, javascript=False)
-    assert page.locator(".copy-button").count() == 0
-    assert page.locator(".highlight").count() == 4
-    page.context.close()
+    context = browser.new_context(viewport=DESKTOP, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(reader_site, wait_until="load")
+        assert page.locator(".copy-button").count() == 0
+        assert page.locator(".highlight").count() == 4
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_contents_list_sticks_beside_the_text_on_wide_screens(browser, reader_site, scheme):
-    page = open_page(browser, reader_site, scheme, viewport={"width": 1400, "height": 700})
+def test_contents_list_sticks_beside_the_text_on_wide_screens(tab, reader_site, scheme):
+    page = open_page(tab, reader_site, scheme, viewport={"width": 1400, "height": 700})
     toc = page.get_by_role("navigation", name="Contents")
     assert toc.get_by_role("link").all_text_contents() == ["Plain code", "Numbered lines", "A shell session", "The end"]
     content = page.locator(".post-content").bounding_box()
@@ -148,23 +166,21 @@ def test_contents_list_sticks_beside_the_text_on_wide_screens(browser, reader_si
     assert 0 <= inner.bounding_box()["y"] < 100      # still in view after scrolling: sticky
     toc.get_by_role("link", name="The end").click()
     assert page.evaluate("() => location.hash") == "#the-end"
-    page.context.close()
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_contents_list_is_at_the_top_on_phones(browser, reader_site, scheme):
-    page = open_page(browser, reader_site, scheme, viewport=PHONE)
+def test_contents_list_is_at_the_top_on_phones(tab, reader_site, scheme):
+    page = open_page(tab, reader_site, scheme, viewport=PHONE)
     toc = page.locator(".toc").bounding_box()
     content = page.locator(".post-content").bounding_box()
     assert toc["y"] + toc["height"] <= content["y"]
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     shoot(page, f"toc-phone-{scheme}")
-    page.context.close()
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_reader_aids_pass_axe_in_both_schemes(browser, reader_site, scheme):
-    page = open_page(browser, reader_site, scheme)
+def test_reader_aids_pass_axe_in_both_schemes(tab, reader_site, scheme):
+    page = open_page(tab, reader_site, scheme)
     page.add_script_tag(path=str(AXE))
     violations = page.evaluate("""async () => {
         const result = await axe.run(document, {resultTypes: ['violations']});
@@ -172,4 +188,3 @@ def test_reader_aids_pass_axe_in_both_schemes(browser, reader_site, scheme):
             .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '));
     }""")
     assert violations == []
-    page.context.close()
