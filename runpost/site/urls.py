@@ -5,26 +5,22 @@ the site root, not the domain). The last step of rendering rewrites them so
 that one output works under any root: page-relative in HTML and CSS,
 absolute (from base_url) in feeds. Only URLs inside real start tags are
 touched; text in code samples that merely looks like a tag is left alone
-because html.parser tells us where the tags are.
+because html_tags.py finds the tags and their attributes as a browser does.
 """
 from __future__ import annotations
 
 import posixpath
 import re
 from html import unescape
-from html.parser import HTMLParser
 from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
-_ATTRIBUTE = re.compile(r"""(\s(?:href|src|poster|srcset|data)\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
+from .html_tags import attributes, start_tags as _start_tags
+
 _CSS_URL = re.compile(r"""url\(\s*(["']?)(/[^)"'\s]*)\1\s*\)""")
-_STYLE_ATTRIBUTE = re.compile(r"""(\sstyle\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
-
-
-# Every attribute whose value a browser may load or navigate to, quoted or not.
-_ANY_URL_ATTRIBUTE = re.compile(
-    r"""\s(href|src|poster|srcset|data|action|formaction|xlink:href|background|cite)\s*=\s*"""
-    r"""(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.IGNORECASE)
+_SITE_URL_ATTRIBUTES = frozenset({"href", "src", "poster", "srcset", "data"})   # rewritten and link-checked
+# Every attribute whose value a browser may load or navigate to: checked for script URLs.
+_ANY_URL_ATTRIBUTES = frozenset({*_SITE_URL_ATTRIBUTES, "action", "formaction", "xlink:href", "background", "cite"})
 _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*):")
 _IMAGE_ATTRIBUTES = {"src", "srcset", "poster"}
 
@@ -50,20 +46,15 @@ def script_scheme(url: str, image: bool = False) -> str:
 
 def script_urls(html: str) -> list[str]:
     """URLs in the start tags of `html` that could run script (see script_scheme), as written."""
-    found: list[str] = []
-    for start, end in start_tags(html):
-        found.extend(_script_urls_in_tag(html[start:end]))
-    return found
+    return [url for tag in _url_tags(html) for attribute in attributes(html, tag)
+            for url in _script_urls_in(attribute.name, html[attribute.start:attribute.end])]
 
 
-def _script_urls_in_tag(tag: str) -> list[str]:
-    found = []
-    for match in _ANY_URL_ATTRIBUTE.finditer(tag):
-        attribute = match.group(1).lower()
-        value = next(group for group in match.groups()[1:] if group is not None)
-        urls = _srcset_urls(unescape(value)) if attribute == "srcset" else [value]
-        found.extend(url for url in urls if script_scheme(url, attribute in _IMAGE_ATTRIBUTES))
-    return found
+def _script_urls_in(name: str, value: str) -> list[str]:
+    if name not in _ANY_URL_ATTRIBUTES:
+        return []
+    urls = _srcset_urls(unescape(value)) if name == "srcset" else [value]
+    return [url for url in urls if script_scheme(url, name in _IMAGE_ATTRIBUTES)]
 
 
 def normalize_url(url: str) -> str:
@@ -108,14 +99,13 @@ def absolute_url(target: str, base_url: str, page_url: str = "/") -> str:
 
 
 def start_tags(html: str) -> Iterator[tuple[int, int]]:
-    """(start, end) offsets of every start tag in html."""
-    finder = _TagFinder()
-    finder.feed(html)
-    finder.close()
-    line_offsets = _line_offsets(html)
-    for line, column, length in finder.tags:
-        start = line_offsets[line - 1] + column
-        yield start, start + length
+    """(start, end) offsets of every start tag in html, as a browser reads them (html_tags.py)."""
+    return ((tag.start, tag.end) for tag in _start_tags(html))
+
+
+def _url_tags(html: str):
+    """The start tags that have an attribute with a value: the only ones that can hold a URL."""
+    return (tag for tag in _start_tags(html) if "=" in html[tag.start:tag.end])
 
 
 def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | None = None,
@@ -126,50 +116,54 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
     what script_urls() of the result would, so that the link check need not
     parse the page again (the parse is most of a page's cost)."""
     pieces, last = [], 0
-    for start, end in start_tags(html):
-        tag = html[start:end]
-        rewritten = _rewrite_tag(tag, convert)
-        pieces.append(html[last:start])
-        pieces.append(rewritten)
-        if found is not None:
-            found.extend(_urls_in_tag(tag))
-        if scripts is not None:
-            scripts.extend(_script_urls_in_tag(rewritten))
-        last = end
+    for tag in _url_tags(html):
+        for attribute in attributes(html, tag):
+            value = html[attribute.start:attribute.end]
+            if attribute.name in _SITE_URL_ATTRIBUTES:
+                if found is not None:
+                    found.extend(_urls_in(attribute.name, value))
+                new = _rewrite_value(attribute.name, value, convert)
+            elif attribute.name == "style":
+                new = rewrite_css(value, convert)
+            else:
+                new = value
+            if scripts is not None:
+                scripts.extend(_script_urls_in(attribute.name, new))
+            if new != value:
+                pieces.append(html[last:attribute.start])
+                pieces.append(_requoted(new) if not attribute.quote else new)
+                last = attribute.end
     pieces.append(html[last:])
     return "".join(pieces)
 
 
 def urls_in(html: str) -> list[str]:
     """Every URL in a URL attribute of a start tag, in order (srcset split, entities decoded)."""
-    return [url for start, end in start_tags(html) for url in _urls_in_tag(html[start:end])]
+    return [url for tag in _url_tags(html) for attribute in attributes(html, tag)
+            if attribute.name in _SITE_URL_ATTRIBUTES for url in _urls_in(attribute.name, html[attribute.start:attribute.end])]
 
 
-def _urls_in_tag(tag: str) -> list[str]:
-    found = []
-    for match in _ATTRIBUTE.finditer(tag):
-        # Attribute values may hold entities: Python-Markdown writes an autolinked
-        # e-mail address as "&#109;&#97;..." so that it reads "mailto:..." only once decoded.
-        value = unescape(match.group(3))
-        found.extend(_srcset_urls(value) if "srcset" in match.group(1).lower() else [value])
-    return found
+def _urls_in(name: str, value: str) -> list[str]:
+    # Attribute values may hold entities: Python-Markdown writes an autolinked
+    # e-mail address as "&#109;&#97;..." so that it reads "mailto:..." only once decoded.
+    value = unescape(value)
+    return _srcset_urls(value) if name == "srcset" else [value]
+
+
+def _rewrite_value(name: str, value: str, convert: Callable[[str], str]) -> str:
+    if name == "srcset":
+        return ", ".join(_rewrite_srcset_item(item, convert) for item in value.split(","))
+    return convert(value)
+
+
+def _requoted(value: str) -> str:
+    """A rewritten unquoted value, quoted: a relative URL may hold what ends an unquoted one.
+    Its entities are already written as the page had them; only a '"' needs one."""
+    return '"' + value.replace('"', "&quot;") + '"'
 
 
 def rewrite_css(css: str, convert: Callable[[str], str]) -> str:
     return _CSS_URL.sub(lambda m: f"url({m.group(1)}{convert(m.group(2))}{m.group(1)})", css)
-
-
-def _rewrite_tag(tag: str, convert: Callable[[str], str]) -> str:
-    def attribute(match: re.Match) -> str:
-        prefix, quote, value = match.groups()
-        if "srcset" in prefix.lower():
-            new = ", ".join(_rewrite_srcset_item(item, convert) for item in value.split(","))
-        else:
-            new = convert(value)
-        return f"{prefix}{quote}{new}{quote}"
-
-    tag = _ATTRIBUTE.sub(attribute, tag)
-    return _STYLE_ATTRIBUTE.sub(lambda m: f"{m.group(1)}{m.group(2)}{rewrite_css(m.group(3), convert)}{m.group(2)}", tag)
 
 
 def _rewrite_srcset_item(item: str, convert: Callable[[str], str]) -> str:
@@ -181,30 +175,3 @@ def _rewrite_srcset_item(item: str, convert: Callable[[str], str]) -> str:
 
 def _srcset_urls(value: str) -> list[str]:
     return [item.strip().split(None, 1)[0] for item in value.split(",") if item.strip()]
-
-
-def _line_offsets(text: str) -> list[int]:
-    # str.find runs in C; a Python loop over every character was about 6% of an 800-post build.
-    offsets = [0]
-    index = text.find("\n")
-    while index >= 0:
-        offsets.append(index + 1)
-        index = text.find("\n", index + 1)
-    return offsets
-
-
-class _TagFinder(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
-        self.tags: list[tuple[int, int, int]] = []
-
-    def handle_starttag(self, _tag, _attrs):
-        self._record()
-
-    def handle_startendtag(self, _tag, _attrs):
-        self._record()
-
-    def _record(self) -> None:
-        text = self.get_starttag_text() or ""
-        line, column = self.getpos()
-        self.tags.append((line, column, len(text)))

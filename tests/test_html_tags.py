@@ -1,0 +1,137 @@
+"""runpost/site/html_tags.py: the start tags and attributes a browser reads, no fewer.
+
+The table was checked against Chromium's parser (which gives srcset whole); the last test asks
+Chromium itself about a few thousand random pieces of hostile markup.
+"""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from conftest import run_build
+from runpost.site.html_tags import _PLAIN_TAG, _tag, attributes, start_tags
+from runpost.site.urls import is_site_path, relative_url, rewrite_urls, script_urls, urls_in
+
+# (html, the URLs in href/src attributes of the tags a browser makes of it)
+CASES = [
+    ('<p>a &#q b</p><a href="/x/">x</a>', ["/x/"]),                 # html.parser stopped at a stray &#
+    ('<p>&#; <img src="/i.png"></p>', ["/i.png"]),
+    ('<![foo[ x ]]><a href="/x/">', ["/x/"]),                        # html.parser raised AssertionError
+    ('<![ x <a href="/y/">', []),                                    # a bogus comment runs to the first '>'
+    ('<!-- c --!> <a href="/x/">', ["/x/"]),                         # '--!>' ends a comment
+    ('<!-- c -- > <a href="/y/"> -->', []),                          # '-- >' does not
+    ('<!--><a href="/x/">', ["/x/"]),
+    ('<!---><a href="/x/">', ["/x/"]),
+    ('<a/href="/x/">', ["/x/"]),                                     # '/' separates attributes
+    ('<a title="t"href="/x/">', ["/x/"]),                            # so does a closing quote
+    ('<a href=/x/>', ["/x/"]),
+    ('<A HREF="/x/">', ["/x/"]),
+    ('<a href = "/x/" >', ["/x/"]),
+    ("<img alt=' src=\"/no.png\"' src=\"/yes.png\">", ["/yes.png"]),   # a value is not an attribute
+    ('<script>var s = \'<a href="/no/">\';</script><a href="/x/">', ["/x/"]),
+    ('<script>x</scripts><a href="/no/"></script>', []),
+    ('<script>x</script ><a href="/x/">', ["/x/"]),
+    ('<textarea><a href="/no/"></textarea><a href="/x/">', ["/x/"]),
+    ('<title><a href="/no/"></title>', []),
+    ('<style>a{}</style><a href="/x/">', ["/x/"]),
+    ('<svg><style><a href="/x/"></a></style></svg>', ["/x/"]),       # no raw text inside SVG
+    ('<svg/><style><a href="/no/"></style>', []),
+    ('<plaintext><a href="/no/">', []),
+    ('<a href="/no/"', []),                                          # cut off: no tag
+    ('<a href="/no/>', []),
+    ('<p>1 < 2 and <3</p><a href="/x/">', ["/x/"]),
+    ('<!DOCTYPE html "x>"><a href="/x/">', ["/x/"]),
+    ('</x title="<a href=\'/no/\'>"><a href="/x/">', ["/x/"]),       # an end tag's quoted '>' is in it
+    ('<?php echo 1 ?><a href="/x/">', ["/x/"]),
+    ('<a\vhref="/no/">', []),                                        # \v is not a space in HTML
+    ('<img srcset="/a.png 1x, /b.png 2x">', ["/a.png", "/b.png"]),
+]
+
+
+@pytest.mark.parametrize("html, expected", CASES, ids=[str(index) for index in range(len(CASES))])
+def test_urls_are_read_as_a_browser_reads_the_tags(html, expected):
+    assert urls_in(html) == expected
+
+
+def test_script_urls_hidden_from_a_simple_scan_are_found():
+    for html in ['<a/href="javascript:alert(1)">x</a>', '<a title="t"href="javascript:alert(1)">',
+                 '<p>&#q</p><a href="javascript:alert(1)">', '<a href=javascript:alert(1)>']:
+        assert script_urls(html) == ["javascript:alert(1)"], html
+
+
+def test_rewriting_touches_only_attribute_values_and_quotes_an_unquoted_one():
+    convert = lambda url: relative_url(url, "posts/a/index.html") if is_site_path(url) else url
+    html = ('<a href=/x/>x</a><img alt=\' src="/no.png"\' src="/yes.png"><a/href="/y/">'
+            '<code>&lt;a href="/z/"&gt;</code><p style="background: url(/bg.png)">')
+    assert rewrite_urls(html, convert) == (
+        '<a href="../../x/">x</a><img alt=\' src="/no.png"\' src="../../yes.png"><a/href="../../y/">'
+        '<code>&lt;a href="/z/"&gt;</code><p style="background: url(../../bg.png)">')
+
+
+def test_attributes_give_names_in_lower_case_and_value_offsets():
+    html = '<IMG SRC="/a.png" alt=\'A\' hidden data-x=1>'
+    [tag] = list(start_tags(html))
+    assert tag.name == "img" and (tag.start, tag.end) == (0, len(html))
+    assert [(a.name, html[a.start:a.end], a.quote) for a in attributes(html, tag)] == [
+        ("src", "/a.png", '"'), ("alt", "A", "'"), ("hidden", "", ""), ("data-x", "1", "")]
+
+
+def test_the_fast_path_ends_a_tag_where_the_full_tokenizer_does():
+    rng = random.Random(7)
+    pieces = ["a", "B", "-", "1", " ", "\t", "\n", "=", '"', "'", "/", ">", "x:y", "é", "<", "\v", "=\"v>\"", ".", "_"]
+    for _ in range(20000):
+        html = "<" + rng.choice("aZ") + "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        plain = _PLAIN_TAG.match(html)
+        if plain:
+            full = _tag(html, 0, len(html))
+            assert full is not None and full[0] == plain.end() and (plain.group(2) == "/") == full[3], html
+
+
+def test_a_stray_entity_in_raw_html_no_longer_hides_a_script_url_or_a_broken_link(site_dir):
+    (site_dir / "runpost.toml").write_text(
+        (site_dir / "runpost.toml").read_text(encoding="utf-8") + "\nraw_html = true\n", encoding="utf-8")
+    post = site_dir / "content" / "posts" / "raw.md"
+    post.write_text("---\ntitle: Raw\ndate: 2024-01-01\n---\n<div>\n<p>&#q <![x[</p>\n"
+                    '<a href="javascript:alert(2)">y</a> <a href="/posts/nowhere/">z</a>\n</div>\n', encoding="utf-8")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1, result.stderr
+    assert "content/posts/raw.md:7:10: error: 'javascript:alert(2)' is a javascript: URL" in result.stderr
+    assert "'/posts/nowhere/' does not exist in the site" in result.stderr
+    assert "internal error" not in result.stderr
+
+
+# ---- Against Chromium's own parser ----------------------------------------------------
+
+POOL = ['<a href="/u{n}/">', "<a href='/u{n}/'>", '<a href=/u{n}/>', '<img src="/u{n}.png">', '<a/href="/u{n}/">',
+        '<a x="1"href="/u{n}/">', '<!--', '-->', '--!>', '-- >', '<script>', '</script>', '</script ', '<svg>', '</svg>',
+        '<math>', '</math>', '<style>', '</style>', '<textarea>', '</textarea>', '<title>', '</title>', '<noscript>',
+        '</noscript>', '<iframe>', '</iframe>', '<xmp>', '</xmp>', '<plaintext>', '"', "'", '&#', '&#q', '&amp;',
+        '<![CDATA[', ']]>', '<!', '<?', '>', '/', ' ', 'x', '=', '<', '</', '</a>', '<p>', '</p>', '<!DOCTYPE html>',
+        '<!-->', '<!--->', '<foreignObject>', '</foreignObject>', '<svg/>', '<table>', '<template>', '</template>',
+        '<select>', '<option>']
+DOM_URLS = """cases => cases.map(html => {
+    const doc = new DOMParser().parseFromString(html, 'text/html');
+    const elements = [];
+    const walk = root => { for (const e of root.querySelectorAll('*')) { elements.push(e); if (e.content) walk(e.content); } };
+    walk(doc);
+    return elements.flatMap(e => ['href', 'src'].filter(name => e.hasAttribute(name)).map(name => e.getAttribute(name)));
+})"""
+
+
+@pytest.mark.browser
+@pytest.mark.xdist_group("browser")
+def test_every_url_chromium_finds_in_random_hostile_markup_is_found(browser):
+    rng = random.Random(2026)
+    cases = []
+    for _ in range(3000):
+        parts = [rng.choice(POOL) for _ in range(rng.randint(1, 14))]
+        cases.append("".join(part.replace("{n}", str(index)) for index, part in enumerate(parts)) + '<a href="/end/">')
+    page = browser.new_page()
+    try:
+        found_by_chromium = page.evaluate(DOM_URLS, cases)
+    finally:
+        page.close()
+    missed = {html: sorted(set(urls) - set(urls_in(html))) for html, urls in zip(cases, found_by_chromium)
+              if set(urls) - set(urls_in(html))}
+    assert not missed, list(missed.items())[:5]
