@@ -15,7 +15,7 @@ from html import unescape
 from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
-from .html_tags import attributes, start_tags as _start_tags
+from .html_tags import Tag, attributes, read_tags, start_tags as _start_tags
 
 _CSS_URL = re.compile(r"""url\(\s*(["']?)(/[^)"'\s]*)\1\s*\)""")
 _SITE_URL_ATTRIBUTES = frozenset({"href", "src", "poster", "srcset", "data"})   # rewritten and link-checked
@@ -45,8 +45,10 @@ def script_scheme(url: str, image: bool = False) -> str:
 
 
 def script_urls(html: str) -> list[str]:
-    """URLs in the start tags of `html` that could run script (see script_scheme), as written."""
-    return [url for tag in _url_tags(html) for attribute in attributes(html, tag)
+    """URLs in the start tags of `html` that could run script (see script_scheme), as written:
+    in the tags of every reading a browser may take (html_tags.py)."""
+    likely, others = read_tags(html)
+    return [url for tag in (*likely, *others) if _may_hold_url(html, tag) for attribute in attributes(html, tag)
             for url in _script_urls_in(attribute.name, html[attribute.start:attribute.end])]
 
 
@@ -103,9 +105,15 @@ def start_tags(html: str) -> Iterator[tuple[int, int]]:
     return ((tag.start, tag.end) for tag in _start_tags(html))
 
 
-def _url_tags(html: str):
-    """The start tags that have an attribute with a value: the only ones that can hold a URL."""
-    return (tag for tag in _start_tags(html) if "=" in html[tag.start:tag.end])
+# Each name in _ANY_URL_ATTRIBUTES and "style" ends in one of these (an attribute name is never
+# written with entities): a tag without one followed by '=' has no attribute worth reading.
+_URL_ATTRIBUTE_NAME = re.compile(r"(?:href|src|srcset|poster|data|action|background|cite|style)[\t\n\f\r ]*=",
+                                 re.IGNORECASE | re.ASCII)
+
+
+def _may_hold_url(html: str, tag: Tag) -> bool:
+    """False for a tag with no URL or style attribute with a value (most tags): not worth parsing."""
+    return _URL_ATTRIBUTE_NAME.search(html, tag.start, tag.end) is not None
 
 
 def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | None = None,
@@ -116,7 +124,10 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
     what script_urls() of the result would, so that the link check need not
     parse the page again (the parse is most of a page's cost)."""
     pieces, last = [], 0
-    for tag in _url_tags(html):
+    likely, others = read_tags(html) if found is not None or scripts is not None else (_start_tags(html), [])
+    for tag in likely:
+        if not _may_hold_url(html, tag):
+            continue
         for attribute in attributes(html, tag):
             value = html[attribute.start:attribute.end]
             if attribute.name in _SITE_URL_ATTRIBUTES:
@@ -133,13 +144,23 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
                 pieces.append(html[last:attribute.start])
                 pieces.append(_requoted(new) if not attribute.quote else new)
                 last = attribute.end
+    for tag in others:          # what another reading sees is checked, but left as it is
+        if _may_hold_url(html, tag):
+            for attribute in attributes(html, tag):
+                value = html[attribute.start:attribute.end]
+                if found is not None and attribute.name in _SITE_URL_ATTRIBUTES:
+                    found.extend(_urls_in(attribute.name, value))
+                if scripts is not None:
+                    scripts.extend(_script_urls_in(attribute.name, value))
     pieces.append(html[last:])
     return "".join(pieces)
 
 
 def urls_in(html: str) -> list[str]:
-    """Every URL in a URL attribute of a start tag, in order (srcset split, entities decoded)."""
-    return [url for tag in _url_tags(html) for attribute in attributes(html, tag)
+    """Every URL in a URL attribute of a start tag, in order (srcset split, entities decoded): the
+    likely reading's, then those only another reading a browser may take has (html_tags.py)."""
+    likely, others = read_tags(html)
+    return [url for tag in (*likely, *others) if _may_hold_url(html, tag) for attribute in attributes(html, tag)
             if attribute.name in _SITE_URL_ATTRIBUTES for url in _urls_in(attribute.name, html[attribute.start:attribute.end])]
 
 
