@@ -104,11 +104,10 @@ def test_dark_variant_gets_its_own_webp_source_first(tmp_path):
 def photo(path: Path, width: int = 1000, height: int = 600) -> Path:
     """A PNG with a photograph's colours: smooth gradients and noise, far more than 4,096 colours."""
     import random
-    random.seed(7)
-    image = Image.new("RGB", (width, height))
-    image.putdata([((x * 255) // width, (y * 255) // height, random.randrange(256))
-                   for y in range(height) for x in range(width)])
-    image.save(path)
+    noise = random.Random(7).randbytes(width * height)
+    across = Image.linear_gradient("L").rotate(90).resize((width, height))     # dark to light, left to right
+    down = Image.linear_gradient("L").resize((width, height))                  # and top to bottom
+    Image.merge("RGB", (across, down, Image.frombytes("L", (width, height), noise))).save(path)
     return path
 
 
