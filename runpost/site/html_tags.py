@@ -69,13 +69,13 @@ _INTEGRATION_POINTS = frozenset({"foreignobject", "desc", "title", "annotation-x
 
 def start_tags(html: str) -> Iterator[Tag]:
     """Every start tag of `html` in the likely reading, in order (attributes(): its attributes)."""
-    return _scan(html, html.find("<"), _State(), None, None)
+    return _scan(html, html.find("<"), _State(), None, None, {})
 
 
 def read_tags(html: str) -> tuple[list[Tag], list[Tag]]:
     """(the tags of the likely reading, the tags only other readings have), each in order."""
     others: list = []
-    likely = list(_scan(html, html.find("<"), _State(), others, None))
+    likely = list(_scan(html, html.find("<"), _State(), others, None, {}))
     if not others:
         return likely, []
     starts = {tag.start for tag in likely}
@@ -87,17 +87,19 @@ def every_start_tag(html: str) -> list[Tag]:
     found: dict[int, Tag] = {}
     visited: set[tuple[int, _State]] = set()
     pending = [(html.find("<"), _State())]
+    ends: dict[str, tuple[int, int]] = {}
     while pending:
         position, state = pending.pop()
-        for tag in _scan(html, position, state, pending, visited):
+        for tag in _scan(html, position, state, pending, visited, ends):
             found.setdefault(tag.start, tag)
     return [found[start] for start in sorted(found)]
 
 
-def _scan(html: str, i: int, state: _State, others: list | None, visited: set | None) -> Iterator[Tag]:
+def _scan(html: str, i: int, state: _State, others: list | None, visited: set | None,
+          ends: dict[str, tuple[int, int]]) -> Iterator[Tag]:
     """The tags from offset i on in one reading; with `others`, each point where a browser may
     read on differently is added to it as (offset, state), and a reading stops where another
-    has been with the same state (`visited`)."""
+    has been with the same state (`visited`). `ends`: what _text_end found, for the next call."""
     n = len(html)
     while 0 <= i < n - 1:
         if visited is not None:
@@ -115,7 +117,7 @@ def _scan(html: str, i: int, state: _State, others: list | None, visited: set | 
                     return                              # cut off by the end: no tag, and nothing after it
                 end, name, _, self_closing = tag
             yield Tag(i, end, name)
-            i, state = _after_start_tag(html, end, name, self_closing, state, others)
+            i, state = _after_start_tag(html, end, name, self_closing, state, others, ends)
         elif following == "/":
             i, state = _after_end_tag(html, i, n, state, others)
         elif following == "!":
@@ -127,7 +129,7 @@ def _scan(html: str, i: int, state: _State, others: list | None, visited: set | 
 
 
 def _after_start_tag(html: str, end: int, name: str, self_closing: bool, state: _State,
-                     others: list | None) -> tuple[int, _State]:
+                     others: list | None, ends: dict[str, tuple[int, int]]) -> tuple[int, _State]:
     """Where the scan goes on after a start tag, in what state."""
     foreign = state.svg or state.math
     if name in ("svg", "math"):
@@ -139,7 +141,7 @@ def _after_start_tag(html: str, end: int, name: str, self_closing: bool, state: 
     if foreign and name in _INTEGRATION_POINTS and not self_closing:
         state = state._replace(integration=min(state.integration + 1, 2))
     if name in _TEXT_ELEMENTS or name == "plaintext":
-        text_end = _text_end(html, end, name) if name != "plaintext" else -1
+        text_end = _text_end(html, end, name, ends) if name != "plaintext" else -1
         if foreign:      # likely read as markup; a browser that left the SVG reads text
             if others is not None:
                 others.append((text_end, state))
@@ -148,7 +150,7 @@ def _after_start_tag(html: str, end: int, name: str, self_closing: bool, state: 
                 others.append((html.find("<", end), state))
             return text_end, state
     elif name == "noscript" and others is not None:
-        others.append((_text_end(html, end, name), state))     # a browser running scripts reads text
+        others.append((_text_end(html, end, name, ends), state))   # a browser running scripts reads text
     return html.find("<", end), state
 
 
@@ -237,11 +239,20 @@ def _past(html: str, marker: str, start: int, n: int) -> int:
     return -1 if found < 0 else html.find("<", found + len(marker))
 
 
-def _text_end(html: str, start: int, name: str) -> int:
-    """Offset of the end tag that ends the text of element `name` opened just before start, or -1."""
+def _text_end(html: str, start: int, name: str, ends: dict[str, tuple[int, int]]) -> int:
+    """Offset of the end tag that ends the text of element `name` opened just before start, or -1.
+
+    `ends[name]` = (from, found) of the last search: the first such end tag from `from` on is
+    at `found` (-1: none), so a page of many unclosed <noscript> is not searched to its end
+    once for each."""
+    known = ends.get(name)
+    if known is not None and known[0] <= start and (known[1] < 0 or known[1] >= start):
+        return known[1]
     pattern = _end_tags.get(name)
     if pattern is None:
         # ASCII only: re.IGNORECASE alone would take 'ſ' for 's' and 'ı' for 'i', as no browser does
         pattern = _end_tags[name] = re.compile(rf"</{name}[\t\n\f\r />]", re.IGNORECASE | re.ASCII)
     match = pattern.search(html, start)
-    return match.start() if match else -1
+    found = match.start() if match else -1
+    ends[name] = (start, found)
+    return found
