@@ -10,7 +10,7 @@ import random
 import pytest
 
 from conftest import run_build
-from runpost.site.html_tags import _PLAIN_TAG, _tag, attributes, start_tags
+from runpost.site.html_tags import _AMBIGUOUS as AMBIGUOUS, _PLAIN_TAG, _tag, attributes, start_tags
 from runpost.site.urls import is_site_path, relative_url, rewrite_urls, script_urls, urls_in
 
 # (html, the URLs in href/src attributes of the tags a browser makes of it)
@@ -75,6 +75,12 @@ EVERY_READING = [
     '<script>x</\u017fcript><textarea></script><a href="javascript:alert(1)">x</a>',   # ASCII names only
     '<select><xmp></select><a href="javascript:alert(1)">',                       # an older <select> parser
     '<svg><p><style><!--</style> <svg><![CDATA[ ><!-- ]]> <a href="javascript:alert(1)">',
+    # found by a second review: end tags a browser ignores, nesting deeper than a count, escaped scripts
+    '<svg><desc><div></desc></svg></div></desc><style><a href="javascript:alert(1)">x</a></style>',
+    '<svg><foreignObject><p></foreignObject></svg></p></foreignObject><style><a href="javascript:alert(1)">',
+    '<math><mi><div></mi></math></div><mglyph><style><p><a href="javascript:alert(1)">x</a></style>',
+    '<svg><svg><svg></svg></svg><style><a href="javascript:alert(1)">x</a></style>',
+    '<script><!--<script></script><style>--></script><a href="javascript:alert(1)">x</a>',
 ]
 
 
@@ -86,13 +92,24 @@ def test_a_tag_one_reading_hides_is_still_checked(html):
     assert scripts == ["javascript:alert(1)"] and found == urls_in(html)
 
 
-def test_urls_are_rewritten_in_the_likely_reading_and_checked_in_every_one():
+def test_a_script_ends_where_its_escaped_parts_let_it():
+    # After '<!--', a '<script' starts a part in which '</script>' does not end the script.
+    html = '<script>/*<!--<script>*/ var s="</script><img src=/a.png>";/*-->*/</script><a href="/b/">'
+    assert urls_in(html) == ["/b/"]
+    assert rewrite_urls(html, lambda url: "REWRITTEN") == html.replace('"/b/"', '"REWRITTEN"')
+    assert urls_in('<script><!--<script></script><a href="/inside/">--></script>') == []
+    assert urls_in('<script><!-- x --></script><a href="/after/">') == ["/after/"]
+    assert urls_in('<script><!--</script><a href="/after/">') == ["/after/"]    # escaped, not double: ends
+
+
+def test_urls_are_rewritten_and_link_checked_in_the_likely_reading_and_script_checked_in_every_one():
     convert = lambda url: relative_url(url, "posts/a/index.html") if is_site_path(url) else url
-    html = '<noscript><img src="/x.png"></noscript><svg><![CDATA[ x > <a href="/y/"> ]]></svg>'
-    found = []
-    assert rewrite_urls(html, convert, found) == ('<noscript><img src="../../x.png"></noscript>'
-                                                  '<svg><![CDATA[ x > <a href="/y/"> ]]></svg>')
-    assert found == ["/x.png", "/y/"]
+    html = ('<noscript><img src="/x.png"></noscript>'
+            '<svg><![CDATA[ x > <a href="/y/"> <a href="javascript:alert(1)"> ]]></svg>')
+    found, scripts = [], []
+    assert rewrite_urls(html, convert, found, scripts) == html.replace('"/x.png"', '"../../x.png"')
+    assert found == urls_in(html) == ["/x.png"]           # in SVG a browser reads CDATA as text
+    assert scripts == script_urls(html) == ["javascript:alert(1)"]   # one that left the SVG would not
 
 
 def test_rewriting_touches_only_attribute_values_and_quotes_an_unquoted_one():
@@ -138,15 +155,16 @@ def test_a_stray_entity_in_raw_html_no_longer_hides_a_script_url_or_a_broken_lin
 
 # ---- Against Chromium's own parser ----------------------------------------------------
 
-POOL = ['<a href="/u{n}/">', "<a href='/u{n}/'>", '<a href=/u{n}/>', '<img src="/u{n}.png">', '<a/href="/u{n}/">',
-        '<a x="1"href="/u{n}/">', '<!--', '-->', '--!>', '-- >', '<script>', '</script>', '</script ', '<svg>', '</svg>',
+POOL = ['<a href="javascript:u{n}">', "<a href='javascript:u{n}'>", '<a href=javascript:u{n}>', '<img src="javascript:u{n}">',
+        '<a/href="javascript:u{n}">', '<a x="1"href="javascript:u{n}">', '<a href="/u{n}/">', '<!--', '-->', '--!>', '-- >', '<script>', '</script>', '</script ', '<svg>', '</svg>',
         '<math>', '</math>', '<style>', '</style>', '<textarea>', '</textarea>', '<title>', '</title>', '<noscript>',
         '</noscript>', '<iframe>', '</iframe>', '<xmp>', '</xmp>', '<plaintext>', '"', "'", '&#', '&#q', '&amp;',
         '<![CDATA[', ']]>', '<!', '<?', '>', '/', ' ', 'x', '=', '<', '</', '</a>', '<p>', '</p>', '<!DOCTYPE html>',
         '<!-->', '<!--->', '<foreignObject>', '</foreignObject>', '<svg/>', '<table>', '<template>', '</template>',
         '<select>', '</select>', '<option>', '<desc>', '</desc>', '<mi>', '</mi>', '<mtext>', '<annotation-xml>', '<b>',
         '<br>', '</br>', '<font color=red>', '<div>', '</div>', '<colgroup>', '<frameset>', '</\u017fcript>',
-        '</t\u0131tle>', '<noframes>', '</noframes>', '<noembed>', '</noembed>']
+        '</t\u0131tle>', '<noframes>', '</noframes>', '<noembed>', '</noembed>', '<mglyph>',
+        '<malignmark>', '</mi>', '</desc>', '<script><!--<script>', '<!--<script>', '</script>-->']
 # Chromium's DOM both ways: DOMParser runs no scripts (noscript's text is markup), a fragment
 # parsed in a live page does (noscript's text is text). <template> contents live in .content.
 DOM_URLS = """cases => cases.map(html => {
@@ -160,7 +178,7 @@ DOM_URLS = """cases => cases.map(html => {
 
 @pytest.mark.browser
 @pytest.mark.xdist_group("browser")
-def test_every_url_chromium_finds_in_random_hostile_markup_is_found(browser):
+def test_no_script_url_chromium_finds_in_random_hostile_markup_is_missed(browser):
     rng = random.Random(2026)
     cases = []
     for _ in range(3000):
@@ -172,6 +190,11 @@ def test_every_url_chromium_finds_in_random_hostile_markup_is_found(browser):
         found_by_chromium = page.evaluate(DOM_URLS, cases)
     finally:
         page.close()
-    missed = {html: sorted(set(urls) - set(urls_in(html))) for html, urls in zip(cases, found_by_chromium)
-              if set(urls) - set(urls_in(html))}
+    missed = {}
+    for html, urls in zip(cases, found_by_chromium):
+        lost = {url for url in urls if url.startswith("javascript:")} - set(script_urls(html))
+        if not AMBIGUOUS.search(html):   # nothing depends on the tree builder: the likely reading has them all
+            lost |= set(urls) - set(urls_in(html)) - {url for url in urls if url.startswith("javascript:")}
+        if lost:
+            missed[html] = sorted(lost)
     assert not missed, list(missed.items())[:5]

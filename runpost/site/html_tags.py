@@ -12,20 +12,24 @@ check and the script-URL check. This follows the tokenizer of the HTML standard
   starts a value only right after `=`; `/` between attributes is ignored; a tag cut off
   by the end of the input is no tag;
 - the text of script, style, textarea, title, xmp, iframe, noembed and noframes runs to
-  its own end tag (names compared in ASCII only), and plaintext to the end, except inside
-  <svg> or <math>, where the tokenizer does not switch.
+  its own end tag (names compared in ASCII only; a script's escaped parts, `<!--` then
+  `<script`, as the standard says), and plaintext to the end, except inside <svg> or <math>,
+  where the tokenizer does not switch.
 
 Some of this depends on the tree builder's state, which a tokenizer does not know: whether
 an HTML tag (`<p>`) has ended the SVG, whether an `</svg>` was ignored, whether a browser
 runs scripts (noscript), how old its `<select>` parsing is. `start_tags` takes the likely
-reading, noscript's text as markup (what a reader without scripts gets), and is what URLs
-are rewritten in. `every_start_tag` also follows the other reading at each such point and
-returns the tags of all of them: the checks use it, so that no reading a browser may take
-hides a tag from them. Python's html.parser, used before, stopped finding tags after a
-stray `&#` (a javascript: URL after it went unchecked) and raised on `<![x[`.
+reading (open <svg> and <math> counted by their tags, noscript's text read as markup: what
+a reader without scripts gets): URLs are rewritten and link-checked in it, which for HTML
+without svg, math, select, noscript or CDATA is exactly the standard's. `every_start_tag`
+follows both ways at each such point and returns the tags of every reading: the script-URL
+check uses it, so that no reading a browser may take hides a `javascript:` link from it.
+Python's html.parser, used before, stopped finding tags after a stray `&#` (a javascript:
+URL after it went unchecked) and raised on `<![x[`.
 """
 from __future__ import annotations
 
+import bisect
 import re
 from typing import Iterator, NamedTuple
 
@@ -38,8 +42,10 @@ _BETWEEN = re.compile(r"[\t\n\f\r /]*")        # before an attribute name: space
 _ATTRIBUTE = re.compile(r"""([^\t\n\f\r />][^\t\n\f\r />=]*)[\t\n\f\r ]*"""
                         r"""(?:=[\t\n\f\r ]*(?:"([^"]*)("?)|'([^']*)('?)|([^\t\n\f\r >]*)))?""")
 _COMMENT_END = re.compile(r"--!?>")
-_TEXT_ELEMENTS = frozenset({"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes"})
-_end_tags: dict[str, re.Pattern] = {}
+# Elements whose text the tokenizer reads as text up to their end tag (plaintext: to the end).
+_TEXT_ELEMENTS = frozenset({"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "plaintext"})
+# Constructs whose reading depends on the tree builder's state (see every_start_tag).
+_AMBIGUOUS = re.compile(r"<(?:svg|math|select|noscript)[\t\n\f\r />]|<!\[CDATA\[", re.IGNORECASE | re.ASCII)
 
 
 class Attribute(NamedTuple):
@@ -55,131 +61,113 @@ class Tag(NamedTuple):
     name: str          # lower case
 
 
-class _State(NamedTuple):
-    """What the tokenizer's state depends on, as far as a scan can tell (each count at most 2)."""
-    svg: int = 0           # open <svg> and <math> elements
-    math: int = 0
-    select: int = 0        # open <select>
-    integration: int = 0   # open foreignObject, desc, title, mi, ... inside SVG or MathML: an HTML
-                           # element opened there makes a browser ignore </svg>
-
-
-_INTEGRATION_POINTS = frozenset({"foreignobject", "desc", "title", "annotation-xml", "mi", "mo", "mn", "ms", "mtext"})
-
-
 def start_tags(html: str) -> Iterator[Tag]:
     """Every start tag of `html` in the likely reading, in order (attributes(): its attributes)."""
-    return _scan(html, html.find("<"), _State(), None, None, {})
+    n, ends = len(html), _Ends(html)
+    foreign = {"svg": 0, "math": 0}        # open <svg> and <math>, as far as end tags tell
+    i = html.find("<")
+    while 0 <= i < n - 1:
+        kind, end, name, self_closing = _token(html, i, n)
+        if kind == "start":
+            yield Tag(i, end, name)
+            if name in foreign:
+                foreign[name] += not self_closing
+            elif not (foreign["svg"] or foreign["math"]) and name in _TEXT_ELEMENTS:
+                i = ends.text_end(end, name)
+                continue
+        elif kind == "end" and name in foreign and foreign[name]:
+            foreign[name] -= 1
+        elif kind == "cdata":
+            end = ends.cdata_end(i + 9) if foreign["svg"] or foreign["math"] else _after(html, ">", i + 2)
+        i = html.find("<", end) if end >= 0 else -1
+
+
+def every_start_tag(html: str) -> list[Tag]:
+    """The start tags of every reading a browser may take of `html` (see above), in order.
+
+    At each point where the tokenizer's state depends on the tree builder, both ways are
+    followed: the text of a script, style, textarea, ... or plaintext is read as text and,
+    once an <svg>, <math> or <select> start tag has been read (a browser may then be in
+    foreign content, or ignore the tag), as markup too; noscript's text both ways; CDATA to
+    the next `>` and, after an <svg> or <math>, to `]]>` too. No counting of open elements
+    (end tags a browser ignores, nesting) is needed for that, and each offset is read at most
+    four times (once per pair of those two facts)."""
+    n, ends = len(html), _Ends(html)
+    found: dict[int, Tag] = {}
+    visited: set[tuple[int, bool, bool]] = set()
+    pending = [(html.find("<"), False, False)]
+    while pending:
+        i, foreign, select = pending.pop()
+        while 0 <= i < n - 1 and (i, foreign, select) not in visited:
+            visited.add((i, foreign, select))
+            kind, end, name, _ = _token(html, i, n)
+            if kind == "start":
+                found.setdefault(i, Tag(i, end, name))
+                if name in ("svg", "math"):
+                    foreign = True
+                elif name == "select":
+                    select = True
+                elif name in _TEXT_ELEMENTS or name == "noscript":
+                    text_end = ends.text_end(end, name)
+                    if name != "noscript" and not (foreign or select):
+                        i = text_end
+                        continue
+                    pending.append((text_end, foreign, select))     # as text; as markup below
+            elif kind == "cdata":
+                if foreign:
+                    cdata_end = ends.cdata_end(i + 9)
+                    pending.append((html.find("<", cdata_end) if cdata_end >= 0 else -1, foreign, select))
+                end = _after(html, ">", i + 2)
+            i = html.find("<", end) if end >= 0 else -1
+    return [found[start] for start in sorted(found)]
 
 
 def read_tags(html: str) -> tuple[list[Tag], list[Tag]]:
     """(the tags of the likely reading, the tags only other readings have), each in order."""
-    others: list = []
-    likely = list(_scan(html, html.find("<"), _State(), others, None, {}))
-    if not others:
-        return likely, []
+    likely = list(start_tags(html))
+    if not _AMBIGUOUS.search(html):
+        return likely, []                       # no construct whose reading depends on the tree builder
     starts = {tag.start for tag in likely}
     return likely, [tag for tag in every_start_tag(html) if tag.start not in starts]
 
 
-def every_start_tag(html: str) -> list[Tag]:
-    """The start tags of every reading a browser may take of `html` (see above), in order."""
-    found: dict[int, Tag] = {}
-    visited: set[tuple[int, _State]] = set()
-    pending = [(html.find("<"), _State())]
-    ends: dict[str, tuple[int, int]] = {}
-    while pending:
-        position, state = pending.pop()
-        for tag in _scan(html, position, state, pending, visited, ends):
-            found.setdefault(tag.start, tag)
-    return [found[start] for start in sorted(found)]
+def _token(html: str, i: int, n: int) -> tuple[str, int, str, bool]:
+    """(kind, end, name, self-closing) of what starts at the '<' at offset i.
 
-
-def _scan(html: str, i: int, state: _State, others: list | None, visited: set | None,
-          ends: dict[str, tuple[int, int]]) -> Iterator[Tag]:
-    """The tags from offset i on in one reading; with `others`, each point where a browser may
-    read on differently is added to it as (offset, state), and a reading stops where another
-    has been with the same state (`visited`). `ends`: what _text_end found, for the next call."""
-    n = len(html)
-    while 0 <= i < n - 1:
-        if visited is not None:
-            if (i, state) in visited:
-                return
-            visited.add((i, state))
-        following = html[i + 1]
-        if following.isascii() and following.isalpha():
-            plain = _PLAIN_TAG.match(html, i)
-            if plain:
-                end, name, self_closing = plain.end(), plain.group(1).lower(), plain.group(2) == "/"
-            else:
-                tag = _tag(html, i, n)
-                if tag is None:
-                    return                              # cut off by the end: no tag, and nothing after it
-                end, name, _, self_closing = tag
-            yield Tag(i, end, name)
-            i, state = _after_start_tag(html, end, name, self_closing, state, others, ends)
-        elif following == "/":
-            i, state = _after_end_tag(html, i, n, state, others)
-        elif following == "!":
-            i = _markup_declaration(html, i, n, state, others)
-        elif following == "?":
-            i = _past(html, ">", i + 2, n)
-        else:
-            i = html.find("<", i + 1)
-
-
-def _after_start_tag(html: str, end: int, name: str, self_closing: bool, state: _State,
-                     others: list | None, ends: dict[str, tuple[int, int]]) -> tuple[int, _State]:
-    """Where the scan goes on after a start tag, in what state."""
-    foreign = state.svg or state.math
-    if name in ("svg", "math"):
-        if not self_closing:
-            state = state._replace(**{name: min(getattr(state, name) + 1, 2)})
-        return html.find("<", end), state
-    if name == "select" and not foreign:
-        return html.find("<", end), state._replace(select=min(state.select + 1, 2))
-    if foreign and name in _INTEGRATION_POINTS and not self_closing:
-        state = state._replace(integration=min(state.integration + 1, 2))
-    if name in _TEXT_ELEMENTS or name == "plaintext":
-        text_end = _text_end(html, end, name, ends) if name != "plaintext" else -1
-        if foreign:      # likely read as markup; a browser that left the SVG reads text
-            if others is not None:
-                others.append((text_end, state))
-        else:            # likely text; an older <select> parser ignores the tag inside a select
-            if others is not None and state.select:
-                others.append((html.find("<", end), state))
-            return text_end, state
-    elif name == "noscript" and others is not None:
-        others.append((_text_end(html, end, name, ends), state))   # a browser running scripts reads text
-    return html.find("<", end), state
-
-
-def _after_end_tag(html: str, i: int, n: int, state: _State, others: list | None) -> tuple[int, _State]:
-    """Where scanning goes on after the `</` at i, in what state."""
-    if i + 2 < n and html[i + 2].isascii() and html[i + 2].isalpha():
+    kind: "start" or "end" (a tag), "cdata" (`<![CDATA[`: its end depends on the context),
+    "other" (text, comment, doctype, bogus comment), "eof" (a tag cut off by the end of the
+    input: no tag, and nothing after it). end: where it ends, -1 for the end of the input."""
+    following = html[i + 1]
+    if following.isascii() and following.isalpha():
         plain = _PLAIN_TAG.match(html, i)
         if plain:
-            end, name = plain.end(), plain.group(1).lower()
-        else:
-            tag = _tag(html, i + 1, n)                  # an end tag reads its attributes as a start tag does
-            if tag is None:
-                return -1, state
-            end, name, _, _ = tag
-        after = html.find("<", end)
-        if name in ("svg", "math") and getattr(state, name):
-            if others is not None and state.integration:
-                others.append((after, state))            # ignored: an HTML element is open inside it
-            state = state._replace(**{name: getattr(state, name) - 1})
-            if not (state.svg or state.math):
-                state = state._replace(integration=0)
-        elif name == "select" and state.select:
-            state = state._replace(select=state.select - 1)
-        elif name in _INTEGRATION_POINTS and state.integration:
-            state = state._replace(integration=state.integration - 1)
-        return after, state
-    if html.startswith("</>", i):
-        return html.find("<", i + 3), state
-    return _past(html, ">", i + 2, n), state            # a bogus comment: `</` then not a letter
+            return "start", plain.end(), plain.group(1).lower(), plain.group(2) == "/"
+        tag = _tag(html, i, n)
+        return ("eof", -1, "", False) if tag is None else ("start", tag[0], tag[1], tag[3])
+    if following == "/":
+        if i + 2 < n and html[i + 2].isascii() and html[i + 2].isalpha():
+            plain = _PLAIN_TAG.match(html, i)
+            if plain:
+                return "end", plain.end(), plain.group(1).lower(), False
+            tag = _tag(html, i + 1, n)              # an end tag reads its attributes as a start tag does
+            return ("eof", -1, "", False) if tag is None else ("end", tag[0], tag[1], False)
+        if html.startswith("</>", i):
+            return "other", i + 3, "", False
+        return "other", _after(html, ">", i + 2), "", False     # a bogus comment: `</` then not a letter
+    if following == "!":
+        if html.startswith("<!--", i):
+            if html.startswith(">", i + 4):
+                return "other", i + 5, "", False
+            if html.startswith("->", i + 4):
+                return "other", i + 6, "", False
+            match = _COMMENT_END.search(html, i + 4)
+            return "other", match.end() if match else -1, "", False
+        if html.startswith("<![CDATA[", i):
+            return "cdata", -1, "", False
+        return "other", _after(html, ">", i + 2), "", False     # doctype, bogus comment: to the next '>'
+    if following == "?":
+        return "other", _after(html, ">", i + 2), "", False
+    return "other", i + 1, "", False
 
 
 def attributes(html: str, tag: Tag) -> list[Attribute]:
@@ -217,42 +205,75 @@ def _tag(html: str, i: int, n: int) -> tuple[int, str, list[Attribute], bool] | 
         position = match.end()
 
 
-def _markup_declaration(html: str, i: int, n: int, state: _State, others: list | None) -> int:
-    """Where scanning goes on after the `<!` at i: a comment, a doctype, CDATA or a bogus comment."""
-    if html.startswith("<!--", i):
-        if html.startswith(">", i + 4):
-            return html.find("<", i + 5)
-        if html.startswith("->", i + 4):
-            return html.find("<", i + 6)
-        match = _COMMENT_END.search(html, i + 4)
-        return html.find("<", match.end()) if match else -1
-    if html.startswith("<![CDATA[", i) and (state.svg or state.math):
-        if others is not None:
-            others.append((_past(html, ">", i + 2, n), state))   # a browser that left the SVG: to '>'
-        return _past(html, "]]>", i + 9, n)
-    return _past(html, ">", i + 2, n)                   # doctype, CDATA in HTML, bogus comment: to the next '>'
-
-
-def _past(html: str, marker: str, start: int, n: int) -> int:
-    """The next '<' after the first `marker` from start; -1 if either is missing."""
+def _after(html: str, marker: str, start: int) -> int:
+    """The offset just after the first `marker` from start on; -1 if there is none."""
     found = html.find(marker, start)
-    return -1 if found < 0 else html.find("<", found + len(marker))
+    return -1 if found < 0 else found + len(marker)
 
 
-def _text_end(html: str, start: int, name: str, ends: dict[str, tuple[int, int]]) -> int:
-    """Offset of the end tag that ends the text of element `name` opened just before start, or -1.
+class _Ends:
+    """Where the text of a script, style, textarea, ... opened at some offset ends: its end tag.
 
-    `ends[name]` = (from, found) of the last search: the first such end tag from `from` on is
-    at `found` (-1: none), so a page of many unclosed <noscript> is not searched to its end
-    once for each."""
-    known = ends.get(name)
-    if known is not None and known[0] <= start and (known[1] < 0 or known[1] >= start):
-        return known[1]
-    pattern = _end_tags.get(name)
-    if pattern is None:
-        # ASCII only: re.IGNORECASE alone would take 'ſ' for 's' and 'ı' for 'i', as no browser does
-        pattern = _end_tags[name] = re.compile(rf"</{name}[\t\n\f\r />]", re.IGNORECASE | re.ASCII)
-    match = pattern.search(html, start)
-    found = match.start() if match else -1
-    ends[name] = (start, found)
-    return found
+    The end tags of each name are found once per page (every_start_tag asks from offsets in
+    any order, and a page of 50,000 unclosed <noscript> must not be searched once for each)."""
+
+    def __init__(self, html: str):
+        self.html = html
+        self.found: dict[str, list[int]] = {}
+
+    def text_end(self, start: int, name: str) -> int:
+        """Offset of the end tag that ends the text of element `name` opened just before start, or -1."""
+        if name == "plaintext":
+            return -1
+        offsets = self._offsets(name)
+        index = bisect.bisect_left(offsets, start)
+        end = offsets[index] if index < len(offsets) else -1
+        if name == "script" and end >= 0 and self.html.find("<!--", start, end) >= 0:
+            return _escaped_script_end(self.html, start)
+        return end
+
+    def cdata_end(self, start: int) -> int:
+        """The offset just after the first `]]>` from start on (a CDATA section's end), or -1."""
+        offsets = self.found.get("]]>")
+        if offsets is None:
+            offsets = self.found["]]>"] = [match.end() for match in re.finditer(r"\]\](?=>)", self.html)]
+        index = bisect.bisect_left(offsets, start + 2)
+        return offsets[index] + 1 if index < len(offsets) else -1
+
+    def _offsets(self, name: str) -> list[int]:
+        if name not in self.found:
+            # ASCII only: re.IGNORECASE alone would take 'ſ' for 's' and 'ı' for 'i', as no browser does
+            pattern = re.compile(rf"</{name}[\t\n\f\r />]", re.IGNORECASE | re.ASCII)
+            self.found[name] = [match.start() for match in pattern.finditer(self.html)]
+        return self.found[name]
+
+
+_SCRIPT_STEP = re.compile(r"<!--|-->|</script[\t\n\f\r />]|<script[\t\n\f\r />]", re.IGNORECASE | re.ASCII)
+
+
+def _escaped_script_end(html: str, start: int) -> int:
+    """Where a script's text ends when it holds `<!--`: the tokenizer's script data escaped
+    states. After `<!--`, a `<script` starts a double-escaped part, in which `</script` does
+    not end the script but returns to the escaped part; `-->` leaves both."""
+    escaped = double = False
+    position = start
+    while True:
+        match = _SCRIPT_STEP.search(html, position)
+        if match is None:
+            return -1
+        text = match.group().lower()
+        if text == "<!--":
+            escaped = True
+            position = match.start() + 2            # its dashes may also begin a '-->'
+        elif text == "-->":
+            if escaped:
+                escaped = double = False
+            position = match.end()
+        elif text.startswith("</script"):
+            if not double:
+                return match.start()
+            double = False
+            position = match.end() - 1
+        else:                                       # <script
+            double = double or escaped
+            position = match.end() - 1

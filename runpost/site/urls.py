@@ -122,9 +122,10 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
 
     `found`, if given, receives what urls_in(html) would return, and `scripts`
     what script_urls() of the result would, so that the link check need not
-    parse the page again (the parse is most of a page's cost)."""
+    parse the page again. Rewritten and listed in `found`: the likely reading's
+    tags; `scripts` also has those only another reading has (html_tags.py)."""
     pieces, last = [], 0
-    likely, others = read_tags(html) if found is not None or scripts is not None else (_start_tags(html), [])
+    likely, others = read_tags(html) if scripts is not None else (_start_tags(html), [])
     for tag in likely:
         if not _may_hold_url(html, tag):
             continue
@@ -144,23 +145,18 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
                 pieces.append(html[last:attribute.start])
                 pieces.append(_requoted(new) if not attribute.quote else new)
                 last = attribute.end
-    for tag in others:          # what another reading sees is checked, but left as it is
+    for tag in others:          # what another reading sees is checked for script URLs, and left as it is
         if _may_hold_url(html, tag):
             for attribute in attributes(html, tag):
-                value = html[attribute.start:attribute.end]
-                if found is not None and attribute.name in _SITE_URL_ATTRIBUTES:
-                    found.extend(_urls_in(attribute.name, value))
-                if scripts is not None:
-                    scripts.extend(_script_urls_in(attribute.name, value))
+                scripts.extend(_script_urls_in(attribute.name, html[attribute.start:attribute.end]))
     pieces.append(html[last:])
     return "".join(pieces)
 
 
 def urls_in(html: str) -> list[str]:
-    """Every URL in a URL attribute of a start tag, in order (srcset split, entities decoded): the
-    likely reading's, then those only another reading a browser may take has (html_tags.py)."""
-    likely, others = read_tags(html)
-    return [url for tag in (*likely, *others) if _may_hold_url(html, tag) for attribute in attributes(html, tag)
+    """Every URL in a URL attribute of a start tag, in order (srcset split, entities decoded), in
+    the likely reading (html_tags.py): what the link check checks."""
+    return [url for tag in _start_tags(html) if _may_hold_url(html, tag) for attribute in attributes(html, tag)
             if attribute.name in _SITE_URL_ATTRIBUTES for url in _urls_in(attribute.name, html[attribute.start:attribute.end])]
 
 
