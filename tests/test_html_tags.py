@@ -81,6 +81,10 @@ EVERY_READING = [
     '<math><mi><div></mi></math></div><mglyph><style><p><a href="javascript:alert(1)">x</a></style>',
     '<svg><svg><svg></svg></svg><style><a href="javascript:alert(1)">x</a></style>',
     '<script><!--<script></script><style>--></script><a href="javascript:alert(1)">x</a>',
+    # and a third: where the tree builder ignores the start tag, the tokenizer does not switch
+    '<template><col><textarea><template><a href="javascript:alert(1)">x</a>',
+    '<h1>Blog</h1><template><col><script><template><a href="javascript:alert(1)">x</a>',
+    '<frameset><script><frame src="javascript:alert(1)">',
 ]
 
 
@@ -90,6 +94,18 @@ def test_a_tag_one_reading_hides_is_still_checked(html):
     found, scripts = [], []
     rewrite_urls(html, lambda url: url, found, scripts)
     assert scripts == ["javascript:alert(1)"] and found == urls_in(html)
+
+
+def test_script_urls_in_a_srcdoc_page_an_svg_animation_or_a_frame_are_found():
+    assert script_urls('<iframe srcdoc="<a href=&quot;javascript:alert(1)&quot;>x</a>"></iframe>') == [
+        "javascript:alert(1)"]
+    assert script_urls('<svg><a><set attributeName="href" to="javascript:alert(1)"/></a></svg>') == [
+        "javascript:alert(1)"]
+    assert script_urls('<svg><a><animate attributeName="href" values="#a; javascript:alert(1)"/></a></svg>') == [
+        "javascript:alert(1)"]
+    # data:image/ is an image only where an image loads: an SVG in an iframe runs its scripts
+    assert script_urls('<iframe src="data:image/svg+xml,<svg onload=alert(1)>"></iframe>') != []
+    assert script_urls('<img src="data:image/png;base64,AAAA"><video poster="data:image/png;base64,AA">') == []
 
 
 def test_a_script_ends_where_its_escaped_parts_let_it():
@@ -164,7 +180,8 @@ POOL = ['<a href="javascript:u{n}">', "<a href='javascript:u{n}'>", '<a href=jav
         '<select>', '</select>', '<option>', '<desc>', '</desc>', '<mi>', '</mi>', '<mtext>', '<annotation-xml>', '<b>',
         '<br>', '</br>', '<font color=red>', '<div>', '</div>', '<colgroup>', '<frameset>', '</\u017fcript>',
         '</t\u0131tle>', '<noframes>', '</noframes>', '<noembed>', '</noembed>', '<mglyph>',
-        '<malignmark>', '</mi>', '</desc>', '<script><!--<script>', '<!--<script>', '</script>-->']
+        '<malignmark>', '</mi>', '</desc>', '<script><!--<script>', '<!--<script>', '</script>-->', '<col>',
+        '<colgroup>', '<frameset>', '<frame src="javascript:u{n}">', '<image src="javascript:u{n}">']
 # Chromium's DOM both ways: DOMParser runs no scripts (noscript's text is markup), a fragment
 # parsed in a live page does (noscript's text is text). <template> contents live in .content.
 DOM_URLS = """cases => cases.map(html => {

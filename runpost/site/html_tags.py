@@ -18,14 +18,16 @@ check and the script-URL check. This follows the tokenizer of the HTML standard
 
 Some of this depends on the tree builder's state, which a tokenizer does not know: whether
 an HTML tag (`<p>`) has ended the SVG, whether an `</svg>` was ignored, whether a browser
-runs scripts (noscript), how old its `<select>` parsing is. `start_tags` takes the likely
-reading (open <svg> and <math> counted by their tags, noscript's text read as markup: what
-a reader without scripts gets): URLs are rewritten and link-checked in it, which for HTML
-without svg, math, select, noscript or CDATA is exactly the standard's. `every_start_tag`
-follows both ways at each such point and returns the tags of every reading: the script-URL
-check uses it, so that no reading a browser may take hides a `javascript:` link from it.
-Python's html.parser, used before, stopped finding tags after a stray `&#` (a javascript:
-URL after it went unchecked) and raised on `<![x[`.
+runs scripts (noscript), whether it ignores a script or style start tag (an older
+`<select>` parser, a `<template>` whose first element is a `<col>`, a `<frameset>`).
+`start_tags` takes the likely reading (open <svg> and <math> counted by their tags,
+noscript's text read as markup: what a reader without scripts gets): URLs are rewritten
+and link-checked in it, which for HTML without svg, math, select, col, frameset, noscript
+or CDATA is exactly the standard's. `every_start_tag` follows both ways at each such point
+and returns the tags of every reading: the script-URL check uses it, so that no reading a
+browser may take hides a `javascript:` link from it. Python's html.parser, used before,
+stopped finding tags after a stray `&#` (a javascript: URL after it went unchecked) and
+raised on `<![x[`.
 """
 from __future__ import annotations
 
@@ -41,11 +43,12 @@ _NAME = re.compile(r"[A-Za-z][^\t\n\f\r />]*")
 _BETWEEN = re.compile(r"[\t\n\f\r /]*")        # before an attribute name: spaces, and a '/' not before '>'
 _ATTRIBUTE = re.compile(r"""([^\t\n\f\r />][^\t\n\f\r />=]*)[\t\n\f\r ]*"""
                         r"""(?:=[\t\n\f\r ]*(?:"([^"]*)("?)|'([^']*)('?)|([^\t\n\f\r >]*)))?""")
-_COMMENT_END = re.compile(r"--!?>")
 # Elements whose text the tokenizer reads as text up to their end tag (plaintext: to the end).
 _TEXT_ELEMENTS = frozenset({"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "plaintext"})
 # Constructs whose reading depends on the tree builder's state (see every_start_tag).
-_AMBIGUOUS = re.compile(r"<(?:svg|math|select|noscript)[\t\n\f\r />]|<!\[CDATA\[", re.IGNORECASE | re.ASCII)
+_AMBIGUOUS = re.compile(r"<(?:svg|math|select|col|frameset|noscript)[\t\n\f\r />]|<!\[CDATA\[", re.IGNORECASE | re.ASCII)
+# Start tags after which a browser may ignore a script, style, ... start tag (its text is then markup).
+_MAY_IGNORE_TEXT_TAGS = frozenset({"select", "col", "frameset"})
 
 
 class Attribute(NamedTuple):
@@ -63,22 +66,22 @@ class Tag(NamedTuple):
 
 def start_tags(html: str) -> Iterator[Tag]:
     """Every start tag of `html` in the likely reading, in order (attributes(): its attributes)."""
-    n, ends = len(html), _Ends(html)
+    n, index = len(html), _Index(html)
     foreign = {"svg": 0, "math": 0}        # open <svg> and <math>, as far as end tags tell
     i = html.find("<")
     while 0 <= i < n - 1:
-        kind, end, name, self_closing = _token(html, i, n)
+        kind, end, name, self_closing = _token(html, i, n, index)
         if kind == "start":
             yield Tag(i, end, name)
             if name in foreign:
                 foreign[name] += not self_closing
             elif not (foreign["svg"] or foreign["math"]) and name in _TEXT_ELEMENTS:
-                i = ends.text_end(end, name)
+                i = index.text_end(end, name)
                 continue
         elif kind == "end" and name in foreign and foreign[name]:
             foreign[name] -= 1
         elif kind == "cdata":
-            end = ends.cdata_end(i + 9) if foreign["svg"] or foreign["math"] else _after(html, ">", i + 2)
+            end = index.cdata_end(i + 9) if foreign["svg"] or foreign["math"] else _after(html, ">", i + 2)
         i = html.find("<", end) if end >= 0 else -1
 
 
@@ -87,36 +90,37 @@ def every_start_tag(html: str) -> list[Tag]:
 
     At each point where the tokenizer's state depends on the tree builder, both ways are
     followed: the text of a script, style, textarea, ... or plaintext is read as text and,
-    once an <svg>, <math> or <select> start tag has been read (a browser may then be in
-    foreign content, or ignore the tag), as markup too; noscript's text both ways; CDATA to
-    the next `>` and, after an <svg> or <math>, to `]]>` too. No counting of open elements
-    (end tags a browser ignores, nesting) is needed for that, and each offset is read at most
-    four times (once per pair of those two facts)."""
-    n, ends = len(html), _Ends(html)
+    once an <svg> or <math> start tag has been read (a browser may then be in foreign
+    content) or a <select>, <col> or <frameset> (where a browser may ignore the tag: an older
+    select parser, a template whose first element is a col, a frameset), as markup too;
+    noscript's text both ways; CDATA to the next `>` and, after an <svg> or <math>, to `]]>`
+    too. No counting of open elements (end tags a browser ignores, nesting) is needed for
+    that, and each offset is read at most four times (once per pair of those two facts)."""
+    n, index = len(html), _Index(html)
     found: dict[int, Tag] = {}
     visited: set[tuple[int, bool, bool]] = set()
     pending = [(html.find("<"), False, False)]
     while pending:
-        i, foreign, select = pending.pop()
-        while 0 <= i < n - 1 and (i, foreign, select) not in visited:
-            visited.add((i, foreign, select))
-            kind, end, name, _ = _token(html, i, n)
+        i, foreign, ignoring = pending.pop()
+        while 0 <= i < n - 1 and (i, foreign, ignoring) not in visited:
+            visited.add((i, foreign, ignoring))
+            kind, end, name, _ = _token(html, i, n, index)
             if kind == "start":
                 found.setdefault(i, Tag(i, end, name))
                 if name in ("svg", "math"):
                     foreign = True
-                elif name == "select":
-                    select = True
+                elif name in _MAY_IGNORE_TEXT_TAGS:
+                    ignoring = True
                 elif name in _TEXT_ELEMENTS or name == "noscript":
-                    text_end = ends.text_end(end, name)
-                    if name != "noscript" and not (foreign or select):
+                    text_end = index.text_end(end, name)
+                    if name != "noscript" and not (foreign or ignoring):
                         i = text_end
                         continue
-                    pending.append((text_end, foreign, select))     # as text; as markup below
+                    pending.append((text_end, foreign, ignoring))     # as text; as markup below
             elif kind == "cdata":
                 if foreign:
-                    cdata_end = ends.cdata_end(i + 9)
-                    pending.append((html.find("<", cdata_end) if cdata_end >= 0 else -1, foreign, select))
+                    cdata_end = index.cdata_end(i + 9)
+                    pending.append((html.find("<", cdata_end) if cdata_end >= 0 else -1, foreign, ignoring))
                 end = _after(html, ">", i + 2)
             i = html.find("<", end) if end >= 0 else -1
     return [found[start] for start in sorted(found)]
@@ -131,7 +135,7 @@ def read_tags(html: str) -> tuple[list[Tag], list[Tag]]:
     return likely, [tag for tag in every_start_tag(html) if tag.start not in starts]
 
 
-def _token(html: str, i: int, n: int) -> tuple[str, int, str, bool]:
+def _token(html: str, i: int, n: int, index: "_Index") -> tuple[str, int, str, bool]:
     """(kind, end, name, self-closing) of what starts at the '<' at offset i.
 
     kind: "start" or "end" (a tag), "cdata" (`<![CDATA[`: its end depends on the context),
@@ -160,8 +164,7 @@ def _token(html: str, i: int, n: int) -> tuple[str, int, str, bool]:
                 return "other", i + 5, "", False
             if html.startswith("->", i + 4):
                 return "other", i + 6, "", False
-            match = _COMMENT_END.search(html, i + 4)
-            return "other", match.end() if match else -1, "", False
+            return "other", index.comment_end(i + 4), "", False
         if html.startswith("<![CDATA[", i):
             return "cdata", -1, "", False
         return "other", _after(html, ">", i + 2), "", False     # doctype, bogus comment: to the next '>'
@@ -211,69 +214,81 @@ def _after(html: str, marker: str, start: int) -> int:
     return -1 if found < 0 else found + len(marker)
 
 
-class _Ends:
-    """Where the text of a script, style, textarea, ... opened at some offset ends: its end tag.
-
-    The end tags of each name are found once per page (every_start_tag asks from offsets in
-    any order, and a page of 50,000 unclosed <noscript> must not be searched once for each)."""
+class _Index:
+    """Where the markers a scan looks for are in one page, found once: the end tags of each
+    text element, `<!--`, `]]>` and comment ends. every_start_tag asks from offsets in any
+    order; searching the rest of the page at each would make hostile pages quadratic."""
 
     def __init__(self, html: str):
         self.html = html
         self.found: dict[str, list[int]] = {}
+        self.escaped: dict[tuple[int, bool], int] = {}   # _escaped_end's answers
 
     def text_end(self, start: int, name: str) -> int:
         """Offset of the end tag that ends the text of element `name` opened just before start, or -1."""
         if name == "plaintext":
             return -1
-        offsets = self._offsets(name)
-        index = bisect.bisect_left(offsets, start)
-        end = offsets[index] if index < len(offsets) else -1
-        if name == "script" and end >= 0 and self.html.find("<!--", start, end) >= 0:
-            return _escaped_script_end(self.html, start)
+        end = self._first(name, rf"</{name}[\t\n\f\r />]", start)
+        if name == "script" and end >= 0:
+            escape = self._first("<!--", r"<!--", start)
+            if 0 <= escape < end:
+                return self._escaped_end(escape + 2, False)
         return end
 
     def cdata_end(self, start: int) -> int:
         """The offset just after the first `]]>` from start on (a CDATA section's end), or -1."""
-        offsets = self.found.get("]]>")
+        found = self._first("]]>", r"\]\]>", start)
+        return -1 if found < 0 else found + 3
+
+    def comment_end(self, start: int) -> int:
+        """The offset just after the first `-->` or `--!>` from start on (a comment's end), or -1."""
+        found = self._first("-->", r"--!?>", start)
+        return -1 if found < 0 else found + (3 if self.html.startswith("-->", found) else 4)
+
+    def _first(self, key: str, pattern: str, start: int) -> int:
+        """Offset of the first match of `pattern` (overlapping ones too) at or after start, or -1."""
+        offsets = self.found.get(key)
         if offsets is None:
-            offsets = self.found["]]>"] = [match.end() for match in re.finditer(r"\]\](?=>)", self.html)]
-        index = bisect.bisect_left(offsets, start + 2)
-        return offsets[index] + 1 if index < len(offsets) else -1
-
-    def _offsets(self, name: str) -> list[int]:
-        if name not in self.found:
             # ASCII only: re.IGNORECASE alone would take 'ſ' for 's' and 'ı' for 'i', as no browser does
-            pattern = re.compile(rf"</{name}[\t\n\f\r />]", re.IGNORECASE | re.ASCII)
-            self.found[name] = [match.start() for match in pattern.finditer(self.html)]
-        return self.found[name]
+            found = re.finditer(f"(?={pattern})", self.html, re.IGNORECASE | re.ASCII)
+            offsets = self.found[key] = [match.start() for match in found]
+        at = bisect.bisect_left(offsets, start)
+        return offsets[at] if at < len(offsets) else -1
+
+    def _escaped_end(self, position: int, double: bool) -> int:
+        """Where a script's text ends from an escaped part (after `<!--`, at `position`): the
+        tokenizer's script data escaped states. In it a `<script` starts a double-escaped part,
+        in which `</script` does not end the script but returns to the escaped part; `-->`
+        leaves both. Each (offset, state) is answered once per page."""
+        path = []
+        while (position, double) not in self.escaped:
+            path.append((position, double))
+            match = _SCRIPT_STEP.search(self.html, position)
+            if match is None:
+                result = -1
+                break
+            text = match.group().lower()
+            if text == "-->":                       # back to plain script data: the next <!-- or </script
+                after = match.end()
+                end = self._first("script", r"</script[\t\n\f\r />]", after)
+                escape = self._first("<!--", r"<!--", after)
+                if end < 0 or not 0 <= escape < end:
+                    result = end
+                    break
+                position, double = escape + 2, False
+            elif text.startswith("</script"):
+                if not double:
+                    result = match.start()
+                    break
+                position, double = match.end() - 1, False
+            else:                                   # <script: a double-escaped part begins (or goes on)
+                position, double = match.end() - 1, True
+        else:
+            result = self.escaped[(position, double)]
+        for key in path:
+            self.escaped[key] = result
+        return result
 
 
-_SCRIPT_STEP = re.compile(r"<!--|-->|</script[\t\n\f\r />]|<script[\t\n\f\r />]", re.IGNORECASE | re.ASCII)
-
-
-def _escaped_script_end(html: str, start: int) -> int:
-    """Where a script's text ends when it holds `<!--`: the tokenizer's script data escaped
-    states. After `<!--`, a `<script` starts a double-escaped part, in which `</script` does
-    not end the script but returns to the escaped part; `-->` leaves both."""
-    escaped = double = False
-    position = start
-    while True:
-        match = _SCRIPT_STEP.search(html, position)
-        if match is None:
-            return -1
-        text = match.group().lower()
-        if text == "<!--":
-            escaped = True
-            position = match.start() + 2            # its dashes may also begin a '-->'
-        elif text == "-->":
-            if escaped:
-                escaped = double = False
-            position = match.end()
-        elif text.startswith("</script"):
-            if not double:
-                return match.start()
-            double = False
-            position = match.end() - 1
-        else:                                       # <script
-            double = double or escaped
-            position = match.end() - 1
+# In an escaped part of a script's text: what changes the state (a '<!--' there changes nothing).
+_SCRIPT_STEP = re.compile(r"-->|</script[\t\n\f\r />]|<script[\t\n\f\r />]", re.IGNORECASE | re.ASCII)

@@ -23,6 +23,9 @@ _SITE_URL_ATTRIBUTES = frozenset({"href", "src", "poster", "srcset", "data"})   
 _ANY_URL_ATTRIBUTES = frozenset({*_SITE_URL_ATTRIBUTES, "action", "formaction", "xlink:href", "background", "cite"})
 _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*):")
 _IMAGE_ATTRIBUTES = {"src", "srcset", "poster"}
+_IMAGE_ELEMENTS = frozenset({"img", "source", "video", "input"})   # where those load an image (an iframe's src does not)
+# SVG <animate>/<set> can give an href a script URL; srcdoc is a whole page, read as one.
+_ANIMATION_VALUES = frozenset({"to", "from", "by", "values"})
 
 
 def script_scheme(url: str, image: bool = False) -> str:
@@ -46,17 +49,33 @@ def script_scheme(url: str, image: bool = False) -> str:
 
 def script_urls(html: str) -> list[str]:
     """URLs in the start tags of `html` that could run script (see script_scheme), as written:
-    in the tags of every reading a browser may take (html_tags.py)."""
-    likely, others = read_tags(html)
-    return [url for tag in (*likely, *others) if _may_hold_url(html, tag) for attribute in attributes(html, tag)
-            for url in _script_urls_in(attribute.name, html[attribute.start:attribute.end])]
+    in the tags of every reading a browser may take (html_tags.py), and in the page an
+    iframe's srcdoc holds."""
+    found: list[str] = []
+    pages = [html]
+    while pages:            # srcdoc pages in srcdoc pages: a list, not recursion, however deep
+        page = pages.pop()
+        likely, others = read_tags(page)
+        for tag in (*likely, *others):
+            if _may_hold_url(page, tag):
+                for attribute in attributes(page, tag):
+                    value = page[attribute.start:attribute.end]
+                    if attribute.name == "srcdoc":
+                        pages.append(unescape(value))
+                    found.extend(_script_urls_in(tag.name, attribute.name, value))
+    return found
 
 
-def _script_urls_in(name: str, value: str) -> list[str]:
-    if name not in _ANY_URL_ATTRIBUTES:
+def _script_urls_in(tag: str, name: str, value: str) -> list[str]:
+    """The script URLs in one attribute's value (a srcdoc's page: script_urls reads it)."""
+    if name in _ANIMATION_VALUES:
+        urls = [part.strip() for part in unescape(value).split(";")] if name == "values" else [value]
+    elif name in _ANY_URL_ATTRIBUTES:
+        urls = _srcset_urls(unescape(value)) if name == "srcset" else [value]
+    else:
         return []
-    urls = _srcset_urls(unescape(value)) if name == "srcset" else [value]
-    return [url for url in urls if script_scheme(url, name in _IMAGE_ATTRIBUTES)]
+    image = name in _IMAGE_ATTRIBUTES and tag in _IMAGE_ELEMENTS
+    return [url for url in urls if script_scheme(url, image)]
 
 
 def normalize_url(url: str) -> str:
@@ -105,9 +124,11 @@ def start_tags(html: str) -> Iterator[tuple[int, int]]:
     return ((tag.start, tag.end) for tag in _start_tags(html))
 
 
-# Each name in _ANY_URL_ATTRIBUTES and "style" ends in one of these (an attribute name is never
-# written with entities): a tag without one followed by '=' has no attribute worth reading.
-_URL_ATTRIBUTE_NAME = re.compile(r"(?:href|src|srcset|poster|data|action|background|cite|style)[\t\n\f\r ]*=",
+# Each name in _ANY_URL_ATTRIBUTES and _ANIMATION_VALUES, srcdoc and style ends in one of these
+# (an attribute name is never written with entities): a tag without one followed by '=' has no
+# attribute worth reading.
+_URL_ATTRIBUTE_NAME = re.compile(r"(?:href|src|srcset|srcdoc|poster|data|action|background|cite|style|to|from|by|values)"
+                                 r"[\t\n\f\r ]*=",
                                  re.IGNORECASE | re.ASCII)
 
 
@@ -140,7 +161,8 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
             else:
                 new = value
             if scripts is not None:
-                scripts.extend(_script_urls_in(attribute.name, new))
+                scripts.extend(_script_urls_in(tag.name, attribute.name, new) if attribute.name != "srcdoc"
+                               else script_urls(unescape(new)))
             if new != value:
                 pieces.append(html[last:attribute.start])
                 pieces.append(_requoted(new) if not attribute.quote else new)
@@ -148,7 +170,9 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
     for tag in others:          # what another reading sees is checked for script URLs, and left as it is
         if _may_hold_url(html, tag):
             for attribute in attributes(html, tag):
-                scripts.extend(_script_urls_in(attribute.name, html[attribute.start:attribute.end]))
+                value = html[attribute.start:attribute.end]
+                scripts.extend(_script_urls_in(tag.name, attribute.name, value) if attribute.name != "srcdoc"
+                               else script_urls(unescape(value)))
     pieces.append(html[last:])
     return "".join(pieces)
 
