@@ -169,6 +169,19 @@ def test_a_stray_entity_in_raw_html_no_longer_hides_a_script_url_or_a_broken_lin
     assert "internal error" not in result.stderr
 
 
+def test_script_urls_the_source_scan_does_not_see_are_errors_where_the_file_has_them(site_dir):
+    (site_dir / "runpost.toml").write_text(
+        (site_dir / "runpost.toml").read_text(encoding="utf-8") + "\nraw_html = true\n", encoding="utf-8")
+    (site_dir / "content" / "posts" / "raw.md").write_text(
+        "---\ntitle: Raw\ndate: 2024-01-01\n---\nHello.\n\n"
+        '<iframe srcdoc="<a href=&quot;javascript:alert(1)&quot;>x</a>"></iframe>\n\n'
+        '<svg><a><set attributeName="href" to="javascript:alert(2)"/></a></svg>\n', encoding="utf-8")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert "content/posts/raw.md:7:31: error: 'javascript:alert(1)' is a javascript: URL" in result.stderr
+    assert "content/posts/raw.md:9:39: error: 'javascript:alert(2)' is a javascript: URL" in result.stderr
+
+
 # ---- Against Chromium's own parser ----------------------------------------------------
 
 POOL = ['<a href="javascript:u{n}">', "<a href='javascript:u{n}'>", '<a href=javascript:u{n}>', '<img src="javascript:u{n}">',

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import posixpath
+from html import escape
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -100,9 +101,23 @@ def _check_schemes(page: str, scripts: list[str], post: Post | None, errors: Err
                                   f"'{target.target}' is a {scheme}: URL; links and images may not run script"))
             located.add(url)
     for url in sorted(on_page - located):
+        where = _written_at(post, url) if post else None
+        if where is not None:     # raw HTML the scan does not read as a link (a srcdoc page, an SVG animation)
+            errors.add(BuildError(where, f"'{url[:60]}' is a {script_scheme(url)}: URL; links and images may not run script"))
+            continue
         where = Location(post.path) if post else Location(Path(page))
         errors.add(BuildError(where, f"page /{page} has a {script_scheme(url)}: URL ('{url[:60]}'); "
                               "links and images may not run script"))
+
+
+def _written_at(post: Post, url: str) -> Location | None:
+    """Where the post's file first has `url` as written, or as an attribute value escapes it."""
+    for written in dict.fromkeys((url, escape(url), escape(url, quote=False))):
+        offset = post.source.find(written)
+        if offset >= 0:
+            line_start = post.source.rfind("\n", 0, offset) + 1
+            return Location(post.path, post.source.count("\n", 0, offset) + 1, offset - line_start + 1)
+    return None
 
 
 def _srcset_candidates(value: str) -> list[str]:
