@@ -137,6 +137,16 @@ def test_rewriting_touches_only_attribute_values_and_quotes_an_unquoted_one():
         '<code>&lt;a href="/z/"&gt;</code><p style="background: url(../../bg.png)">')
 
 
+def test_every_attribute_the_checks_read_is_seen_by_the_quick_test_before_parsing():
+    from runpost.site import urls
+
+    names = urls._ANY_URL_ATTRIBUTES | urls._ANIMATION_VALUES | {"srcdoc", "style"}
+    for name in names:
+        for tag in (f'<a {name}="x">', f'<a/{name.upper()}=x>', f'<a b="c"{name} = "x">'):
+            assert urls._may_hold_url(tag, next(start_tags(tag))), tag
+    assert not urls._may_hold_url('<a data-href="x" class="y">', next(start_tags('<a data-href="x" class="y">')))
+
+
 def test_attributes_give_names_in_lower_case_and_value_offsets():
     html = '<IMG SRC="/a.png" alt=\'A\' hidden data-x=1>'
     [tag] = list(start_tags(html))

@@ -124,12 +124,11 @@ def start_tags(html: str) -> Iterator[tuple[int, int]]:
     return ((tag.start, tag.end) for tag in _start_tags(html))
 
 
-# Each name in _ANY_URL_ATTRIBUTES and _ANIMATION_VALUES, srcdoc and style ends in one of these
-# (an attribute name is never written with entities): a tag without one followed by '=' has no
-# attribute worth reading.
-_URL_ATTRIBUTE_NAME = re.compile(r"(?:href|src|srcset|srcdoc|poster|data|action|background|cite|style|to|from|by|values)"
-                                 r"[\t\n\f\r ]*=",
-                                 re.IGNORECASE | re.ASCII)
+# An attribute worth reading: a name in _ANY_URL_ATTRIBUTES or _ANIMATION_VALUES, srcdoc or
+# style, with a value. A name follows a space, a '/' or a value's closing quote, and is never
+# written with entities; a tag without one of these is not parsed.
+_URL_ATTRIBUTE_NAME = re.compile(r"""[\t\n\f\r /"'](?:href|src|srcset|srcdoc|poster|data|action|formaction|xlink:href|"""
+                                 r"""background|cite|style|to|from|by|values)[\t\n\f\r ]*=""", re.IGNORECASE | re.ASCII)
 
 
 def _may_hold_url(html: str, tag: Tag) -> bool:
