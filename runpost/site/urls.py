@@ -12,10 +12,10 @@ from __future__ import annotations
 import posixpath
 import re
 from html import unescape
-from typing import Callable, Iterator
+from typing import Callable
 from urllib.parse import urlsplit
 
-from .html_tags import Tag, attributes, read_tags, start_tags as _start_tags
+from .html_tags import Tag, attributes, read_tags, start_tags
 
 _CSS_URL = re.compile(r"""url\(\s*(["']?)(/[^)"'\s]*)\1\s*\)""")
 _SITE_URL_ATTRIBUTES = frozenset({"href", "src", "poster", "srcset", "data"})   # rewritten and link-checked
@@ -64,6 +64,11 @@ def script_urls(html: str) -> list[str]:
                         pages.append(unescape(value))
                     found.extend(_script_urls_in(tag.name, attribute.name, value))
     return found
+
+
+def _scripts_in(tag: str, name: str, value: str) -> list[str]:
+    """The script URLs in one attribute's value, a srcdoc's page included."""
+    return script_urls(unescape(value)) if name == "srcdoc" else _script_urls_in(tag, name, value)
 
 
 def _script_urls_in(tag: str, name: str, value: str) -> list[str]:
@@ -119,11 +124,6 @@ def absolute_url(target: str, base_url: str, page_url: str = "/") -> str:
     return base_url.rstrip("/") + "/" + site_path.lstrip("/")
 
 
-def start_tags(html: str) -> Iterator[tuple[int, int]]:
-    """(start, end) offsets of every start tag in html, as a browser reads them (html_tags.py)."""
-    return ((tag.start, tag.end) for tag in _start_tags(html))
-
-
 # An attribute worth reading: a name in _ANY_URL_ATTRIBUTES or _ANIMATION_VALUES, srcdoc or
 # style, with a value. A name follows a space, a '/' or a value's closing quote, and is never
 # written with entities; a tag without one of these is not parsed.
@@ -145,7 +145,7 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
     parse the page again. Rewritten and listed in `found`: the likely reading's
     tags; `scripts` also has those only another reading has (html_tags.py)."""
     pieces, last = [], 0
-    likely, others = read_tags(html) if scripts is not None else (_start_tags(html), [])
+    likely, others = read_tags(html) if scripts is not None else (start_tags(html), [])
     for tag in likely:
         if not _may_hold_url(html, tag):
             continue
@@ -160,8 +160,7 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
             else:
                 new = value
             if scripts is not None:
-                scripts.extend(_script_urls_in(tag.name, attribute.name, new) if attribute.name != "srcdoc"
-                               else script_urls(unescape(new)))
+                scripts.extend(_scripts_in(tag.name, attribute.name, new))
             if new != value:
                 pieces.append(html[last:attribute.start])
                 pieces.append(_requoted(new) if not attribute.quote else new)
@@ -169,9 +168,7 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
     for tag in others:          # what another reading sees is checked for script URLs, and left as it is
         if _may_hold_url(html, tag):
             for attribute in attributes(html, tag):
-                value = html[attribute.start:attribute.end]
-                scripts.extend(_script_urls_in(tag.name, attribute.name, value) if attribute.name != "srcdoc"
-                               else script_urls(unescape(value)))
+                scripts.extend(_scripts_in(tag.name, attribute.name, html[attribute.start:attribute.end]))
     pieces.append(html[last:])
     return "".join(pieces)
 
@@ -179,7 +176,7 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
 def urls_in(html: str) -> list[str]:
     """Every URL in a URL attribute of a start tag, in order (srcset split, entities decoded), in
     the likely reading (html_tags.py): what the link check checks."""
-    return [url for tag in _start_tags(html) if _may_hold_url(html, tag) for attribute in attributes(html, tag)
+    return [url for tag in start_tags(html) if _may_hold_url(html, tag) for attribute in attributes(html, tag)
             if attribute.name in _SITE_URL_ATTRIBUTES for url in _urls_in(attribute.name, html[attribute.start:attribute.end])]
 
 
