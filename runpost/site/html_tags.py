@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import bisect
 import re
+from html import unescape
+from html.entities import html5 as _ENTITIES
 from typing import Iterator, NamedTuple
 
 # A tag with lower-case-safe names, spaces between attributes and only double-quoted values:
@@ -176,6 +178,28 @@ def _token(html: str, i: int, n: int, index: "_Index") -> tuple[str, int, str, b
 def attributes(html: str, tag: Tag) -> list[Attribute]:
     """The attributes of a tag start_tags() found, in order (a repeated name too: the browser keeps the first)."""
     return _tag(html, tag.start, tag.end)[2]
+
+
+_CHARACTER_REFERENCE = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
+
+
+def unescape_attribute(value: str) -> str:
+    """An attribute value's text as a browser decodes it: as html.unescape does, except that a
+    named reference without its ';' stays as written when a letter, digit or '=' follows
+    (the standard's rule for attributes: in `?a=1&ltb=2`, `&lt` is text)."""
+    def decode(match: re.Match) -> str:
+        text = match.group(1)
+        if text[0] == "#" or text in _ENTITIES:
+            return unescape(match.group())
+        for length in range(len(text) - 1, 1, -1):       # the longest name, as html.unescape takes it
+            if text[:length] in _ENTITIES:
+                following = text[length]
+                if (following.isascii() and following.isalnum()) or following == "=":
+                    return match.group()
+                return _ENTITIES[text[:length]] + text[length:]
+        return match.group()
+
+    return _CHARACTER_REFERENCE.sub(decode, value)
 
 
 def _tag(html: str, i: int, n: int) -> tuple[int, str, list[Attribute], bool] | None:

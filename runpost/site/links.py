@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from ..config import Config
-from ..content.scan import LinkTarget, front_matter_targets, looks_like_template, scan_of
+from ..content.scan import LinkTarget, SourceScan, front_matter_targets, looks_like_template, scan_of, scan_source
 from ..errors import BuildError, ErrorCollector, Location
 from ..markup.markdown import markdown_to_html
 from ..post import Post, Site
@@ -100,8 +100,11 @@ def _check_schemes(page: str, scripts: list[str], post: Post | None, errors: Err
             errors.add(BuildError(Location(post.path, target.line, target.column),
                                   f"'{target.target}' is a {scheme}: URL; links and images may not run script"))
             located.add(url)
+    body = None
     for url in sorted(on_page - located):
-        where = _written_at(post, url) if post else None
+        if post is not None and body is None:
+            body = _original_body(post)
+        where = _written_at(post, body, url) if post else None
         if where is not None:     # raw HTML the scan does not read as a link (a srcdoc page, an SVG animation)
             errors.add(BuildError(where, f"'{url[:60]}' is a {script_scheme(url)}: URL; links and images may not run script"))
             continue
@@ -110,13 +113,26 @@ def _check_schemes(page: str, scripts: list[str], post: Post | None, errors: Err
                               "links and images may not run script"))
 
 
-def _written_at(post: Post, url: str) -> Location | None:
-    """Where the post's file first has `url` as written, or as an attribute value escapes it."""
+def _original_body(post: Post) -> tuple[str, SourceScan]:
+    """The post's body as its file has it (no shortcode placeholders), and its scan."""
+    start = 0
+    for _ in range(post.body_line - 1):
+        start = post.source.index("\n", start) + 1
+    body = post.source[start:]
+    return body, scan_source(body, post.body_line)
+
+
+def _written_at(post: Post, body: tuple[str, SourceScan], url: str) -> Location | None:
+    """Where the post's body first has `url` inside a tag, as written or as an attribute value
+    escapes it: not in code, front matter or prose (there it is text); None if nowhere."""
+    text, scan = body
     for written in dict.fromkeys((url, escape(url), escape(url, quote=False))):
-        offset = post.source.find(written)
-        if offset >= 0:
-            line_start = post.source.rfind("\n", 0, offset) + 1
-            return Location(post.path, post.source.count("\n", 0, offset) + 1, offset - line_start + 1)
+        offset = text.find(written)
+        while offset >= 0:
+            if not scan.in_code(offset) and text.rfind("<", 0, offset) > text.rfind(">", 0, offset):
+                line, column = scan.position(offset)
+                return Location(post.path, line, column)
+            offset = text.find(written, offset + 1)
     return None
 
 

@@ -15,7 +15,7 @@ from html import unescape
 from typing import Callable
 from urllib.parse import urlsplit
 
-from .html_tags import Tag, attributes, read_tags, start_tags
+from .html_tags import Tag, attributes, read_tags, start_tags, unescape_attribute
 
 _CSS_URL = re.compile(r"""url\(\s*(["']?)(/[^)"'\s]*)\1\s*\)""")
 _SITE_URL_ATTRIBUTES = frozenset({"href", "src", "poster", "srcset", "data"})   # rewritten and link-checked
@@ -23,7 +23,9 @@ _SITE_URL_ATTRIBUTES = frozenset({"href", "src", "poster", "srcset", "data"})   
 _ANY_URL_ATTRIBUTES = frozenset({*_SITE_URL_ATTRIBUTES, "action", "formaction", "xlink:href", "background", "cite"})
 _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*):")
 _IMAGE_ATTRIBUTES = {"src", "srcset", "poster"}
-_IMAGE_ELEMENTS = frozenset({"img", "source", "video", "input"})   # where those load an image (an iframe's src does not)
+_IMAGE_ELEMENTS = frozenset({"img", "source", "video", "input", "image"})   # where those load an image (not an iframe)
+# SVG's <image> and <feImage> load an image from href (no script runs in it): data:image/ is allowed there.
+_SVG_IMAGE_ELEMENTS = frozenset({"image", "feimage"})
 # SVG <animate>/<set> can give an href a script URL; srcdoc is a whole page, read as one.
 _ANIMATION_VALUES = frozenset({"to", "from", "by", "values"})
 
@@ -61,25 +63,26 @@ def script_urls(html: str) -> list[str]:
                 for attribute in attributes(page, tag):
                     value = page[attribute.start:attribute.end]
                     if attribute.name == "srcdoc":
-                        pages.append(unescape(value))
+                        pages.append(unescape_attribute(value))
                     found.extend(_script_urls_in(tag.name, attribute.name, value))
     return found
 
 
 def _scripts_in(tag: str, name: str, value: str) -> list[str]:
     """The script URLs in one attribute's value, a srcdoc's page included."""
-    return script_urls(unescape(value)) if name == "srcdoc" else _script_urls_in(tag, name, value)
+    return script_urls(unescape_attribute(value)) if name == "srcdoc" else _script_urls_in(tag, name, value)
 
 
 def _script_urls_in(tag: str, name: str, value: str) -> list[str]:
     """The script URLs in one attribute's value (a srcdoc's page: script_urls reads it)."""
     if name in _ANIMATION_VALUES:
-        urls = [part.strip() for part in unescape(value).split(";")] if name == "values" else [value]
+        urls = [part.strip() for part in unescape_attribute(value).split(";")] if name == "values" else [value]
     elif name in _ANY_URL_ATTRIBUTES:
-        urls = _srcset_urls(unescape(value)) if name == "srcset" else [value]
+        urls = _srcset_urls(unescape_attribute(value)) if name == "srcset" else [value]
     else:
         return []
-    image = name in _IMAGE_ATTRIBUTES and tag in _IMAGE_ELEMENTS
+    image = (name in _IMAGE_ATTRIBUTES and tag in _IMAGE_ELEMENTS) or (name in ("href", "xlink:href")
+                                                                          and tag in _SVG_IMAGE_ELEMENTS)
     return [url for url in urls if script_scheme(url, image)]
 
 
@@ -183,7 +186,7 @@ def urls_in(html: str) -> list[str]:
 def _urls_in(name: str, value: str) -> list[str]:
     # Attribute values may hold entities: Python-Markdown writes an autolinked
     # e-mail address as "&#109;&#97;..." so that it reads "mailto:..." only once decoded.
-    value = unescape(value)
+    value = unescape_attribute(value)
     return _srcset_urls(value) if name == "srcset" else [value]
 
 
