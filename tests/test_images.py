@@ -54,3 +54,16 @@ def test_a_bundles_own_image_named_relative_to_its_page_gets_its_size(tmp_path):
     # Another page's file of the same name, or a root-relative name, is not this one.
     assert size_images('<img src="dot.png">', files, "/posts/y/") == '<img src="dot.png">'
     assert size_images('<img src="dot.png">', files) == '<img src="dot.png">'
+
+
+def test_only_the_img_tags_a_browser_reads_are_sized_and_whole(tmp_path):
+    # The tags come from html_tags.py: a '>' in a quoted value is inside the tag (a regular
+    # expression cut the tag there and wrote the size into the alt text), an <img> in a
+    # script's string or a comment is text, and an attribute's value is not an attribute.
+    files = {"/fig/loss.png": png(tmp_path / "loss.png", 30, 20)}
+    assert size_images('<img src="/fig/loss.png" alt="accuracy > 90%">', files) == \
+        '<img src="/fig/loss.png" alt="accuracy > 90%" width="30" height="20">'
+    for text in ('<script>var s = "<img src=/fig/loss.png>";</script>', '<!-- <img src="/fig/loss.png"> -->',
+                 '<img alt=\' src="/fig/loss.png"\' src="/fig/other.png">', '<img src=/fig/loss.png/>'):
+        assert size_images(text, files) == text
+    assert size_images('<img src=/fig/loss.png />', files) == '<img src=/fig/loss.png width="30" height="20" />'

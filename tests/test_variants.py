@@ -137,3 +137,13 @@ def test_a_bundles_own_figure_named_relative_to_its_page_gets_webp_copies(tmp_pa
     assert set(maker.made) >= {"/p/loss-480w.webp", "/p/loss-800w.webp"}
     assert maker.missing(tag("loss.png"), files, "/p/") == []       # made above, so none is missing
     assert lighten(tag("loss.png"), files, maker, "/q/") == tag("loss.png")   # another page's loss.png
+
+
+def test_an_img_in_a_script_or_comment_is_text_and_stays_as_written(tmp_path):
+    files = {"/p/loss.png": plot(tmp_path / "loss.png")}
+    maker = VariantMaker(tmp_path / "cache")
+    for text in ('<script>var s = "<img src=/p/loss.png>";</script>', '<!-- <img src="/p/loss.png"> -->'):
+        assert lighten(text, files, maker, "/p/") == text
+        assert maker.missing(text, files, "/p/") == []
+    assert lighten('<img src="/p/loss.png" alt="a > b">', files, maker, "/p/").startswith(
+        '<picture><source type="image/webp" srcset="/p/loss-480w.webp 480w, ')

@@ -128,6 +128,36 @@ def every_start_tag(html: str) -> list[Tag]:
     return [found[start] for start in sorted(found)]
 
 
+# What images.py puts around an <img> when a dark copy exists (variants.py reads it back).
+DARK_PICTURE_START = '<picture><source srcset="'
+DARK_PICTURE_OPEN = re.compile(r'<picture><source srcset="([^"]*)" media="\(prefers-color-scheme: dark\)">\Z')
+
+
+class Image(NamedTuple):
+    start: int         # the <picture> around it, if images.py wrapped it, else the <img>
+    end: int
+    tag: Tag           # the <img>
+    dark: str | None   # the dark <source>'s srcset, as written
+
+
+def image_tags(html: str) -> list[Image]:
+    """The <img> tags of the likely reading, each with the dark-mode <picture> images.py may
+    have put around it (`<picture><source srcset=".." media="(prefers-color-scheme: dark)">` +
+    img + `</picture>`, written by runpost, never by hand-written HTML's rules)."""
+    found = []
+    for tag in start_tags(html):
+        if tag.name != "img":
+            continue
+        start, end, dark = tag.start, tag.end, None
+        opening = html.rfind(DARK_PICTURE_START, 0, tag.start)
+        if opening >= 0 and html.startswith("</picture>", tag.end):
+            match = DARK_PICTURE_OPEN.search(html, opening, tag.start)
+            if match and match.start() == opening:
+                start, end, dark = opening, tag.end + len("</picture>"), match.group(1)
+        found.append(Image(start, end, tag, dark))
+    return found
+
+
 def read_tags(html: str) -> tuple[list[Tag], list[Tag]]:
     """(the tags of the likely reading, the tags only other readings have), each in order."""
     likely = list(start_tags(html))

@@ -20,26 +20,30 @@ also `dot.png` or `./dot.png`, the way a bundle's page names its own files.
 from __future__ import annotations
 
 import html
-import re
 import struct
 from pathlib import Path
 from urllib.parse import quote
 
+from .html_tags import DARK_PICTURE_START, Tag, attributes, start_tags, unescape_attribute
 from .links import to_site_path
 
 CSS_PIXELS_PER_INCH = 96
-_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
-_SRC = re.compile(r"""\ssrc\s*=\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
-_WIDTH = re.compile(r"\swidth\s*=", re.IGNORECASE)
 
 
 def size_images(content: str, files: dict[str, Path], page_url: str = "/") -> str:
-    return _IMG.sub(lambda match: _sized(match.group(), files, page_url), content)
+    """Each <img> a browser reads in `content` (html_tags.py), sized and wrapped as above."""
+    pieces, last = [], 0
+    for tag in start_tags(content):
+        if tag.name == "img" and (sized := _sized(content, tag, files, page_url)) is not None:
+            pieces += [content[last:tag.start], sized]
+            last = tag.end
+    pieces.append(content[last:])
+    return "".join(pieces)
 
 
 def file_of(src: str, page_url: str) -> str:
     """The site path an `src`/`srcset` URL as written in HTML leads to from the page ("" if none)."""
-    return to_site_path(html.unescape(src), page_url) or "" if src else ""
+    return to_site_path(unescape_attribute(src), page_url) or "" if src else ""
 
 
 def url_of(site_path: str) -> str:
@@ -48,20 +52,26 @@ def url_of(site_path: str) -> str:
     return html.escape(quote(site_path, safe="/"))
 
 
-def _sized(tag: str, files: dict[str, Path], page_url: str) -> str:
-    src = _SRC.search(tag)
-    path = file_of(src.group(2), page_url) if src else ""
+def _sized(content: str, tag: Tag, files: dict[str, Path], page_url: str) -> str | None:
+    """The tag with its size (and dark <picture>), or None to leave it as it is."""
+    found = attributes(content, tag)
+    values = {}
+    for attribute in found:
+        values.setdefault(attribute.name, content[attribute.start:attribute.end])   # a browser keeps the first
+    path = file_of(values.get("src", ""), page_url)
     if path not in files:
-        return tag
-    size = None if _WIDTH.search(tag) else image_size(files[path])
+        return None
+    text = content[tag.start:tag.end]
+    size = None if "width" in values else image_size(files[path])
     if size:
-        body, closing = (tag[:-2].rstrip(), " />") if tag.endswith("/>") else (tag[:-1], ">")
-        tag = f'{body} width="{size[0]}" height="{size[1]}"{closing}'
+        # '/>' closes the tag unless the '/' is the end of an unquoted value (src=a/)
+        unquoted_end = bool(found) and not found[-1].quote and found[-1].end == tag.end - 1
+        body, closing = (text[:-2].rstrip(), " />") if text.endswith("/>") and not unquoted_end else (text[:-1], ">")
+        text = f'{body} width="{size[0]}" height="{size[1]}"{closing}'
     dark = dark_variant(path)
     if dark in files:
-        tag = (f'<picture><source srcset="{url_of(dark)}" media="(prefers-color-scheme: dark)">'
-               f"{tag}</picture>")
-    return tag
+        text = f'{DARK_PICTURE_START}{url_of(dark)}" media="(prefers-color-scheme: dark)">{text}</picture>'
+    return text
 
 
 def dark_variant(path: str) -> str:

@@ -36,6 +36,7 @@ from typing import Any
 from ..atomic import replace_file
 from ..parallel import precompute
 from ..post import Post
+from .html_tags import image_tags
 from .images import file_of, url_of
 
 WIDTHS = (480, 800, 1200)      # pixels; a phone at 2x needs ~800, a laptop column at 2x ~1300
@@ -46,9 +47,6 @@ PALETTE = 256                  # colours of a graphic's narrower copies
 SETTINGS = f"webp-q{WEBP_QUALITY}-m{WEBP_METHOD}-p{PALETTE}-v2"
 RESIZABLE = (".png", ".jpg", ".jpeg")
 
-# An <img>, with the dark-mode <picture> that images.py may have put around it.
-_IMAGE = re.compile(r'(?:<picture><source srcset="(?P<dark>[^"]*)" media="\(prefers-color-scheme: dark\)">)?'
-                    r"(?P<img><img\b[^>]*>)(?(dark)</picture>)", re.IGNORECASE)
 _ANY_IMAGE = re.compile(r"<[iI][mM][gG]")
 _SRC = re.compile(r"""\ssrc\s*=\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
 _WIDTH = re.compile(r"""\swidth\s*=\s*["']?(\d+)""", re.IGNORECASE)
@@ -71,16 +69,16 @@ def light_images(posts: list[Post], cache_dir: Path) -> tuple[list[Post], dict[s
 def lighten(content: str, files: dict[str, Path], maker: "VariantMaker", page_url: str = "/") -> str:
     if not _ANY_IMAGE.search(content):
         return content          # most posts: a plain search is 20 times faster than _IMAGE's
-    count = 0
-
-    def rewrite(match: re.Match) -> str:
-        nonlocal count
-        count += 1
-        tag = lazy(match["img"], first=count == 1)
-        return responsive(tag, match["dark"], files, maker, page_url) if _srcset_possible(tag, files, page_url) else \
-            match.group().replace(match["img"], tag)
-
-    return _IMAGE.sub(rewrite, content)
+    pieces, last = [], 0
+    for count, image in enumerate(image_tags(content), 1):      # each <img> with its dark <picture>, if any
+        img = content[image.tag.start:image.tag.end]
+        tag = lazy(img, first=count == 1)
+        pieces.append(content[last:image.start])
+        pieces.append(responsive(tag, image.dark, files, maker, page_url) if _srcset_possible(tag, files, page_url)
+                      else content[image.start:image.end].replace(img, tag))
+        last = image.end
+    pieces.append(content[last:])
+    return "".join(pieces)
 
 
 def lazy(tag: str, first: bool) -> str:
@@ -142,10 +140,11 @@ class VariantMaker:
         if not _ANY_IMAGE.search(content):
             return []
         sources = []
-        for match in _IMAGE.finditer(content):
-            if _srcset_possible(match["img"], files, page_url):
-                sources.append(files[_site_path(match["img"], page_url)])
-                dark = file_of(match["dark"], page_url) if match["dark"] else ""
+        for image in image_tags(content):
+            img = content[image.tag.start:image.tag.end]
+            if _srcset_possible(img, files, page_url):
+                sources.append(files[_site_path(img, page_url)])
+                dark = file_of(image.dark, page_url) if image.dark else ""
                 if dark in files:
                     sources.append(files[dark])
         jobs = []
