@@ -20,6 +20,7 @@ also `dot.png` or `./dot.png`, the way a bundle's page names its own files.
 from __future__ import annotations
 
 import html
+import re
 import struct
 from pathlib import Path
 from urllib.parse import quote
@@ -28,10 +29,13 @@ from .html_tags import DARK_PICTURE_START, Tag, attributes, start_tags, unescape
 from .links import to_site_path
 
 CSS_PIXELS_PER_INCH = 96
+ANY_IMAGE = re.compile(r"<img", re.IGNORECASE)     # a page without it has no <img> (a quick test)
 
 
 def size_images(content: str, files: dict[str, Path], page_url: str = "/") -> str:
     """Each <img> a browser reads in `content` (html_tags.py), sized and wrapped as above."""
+    if not ANY_IMAGE.search(content):
+        return content          # most posts: not worth reading their tags
     pieces, last = [], 0
     for tag in start_tags(content):
         if tag.name == "img" and (sized := _sized(content, tag, files, page_url)) is not None:
