@@ -261,3 +261,14 @@ def test_no_script_url_chromium_finds_in_random_hostile_markup_is_missed(browser
         if lost:
             missed[html] = sorted(lost)
     assert not missed, list(missed.items())[:5]
+
+
+def test_summary_text_is_what_a_reader_sees():
+    # views.plain_text (summaries, descriptions, word counts, contents entries) reads the tags
+    # with the tokenizer: a '>' in a quoted value, a comment or a script's string is not text.
+    from runpost.site.views import plain_text
+
+    assert plain_text('<p>Plot <img src="a.png" alt="accuracy > 90%"> here.</p>') == "Plot here."
+    assert plain_text("<p>a <!-- x > y --> b</p>") == "a b"
+    assert plain_text('<p>x</p><script>var a = "<p>no</p>";</script><p>y</p>') == "x y"
+    assert plain_text("<p><em>a</em>.</p><p>1 &lt; 2 &amp; 3</p>") == "a. 1 < 2 & 3"

@@ -128,6 +128,40 @@ def every_start_tag(html: str) -> list[Tag]:
     return [found[start] for start in sorted(found)]
 
 
+def text_and_tags(html: str) -> Iterator[tuple[str, str]]:
+    """The likely reading as ("text", text as written) and ("tag", lower-case name) for each
+    start or end tag, in order; comments, doctypes and the like are neither. The text of a
+    script or style is not given (no reader sees it); a textarea's or title's is text."""
+    n, index = len(html), _Index(html)
+    foreign = {"svg": 0, "math": 0}
+    last, i = 0, html.find("<")
+    while 0 <= i < n - 1:
+        kind, end, name, self_closing = _token(html, i, n, index)
+        if kind == "other" and end == i + 1:      # a '<' that is text
+            i = html.find("<", end)
+            continue
+        if i > last:
+            yield "text", html[last:i]
+        if kind in ("start", "end"):
+            yield "tag", name
+        if kind == "start" and name in foreign:
+            foreign[name] += not self_closing
+        elif kind == "end" and name in foreign and foreign[name]:
+            foreign[name] -= 1
+        elif kind == "start" and name in _TEXT_ELEMENTS and not (foreign["svg"] or foreign["math"]):
+            text_end = index.text_end(end, name)
+            if name not in ("script", "style"):
+                yield "text", html[end:text_end if text_end >= 0 else n]
+            end = text_end
+        elif kind == "cdata":
+            end = index.cdata_end(i + 9) if foreign["svg"] or foreign["math"] else _after(html, ">", i + 2)
+        if end < 0:
+            return
+        last, i = end, html.find("<", end)
+    if last < n:
+        yield "text", html[last:]
+
+
 # What images.py puts around an <img> when a dark copy exists (variants.py reads it back).
 DARK_PICTURE_START = '<picture><source srcset="'
 DARK_PICTURE_OPEN = re.compile(r'<picture><source srcset="([^"]*)" media="\(prefers-color-scheme: dark\)">\Z')

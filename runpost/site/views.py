@@ -21,6 +21,7 @@ from ..markup.markdown import SUMMARY_DIVIDER
 from ..parallel import precompute
 from ..post import Post
 from ..render_cache import MISSING, RenderCache, key
+from .html_tags import text_and_tags
 from .notebook import download_links
 from .urls import absolute_url, rewrite_urls
 
@@ -142,15 +143,16 @@ def _summary(words: list[str]) -> str:
     return " ".join(words[:SUMMARY_WORDS]) + "…"
 
 
-_BLOCK_TAG = re.compile(r"</?(?:p|div|h[1-6]|li|ul|ol|br|hr|figure|figcaption|table|thead|tbody|tr|td|th|pre"
-                        r"|blockquote|dl|dt|dd|aside|section)\b[^>]*>", re.IGNORECASE)
+_BLOCKS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "br", "hr", "figure",
+                     "figcaption", "table", "thead", "tbody", "tr", "td", "th", "pre", "blockquote", "dl", "dt",
+                     "dd", "aside", "section", "script", "style"})
 
 
 def plain_text(html: str) -> str:
-    """Visible text of rendered HTML (for summaries and word counts).
+    """Visible text of rendered HTML (for summaries and word counts), its tags read as a
+    browser reads them (html_tags.py: a '>' in a quoted value stays inside its tag).
 
     Block tags separate words; inline tags do not ("<em>a</em>." is "a.").
     """
-    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.DOTALL | re.IGNORECASE)
-    text = re.sub(r"<[^>]+>", "", _BLOCK_TAG.sub(" ", html))
+    text = "".join(part if kind == "text" else " " if part in _BLOCKS else "" for kind, part in text_and_tags(html))
     return re.sub(r"\s+", " ", unescape(text)).strip()
