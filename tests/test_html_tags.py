@@ -272,3 +272,13 @@ def test_summary_text_is_what_a_reader_sees():
     assert plain_text("<p>a <!-- x > y --> b</p>") == "a b"
     assert plain_text('<p>x</p><script>var a = "<p>no</p>";</script><p>y</p>') == "x y"
     assert plain_text("<p><em>a</em>.</p><p>1 &lt; 2 &amp; 3</p>") == "a. 1 < 2 & 3"
+
+
+def test_the_contents_list_has_the_headings_a_reader_sees():
+    from runpost.site.views import table_of_contents
+
+    content = ('<h2 id="one">One</h2><!-- <h2 id="no">commented out</h2> -->'
+               '<script>var s = \'<h3 id="no2">in a string</h3>\';</script>'
+               '<h3 title="a > b" id="two">Two <em>parts</em></h3>')
+    assert table_of_contents(content) == [{"level": 2, "id": "one", "text": "One"},
+                                          {"level": 3, "id": "two", "text": "Two parts"}]

@@ -21,7 +21,7 @@ from ..markup.markdown import SUMMARY_DIVIDER
 from ..parallel import precompute
 from ..post import Post
 from ..render_cache import MISSING, RenderCache, key
-from .html_tags import text_and_tags
+from .html_tags import attributes, start_tags, text_and_tags, unescape_attribute
 from .notebook import download_links
 from .urls import absolute_url, rewrite_urls
 
@@ -120,13 +120,25 @@ def view_text(post: Post, config: Config) -> dict[str, Any]:
 
 
 # The heading extension gives every heading an id, so the contents list only reads them back.
-_HEADING = re.compile(r'<h([23])\b[^>]*\sid="([^"]+)"[^>]*>(.*?)</h\1>', re.DOTALL)
+_HEADING_END = {name: re.compile(rf"</{name}[\t\n\f\r ]*>", re.IGNORECASE) for name in ("h2", "h3")}
+
+
+def _headings(content: str) -> list[tuple[int, str, str]]:
+    """(level, id as written, inner HTML) of each h2 and h3 with an id, as a browser reads the tags."""
+    found = []
+    for tag in start_tags(content):
+        if tag.name in _HEADING_END:
+            anchor = next((content[a.start:a.end] for a in attributes(content, tag) if a.name == "id"), "")
+            close = _HEADING_END[tag.name].search(content, tag.end) if anchor else None
+            if close:
+                found.append((int(tag.name[1]), anchor, content[tag.end:close.start()]))
+    return found
 
 
 def table_of_contents(content: str) -> list[dict[str, Any]]:
     """The h2 and h3 headings of rendered content, in order: {"level", "id", "text"}."""
-    return [{"level": int(level), "id": unescape(anchor), "text": plain_text(inner)}
-            for level, anchor, inner in _HEADING.findall(content)]
+    return [{"level": level, "id": unescape_attribute(anchor), "text": plain_text(inner)}
+            for level, anchor, inner in _headings(content)]
 
 
 def wants_toc(post: Post, content: str, config: Config) -> bool:
@@ -134,7 +146,7 @@ def wants_toc(post: Post, content: str, config: Config) -> bool:
     asked = post.meta.extra.get("toc")
     if isinstance(asked, bool):
         return asked
-    return config.toc_min_headings > 0 and len(_HEADING.findall(content)) >= config.toc_min_headings
+    return config.toc_min_headings > 0 and len(_headings(content)) >= config.toc_min_headings
 
 
 def _summary(words: list[str]) -> str:
