@@ -147,3 +147,24 @@ def test_an_img_in_a_script_or_comment_is_text_and_stays_as_written(tmp_path):
         assert maker.missing(text, files, "/p/") == []
     assert lighten('<img src="/p/loss.png" alt="a > b">', files, maker, "/p/").startswith(
         '<picture><source type="image/webp" srcset="/p/loss-480w.webp 480w, ')
+
+
+def test_the_webp_copies_are_of_the_src_a_browser_loads(tmp_path):
+    # src, width and loading are read as attributes (found by review: a regular expression read
+    # src from inside alt, so WebP browsers were sent another picture).
+    files = {"/p/loss.png": plot(tmp_path / "loss.png"), "/p/other.png": plot(tmp_path / "other.png", 800, 600)}
+    maker = VariantMaker(tmp_path / "cache")
+    html = lighten('<img alt="see src=\'/p/other.png\' width=7" src="/p/loss.png">', files, maker, "/p/")
+    assert "/p/loss-480w.webp" in html and "other" not in html.split("<img")[0]
+    assert 'sizes="100vw"' in html
+    assert lazy('<img src=q/>', first=False) == '<img src=q/ loading="lazy">'      # src stays "q/"
+    assert lazy('<img src="q" loading="lazy" alt="a">', first=True) == '<img src="q" alt="a">'
+
+
+def test_a_dark_picture_is_only_the_one_images_py_wrote(tmp_path):
+    from runpost.site.html_tags import image_tags
+
+    written = '<picture><source srcset="d.png" media="(prefers-color-scheme: dark)"><img src="z.png"></picture>'
+    assert [image.dark for image in image_tags(written)] == ["d.png"]
+    inside_a_value = '<a title=<picture><source srcset="d.png" media="(prefers-color-scheme: dark)"><img src="z.png"></picture>'
+    assert [image.dark for image in image_tags(inside_a_value)] == [None]

@@ -58,6 +58,7 @@ class Attribute(NamedTuple):
     start: int         # the value's offsets in the HTML (without quotes); start == end for no value
     end: int
     quote: str         # '"', "'" or "" (unquoted, or no value)
+    name_start: int    # offset of its name: the attribute is html[name_start:end + len(quote)]
 
 
 class Tag(NamedTuple):
@@ -176,20 +177,42 @@ class Image(NamedTuple):
 
 def image_tags(html: str) -> list[Image]:
     """The <img> tags of the likely reading, each with the dark-mode <picture> images.py may
-    have put around it (`<picture><source srcset=".." media="(prefers-color-scheme: dark)">` +
-    img + `</picture>`, written by runpost, never by hand-written HTML's rules)."""
+    have put around it: a <picture> and a <source> tag right before it, exactly as images.py
+    writes them, and `</picture>` right after."""
     found = []
+    before: list[Tag] = []       # the two start tags before this one
     for tag in start_tags(html):
-        if tag.name != "img":
-            continue
-        start, end, dark = tag.start, tag.end, None
-        opening = html.rfind(DARK_PICTURE_START, 0, tag.start)
-        if opening >= 0 and html.startswith("</picture>", tag.end):
-            match = DARK_PICTURE_OPEN.search(html, opening, tag.start)
-            if match and match.start() == opening:
-                start, end, dark = opening, tag.end + len("</picture>"), match.group(1)
-        found.append(Image(start, end, tag, dark))
+        if tag.name == "img":
+            start, end, dark = tag.start, tag.end, None
+            if (len(before) == 2 and before[0].name == "picture" and before[1].name == "source"
+                    and before[0].end == before[1].start and before[1].end == tag.start
+                    and html.startswith("</picture>", tag.end)):
+                match = DARK_PICTURE_OPEN.match(html, before[0].start, tag.start)
+                if match:
+                    start, end, dark = before[0].start, tag.end + len("</picture>"), match.group(1)
+            found.append(Image(start, end, tag, dark))
+        before = [*before[-1:], tag]
     return found
+
+
+def attribute_values(tag: str) -> dict[str, str]:
+    """The attributes of the one tag `tag` holds, name -> value as written (a name's first)."""
+    found: dict[str, str] = {}
+    for first in start_tags(tag):
+        for attribute in attributes(tag, first):
+            found.setdefault(attribute.name, tag[attribute.start:attribute.end])
+        break
+    return found
+
+
+def with_attributes(tag: str, extra: str) -> str:
+    """The one tag `tag` holds with `extra` (' a="b"') added last, before its `>` or ` />`
+    (a '/' that ends an unquoted value, as in src=a/>, is the value's)."""
+    found = next((attributes(tag, first) for first in start_tags(tag)), [])
+    unquoted_end = bool(found) and not found[-1].quote and found[-1].end == len(tag) - 1
+    if tag.endswith("/>") and not unquoted_end:
+        return f"{tag[:-2].rstrip()}{extra} />"
+    return f"{tag[:-1]}{extra}>"
 
 
 def read_tags(html: str) -> tuple[list[Tag], list[Tag]]:
@@ -284,15 +307,15 @@ def _tag(html: str, i: int, n: int) -> tuple[int, str, list[Attribute], bool] | 
         if match.group(2) is not None:
             if not match.group(3):
                 return None                             # the quoted value runs to the end of the input
-            attributes.append(Attribute(attribute, match.start(2), match.end(2), '"'))
+            attributes.append(Attribute(attribute, match.start(2), match.end(2), '"', match.start(1)))
         elif match.group(4) is not None:
             if not match.group(5):
                 return None
-            attributes.append(Attribute(attribute, match.start(4), match.end(4), "'"))
+            attributes.append(Attribute(attribute, match.start(4), match.end(4), "'", match.start(1)))
         elif match.group(6) is not None:
-            attributes.append(Attribute(attribute, match.start(6), match.end(6), ""))
+            attributes.append(Attribute(attribute, match.start(6), match.end(6), "", match.start(1)))
         else:
-            attributes.append(Attribute(attribute, match.end(1), match.end(1), ""))
+            attributes.append(Attribute(attribute, match.end(1), match.end(1), "", match.start(1)))
         position = match.end()
 
 

@@ -25,7 +25,7 @@ import struct
 from pathlib import Path
 from urllib.parse import quote
 
-from .html_tags import DARK_PICTURE_START, Tag, attributes, start_tags, unescape_attribute
+from .html_tags import DARK_PICTURE_START, Tag, attribute_values, start_tags, unescape_attribute, with_attributes
 from .links import to_site_path
 
 CSS_PIXELS_PER_INCH = 96
@@ -58,20 +58,14 @@ def url_of(site_path: str) -> str:
 
 def _sized(content: str, tag: Tag, files: dict[str, Path], page_url: str) -> str | None:
     """The tag with its size (and dark <picture>), or None to leave it as it is."""
-    found = attributes(content, tag)
-    values = {}
-    for attribute in found:
-        values.setdefault(attribute.name, content[attribute.start:attribute.end])   # a browser keeps the first
+    text = content[tag.start:tag.end]
+    values = attribute_values(text)
     path = file_of(values.get("src", ""), page_url)
     if path not in files:
         return None
-    text = content[tag.start:tag.end]
     size = None if "width" in values else image_size(files[path])
     if size:
-        # '/>' closes the tag unless the '/' is the end of an unquoted value (src=a/)
-        unquoted_end = bool(found) and not found[-1].quote and found[-1].end == tag.end - 1
-        body, closing = (text[:-2].rstrip(), " />") if text.endswith("/>") and not unquoted_end else (text[:-1], ">")
-        text = f'{body} width="{size[0]}" height="{size[1]}"{closing}'
+        text = with_attributes(text, f' width="{size[0]}" height="{size[1]}"')
     dark = dark_variant(path)
     if dark in files:
         text = f'{DARK_PICTURE_START}{url_of(dark)}" media="(prefers-color-scheme: dark)">{text}</picture>'

@@ -36,7 +36,7 @@ from typing import Any
 from ..atomic import replace_file
 from ..parallel import precompute
 from ..post import Post
-from .html_tags import image_tags
+from .html_tags import attribute_values, attributes, image_tags, start_tags, with_attributes
 from .images import ANY_IMAGE, file_of, url_of
 
 WIDTHS = (480, 800, 1200)      # pixels; a phone at 2x needs ~800, a laptop column at 2x ~1300
@@ -47,9 +47,7 @@ PALETTE = 256                  # colours of a graphic's narrower copies
 SETTINGS = f"webp-q{WEBP_QUALITY}-m{WEBP_METHOD}-p{PALETTE}-v2"
 RESIZABLE = (".png", ".jpg", ".jpeg")
 
-_SRC = re.compile(r"""\ssrc\s*=\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
-_WIDTH = re.compile(r"""\swidth\s*=\s*["']?(\d+)""", re.IGNORECASE)
-_LOADING = re.compile(r"""\sloading\s*=\s*(["']?)([\w-]*)\1""", re.IGNORECASE)
+_WIDTH = re.compile(r"[\t\n\f\r ]*(\d+)")   # a width value's leading digits, as a browser reads them
 
 
 def light_images(posts: list[Post], cache_dir: Path) -> tuple[list[Post], dict[str, Path]]:
@@ -81,14 +79,17 @@ def lighten(content: str, files: dict[str, Path], maker: "VariantMaker", page_ur
 
 
 def lazy(tag: str, first: bool) -> str:
-    loading = _LOADING.search(tag)
+    found = next((attributes(tag, first_tag) for first_tag in start_tags(tag)), [])
+    loading = next((attribute for attribute in found if attribute.name == "loading"), None)
     if first:
         # The cell template marks every figure lazy; the first one should not wait for layout.
-        return tag.replace(loading.group(), "") if loading and loading.group(2).lower() == "lazy" else tag
+        if loading and tag[loading.start:loading.end].lower() == "lazy":
+            cut = loading.name_start - (1 if tag[loading.name_start - 1] in " \t\n\f\r" else 0)
+            return tag[:cut] + tag[loading.end + len(loading.quote):]
+        return tag
     if loading:
         return tag
-    body, closing = (tag[:-2].rstrip(), " />") if tag.endswith("/>") else (tag[:-1], ">")
-    return f'{body} loading="lazy"{closing}'
+    return with_attributes(tag, ' loading="lazy"')
 
 
 def _srcset_possible(tag: str, files: dict[str, Path], page_url: str) -> bool:
@@ -97,7 +98,7 @@ def _srcset_possible(tag: str, files: dict[str, Path], page_url: str) -> bool:
 
 
 def responsive(tag: str, dark: str | None, files: dict[str, Path], maker: "VariantMaker", page_url: str = "/") -> str:
-    width = _WIDTH.search(tag)
+    width = _WIDTH.match(attribute_values(tag).get("width", ""))
     sizes = f"(max-width: {width.group(1)}px) 100vw, {width.group(1)}px" if width else "100vw"
     sources = []
     dark_path = file_of(dark, page_url) if dark else ""
@@ -121,8 +122,8 @@ def _webp_source(variants: list[tuple[str, int]], sizes: str, media: str = "") -
 
 
 def _site_path(tag: str, page_url: str) -> str:
-    src = _SRC.search(tag)
-    return file_of(src.group(2), page_url) if src else ""
+    src = attribute_values(tag).get("src")
+    return file_of(src, page_url) if src else ""
 
 
 class VariantMaker:
