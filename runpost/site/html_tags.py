@@ -32,6 +32,7 @@ raised on `<![x[`.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from html import unescape
 from html.entities import html5 as _ENTITIES
@@ -175,10 +176,12 @@ class Image(NamedTuple):
     dark: str | None   # the dark <source>'s srcset, as written
 
 
-def image_tags(html: str) -> list[Image]:
+@functools.lru_cache(maxsize=4096)
+def image_tags(html: str) -> tuple[Image, ...]:
     """The <img> tags of the likely reading, each with the dark-mode <picture> images.py may
     have put around it: a <picture> and a <source> tag right before it, exactly as images.py
-    writes them, and `</picture>` right after."""
+    writes them, and `</picture>` right after. Remembered: the image stage asks twice per
+    post (copies missing, then the rewrite), and serve at every rebuild for each unchanged post."""
     found = []
     before: list[Tag] = []       # the two start tags before this one
     for tag in start_tags(html):
@@ -192,7 +195,7 @@ def image_tags(html: str) -> list[Image]:
                     start, end, dark = before[0].start, tag.end + len("</picture>"), match.group(1)
             found.append(Image(start, end, tag, dark))
         before = [*before[-1:], tag]
-    return found
+    return tuple(found)
 
 
 def attribute_values(tag: str) -> dict[str, str]:
