@@ -70,23 +70,45 @@ class Tag(NamedTuple):
 
 def start_tags(html: str) -> Iterator[Tag]:
     """Every start tag of `html` in the likely reading, in order (attributes(): its attributes)."""
+    return (Tag(start, end, name) for _, start, end, name in _likely(html, everything=False))
+
+
+def _likely(html: str, everything: bool = True) -> Iterator[tuple[str, int, int, str]]:
+    """The likely reading, in order: ("start" or "end", offsets, name) for each tag, ("text",
+    offsets, "") for text between tags (comments, doctypes and the like are neither), and
+    ("raw", offsets, element name) for the text of a script, style, textarea, ...; with
+    `everything` false, only the start tags (the hot path: every page's URLs)."""
     n, index = len(html), _Index(html)
     foreign = {"svg": 0, "math": 0}        # open <svg> and <math>, as far as end tags tell
-    i = html.find("<")
+    last, i = 0, html.find("<")
     while 0 <= i < n - 1:
         kind, end, name, self_closing = _token(html, i, n, index)
+        if kind == "other" and end == i + 1:      # a '<' that is text
+            i = html.find("<", end)
+            continue
+        if everything and i > last:
+            yield "text", last, i, ""
         if kind == "start":
-            yield Tag(i, end, name)
+            yield kind, i, end, name
             if name in foreign:
                 foreign[name] += not self_closing
             elif not (foreign["svg"] or foreign["math"]) and name in _TEXT_ELEMENTS:
-                i = index.text_end(end, name)
-                continue
-        elif kind == "end" and name in foreign and foreign[name]:
-            foreign[name] -= 1
+                text_end = index.text_end(end, name)
+                if everything:
+                    yield "raw", end, text_end if text_end >= 0 else n, name
+                end = text_end
+        elif kind == "end":
+            if everything:
+                yield kind, i, end, name
+            if name in foreign and foreign[name]:
+                foreign[name] -= 1
         elif kind == "cdata":
             end = index.cdata_end(i + 9) if foreign["svg"] or foreign["math"] else _after(html, ">", i + 2)
-        i = html.find("<", end) if end >= 0 else -1
+        if end < 0:
+            return
+        last, i = end, html.find("<", end)
+    if everything and last < n:
+        yield "text", last, n, ""
 
 
 def every_start_tag(html: str) -> list[Tag]:
@@ -134,39 +156,15 @@ def text_and_tags(html: str) -> Iterator[tuple[str, str]]:
     """The likely reading as ("text", text as written) and ("tag", lower-case name) for each
     start or end tag, in order; comments, doctypes and the like are neither. The text of a
     script or style is not given (no reader sees it); a textarea's or title's is text."""
-    n, index = len(html), _Index(html)
-    foreign = {"svg": 0, "math": 0}
-    last, i = 0, html.find("<")
-    while 0 <= i < n - 1:
-        kind, end, name, self_closing = _token(html, i, n, index)
-        if kind == "other" and end == i + 1:      # a '<' that is text
-            i = html.find("<", end)
-            continue
-        if i > last:
-            yield "text", html[last:i]
+    for kind, start, end, name in _likely(html):
         if kind in ("start", "end"):
             yield "tag", name
-        if kind == "start" and name in foreign:
-            foreign[name] += not self_closing
-        elif kind == "end" and name in foreign and foreign[name]:
-            foreign[name] -= 1
-        elif kind == "start" and name in _TEXT_ELEMENTS and not (foreign["svg"] or foreign["math"]):
-            text_end = index.text_end(end, name)
-            if name not in ("script", "style"):
-                yield "text", html[end:text_end if text_end >= 0 else n]
-            end = text_end
-        elif kind == "cdata":
-            end = index.cdata_end(i + 9) if foreign["svg"] or foreign["math"] else _after(html, ">", i + 2)
-        if end < 0:
-            return
-        last, i = end, html.find("<", end)
-    if last < n:
-        yield "text", html[last:]
+        elif kind == "text" or name not in ("script", "style"):
+            yield "text", html[start:end]
 
 
-# What images.py puts around an <img> when a dark copy exists (variants.py reads it back).
-DARK_PICTURE_START = '<picture><source srcset="'
-DARK_PICTURE_OPEN = re.compile(r'<picture><source srcset="([^"]*)" media="\(prefers-color-scheme: dark\)">\Z')
+# What images.py puts around an <img> when a dark copy exists (image_tags reads it back).
+_DARK_PICTURE_OPEN = re.compile(r'<picture><source srcset="([^"]*)" media="\(prefers-color-scheme: dark\)">\Z')
 
 
 class Image(NamedTuple):
@@ -190,7 +188,7 @@ def image_tags(html: str) -> tuple[Image, ...]:
             if (len(before) == 2 and before[0].name == "picture" and before[1].name == "source"
                     and before[0].end == before[1].start and before[1].end == tag.start
                     and html.startswith("</picture>", tag.end)):
-                match = DARK_PICTURE_OPEN.match(html, before[0].start, tag.start)
+                match = _DARK_PICTURE_OPEN.match(html, before[0].start, tag.start)
                 if match:
                     start, end, dark = before[0].start, tag.end + len("</picture>"), match.group(1)
             found.append(Image(start, end, tag, dark))
@@ -198,20 +196,23 @@ def image_tags(html: str) -> tuple[Image, ...]:
     return tuple(found)
 
 
+def tag_attributes(tag: str) -> list[Attribute]:
+    """The attributes of the one tag the string `tag` holds (offsets into it), in order."""
+    return next((attributes(tag, first) for first in start_tags(tag)), [])
+
+
 def attribute_values(tag: str) -> dict[str, str]:
     """The attributes of the one tag `tag` holds, name -> value as written (a name's first)."""
     found: dict[str, str] = {}
-    for first in start_tags(tag):
-        for attribute in attributes(tag, first):
-            found.setdefault(attribute.name, tag[attribute.start:attribute.end])
-        break
+    for attribute in tag_attributes(tag):
+        found.setdefault(attribute.name, tag[attribute.start:attribute.end])
     return found
 
 
 def with_attributes(tag: str, extra: str) -> str:
     """The one tag `tag` holds with `extra` (' a="b"') added last, before its `>` or ` />`
     (a '/' that ends an unquoted value, as in src=a/>, is the value's)."""
-    found = next((attributes(tag, first) for first in start_tags(tag)), [])
+    found = tag_attributes(tag)
     unquoted_end = bool(found) and not found[-1].quote and found[-1].end == len(tag) - 1
     if tag.endswith("/>") and not unquoted_end:
         return f"{tag[:-2].rstrip()}{extra} />"

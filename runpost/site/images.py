@@ -25,7 +25,7 @@ import struct
 from pathlib import Path
 from urllib.parse import quote
 
-from .html_tags import DARK_PICTURE_START, Tag, attribute_values, start_tags, unescape_attribute, with_attributes
+from .html_tags import Tag, attribute_values, start_tags, unescape_attribute, with_attributes
 from .links import to_site_path
 
 CSS_PIXELS_PER_INCH = 96
@@ -68,7 +68,7 @@ def _sized(content: str, tag: Tag, files: dict[str, Path], page_url: str) -> str
         text = with_attributes(text, f' width="{size[0]}" height="{size[1]}"')
     dark = dark_variant(path)
     if dark in files:
-        text = f'{DARK_PICTURE_START}{url_of(dark)}" media="(prefers-color-scheme: dark)">{text}</picture>'
+        text = f'<picture><source srcset="{url_of(dark)}" media="(prefers-color-scheme: dark)">{text}</picture>'
     return text
 
 

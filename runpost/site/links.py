@@ -114,12 +114,13 @@ def _check_schemes(page: str, scripts: list[str], post: Post | None, errors: Err
 
 
 def _original_body(post: Post) -> tuple[str, SourceScan]:
-    """The post's body as its file has it (no shortcode placeholders), and its scan."""
+    """The post's body as its file has it (no shortcode placeholders), and its scan (made of
+    that text when the post was loaded)."""
     start = 0
     for _ in range(post.body_line - 1):
         start = post.source.index("\n", start) + 1
     body = post.source[start:]
-    return body, scan_source(body, post.body_line)
+    return body, post.scan if post.scan is not None else scan_source(body, post.body_line)
 
 
 def _written_at(post: Post, body: tuple[str, SourceScan], url: str) -> Location | None:

@@ -36,7 +36,7 @@ from typing import Any
 from ..atomic import replace_file
 from ..parallel import precompute
 from ..post import Post
-from .html_tags import attribute_values, attributes, image_tags, start_tags, with_attributes
+from .html_tags import attribute_values, image_tags, tag_attributes, with_attributes
 from .images import ANY_IMAGE, file_of, url_of
 
 WIDTHS = (480, 800, 1200)      # pixels; a phone at 2x needs ~800, a laptop column at 2x ~1300
@@ -79,8 +79,7 @@ def lighten(content: str, files: dict[str, Path], maker: "VariantMaker", page_ur
 
 
 def lazy(tag: str, first: bool) -> str:
-    found = next((attributes(tag, first_tag) for first_tag in start_tags(tag)), [])
-    loading = next((attribute for attribute in found if attribute.name == "loading"), None)
+    loading = next((attribute for attribute in tag_attributes(tag) if attribute.name == "loading"), None)
     if first:
         # The cell template marks every figure lazy; the first one should not wait for layout.
         if loading and tag[loading.start:loading.end].lower() == "lazy":
