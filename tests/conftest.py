@@ -1,6 +1,7 @@
 """Shared fixtures: a copy of the tiny fixture site and a way to run build.py on it."""
 from __future__ import annotations
 
+import gc
 import importlib.util
 import os
 import shutil
@@ -27,6 +28,14 @@ def run_build(*args: str, cwd: Path, timeout: float = 300, env: dict | None = No
     if result.returncode == -9:
         raise subprocess.TimeoutExpired(result.args, timeout, result.stdout, result.stderr)
     return result
+
+
+def pytest_collection_finish(session):
+    # What is imported and collected by now lives to the end of the session: moved out of the
+    # garbage collector's sight, each full collection during the tests walks only what the
+    # tests made (the workers' collections: 5.8 -> 3.8 s of CPU in a default run).
+    gc.collect()
+    gc.freeze()
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -33,13 +33,20 @@ def _plot_png(width: int, height: int) -> bytes:
     return out.getvalue()
 
 
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory) -> Path:
+    """One cache folder for the tests that look at the copies and the markup, not at when they were
+    encoded: the plot's copies are encoded once (0.4 s of CPU each time), as a second build finds them."""
+    return tmp_path_factory.mktemp("webp-cache")
+
+
 def tag(path: str = "/p/loss.png", extra: str = "") -> str:
     return f'<img src="{path}" alt="Loss" width="624" height="480"{extra}>'
 
 
-def test_figure_gets_a_webp_source_at_a_few_widths_and_keeps_its_png(tmp_path):
+def test_figure_gets_a_webp_source_at_a_few_widths_and_keeps_its_png(tmp_path, shared_cache):
     files = {"/p/loss.png": plot(tmp_path / "loss.png")}
-    maker = VariantMaker(tmp_path / "cache")
+    maker = VariantMaker(shared_cache)
     html = lighten(tag(), files, maker)
     assert html.startswith('<picture><source type="image/webp" srcset="/p/loss-480w.webp 480w, '
                            '/p/loss-800w.webp 800w')
@@ -50,9 +57,9 @@ def test_figure_gets_a_webp_source_at_a_few_widths_and_keeps_its_png(tmp_path):
     assert Image.open(maker.made["/p/loss-800w.webp"]).size == (800, 615)
 
 
-def test_each_listed_copy_is_lighter_than_every_wider_one(tmp_path):
+def test_each_listed_copy_is_lighter_than_every_wider_one(tmp_path, shared_cache):
     files = {"/p/loss.png": plot(tmp_path / "loss.png")}
-    maker = VariantMaker(tmp_path / "cache")
+    maker = VariantMaker(shared_cache)
     variants = maker.variants("/p/loss.png", files["/p/loss.png"], files)
     sizes = [(maker.made.get(path) or files[path]).stat().st_size for path, _ in variants]
     assert [width for _, width in variants] == sorted(width for _, width in variants)
@@ -89,10 +96,10 @@ def test_images_the_build_does_not_know_get_no_copies(tmp_path):
     assert lighten(html, {}, VariantMaker(tmp_path / "cache")) == html
 
 
-def test_dark_variant_gets_its_own_webp_source_first(tmp_path):
+def test_dark_variant_gets_its_own_webp_source_first(tmp_path, shared_cache):
     files = {"/p/loss.png": plot(tmp_path / "loss.png"), "/p/loss.dark.png": plot(tmp_path / "dark.png")}
     dark = '<picture><source srcset="/p/loss.dark.png" media="(prefers-color-scheme: dark)">' + tag() + "</picture>"
-    html = lighten(dark, files, VariantMaker(tmp_path / "cache"))
+    html = lighten(dark, files, VariantMaker(shared_cache))
     sources = html.split("<source ")[1:]
     assert sources[0].startswith('type="image/webp" srcset="/p/loss.dark-480w.webp 480w')
     assert sources[0].endswith(' media="(prefers-color-scheme: dark)">')
@@ -127,10 +134,10 @@ def test_a_graphics_narrower_copies_keep_at_most_256_colours_and_a_photographs_a
             assert copy.convert("RGB").getcolors(4096) is None           # not reduced to a palette
 
 
-def test_a_bundles_own_figure_named_relative_to_its_page_gets_webp_copies(tmp_path):
+def test_a_bundles_own_figure_named_relative_to_its_page_gets_webp_copies(tmp_path, shared_cache):
     # `{{< figure src="loss.png" >}}` in the bundle of /p/: the copies are the bundle's files too.
     files = {"/p/loss.png": plot(tmp_path / "loss.png")}
-    maker = VariantMaker(tmp_path / "cache")
+    maker = VariantMaker(shared_cache)
     html = lighten(tag("loss.png"), files, maker, "/p/")
     assert html.startswith('<picture><source type="image/webp" srcset="/p/loss-480w.webp 480w, ')
     assert html.endswith(tag("loss.png") + "</picture>")
@@ -139,9 +146,9 @@ def test_a_bundles_own_figure_named_relative_to_its_page_gets_webp_copies(tmp_pa
     assert lighten(tag("loss.png"), files, maker, "/q/") == tag("loss.png")   # another page's loss.png
 
 
-def test_an_img_in_a_script_or_comment_is_text_and_stays_as_written(tmp_path):
+def test_an_img_in_a_script_or_comment_is_text_and_stays_as_written(tmp_path, shared_cache):
     files = {"/p/loss.png": plot(tmp_path / "loss.png")}
-    maker = VariantMaker(tmp_path / "cache")
+    maker = VariantMaker(shared_cache)
     for text in ('<script>var s = "<img src=/p/loss.png>";</script>', '<!-- <img src="/p/loss.png"> -->'):
         assert lighten(text, files, maker, "/p/") == text
         assert maker.missing(text, files, "/p/") == []
@@ -149,11 +156,11 @@ def test_an_img_in_a_script_or_comment_is_text_and_stays_as_written(tmp_path):
         '<picture><source type="image/webp" srcset="/p/loss-480w.webp 480w, ')
 
 
-def test_the_webp_copies_are_of_the_src_a_browser_loads(tmp_path):
+def test_the_webp_copies_are_of_the_src_a_browser_loads(tmp_path, shared_cache):
     # src, width and loading are read as attributes (found by review: a regular expression read
     # src from inside alt, so WebP browsers were sent another picture).
     files = {"/p/loss.png": plot(tmp_path / "loss.png"), "/p/other.png": plot(tmp_path / "other.png", 800, 600)}
-    maker = VariantMaker(tmp_path / "cache")
+    maker = VariantMaker(shared_cache)
     html = lighten('<img alt="see src=\'/p/other.png\' width=7" src="/p/loss.png">', files, maker, "/p/")
     assert "/p/loss-480w.webp" in html and "other" not in html.split("<img")[0]
     assert 'sizes="100vw"' in html
