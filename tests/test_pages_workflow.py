@@ -56,6 +56,15 @@ def test_build_job_renders_frozen_results_for_the_pages_url(workflow):
     assert upload["with"]["path"].rstrip("/") == "site"
 
 
+def test_build_job_starts_from_the_last_deploys_render_cache(workflow):
+    steps = _steps(workflow, "build")
+    cache = next(step for step in steps if step.get("uses", "").startswith("actions/cache"))
+    assert cache["with"]["path"] == "build/.cache"
+    # A new key each run (the cache is saved after the job) restored from the newest under the prefix.
+    assert "github.sha" in cache["with"]["key"] and cache["with"]["key"].startswith(cache["with"]["restore-keys"])
+    assert steps.index(cache) < next(i for i, s in enumerate(steps) if "build.py" in s.get("run", ""))
+
+
 def test_deploy_job_deploys_the_uploaded_artifact(workflow):
     deploy = workflow["jobs"]["deploy"]
     assert deploy["needs"] == "build"
