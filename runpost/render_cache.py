@@ -12,7 +12,11 @@ delete): the pages' entries spread over SHARDS files by a hash of the page's pat
 (one file per page made a cold build of 1,000 posts create 2,000 files, a second of
 this machine's time), each entry one per kind: JSON only, so nothing stored can run
 code when loaded. A file that does not parse or holds another shard's pages is
-ignored with a warning and rewritten.
+ignored with a warning and rewritten. Beside them, file-digests.json: the sha256 of each
+file a post's content depends on (bundle and result files), with what stat said when it was
+hashed. Keys hold contents and project-relative names, never absolute paths or modification
+times, so a fresh checkout with the cache restored (the Pages workflow) or a moved project
+renders nothing again.
 `serve` keeps one RenderCache across rebuilds, so its hits come from memory.
 
 Serve's rebuilds also ask `same(stage, post path, inputs, compute)`: the object a stage
@@ -103,24 +107,18 @@ def _json(value: Any) -> bytes | None:
         return None
 
 
-def file_fingerprint(path: Path) -> list:
-    """A file as a cache input: path, size and modification time (as make and ninja judge it)."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return [str(path), None]
-    return [str(path), stat.st_size, stat.st_mtime_ns]
-
-
 def folder_digest(folders: Any) -> str:
-    """Every file under the folders, by path and contents (templates: few and small)."""
+    """Every file under the folders, by its place in them and its contents (templates: few and small).
+
+    Not by absolute path: a project moved or checked out elsewhere keeps its cache."""
     digest = hashlib.sha256()
-    for folder in folders:
+    for index, folder in enumerate(folders):
         folder = Path(folder)
         if folder.is_dir():
             for path in sorted(folder.rglob("*")):
                 if path.is_file():
-                    digest.update(str(path).encode("utf-8", "surrogateescape") + b"\0" + path.read_bytes() + b"\0")
+                    name = f"{index}:{path.relative_to(folder).as_posix()}"
+                    digest.update(name.encode("utf-8", "surrogateescape") + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -140,11 +138,16 @@ class RenderCache:
         # (stage, post path) -> (inputs, what the stage made): Python objects for serve's rebuilds.
         self.kept: dict[tuple[str, str], tuple[Any, Any]] = {}
         self.kept_used: set[tuple[str, str]] = set()
+        # File path -> [what stat said when it was hashed, sha256 of its bytes] (file_digest).
+        self.digests: dict[str, list] | None = None    # read from DIGESTS_FILE on first use
+        self.digests_used: set[str] = set()
+        self.digests_changed = False
 
     def start_build(self) -> None:
         """Begin a build's bookkeeping (after a failed build too: what is in memory stays valid)."""
         self.used = set()
         self.kept_used = set()
+        self.digests_used = set()
         self.hits = 0
         self.computed = []
 
@@ -168,7 +171,7 @@ class RenderCache:
         """What `stage` made for `slot` (a post's path) last time if `inputs` are equal, else compute() kept.
 
         Only for pure stages whose inputs are all in `inputs`: files they read go in as
-        fingerprints (file_fingerprint), the site's settings as a key."""
+        digests (file_digest), the site's settings as a key."""
         found = self.recall(stage, slot, inputs)
         if found is MISSING:
             found = compute()
@@ -184,6 +187,57 @@ class RenderCache:
     def keep(self, stage: str, slot: str, inputs: tuple, value: Any) -> None:
         self.kept_used.add((stage, slot))
         self.kept[stage, slot] = (inputs, value)
+
+    def file_digest(self, path: Path) -> str | None:
+        """sha256 of a file's bytes (None if it cannot be read), as a cache input.
+
+        By contents, not modification time: a fresh checkout (a deploy) or a moved project keeps
+        its cache. Hashed again only when the file's size, times or inode change (git's index does
+        the same), so an unchanged file costs one stat. A file modified in the last RACY_SECONDS
+        is not remembered: a second change within its timestamp's tick would look the same
+        (any later change moves its modification time)."""
+        try:
+            stat = path.stat()
+            if self.digests is None:
+                self.digests = self._load_digests()
+            name = str(path)
+            identity = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+            self.digests_used.add(name)
+            known = self.digests.get(name)
+            if known is not None and known[0] == identity:
+                return known[1]
+            digest = hashlib.sha256()
+            with path.open("rb") as file:
+                for block in iter(lambda: file.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError:
+            return None
+        if time.time_ns() - stat.st_mtime_ns > RACY_SECONDS * 10**9:
+            self.digests[name] = [identity, digest.hexdigest()]
+            self.digests_changed = True
+        else:
+            self.digests.pop(name, None)
+        return digest.hexdigest()
+
+    def _load_digests(self) -> dict[str, list]:
+        if self.folder is None:
+            return {}
+        path = self.folder / DIGESTS_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as error:
+            data = error
+        files = data.get("files") if isinstance(data, dict) and data.get("format") == FORMAT else None
+        if not (isinstance(files, dict) and all(
+                isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], str)
+                and isinstance(entry[0], list) and len(entry[0]) == 4 and all(type(n) is int for n in entry[0])
+                for entry in files.values())):
+            self.warn(f"ignoring corrupt or foreign render cache entry {path}")
+            self.digests_changed = True      # rewritten at save
+            return {}
+        return files
 
     def touch(self, owner: str) -> None:
         """Keep the owner's entries at save, though this build took its values from `same`."""
@@ -245,6 +299,9 @@ class RenderCache:
             self.dirty.add(_shard(owner))
         for slot in set(self.kept) - self.kept_used:
             del self.kept[slot]
+        if self.digests is not None and set(self.digests) - self.digests_used:
+            self.digests = {name: entry for name, entry in self.digests.items() if name in self.digests_used}
+            self.digests_changed = True
         if self.folder is not None:
             try:
                 self._save_shards()
@@ -252,6 +309,7 @@ class RenderCache:
                 self.warn(f"could not save the render cache in {self.folder}: {error}")
         self.changed = set()
         self.dirty = set()
+        self.digests_changed = False
 
     def _save_shards(self) -> None:
         assert self.folder is not None
@@ -260,7 +318,7 @@ class RenderCache:
         by_shard: dict[int, dict[str, Any]] = {}
         for owner in self.used:
             by_shard.setdefault(_shard(owner), {})[owner] = self.records[owner]
-        keep = {self._path(shard).name for shard in by_shard}
+        keep = {self._path(shard).name for shard in by_shard} | {DIGESTS_FILE}
         # Anything else named *.json (a shard no page of this build uses, a stray folder) goes first.
         for path in self.folder.glob("*.json"):
             if path.is_dir() and not path.is_symlink():
@@ -276,6 +334,9 @@ class RenderCache:
                 pass
         for shard in sorted(self.dirty & set(by_shard)):
             self._write(shard, by_shard[shard])
+        if self.digests_changed and self.digests is not None:
+            data = {"format": FORMAT, "files": self.digests}
+            replace_file(self.folder / DIGESTS_FILE, json.dumps(data, separators=(",", ":")).encode("utf-8"))
 
     def _write(self, shard: int, owners: dict[str, Any]) -> None:
         # Replaced whole (atomic.py): a reader never sees half a shard, a failure leaves no temporary.
@@ -287,6 +348,8 @@ class RenderCache:
 MISSING = object()   # recall's answer when nothing equal is kept
 
 SHARDS = 64
+DIGESTS_FILE = "file-digests.json"   # beside the shards: file_digest's memory
+RACY_SECONDS = 2
 # A temporary shard older than this was left by a build that was killed before renaming it.
 STALE_TEMPORARY_SECONDS = 600
 
@@ -301,6 +364,18 @@ def open_cache(build_dir: Path, warn: Callable[[str], None]) -> RenderCache:
 
 
 def settings_key(config: Any) -> str:
-    """The site settings that can change rendered HTML (not where it goes, nor how code runs)."""
-    ignored = {"output_dir", "mode", "debug", "timeout", "executor"}
-    return key("settings", {name: getattr(config, name) for name in vars(config) if name not in ignored})
+    """The site settings that can change rendered HTML (not where it goes, nor how code runs).
+
+    Folders inside the project count by their place in it, not by absolute path: a project
+    moved or checked out elsewhere keeps its cache."""
+    ignored = {"root", "output_dir", "mode", "debug", "timeout", "executor"}
+    root = Path(config.root)
+
+    def portable(value: Any) -> Any:
+        if isinstance(value, Path):
+            return f"<project>/{value.relative_to(root).as_posix()}" if value.is_relative_to(root) else str(value)
+        if isinstance(value, (list, tuple)) and any(isinstance(item, Path) for item in value):
+            return [portable(item) for item in value]
+        return value
+
+    return key("settings", {name: portable(getattr(config, name)) for name in vars(config) if name not in ignored})

@@ -206,7 +206,7 @@ def test_errors_are_reported_again_on_every_build(tmp_path, error, message):
 def test_a_corrupt_or_foreign_cache_entry_is_ignored_with_a_warning(tmp_path, capsys):
     root = make_project(tmp_path / "project")
     run(root, root / "site")
-    entries = sorted((root / "build" / CACHE_FOLDER).glob("*.json"))
+    entries = sorted((root / "build" / CACHE_FOLDER).glob("shard-*.json"))
     assert entries
     entries[0].write_text("{not json", encoding="utf-8")
     data = json.loads(entries[1].read_text(encoding="utf-8"))
@@ -215,6 +215,52 @@ def test_a_corrupt_or_foreign_cache_entry_is_ignored_with_a_warning(tmp_path, ca
     run(root, root / "site")
     assert files(root / "site") == expected
     assert capsys.readouterr().err.count("warning: ignoring corrupt or foreign render cache entry") == 2
+    run(root, root / "site")  # rewritten: no warning the second time
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_a_project_copied_elsewhere_with_new_file_times_renders_nothing_again(tmp_path):
+    # A deploy's fresh checkout with the last deploy's build/.cache restored (pages.yml), or a
+    # project moved: every file has a new path and modification time, and nothing changed.
+    root = make_project(tmp_path / "project")
+    run(root, root / "site")
+    time.sleep(0.01)
+    moved = tmp_path / "elsewhere" / "project"
+    shutil.copytree(root, moved, copy_function=shutil.copy, ignore=shutil.ignore_patterns("site"))  # new times
+    cache = RenderCache(moved / "build" / CACHE_FOLDER)
+    run(moved, moved / "site", cache)
+    assert cache.computed == [] and cache.hits > 0
+    assert files(moved / "site") == files(root / "site")
+
+
+def test_a_file_is_hashed_again_when_it_changes_though_its_size_and_time_are_kept(tmp_path):
+    cache = RenderCache(tmp_path / "cache")
+    path = tmp_path / "data.csv"
+    path.write_text("a,1\n", encoding="utf-8")
+    assert cache.file_digest(path) is not None and str(path) not in cache.digests   # just written: not remembered
+    hour_ago = time.time_ns() - 3600 * 10**9
+    os.utime(path, ns=(hour_ago, hour_ago))
+    first = cache.file_digest(path)
+    assert cache.digests[str(path)][1] == first        # remembered with what stat said
+    path.write_text("b,2\n", encoding="utf-8")         # same size...
+    os.utime(path, ns=(hour_ago, hour_ago))            # ...and the same modification time
+    assert cache.file_digest(path) != first            # its status change time tells
+    assert cache.file_digest(tmp_path / "missing.csv") is None
+
+
+def test_a_corrupt_file_digest_list_is_ignored_with_a_warning(tmp_path, capsys):
+    root = make_project(tmp_path / "project")
+    hour_ago = time.time_ns() - 3600 * 10**9
+    for path in (root / "content").rglob("*.png"):
+        os.utime(path, ns=(hour_ago, hour_ago))        # old enough to be remembered
+    run(root, root / "site")
+    digests = root / "build" / CACHE_FOLDER / "file-digests.json"
+    assert json.loads(digests.read_text(encoding="utf-8"))["files"]
+    expected = files(root / "site")
+    digests.write_text('{"format": "runpost-render-cache-2", "files": {"/x": [[1], 2]}}', encoding="utf-8")
+    run(root, root / "site")
+    assert files(root / "site") == expected
+    assert capsys.readouterr().err.count("warning: ignoring corrupt or foreign render cache entry") == 1
     run(root, root / "site")  # rewritten: no warning the second time
     assert "warning" not in capsys.readouterr().err
 
@@ -270,7 +316,7 @@ def test_the_cache_holds_entries_only_for_pages_of_the_last_build(tmp_path):
     root = make_project(tmp_path / "project")
     run(root, root / "site")
     def owners() -> set[str]:
-        return {owner for shard in (root / "build" / CACHE_FOLDER).glob("*.json")
+        return {owner for shard in (root / "build" / CACHE_FOLDER).glob("shard-*.json")
                 for owner in json.loads(shard.read_text(encoding="utf-8"))["owners"]}
 
     before = owners()
@@ -310,7 +356,7 @@ def test_serve_rebuilds_from_memory_and_matches_a_clean_build(tmp_path):
     # Saved after each good rebuild (once the page is told to reload): a restarted serve starts warm.
     saved = RenderCache(preview.output_dir.parent / "render-cache")
     saved.start_build()
-    saved_owners = {owner for shard in saved.folder.glob("*.json")
+    saved_owners = {owner for shard in saved.folder.glob("shard-*.json")
                     for owner in json.loads(shard.read_text(encoding="utf-8"))["owners"]}
     assert saved_owners and saved_owners == set(cache.records)
 

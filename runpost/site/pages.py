@@ -22,7 +22,7 @@ from ..config import Config
 from ..errors import BuildError, BuildErrors, ErrorCollector, Location
 from ..parallel import precompute
 from ..post import Post, Site
-from ..render_cache import MISSING, RenderCache, file_fingerprint, folder_digest, key, settings_key
+from ..render_cache import MISSING, RenderCache, folder_digest, key, settings_key
 from .environment import make_environment
 from .fragments import render_content, shortcode_renderer, syntax_css
 from .finish import collect_files, finish_pages, finish_text, variant_files
@@ -76,10 +76,10 @@ def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: Rend
     inputs = [site_key, cache.same("refs", "", (refs,), lambda: key("refs", sorted(refs.items())))]
     # Serve: a post equal to last time's, with the same site and files, keeps its content as is.
     # Results compare by key, not ==: a published 1 and 1.0 (or True) are equal to Python, not on the page.
-    same = {post.path: (post, *inputs, file_fingerprints(post), results_key(post)) for post in posts}
+    same = {post.path: (post, *inputs, file_digests(post, cache), results_key(post)) for post in posts}
     kept = {post.path: found for post in posts
             if (found := cache.recall("content", str(post.path), same[post.path])) is not MISSING}
-    keys = {post.path: key("content", [*inputs, *content_inputs(post)]) for post in posts if post.path not in kept}
+    keys = {post.path: key("content", [*inputs, *content_inputs(post, cache)]) for post in posts if post.path not in kept}
     missing = [post for post in posts if post.path in keys and not cache.has(post.url, "content", keys[post.path])]
     ready = {missing[index].path: content for index, content in
              precompute(lambda post: render_content(post, refs, env), missing).items()}
@@ -110,11 +110,12 @@ def notebook_pages(posts: list[Post], env: jinja2.Environment, config: Config,
     return download_files(posts, lambda post: shortcode_renderer(post, refs, env), config.base_url)
 
 
-def content_inputs(post: Post) -> list:
+def content_inputs(post: Post, cache: RenderCache) -> list:
     """What a post's content depends on besides the site: its source (front matter, body; shortcode
-    templates see the whole post), where it is, its bundle files (image sizes) and its results."""
-    return [str(post.path), str(post.bundle), post.source, post.url, post.html, results_key(post),
-            file_fingerprints(post)]
+    templates see the whole post), what it is called (not where the project is), its bundle files
+    (image sizes) and its results."""
+    return [post.name, post.path.name, post.bundle is not None, post.source, post.url, post.html,
+            results_key(post), file_digests(post, cache)]
 
 
 def in_order(value: Any) -> Any:
@@ -136,10 +137,10 @@ def results_key(post: Post) -> str | None:
     return key("results", [results.outputs, in_order(results.values), results.provenance, results.overrides])
 
 
-def file_fingerprints(post: Post) -> dict[str, list]:
-    """The post's bundle files and result files, by size and time (image sizes are read from them)."""
+def file_digests(post: Post, cache: RenderCache) -> dict[str, str | None]:
+    """The post's bundle files and result files, by contents (image sizes are read from them)."""
     files = {**post.assets, **post.results.files}
-    return {site_path: file_fingerprint(source) for site_path, source in sorted(files.items())}
+    return {site_path: cache.file_digest(source) for site_path, source in sorted(files.items())}
 
 
 def reference_map(posts: list[Post]) -> dict[str, str]:
