@@ -49,7 +49,8 @@ def test_a_parallel_build_writes_the_same_bytes_as_a_serial_one(tmp_path, monkey
     original = parallel.ProcessPoolExecutor
     monkeypatch.setattr(parallel, "ProcessPoolExecutor", lambda **options: pools.append(1) or original(**options))
     run(root, tmp_path / "parallel", RenderCache(None))
-    assert len(pools) == 4, "Markdown, contents, views and pages each on a pool"
+    # Markdown, contents, views, post pages (templated and finished in one go), the other pages.
+    assert len(pools) == 5
     assert files(tmp_path / "parallel") == files(tmp_path / "serial")
 
 

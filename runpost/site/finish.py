@@ -21,37 +21,42 @@ from .urls import is_site_path, relative_url, rewrite_css, rewrite_urls
 
 
 def finish_pages(pages: dict[str, str], cache: RenderCache, post_keys: dict[str, str] | None = None,
-                 remembered: dict[str, dict] | None = None) -> tuple[dict[str, str], dict[str, list[str]],
-                                                                     dict[str, list[str]]]:
+                 remembered: dict[str, dict] | None = None, finished: dict[str, dict] | None = None
+                 ) -> tuple[dict[str, str], dict[str, list[str]], dict[str, list[str]]]:
     """finish_text for every page: (pages, their URLs as written, their script URLs). Remembered by
     the page's path and templated text, or for a post's page by `post_keys` (then `remembered`
-    holds those found, not templated at all). Pages not seen before are finished on all cores."""
-    post_keys, remembered = post_keys or {}, remembered or {}
+    holds those found, not templated at all, and `finished` those pages.py templated and finished
+    in one go, to be stored). Pages not seen before are finished on all cores."""
+    post_keys, remembered, finished = post_keys or {}, remembered or {}, finished or {}
     wanted = {path: post_keys.get(path) or key("page", [path, text]) for path, text in pages.items()
               if path.endswith(".html")}
     kind = lambda path: "post-page" if path in post_keys else "page"
     missing = [(path, text) for path, text in pages.items()
                if path in wanted and cache.lookup(path, kind(path), wanted[path]) is None]
-    ready = {missing[index][0]: done for index, done in precompute(_finish_html, missing).items()}
-    finished, links, scripts = {}, {}, {}
-    for path in [*remembered, *pages]:
+    ready = {missing[index][0]: done for index, done in precompute(lambda page: finish_html(*page), missing).items()}
+    out, links, scripts = {}, {}, {}
+    for path in [*remembered, *finished, *pages]:
         if path in remembered:
             done = remembered[path]
+        elif path in finished:
+            done = finished[path]
+            cache.store(path, "post-page", post_keys[path], done)
+            cache.computed.append((path, "post-page"))
         elif path not in wanted:
-            finished[path] = finish_text(path, pages[path])
+            out[path] = finish_text(path, pages[path])
             continue
         else:
             done = cache.lookup(path, kind(path), wanted[path])
             if done is None:
-                done = ready[path] if path in ready else _finish_html((path, pages[path]))
+                done = ready[path] if path in ready else finish_html(path, pages[path])
                 cache.store(path, kind(path), wanted[path], done)
                 cache.computed.append((path, kind(path)))
-        finished[path], links[path], scripts[path] = done["text"], done["links"], done["scripts"]
-    return finished, links, scripts
+        out[path], links[path], scripts[path] = done["text"], done["links"], done["scripts"]
+    return out, links, scripts
 
 
-def _finish_html(page: tuple[str, str]) -> dict[str, Any]:
-    path, text = page
+def finish_html(path: str, text: str) -> dict[str, Any]:
+    """An HTML page finished: its text, its URLs as written and those that could run script."""
     found: list[str] = []
     script: list[str] = []
     return {"text": finish_text(path, text, found, script), "links": found, "scripts": script}

@@ -25,7 +25,7 @@ from ..post import Post, Site
 from ..render_cache import MISSING, RenderCache, folder_digest, key, settings_key
 from .environment import make_environment
 from .fragments import render_content, shortcode_renderer, syntax_css
-from .finish import collect_files, finish_pages, finish_text, variant_files
+from .finish import collect_files, finish_html, finish_pages, finish_text, variant_files
 from .notebook import download_files
 from .variants import light_images
 from .views import PostView, post_views, view_inputs
@@ -46,13 +46,21 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     remembered = {path: done for path, wanted in page_keys.items()
                   if (done := cache.lookup(path, "post-page", wanted)) is not None}
     pages: dict[str, str] = {}
-    for post, view in zip(posts, views):
-        path = output_path(post.url)
-        if path not in remembered:
-            pages[path] = _render(env, "post.html", context, page=_page_of_post(view), post=view)
+    missing = [(output_path(post.url), view) for post, view in zip(posts, views) if output_path(post.url) not in remembered]
+    template = lambda item: _render(env, "post.html", context, page=_page_of_post(item[1]), post=item[1])
+    finished: dict[str, dict] = {}
+    if page_keys:
+        # Each post's page is stored by its key, not its text: templated and finished in one go on
+        # all cores, it is never sent between processes half done. One that raised is templated
+        # again below, where its error is reported.
+        done = precompute(lambda item: finish_html(item[0], template(item)), missing)
+        finished = {missing[index][0]: page for index, page in done.items()}
+    for item in missing:
+        if item[0] not in finished:
+            pages[item[0]] = template(item)
     pages.update(list_pages(env, context, views, config))
     pages.update(notebook_pages(posts, env, config, refs))
-    pages, links, scripts = finish_pages(pages, cache, page_keys, remembered)
+    pages, links, scripts = finish_pages(pages, cache, page_keys, remembered, finished)
     pages["css/syntax.css"] = syntax_css()
     pages[".nojekyll"] = ""
     if config.cname:
