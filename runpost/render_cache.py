@@ -30,6 +30,7 @@ import hashlib
 import json
 import shutil
 import time
+from stat import S_ISREG
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
@@ -198,6 +199,8 @@ class RenderCache:
         (any later change moves its modification time)."""
         try:
             stat = path.stat()
+            if not S_ISREG(stat.st_mode):     # a pipe would block the build; nothing to read
+                return None
             if self.digests is None:
                 self.digests = self._load_digests()
             name = str(path)

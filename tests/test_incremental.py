@@ -246,6 +246,8 @@ def test_a_file_is_hashed_again_when_it_changes_though_its_size_and_time_are_kep
     os.utime(path, ns=(hour_ago, hour_ago))            # ...and the same modification time
     assert cache.file_digest(path) != first            # its status change time tells
     assert cache.file_digest(tmp_path / "missing.csv") is None
+    os.mkfifo(tmp_path / "pipe")
+    assert cache.file_digest(tmp_path / "pipe") is None            # not opened: reading it would wait forever
 
 
 def test_a_corrupt_file_digest_list_is_ignored_with_a_warning(tmp_path, capsys):
