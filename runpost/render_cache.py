@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import time
 from stat import S_ISREG
@@ -114,13 +115,24 @@ def folder_digest(folders: Any) -> str:
     Not by absolute path: a project moved or checked out elsewhere keeps its cache."""
     digest = hashlib.sha256()
     for index, folder in enumerate(folders):
-        folder = Path(folder)
-        if folder.is_dir():
-            for path in sorted(folder.rglob("*")):
-                if path.is_file():
-                    name = f"{index}:{path.relative_to(folder).as_posix()}"
-                    digest.update(name.encode("utf-8", "surrogateescape") + b"\0" + path.read_bytes() + b"\0")
+        for path in _files_under(Path(folder)):
+            name = f"{index}:{path.relative_to(folder).as_posix()}".encode("utf-8", "surrogateescape")
+            data = path.read_bytes()
+            digest.update(b"%d:%s%d:%s" % (len(name), name, len(data), data))
     return digest.hexdigest()
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """Every file under `folder`, through linked folders too (Jinja's loader follows them), sorted."""
+    found, seen = [], set()
+    for top, folders, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(top)
+        if real in seen:          # a link back up: walked already
+            folders[:] = []
+            continue
+        seen.add(real)
+        found += [Path(top) / name for name in names if (Path(top) / name).is_file()]
+    return sorted(found)
 
 
 class RenderCache:
@@ -194,9 +206,9 @@ class RenderCache:
 
         By contents, not modification time: a fresh checkout (a deploy) or a moved project keeps
         its cache. Hashed again only when the file's size, times or inode change (git's index does
-        the same), so an unchanged file costs one stat. A file modified in the last RACY_SECONDS
-        is not remembered: a second change within its timestamp's tick would look the same
-        (any later change moves its modification time)."""
+        the same), so an unchanged file costs one stat. A file changed in the last RACY_SECONDS
+        (modification or status change time: a copy may keep an old modification time) is not
+        remembered: a second change within the same timestamp tick would look the same."""
         try:
             stat = path.stat()
             if not S_ISREG(stat.st_mode):     # a pipe would block the build; nothing to read
@@ -215,7 +227,7 @@ class RenderCache:
                     digest.update(block)
         except OSError:
             return None
-        if time.time_ns() - stat.st_mtime_ns > RACY_SECONDS * 10**9:
+        if time.time_ns() - max(stat.st_mtime_ns, stat.st_ctime_ns) > RACY_SECONDS * 10**9:
             self.digests[name] = [identity, digest.hexdigest()]
             self.digests_changed = True
         else:
@@ -227,10 +239,10 @@ class RenderCache:
             return {}
         path = self.folder / DIGESTS_FILE
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(_read_text(path))
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, RecursionError) as error:   # RecursionError: [[[[... nested deeper than Python goes
             data = error
         files = data.get("files") if isinstance(data, dict) and data.get("format") == FORMAT else None
         if not (isinstance(files, dict) and all(
@@ -275,7 +287,7 @@ class RenderCache:
         self.loaded.add(shard)
         path = self._path(shard)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = _read_text(path)
         except FileNotFoundError:
             return
         except (OSError, UnicodeDecodeError) as error:
@@ -283,7 +295,7 @@ class RenderCache:
             return
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):   # RecursionError: [[[[... nested deeper than Python goes
             data = None
         owners = data.get("owners") if isinstance(data, dict) else None
         if not (isinstance(data, dict) and data.get("format") == FORMAT and data.get("shard") == shard
@@ -346,6 +358,18 @@ class RenderCache:
         path = self._path(shard)
         data = {"format": FORMAT, "shard": shard, "owners": owners}
         replace_file(path, json.dumps(data, separators=(",", ":")).encode("utf-8"))   # dumps: one C call
+
+
+_NO_WAIT_NO_LINK = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+
+
+def _read_text(path: Path) -> str:
+    """A cache file's text; OSError for anything but a regular file (a pipe would block the build,
+    a link to /dev/zero never end). FileNotFoundError if there is none."""
+    with open(path, "rb", opener=lambda name, flags: os.open(name, flags | _NO_WAIT_NO_LINK)) as file:
+        if not S_ISREG(os.fstat(file.fileno()).st_mode):
+            raise OSError("not a regular file")
+        return file.read().decode("utf-8")
 
 
 MISSING = object()   # recall's answer when nothing equal is kept

@@ -20,7 +20,7 @@ from conftest import FIXTURE_SITE
 from runpost.config import load_config
 from runpost.errors import BuildErrors
 from runpost.pipeline import build
-from runpost import atomic
+from runpost import atomic, render_cache
 from runpost.render_cache import CACHE_FOLDER, RenderCache
 from runpost.report import Reporter
 
@@ -219,25 +219,63 @@ def test_a_corrupt_or_foreign_cache_entry_is_ignored_with_a_warning(tmp_path, ca
     assert "warning" not in capsys.readouterr().err
 
 
-def test_a_project_copied_elsewhere_with_new_file_times_renders_nothing_again(tmp_path):
-    # A deploy's fresh checkout with the last deploy's build/.cache restored (pages.yml), or a
-    # project moved: every file has a new path and modification time, and nothing changed.
+def test_a_fresh_checkout_with_the_cache_restored_renders_nothing_again(tmp_path):
+    # A deploy (pages.yml): the same folder, every file written anew (new modification times),
+    # build/.cache restored from the last deploy.
     root = make_project(tmp_path / "project")
     run(root, root / "site")
+    expected = files(root / "site")
+    root.rename(tmp_path / "last-deploy")
     time.sleep(0.01)
+    shutil.copytree(tmp_path / "last-deploy", root, copy_function=shutil.copy, ignore=shutil.ignore_patterns("site"))
+    cache = RenderCache(root / "build" / CACHE_FOLDER)
+    run(root, root / "site", cache)
+    assert cache.computed == [] and cache.hits > 0
+    assert files(root / "site") == expected
+
+
+def test_a_moved_project_renders_each_posts_content_again_and_nothing_else(tmp_path):
+    # Shortcode templates see the post (`page`) with its paths: the one stage that may show them
+    # runs again; Markdown, views and pages whose inputs are the same are reused.
+    root = make_project(tmp_path / "project")
+    (root / "templates/shortcodes/where.html").write_text("<code>{{ page.path }}</code>\n", encoding="utf-8")
+    with (root / "content/posts/first-post.md").open("a", encoding="utf-8") as post:
+        post.write("\n{{< where >}}\n")
+    run(root, root / "site")
     moved = tmp_path / "elsewhere" / "project"
-    shutil.copytree(root, moved, copy_function=shutil.copy, ignore=shutil.ignore_patterns("site"))  # new times
+    shutil.copytree(root, moved, copy_function=shutil.copy, ignore=shutil.ignore_patterns("site"))
     cache = RenderCache(moved / "build" / CACHE_FOLDER)
     run(moved, moved / "site", cache)
-    assert cache.computed == [] and cache.hits > 0
-    assert files(moved / "site") == files(root / "site")
+    # Markdown is reused; a content that is the same as before keeps its view and page.
+    assert "markdown" not in {kind for _, kind in cache.computed}
+    assert ("/posts/runs-code/", "content") in cache.computed and ("/posts/runs-code/", "view") not in cache.computed
+    page = (moved / "site/posts/first-post/index.html").read_text(encoding="utf-8")
+    assert f"<code>{moved}/content/posts/first-post.md</code>" in page
+    clean_build = tmp_path / "clean-build"
+    shutil.copytree(moved / "build", clean_build, ignore=shutil.ignore_patterns(".cache"))
+    run(moved, tmp_path / "clean-site", RenderCache(None), clean_build)
+    assert files(moved / "site") == files(tmp_path / "clean-site")
 
 
-def test_a_file_is_hashed_again_when_it_changes_though_its_size_and_time_are_kept(tmp_path):
+def test_a_template_reached_through_a_linked_folder_is_part_of_the_key(tmp_path):
+    root = make_project(tmp_path / "project")
+    shared = root / "shared"      # inside the project: a template may not lead outside it
+    shared.mkdir()
+    (shared / "part.html").write_text("<b>v1</b>", encoding="utf-8")
+    (root / "templates/lib").symlink_to("../shared")
+    (root / "templates/shortcodes/note.html").write_text('{% include "lib/part.html" %}{{ inner }}\n', encoding="utf-8")
+    run(root, root / "site")
+    (shared / "part.html").write_text("<b>v2</b>", encoding="utf-8")
+    run(root, root / "site")
+    assert "<b>v2</b>" in (root / "site/posts/first-post/index.html").read_text(encoding="utf-8")
+
+
+def test_a_file_is_hashed_again_when_it_changes_though_its_size_and_time_are_kept(tmp_path, monkeypatch):
     cache = RenderCache(tmp_path / "cache")
     path = tmp_path / "data.csv"
     path.write_text("a,1\n", encoding="utf-8")
     assert cache.file_digest(path) is not None and str(path) not in cache.digests   # just written: not remembered
+    monkeypatch.setattr(render_cache, "RACY_SECONDS", -60)    # as if written a minute ago
     hour_ago = time.time_ns() - 3600 * 10**9
     os.utime(path, ns=(hour_ago, hour_ago))
     first = cache.file_digest(path)
@@ -250,19 +288,30 @@ def test_a_file_is_hashed_again_when_it_changes_though_its_size_and_time_are_kep
     assert cache.file_digest(tmp_path / "pipe") is None            # not opened: reading it would wait forever
 
 
-def test_a_corrupt_file_digest_list_is_ignored_with_a_warning(tmp_path, capsys):
+@pytest.mark.parametrize("damage", ["nested", "foreign", "pipe", "device"])
+def test_a_damaged_cache_file_is_ignored_with_a_warning(tmp_path, capsys, monkeypatch, damage):
+    monkeypatch.setattr(render_cache, "RACY_SECONDS", -60)    # remember the fixture's files
     root = make_project(tmp_path / "project")
-    hour_ago = time.time_ns() - 3600 * 10**9
-    for path in (root / "content").rglob("*.png"):
-        os.utime(path, ns=(hour_ago, hour_ago))        # old enough to be remembered
     run(root, root / "site")
-    digests = root / "build" / CACHE_FOLDER / "file-digests.json"
-    assert json.loads(digests.read_text(encoding="utf-8"))["files"]
+    folder = root / "build" / CACHE_FOLDER
+    assert json.loads((folder / "file-digests.json").read_text(encoding="utf-8"))["files"]
     expected = files(root / "site")
-    digests.write_text('{"format": "runpost-render-cache-2", "files": {"/x": [[1], 2]}}', encoding="utf-8")
+    shard = sorted(folder.glob("shard-*.json"))[0]
+    for path in (folder / "file-digests.json", shard):
+        path.unlink()
+        if damage == "nested":      # deeper than Python's recursion limit
+            path.write_text("[" * 300_000 + "]" * 300_000, encoding="utf-8")
+        elif damage == "foreign":
+            path.write_text('{"format": "runpost-render-cache-2", "files": {"/x": [[1], 2]}}', encoding="utf-8")
+        elif damage == "pipe":      # would block a build that reads it
+            os.mkfifo(path)
+        else:                       # would never end
+            path.symlink_to("/dev/zero")
+    edit(root / "content/posts/first-post.md", "Some *emphasis*", "Some *strong emphasis*")
+    edit(root / "content/posts/first-post.md", "Some *strong emphasis*", "Some *emphasis*")
     run(root, root / "site")
     assert files(root / "site") == expected
-    assert capsys.readouterr().err.count("warning: ignoring corrupt or foreign render cache entry") == 1
+    assert capsys.readouterr().err.count("warning: ignoring") == 2
     run(root, root / "site")  # rewritten: no warning the second time
     assert "warning" not in capsys.readouterr().err
 

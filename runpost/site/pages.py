@@ -119,11 +119,11 @@ def notebook_pages(posts: list[Post], env: jinja2.Environment, config: Config,
 
 
 def content_inputs(post: Post, cache: RenderCache) -> list:
-    """What a post's content depends on besides the site: its source (front matter, body; shortcode
-    templates see the whole post), what it is called (not where the project is), its bundle files
+    """What a post's content depends on besides the site: its source (front matter, body), where
+    it is (shortcode templates see the whole post as `page`, its paths too), its bundle files
     (image sizes) and its results."""
-    return [post.name, post.path.name, post.bundle is not None, post.source, post.url, post.html,
-            results_key(post), file_digests(post, cache)]
+    return [str(post.path), str(post.bundle), post.source, post.url, post.html, results_key(post),
+            file_digests(post, cache)]
 
 
 def in_order(value: Any) -> Any:
