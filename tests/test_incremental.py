@@ -74,6 +74,14 @@ def files(folder: Path) -> dict[str, bytes]:
             for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
+def clean_site(root: Path, work: Path) -> dict[str, bytes]:
+    """What a clean build of the project's sources and results writes: no render cache, no previous site."""
+    clean_build = work / "clean-build"
+    shutil.copytree(root / "build", clean_build, ignore=shutil.ignore_patterns(".cache", ".preview"))
+    run(root, work / "clean-site", RenderCache(None), clean_build)
+    return files(work / "clean-site")
+
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
@@ -155,11 +163,7 @@ def test_incremental_build_is_byte_identical_to_a_clean_build(tmp_path, change):
     run(root, root / "site")
     change(root)
     run(root, root / "site")
-    # The clean build: the same sources and results, no render cache and no previous site.
-    clean_build = tmp_path / "clean-build"
-    shutil.copytree(root / "build", clean_build, ignore=shutil.ignore_patterns(".cache"))
-    run(root, tmp_path / "clean-site", RenderCache(None), clean_build)
-    assert files(root / "site") == files(tmp_path / "clean-site")
+    assert files(root / "site") == clean_site(root, tmp_path)
 
 
 def test_a_build_with_nothing_changed_renders_nothing_again(tmp_path):
@@ -251,10 +255,7 @@ def test_a_moved_project_renders_each_posts_content_again_and_nothing_else(tmp_p
     assert ("/posts/runs-code/", "content") in cache.computed and ("/posts/runs-code/", "view") not in cache.computed
     page = (moved / "site/posts/first-post/index.html").read_text(encoding="utf-8")
     assert f"<code>{moved}/content/posts/first-post.md</code>" in page
-    clean_build = tmp_path / "clean-build"
-    shutil.copytree(moved / "build", clean_build, ignore=shutil.ignore_patterns(".cache"))
-    run(moved, tmp_path / "clean-site", RenderCache(None), clean_build)
-    assert files(moved / "site") == files(tmp_path / "clean-site")
+    assert files(moved / "site") == clean_site(moved, tmp_path)
 
 
 def test_a_template_reached_through_a_linked_folder_is_part_of_the_key(tmp_path):
@@ -487,12 +488,9 @@ def test_a_published_dicts_key_order_is_part_of_the_render_cache_key(tmp_path):
     manifest["values"]["rows"] = [{"b": 2, "a": 1}]
     store.write_manifest(folder, manifest)
     run(root, root / "site")
-    clean_build = tmp_path / "clean-build"
-    shutil.copytree(root / "build", clean_build, ignore=shutil.ignore_patterns(".cache"))
-    run(root, tmp_path / "clean", RenderCache(None), build_dir=clean_build)
     page = (root / "site/posts/published/index.html").read_text(encoding="utf-8")
     assert page.index(">b<") < page.index(">a<")
-    assert files(root / "site") == files(tmp_path / "clean")
+    assert files(root / "site") == clean_site(root, tmp_path)
 
 
 def test_serve_saves_a_warm_cache_after_a_rebuild_that_failed_on_a_url_claimed_twice(tmp_path, monkeypatch):
