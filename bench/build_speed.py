@@ -14,6 +14,10 @@
    from the repo (cold: a fresh process, results read from build/), and the
    wait in `python build.py serve` from saving a prose edit to the page with
    it (serve_latency.py: a real serve process, on temp copies of content/ and build/).
+3. Incremental, on the scaled site: whole commands into the same output folder with the
+   render cache warm, after nothing changed, one post's prose edited, one shortcode template
+   edited, and a fresh checkout (every source file written anew, no output folder,
+   build/.cache restored, as the Pages workflow does); Hugo's full build as the reference.
 
 The corpus posts have no date, which runpost requires: both tools get the
 same `date:` line added to the front matter. Links the corpus points at but
@@ -317,6 +321,7 @@ def time_incremental(sites: Sites, repeats: int) -> dict:
         "one post's prose edited": lambda number: serve_latency.edit_prose(post, number),
         "one shortcode template edited": lambda number: template.write_text(
             original + f"{{# benchmark edit {number} #}}\n", encoding="utf-8"),
+        "a fresh checkout, render cache restored": lambda number: fresh_checkout(sites.runpost, output),
     }
     times: dict[str, list[float]] = {name: [] for name in [*cases, "hugo"]}
     for repeat in range(repeats):
@@ -331,6 +336,15 @@ def time_incremental(sites: Sites, repeats: int) -> dict:
     return {"label": sites.label, "posts": sites.posts, "serve_first": first,
             "medians": {name: statistics.median(values) for name, values in times.items()},
             "spread": {name: (min(values), max(values)) for name, values in times.items()}}
+
+
+def fresh_checkout(site: Path, output: Path) -> None:
+    """A deploy (pages.yml): every source file written anew (new modification times), no output
+    folder, and build/.cache restored from the last run (actions/cache)."""
+    for path in sorted(site.rglob("*")):
+        if path.is_file() and ".cache" not in path.relative_to(site).parts:
+            path.write_bytes(path.read_bytes())
+    shutil.rmtree(output, ignore_errors=True)
 
 
 # --- the project's own site --------------------------------------------------
