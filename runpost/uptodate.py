@@ -3,9 +3,10 @@
     last = current(config)           # cli.py, before the pipeline is even imported
     record(config, started, declared, next_release, warnings, folder)   # pipeline.py, after the write
 
-make and ninja judge a target by the sizes and modification times of its inputs; so
-does this. A successful build leaves build/.cache/last-build.json: the settings and
-engine it ran with, the size and modification time of every file (and each folder and
+make and ninja judge a target by the sizes and modification times of its inputs; this
+adds each file's status change time, as git's index does (a copy that keeps an old
+modification time still changes it). A successful build leaves build/.cache/last-build.json:
+the settings and engine it ran with, the size and times of every file (and each folder and
 symlink) it could have read (the content folder, the templates and static folders,
 runpost.toml, build/ but its caches, each post's declared inputs), the output folder's
 identity and every entry in it as it left them, and the moment a post it held back
@@ -37,7 +38,7 @@ from .atomic import replace_file
 from .config import CONFIG_NAME, Config
 
 MANIFEST = Path(".cache") / "last-build.json"
-FORMAT = "runpost-last-build-2"
+FORMAT = "runpost-last-build-3"
 # How close before a build's start a change may have been made and still share its timestamp
 # tick with the build's reading of the file: whole-second timestamps (FAT, HFS+, some network
 # file systems) tick every 1 to 2 s; finer ones (ext4, APFS, NTFS) every few milliseconds.
@@ -136,7 +137,7 @@ def settings_of(config: Config) -> str:
 
 
 def files_of(paths: Iterable[Path], skip: Iterable[Path] = ()) -> dict[str, Any]:
-    """Every file, folder and symlink under `paths` but the `skip` folders: {path: [size, mtime_ns]}
+    """Every file, folder and symlink under `paths` but the `skip` folders: {path: [size, mtime_ns, ctime_ns]}
     for a file, "folder", the target of a symlink (under "path ->"), None where stat fails.
 
     Symlinked folders are followed (each path they are reached by is listed), except into a
@@ -157,7 +158,9 @@ def _list(path: str, found: dict[str, Any], skipped: set[str], ancestors: frozen
         found[path] = None
         return
     if not stat.S_ISDIR(status.st_mode):
-        found[path] = [status.st_size, status.st_mtime_ns]
+        # The status change time too: a copy that keeps the old modification time (cp -p, tar,
+        # rsync -t, touch -d) of a file of the same size still changes it.
+        found[path] = [status.st_size, status.st_mtime_ns, status.st_ctime_ns]
         return
     found[path] = "folder"
     identity = (status.st_dev, status.st_ino)
