@@ -112,27 +112,18 @@ def _json(value: Any) -> bytes | None:
 def folder_digest(folders: Any) -> str:
     """Every file under the folders, by its place in them and its contents (templates: few and small).
 
-    Not by absolute path: a project moved or checked out elsewhere keeps its cache."""
+    Not by absolute path: a project moved or checked out elsewhere keeps its cache. Linked
+    folders are followed, as Jinja's loader follows them (uptodate.files_of: the one walker)."""
+    from .uptodate import files_of   # uptodate imports this module
+
     digest = hashlib.sha256()
     for index, folder in enumerate(folders):
-        for path in _files_under(Path(folder)):
-            name = f"{index}:{path.relative_to(folder).as_posix()}".encode("utf-8", "surrogateescape")
-            data = path.read_bytes()
+        listed = files_of([Path(folder)])
+        for path in sorted(path for path, entry in listed.items() if isinstance(entry, list)):
+            name = f"{index}:{Path(os.path.relpath(path, folder)).as_posix()}".encode("utf-8", "surrogateescape")
+            data = Path(path).read_bytes()
             digest.update(b"%d:%s%d:%s" % (len(name), name, len(data), data))
     return digest.hexdigest()
-
-
-def _files_under(folder: Path) -> list[Path]:
-    """Every file under `folder`, through linked folders too (Jinja's loader follows them), sorted."""
-    found, seen = [], set()
-    for top, folders, names in os.walk(folder, followlinks=True):
-        real = os.path.realpath(top)
-        if real in seen:          # a link back up: walked already
-            folders[:] = []
-            continue
-        seen.add(real)
-        found += [Path(top) / name for name in names if (Path(top) / name).is_file()]
-    return sorted(found)
 
 
 class RenderCache:
