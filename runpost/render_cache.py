@@ -197,9 +197,9 @@ class RenderCache:
 
         By contents, not modification time: a fresh checkout (a deploy) or a moved project keeps
         its cache. Hashed again only when the file's size, times or inode change (git's index does
-        the same), so an unchanged file costs one stat. A file changed in the last RACY_SECONDS
-        (modification or status change time: a copy may keep an old modification time) is not
-        remembered: a second change within the same timestamp tick would look the same."""
+        the same), so an unchanged file costs one stat. A file changed just now (uptodate.racy, by
+        its modification or status change time: a copy may keep an old modification time) is
+        not remembered: a second change within the same timestamp tick would look the same."""
         try:
             stat = path.stat()
             if not S_ISREG(stat.st_mode):     # a pipe would block the build; nothing to read
@@ -218,7 +218,9 @@ class RenderCache:
                     digest.update(block)
         except OSError:
             return None
-        if time.time_ns() - max(stat.st_mtime_ns, stat.st_ctime_ns) > RACY_SECONDS * 10**9:
+        from .uptodate import racy   # uptodate imports this module
+
+        if not racy(max(stat.st_mtime_ns, stat.st_ctime_ns), time.time_ns()):
             self.digests[name] = [identity, digest.hexdigest()]
             self.digests_changed = True
         else:
@@ -367,7 +369,6 @@ MISSING = object()   # recall's answer when nothing equal is kept
 
 SHARDS = 64
 DIGESTS_FILE = "file-digests.json"   # beside the shards: file_digest's memory
-RACY_SECONDS = 2
 # A temporary shard older than this was left by a build that was killed before renaming it.
 STALE_TEMPORARY_SECONDS = 600
 

@@ -71,7 +71,7 @@ def _still_current(config: Config, manifest: Any) -> bool:
     inputs = manifest["inputs"]
     if not isinstance(inputs, dict) or inputs != _inputs(config, [str(path) for path in manifest["declared"]]):
         return False
-    if any(_racy(entry[1], manifest["started_ns"]) for entry in inputs.values() if isinstance(entry, list)):
+    if any(racy(entry[1], manifest["started_ns"]) for entry in inputs.values() if isinstance(entry, list)):
         return False
     if _folder_identity(config.output_dir) != manifest["folder"]:
         return False     # another folder at the output path: someone else's site, or a copy
@@ -86,7 +86,9 @@ def _folder_identity(folder: Path) -> list[int] | None:
     return [status.st_dev, status.st_ino]
 
 
-def _racy(mtime_ns: int, started_ns: int) -> bool:
+def racy(mtime_ns: int, started_ns: int) -> bool:
+    """Whether a file changed at `mtime_ns` may have changed again within the same timestamp tick
+    as a reading at `started_ns` (git's "racily clean"); the render cache's file digests ask too."""
     coarse = mtime_ns % 1_000_000_000 == 0      # a whole second: a file system that keeps no finer time
     return mtime_ns >= started_ns - int((RACY_SECONDS if coarse else RACY_SECONDS_FINE) * 1e9)
 

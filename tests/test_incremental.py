@@ -20,7 +20,7 @@ from conftest import FIXTURE_SITE
 from runpost.config import load_config
 from runpost.errors import BuildErrors
 from runpost.pipeline import build
-from runpost import atomic, render_cache
+from runpost import atomic, uptodate
 from runpost.render_cache import CACHE_FOLDER, RenderCache
 from runpost.report import Reporter
 
@@ -276,7 +276,7 @@ def test_a_file_is_hashed_again_when_it_changes_though_its_size_and_time_are_kep
     path = tmp_path / "data.csv"
     path.write_text("a,1\n", encoding="utf-8")
     assert cache.file_digest(path) is not None and str(path) not in cache.digests   # just written: not remembered
-    monkeypatch.setattr(render_cache, "RACY_SECONDS", -60)    # as if written a minute ago
+    monkeypatch.setattr(uptodate, "racy", lambda *times: False)    # as if written long ago
     hour_ago = time.time_ns() - 3600 * 10**9
     os.utime(path, ns=(hour_ago, hour_ago))
     first = cache.file_digest(path)
@@ -291,7 +291,7 @@ def test_a_file_is_hashed_again_when_it_changes_though_its_size_and_time_are_kep
 
 @pytest.mark.parametrize("damage", ["nested", "foreign", "pipe", "device"])
 def test_a_damaged_cache_file_is_ignored_with_a_warning(tmp_path, capsys, monkeypatch, damage):
-    monkeypatch.setattr(render_cache, "RACY_SECONDS", -60)    # remember the fixture's files
+    monkeypatch.setattr(uptodate, "racy", lambda *times: False)    # remember the fixture's files
     root = make_project(tmp_path / "project")
     run(root, root / "site")
     folder = root / "build" / CACHE_FOLDER
