@@ -84,10 +84,11 @@ def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: Rend
     inputs = [site_key, cache.same("refs", "", (refs,), lambda: key("refs", sorted(refs.items())))]
     # Serve: a post equal to last time's, with the same site and files, keeps its content as is.
     # Results compare by key, not ==: a published 1 and 1.0 (or True) are equal to Python, not on the page.
-    same = {post.path: (post, *inputs, file_digests(post, cache), results_key(post)) for post in posts}
+    digests = {post.path: file_digests(post, cache) for post in posts}
+    same = {post.path: (post, *inputs, digests[post.path], results_key(post)) for post in posts}
     kept = {post.path: found for post in posts
             if (found := cache.recall("content", str(post.path), same[post.path])) is not MISSING}
-    keys = {post.path: key("content", [*inputs, *content_inputs(post, cache)]) for post in posts if post.path not in kept}
+    keys = {post.path: key("content", [*inputs, *content_inputs(post, digests[post.path])]) for post in posts if post.path not in kept}
     missing = [post for post in posts if post.path in keys and not cache.has(post.url, "content", keys[post.path])]
     ready = {missing[index].path: content for index, content in
              precompute(lambda post: render_content(post, refs, env), missing).items()}
@@ -118,12 +119,11 @@ def notebook_pages(posts: list[Post], env: jinja2.Environment, config: Config,
     return download_files(posts, lambda post: shortcode_renderer(post, refs, env), config.base_url)
 
 
-def content_inputs(post: Post, cache: RenderCache) -> list:
+def content_inputs(post: Post, digests: dict[str, str | None]) -> list:
     """What a post's content depends on besides the site: its source (front matter, body), where
     it is (shortcode templates see the whole post as `page`, its paths too), its bundle files
-    (image sizes) and its results."""
-    return [str(post.path), str(post.bundle), post.source, post.url, post.html, results_key(post),
-            file_digests(post, cache)]
+    (image sizes; `digests`: file_digests) and its results."""
+    return [str(post.path), str(post.bundle), post.source, post.url, post.html, results_key(post), digests]
 
 
 def in_order(value: Any) -> Any:
