@@ -67,3 +67,14 @@ def test_only_the_img_tags_a_browser_reads_are_sized_and_whole(tmp_path):
                  '<img alt=\' src="/fig/loss.png"\' src="/fig/other.png">', '<img src=/fig/loss.png/>'):
         assert size_images(text, files) == text
     assert size_images('<img src=/fig/loss.png />', files) == '<img src=/fig/loss.png width="30" height="20" />'
+
+
+def test_an_img_in_the_authors_picture_or_with_a_srcset_is_sized_but_not_wrapped(tmp_path):
+    files = {"/fig/loss.png": png(tmp_path / "loss.png", 30, 20), "/fig/loss.dark.png": png(tmp_path / "d.png", 30, 20)}
+    theirs = '<picture><source srcset="/fig/other.png" type="image/png"><img src="/fig/loss.png" alt="L"></picture>'
+    assert size_images(theirs, files) == theirs.replace('alt="L">', 'alt="L" width="30" height="20">')
+    with_srcset = '<img src="/fig/loss.png" srcset="/fig/loss.png 1x" alt="L">'
+    assert size_images(with_srcset, files) == with_srcset.replace('alt="L">', 'alt="L" width="30" height="20">')
+    # A dark <picture> already written as images.py writes one (by hand, or a second pass) is not wrapped twice.
+    once = size_images('<img src="/fig/loss.png" alt="L">', files)
+    assert once.startswith("<picture>") and size_images(once, files) == once

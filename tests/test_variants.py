@@ -175,3 +175,17 @@ def test_a_dark_picture_is_only_the_one_images_py_wrote(tmp_path):
     assert [image.dark for image in image_tags(written)] == ["d.png"]
     inside_a_value = '<a title=<picture><source srcset="d.png" media="(prefers-color-scheme: dark)"><img src="z.png"></picture>'
     assert [image.dark for image in image_tags(inside_a_value)] == [None]
+
+
+def test_an_img_whose_sources_the_author_chose_gets_no_picture_of_ours(tmp_path, shared_cache):
+    # A <picture> inside the author's <picture> is not valid HTML, and a WebP <source> without media
+    # would win over the srcset the author wrote (a 2x screen would get our copy, not their 2x file).
+    files = {"/p/loss.png": plot(tmp_path / "loss.png"), "/p/loss@2x.png": plot(tmp_path / "loss2.png")}
+    theirs = f'<picture>\n  <source srcset="/p/loss.png" type="image/png">\n  {tag()}\n</picture>'
+    with_srcset = tag(extra=' srcset="/p/loss.png 1x, /p/loss@2x.png 2x"')
+    maker = VariantMaker(shared_cache)
+    assert lighten(theirs, files, maker) == theirs
+    assert lighten(with_srcset, files, maker) == with_srcset     # the first image: not lazy either
+    assert maker.missing(theirs + with_srcset, files) == [] and maker.made == {}
+    # After the author's </picture>, images are ours to wrap again.
+    assert lighten(theirs + tag(), files, maker).startswith(theirs + '<picture><source type="image/webp"')

@@ -172,6 +172,7 @@ class Image(NamedTuple):
     end: int
     tag: Tag           # the <img>
     dark: str | None   # the dark <source>'s srcset, as written
+    chosen: bool       # the author chose its sources: inside their own <picture>, or with a srcset
 
 
 @functools.lru_cache(maxsize=4096)
@@ -182,16 +183,23 @@ def image_tags(html: str) -> tuple[Image, ...]:
     post (copies missing, then the rewrite), and serve at every rebuild for each unchanged post."""
     found = []
     before: list[Tag] = []       # the two start tags before this one
-    for tag in start_tags(html):
+    pictures = 0                 # <picture> elements open here, as far as their tags tell
+    for kind, start, end, name in _likely(html):
+        if name == "picture" and kind in ("start", "end"):
+            pictures = pictures + 1 if kind == "start" else max(pictures - 1, 0)
+        if kind != "start":
+            continue
+        tag = Tag(start, end, name)
         if tag.name == "img":
-            start, end, dark = tag.start, tag.end, None
+            start, end, dark, ours = tag.start, tag.end, None, 0
             if (len(before) == 2 and before[0].name == "picture" and before[1].name == "source"
                     and before[0].end == before[1].start and before[1].end == tag.start
                     and html.startswith("</picture>", tag.end)):
                 match = _DARK_PICTURE_OPEN.match(html, before[0].start, tag.start)
                 if match:
-                    start, end, dark = before[0].start, tag.end + len("</picture>"), match.group(1)
-            found.append(Image(start, end, tag, dark))
+                    start, end, dark, ours = before[0].start, tag.end + len("</picture>"), match.group(1), 1
+            chosen = pictures > ours or "srcset" in attribute_values(html[tag.start:tag.end])
+            found.append(Image(start, end, tag, dark, chosen))
         before = [*before[-1:], tag]
     return tuple(found)
 

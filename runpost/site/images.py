@@ -13,7 +13,9 @@
   wrapped in `<picture>` with a `<source>` for `prefers-color-scheme: dark`, so a
   figure drawn for dark pages replaces the light one there.
 
-Tags that already say `width` keep their size. A `src` is looked up as the site path it
+Tags that already say `width` keep their size. An `<img>` whose sources the author chose
+(inside their own `<picture>`, or with a `srcset`) is sized and never wrapped: a `<picture>`
+inside a `<picture>` is not valid HTML, and a `<source>` would override their choice. A `src` is looked up as the site path it
 leads to from the page (`page_url`): `/posts/x/dot.png`, and in the bundle of /posts/x/
 also `dot.png` or `./dot.png`, the way a bundle's page names its own files.
 """
@@ -25,7 +27,7 @@ import struct
 from pathlib import Path
 from urllib.parse import quote
 
-from .html_tags import Tag, attribute_values, start_tags, unescape_attribute, with_attributes
+from .html_tags import Tag, attribute_values, image_tags, unescape_attribute, with_attributes
 from .links import to_site_path
 
 CSS_PIXELS_PER_INCH = 96
@@ -37,10 +39,13 @@ def size_images(content: str, files: dict[str, Path], page_url: str = "/") -> st
     if not ANY_IMAGE.search(content):
         return content          # most posts: not worth reading their tags
     pieces, last = [], 0
-    for tag in start_tags(content):
-        if tag.name == "img" and (sized := _sized(content, tag, files, page_url)) is not None:
-            pieces += [content[last:tag.start], sized]
-            last = tag.end
+    for image in image_tags(content):
+        # An <img> in the author's own <picture>, with their srcset or dark <source>, is only sized:
+        # a second <picture> would not be valid HTML, and would override the sources they chose.
+        wrap = not (image.chosen or image.dark)
+        if (sized := _sized(content, image.tag, files, page_url, wrap)) is not None:
+            pieces += [content[last:image.tag.start], sized]
+            last = image.tag.end
     pieces.append(content[last:])
     return "".join(pieces)
 
@@ -56,7 +61,7 @@ def url_of(site_path: str) -> str:
     return html.escape(quote(site_path, safe="/"))
 
 
-def _sized(content: str, tag: Tag, files: dict[str, Path], page_url: str) -> str | None:
+def _sized(content: str, tag: Tag, files: dict[str, Path], page_url: str, wrap: bool) -> str | None:
     """The tag with its size (and dark <picture>), or None to leave it as it is."""
     text = content[tag.start:tag.end]
     values = attribute_values(text)
@@ -67,7 +72,7 @@ def _sized(content: str, tag: Tag, files: dict[str, Path], page_url: str) -> str
     if size:
         text = with_attributes(text, f' width="{size[0]}" height="{size[1]}"')
     dark = dark_variant(path)
-    if dark in files:
+    if wrap and dark in files:
         text = f'<picture><source srcset="{url_of(dark)}" media="(prefers-color-scheme: dark)">{text}</picture>'
     return text
 

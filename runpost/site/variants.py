@@ -7,7 +7,8 @@
   1200 px and at its own width (lossless), with `sizes` from the tag's CSS width, so a
   phone (390 px, pixel ratio 2) loads the 800 px copy, as sharp as the original there,
   at a fraction of its bytes. The `<img>` keeps the original file for browsers without
-  WebP. A copy is kept only if it is smaller than every wider one.
+  WebP. A copy is kept only if it is smaller than every wider one. An `<img>` whose sources
+  the author chose (in their own `<picture>`, or with a `srcset`) gets no copies.
 - How a narrower copy is encoded depends on the picture, chosen by measurement on the
   article's figures (bench/README.md): a graphic (a plot, a diagram: at most 4,096
   colours in the original) is resized, then reduced to 256 colours and stored
@@ -36,7 +37,7 @@ from typing import Any
 from ..atomic import replace_file
 from ..parallel import precompute
 from ..post import Post
-from .html_tags import attribute_values, image_tags, tag_attributes, with_attributes
+from .html_tags import Image, attribute_values, image_tags, tag_attributes, with_attributes
 from .images import ANY_IMAGE, file_of, url_of
 
 WIDTHS = (480, 800, 1200)      # pixels; a phone at 2x needs ~800, a laptop column at 2x ~1300
@@ -71,7 +72,7 @@ def lighten(content: str, files: dict[str, Path], maker: "VariantMaker", page_ur
         img = content[image.tag.start:image.tag.end]
         tag = lazy(img, first=count == 1)
         pieces.append(content[last:image.start])
-        pieces.append(responsive(tag, image.dark, files, maker, page_url) if _srcset_possible(tag, files, page_url)
+        pieces.append(responsive(tag, image.dark, files, maker, page_url) if _srcset_possible(image, tag, files, page_url)
                       else content[image.start:image.end].replace(img, tag))
         last = image.end
     pieces.append(content[last:])
@@ -91,7 +92,11 @@ def lazy(tag: str, first: bool) -> str:
     return with_attributes(tag, ' loading="lazy"')
 
 
-def _srcset_possible(tag: str, files: dict[str, Path], page_url: str) -> bool:
+def _srcset_possible(image: Image, tag: str, files: dict[str, Path], page_url: str) -> bool:
+    """Whether the <img> `tag` gets WebP sources: its file is one runpost can resize, and the
+    author did not choose its sources (a <source> without media would override their srcset)."""
+    if image.chosen:
+        return False
     path = _site_path(tag, page_url)
     return path.lower().endswith(RESIZABLE) and path in files
 
@@ -141,7 +146,7 @@ class VariantMaker:
         sources = []
         for image in image_tags(content):
             img = content[image.tag.start:image.tag.end]
-            if _srcset_possible(img, files, page_url):
+            if _srcset_possible(image, img, files, page_url):
                 sources.append(files[_site_path(img, page_url)])
                 dark = file_of(image.dark, page_url) if image.dark else ""
                 if dark in files:
