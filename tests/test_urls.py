@@ -38,3 +38,19 @@ def test_absolute_urls_use_the_base_url_under_a_sub_path():
     assert absolute_url("/posts/x/", "https://u.github.io/repo/") == "https://u.github.io/repo/posts/x/"
     assert absolute_url("dot.png", "https://u.github.io/repo/", "/posts/b/") == "https://u.github.io/repo/posts/b/dot.png"
     assert absolute_url("https://e.org/a", "https://u.github.io/repo/") == "https://e.org/a"
+
+
+def test_site_paths_written_with_entities_are_rewritten_as_a_browser_reads_them():
+    # href="&#47;posts/b/" is /posts/b/ to a browser: left as written it leaves a sub-path site.
+    html = ('<a href="&#47;posts/b/">b</a><span style="background: url(&quot;/bg.png&quot;)">s</span>'
+            '<a href="https://e.org/?a=1&amp;b=2">e</a>')
+    assert rewrite_urls(html, relative_from("posts/a/index.html")) == (
+        '<a href="../b/">b</a><span style="background: url(&quot;../../bg.png&quot;)">s</span>'
+        '<a href="https://e.org/?a=1&amp;b=2">e</a>')
+
+
+def test_a_srcset_url_may_hold_commas_as_the_html_standard_parses_it():
+    html = '<img srcset="/a,b.png 2x,/c.png 3x, /d.png (x, y) 4x,, /e.png,," src="/c.png">'
+    assert urls_in(html) == ["/a,b.png", "/c.png", "/d.png", "/e.png", "/c.png"]
+    assert rewrite_urls(html, relative_from("index.html")) == \
+        '<img srcset="a,b.png 2x,c.png 3x, d.png (x, y) 4x,, e.png,," src="c.png">'

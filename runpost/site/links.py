@@ -23,7 +23,7 @@ from ..errors import BuildError, ErrorCollector, Location
 from ..markup.markdown import markdown_to_html
 from ..post import Post, Site
 from ..render_cache import RenderCache
-from .urls import is_internal, is_site_path, script_scheme, script_urls, urls_in
+from .urls import is_internal, is_site_path, script_scheme, script_urls, srcset_urls, urls_in
 
 # Targets that are links by what they are, whether or not the page shows them: a shortcode's
 # src/link parameter, a reference definition (an unused one is still a mistake), a preview image.
@@ -94,7 +94,7 @@ def _check_schemes(page: str, scripts: list[str], post: Post | None, errors: Err
         # URL only if it lands as a link (figure's src is an image, data:image/ allowed).
         # Raw HTML counts only where the page keeps it (raw_html = true).
         scheme = script_scheme(url, image=target.kind in ("image", "shortcode"))
-        shown = url in on_page or any(candidate in on_page for candidate in _srcset_candidates(url))
+        shown = url in on_page or any(candidate in on_page for candidate in srcset_urls(url))
         if (scheme and (target.kind != "html" or shown)) or (target.kind == "shortcode" and shown):
             scheme = scheme or script_scheme(url)
             errors.add(BuildError(Location(post.path, target.line, target.column),
@@ -135,11 +135,6 @@ def _written_at(post: Post, body: tuple[str, SourceScan], url: str) -> Location 
                 return Location(post.path, line, column)
             offset = text.find(written, offset + 1)
     return None
-
-
-def _srcset_candidates(value: str) -> list[str]:
-    """A raw srcset ("a.png 1x, b.png 2x") as the scan found it -> its URLs."""
-    return [item.split(None, 1)[0] for item in value.split(",") if item.strip()]
 
 
 def _normal(url: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from html import unescape
+from html import escape, unescape
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -21,6 +21,7 @@ _CSS_URL = re.compile(r"""url\(\s*(["']?)(/[^)"'\s]*)\1\s*\)""")
 _SITE_URL_ATTRIBUTES = frozenset({"href", "src", "poster", "srcset", "data"})   # rewritten and link-checked
 # Every attribute whose value a browser may load or navigate to: checked for script URLs.
 _ANY_URL_ATTRIBUTES = frozenset({*_SITE_URL_ATTRIBUTES, "action", "formaction", "xlink:href", "background", "cite"})
+_SPACE = "\t\n\f\r "                 # ASCII whitespace, as HTML counts it
 _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*):")
 _IMAGE_ATTRIBUTES = {"src", "srcset", "poster"}
 _IMAGE_ELEMENTS = frozenset({"img", "source", "video", "input", "image"})   # where those load an image (not an iframe)
@@ -78,7 +79,7 @@ def _script_urls_in(tag: str, name: str, value: str) -> list[str]:
     if name in _ANIMATION_VALUES:
         urls = [part.strip() for part in unescape_attribute(value).split(";")] if name == "values" else [value]
     elif name in _ANY_URL_ATTRIBUTES:
-        urls = _srcset_urls(unescape_attribute(value)) if name == "srcset" else [value]
+        urls = srcset_urls(unescape_attribute(value)) if name == "srcset" else [value]
     else:
         return []
     image = (name in _IMAGE_ATTRIBUTES and tag in _IMAGE_ELEMENTS) or (name in ("href", "xlink:href")
@@ -159,7 +160,7 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
                     found.extend(_urls_in(attribute.name, value))
                 new = _rewrite_value(attribute.name, value, convert)
             elif attribute.name == "style":
-                new = rewrite_css(value, convert)
+                new = _decoded_rewrite(value, lambda css: rewrite_css(css, convert))
             else:
                 new = value
             if scripts is not None:
@@ -187,13 +188,23 @@ def _urls_in(name: str, value: str) -> list[str]:
     # Attribute values may hold entities: Python-Markdown writes an autolinked
     # e-mail address as "&#109;&#97;..." so that it reads "mailto:..." only once decoded.
     value = unescape_attribute(value)
-    return _srcset_urls(value) if name == "srcset" else [value]
+    return srcset_urls(value) if name == "srcset" else [value]
 
 
 def _rewrite_value(name: str, value: str, convert: Callable[[str], str]) -> str:
-    if name == "srcset":
-        return ", ".join(_rewrite_srcset_item(item, convert) for item in value.split(","))
-    return convert(value)
+    rewrite = (lambda text: _rewrite_srcset(text, convert)) if name == "srcset" else convert
+    return _decoded_rewrite(value, rewrite)
+
+
+def _decoded_rewrite(value: str, rewrite: Callable[[str], str]) -> str:
+    """`rewrite` applied to an attribute's value as a browser reads it: `&#47;posts/x/` is the site
+    path /posts/x/ too. A value without `&` is its own reading; one with entities is kept as
+    written unless the rewrite changes it, then written back escaped."""
+    if "&" not in value:
+        return rewrite(value)
+    decoded = unescape_attribute(value)
+    new = rewrite(decoded)
+    return value if new == decoded else escape(new)
 
 
 def _requoted(value: str) -> str:
@@ -206,12 +217,47 @@ def rewrite_css(css: str, convert: Callable[[str], str]) -> str:
     return _CSS_URL.sub(lambda m: f"url({m.group(1)}{convert(m.group(2))}{m.group(1)})", css)
 
 
-def _rewrite_srcset_item(item: str, convert: Callable[[str], str]) -> str:
-    parts = item.strip().split(None, 1)
-    if not parts:
-        return item
-    return " ".join([convert(parts[0]), *parts[1:]])
+def _srcset_spans(value: str) -> list[tuple[int, int]]:
+    """The offsets of each image candidate's URL in a srcset, as the HTML standard parses it
+    (https://html.spec.whatwg.org/multipage/images.html#parse-a-srcset-attribute): a URL runs
+    to the next whitespace, so it may hold commas (`/a,b.png 2x`), except at its end; the
+    descriptors after it run to a comma outside parentheses."""
+    spans, i, n = [], 0, len(value)
+    while True:
+        while i < n and (value[i] in _SPACE or value[i] == ","):
+            i += 1
+        if i >= n:
+            return spans
+        start = i
+        while i < n and value[i] not in _SPACE:
+            i += 1
+        end = i
+        while end > start and value[end - 1] == ",":
+            end -= 1
+        if end > start:
+            spans.append((start, end))
+        if end < i:             # the URL ended in commas: no descriptors
+            continue
+        parens = False
+        while i < n:
+            if parens:
+                parens = value[i] != ")"
+            elif value[i] == "(":
+                parens = True
+            elif value[i] == ",":
+                break
+            i += 1
 
 
-def _srcset_urls(value: str) -> list[str]:
-    return [item.strip().split(None, 1)[0] for item in value.split(",") if item.strip()]
+def _rewrite_srcset(value: str, convert: Callable[[str], str]) -> str:
+    pieces, last = [], 0
+    for start, end in _srcset_spans(value):
+        pieces += [value[last:start], convert(value[start:end])]
+        last = end
+    pieces.append(value[last:])
+    return "".join(pieces)
+
+
+def srcset_urls(value: str) -> list[str]:
+    """The URLs of a srcset as a browser reads it (entities already decoded)."""
+    return [value[start:end] for start, end in _srcset_spans(value)]
