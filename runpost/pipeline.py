@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from .config import CONFIG_NAME, Config
-from .content.confine import allowed_roots, symlink_errors
+from .content.confine import allowed_roots, is_inside, symlink_errors, symlinks_under
 from .content.load import load_posts, parse_post, stray_markdown, unreadable_links
 from .content.scan import scan_post
 from .deep import call_deep
@@ -133,7 +133,11 @@ def warn_about_setup(config: Config, reporter: Reporter) -> None:
                          "the feed, sitemap, canonical and Open Graph URLs are absolute")
     for path in stray_markdown(config.content_dir):
         reporter.warning(f"not under {config.content_dir.name}/posts/, so not published", Location(path))
-    for path in unreadable_links(config.content_dir):
+    own_static = [folder for folder in config.static_dirs if folder.parent == config.root]
+    roots = allowed_roots(config.root, config.content_dir)     # a link leading outside is an error (finish.py)
+    dangling = [path for folder in own_static for path in symlinks_under(folder)
+                if not os.path.exists(path) and is_inside(path, roots)]
+    for path in [*unreadable_links(config.content_dir), *dangling]:
         reporter.warning(f"a symlink to {os.readlink(path)}, which cannot be read (missing, a loop, through "
                          "a file, or no permission), so not published", Location(path))
 

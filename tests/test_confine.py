@@ -55,8 +55,12 @@ def test_static_file_symlinked_outside_is_an_error(site_dir, tmp_path):
 def test_symlinks_inside_the_project_work(site_dir):
     (site_dir / "shared.csv").write_text("a,b\n")
     (site_dir / "content/posts/bundle-post/data.csv").symlink_to(site_dir / "shared.csv")
+    # A static file that is a link to nothing is named (Hugo skips it without a word).
+    (site_dir / "static").mkdir(exist_ok=True)
+    (site_dir / "static/gone.css").symlink_to("../missing.css")
     result = run_build(cwd=site_dir)
     assert result.returncode == 0, result.stderr
+    assert "static/gone.css: warning: a symlink to ../missing.css, which cannot be read" in result.stderr
     assert (site_dir / "site/posts/bundle-post/data.csv").read_text() == "a,b\n"
 
 

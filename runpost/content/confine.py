@@ -71,18 +71,23 @@ def check_inside(path: Path, roots: tuple[Path, ...], what: str = "file") -> Non
 
 def symlink_errors(folder: Path, roots: tuple[Path, ...], what: str) -> list[BuildError]:
     """Each symlink under `folder` that leads outside the project or cannot be read (dangling,
-    a loop), as an error at its path. Symlinked folders are checked, not entered; dot-names
-    (an editor's lock file `.#name`) are not files of the site."""
+    a loop), as an error at its path."""
     errors = []
-    for parent, folders, names in os.walk(folder):
-        for name in sorted(folders + names):
-            path = Path(parent, name)
-            if name.startswith(".") or not path.is_symlink():
-                continue
-            if (outside := outside_error(path, roots, what)) is not None:
-                errors.append(outside)
-            elif not os.path.exists(path):
-                errors.append(BuildError(Location(path), f"{what} is a symlink to {os.readlink(path)}, which cannot "
-                                         "be read (missing, a loop, or through a file)"))
-        folders[:] = sorted(name for name in folders if not name.startswith("."))
+    for path in symlinks_under(folder):
+        if (outside := outside_error(path, roots, what)) is not None:
+            errors.append(outside)
+        elif not os.path.exists(path):
+            errors.append(BuildError(Location(path), f"{what} is a symlink to {os.readlink(path)}, which cannot "
+                                     "be read (missing, a loop, or through a file)"))
     return errors
+
+
+def symlinks_under(folder: Path) -> list[Path]:
+    """The symlinks under `folder`, in order. Symlinked folders are listed, not entered; dot-names
+    (an editor's lock file `.#name`) are not files of the site."""
+    found = []
+    for parent, folders, names in os.walk(folder):
+        found += [Path(parent, name) for name in sorted(folders + names)
+                  if not name.startswith(".") and os.path.islink(os.path.join(parent, name))]
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+    return found
