@@ -45,6 +45,7 @@ class Config:
     debug: bool = False
     toc_min_headings: int = 0        # a post with this many h2/h3 headings gets a contents list (0: only `toc: true`)
     feed_limit: int = 20             # newest posts in the Atom feed (0: all), as jekyll-feed and WordPress limit theirs
+    paginate: int = 10               # posts per home and tag page (0: all on one), Hugo's default
     extra: dict[str, Any] = field(default_factory=dict)    # [params] table, for templates
 
     @property
@@ -59,6 +60,7 @@ _KNOWN_KEYS = {
     "title": str, "base_url": str, "author": str, "language": str,
     "description": str, "raw_html": bool, "cname": str, "timeout": (int, float),
     "params": dict, "executor": str, "toc_min_headings": int, "feed_limit": int,
+    "paginate": int,
 }
 
 
@@ -91,6 +93,7 @@ def load_config(root: Path, **overrides: Any) -> Config:
         executor=_executor(overrides.pop("executor", None), settings, path, overrides.get("mode", "default")),
         toc_min_headings=settings.get("toc_min_headings", 0),
         feed_limit=settings.get("feed_limit", 20),
+        paginate=settings.get("paginate", 10),
         extra=settings.get("params", {}),
         **overrides,
     )
@@ -166,7 +169,7 @@ def _read_settings(path: Path) -> dict[str, Any]:
             problems.append(BuildError(Location(path, line, 1), f"unknown setting '{key}'"))
         elif not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
             problems.append(BuildError(Location(path, line, 1), f"setting '{key}' has the wrong type"))
-        elif key in ("toc_min_headings", "feed_limit") and value < 0:
+        elif key in ("toc_min_headings", "feed_limit", "paginate") and value < 0:
             problems.append(BuildError(Location(path, line, 1), f"setting '{key}' must be 0 or more"))
     if problems:
         raise BuildErrors(problems)

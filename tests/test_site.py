@@ -6,6 +6,7 @@ review the diff like code.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -98,3 +99,31 @@ def test_site_toc_min_headings_gives_long_posts_a_toc_unless_the_post_says_false
     has_toc = {name: 'aria-label="Contents"' in (site_dir / f"site/posts/{name}/index.html").read_text()
                for name in ("long", "short", "off")}
     assert has_toc == {"long": True, "short": False, "off": False}
+
+
+def test_home_and_tag_pages_are_paginated_as_hugo_does_and_a_template_without_paginator_is_one_page(site_dir):
+    config = site_dir / "runpost.toml"
+    config.write_text(config.read_text() + "\npaginate = 2\n")
+    for day in range(1, 4):
+        (site_dir / f"content/posts/extra-{day}.md").write_text(
+            f"---\ntitle: Extra {day}\ndate: 2024-06-0{day}\ntags: [python]\n---\nText {day}.\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr          # every pager link leads to a page that exists
+    site = site_dir / "site"
+    titles = lambda page: re.findall(r'class="p-name u-url" href="[^"]*">([^<]*)<', page.read_text())
+    home = [titles(site / "index.html"), titles(site / "page/2/index.html"), titles(site / "page/3/index.html")]
+    assert home == [["Extra 3", "Extra 2"], ["Extra 1", "A bundle post"], ["First post: “quotes” &amp; &lt;tags&gt;"]]
+    assert not (site / "page/4").exists() and not (site / "page/1").exists()
+    second = (site / "page/2/index.html").read_text()
+    assert '<a class="pager__prev" rel="prev" href="../../">' in second and 'rel="next" href="../3/"' in second
+    assert "Page 2 of 3" in second and "<title>Page 2 · Fixture Blog</title>" in second
+    assert '<link rel="canonical" href="https://example.org/blog/page/2/">' in second
+    tag = site / "tags/python"
+    assert [len(titles(tag / "index.html")), len(titles(tag / "page/2/index.html"))] == [2, 2]
+    assert "<title>Posts tagged “python” · Page 2 · Fixture Blog</title>" in (tag / "page/2/index.html").read_text()
+    assert "/page/" not in (site / "sitemap.xml").read_text()      # as in Hugo: pager pages are not listed
+    # A site's own home.html that lists `posts` (not `paginator.posts`) keeps one page with every post.
+    (site_dir / "templates").mkdir()
+    (site_dir / "templates/home.html").write_text("{% for post in posts %}<p>{{ post.title }}</p>{% endfor %}")
+    assert run_build(cwd=site_dir).returncode == 0
+    assert (site / "index.html").read_text().count("<p>") == 5 and not (site / "page").exists()

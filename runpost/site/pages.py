@@ -194,7 +194,8 @@ def tag_index(views: list[PostView]) -> list[dict[str, Any]]:
 
 def list_pages(env: jinja2.Environment, context: dict, views: list[PostView], config: Config) -> dict[str, str]:
     pages = {
-        "index.html": _render(env, "home.html", context, page=_page("home", config.title, "/", config.description)),
+        **paged(env, "home.html", context, context["posts"], _page("home", config.title, "/", config.description),
+                config.paginate),
         "tags/index.html": _render(env, "tags.html", context, page=_page("tags", "Tags", "/tags/")),
         "404.html": _render(env, "404.html", context, page=_page("404", "Page not found", "/404.html", noindex=True)),
         # The newest feed_limit posts: a 1,000-post blog's feed with every post in full would be 4 MB.
@@ -205,13 +206,33 @@ def list_pages(env: jinja2.Environment, context: dict, views: list[PostView], co
     }
     for tag in context["tags"]:
         page = _page("tag", f"Posts tagged “{tag['name']}”", tag["url"])
-        pages[output_path(tag["url"])] = _render(env, "tag.html", {**context, "posts": tag["posts"]}, page=page, tag=tag)
+        pages.update(paged(env, "tag.html", {**context, "posts": tag["posts"]}, tag["posts"], page, config.paginate, tag=tag))
+    return pages
+
+
+def paged(env: jinja2.Environment, name: str, context: dict, posts: list[PostView], page: dict, size: int,
+          **extra: Any) -> dict[str, str]:
+    """A list page, as Hugo paginates one: `paginator.posts` holds `size` posts (0: all) at the page's
+    URL, then at <url>page/2/, <url>page/3/, ... A template that never names `paginator` is one page."""
+    # A template whose use cannot be told is paginated: its pages then link only to pages that exist.
+    count = max(1, -(-len(posts) // size)) if size and names_any(env, name, {"paginator"}) is not False else 1
+    url_of = lambda number: page["url"] if number == 1 else f"{page['url']}page/{number}/"
+    step = size if count > 1 else len(posts)
+    pages = {}
+    for number in range(1, count + 1):
+        paginator = {
+            "posts": posts[(number - 1) * step:number * step], "number": number, "total": count,
+            "total_posts": len(posts), "first": url_of(1), "last": url_of(count),
+            "prev": url_of(number - 1) if number > 1 else None, "next": url_of(number + 1) if number < count else None,
+        }
+        shown = page if number == 1 else {**page, "url": url_of(number), "number": number}
+        pages[output_path(url_of(number))] = _render(env, name, context, page=shown, paginator=paginator, **extra)
     return pages
 
 
 def _page(kind: str, title: str, url: str, description: str = "", images=(), noindex: bool = False) -> dict:
     return {"kind": kind, "title": title, "url": url, "description": description,
-            "images": list(images), "noindex": noindex}
+            "images": list(images), "noindex": noindex, "number": 1}
 
 
 def _page_of_post(view: PostView) -> dict:
@@ -279,6 +300,13 @@ def reads_only_its_post(env: jinja2.Environment, name: str, site_key: str = "") 
 
 
 def _reads_only_its_post(env: jinja2.Environment, name: str) -> bool:
+    return names_any(env, name, _SITE_WIDE) is False
+
+
+def names_any(env: jinja2.Environment, name: str, variables: set[str]) -> bool | None:
+    """Whether the template or one it extends, includes or imports names one of `variables` as
+    a variable of its own (not a macro's parameter); None if that cannot be told (a name computed
+    at render time, a template that does not parse: its render reports that)."""
     seen, pending = set(), [name]
     while pending:
         current = pending.pop()
@@ -288,11 +316,11 @@ def _reads_only_its_post(env: jinja2.Environment, name: str) -> bool:
         try:
             tree = env.parse(env.loader.get_source(env, current)[0])  # type: ignore[union-attr]
         except jinja2.TemplateError:
-            return False  # the render reports it
-        if _SITE_WIDE & jinja2.meta.find_undeclared_variables(tree):
-            return False
+            return None
+        if variables & jinja2.meta.find_undeclared_variables(tree):
+            return True
         for referenced in jinja2.meta.find_referenced_templates(tree):
-            if referenced is None:  # a name computed at render time: cannot tell
-                return False
+            if referenced is None:
+                return None
             pending.append(referenced)
-    return True
+    return False
