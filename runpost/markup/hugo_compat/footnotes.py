@@ -55,6 +55,7 @@ class FootnoteExtension(Extension):
 class FootnoteTreeprocessor(Treeprocessor):
     def run(self, root: etree.Element) -> None:
         numbers = self.footnote_numbers(root)
+        self.drop_unreferenced(root, numbers)
         self.space_backlinks(root)
         self.unwrap_backlinks(root)
         for element in root.iter():
@@ -70,6 +71,7 @@ class FootnoteTreeprocessor(Treeprocessor):
 
     def fix_footnote(self, element: etree.Element, numbers: dict[str, str]) -> None:
         css = element.get("class", "")
+        referred = element.get("href", "")[4:]          # a reference's label, before it is numbered
         if element.tag == "div" and css == "footnote":
             element.set("class", "footnotes")
             element.set("role", "doc-endnotes")
@@ -84,9 +86,29 @@ class FootnoteTreeprocessor(Treeprocessor):
                 element.set(attribute, f"{prefix}fnref{int(repeat.group(1)) - 1}:{numbers[repeat.group(2)]}")
         if css == "footnote-ref":
             element.set("role", "doc-noteref")
+            # Python-Markdown counts notes in the order it reaches them (a quote's before a list's);
+            # the number shown is the one of the first reference in the text, as the id's.
+            if referred in numbers:
+                element.text = numbers[referred]
         if css == "footnote-backref":
             element.attrib.pop("title", None)
             element.set("role", "doc-backlink")
+
+    @staticmethod
+    def drop_unreferenced(root: etree.Element, numbers: dict[str, str]) -> None:
+        # goldmark lists only the notes the text refers to, in the order of their first reference
+        # (a definition left from a draft is not shown: its backlink would lead nowhere); with
+        # none, no footnotes <div> at all.
+        for parent in list(root.iter()):
+            for notes in [child for child in parent if child.tag == "div" and child.get("class") == "footnote"]:
+                for items in notes.iter("ol"):
+                    kept = sorted((int(numbers[li.get("id", "")[3:]]), index, li) for index, li in enumerate(items)
+                                  if li.get("id", "")[3:] in numbers)
+                    for li in list(items):
+                        items.remove(li)
+                    items.extend(li for _, _, li in kept)
+                if not any(len(items) for items in notes.iter("ol")):
+                    parent.remove(notes)
 
     @staticmethod
     def unwrap_backlinks(root: etree.Element) -> None:
@@ -106,5 +128,5 @@ class FootnoteTreeprocessor(Treeprocessor):
         for parent in root.iter():
             children = list(parent)
             for first, second in zip(children, children[1:]):
-                if first.get("class") == second.get("class") == "footnote-backref" and not first.tail:
+                if first.get("class") == second.get("class") == "footnote-backref" and not (first.tail or "").strip():
                     first.tail = "\u00a0"

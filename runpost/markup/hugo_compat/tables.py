@@ -6,6 +6,11 @@ and Hugo show `a | b`, and `` `a|b` `` is two cells to them. goldmark also
 gives a cell missing from a short row no alignment, and takes a leading and a
 trailing pipe off every row, where Python-Markdown does so only when the header
 row has them (` | 7 | x` under `a | b | c` is `7`, `x` and a missing cell).
+
+A table may also start inside a paragraph, as in goldmark (a paragraph transformer): the
+lines before a header row and its delimiter row stay a paragraph, the rest is the table.
+Python-Markdown starts a table only at the first line of a block, so `Results:` right above
+`| a | b |` made one paragraph of pipes and dashes.
 """
 from __future__ import annotations
 
@@ -14,13 +19,45 @@ import xml.etree.ElementTree as etree
 
 import markdown as python_markdown
 from markdown.extensions import Extension
+from markdown.blockprocessors import BlockProcessor
 from markdown.extensions.tables import TableProcessor
+
+# A line that may be a delimiter row (`|---|:--:|`, `--- | ---`): the quick test before the table's own.
+_DELIMITER_ROW = re.compile(r"[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
 
 
 class TableExtension(Extension):
     def extendMarkdown(self, md: python_markdown.Markdown) -> None:
         # Replaces the "tables" extension's processor, so it must be registered after it.
         md.parser.blockprocessors.register(GfmTableProcessor(md.parser, {"use_align_attribute": False}), "table", 75)
+        # Above the paragraph processor (10) and below every other: what reaches it is a paragraph.
+        md.parser.blockprocessors.register(TableInParagraphProcessor(md.parser), "runpost_table_in_paragraph", 11)
+
+
+class TableInParagraphProcessor(BlockProcessor):
+    """Splits a paragraph where a table starts in it: the lines above stay a paragraph."""
+
+    def test(self, parent: etree.Element, block: str) -> bool:
+        return self._table_start(parent, block) > 0
+
+    def run(self, parent: etree.Element, blocks: list[str]) -> None:
+        block = blocks.pop(0)
+        lines = block.split("\n")
+        start = self._table_start(parent, block)
+        # A paragraph's lines may be indented (in a list item, lazily); a table's rows are not code.
+        blocks[:0] = ["\n".join(lines[:start]), "\n".join(line.lstrip(" \t") for line in lines[start:])]
+
+    def _table_start(self, parent: etree.Element, block: str) -> int:
+        """The line where a table starts (a header row, then its delimiter row), 0 if none after the first."""
+        if "|" not in block or "-" not in block:
+            return 0
+        lines = block.split("\n")
+        table = self.parser.blockprocessors["table"]
+        for index in range(1, len(lines) - 1):
+            if _DELIMITER_ROW.fullmatch(lines[index + 1]) and "|" in lines[index] + lines[index + 1] \
+                    and table.test(parent, "\n".join(lines[index:index + 2])):
+                return index
+        return 0
 
 
 class GfmTableProcessor(TableProcessor):
