@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
             base_url=args.base_url,
             drafts=args.drafts,
             future=args.future,
+            expired=args.expired,
             mode=_mode(args),
             params=_params(args.param),
             debug=args.debug,
@@ -195,6 +196,7 @@ def _site_flags() -> argparse.ArgumentParser:
     flags.add_argument("--base-url", metavar="URL", help="absolute URL of the site root (default: from runpost.toml)")
     flags.add_argument("--drafts", action="store_true", help="include posts with draft: true")
     flags.add_argument("--future", action="store_true", help="include posts whose publishDate is in the future")
+    flags.add_argument("--expired", action="store_true", help="include posts whose expiryDate has passed")
     flags.add_argument("--explain", "--plan", action="store_true",
                        help="print what would run and why, run nothing")
     flags.add_argument("--rerun", action="store_true", help="execute every post's code, ignoring build/")

@@ -38,6 +38,7 @@ class Config:
     cname: str = ""                  # custom domain, written to site/CNAME
     drafts: bool = False             # --drafts
     future: bool = False             # --future
+    expired: bool = False            # --expired: posts past their expiryDate too (Hugo's --buildExpired)
     mode: str = "default"            # execution: "default" (stale only), "rerun", "frozen", "explain"
     params: dict[str, str] = field(default_factory=dict)   # --param NAME=VALUE overrides
     timeout: float = 1800.0          # default seconds per executable block

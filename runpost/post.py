@@ -41,6 +41,9 @@ class FrontMatter:
     slug: str = ""                   # URL segment; defaults to the file or bundle name
     params: dict[str, Any] = field(default_factory=dict)   # code parameters, --param overrides
     inputs: tuple[str, ...] = ()     # files the code reads, relative to the bundle; hashed into keys
+    expiry_date: dt.datetime | None = None   # `expiryDate`: not published from then on
+    aliases: tuple[str, ...] = ()    # addresses that redirect to the post (site.pages.alias_pages)
+    url: str = ""                    # Hugo's page address: runpost redirects from it, as from an alias
     extra: dict[str, Any] = field(default_factory=dict)    # any other keys, for templates
     lines: dict[str, int] = field(default_factory=dict)    # key -> file line, for error messages
 

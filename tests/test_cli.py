@@ -51,7 +51,11 @@ def test_template_errors_name_the_template_without_traceback(site_dir):
     (site_dir / "templates/home.html").write_text("{{ posts | no_such_filter }}")
     plain = run_build(cwd=site_dir)
     assert plain.returncode == 1 and "Traceback" not in plain.stderr
-    assert "home.html" in plain.stderr
+    assert "home.html" in plain.stderr and "internal error" not in plain.stderr
+    (site_dir / "templates/home.html").unlink()
+    (site_dir / "templates/post.html").write_text("{{ post.title | no_such_filter }}")
+    plain = run_build(cwd=site_dir)
+    assert plain.returncode == 1 and "post.html" in plain.stderr and "internal error" not in plain.stderr
 
 
 def test_a_failed_build_leaves_the_previous_site_untouched(site_dir):

@@ -138,3 +138,47 @@ def test_yaml_error_points_at_the_line_that_opened_the_broken_construct(front, w
     with pytest.raises(BuildError) as caught:
         parse_post(Path("content/posts/p.md"), f"---\n{front}---\nBody\n")
     assert str(caught.value) == f"content/posts/p.md:{where}: error: invalid YAML front matter: {message}"
+
+
+def test_front_matter_keys_are_read_in_any_case_as_hugo_does():
+    post = parse_post(Path("content/posts/p.md"), "---\nTitle: Hello\nDate: 2023-01-05\nDraft: \"true\"\nTags: [a]\n---\n")
+    assert (post.meta.title, post.meta.date.year, post.meta.draft, post.meta.tags) == ("Hello", 2023, True, ("a",))
+    assert errors_of("---\ntitle: A\nTitle: B\ndate: 2020-01-01\n---\n") == [
+        "content/posts/p.md:3:1: error: 'Title' is 'title' again (Hugo reads front matter keys in any case)"]
+    assert errors_of("---\ntitle: A\ndate: 2020-01-01\ndraft: \"yes\"\n---\n") == [
+        "content/posts/p.md:4:1: error: 'draft' must be true or false"]
+
+
+@pytest.mark.parametrize("written, read", [
+    ("05 Jan 2023", dt.datetime(2023, 1, 5, tzinfo=dt.timezone.utc)),
+    ("Thu, 05 Jan 2023 10:00:00 +0000", dt.datetime(2023, 1, 5, 10, tzinfo=dt.timezone.utc)),
+    ("Thu, 05 Jan 2023 10:00:00 GMT", dt.datetime(2023, 1, 5, 10, tzinfo=dt.timezone.utc)),
+    ("5 Jan 2023 12:00 +0200", dt.datetime(2023, 1, 5, 10, tzinfo=dt.timezone.utc)),
+])
+def test_dates_in_the_rfc_forms_hugo_reads_are_dates(written, read):
+    assert parse_post(Path("content/posts/p.md"), f"---\ntitle: A\ndate: \"{written}\"\n---\n").meta.date == read
+
+
+def test_a_date_hugo_would_read_as_year_one_is_still_an_error():
+    assert errors_of("---\ntitle: A\ndate: \"Jan 5, 2023\"\n---\n") == [
+        "content/posts/p.md:3:1: error: invalid date 'Jan 5, 2023' for 'date' (use YYYY-MM-DD or an ISO 8601 date-time)"]
+
+
+def test_aliases_and_url_must_be_paths_in_this_site():
+    post = parse_post(Path("content/posts/p.md"), "---\ntitle: A\ndate: 2020-01-01\naliases: [/old/, older]\nurl: /2020/a/\n---\n")
+    assert (post.meta.aliases, post.meta.url, post.url) == (("/old/", "older"), "/2020/a/", "/posts/p/")
+    for bad in ("https://example.org/x/", "//evil.example/x", "/a?b", "", "/a#b", "javascript:alert(1)"):
+        assert errors_of(f"---\ntitle: A\ndate: 2020-01-01\naliases: [\"{bad}\"]\n---\n") == [
+            f"content/posts/p.md:4:1: error: '{bad}' in 'aliases' is not a path in this site (like /old/path/ or old-name)"]
+
+
+def test_a_post_past_its_expiry_date_is_left_out_unless_asked(site_dir):
+    (site_dir / "content/posts/expired.md").write_text("---\ntitle: E\ndate: 2020-01-01\nexpiryDate: 2021-01-01\n---\n")
+    (site_dir / "content/posts/expiring.md").write_text("---\ntitle: F\ndate: 2020-01-01\nexpiryDate: 2999-01-01\n---\n")
+    now = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    held_back: list = []
+    slugs = lambda config: {post.meta.slug for post in load_posts(config, now=now, held_back=held_back)}
+    config = load_config(site_dir)
+    assert "expired" not in slugs(config) and "expiring" in slugs(config)
+    assert dt.datetime(2999, 1, 1, tzinfo=dt.timezone.utc) in held_back      # the site changes then by itself
+    assert "expired" in slugs(load_config(site_dir, expired=True))

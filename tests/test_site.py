@@ -127,3 +127,27 @@ def test_home_and_tag_pages_are_paginated_as_hugo_does_and_a_template_without_pa
     (site_dir / "templates/home.html").write_text("{% for post in posts %}<p>{{ post.title }}</p>{% endfor %}")
     assert run_build(cwd=site_dir).returncode == 0
     assert (site / "index.html").read_text().count("<p>") == 5 and not (site / "page").exists()
+
+
+def test_aliases_and_url_become_redirect_pages_to_the_post_as_in_hugo(site_dir):
+    post = site_dir / "content/posts/moved.md"
+    post.write_text("---\ntitle: Moved\ndate: 2024-01-01\naliases: [old-name, /2019/01/moved.html, /a/b/]\n"
+                    "url: /2024/moved/\n---\nSee [the old address](/2024/moved/).\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr           # a link to an old address is a link that works
+    site = site_dir / "site"
+    redirects = {path: (site / path).read_text() for path in
+                 ("posts/old-name/index.html", "2019/01/moved.html", "a/b/index.html", "2024/moved/index.html")}
+    assert '<meta http-equiv="refresh" content="0; url=../../posts/moved/">' in redirects["a/b/index.html"]
+    assert '<meta http-equiv="refresh" content="0; url=../../posts/moved/">' in redirects["2019/01/moved.html"]
+    assert 'content="0; url=../moved/"' in redirects["posts/old-name/index.html"]
+    assert all('<link rel="canonical" href="https://example.org/blog/posts/moved/">' in page
+               and '<meta name="robots" content="noindex">' in page for page in redirects.values())
+    assert "/a/b/" not in (site / "sitemap.xml").read_text()
+    # An alias where a page is would replace it: an error at its line, and the site is left as it was.
+    post.write_text("---\ntitle: Moved\ndate: 2024-01-01\naliases: [/posts/first-post/]\n---\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert ("content/posts/moved.md:4:1: error: alias '/posts/first-post/' would replace a page of the site "
+            "(/posts/first-post/index.html)") in result.stderr
+    assert (site / "a/b/index.html").exists()

@@ -6,6 +6,7 @@ front matter that does not parse is an error, never silently dropped.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import re
 import tomllib
 from pathlib import Path
@@ -20,6 +21,8 @@ from ..post import FrontMatter
 _FENCES = {"---": "yaml", "+++": "toml"}
 # A slug is one URL segment: it names a folder under posts/ and nothing else.
 _BAD_SLUG = re.compile(r"[/\\?#]|^\.{1,2}$|[\x00-\x1f]")
+# An address a redirect page is written at: a path, without query, fragment or backslash.
+_NOT_AN_ADDRESS = re.compile(r"[\\?#\x00-\x1f\x7f]")
 
 
 def parse_front_matter(path: Path, text: str, default_slug: str) -> tuple[FrontMatter, str, int]:
@@ -186,6 +189,7 @@ def _parse_toml(path: Path, raw: str) -> tuple[dict, dict[str, int]]:
 
 def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: str) -> FrontMatter:
     errors = ErrorCollector()
+    data, key_lines = _known_names(path, data, key_lines, errors)
     fields = _Fields(path, data, key_lines, errors)
     for key, value in data.items():
         if not _encodable(value):  # "\ud800" in YAML: a lone surrogate no page can be written with
@@ -214,6 +218,11 @@ def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: s
         slug=slug,
         params=fields.mapping("params"),
         inputs=fields.strings("inputs"),
+        expiry_date=fields.date("expiryDate"),
+        # Hugo's `url` moves the page; runpost keeps every post at /posts/<slug>/ and redirects
+        # from that address, as from each of `aliases`, so links to it keep working.
+        aliases=fields.addresses("aliases"),
+        url=fields.addresses("url")[0] if "url" in data and fields.addresses("url") else "",
         extra={key: value for key, value in data.items() if key not in _KNOWN},
         lines=dict(key_lines),
     )
@@ -223,7 +232,26 @@ def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: s
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _KNOWN = {"title", "date", "publishDate", "lastmod", "description", "summary", "tags",
-          "images", "draft", "slug", "params", "inputs"}
+          "images", "draft", "slug", "params", "inputs", "expiryDate", "aliases", "url"}
+_KNOWN_BY_LOWER = {name.lower(): name for name in _KNOWN}
+
+
+def _known_names(path: Path, data: dict, key_lines: dict[str, int],
+                 errors: ErrorCollector) -> tuple[dict, dict[str, int]]:
+    """Front matter with the keys runpost reads in their own spelling: Hugo reads keys in any
+    case (`Title`, `publishdate`). The same key given twice in two spellings is an error."""
+    named: dict = {}
+    lines = dict(key_lines)
+    for key, value in data.items():
+        name = _KNOWN_BY_LOWER.get(key.lower(), key) if isinstance(key, str) else key
+        if name in named:
+            errors.add(BuildError(Location(path, key_lines.get(key, 1), 1),
+                                  f"'{key}' is '{name}' again (Hugo reads front matter keys in any case)"))
+            continue
+        named[name] = value
+        if name != key and key in key_lines:
+            lines[name] = key_lines[key]
+    return named, lines
 
 
 class _Fields:
@@ -260,8 +288,19 @@ class _Fields:
         self._fail(key, f"'{key}' must be a list of strings")
         return ()
 
+    def addresses(self, key: str) -> tuple[str, ...]:
+        """Paths in this site (`/old/path/`, `old-name`): not URLs of other sites, nor empty."""
+        found = self.strings(key)
+        for address in found:
+            if not address.strip() or _NOT_AN_ADDRESS.search(address) or re.match(r"[A-Za-z][A-Za-z0-9+.-]*:|//", address):
+                self._fail(key, f"'{address}' in '{key}' is not a path in this site (like /old/path/ or old-name)")
+                return ()
+        return found
+
     def boolean(self, key: str) -> bool:
         value = self.data.get(key, False)
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):   # `draft: "true"`, read as Hugo does
+            return value.strip().lower() == "true"
         if not isinstance(value, bool):
             self._fail(key, f"'{key}' must be true or false")
             return False
@@ -309,7 +348,22 @@ def parse_date(value: Any) -> dt.datetime | None:
         try:
             moment = dt.datetime.fromisoformat(text.replace(" ", "T", 1) if len(text) > 10 else text)
         except ValueError:
-            return None
+            moment = _other_date(value.strip())
+            if moment is None:
+                return None
     else:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _other_date(text: str) -> dt.datetime | None:
+    """The other forms Hugo reads (spf13/cast): RFC 1123 and 822, as feeds and e-mail write
+    dates ("Thu, 05 Jan 2023 10:00:00 +0000"), and "05 Jan 2023"."""
+    try:
+        return dt.datetime.strptime(text, "%d %b %Y")
+    except ValueError:
+        pass
+    try:
+        return email.utils.parsedate_to_datetime(text) if re.match(r"(?:[A-Za-z]{3}, )?\d{1,2} [A-Za-z]{3} \d{4} ", text) else None
+    except (ValueError, TypeError, IndexError):
+        return None

@@ -30,7 +30,8 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
     """All posts to publish, sorted newest first.
 
     `parse` stands in for parse_post (serve passes one that remembers its answers).
-    `held_back` gets the publish date of each post not published yet because it is in the future.
+    `held_back` gets the moments the answer changes by itself: the publish date of each post
+    not published yet because it is in the future, the expiry date of each one that will expire.
 
     Every error in every file is reported: into `errors` if given (the
     pipeline goes on with the posts that loaded, to find their errors too),
@@ -56,6 +57,8 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
     if held_back is not None:
         held_back += [post.meta.publish_date for post in posts
                       if not is_published(post, config, now) and is_published(post, replace(config, future=True), now)]
+        held_back += [post.meta.expiry_date for post in posts if post.meta.expiry_date and not config.expired
+                      and post.meta.expiry_date > now and is_published(post, replace(config, future=True), now)]
     posts = [post for post in posts if is_published(post, config, now)]
     try:
         check_unique_urls(posts)
@@ -193,6 +196,8 @@ def _is_skipped(relative: Path) -> bool:
 
 def is_published(post: Post, config: Config, now: dt.datetime) -> bool:
     if post.meta.draft and not config.drafts:
+        return False
+    if post.meta.expiry_date is not None and post.meta.expiry_date <= now and not config.expired:
         return False
     return config.future or post.meta.publish_date <= now
 

@@ -65,7 +65,7 @@ class Preview:
         """The settings for one rebuild: runpost.toml re-read, command-line choices kept."""
         fresh = load_config(self.initial.root)
         keep = {name: getattr(self.initial, name) for name in
-                ("content_dir", "build_dir", "drafts", "future", "mode", "params", "timeout", "debug")}
+                ("content_dir", "build_dir", "drafts", "future", "expired", "mode", "params", "timeout", "debug")}
         return dataclasses.replace(fresh, **keep, output_dir=self.output_dir, base_url=self.url)
 
     def schedule_rebuild(self, changed: Path) -> None:

@@ -28,6 +28,7 @@ from .fragments import render_content, shortcode_renderer, syntax_css
 from .finish import collect_files, finish_html, finish_pages, finish_text, variant_files
 from .notebook import download_files
 from .variants import light_images
+from .urls import relative_url
 from .views import PostView, post_views, view_inputs
 
 
@@ -60,6 +61,7 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
             pages[item[0]] = template(item)
     pages.update(list_pages(env, context, views, config))
     pages.update(notebook_pages(posts, env, config, refs))
+    pages.update(alias_pages(env, context, posts, views, pages))
     pages, links, scripts = finish_pages(pages, cache, page_keys, remembered, finished)
     pages["css/syntax.css"] = syntax_css()
     pages[".nojekyll"] = ""
@@ -193,9 +195,12 @@ def tag_index(views: list[PostView]) -> list[dict[str, Any]]:
 
 
 def list_pages(env: jinja2.Environment, context: dict, views: list[PostView], config: Config) -> dict[str, str]:
+    # A template whose use cannot be told is paginated: its pages then link only to pages that exist.
+    size = {name: config.paginate if names_any(env, name, {"paginator"}) is not False else 0
+            for name in ("home.html", "tag.html")}
     pages = {
         **paged(env, "home.html", context, context["posts"], _page("home", config.title, "/", config.description),
-                config.paginate),
+                size["home.html"]),
         "tags/index.html": _render(env, "tags.html", context, page=_page("tags", "Tags", "/tags/")),
         "404.html": _render(env, "404.html", context, page=_page("404", "Page not found", "/404.html", noindex=True)),
         # The newest feed_limit posts: a 1,000-post blog's feed with every post in full would be 4 MB.
@@ -206,16 +211,15 @@ def list_pages(env: jinja2.Environment, context: dict, views: list[PostView], co
     }
     for tag in context["tags"]:
         page = _page("tag", f"Posts tagged “{tag['name']}”", tag["url"])
-        pages.update(paged(env, "tag.html", {**context, "posts": tag["posts"]}, tag["posts"], page, config.paginate, tag=tag))
+        pages.update(paged(env, "tag.html", {**context, "posts": tag["posts"]}, tag["posts"], page, size["tag.html"], tag=tag))
     return pages
 
 
 def paged(env: jinja2.Environment, name: str, context: dict, posts: list[PostView], page: dict, size: int,
           **extra: Any) -> dict[str, str]:
     """A list page, as Hugo paginates one: `paginator.posts` holds `size` posts (0: all) at the page's
-    URL, then at <url>page/2/, <url>page/3/, ... A template that never names `paginator` is one page."""
-    # A template whose use cannot be told is paginated: its pages then link only to pages that exist.
-    count = max(1, -(-len(posts) // size)) if size and names_any(env, name, {"paginator"}) is not False else 1
+    URL, then at <url>page/2/, <url>page/3/, ... (size 0 for a template that never names `paginator`)."""
+    count = max(1, -(-len(posts) // size)) if size else 1
     url_of = lambda number: page["url"] if number == 1 else f"{page['url']}page/{number}/"
     step = size if count > 1 else len(posts)
     pages = {}
@@ -228,6 +232,43 @@ def paged(env: jinja2.Environment, name: str, context: dict, posts: list[PostVie
         shown = page if number == 1 else {**page, "url": url_of(number), "number": number}
         pages[output_path(url_of(number))] = _render(env, name, context, page=shown, paginator=paginator, **extra)
     return pages
+
+
+def alias_pages(env: jinja2.Environment, context: dict, posts: list[Post], views: list[PostView],
+                pages: dict[str, str]) -> dict[str, str]:
+    """A redirect page at each of a post's `aliases` (and `url`), as Hugo writes one: its old
+    addresses keep working. An alias where a page already is, or two posts', is an error."""
+    made: dict[str, str] = {}
+    owners: dict[str, Post] = {}
+    errors = ErrorCollector()
+    for post, view in zip(posts, views):
+        named = [*(("aliases", alias) for alias in post.meta.aliases), *([("url", post.meta.url)] if post.meta.url else [])]
+        for field, alias in named:
+            where = post.meta.location_of(post.path, field)
+            path = alias_output(alias, post.url)
+            if path is None:
+                errors.add(BuildError(where, f"alias '{alias}' leads outside the site"))
+            elif path in pages or path in owners:
+                other = f"the alias of {Location(owners[path].path)}" if path in owners else "a page of the site"
+                errors.add(BuildError(where, f"alias '{alias}' would replace {other} (/{path})"))
+            else:
+                owners[path] = post
+                page = _page("alias", view.title, "/" + path.removesuffix("index.html"), noindex=True)
+                made[path] = _render(env, "alias.html", context, page=page, post=view,
+                                     redirect=relative_url(post.url, path))
+    errors.raise_if_any()
+    return made
+
+
+def alias_output(alias: str, post_url: str) -> str | None:
+    """The output file of an alias, as Hugo places it ("old" beside the post's folder, "/a/b/"
+    at the root, "/a.html" as that file); None if it leads above the site's root."""
+    joined = alias if alias.startswith("/") else posixpath.join(posixpath.dirname(post_url.rstrip("/")), alias)
+    normal = posixpath.normpath(joined)
+    if normal.startswith("//") or not normal.startswith("/") or ".." in normal.split("/"):
+        return None
+    path = normal.lstrip("/")
+    return path if path.endswith((".html", ".htm")) else posixpath.join(path, "index.html")
 
 
 def _page(kind: str, title: str, url: str, description: str = "", images=(), noindex: bool = False) -> dict:
@@ -315,9 +356,10 @@ def names_any(env: jinja2.Environment, name: str, variables: set[str]) -> bool |
         seen.add(current)
         try:
             tree = env.parse(env.loader.get_source(env, current)[0])  # type: ignore[union-attr]
+            named = jinja2.meta.find_undeclared_variables(tree)     # compiles: an unknown filter raises here
         except jinja2.TemplateError:
             return None
-        if variables & jinja2.meta.find_undeclared_variables(tree):
+        if variables & named:
             return True
         for referenced in jinja2.meta.find_referenced_templates(tree):
             if referenced is None:
