@@ -51,10 +51,11 @@ def highlight_options(positional: tuple[str, ...], named: dict[str, str], report
 
 def highlight_code_bounds(body: str, start: int, end: int) -> tuple[int, int]:
     """The code's offsets between `{{< highlight >}}` (ending at start) and `{{< /highlight >}}` (at end)."""
-    # Hugo drops the newline after the opening tag and before the closing one.
-    if body.startswith("\n", start):
+    # Hugo's highlight shortcode trims every newline after the opening tag and before the
+    # closing one (`trim .Inner "\n\r"`): blank lines around the code are not shown.
+    while start < end and body[start] in "\r\n":
         start += 1
-    if end > start and body[end - 1] == "\n":
+    while end > start and body[end - 1] in "\r\n":
         end -= 1
     return start, end
 

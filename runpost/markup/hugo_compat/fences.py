@@ -52,9 +52,11 @@ class FencedCodePreprocessor(Preprocessor):
             # Hugo numbers a page's fenced blocks; anchorlinenos ids default to "hl-<ordinal>-<line>".
             options.setdefault("lineanchors", f"hl-{ordinal}")
             ordinal += 1
-            code = _dedent(text[block.code_start:block.code_end], len(block.indent))
-            if block.code_end > block.code_start or code:
-                code += "\n"       # goldmark keeps the newline that ends the last code line
+            # goldmark drops the empty lines before the closing fence, and keeps the newline
+            # that ends the last code line.
+            code = _dedent(text[block.code_start:block.code_end], len(block.indent)).rstrip("\n")
+            if code:
+                code += "\n"
             placeholder = self.md.htmlStash.store(highlight_code(code, language, options, fenced=True))
             if block.indent:
                 # In a list item: no blank lines of our own, or the list would turn loose

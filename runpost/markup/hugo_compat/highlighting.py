@@ -34,7 +34,7 @@ def highlight_code(code: str, language: str, options: dict[str, str] | None = No
     if language.lower() in _ENSURE_NEWLINE and not code.endswith("\n"):
         code += "\n"
     lines = _highlighted_lines_of(code, language if lexer is not None else "text")
-    return _chroma_html(lines, language or "text", _display(options), _outer_attributes(options))
+    return _chroma_html(lines, language or "text", _display(options), _outer_attributes(options, fenced))
 
 
 @functools.lru_cache(maxsize=512)
@@ -43,11 +43,22 @@ def _highlighted_lines_of(code: str, language: str):
     return tuple(_highlighted_lines(code, _lexer(language)))
 
 
-def _outer_attributes(options: dict[str, str]) -> str:
-    """Hugo puts a fence's `{.class #id}` on the highlight <div>."""
+def _outer_attributes(options: dict[str, str], fenced: bool = False) -> str:
+    """Hugo puts a fence's `{.class #id}` on the highlight <div>, and its other attributes
+    (`{title="app.py"}`, `data-*`) that are not highlighting options; never an event handler."""
     css = " ".join(["highlight", *options.get("class", "").split()])
     identifier = f' id="{html.escape(options["id"])}"' if options.get("id") else ""
-    return f'class="{html.escape(css)}"{identifier}'
+    others = "".join(f' {name}="{html.escape(value)}"' for name, value in options.items()
+                     if fenced and _ATTRIBUTE_NAME.fullmatch(name) and name.lower() not in _HIGHLIGHT_OPTIONS
+                     and not name.lower().startswith("on"))
+    return f'class="{html.escape(css)}"{others}{identifier}'
+
+
+# Hugo's highlighting options (any case), and class/id: the rest of a fence's attributes go on its <div>.
+_HIGHLIGHT_OPTIONS = frozenset({"linenos", "hl_lines", "linenostart", "anchorlinenos", "lineanchors", "hl_inline",
+                                "style", "noclasses", "tabwidth", "guesssyntax", "linenumbersintable", "codefences",
+                                "class", "id"})
+_ATTRIBUTE_NAME = re.compile(r"[A-Za-z_][-A-Za-z0-9_.:]*")
 
 
 @dataclasses.dataclass(frozen=True)
