@@ -150,6 +150,41 @@ def test_youtube_takes_its_class_as_the_second_positional_parameter_as_hugo_does
         'href="https://www.youtube.com/watch?v=LHXXI4-IEns"')
 
 
+def test_vimeo_is_a_click_to_load_link_as_youtube_is():
+    assert render('{{< vimeo id="146022717" title="A talk" >}}').removesuffix("\n") == (
+        '<div class="vimeo-embed"><a class="vimeo-embed__link" href="https://vimeo.com/146022717"'
+        ' data-vimeo-id="146022717" data-title="A talk"><span class="vimeo-embed__play" aria-hidden="true"></span>'
+        '<span class="vimeo-embed__label">Play video: A talk (Vimeo)</span></a></div>')
+    assert errors_of('{{< vimeo "1 onclick=alert(1)" >}}') == [
+        "content/posts/t.md:5:1: error: vimeo needs a video id like {{< vimeo 146022717 >}}, got '1 onclick=alert(1)'"]
+
+
+def test_gist_is_a_link_to_the_gist_and_loads_no_script():
+    assert render('{{< gist spf13 7896402 "img.html" >}}').removesuffix("\n") == (
+        '<p class="gist-link"><a href="https://gist.github.com/spf13/7896402#file-img-html">'
+        'img.html in gist 7896402 by spf13 (GitHub)</a></p>')
+    assert "script" not in render("{{< gist spf13 7896402 >}}")
+    assert errors_of("{{< gist spf13 >}}") == [
+        "content/posts/t.md:5:1: error: gist needs a GitHub user and a gist id like {{< gist spf13 7896402 >}}, got 'spf13 '"]
+
+
+def test_param_shows_a_front_matter_key_in_any_case_as_hugo_does():
+    date = dt.datetime(2020, 5, 2)
+    meta = FrontMatter(title="t", date=date, publish_date=date, extra={"Author": "Ada <3", "social": {"Mastodon": "@a"}})
+
+    def rendered(body: str) -> str:
+        post = parse_shortcodes(Post(path=Path("content/posts/t.md"), source="", meta=meta, url="/posts/t/",
+                                     body_line=5, body=body), known=BUILTINS)
+        post = dataclasses.replace(post, html=markdown_to_html(post.body, False, final_ids=False))
+        return render_content(post, REFS, make_environment([ENGINE_TEMPLATES]))
+
+    assert rendered("{{< param author >}} {{< param social.mastodon >}} {{< param title >}}") == "<p>Ada &lt;3 @a t</p>"
+    with pytest.raises(BuildErrors) as raised:
+        rendered("See {{< param nope >}}")
+    assert [str(error) for error in raised.value.errors] == [
+        "content/posts/t.md:5:5: error: param 'nope' is not in the post's front matter"]
+
+
 def test_self_closing_highlight_renders_an_empty_block_as_hugo_does():
     assert render("{{< highlight python />}}") == (
         '<div class="highlight"><pre tabindex="0" class="chroma">'

@@ -29,7 +29,7 @@ from ..content.scan import CodeBlock, MathRegion, Tag, closer_of, matching_close
 from ..errors import BuildError, BuildErrors, Location, did_you_mean
 from ..post import Cell, Post, Shortcode
 
-BUILTINS = frozenset({"highlight", "figure", "youtube", "ref", "relref", "value", "table"})
+BUILTINS = frozenset({"highlight", "figure", "youtube", "vimeo", "gist", "param", "ref", "relref", "value", "table"})
 
 
 # Built-ins whose documented form mixes a positional argument with named options

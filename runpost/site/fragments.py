@@ -92,7 +92,8 @@ class _Renderer:
             lambda text: Markup(markdown_to_html(str(text), raw_html=False, inline=True)))
         self.builtins: dict[str, Callable[[Shortcode], str]] = {
             "highlight": self.highlight, "ref": self.ref, "relref": self.ref,
-            "value": self.value, "table": self.table, "youtube": self.youtube, MATH_SHORTCODE: self.math,
+            "value": self.value, "table": self.table, "youtube": self.youtube, "vimeo": self.vimeo,
+            "gist": self.gist, "param": self.param, MATH_SHORTCODE: self.math,
         }
 
     def expand(self, text: str) -> str:
@@ -160,6 +161,37 @@ class _Renderer:
         if not re.fullmatch(r"[A-Za-z0-9_-]+", video):
             raise self.fail(shortcode, f"youtube needs a video id like {{{{< youtube LHXXI4-IEns >}}}}, got '{video}'")
         return self.template(shortcode)
+
+    def vimeo(self, shortcode: Shortcode) -> str:
+        video = shortcode.named.get("id") or (shortcode.positional[0] if shortcode.positional else "")
+        if not re.fullmatch(r"[0-9]+(?:/[0-9a-f]+)?", video):
+            raise self.fail(shortcode, f"vimeo needs a video id like {{{{< vimeo 146022717 >}}}}, got '{video}'")
+        return self.template(shortcode)
+
+    def gist(self, shortcode: Shortcode) -> str:
+        # Hugo loads gist.github.com's script on every page view; runpost links the gist (no
+        # third-party script runs on the page, and the page reads the same without the network).
+        user, gist = (list(shortcode.positional) + ["", ""])[:2]
+        if not (re.fullmatch(r"[A-Za-z0-9-]+", user) and re.fullmatch(r"[0-9a-fA-F]+", gist)):
+            raise self.fail(shortcode, "gist needs a GitHub user and a gist id like "
+                                       f"{{{{< gist spf13 7896402 >}}}}, got '{user} {gist}'")
+        return self.template(shortcode)
+
+    def param(self, shortcode: Shortcode) -> str:
+        # Hugo's .Page.Param: a key of the post's front matter, in any case ("a.b" reaches into maps).
+        name = _argument(shortcode, 0, "name")
+        if not name:
+            raise self.fail(shortcode, "param needs the name of a front matter key: {{< param author >}}")
+        meta = self.post.meta
+        found: Any = {"title": meta.title, "description": meta.description, "summary": meta.summary,
+                      "slug": meta.slug, "tags": list(meta.tags), "draft": meta.draft,
+                      **meta.extra, **meta.params}
+        for part in name.split("."):
+            keys = {key.lower(): key for key in found if isinstance(key, str)} if isinstance(found, dict) else {}
+            if part.lower() not in keys:
+                raise self.fail(shortcode, f"param '{name}' is not in the post's front matter")
+            found = found[keys[part.lower()]]
+        return html.escape(found if isinstance(found, str) else _plain(found), quote=False)
 
     def highlight(self, shortcode: Shortcode) -> str:
         language = shortcode.positional[0] if shortcode.positional else shortcode.named.get("lang", "")
