@@ -379,7 +379,7 @@ def test_the_cache_holds_entries_only_for_pages_of_the_last_build(tmp_path):
     run(root, root / "site")
     gone = before - owners()
     # The deleted post's entries, and those of the list pages that no longer exist (two posts a page).
-    pages_gone = {"page/2/index.html", "tags/python/page/2/index.html"}
+    pages_gone = {"page/2/index.html", "posts/page/2/index.html", "tags/python/page/2/index.html"}
     assert gone >= pages_gone and not any((root / "site" / page).exists() for page in pages_gone)
     assert gone - pages_gone and all("runs-code" in owner for owner in gone - pages_gone), gone
     assert owners() <= before

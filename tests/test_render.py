@@ -268,3 +268,15 @@ def test_heading_ids_are_unique_after_shortcodes_add_their_text(site_templates):
     rendered = render('## Search {{< note >}}new{{< /note >}}\n\n## Search new', site_templates)
     assert '<h2 id="search-new">Search <aside' in rendered
     assert '<h2 id="search-new-1">Search new</h2>' in rendered
+
+
+def test_reference_map_names_a_bundle_by_its_folder_with_or_without_its_slash_as_hugo_does():
+    from runpost.site.pages import reference_map
+
+    date = dt.datetime(2020, 5, 2)
+    meta = FrontMatter(title="t", date=date, publish_date=date, slug="photo-gallery")
+    bundle = Post(path=Path("content/posts/gallery/index.md"), source="", meta=meta, body="", body_line=5,
+                  url="/posts/photo-gallery/", bundle=Path("content/posts/gallery"))
+    refs = reference_map([bundle])
+    assert {refs[name] for name in ("gallery", "gallery/", "posts/gallery/", "/posts/gallery/", "gallery/index.md",
+                                    "photo-gallery")} == {"/posts/photo-gallery/"}

@@ -114,6 +114,7 @@ def test_home_and_tag_pages_are_paginated_as_hugo_does_and_a_template_without_pa
     home = [titles(site / "index.html"), titles(site / "page/2/index.html"), titles(site / "page/3/index.html")]
     assert home == [["Extra 3", "Extra 2"], ["Extra 1", "A bundle post"], ["First post: “quotes” &amp; &lt;tags&gt;"]]
     assert not (site / "page/4").exists() and not (site / "page/1").exists()
+    assert titles(site / "posts/page/3/index.html") == ["First post: “quotes” &amp; &lt;tags&gt;"]   # Hugo's /posts/
     second = (site / "page/2/index.html").read_text()
     assert '<a class="pager__prev" rel="prev" href="../../">' in second and 'rel="next" href="../3/"' in second
     assert "Page 2 of 3" in second and "<title>Page 2 · Fixture Blog</title>" in second
@@ -132,7 +133,7 @@ def test_home_and_tag_pages_are_paginated_as_hugo_does_and_a_template_without_pa
 def test_aliases_and_url_become_redirect_pages_to_the_post_as_in_hugo(site_dir):
     post = site_dir / "content/posts/moved.md"
     post.write_text("---\ntitle: Moved\ndate: 2024-01-01\naliases: [old-name, /2019/01/moved.html, /a/b/]\n"
-                    "url: /2024/moved/\n---\nSee [the old address](/2024/moved/).\n")
+                    "url: /2024/moved/\n---\nSee [the old address](/2024/moved/) and [all posts](/posts/).\n")
     result = run_build(cwd=site_dir)
     assert result.returncode == 0, result.stderr           # a link to an old address is a link that works
     site = site_dir / "site"

@@ -159,7 +159,8 @@ def reference_map(posts: list[Post]) -> dict[str, str]:
     for post in posts:
         names = {post.name, post.meta.slug, f"posts/{post.name}", post.url, post.url.rstrip("/")}
         if post.bundle:
-            names |= {f"posts/{post.name}/index.md", f"posts/{post.name}/", f"{post.name}/index.md"}
+            # A bundle is its folder, as Hugo names it: "gallery", "gallery/", "posts/gallery/".
+            names |= {f"posts/{post.name}/index.md", f"posts/{post.name}/", f"{post.name}/index.md", f"{post.name}/"}
         else:
             names |= {f"posts/{post.name}.md", f"{post.name}.md"}
         names |= {"/" + name for name in list(names) if not name.startswith("/")}
@@ -197,10 +198,13 @@ def tag_index(views: list[PostView]) -> list[dict[str, Any]]:
 def list_pages(env: jinja2.Environment, context: dict, views: list[PostView], config: Config) -> dict[str, str]:
     # A template whose use cannot be told is paginated: its pages then link only to pages that exist.
     size = {name: config.paginate if names_any(env, name, {"paginator"}) is not False else 0
-            for name in ("home.html", "tag.html")}
+            for name in ("home.html", "posts.html", "tag.html")}
     pages = {
         **paged(env, "home.html", context, context["posts"], _page("home", config.title, "/", config.description),
                 size["home.html"]),
+        # Hugo's section page: where a link to /posts/ leads.
+        **paged(env, "posts.html", context, context["posts"], _page("section", "All posts", "/posts/"),
+                size["posts.html"]),
         "tags/index.html": _render(env, "tags.html", context, page=_page("tags", "Tags", "/tags/")),
         "404.html": _render(env, "404.html", context, page=_page("404", "Page not found", "/404.html", noindex=True)),
         # The newest feed_limit posts: a 1,000-post blog's feed with every post in full would be 4 MB.
