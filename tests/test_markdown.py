@@ -218,3 +218,11 @@ def test_an_omitted_html_block_with_a_closing_line_leaves_two_comments():
 def test_an_indented_paragraph_in_a_definition_is_not_code():
     html = markdown_to_html("Term\n:   First.\n\n    Second.\n")
     assert "<pre>" not in html and "<p>Second.</p>" in html
+
+
+def test_a_lone_tag_line_is_an_html_block_without_a_paragraph_as_in_goldmark():
+    # CommonMark's HTML block type 7 (checked against Hugo 0.111 with unsafe = true).
+    html = markdown_to_html('Para.\n\n<img src="a.png" alt="x">\n\nline<br>\n\n<br>\n\n<img src="a.png"\n     alt="m">\n',
+                            raw_html=True)
+    assert html == ('<p>Para.</p>\n<img src="a.png" alt="x">\n<p>line<br></p>\n<br>\n'
+                    '<p><img src="a.png"\n     alt="m"></p>')

@@ -14,6 +14,7 @@ import re
 import markdown as python_markdown
 from markdown.extensions import Extension
 from markdown.inlinepatterns import HtmlInlineProcessor
+from markdown.postprocessors import RawHtmlPostprocessor
 from markdown.preprocessors import Preprocessor
 
 OMITTED = "<!-- raw HTML omitted -->"
@@ -38,6 +39,7 @@ class RawHtmlExtension(Extension):
     def extendMarkdown(self, md: python_markdown.Markdown) -> None:
         # Python-Markdown's own "html_block" and "html", replaced in place.
         md.preprocessors.register(HtmlBlockPreprocessor(md, self.omit), "html_block", 20)
+        md.postprocessors.register(HtmlBlockPostprocessor(md), "raw_html", 30)
         if self.omit:
             md.inlinePatterns.register(OmitHtmlInlineProcessor(_INLINE_HTML, md), "html", 90)
         else:
@@ -86,7 +88,7 @@ class HtmlBlockPreprocessor(Preprocessor):
             if self.omit:
                 # goldmark omits a block's closing line (`-->` on a later line) separately: two comments.
                 html = OMITTED + ("\n" + OMITTED if self.has_closure(lines, number, end) else "")
-            output += ["", self.md.htmlStash.store(html), ""]
+            output += ["", self.md.htmlStash.store(HtmlBlock(html)), ""]
             number, in_paragraph = end, False
         return output
 
@@ -121,6 +123,22 @@ class HtmlBlockPreprocessor(Preprocessor):
         while stop < len(lines) and not end.search(lines[stop]):
             stop += 1
         return min(stop + 1, len(lines))
+
+
+class HtmlBlock(str):
+    """An HTML block found by CommonMark's rules, as stored in the stash."""
+
+
+class HtmlBlockPostprocessor(RawHtmlPostprocessor):
+    """Python-Markdown's raw_html postprocessor, which unwraps a stashed block from its `<p>` only
+    if it starts with a block-level tag; an HTML block of CommonMark's type 7 (a line that is one
+    `<img>` or `<br>`, alone) is a block too, as in goldmark: no `<p>` around it."""
+
+    def stash_to_string(self, text: str) -> str:
+        return text if isinstance(text, HtmlBlock) else str(text)
+
+    def isblocklevel(self, html: str) -> bool:
+        return isinstance(html, HtmlBlock) or super().isblocklevel(html)
 
 
 class OmitHtmlInlineProcessor(HtmlInlineProcessor):
