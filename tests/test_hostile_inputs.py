@@ -49,6 +49,7 @@ PASSWD_LINE = "root:x:0:0"
 # --- expectations -------------------------------------------------------------------------
 
 BUILDS = ("builds",)
+FENCE = "`" * 3
 
 
 def error(*lines: int) -> tuple:
@@ -197,7 +198,10 @@ def front_matter_type_cases() -> list[Case]:
         post(field_line("inputs: {a: 1}"), error(4), "inputs-map"),
         post(field_line("inputs: [../../../outside/secret.txt]"), error(4), "inputs-outside-project"),
         post(field_line("inputs: [/etc/passwd]"), error(4), "inputs-absolute"),
-        post(field_line("aliases: [/old/, ../../../../tmp/alias]"), BUILDS, "aliases-unknown-key"),
+        post(field_line("aliases: [/old/, ../../../../tmp/alias]"), BUILDS, "aliases-clamped-at-the-root"),
+        post(field_line("aliases: [https://evil.example/]"), error(4), "aliases-another-site"),
+        post(field_line("tags: &t [*t]"), error(4), "yaml-recursive-alias"),
+        post(field_line("params: &p {a: *p}"), error(4), "yaml-recursive-alias-in-a-map"),
         post(field_line("unknown_key: whatever"), BUILDS, "unknown-key"),
         post(field_line("? [a, b]\n: c"), error(4, 5), "complex-key"),
         post(front("- a\n- b"), error(2), "front-matter-list"),
@@ -294,6 +298,9 @@ def huge_cases() -> list[Case]:
         post(body("- x\n" * 20_000), BUILDS, "list-items-20k"),
         post(field_line("description: " + "d" * 1_000_000), BUILDS, "description-1MB"),
         post(field_line("tags: [" + ", ".join(f"t{i}" for i in range(2000)) + "]"), BUILDS, "tags-2000"),
+        # A range as wide as memory on a one-line block; a bound int() refuses (4,300 digits).
+        post(body(FENCE + 'python {hl_lines="1-99999999999"}\nx = 1\n' + FENCE), BUILDS, "hl-lines-huge-range"),
+        post(body(FENCE + 'python {hl_lines="1-' + "9" * 5000 + '"}\nx = 1\n' + FENCE), BUILDS, "hl-lines-5000-digits"),
     ]
 
 

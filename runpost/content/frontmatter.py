@@ -135,26 +135,40 @@ def _check_size(path: Path, node: yaml.Node | None) -> None:
     sizes: dict[int, int] = {}
     pairs = node.value if isinstance(node, yaml.MappingNode) else [(node, node)] if node is not None else []
     for key, value in pairs:
-        if _expanded_size(value, sizes) > _MAX_NODES:
-            raise BuildError(Location(path, key.start_mark.line + 2, key.start_mark.column + 1),
-                             f"this value expands to more than {_MAX_NODES:,} values (aliases of aliases?); "
+        where = Location(path, key.start_mark.line + 2, key.start_mark.column + 1)
+        try:
+            size = _expanded_size(value, sizes, set())
+        except _SelfReference:
+            raise BuildError(where, "this value contains itself (a recursive alias, like `a: &x [*x]`)") from None
+        if size > _MAX_NODES:
+            raise BuildError(where, f"this value expands to more than {_MAX_NODES:,} values (aliases of aliases?); "
                              "front matter is for a post's settings")
 
 
-def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+class _SelfReference(Exception):
+    """A node reached again inside itself: a value that contains itself, never a post's setting."""
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], inside: set[int]) -> int:
     """How many values the node stands for once aliases are expanded (the billion-laughs guard).
 
-    Aliases reuse node objects, so sizes are remembered per node: linear in the source.
+    Aliases reuse node objects, so sizes are remembered per node: linear in the source. A node
+    met again while its own value is being counted (`inside`) is a recursive alias: PyYAML builds
+    a list that holds itself, which every later stage would walk forever.
     """
     if id(node) in sizes:
         return sizes[id(node)]
-    sizes[id(node)] = 1  # a recursive alias counts once
+    if id(node) in inside:
+        raise _SelfReference
+    inside.add(id(node))
     if isinstance(node, yaml.SequenceNode):
-        size = 1 + sum(_expanded_size(child, sizes) for child in node.value)
+        size = 1 + sum(_expanded_size(child, sizes, inside) for child in node.value)
     elif isinstance(node, yaml.MappingNode):
-        size = 1 + sum(_expanded_size(key, sizes) + _expanded_size(value, sizes) for key, value in node.value)
+        size = 1 + sum(_expanded_size(key, sizes, inside) + _expanded_size(value, sizes, inside)
+                       for key, value in node.value)
     else:
         size = 1
+    inside.discard(id(node))
     sizes[id(node)] = min(size, _MAX_NODES + 1)
     return sizes[id(node)]
 

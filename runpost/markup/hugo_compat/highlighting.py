@@ -64,7 +64,7 @@ _ATTRIBUTE_NAME = re.compile(r"[A-Za-z_][-A-Za-z0-9_.:]*")
 @dataclasses.dataclass(frozen=True)
 class _Display:
     linenos: str              # "", "table" or "inline"
-    marked: frozenset[int]    # 1-based positions in the code
+    marked: tuple[tuple[int, int], ...]   # hl_lines: 1-based (first, last) positions in the code, as written
     start: int
     anchors: bool
     prefix: str
@@ -83,12 +83,26 @@ def _display(options: dict[str, str]) -> _Display:
                     options.get("lineanchors", ""))
 
 
-def _marked_lines(spec: str) -> frozenset[int]:
-    marked: set[int] = set()
+def _marked_lines(spec: str) -> tuple[tuple[int, int], ...]:
+    ranges = []
     for part in re.split(r"[\s,]+", spec.strip("[] ")):
         bounds = part.strip("\"'").split("-")
         if all(bound.isdigit() for bound in bounds) and bounds[0]:
-            marked.update(range(int(bounds[0]), int(bounds[-1]) + 1))
+            # Past 18 digits a bound is past any block's end (and int() refuses 4,300 digits).
+            ranges.append(tuple(int(bound) if len(bound) <= 18 else 10 ** 18 for bound in (bounds[0], bounds[-1])))
+    return tuple(ranges)
+
+
+def _positions(ranges: tuple[tuple[int, int], ...], count: int) -> frozenset[int]:
+    """The marked positions among a block's `count` lines: never more than it has, however
+    wide the ranges (`hl_lines="1-99999999999"` on a one-line block is one line)."""
+    marked: set[int] = set()
+    covered = 0          # the ranges, sorted, each taken from past what the ones before covered
+    for first, last in sorted(ranges):
+        first, last = max(first, covered + 1, 1), min(last, count)
+        if first <= last:
+            marked.update(range(first, last + 1))
+            covered = last
     return frozenset(marked)
 
 
@@ -180,16 +194,17 @@ def _chroma_html(lines: list[str], language: str, display: _Display, outer: str 
     code_open = f'<code class="language-{html.escape(language)}" data-lang="{html.escape(language)}">'
     numbers = range(display.start, display.start + len(lines))
     display = dataclasses.replace(display, width=len(str(numbers[-1])) if numbers else 1)
+    marked = _positions(display.marked, len(lines))
     code_lines = []
     for position, (number, line) in enumerate(zip(numbers, lines), 1):
-        css = "line hl" if position in display.marked else "line"
+        css = "line hl" if position in marked else "line"
         number_html = _line_number(number, display, "ln", "") if display.linenos == "inline" else ""
         text, newline = (line[:-1], "\n") if line.endswith("\n") else (line, "")
         code_lines.append(f'<span class="{css}">{number_html}<span class="cl">{text}{newline}</span></span>')
     code = f'<pre tabindex="0" class="chroma">{code_open}{"".join(code_lines)}</code></pre>'
     if display.linenos != "table":
         return f'<div {outer}>{code}</div>'
-    gutter = "".join(_gutter_line(number, position in display.marked, display)
+    gutter = "".join(_gutter_line(number, position in marked, display)
                      for position, number in enumerate(numbers, 1))
     return (f'<div {outer}><div class="chroma">\n<table class="lntable"><tr><td class="lntd">\n'
             f'<pre tabindex="0" class="chroma"><code>{gutter}</code></pre></td>\n<td class="lntd">\n'
