@@ -95,3 +95,53 @@ def test_a_name_longer_than_file_systems_allow_is_an_error_before_anything_is_wr
     with pytest.raises(BuildError, match="longer than 255 bytes"):
         write_site(Site(pages={f"posts/{'x' * 300}/index.html": "x"}, files={}, links={}, scripts={}), out)
     assert not out.exists()
+
+
+def _site(text: str) -> Site:
+    return Site(pages={"index.html": text}, files={}, links={}, scripts={})
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["atomic-exchange", "two-renames"])
+def test_a_build_interrupted_in_the_swap_leaves_a_whole_site_and_the_next_build_cleans_up(tmp_path, monkeypatch,
+                                                                                          exchange):
+    import os
+    import signal
+    import runpost.site.write as write
+
+    out = tmp_path / "site"
+    write_site(_site("one"), out)
+    write_site(_site("two"), out)                       # a spare folder exists now
+    if not exchange:
+        monkeypatch.setattr(write, "_exchange", lambda first, second: False)
+    renames = []
+    real_rename = os.rename
+
+    def interrupted(source, target):              # Ctrl-C right after the swap's first rename
+        real_rename(source, target)
+        renames.append(target)
+        if len(renames) == 2:                           # (the first claimed the spare folder)
+            os.kill(os.getpid(), signal.SIGINT)
+    monkeypatch.setattr(write.os, "rename", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_site(_site("three"), out)
+    monkeypatch.setattr(write.os, "rename", real_rename)
+    # The site is whole: Ctrl-C waited for the second rename (or there was one atomic exchange).
+    assert (out / "index.html").read_text() == "three"
+    assert not list(tmp_path.glob(".site.old-*"))
+
+
+def test_a_build_killed_between_two_renames_has_its_old_site_put_back_by_the_next(tmp_path):
+    out = tmp_path / "site"
+    write_site(_site("one"), out)
+    dead = 2 ** 22 + 12345                              # no such process (pid_max is at most 2**22)
+    (tmp_path / "site").rename(tmp_path / f".site.old-{dead}")   # where a SIGKILL between the renames left it
+    (tmp_path / f".site.tmp-{dead}-x1").mkdir()
+    (tmp_path / f".site.spare-{dead}").mkdir()
+    (tmp_path / ".site.tmp-1-other").mkdir()            # pid 1 runs: another build's, left alone
+    from runpost.site.write import _clean_leftovers
+
+    _clean_leftovers(out)
+    assert (out / "index.html").read_text() == "one"
+    assert sorted(path.name for path in tmp_path.iterdir()) == [".site.tmp-1-other", "site"]
+    write_site(_site("two"), out)
+    assert (out / "index.html").read_text() == "two"

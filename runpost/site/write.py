@@ -9,11 +9,17 @@ replace (output.py checks that before the build starts).
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import filecmp
 import os
+import re
 import shutil
+import signal
 import stat
+import sys
 import tempfile
+import threading
 from pathlib import Path, PurePosixPath
 
 from ..atomic import replace_file
@@ -38,6 +44,7 @@ def write_site(site: Site, output_dir: Path) -> tuple[int, int]:
     wanted.update(site.files)
     for path in wanted:
         _parts(path)  # refuse a path outside the folder before anything is written
+    _clean_leftovers(output_dir)
     staging = _claim_spare(output_dir)
     try:
         try:
@@ -83,7 +90,7 @@ def _claim_spare(output_dir: Path) -> Path:
 
 
 def _fresh_staging(output_dir: Path) -> Path:
-    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.tmp-", dir=output_dir.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.tmp-{os.getpid()}-", dir=output_dir.parent))
     # mkdtemp makes the folder 0700; a web server running as another user must read the site.
     staging.chmod(0o777 & ~_UMASK)
     return staging
@@ -200,23 +207,98 @@ def _target(root: Path, path: str, ready: set[Path] | None = None) -> Path:
 
 
 def _swap(staging: Path, output_dir: Path) -> None:
-    # rename() is atomic for each step; between the two steps the old site is
-    # still complete under its spare name, never half-written.
+    """Put staging at output_dir; the folder that was there becomes the spare (or goes).
+
+    Where the system can (Linux: renameat2 with RENAME_EXCHANGE), the two folders trade places
+    in one atomic step: at every moment output_dir is the old site or the new one. Elsewhere it
+    takes two renames, with Ctrl-C and SIGTERM held back between them; a build killed there
+    (SIGKILL, power) leaves the old site whole as `.<name>.old-<pid>`, which the next build puts
+    back before anything else (_clean_leftovers)."""
     spare = _spare(output_dir)
-    backup = None
-    if output_dir.exists():
-        backup = output_dir.with_name(f".{output_dir.name}.old-{os.getpid()}")
-        shutil.rmtree(backup, ignore_errors=True)
-        os.rename(output_dir, backup)
-    os.rename(staging, output_dir)
-    # Only a folder this build made is kept; one of unrelated files (replaced with --force) goes.
-    if backup and not (backup / MARKER).is_file():
-        shutil.rmtree(backup, ignore_errors=True)
-    elif backup:
-        try:
-            os.rename(backup, spare)  # fails if another build left one meanwhile: then delete ours
-        except OSError:
-            shutil.rmtree(backup, ignore_errors=True)
+    with _signals_held():
+        if output_dir.exists() and _exchange(staging, output_dir):
+            previous: Path | None = staging          # the old site, under staging's name
+        else:
+            previous = None
+            if output_dir.exists():
+                previous = output_dir.with_name(f".{output_dir.name}.old-{os.getpid()}")
+                shutil.rmtree(previous, ignore_errors=True)
+                os.rename(output_dir, previous)
+            os.rename(staging, output_dir)
+        # Only a folder this build made is kept; one of unrelated files (replaced with --force) goes.
+        if previous and (previous / MARKER).is_file():
+            try:
+                os.rename(previous, spare)
+                previous = None
+            except OSError:
+                pass               # another build left a spare meanwhile: ours goes
+    if previous:
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where it cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = _libc().renameat2
+    except (AttributeError, OSError):
+        return False             # a C library without it (glibc before 2.28, musl)
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    done = renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE)
+    return done == 0             # EINVAL (a file system without it), ENOSYS...: the two renames
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+
+
+class _signals_held:
+    """Ctrl-C and SIGTERM wait until the block is done (on the main thread, where Python handles them)."""
+
+    def __enter__(self) -> None:
+        self.held = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+        if self.held:
+            self.previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+    def __exit__(self, *_) -> None:
+        if self.held:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.previous)
+
+
+def _clean_leftovers(output_dir: Path) -> None:
+    """What a build killed while writing left beside the output folder: its old site, put back
+    if the output folder is gone (killed between two renames); its staging and spare folders,
+    removed. Only folders of processes that no longer run (another build may be writing)."""
+    pattern = re.compile(re.escape(f".{output_dir.name}.") + r"(old|spare|tmp)-(\d+)(?:-.*)?")
+    try:
+        entries = sorted(os.scandir(output_dir.parent), key=lambda entry: entry.name)
+    except OSError:
+        return
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if not match or int(match.group(2)) == os.getpid() or _running(int(match.group(2))) \
+                or not entry.is_dir(follow_symlinks=False):
+            continue
+        path = Path(entry.path)
+        if match.group(1) == "old" and not output_dir.exists() and (path / MARKER).is_file():
+            os.rename(path, output_dir)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True              # another user's process, or a number we cannot ask about: leave it
+    return True
 
 
 class PreviewWriter:
