@@ -1,6 +1,8 @@
 """Nothing from outside the project reaches the site (content/confine.py and its callers)."""
 from __future__ import annotations
 
+import shutil
+
 from conftest import run_build
 
 SECRET = "TOP-SECRET-CONTENT"
@@ -109,3 +111,14 @@ def test_a_template_link_that_cannot_be_read_is_an_error_and_an_editors_lock_fil
     result = run_build(cwd=site_dir)
     assert result.returncode == 1 and "internal error" not in result.stderr
     assert "templates/shortcodes/loop.html: error: template is a symlink to loop.html, which cannot be read" in result.stderr
+
+
+def test_a_static_or_templates_folder_that_is_itself_a_link_outside_is_an_error(site_dir, tmp_path):
+    outside = outside_file(tmp_path).parent
+    (outside / "robots.txt").write_text("{{ '" + SECRET + "' }}")
+    (site_dir / "templates").symlink_to(outside)
+    assert_refused(run_build(cwd=site_dir), site_dir, "templates")
+    (site_dir / "templates").unlink()
+    shutil.rmtree(site_dir / "static")
+    (site_dir / "static").symlink_to(outside)
+    assert_refused(run_build(cwd=site_dir), site_dir, "static")

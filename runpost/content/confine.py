@@ -73,7 +73,7 @@ def symlink_errors(folder: Path, roots: tuple[Path, ...], what: str) -> list[Bui
     """Each symlink under `folder` that leads outside the project or cannot be read (dangling,
     a loop), as an error at its path."""
     errors = []
-    for path in symlinks_under(folder):
+    for path in [folder] * folder.is_symlink() + symlinks_under(folder):     # the folder itself may be one
         if (outside := outside_error(path, roots, what)) is not None:
             errors.append(outside)
         elif not os.path.exists(path):

@@ -117,7 +117,9 @@ def static_files(config: Config) -> dict[str, Path]:
     for folder in reversed(config.static_dirs):
         # The theme's own folder ships with runpost; the site's may not lead outside the project.
         own = root is not None and folder.parent == root
-        if folder.is_dir():
+        if own and folder.is_symlink() and (outside := outside_error(folder, roots, "static folder")):
+            errors.add(outside)
+        elif folder.is_dir():
             for source in sorted(folder.rglob("*")):
                 if own and source.is_symlink() and (outside := outside_error(source, roots, "static file")):
                     errors.add(outside)
