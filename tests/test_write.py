@@ -101,30 +101,42 @@ def _site(text: str) -> Site:
     return Site(pages={"index.html": text}, files={}, links={}, scripts={})
 
 
-@pytest.mark.parametrize("exchange", [True, False], ids=["atomic-exchange", "two-renames"])
-def test_a_build_interrupted_in_the_swap_leaves_a_whole_site_and_the_next_build_cleans_up(tmp_path, monkeypatch,
-                                                                                          exchange):
-    import os
-    import signal
-    import runpost.site.write as write
+# Run in a process of its own: signals are held on the main thread (where the command line
+# writes the site), which a test worker's thread may not be.
+_INTERRUPTED_SWAP = """
+import os, signal, sys
+from pathlib import Path
+import runpost.site.write as write
+from runpost.post import Site
+site = lambda text: Site(pages={"index.html": text}, files={}, links={}, scripts={})
+out = Path(sys.argv[1])
+write.write_site(site("one"), out)
+write.write_site(site("two"), out)                   # a spare folder exists now
+if sys.argv[2] == "two-renames":
+    write._exchange = lambda first, second: False
+renames, real_rename = [], os.rename
+def interrupted(source, target):                     # Ctrl-C right after the swap's first rename
+    real_rename(source, target)
+    renames.append(target)
+    if len(renames) == 2:                            # (the first claimed the spare folder)
+        os.kill(os.getpid(), signal.SIGINT)
+write.os.rename = interrupted
+try:
+    write.write_site(site("three"), out)
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+@pytest.mark.parametrize("exchange", ["atomic-exchange", "two-renames"])
+def test_a_build_interrupted_in_the_swap_leaves_a_whole_site(tmp_path, exchange):
+    import subprocess
+    import sys
 
     out = tmp_path / "site"
-    write_site(_site("one"), out)
-    write_site(_site("two"), out)                       # a spare folder exists now
-    if not exchange:
-        monkeypatch.setattr(write, "_exchange", lambda first, second: False)
-    renames = []
-    real_rename = os.rename
-
-    def interrupted(source, target):              # Ctrl-C right after the swap's first rename
-        real_rename(source, target)
-        renames.append(target)
-        if len(renames) == 2:                           # (the first claimed the spare folder)
-            os.kill(os.getpid(), signal.SIGINT)
-    monkeypatch.setattr(write.os, "rename", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        write_site(_site("three"), out)
-    monkeypatch.setattr(write.os, "rename", real_rename)
+    done = subprocess.run([sys.executable, "-c", _INTERRUPTED_SWAP, str(out), exchange],
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "interrupted", done.stderr
     # The site is whole: Ctrl-C waited for the second rename (or there was one atomic exchange).
     assert (out / "index.html").read_text() == "three"
     assert not list(tmp_path.glob(".site.old-*"))
