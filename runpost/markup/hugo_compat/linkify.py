@@ -38,7 +38,7 @@ _BARE_URL = _AFTER + r"(?:(?P<url>(?:https?|ftp)://" + _DOMAIN + r"(?::\d+)?" + 
 _AUTOLINK = r"<([A-Za-z][A-Za-z0-9.+-]{1,31}:[^<>\x00-\x20]*)>"
 _TRAILING = "?!.,:*_~"
 # goldmark's util.URLEscape keeps these and %XX; everything else is percent-encoded.
-_URL_SAFE = "-_.~!#$&'()*+,/:;=?@[]"
+_URL_SAFE = "-_.~!#$&'()*+,/:;=?@"      # goldmark encodes [ and ] (util.URLEscape)
 
 
 class LinkifyExtension(Extension):
