@@ -31,6 +31,8 @@ from markdown.util import HTML_PLACEHOLDER_RE
 
 # Stashed between two lists that Python-Markdown would merge; removed after rendering.
 _LIST_BREAK = "<!--runpost:list-break-->"
+# Ten digits or more are no list marker in CommonMark: the line is text ("1234567890. x").
+_TOO_LONG_MARKER = re.compile(r"( *\d{10,})([.)])(?= |$)")
 _LIST_MARKER = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])(?P<space> +|$)")
 _STASHED = HTML_PLACEHOLDER_RE       # STX "wzxhzdk:<stash index>" ETX
 # Put after an item's marker, before its text, unless that text could start a block
@@ -74,6 +76,8 @@ class CommonMarkListPreprocessor(Preprocessor):
         block_indent = 0                        # indentation of the first line after the last blank line
         looseness = _Looseness(output)
         for line in lines:
+            if too_long := _TOO_LONG_MARKER.match(line):     # escaped, Python-Markdown reads it as text too
+                line = line[:too_long.end(1)] + "\\" + line[too_long.end(1):]
             marker = self.item_marker(line, previous, levels)
             if not line.strip():
                 output.append(line)
