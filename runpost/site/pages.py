@@ -266,12 +266,17 @@ def alias_pages(env: jinja2.Environment, context: dict, posts: list[Post], views
 
 def alias_output(alias: str, post_url: str) -> str | None:
     """The output file of an alias, as Hugo places it ("old" beside the post's folder, "/a/b/"
-    at the root, "/a.html" as that file); None if it leads above the site's root."""
-    joined = alias if alias.startswith("/") else posixpath.join(posixpath.dirname(post_url.rstrip("/")), alias)
-    normal = posixpath.normpath(joined)
-    if normal.startswith("//") or not normal.startswith("/") or ".." in normal.split("/"):
-        return None
-    path = normal.lstrip("/")
+    at the root, "/a.html" as that file); None if its `..` lead above the site's root."""
+    joined = alias if alias.startswith("/") else posixpath.dirname(post_url.rstrip("/")) + "/" + alias
+    parts: list[str] = []
+    for part in joined.split("/"):
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    path = "/".join(parts)
     return path if path.endswith((".html", ".htm")) else posixpath.join(path, "index.html")
 
 
