@@ -107,6 +107,36 @@ def test_site_is_served_under_the_base_path_and_root_redirects(preview):
     assert status == 200 and "first version" in page
 
 
+@pytest.mark.parametrize("base_url, base", [("https://user.github.io/repo/", "/repo/"), ("https://blog.example.com/", "/")])
+def test_a_folder_redirect_goes_to_the_normalised_folder_never_to_what_the_request_wrote(project, base_url, base):
+    import http.client
+
+    (project / "runpost.toml").write_text(f'title = "T"\nbase_url = "{base_url}"\n')
+    running = start(load_config(project), Reporter(quiet=True), "127.0.0.1", 0, build=fake_build)
+    thread = threading.Thread(target=running.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        (running.preview.output_dir / "posts").mkdir()
+
+        def location(path: str) -> tuple[int, dict]:
+            connection = http.client.HTTPConnection("127.0.0.1", running.preview.port, timeout=5)
+            connection.request("GET", path)
+            response = connection.getresponse()
+            headers = {name.lower(): value for name, value in response.getheaders()}
+            connection.close()
+            return response.status, headers
+
+        # A CR LF in the request would split the response (a header of the attacker's choosing).
+        status, headers = location(base + "posts/%0d%0aSet-Cookie:%20pwned=1%0d%0aX-Injected:%20yes/..")
+        assert status == 302 and headers["location"] == base + "posts/" and "set-cookie" not in headers
+        # `//evil.example/..` names the site's folder; a redirect to it would leave the server.
+        status, headers = location(base + "%2F%2Fevil.example/%2e%2e")
+        assert status == 302 and headers["location"] == base
+    finally:
+        running.server.shutdown()
+        running.close()
+
+
 def test_reload_script_is_added_to_served_html_but_not_to_the_written_file(preview, project):
     _, page, headers = _get(preview.preview.url)
     assert EVENTS_PATH in page and "EventSource" in page

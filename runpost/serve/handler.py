@@ -14,7 +14,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 if TYPE_CHECKING:
     from .preview import Preview
@@ -74,7 +74,9 @@ class SiteRequestHandler(BaseHTTPRequestHandler):
         target = self.site_dir / relative if relative not in ("", ".") else self.site_dir
         if target.is_dir():
             if not path.endswith("/"):
-                return self._redirect(path + "/")
+                # To the folder as normalised: the request's own text (%0d%0a, a leading //) never
+                # reaches the Location header.
+                return self._redirect(self.base_path + (relative + "/" if relative not in ("", ".") else ""))
             target = target / "index.html"
         if not target.is_file():
             return self._not_found(send_body)
@@ -109,8 +111,10 @@ class SiteRequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _redirect(self, location: str) -> None:
+        """A redirect within this server: one leading slash (`//host` would leave it), and every
+        character a header or a URL path may not hold percent-encoded."""
         self.send_response(HTTPStatus.MOVED_PERMANENTLY if self.preview is None else HTTPStatus.FOUND)
-        self.send_header("Location", location)
+        self.send_header("Location", quote("/" + location.lstrip("/"), safe="/!$&'()*+,;=:@-._~"))
         self.send_header("Content-Length", "0")
         self.end_headers()
 
