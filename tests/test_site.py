@@ -146,9 +146,21 @@ def test_aliases_and_url_become_redirect_pages_to_the_post_as_in_hugo(site_dir):
                and '<meta name="robots" content="noindex">' in page for page in redirects.values())
     assert "/a/b/" not in (site / "sitemap.xml").read_text()
     # An alias where a page is would replace it: an error at its line, and the site is left as it was.
-    post.write_text("---\ntitle: Moved\ndate: 2024-01-01\naliases: [/posts/first-post/]\n---\n")
+    # So would one whose path needs a folder where a file is (the feed, a static file, the marker).
+    post.write_text("---\ntitle: Moved\ndate: 2024-01-01\n"
+                    "aliases: [/posts/first-post/, /index.xml/, /css/style.css/, /.runpost-site/]\n---\n")
     result = run_build(cwd=site_dir)
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert ("content/posts/moved.md:4:1: error: alias '/posts/first-post/' would replace a page of the site "
-            "(/posts/first-post/index.html)") in result.stderr
+    assert [line.split(": error: ")[1] for line in result.stderr.splitlines() if ": error: " in line] == [
+        f"alias '{alias}' would replace {what}" for alias, what in [
+            ("/posts/first-post/", "a page or file of the site (/posts/first-post/index.html)"),
+            ("/index.xml/", "a page or file of the site (/index.xml)"),
+            ("/css/style.css/", "a page or file of the site (/css/style.css)"),
+            ("/.runpost-site/", "runpost's marker file (/.runpost-site)")]]
+    # A static file where the site needs a folder: the posts' pages would have replaced it, or it them.
+    post.unlink()
+    (site_dir / "static/posts").write_text("x")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert "error: a generated page needs /posts/ to be a folder, but static/posts writes a file there" in result.stderr
     assert (site / "a/b/index.html").exists()

@@ -17,6 +17,7 @@ from ..errors import BuildError, ErrorCollector, Location
 from ..parallel import precompute
 from ..post import Post
 from ..render_cache import RenderCache, key
+from .output import MARKER
 from .urls import is_site_path, relative_url, rewrite_css, rewrite_urls
 
 
@@ -79,10 +80,11 @@ def finish_text(path: str, text: str, links: list[str] | None = None, scripts: l
     return text
 
 
-def collect_files(posts: list[Post], config: Config, pages: dict[str, str]) -> dict[str, Path]:
+def collect_files(posts: list[Post], config: Config, pages: dict[str, str],
+                  static: dict[str, Path] | None = None) -> dict[str, Path]:
     """Static files, bundle resources and files the code wrote; two sources for one path is an error."""
     files: dict[str, Path] = {}
-    owners: dict[str, str] = {path: "a generated page" for path in pages}
+    owners: dict[str, str] = {MARKER: "runpost's marker file", **{path: "a generated page" for path in pages}}
     errors = ErrorCollector()
 
     def claim(site_path: str, source: Path, owner: str, where: Location) -> None:
@@ -93,11 +95,22 @@ def collect_files(posts: list[Post], config: Config, pages: dict[str, str]) -> d
         owners[path] = owner
         files[path] = source
 
-    for path, source in static_files(config).items():
+    for path, source in (static_files(config) if static is None else static).items():
         claim("/" + path, source, f"static/{path}", Location(source))
     for post in posts:
         for site_path, source in {**post.assets, **post.results.files}.items():
             claim(site_path, source, str(Location(post.path)), Location(post.path, 1, 1))
+    # A path both a file and a folder (a static file `posts`, beside the posts' pages): one would
+    # replace the other in the output.
+    for path in sorted(owners):
+        folder = path.rpartition("/")[0]
+        while folder:
+            if folder in owners:
+                where = Location(files[path]) if path in files else Location(Path(path))
+                errors.add(BuildError(where, f"{owners[path]} needs /{folder}/ to be a folder, "
+                                      f"but {owners[folder]} writes a file there"))
+                break
+            folder = folder.rpartition("/")[0]
     errors.raise_if_any()
     return files
 

@@ -25,8 +25,9 @@ from ..post import Post, Site
 from ..render_cache import MISSING, RenderCache, folder_digest, key, settings_key
 from .environment import make_environment
 from .fragments import render_content, shortcode_renderer, syntax_css
-from .finish import collect_files, finish_html, finish_pages, finish_text, variant_files
+from .finish import collect_files, finish_html, finish_pages, finish_text, static_files, variant_files
 from .notebook import download_files
+from .output import MARKER
 from .variants import light_images
 from .urls import relative_url
 from .views import PostView, post_views, view_inputs
@@ -61,13 +62,15 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
             pages[item[0]] = template(item)
     pages.update(list_pages(env, context, views, config))
     pages.update(notebook_pages(posts, env, config, refs))
-    pages.update(alias_pages(env, context, posts, views, pages))
+    static = static_files(config)
+    files_to_copy = {*static, *(path.lstrip("/") for post in posts for path in [*post.assets, *post.results.files])}
+    pages.update(alias_pages(env, context, posts, views, pages.keys() | files_to_copy))
     pages, links, scripts = finish_pages(pages, cache, page_keys, remembered, finished)
     pages["css/syntax.css"] = syntax_css()
     pages[".nojekyll"] = ""
     if config.cname:
         pages["CNAME"] = config.cname.strip() + "\n"
-    files = collect_files(posts, config, pages)
+    files = collect_files(posts, config, pages, static)
     files.update(variant_files(image_variants, files, pages))
     # Stylesheets are rewritten like pages (url(/x) becomes relative), so they are written as text.
     for path, source in list(files.items()):
@@ -239,9 +242,10 @@ def paged(env: jinja2.Environment, name: str, context: dict, posts: list[PostVie
 
 
 def alias_pages(env: jinja2.Environment, context: dict, posts: list[Post], views: list[PostView],
-                pages: dict[str, str]) -> dict[str, str]:
+                taken: set[str]) -> dict[str, str]:
     """A redirect page at each of a post's `aliases` (and `url`), as Hugo writes one: its old
-    addresses keep working. An alias where a page already is, or two posts', is an error."""
+    addresses keep working. An alias where a page or a file already is (`taken`), or where one
+    needs a folder, or two posts', is an error."""
     made: dict[str, str] = {}
     owners: dict[str, Post] = {}
     errors = ErrorCollector()
@@ -250,11 +254,15 @@ def alias_pages(env: jinja2.Environment, context: dict, posts: list[Post], views
         for field, alias in named:
             where = post.meta.location_of(post.path, field)
             path = alias_output(alias, post.url)
+            # A page, or the folder its path needs: `/index.xml/` would turn the feed into a folder.
+            clash = next((place for place in _with_folders(path) if place in taken or place in owners
+                          or place == MARKER), None) if path else None
             if path is None:
                 errors.add(BuildError(where, f"alias '{alias}' leads outside the site"))
-            elif path in pages or path in owners:
-                other = f"the alias of {Location(owners[path].path)}" if path in owners else "a page of the site"
-                errors.add(BuildError(where, f"alias '{alias}' would replace {other} (/{path})"))
+            elif clash:
+                other = (f"the alias of {Location(owners[clash].path)}" if clash in owners
+                         else "runpost's marker file" if clash == MARKER else "a page or file of the site")
+                errors.add(BuildError(where, f"alias '{alias}' would replace {other} (/{clash})"))
             else:
                 owners[path] = post
                 page = _page("alias", view.title, "/" + path.removesuffix("index.html"), noindex=True)
@@ -262,6 +270,12 @@ def alias_pages(env: jinja2.Environment, context: dict, posts: list[Post], views
                                      redirect=relative_url(post.url, path))
     errors.raise_if_any()
     return made
+
+
+def _with_folders(path: str) -> list[str]:
+    """`a/b/index.html` and the folders it needs: a/b/index.html, a/b, a."""
+    parts = path.split("/")
+    return ["/".join(parts[:end]) for end in range(len(parts), 0, -1)]
 
 
 def alias_output(alias: str, post_url: str) -> str | None:
