@@ -85,3 +85,32 @@ def test_no_module_but_the_scan_looks_for_code_fences_itself():
               or "def find_code_blocks" in path.read_text(encoding="utf-8")}
     # lists.py only asks whether a line could start a block (``` among #, >, |), never where code is.
     assert owners - {"markup/hugo_compat/lists.py"} == {"content/scan.py"}
+
+
+def test_closing_tags_pair_as_looking_ahead_for_the_first_close_at_the_same_depth_does():
+    # The one-pass pairing (a stack per name) against the rule it replaces, on random tag
+    # sequences: same-name tags nest, self-closing ones and other names are passed over.
+    import random
+
+    def looking_ahead(tags, index):
+        depth = 1
+        for later in range(index + 1, len(tags)):
+            tag = tags[later]
+            if tag.name != tags[index].name:
+                continue
+            if tag.kind == "open" and not tag.self_closing:
+                depth += 1
+            elif tag.kind == "close":
+                depth -= 1
+                if depth == 0:
+                    return later
+        return None
+
+    generator = random.Random(7)
+    for _ in range(300):
+        tags = [scan.Tag(generator.choice(["open", "open", "close", "comment"]), "<", generator.choice("ab"),
+                         index, index + 1, self_closing=generator.random() < 0.2) for index in range(generator.randint(0, 14))]
+        closes = scan.closing_tags(tags)
+        expected = {index: looking_ahead(tags, index) for index, tag in enumerate(tags)
+                    if tag.kind == "open" and not tag.self_closing}
+        assert closes == {index: close for index, close in expected.items() if close is not None}, tags

@@ -25,7 +25,7 @@ from . import cells
 from .codeblocks import display_option_problems
 from .placeholders import make_token
 from .math import MATH_SHORTCODE, MathError, latex_to_mathml
-from ..content.scan import CodeBlock, MathRegion, Tag, closer_of, matching_close, scan_of
+from ..content.scan import CodeBlock, MathRegion, Tag, closer_of, closing_tags, scan_of
 from ..errors import BuildError, BuildErrors, Location, did_you_mean
 from ..post import Cell, Post, Shortcode
 
@@ -96,6 +96,7 @@ class _Parser:
         self.errors: list[BuildError] = []
         self.cells: list[Cell] = []
         self.tokens = 0
+        self._closes: tuple[list, dict[int, int]] | None = None     # pair()'s items and their closing tags
 
     # -- positions and errors
 
@@ -151,7 +152,10 @@ class _Parser:
         return calls
 
     def find_close(self, items: list, index: int, stop: int) -> int | None:
-        return matching_close(items, index, stop)
+        if self._closes is None or self._closes[0] is not items:
+            self._closes = (items, closing_tags(items))
+        close = self._closes[1].get(index)
+        return close if close is not None and close < stop else None
 
     # -- building the new body
 
