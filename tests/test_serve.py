@@ -301,6 +301,27 @@ def test_reading_the_sources_is_not_an_event_but_saving_one_is(project):
         observer.stop()
 
 
+def test_a_watched_folder_made_after_serve_started_is_watched_from_then_on(project):
+    # A new blog has no static/ or templates/: made while serving, they must count as sources.
+    import threading
+
+    from runpost.serve.watch import watch
+
+    seen, changed = [], threading.Event()
+    observer = watch([project / "content", project / "static", project / "runpost.toml"],
+                     lambda path: (seen.append(path), changed.set()))
+    try:
+        (project / "static" / "css").mkdir(parents=True)
+        assert changed.wait(5) and seen[-1] == (project / "static").resolve(), seen
+        for text in ("one", "two"):
+            changed.clear()
+            (project / "static" / "css" / "extra.css").write_text(text, encoding="utf-8")
+            assert changed.wait(5), f"writing {text} in the new folder was not seen"
+            assert seen[-1].name == "extra.css"
+    finally:
+        observer.stop()
+
+
 def test_after_its_first_build_serve_has_the_markdown_converter_ready(tmp_path, monkeypatch):
     # The first build converts posts in worker processes (parallel.precompute); the writer's
     # first edit must not pay for building the converter in serve's own process.
