@@ -99,7 +99,7 @@ class Preview:
                 build(config, self.reporter)
                 error = None
             except BuildErrors as errors:
-                error = "\n".join(str(one) for one in errors.errors) + f"\nbuild failed: {len(errors.errors)} errors"
+                error = "\n".join(str(one) for one in errors.errors) + f"\nbuild failed: {len(errors.errors)} error{'s' if len(errors.errors) != 1 else ''}"
             except BuildError as one:
                 error = str(one)
             except Exception as bug:  # a bug in runpost; keep serving so the user can fix and retry
