@@ -30,6 +30,15 @@ def test_unquoted_and_srcset_attributes_are_read():
     assert script_urls(html) == ["javascript:alert(1)", "javascript:b", "vbscript:x"]
 
 
+
+def test_a_meta_refresh_and_css_urls_in_a_style_are_read():
+    html = ('<meta http-equiv="refresh" content="0;url=javascript:alert(document.domain)">'
+            "<meta http-equiv=refresh content=\"5; URL='data:text/html,x'\">"
+            '<meta name="description" content="0; url=https://example.org/ is fine">'
+            '<p style="background: url(&quot;javascript:alert(1)&quot;), url(/ok.png)">')
+    assert script_urls(html) == ["javascript:alert(document.domain)", "data:text/html,x", "javascript:alert(1)"]
+
+
 CASES = [
     ("[x](javascript:alert(1))", 6, 5),
     ("[x](JaVaScRiPt:alert(1))", 6, 5),

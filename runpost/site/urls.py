@@ -76,6 +76,11 @@ def _scripts_in(tag: str, name: str, value: str) -> list[str]:
 
 def _script_urls_in(tag: str, name: str, value: str) -> list[str]:
     """The script URLs in one attribute's value (a srcdoc's page: script_urls reads it)."""
+    if tag == "meta" and name == "content":      # <meta http-equiv="refresh" content="0; url=...">
+        refresh = _REFRESH.match(unescape_attribute(value))
+        return [refresh.group(2)] if refresh and script_scheme(refresh.group(2)) else []
+    if name == "style":
+        return [url for _, url in _CSS_ANY_URL.findall(unescape_attribute(value)) if script_scheme(url)]
     if name in _ANIMATION_VALUES:
         urls = [part.strip() for part in unescape_attribute(value).split(";")] if name == "values" else [value]
     elif name in _ANY_URL_ATTRIBUTES:
@@ -128,11 +133,15 @@ def absolute_url(target: str, base_url: str, page_url: str = "/") -> str:
     return base_url.rstrip("/") + "/" + site_path.lstrip("/")
 
 
-# An attribute worth reading: a name in _ANY_URL_ATTRIBUTES or _ANIMATION_VALUES, srcdoc or
-# style, with a value. A name follows a space, a '/' or a value's closing quote, and is never
+# A refresh's target, as the HTML standard reads `content`: a time, then `;` or `,`, then `url=`.
+_REFRESH = re.compile(r"""\s*[\d.]*\s*[;,]?\s*(?:url\s*=\s*)?(["']?)(.*?)\1\s*$""", re.IGNORECASE | re.DOTALL)
+# Every url(...) in CSS, whatever it leads to (the script-URL check; rewriting takes site paths only).
+_CSS_ANY_URL = re.compile(r"""url\(\s*(["']?)(.*?)\1\s*\)""", re.IGNORECASE | re.DOTALL)
+# An attribute worth reading: a name in _ANY_URL_ATTRIBUTES or _ANIMATION_VALUES, srcdoc,
+# style or content (a meta refresh), with a value. A name follows a space, a '/' or a value's closing quote, and is never
 # written with entities; a tag without one of these is not parsed.
 _URL_ATTRIBUTE_NAME = re.compile(r"""[\t\n\f\r /"'](?:href|src|srcset|srcdoc|poster|data|action|formaction|xlink:href|"""
-                                 r"""background|cite|style|to|from|by|values)[\t\n\f\r ]*=""", re.IGNORECASE | re.ASCII)
+                                 r"""background|cite|style|content|to|from|by|values)[\t\n\f\r ]*=""", re.IGNORECASE | re.ASCII)
 
 
 def _may_hold_url(html: str, tag: Tag) -> bool:
