@@ -226,3 +226,9 @@ def test_a_lone_tag_line_is_an_html_block_without_a_paragraph_as_in_goldmark():
                             raw_html=True)
     assert html == ('<p>Para.</p>\n<img src="a.png" alt="x">\n<p>line<br></p>\n<br>\n'
                     '<p><img src="a.png"\n     alt="m"></p>')
+
+
+def test_a_nul_character_is_written_as_the_replacement_character():
+    # CommonMark's rule for insecure characters (goldmark applies it to text); a NUL in a page is
+    # a parse error browsers each handle their own way.
+    assert markdown_to_html("a\x00b `c\x00d`") == "<p>a\ufffdb <code>c\ufffdd</code></p>"

@@ -72,7 +72,8 @@ def markdown_to_html(text: str, raw_html: bool = False, inline: bool = False, fi
     """
     converter = _converter(raw_html)
     converter.reset()
-    rendered = unwrap_block_tokens(converter.convert(text))
+    # CommonMark: U+0000 is replaced by U+FFFD (goldmark does; a NUL in a page is a parse error).
+    rendered = unwrap_block_tokens(converter.convert(text.replace("\x00", "\ufffd")))
     if final_ids:
         rendered = resolve_heading_ids(rendered, lambda token: token)
     if inline:
