@@ -34,8 +34,8 @@ def test_unquoted_and_srcset_attributes_are_read():
 def test_a_meta_refresh_and_css_urls_in_a_style_are_read():
     html = ('<meta http-equiv="refresh" content="0;url=javascript:alert(document.domain)">'
             "<meta http-equiv=refresh content=\"5; URL='data:text/html,x'\">"
-            '<meta name="description" content="0; url=https://example.org/ is fine">'
-            '<p style="background: url(&quot;javascript:alert(1)&quot;), url(/ok.png)">')
+            '<meta name="description" content="JavaScript: the good parts">'       # no refresh: text
+            '<p style="background: url(&quot;javascript:alert(1)&quot;), url(/ok.png), url(data:image/png;base64,AA)">')
     assert script_urls(html) == ["javascript:alert(document.domain)", "data:text/html,x", "javascript:alert(1)"]
 
 
@@ -70,8 +70,10 @@ def test_script_url_in_front_matter_images_is_an_error(site_dir):
 
 
 def test_data_image_in_markdown_builds(site_dir):
+    # A description that starts "JavaScript:" is text in the page's <meta name="description">.
     (site_dir / "content/posts/ok.md").write_text(
-        "---\ntitle: Ok\ndate: 2020-01-01\n---\n![dot](data:image/png;base64,iVBORw0KGgo=)\n")
+        "---\ntitle: Ok\ndate: 2020-01-01\ndescription: \"JavaScript: the good parts\"\n---\n"
+        "![dot](data:image/png;base64,iVBORw0KGgo=)\n")
     result = run_build(cwd=site_dir)
     assert result.returncode == 0, result.stderr
 

@@ -61,11 +61,13 @@ def script_urls(html: str) -> list[str]:
         likely, others = read_tags(page)
         for tag in (*likely, *others):
             if _may_hold_url(page, tag):
-                for attribute in attributes(page, tag):
+                found_in = attributes(page, tag)
+                kind = _element(page, tag, found_in)
+                for attribute in found_in:
                     value = page[attribute.start:attribute.end]
                     if attribute.name == "srcdoc":
                         pages.append(unescape_attribute(value))
-                    found.extend(_script_urls_in(tag.name, attribute.name, value))
+                    found.extend(_script_urls_in(kind, attribute.name, value))
     return found
 
 
@@ -74,13 +76,24 @@ def _scripts_in(tag: str, name: str, value: str) -> list[str]:
     return script_urls(unescape_attribute(value)) if name == "srcdoc" else _script_urls_in(tag, name, value)
 
 
+def _element(html: str, tag: Tag, found: list) -> str:
+    """The tag's name, or "meta refresh" for a <meta http-equiv="refresh">: its content is a URL."""
+    if tag.name == "meta" and any(attribute.name == "http-equiv" and unescape_attribute(
+            html[attribute.start:attribute.end]).strip().lower() == "refresh" for attribute in found):
+        return "meta refresh"
+    return tag.name
+
+
 def _script_urls_in(tag: str, name: str, value: str) -> list[str]:
-    """The script URLs in one attribute's value (a srcdoc's page: script_urls reads it)."""
-    if tag == "meta" and name == "content":      # <meta http-equiv="refresh" content="0; url=...">
+    """The script URLs in one attribute's value (a srcdoc's page: script_urls reads it). `tag`:
+    the element's name, as _element gives it."""
+    if tag == "meta refresh" and name == "content":      # content="0; url=..."
         refresh = _REFRESH.match(unescape_attribute(value))
         return [refresh.group(2)] if refresh and script_scheme(refresh.group(2)) else []
     if name == "style":
-        return [url for _, url in _CSS_ANY_URL.findall(unescape_attribute(value)) if script_scheme(url)]
+        # CSS loads images and fonts from url(): a data: URL runs nothing there, javascript: might.
+        return [url for _, url in _CSS_ANY_URL.findall(unescape_attribute(value))
+                if script_scheme(url) in ("javascript", "vbscript")]
     if name in _ANIMATION_VALUES:
         urls = [part.strip() for part in unescape_attribute(value).split(";")] if name == "values" else [value]
     elif name in _ANY_URL_ATTRIBUTES:
@@ -162,7 +175,9 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
     for tag in likely:
         if not _may_hold_url(html, tag):
             continue
-        for attribute in attributes(html, tag):
+        found_in = attributes(html, tag)
+        kind = _element(html, tag, found_in) if scripts is not None else tag.name
+        for attribute in found_in:
             value = html[attribute.start:attribute.end]
             if attribute.name in _SITE_URL_ATTRIBUTES:
                 if found is not None:
@@ -173,15 +188,17 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
             else:
                 new = value
             if scripts is not None:
-                scripts.extend(_scripts_in(tag.name, attribute.name, new))
+                scripts.extend(_scripts_in(kind, attribute.name, new))
             if new != value:
                 pieces.append(html[last:attribute.start])
                 pieces.append(_requoted(new) if not attribute.quote else new)
                 last = attribute.end
     for tag in others:          # what another reading sees is checked for script URLs, and left as it is
         if _may_hold_url(html, tag):
-            for attribute in attributes(html, tag):
-                scripts.extend(_scripts_in(tag.name, attribute.name, html[attribute.start:attribute.end]))
+            found_in = attributes(html, tag)
+            kind = _element(html, tag, found_in)
+            for attribute in found_in:
+                scripts.extend(_scripts_in(kind, attribute.name, html[attribute.start:attribute.end]))
     pieces.append(html[last:])
     return "".join(pieces)
 
