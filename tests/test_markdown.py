@@ -232,3 +232,9 @@ def test_a_nul_character_is_written_as_the_replacement_character():
     # CommonMark's rule for insecure characters (goldmark applies it to text); a NUL in a page is
     # a parse error browsers each handle their own way.
     assert markdown_to_html("a\x00b `c\x00d`") == "<p>a\ufffdb <code>c\ufffdd</code></p>"
+
+
+def test_a_ten_digit_number_is_left_as_written_in_raw_html_and_in_code():
+    html = markdown_to_html("<div>\n1234567890. in html\n</div>\n\n- item\n\n      1234567890. code in item\n",
+                            raw_html=True)
+    assert "1234567890. in html" in html and "<code>1234567890. code in item\n</code>" in html

@@ -31,8 +31,6 @@ from markdown.util import HTML_PLACEHOLDER_RE
 
 # Stashed between two lists that Python-Markdown would merge; removed after rendering.
 _LIST_BREAK = "<!--runpost:list-break-->"
-# Ten digits or more are no list marker in CommonMark: the line is text ("1234567890. x").
-_TOO_LONG_MARKER = re.compile(r"( *\d{10,})([.)])(?= |$)")
 _LIST_MARKER = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])(?P<space> +|$)")
 _STASHED = HTML_PLACEHOLDER_RE       # STX "wzxhzdk:<stash index>" ETX
 # Put after an item's marker, before its text, unless that text could start a block
@@ -57,6 +55,13 @@ class ListExtension(Extension):
         md.treeprocessors.register(LooseListTreeprocessor(md), "runpost_loose_lists", 13)
         # After raw_html (30) has put the stashed list breaks back.
         md.postprocessors.register(ListBreakPostprocessor(md), "runpost_list_breaks", 15)
+        # A list marker has at most nine digits in CommonMark ("1234567890. x" is text): the list
+        # processors (sane_lists' by now) are told so, where Python-Markdown takes any number.
+        for name in ("olist", "ulist"):
+            processor = md.parser.blockprocessors[name]
+            for pattern in ("RE", "CHILD_RE", "INDENT_RE"):
+                if hasattr(processor, pattern):
+                    setattr(processor, pattern, re.compile(getattr(processor, pattern).pattern.replace(r"\d+", r"\d{1,9}")))
 
 
 class CommonMarkListPreprocessor(Preprocessor):
@@ -76,8 +81,6 @@ class CommonMarkListPreprocessor(Preprocessor):
         block_indent = 0                        # indentation of the first line after the last blank line
         looseness = _Looseness(output)
         for line in lines:
-            if too_long := _TOO_LONG_MARKER.match(line):     # escaped, Python-Markdown reads it as text too
-                line = line[:too_long.end(1)] + "\\" + line[too_long.end(1):]
             marker = self.item_marker(line, previous, levels)
             if not line.strip():
                 output.append(line)
