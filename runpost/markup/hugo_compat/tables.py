@@ -23,7 +23,7 @@ from markdown.blockprocessors import BlockProcessor
 from markdown.extensions.tables import TableProcessor
 
 # A line that may be a delimiter row (`|---|:--:|`, `--- | ---`): the quick test before the table's own.
-_DELIMITER_ROW = re.compile(r"[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
+_DELIMITER_ROW = re.compile(r" *\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
 
 
 class TableExtension(Extension):
@@ -53,14 +53,25 @@ class TableInParagraphProcessor(BlockProcessor):
             return 0
         lines = block.split("\n")
         table = self.parser.blockprocessors["table"]
+        # Rows indented four spaces or more are paragraph text, as in goldmark; in a list item
+        # Python-Markdown keeps four spaces of the item's indentation on its later lines.
+        indent = 7 if parent.tag == "li" else 3
         for index in range(1, len(lines) - 1):
             if _DELIMITER_ROW.fullmatch(lines[index + 1]) and "|" in lines[index] + lines[index + 1] \
+                    and all(len(line) - len(line.lstrip(" ")) <= indent for line in lines[index:index + 2]) \
                     and table.test(parent, "\n".join(lines[index:index + 2])):
                 return index
         return 0
 
 
 class GfmTableProcessor(TableProcessor):
+    def run(self, parent: etree.Element, blocks: list[str]) -> None:
+        header_only = blocks[0].count("\n") < 2
+        super().run(parent, blocks)
+        if header_only:     # goldmark writes no <tbody>; Python-Markdown a row of empty cells
+            table = parent[-1]
+            table.remove(table.find("tbody"))
+
     def _split_row(self, row: str) -> list[str]:
         row = row.strip(" ")
         row = self.RE_END_BORDER.sub("", row[1:] if row.startswith("|") else row)
