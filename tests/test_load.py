@@ -182,3 +182,8 @@ def test_a_post_past_its_expiry_date_is_left_out_unless_asked(site_dir):
     assert "expired" not in slugs(config) and "expiring" in slugs(config)
     assert dt.datetime(2999, 1, 1, tzinfo=dt.timezone.utc) in held_back      # the site changes then by itself
     assert "expired" in slugs(load_config(site_dir, expired=True))
+
+
+def test_an_rfc_822_date_with_a_two_digit_year_is_read_as_hugo_reads_it():
+    post = parse_post(Path("content/posts/p.md"), '---\ntitle: A\ndate: "05 Jan 23 10:00 UTC"\n---\n')
+    assert post.meta.date == dt.datetime(2023, 1, 5, 10, tzinfo=dt.timezone.utc)

@@ -170,7 +170,9 @@ def test_gist_is_a_link_to_the_gist_and_loads_no_script():
 
 def test_param_shows_a_front_matter_key_in_any_case_as_hugo_does():
     date = dt.datetime(2020, 5, 2)
-    meta = FrontMatter(title="t", date=date, publish_date=date, extra={"Author": "Ada <3", "social": {"Mastodon": "@a"}})
+    meta = FrontMatter(title="t", date=date.replace(tzinfo=dt.timezone.utc), publish_date=date, aliases=("old", "/a/"),
+                       extra={"Author": "Ada <3", "social": {"Mastodon": "@a", "b": [1, "x"]}},
+                       lines={"title": 2, "date": 3, "aliases": 4, "Author": 5, "social": 6})
 
     def rendered(body: str) -> str:
         post = parse_shortcodes(Post(path=Path("content/posts/t.md"), source="", meta=meta, url="/posts/t/",
@@ -179,6 +181,9 @@ def test_param_shows_a_front_matter_key_in_any_case_as_hugo_does():
         return render_content(post, REFS, make_environment([ENGINE_TEMPLATES]))
 
     assert rendered("{{< param author >}} {{< param social.mastodon >}} {{< param title >}}") == "<p>Ada &lt;3 @a t</p>"
+    # Printed as Hugo's templates print them (checked against Hugo 0.111).
+    assert rendered("{{< param date >}} | {{< param aliases >}} | {{< param social >}}") == \
+        "<p>2020-05-02 00:00:00 +0000 UTC | [old /a/] | map[b:[1 x] mastodon:@a]</p>"
     with pytest.raises(BuildErrors) as raised:
         rendered("See {{< param nope >}}")
     assert [str(error) for error in raised.value.errors] == [

@@ -132,13 +132,14 @@ def test_home_and_tag_pages_are_paginated_as_hugo_does_and_a_template_without_pa
 
 def test_aliases_and_url_become_redirect_pages_to_the_post_as_in_hugo(site_dir):
     post = site_dir / "content/posts/moved.md"
-    post.write_text("---\ntitle: Moved\ndate: 2024-01-01\naliases: [old-name, /2019/01/moved.html, /a/b/]\n"
+    post.write_text("---\ntitle: Moved\ndate: 2024-01-01\naliases: [old-name, /2019/01/moved.html, /a/b/, /a/c/, /old.htm]\n"
                     "url: /2024/moved/\n---\nSee [the old address](/2024/moved/) and [all posts](/posts/).\n")
     result = run_build(cwd=site_dir)
     assert result.returncode == 0, result.stderr           # a link to an old address is a link that works
     site = site_dir / "site"
     redirects = {path: (site / path).read_text() for path in
-                 ("posts/old-name/index.html", "2019/01/moved.html", "a/b/index.html", "2024/moved/index.html")}
+                 ("posts/old-name/index.html", "2019/01/moved.html", "a/b/index.html", "a/c/index.html",
+                  "old.htm/index.html", "2024/moved/index.html")}      # only .html is a file name, as in Hugo
     assert '<meta http-equiv="refresh" content="0; url=../../posts/moved/">' in redirects["a/b/index.html"]
     assert '<meta http-equiv="refresh" content="0; url=../../posts/moved/">' in redirects["2019/01/moved.html"]
     assert 'content="0; url=../moved/"' in redirects["posts/old-name/index.html"]
@@ -148,7 +149,8 @@ def test_aliases_and_url_become_redirect_pages_to_the_post_as_in_hugo(site_dir):
     # An alias where a page is would replace it: an error at its line, and the site is left as it was.
     # So would one whose path needs a folder where a file is (the feed, a static file, the marker).
     post.write_text("---\ntitle: Moved\ndate: 2024-01-01\n"
-                    "aliases: [/posts/first-post/, /index.xml/, /css/style.css/, /.runpost-site/]\n---\n")
+                    "aliases: [/posts/first-post/, /index.xml/, /css/style.css/, /.runpost-site/, /a.html/b/, /a.html]"
+                    "\n---\n")
     result = run_build(cwd=site_dir)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert [line.split(": error: ")[1] for line in result.stderr.splitlines() if ": error: " in line] == [
@@ -156,7 +158,8 @@ def test_aliases_and_url_become_redirect_pages_to_the_post_as_in_hugo(site_dir):
             ("/posts/first-post/", "a page or file of the site (/posts/first-post/index.html)"),
             ("/index.xml/", "a page or file of the site (/index.xml)"),
             ("/css/style.css/", "a page or file of the site (/css/style.css)"),
-            ("/.runpost-site/", "runpost's marker file (/.runpost-site)")]]
+            ("/.runpost-site/", "runpost's marker file (/.runpost-site)"),
+            ("/a.html", "a folder the alias of content/posts/moved.md needs (/a.html)")]]
     # A static file where the site needs a folder: the posts' pages would have replaced it, or it them.
     post.unlink()
     (site_dir / "static/posts").write_text("x")

@@ -378,6 +378,6 @@ def _other_date(text: str) -> dt.datetime | None:
     except ValueError:
         pass
     try:
-        return email.utils.parsedate_to_datetime(text) if re.match(r"(?:[A-Za-z]{3}, )?\d{1,2} [A-Za-z]{3} \d{4} ", text) else None
+        return email.utils.parsedate_to_datetime(text) if re.match(r"(?:[A-Za-z]{3}, )?\d{1,2} [A-Za-z]{3} (?:\d{2}|\d{4}) ", text) else None
     except (ValueError, TypeError, IndexError):
         return None

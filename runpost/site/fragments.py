@@ -11,6 +11,7 @@ the last step of render_site, not ours.
 """
 from __future__ import annotations
 
+import datetime as dt
 import html
 import numbers
 import re
@@ -183,15 +184,20 @@ class _Renderer:
         if not name:
             raise self.fail(shortcode, "param needs the name of a front matter key: {{< param author >}}")
         meta = self.post.meta
+        given = {key.lower() for key in meta.lines}             # keys the front matter wrote
         found: Any = {"title": meta.title, "description": meta.description, "summary": meta.summary,
-                      "slug": meta.slug, "tags": list(meta.tags), "draft": meta.draft,
-                      **meta.extra, **meta.params}
+                      "slug": meta.slug, "tags": list(meta.tags), "draft": meta.draft, "date": meta.date,
+                      "publishdate": meta.publish_date, "lastmod": meta.lastmod, "expirydate": meta.expiry_date,
+                      "aliases": list(meta.aliases), "images": list(meta.images), "url": meta.url,
+                      "inputs": list(meta.inputs)}
+        found = {key: value for key, value in found.items() if key in given or key in ("title", "date", "draft")}
+        found.update({**meta.extra, **meta.params})
         for part in name.split("."):
             keys = {key.lower(): key for key in found if isinstance(key, str)} if isinstance(found, dict) else {}
             if part.lower() not in keys:
                 raise self.fail(shortcode, f"param '{name}' is not in the post's front matter")
             found = found[keys[part.lower()]]
-        return html.escape(found if isinstance(found, str) else _plain(found), quote=False)
+        return html.escape(_go_text(found), quote=False)
 
     def highlight(self, shortcode: Shortcode) -> str:
         language = shortcode.positional[0] if shortcode.positional else shortcode.named.get("lang", "")
@@ -317,6 +323,23 @@ def _argument(shortcode: Shortcode, position: int, name: str) -> str:
     if len(shortcode.positional) > position:
         return shortcode.positional[position]
     return shortcode.named.get(name, "")
+
+
+def _go_text(value: Any) -> str:
+    """A front matter value as Hugo's templates print it (Go's fmt): dates `2023-01-05 00:00:00
+    +0000 UTC`, lists `[a b]`, maps `map[k:v]` (keys in lower case, sorted), true/false."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dt.datetime):
+        offset = value.strftime("%z") or "+0000"
+        return value.strftime("%Y-%m-%d %H:%M:%S ") + offset + (" UTC" if offset == "+0000" else f" {offset}")
+    if isinstance(value, (list, tuple)):
+        return "[" + " ".join(_go_text(item) for item in value) + "]"
+    if isinstance(value, dict):
+        # Hugo reads front matter keys in lower case; Go prints a map's keys sorted.
+        items = sorted((_go_text(key).lower(), _go_text(item)) for key, item in value.items())
+        return "map[" + " ".join(f"{key}:{item}" for key, item in items) + "]"
+    return _plain(value)
 
 
 def _plain(value: Any) -> str:

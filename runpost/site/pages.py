@@ -247,24 +247,28 @@ def alias_pages(env: jinja2.Environment, context: dict, posts: list[Post], views
     addresses keep working. An alias where a page or a file already is (`taken`), or where one
     needs a folder, or two posts', is an error."""
     made: dict[str, str] = {}
-    owners: dict[str, Post] = {}
+    owners: dict[str, Post] = {}           # an alias's output file -> its post
+    folders: dict[str, Post] = {}          # a folder an alias's file needs -> that post
     errors = ErrorCollector()
     for post, view in zip(posts, views):
         named = [*(("aliases", alias) for alias in post.meta.aliases), *([("url", post.meta.url)] if post.meta.url else [])]
         for field, alias in named:
             where = post.meta.location_of(post.path, field)
             path = alias_output(alias, post.url)
-            # A page, or the folder its path needs: `/index.xml/` would turn the feed into a folder.
+            # A page or file where it goes or where it needs a folder (`/index.xml/` would turn the
+            # feed into a folder), or another alias's file, or a folder another alias needs.
             clash = next((place for place in _with_folders(path) if place in taken or place in owners
-                          or place == MARKER), None) if path else None
+                          or place == MARKER), path if path in folders else None) if path else None
             if path is None:
                 errors.add(BuildError(where, f"alias '{alias}' leads outside the site"))
             elif clash:
                 other = (f"the alias of {Location(owners[clash].path)}" if clash in owners
+                         else f"a folder the alias of {Location(folders[clash].path)} needs" if clash in folders
                          else "runpost's marker file" if clash == MARKER else "a page or file of the site")
                 errors.add(BuildError(where, f"alias '{alias}' would replace {other} (/{clash})"))
             else:
                 owners[path] = post
+                folders.update({place: post for place in _with_folders(path)[1:]})
                 page = _page("alias", view.title, "/" + path.removesuffix("index.html"), noindex=True)
                 made[path] = _render(env, "alias.html", context, page=page, post=view,
                                      redirect=relative_url(post.url, path))
@@ -291,7 +295,7 @@ def alias_output(alias: str, post_url: str) -> str | None:
         elif part not in ("", "."):
             parts.append(part)
     path = "/".join(parts)
-    return path if path.endswith((".html", ".htm")) else posixpath.join(path, "index.html")
+    return path if path.endswith(".html") else posixpath.join(path, "index.html")
 
 
 def _page(kind: str, title: str, url: str, description: str = "", images=(), noindex: bool = False) -> dict:
