@@ -761,3 +761,18 @@ def test_a_failed_rerun_keeps_finished_memo_results_for_the_next_rerun(site):
     results = build(post, site, mode="rerun").results
     assert results.executed and calls(site) == ["square4", "square4"], "the failed --rerun's result is reused"
     assert not (site / "build/.preview/rerun-p").exists() or not any((site / "build/.preview/rerun-p").rglob("*.json"))
+
+
+def test_output_that_no_page_can_hold_is_kept_readable_and_bounded(site):
+    # A lone surrogate (a byte the block could not decode) ended the build in an internal error;
+    # 100 MB of output went whole into the page, the feed, the notebook and build/.
+    from runpost.execution.kernel import OUTPUT_LIMIT
+
+    post = write_post(site / "p", 'import runpost\nprint("a\\udcffb")\nrunpost.publish("bad", "\\udcff")',
+                      f'print("x" * {OUTPUT_LIMIT + 5})')
+    results = build(post, site).results
+    assert results.outputs["cell-1"].stdout == "a\ufffdb\n" and results.values["bad"] == "\ufffd"
+    kept = results.outputs["cell-2"].stdout
+    assert kept.startswith("x" * OUTPUT_LIMIT + "\n[runpost kept the first 1,000,000 characters of this output; 6 more")
+    assert len(kept) < OUTPUT_LIMIT + 200
+    json.loads((site / "build" / "p" / "manifest.json").read_text(encoding="utf-8"))   # written, and valid

@@ -158,7 +158,19 @@ def run_cell(cell: dict[str, Any], path: str, namespace: dict,
         error = describe_error(exception, path, cell)
     finally:
         sys.stdout = real_stdout
-    return capture.getvalue(), time.perf_counter() - start, figures, error
+    return kept_output(capture.getvalue()), time.perf_counter() - start, figures, error
+
+
+# What a block prints is kept up to this many characters: the page, its notebook, its feed
+# entry and build/'s results all carry it (a block printing 100 MB made a 700 MB site).
+OUTPUT_LIMIT = 1_000_000
+
+
+def kept_output(text: str) -> str:
+    if len(text) <= OUTPUT_LIMIT:
+        return text
+    return text[:OUTPUT_LIMIT] + f"\n[runpost kept the first {OUTPUT_LIMIT:,} characters of this output; " \
+                                 f"{len(text) - OUTPUT_LIMIT:,} more were printed]\n"
 
 
 def describe_error(error: BaseException, path: str, cell: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import select
 import shutil
 import signal
@@ -228,7 +229,22 @@ class EventReader:
                 return None
             self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
-        return json.loads(line)
+        return valid_text(json.loads(line))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(value: Any) -> Any:
+    """An event with every lone surrogate in its strings replaced by U+FFFD: a block may print
+    or publish "\\udcff" (a byte it could not decode), which no page or JSON file can hold."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [valid_text(item) for item in value]
+    if isinstance(value, dict):
+        return {valid_text(key): valid_text(item) for key, item in value.items()}
+    return value
 
 
 def follow_kernel(process: subprocess.Popen, events: EventReader, plan: Plan, config: Config,
