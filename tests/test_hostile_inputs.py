@@ -299,6 +299,8 @@ def huge_cases() -> list[Case]:
         post(body("- x\n" * 20_000), BUILDS, "list-items-20k"),
         post(field_line("description: " + "d" * 1_000_000), BUILDS, "description-1MB"),
         post(field_line("tags: [" + ", ".join(f"t{i}" for i in range(2000)) + "]"), BUILDS, "tags-2000"),
+        # Each link made Python-Markdown's text new, and its brackets were matched again: 15 s.
+        post(body(" ".join("[x][r]" for _ in range(5000)) + "\n\n[r]: /posts/h/"), BUILDS, "reference-links-5000"),
         # A range as wide as memory on a one-line block; a bound int() refuses (4,300 digits).
         post(body(FENCE + 'python {hl_lines="1-99999999999"}\nx = 1\n' + FENCE), BUILDS, "hl-lines-huge-range"),
         post(body(FENCE + 'python {hl_lines="1-' + "9" * 5000 + '"}\nx = 1\n' + FENCE), BUILDS, "hl-lines-5000-digits"),

@@ -111,11 +111,25 @@ class LinearBrackets:
 
     _matched_text: str | None = None
     _partners: dict[int, int] = {}
+    _shift = 0           # add to a position in _matched_text to find it in the text the partners are of
+    _valid_from = 0      # positions before this one in _matched_text may differ from that text
 
     def getText(self, data: str, index: int) -> tuple[str, int, bool]:
         if data is not self._matched_text:
-            self._matched_text, self._partners = data, _match_brackets(data)
-        close = self._partners.get(index - 1)
+            # After a link, Python-Markdown asks about a new text: the last one with the link made
+            # a placeholder. Where the rest, from this `[` on, is the last text's end, its brackets
+            # pair as before, shifted; else they are matched again (a post of 10,000 links to one
+            # reference definition took a minute when each was matched again).
+            old = self._matched_text or ""
+            shift = len(old) - len(data)
+            if self._valid_from <= index - 1 + shift < len(old) and data.endswith(old[index - 1 + shift:]):
+                self._matched_text, self._shift, self._valid_from = data, self._shift + shift, index - 1
+            else:
+                self._matched_text, self._partners, self._shift, self._valid_from = data, _match_brackets(data), 0, 0
+        elif index - 1 < self._valid_from:
+            self._partners, self._shift, self._valid_from = _match_brackets(data), 0, 0
+        close = self._partners.get(index - 1 + self._shift)
+        close = None if close is None else close - self._shift
         if close is None:
             return data[index:], len(data), False
         return data[index:close], close + 1, True
@@ -133,7 +147,9 @@ def _match_brackets(data: str) -> dict[int, int]:
 
 
 class LinearReferenceProcessor(LinearBrackets, ReferenceInlineProcessor):
-    pass
+    # A full reference is `[text][label]` with nothing between (CommonMark); Python-Markdown
+    # allows a space, so `[[n]] [y]` became one link to y showing "[n]".
+    RE_LINK = re.compile(r"\[([^\]]*)\]", re.DOTALL | re.UNICODE)
 
 
 class LinearShortReferenceProcessor(LinearBrackets, ShortReferenceInlineProcessor):
