@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shlex
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -18,6 +20,10 @@ HIDDEN_PREFIX = "dot-"
 
 def new_blog(folder: Path) -> int:
     """Create the blog; exit 2 (a usage error) if the folder exists and is not empty."""
+    if folder.is_symlink() and not folder.exists():
+        print(f"error: {folder} is a symlink to {os.readlink(folder)}, which does not exist; "
+              "runpost new needs a new or empty folder", file=sys.stderr)
+        return 2
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         print(f"error: {folder} exists and is not empty; runpost new needs a new or empty folder",
               file=sys.stderr)
@@ -31,7 +37,7 @@ def new_blog(folder: Path) -> int:
         print(f"error: cannot create the blog: {error}", file=sys.stderr)
         return 1
     print(f"created a blog in {folder}/ (its README.md says what next)\n\n"
-          f"  cd {folder}\n"
+          f"  cd {shlex.quote(str(folder))}\n"
           f"  runpost build     # runs the example post's code: needs runpost[exec]\n"
           f"  runpost serve     # preview with live reload: needs runpost[exec,serve]")
     return 0

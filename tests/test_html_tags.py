@@ -274,6 +274,15 @@ def test_summary_text_is_what_a_reader_sees():
     assert plain_text("<p><em>a</em>.</p><p>1 &lt; 2 &amp; 3</p>") == "a. 1 < 2 & 3"
 
 
+def test_the_automatic_summary_is_seventy_words_and_at_most_a_thousand_characters():
+    from runpost.site.views import SUMMARY_CHARACTERS, _summary
+
+    assert _summary(["word"] * 70) == " ".join(["word"] * 70)
+    assert _summary(["word"] * 71) == " ".join(["word"] * 70) + "…"
+    # A block's output printed as one long line is one "word": it stops at the cap.
+    assert _summary(["Output:", "x" * 1_000_000]) == ("Output: " + "x" * 1_000_000)[:SUMMARY_CHARACTERS] + "…"
+
+
 def test_the_contents_list_has_the_headings_a_reader_sees():
     from runpost.site.views import table_of_contents
 

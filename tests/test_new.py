@@ -36,17 +36,24 @@ def test_new_blog_readme_names_the_commands(tmp_path):
     assert "runpost serve" in readme and "runpost build" in readme and "git add build/" in readme
 
 
-@pytest.mark.parametrize("existing", ["file", "folder with a file"])
+@pytest.mark.parametrize("existing", ["file", "folder with a file", "link to nothing"])
 def test_new_refuses_a_non_empty_folder_with_exit_2(tmp_path, existing, capsys):
     target = tmp_path / "blog"
     if existing == "file":
         target.write_text("mine")
+    elif existing == "link to nothing":
+        target.symlink_to(tmp_path / "gone")
     else:
         target.mkdir()
         (target / "notes.txt").write_text("mine")
     assert main(["new", str(target)]) == 2
-    assert "not empty" in capsys.readouterr().err
-    assert not (target / "runpost.toml").exists()
+    assert ("does not exist" if existing == "link to nothing" else "not empty") in capsys.readouterr().err
+    assert not (target / "runpost.toml").exists() and not (tmp_path / "gone").exists()
+
+
+def test_new_prints_a_cd_line_a_shell_can_run(tmp_path, capsys):
+    assert new_blog(tmp_path / "my blog") == 0
+    assert f"  cd '{tmp_path}/my blog'\n" in capsys.readouterr().out
 
 
 def test_new_accepts_an_empty_folder(tmp_path):

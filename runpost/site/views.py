@@ -27,6 +27,9 @@ from .urls import absolute_url, rewrite_urls
 
 WORDS_PER_MINUTE = 213  # Hugo's reading-time rate
 SUMMARY_WORDS = 70      # Hugo's default summary length
+# ...and at most this many characters: 70 words of prose are about 450, but a "word" may be a
+# megabyte of a block's output, which would go into every list page, the feed and each <meta>.
+SUMMARY_CHARACTERS = 1000
 
 
 @dataclass(frozen=True)
@@ -150,9 +153,10 @@ def wants_toc(post: Post, content: str, config: Config) -> bool:
 
 
 def _summary(words: list[str]) -> str:
-    if len(words) <= SUMMARY_WORDS:
-        return " ".join(words)
-    return " ".join(words[:SUMMARY_WORDS]) + "…"
+    summary = " ".join(words[:SUMMARY_WORDS])
+    if len(summary) > SUMMARY_CHARACTERS:
+        return summary[:SUMMARY_CHARACTERS].rstrip() + "…"
+    return summary + ("…" if len(words) > SUMMARY_WORDS else "")
 
 
 _BLOCKS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "br", "hr", "figure",
