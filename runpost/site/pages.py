@@ -260,7 +260,7 @@ def alias_pages(env: jinja2.Environment, context: dict, posts: list[Post], views
             clash = next((place for place in _with_folders(path) if place in taken or place in owners
                           or place == MARKER), path if path in folders else None) if path else None
             if path is None:
-                errors.add(BuildError(where, f"alias '{alias}' leads outside the site"))
+                errors.add(BuildError(where, f"alias '{alias}' leads above the site's root"))
             elif clash:
                 other = (f"the alias of {Location(owners[clash].path)}" if clash in owners
                          else f"a folder the alias of {Location(folders[clash].path)} needs" if clash in folders
