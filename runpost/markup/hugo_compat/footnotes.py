@@ -10,6 +10,7 @@ that markup, and readers' links to `#fn:1` should survive a move to runpost.
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 import xml.etree.ElementTree as etree
 
 import markdown as python_markdown
@@ -95,24 +96,24 @@ class FootnoteTreeprocessor(Treeprocessor):
         for element in root.iter("a"):
             href = element.get("href", "")
             if element.get("class") == "footnote-ref" and href.startswith("#fn:"):
-                numbers.setdefault(href[4:], str(len(numbers) + 1))
+                numbers.setdefault(_label(href[4:]), str(len(numbers) + 1))
         return numbers
 
     def fix_footnote(self, element: etree.Element, numbers: dict[str, str]) -> None:
         css = element.get("class", "")
-        referred = element.get("href", "")[4:]          # a reference's label, before it is numbered
+        referred = _label(element.get("href", "")[4:])      # a reference's label, before it is numbered
         if element.tag == "div" and css == "footnote":
             element.set("class", "footnotes")
             element.set("role", "doc-endnotes")
         for attribute, prefix in (("id", "fnref:"), ("id", "fn:"), ("href", "#fn:"), ("href", "#fnref:")):
             value = element.get(attribute, "")
-            if value.startswith(prefix) and value[len(prefix):] in numbers:
-                element.set(attribute, prefix + numbers[value[len(prefix):]])
+            if value.startswith(prefix) and _label(value[len(prefix):]) in numbers:
+                element.set(attribute, prefix + numbers[_label(value[len(prefix):])])
         # A note's second reference: Python-Markdown's "fnref2:name" is goldmark's "fnref1:<number>".
         for attribute, prefix in (("id", ""), ("href", "#")):
             repeat = re.fullmatch(re.escape(prefix) + r"fnref(\d+):(.+)", element.get(attribute, ""))
-            if repeat and repeat.group(2) in numbers:
-                element.set(attribute, f"{prefix}fnref{int(repeat.group(1)) - 1}:{numbers[repeat.group(2)]}")
+            if repeat and _label(repeat.group(2)) in numbers:
+                element.set(attribute, f"{prefix}fnref{int(repeat.group(1)) - 1}:{numbers[_label(repeat.group(2))]}")
         if css == "footnote-ref":
             element.set("role", "doc-noteref")
             # Python-Markdown counts notes in the order it reaches them (a quote's before a list's);
@@ -159,3 +160,9 @@ class FootnoteTreeprocessor(Treeprocessor):
             for first, second in zip(children, children[1:]):
                 if first.get("class") == second.get("class") == "footnote-backref" and not (first.tail or "").strip():
                     first.tail = "\u00a0"
+
+
+def _label(written: str) -> str:
+    """A note's label as its `<li id>` holds it: the links' hrefs are percent-encoded by then
+    (`#fn:caf%C3%A9` is the note `café`), the ids are not."""
+    return unquote(written) if "%" in written else written
