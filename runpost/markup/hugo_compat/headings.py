@@ -36,10 +36,11 @@ class HeadingExtension(Extension):
 
 class CommonMarkHashHeaderProcessor(HashHeaderProcessor):
     """ATX headings as CommonMark reads them: `#` needs a space after it (`#hashtag` is text),
-    and closing hashes need a space before them (`## C# and F#` keeps its `#`)."""
+    and closing hashes need a space before them (`## C# and F#` keeps its `#`); a backslash
+    may end one (`## Why C\\`: literal, as no line follows within the heading)."""
 
     RE = re.compile(r"(?:^|\n)[ ]{0,3}(?P<level>#{1,6})(?=[ \t]|\n|$)[ \t]*"
-                    r"(?P<header>(?:\\.|[^\\\n])*?)(?:[ \t]+#+)?[ \t]*(?:\n|$)")
+                    r"(?P<header>(?:\\.|\\(?=\n|$)|[^\\\n])*?)(?:[ \t]+#+)?[ \t]*(?:\n|$)")
 
 
 class CommonMarkSetextHeaderProcessor(SetextHeaderProcessor):
