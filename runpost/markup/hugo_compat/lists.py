@@ -149,9 +149,12 @@ class CommonMarkListPreprocessor(Preprocessor):
 
     @staticmethod
     def continues_paragraph(previous: str, marker: re.Match) -> bool:
-        ordered = marker["marker"][0].isdigit()
-        return bool(previous.strip()) and not previous.lstrip().startswith("#") and ordered and \
-            int(marker["marker"][:-1]) != 1
+        """Whether the marker's line is paragraph text: a list interrupts a paragraph only with
+        an item that has text and, if ordered, starts at 1 (`Title` + `-` is a heading)."""
+        if not previous.strip() or previous.lstrip().startswith("#"):
+            return False
+        empty = not marker.string[marker.end():].strip()
+        return empty or (marker["marker"][0].isdigit() and int(marker["marker"][:-1]) != 1)
 
     def open_item(self, levels, marker) -> list[tuple[int, int]]:
         indent = len(marker["indent"])
