@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 import string
 import xml.etree.ElementTree as etree
+from html.entities import html5
 
 import markdown as python_markdown
 from markdown.extensions import Extension
-from markdown.inlinepatterns import BACKTICK_RE, BacktickInlineProcessor, SubstituteTagInlineProcessor
+from markdown.inlinepatterns import (BACKTICK_RE, ENTITY_RE, BacktickInlineProcessor, HtmlInlineProcessor,
+                                    SubstituteTagInlineProcessor)
 from markdown.postprocessors import Postprocessor
 from markdown.util import AtomicString, code_escape
 
@@ -31,8 +33,22 @@ class InlineExtension(Extension):
         # that could match inside them.
         md.inlinePatterns.register(SubstituteTagInlineProcessor(_BACKSLASH_BREAK, "br"), "runpost_break", 185)
         md.inlinePatterns.register(CommonMarkBacktickProcessor(BACKTICK_RE), "backtick", 190)
+        md.inlinePatterns.register(KnownEntityProcessor(ENTITY_RE, md), "entity", 80)
         # On the finished HTML, once raw_html (30) has put stashed blocks back.
         md.postprocessors.register(TrailingSpacePostprocessor(md), "runpost_trailing_space", 10)
+
+
+class KnownEntityProcessor(HtmlInlineProcessor):
+    """`&name;` is an entity only if HTML names one (CommonMark): `&notanentity;` is text, its
+    `&` escaped. Python-Markdown passed any name through, and a browser reads the `&not`
+    of `&notanentity;` as ¬."""
+
+    def handleMatch(self, m, data):
+        name = m.group(1)[1:]
+        if not name.startswith("#") and name not in html5:
+            # Stashed as written, escaped: the serializer leaves any `&name;` in text alone.
+            return self.md.htmlStash.store("&amp;" + name), m.start(0), m.end(0)
+        return super().handleMatch(m, data)
 
 
 class CommonMarkBacktickProcessor(BacktickInlineProcessor):
