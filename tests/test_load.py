@@ -187,3 +187,14 @@ def test_a_post_past_its_expiry_date_is_left_out_unless_asked(site_dir):
 def test_an_rfc_822_date_with_a_two_digit_year_is_read_as_hugo_reads_it():
     post = parse_post(Path("content/posts/p.md"), '---\ntitle: A\ndate: "05 Jan 23 10:00 UTC"\n---\n')
     assert post.meta.date == dt.datetime(2023, 1, 5, 10, tzinfo=dt.timezone.utc)
+
+
+def test_json_front_matter_is_read_as_hugo_reads_it():
+    post = parse_post(Path("content/posts/j.md"),
+                      '{\n  "title": "JSON front",\n  "date": "2023-04-03",\n  "tags": ["a"]\n}\n\nBody with JSON.\n')
+    assert (post.meta.title, post.meta.date.year, post.meta.tags) == ("JSON front", 2023, ("a",))
+    assert post.body == "\nBody with JSON.\n" and post.body_line == 6 and post.meta.lines["tags"] == 4
+    assert errors_of('{"title": "x",\n "date": }\n', "content/posts/j.md") == [
+        "content/posts/j.md:2:10: error: invalid JSON front matter: Expecting value"]
+    assert errors_of('{"title": "x", "title": "y", "date": "2020-01-01"}\n', "content/posts/j.md") == [
+        "content/posts/j.md:1:1: error: invalid JSON front matter: key 'title' is given twice"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -27,10 +28,12 @@ _NOT_AN_ADDRESS = re.compile(r"[\\?#\x00-\x1f\x7f]")
 
 def parse_front_matter(path: Path, text: str, default_slug: str) -> tuple[FrontMatter, str, int]:
     """Return (front matter, body, file line where the body starts)."""
+    if text.startswith("{"):
+        return _json_front_matter(path, text, default_slug)
     lines = text.split("\n")
     fence = lines[0].rstrip() if lines else ""
     if fence not in _FENCES:
-        raise BuildError(Location(path, 1, 1), "missing front matter (start the file with '---' or '+++')")
+        raise BuildError(Location(path, 1, 1), "missing front matter (start the file with '---', '+++' or '{')")
     try:
         end = next(i for i in range(1, len(lines)) if lines[i].rstrip() == fence)
     except StopIteration:
@@ -42,6 +45,38 @@ def parse_front_matter(path: Path, text: str, default_slug: str) -> tuple[FrontM
         data, key_lines = _parse_toml(path, raw)
     meta = _validate(path, data, key_lines, default_slug)
     return meta, "\n".join(lines[end + 1:]), end + 2
+
+
+def _json_front_matter(path: Path, text: str, default_slug: str) -> tuple[FrontMatter, str, int]:
+    """Hugo's third form: a JSON object at the very start of the file, the body after it."""
+    def pairs(items: list[tuple[str, Any]]) -> dict:
+        found: dict = {}
+        for key, value in items:
+            if key in found:
+                raise _DuplicateKey(key)
+            found[key] = value
+        return found
+
+    try:
+        data, end = json.JSONDecoder(object_pairs_hook=pairs).raw_decode(text)
+    except json.JSONDecodeError as error:
+        raise BuildError(Location(path, error.lineno, error.colno), f"invalid JSON front matter: {error.msg}") from None
+    except _DuplicateKey as error:
+        raise BuildError(Location(path, 1, 1), f"invalid JSON front matter: key '{error.args[0]}' is given twice") from None
+    if not isinstance(data, dict):
+        raise BuildError(Location(path, 1, 1), "front matter must be a mapping of keys to values")
+    head = text[:end]
+    key_lines = {key: head.count("\n", 0, match.start()) + 1 for key in data
+                 if (match := re.search(re.escape(json.dumps(key)) + r"\s*:", head))}
+    meta = _validate(path, data, key_lines, default_slug)
+    rest = text[end:]
+    newline = rest.find("\n")
+    body = rest[newline + 1:] if newline >= 0 and not rest[:newline].strip() else rest
+    return meta, body, head.count("\n") + 1 + (1 if body is not rest else 0)
+
+
+class _DuplicateKey(Exception):
+    pass
 
 
 class _FrontMatterYAML:
