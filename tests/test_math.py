@@ -11,6 +11,7 @@ from runpost.config import DEFAULT_TEMPLATES
 from runpost.content.scan import scan_source
 from runpost.errors import BuildErrors
 from runpost.markup.markdown import markdown_to_html
+from runpost.markup.math import latex_to_mathml
 from runpost.markup.shortcodes import BUILTINS, parse_shortcodes
 from runpost.post import FrontMatter, Post, Results
 from runpost.site.environment import make_environment
@@ -89,3 +90,12 @@ def test_unbalanced_braces_are_an_error():
     with pytest.raises(BuildErrors) as raised:
         render("$\\frac{a}{b$")
     assert "'{' without a matching '}'" in str(raised.value.errors[0])
+
+
+def test_what_katex_and_mathjax_posts_write_renders():
+    # aligned (align* inside a formula), dcases, and \label/\nonumber/\notag, which show nothing.
+    aligned = latex_to_mathml(r"\left\{ \begin{aligned} a &= b \\ c &= d \end{aligned} \right.", True)
+    assert "<mtable" in aligned and "<mi>&amp;</mi>" not in aligned and "<mi>&</mi>" not in aligned
+    assert "<mtable" in latex_to_mathml(r"\begin{dcases} a & b \\ c & d \end{dcases}", True)
+    assert latex_to_mathml(r"x = 1 \label{eq:one} \nonumber", True) == latex_to_mathml("x = 1", True)
+    assert latex_to_mathml(r"x \notag", False) == latex_to_mathml("x", False)

@@ -25,7 +25,7 @@ def latex_to_mathml(latex: str, display: bool) -> str:
     """`<math>` for `latex`; raises MathError with a one-line reason."""
     _check_braces(latex)
     try:
-        mathml = convert(latex.strip(), display="block" if display else "inline")
+        mathml = convert(_as_latex2mathml_reads(latex).strip(), display="block" if display else "inline")
     except Exception as error:       # latex2mathml raises bare Exception subclasses with no message
         raise MathError(str(error) or _words(type(error).__name__)) from None
     # latex2mathml keeps a command it does not know as text (<mi>\foo</mi>): the reader would see LaTeX.
@@ -35,6 +35,22 @@ def latex_to_mathml(latex: str, display: bool) -> str:
     if "<mi>&</mi>" in mathml:
         raise MathError("'&' outside an environment latex2mathml aligns (align, matrix, cases...)")
     return mathml
+
+
+# What KaTeX and MathJax posts write that latex2mathml spells otherwise or does not need:
+# `aligned` is align* inside a formula, `dcases` are cases, and a \label, \nonumber or \notag
+# shows nothing (runpost numbers no equations).
+_SPELLINGS = [
+    (re.compile(r"\\(begin|end)\{aligned\}"), r"\\\1{align*}"),
+    (re.compile(r"\\(begin|end)\{dcases\}"), r"\\\1{cases}"),
+    (re.compile(r"\\label\s*\{[^{}]*\}|\\(?:nonumber|notag)(?![A-Za-z])"), ""),
+]
+
+
+def _as_latex2mathml_reads(latex: str) -> str:
+    for pattern, replacement in _SPELLINGS:
+        latex = pattern.sub(replacement, latex)
+    return latex
 
 
 def _check_braces(latex: str) -> None:
