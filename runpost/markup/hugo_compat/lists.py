@@ -64,6 +64,27 @@ class ListExtension(Extension):
                     setattr(processor, pattern, re.compile(getattr(processor, pattern).pattern.replace(r"\d+", r"\d{1,9}")))
 
 
+def _join_items_starting_blank(lines: list[str]) -> list[str]:
+    """`-` alone on its line, its text on the next, indented past the marker: one item, as
+    CommonMark reads it (an item may start with one blank line). Python-Markdown needs the
+    text on the marker's line. Only where an item may start: after a blank line or an item."""
+    joined: list[str] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        marker = _LIST_MARKER.match(line)
+        after = lines[index + 1] if index + 1 < len(lines) else ""
+        if (marker and not line[marker.end():].strip() and after.strip()
+                and len(after) - len(after.lstrip(" ")) >= len(marker["indent"]) + len(marker["marker"]) + 1
+                and (not joined or not joined[-1].strip() or _LIST_MARKER.match(joined[-1]))):
+            joined.append(f'{marker["indent"]}{marker["marker"]} {after.lstrip(" ")}')
+            index += 2
+            continue
+        joined.append(line)
+        index += 1
+    return joined
+
+
 class CommonMarkListPreprocessor(Preprocessor):
     """Rewrite list lines so that Python-Markdown's list rules see CommonMark's lists.
 
@@ -73,6 +94,7 @@ class CommonMarkListPreprocessor(Preprocessor):
     """
 
     def run(self, lines: list[str]) -> list[str]:
+        lines = _join_items_starting_blank(lines)
         output: list[str] = []
         levels: list[tuple[int, int]] = []     # (source marker indent, source content column)
         top_kind = ""                           # the open top-level list's "-", "*", "+", "." or ")"
