@@ -166,6 +166,10 @@ class CommonMarkListPreprocessor(Preprocessor):
         item = line.lstrip(" ")
         if marker["marker"].endswith(")"):
             item = re.sub(r"^(\d+)\)", r"\1.", item)     # Python-Markdown knows only `1.`
+        if not line[marker.end():].strip():
+            # An empty item: Python-Markdown needs text after the marker (else `- a` + `-` is a
+            # heading "a"); a stashed nothing stands in.
+            item = item.rstrip() + " " + self.md.htmlStash.store("")
         output.append(" " * (4 * depth) + item)
         return levels, top_kind
 
