@@ -190,10 +190,27 @@ def test_one_prose_edit_renders_one_post_again(tmp_path):
     post_kinds = {(owner, kind) for owner, kind in cache.computed if kind not in ("page", "post-page")}
     # The post's page and its neighbour's (the oldest post has one: its prev/next link shows the
     # title) are templated again.
-    assert {owner for owner, kind in cache.computed if kind == "post-page"} == {
-        "posts/first-post/index.html", "posts/runs-code/index.html"}
+    post_pages = {owner for owner, kind in cache.computed if kind == "post-page" and owner.startswith("posts/")
+                  and not owner.startswith("posts/page/") and owner != "posts/index.html"}
+    assert post_pages == {"posts/first-post/index.html", "posts/runs-code/index.html"}
     # (Its links are the ones its finished page holds: no separate pass over its Markdown.)
     assert post_kinds == {("/posts/first-post/", kind) for kind in ("markdown", "content", "view")}
+
+
+def test_a_prose_edit_templates_again_only_the_list_pages_that_show_the_post_or_its_neighbours(tmp_path):
+    root = make_project(tmp_path / "project")
+    for day in range(1, 7):
+        (root / f"content/posts/extra-{day}.md").write_text(
+            f"---\ntitle: Extra {day}\ndate: 2024-06-0{day}\n---\nText {day}.\n", encoding="utf-8")
+    run(root, root / "site")
+    edit(root / "content/posts/extra-6.md", "Text 6.", "Text six, edited.")
+    cache = RenderCache(root / "build" / CACHE_FOLDER)
+    run(root, root / "site", cache)
+    templated = {owner for owner, kind in cache.computed if kind == "post-page"}
+    # Two posts a page, newest first: extra-6 and extra-5 are on the first page of the home and
+    # /posts/ lists; no other list page shows it or a neighbour.
+    assert templated == {"posts/extra-6/index.html", "posts/extra-5/index.html", "index.html", "posts/index.html"}
+    assert files(root / "site") == clean_site(root, tmp_path / "clean")
 
 
 @pytest.mark.parametrize("error, message", [

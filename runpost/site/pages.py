@@ -60,11 +60,13 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     for item in missing:
         if item[0] not in finished:
             pages[item[0]] = template(item)
-    pages.update(list_pages(env, context, views, config))
+    digests = view_digests(posts, site_key, cache)
+    pages.update(list_pages(env, context, views, config, ListPageKeys(site_key, context, posts, digests, cache),
+                            page_keys, remembered))
     pages.update(notebook_pages(posts, env, config, refs))
     static = static_files(config)
     files_to_copy = {*static, *(path.lstrip("/") for post in posts for path in [*post.assets, *post.results.files])}
-    pages.update(alias_pages(env, context, posts, views, pages.keys() | files_to_copy))
+    pages.update(alias_pages(env, context, posts, views, pages.keys() | remembered.keys() | files_to_copy))
     pages, links, scripts = finish_pages(pages, cache, page_keys, remembered, finished)
     pages["css/syntax.css"] = syntax_css()
     pages[".nojekyll"] = ""
@@ -198,16 +200,51 @@ def tag_index(views: list[PostView]) -> list[dict[str, Any]]:
     return [dict(entry, count=len(entry["posts"])) for entry in sorted(tags.values(), key=lambda t: t["name"].lower())]
 
 
-def list_pages(env: jinja2.Environment, context: dict, views: list[PostView], config: Config) -> dict[str, str]:
+class ListPageKeys:
+    """The cache key of a list page (home, /posts/, a tag's), where its template allows one: like a
+    post's page (post_page_keys), one that never names the site-wide `posts` or `tags` shows only
+    its own posts' views (and their neighbours'), `site` and its paginator, so their digests key
+    it. A prose edit then templates the one list page that shows the post, not all 226 of a
+    1,000-post blog's home and /posts/ pages."""
+
+    def __init__(self, site_key: str, context: dict, posts: list[Post], digests: list[str], cache: RenderCache):
+        self.site_key, self.cache = site_key, cache
+        self.site = key("site-context", context["site"])
+        position = {post.url: index for index, post in enumerate(posts)}
+        around = lambda index: (digests[index], digests[index + 1] if index + 1 < len(digests) else None,
+                                digests[index - 1] if index > 0 else None)
+        self.of_post = {url: around(index) for url, index in position.items()}
+
+    def key(self, env: jinja2.Environment, name: str, page: dict, paginator: dict, tag: dict | None) -> str | None:
+        if not reads_only_its_post(env, name, self.site_key):
+            return None
+        scalars = {field: value for field, value in paginator.items() if field != "posts"}
+        shown_tag = {field: value for field, value in (tag or {}).items() if field != "posts"}
+        return key("list-page", self.site_key, self.site, name, page, scalars, shown_tag,
+                   [self.of_post[view.url] for view in paginator["posts"]])
+
+
+def view_digests(posts: list[Post], site_key: str, cache: RenderCache) -> list[str]:
+    """A digest of each post's view (what a page that shows the post sees of it), in order."""
+    return [cache.same("view-digest", str(post.path), (post, site_key),
+                       lambda: key("view-digest", view_inputs(post, site_key), post.results.overrides))
+            for post in posts]
+
+
+def list_pages(env: jinja2.Environment, context: dict, views: list[PostView], config: Config,
+               keys: ListPageKeys | None = None, page_keys: dict[str, str] | None = None,
+               remembered: dict[str, dict] | None = None) -> dict[str, str]:
+    """Home, /posts/, tags, 404, feed, sitemap, robots.txt. A list page found in the cache by its
+    key goes into `remembered` (finished, not templated); one templated gets its key in `page_keys`."""
     # A template whose use cannot be told is paginated: its pages then link only to pages that exist.
     size = {name: config.paginate if names_any(env, name, {"paginator"}) is not False else 0
             for name in ("home.html", "posts.html", "tag.html")}
+    listed = lambda name, list_context, posts, page, **extra: paged(
+        env, name, list_context, posts, page, size[name], keys, page_keys, remembered, **extra)
     pages = {
-        **paged(env, "home.html", context, context["posts"], _page("home", config.title, "/", config.description),
-                size["home.html"]),
+        **listed("home.html", context, context["posts"], _page("home", config.title, "/", config.description)),
         # Hugo's section page: where a link to /posts/ leads.
-        **paged(env, "posts.html", context, context["posts"], _page("section", "All posts", "/posts/"),
-                size["posts.html"]),
+        **listed("posts.html", context, context["posts"], _page("section", "All posts", "/posts/")),
         "tags/index.html": _render(env, "tags.html", context, page=_page("tags", "Tags", "/tags/")),
         "404.html": _render(env, "404.html", context, page=_page("404", "Page not found", "/404.html", noindex=True)),
         # The newest feed_limit posts: a 1,000-post blog's feed with every post in full would be 4 MB.
@@ -218,12 +255,13 @@ def list_pages(env: jinja2.Environment, context: dict, views: list[PostView], co
     }
     for tag in context["tags"]:
         page = _page("tag", f"Posts tagged “{tag['name']}”", tag["url"])
-        pages.update(paged(env, "tag.html", {**context, "posts": tag["posts"]}, tag["posts"], page, size["tag.html"], tag=tag))
+        pages.update(listed("tag.html", {**context, "posts": tag["posts"]}, tag["posts"], page, tag=tag))
     return pages
 
 
 def paged(env: jinja2.Environment, name: str, context: dict, posts: list[PostView], page: dict, size: int,
-          **extra: Any) -> dict[str, str]:
+          keys: ListPageKeys | None = None, page_keys: dict[str, str] | None = None,
+          remembered: dict[str, dict] | None = None, **extra: Any) -> dict[str, str]:
     """A list page, as Hugo paginates one: `paginator.posts` holds `size` posts (0: all) at the page's
     URL, then at <url>page/2/, <url>page/3/, ... (size 0 for a template that never names `paginator`)."""
     count = max(1, -(-len(posts) // size)) if size else 1
@@ -237,7 +275,14 @@ def paged(env: jinja2.Environment, name: str, context: dict, posts: list[PostVie
             "prev": url_of(number - 1) if number > 1 else None, "next": url_of(number + 1) if number < count else None,
         }
         shown = page if number == 1 else {**page, "url": url_of(number), "number": number}
-        pages[output_path(url_of(number))] = _render(env, name, context, page=shown, paginator=paginator, **extra)
+        path = output_path(url_of(number))
+        wanted = keys.key(env, name, shown, paginator, extra.get("tag")) if keys is not None else None
+        if wanted is not None and remembered is not None and page_keys is not None:
+            page_keys[path] = wanted
+            if (done := keys.cache.lookup(path, "post-page", wanted)) is not None:
+                remembered[path] = done
+                continue
+        pages[path] = _render(env, name, context, page=shown, paginator=paginator, **extra)
     return pages
 
 
@@ -338,10 +383,7 @@ def post_page_keys(env: jinja2.Environment, posts: list[Post], views: list[PostV
     templates read the site-wide lists (`posts`, `tags`): then every page is templated again."""
     if not reads_only_its_post(env, "post.html", site_key):
         return {}
-    cache = cache or RenderCache(None)
-    digests = [cache.same("view-digest", str(post.path), (post, site_key),
-                          lambda: key("view-digest", view_inputs(post, site_key), post.results.overrides))
-               for post in posts]
+    digests = view_digests(posts, site_key, cache or RenderCache(None))
     site = key("site-context", context["site"])
     return {output_path(post.url): key("post-page", site_key, site, digests[index],
                                        digests[index + 1] if index + 1 < len(posts) else None,
