@@ -119,6 +119,11 @@ class CommonMarkListPreprocessor(Preprocessor):
             elif levels and line.startswith(" "):
                 if not previous.strip():
                     looseness.blank_before_block(self.content_depth(levels, line))
+                text_marker = _LIST_MARKER.match(line)
+                if text_marker and text_marker["marker"][0].isdigit() and self.is_text_in_item(text_marker, previous, levels):
+                    # `7.` under an item's text is text (Python-Markdown would start a list): escaped.
+                    cut = text_marker.start("marker") + len(text_marker["marker"]) - 1
+                    line = line[:cut] + "\\" + line[cut:]
                 output.append(self.continuation(levels, line, quote_allowed=not blank_in_item))
             else:
                 if not previous.strip():
@@ -142,6 +147,8 @@ class CommonMarkListPreprocessor(Preprocessor):
     def item_marker(self, line: str, previous: str, levels: list[tuple[int, int]]) -> re.Match | None:
         """The line's list marker, if it starts an item here."""
         marker = _LIST_MARKER.match(line)
+        if marker and levels and self.is_text_in_item(marker, previous, levels):
+            return None
         if not marker or levels:
             return marker
         if len(marker["indent"]) >= 4:
@@ -172,6 +179,13 @@ class CommonMarkListPreprocessor(Preprocessor):
             item = item.rstrip() + " " + self.md.htmlStash.store("")
         output.append(" " * (4 * depth) + item)
         return levels, top_kind
+
+    def is_text_in_item(self, marker: re.Match, previous: str, levels: list[tuple[int, int]]) -> bool:
+        """Whether an ordered marker at an item's content column or deeper, right under the item's
+        text, is that text's: a list inside an item interrupts its paragraph only as a list would
+        interrupt any paragraph (`1. Bake` + `   7. first half` is one item's text)."""
+        return (marker["marker"][0].isdigit() and len(marker["indent"]) >= levels[-1][1]
+                and self.continues_paragraph(previous, marker))
 
     @staticmethod
     def continues_paragraph(previous: str, marker: re.Match) -> bool:
