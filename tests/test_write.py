@@ -157,3 +157,21 @@ def test_a_build_killed_between_two_renames_has_its_old_site_put_back_by_the_nex
     assert sorted(path.name for path in tmp_path.iterdir()) == [".site.tmp-1-other", "site"]
     write_site(_site("two"), out)
     assert (out / "index.html").read_text() == "two"
+
+
+def test_serves_writer_copies_a_file_changed_with_its_size_and_modification_time_kept(tmp_path):
+    # cp -p, rsync -a, tar x, touch -r: the bytes change, the size and mtime do not.
+    import os
+
+    from runpost.site.write import PreviewWriter
+
+    source = tmp_path / "img.txt"
+    source.write_text("img v1\n")
+    times = (source.stat().st_atime_ns, source.stat().st_mtime_ns)
+    out = tmp_path / "preview"
+    writer = PreviewWriter()
+    writer(Site(pages={}, files={"img.txt": source}, links={}, scripts={}), out)
+    source.write_text("img XX\n")
+    os.utime(source, ns=times)
+    writer(Site(pages={}, files={"img.txt": source}, links={}, scripts={}), out)
+    assert (out / "img.txt").read_text() == "img XX\n"

@@ -367,4 +367,6 @@ def _as_written(content: str | Path) -> str | tuple:
         status = content.stat()
     except OSError:
         return (str(content), None)
-    return (str(content), status.st_size, status.st_mtime_ns)
+    # The status change time too, as uptodate.py compares: a copy that keeps the old size and
+    # modification time (cp -p, rsync -a, touch -r) still changes it, as does a chmod.
+    return (str(content), status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
