@@ -5,12 +5,13 @@ Exit status: 0 success, 1 content or build error, 2 usage error (argparse).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from pathlib import Path
 
 from .config import Config, load_config, require_project, source_folders
-from .errors import BuildError, BuildErrors, UsageError, did_you_mean
+from .errors import BuildError, BuildErrors, Location, UsageError, did_you_mean
 from .new import new_blog
 from .report import Reporter
 
@@ -68,6 +69,17 @@ def main(argv: list[str] | None = None) -> int:
         # The execution stage says what an interrupted run kept, in one line.
         print(str(interrupt) or "interrupted", file=sys.stderr)
         return 130
+    except OSError as error:
+        # A file of the project that cannot be read (chmod 000, a disk error) or a folder that
+        # cannot be written: its path, as a compiler names a file it cannot open.
+        if args.debug:
+            raise
+        if error.filename is None:
+            print(f"error: internal error: {type(error).__name__}: {error} (use --debug for the traceback)",
+                  file=sys.stderr)
+            return 1
+        print(f"{Location(Path(os.fsdecode(error.filename)))}: error: {error.strerror or error}", file=sys.stderr)
+        return 1
     except Exception as error:  # a bug in runpost itself, not in the user's content
         if args.debug:
             raise

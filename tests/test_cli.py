@@ -2,6 +2,8 @@
 import hashlib
 from pathlib import Path
 
+import pytest
+
 from conftest import run_build
 
 
@@ -144,3 +146,45 @@ def test_a_site_without_base_url_builds_with_a_warning(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "warning: base_url is '/'" in result.stderr
     assert (tmp_path / "site/posts/x/index.html").is_file()
+
+
+def test_a_file_that_cannot_be_read_is_named_not_an_internal_error(site_dir, monkeypatch, capsys):
+    # chmod 000 on a static file, a template, runpost.toml (as root the tests cannot make one
+    # unreadable: the copy is made to fail as the system would fail it).
+    import errno
+    import shutil
+
+    import runpost.site.write as write
+    from runpost.cli import main
+
+    def refuse(source, target, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(source))
+    monkeypatch.setattr(write.shutil, "copyfile", refuse)
+    monkeypatch.chdir(site_dir)
+    assert main(["--output", str(site_dir / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "internal error" not in err and err.endswith("favicon.svg: error: Permission denied\n"), err
+    monkeypatch.setattr(write.shutil, "copyfile", shutil.copyfile)
+
+
+def test_a_static_folder_that_cannot_be_read_is_an_error_not_a_missing_file(site_dir, monkeypatch):
+    import errno
+    import os
+
+    import runpost.site.finish as finish
+    from runpost.config import load_config
+    from runpost.errors import BuildErrors
+
+    (site_dir / "static/css").mkdir(parents=True)
+    real_walk = os.walk
+
+    def walk(top, onerror=None, **kwargs):
+        for entry in real_walk(top, onerror=onerror, **kwargs):
+            if entry[0] == str(site_dir / "static/css"):
+                onerror(PermissionError(errno.EACCES, "Permission denied", entry[0]))
+                continue
+            yield entry
+    monkeypatch.setattr(finish.os, "walk", walk)
+    with pytest.raises(BuildErrors) as raised:
+        finish.static_files(load_config(site_dir))
+    assert [error.message for error in raised.value.errors] == ["cannot read this folder: Permission denied"]

@@ -7,6 +7,7 @@ project. Finishing is pure: remembered in the render cache, spread over the core
 """
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,10 @@ def static_files(config: Config) -> dict[str, Path]:
         if own and folder.is_symlink() and (outside := outside_error(folder, roots, "static folder")):
             errors.add(outside)
         elif folder.is_dir():
+            # rglob passes over a folder it cannot read: its files would be missing from the site.
+            for _ in os.walk(folder, onerror=lambda error: errors.add(BuildError(
+                    Location(Path(os.fsdecode(error.filename))), f"cannot read this folder: {error.strerror}"))):
+                pass
             for source in sorted(folder.rglob("*")):
                 if own and source.is_symlink() and (outside := outside_error(source, roots, "static file")):
                     errors.add(outside)
