@@ -198,3 +198,9 @@ def test_json_front_matter_is_read_as_hugo_reads_it():
         "content/posts/j.md:2:10: error: invalid JSON front matter: Expecting value"]
     assert errors_of('{"title": "x", "title": "y", "date": "2020-01-01"}\n', "content/posts/j.md") == [
         "content/posts/j.md:1:1: error: invalid JSON front matter: key 'title' is given twice"]
+
+
+def test_control_characters_in_front_matter_are_written_as_the_replacement_character():
+    post = parse_post(Path("content/posts/c.md"),
+                      '---\ntitle: "ctrl \\v vt \\e esc"\ndate: 2020-01-01\ntags: ["a\\x01b"]\n---\n')
+    assert (post.meta.title, post.meta.tags) == ("ctrl \ufffd vt \ufffd esc", ("a\ufffdb",))

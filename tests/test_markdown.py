@@ -232,6 +232,8 @@ def test_a_nul_character_is_written_as_the_replacement_character():
     # CommonMark's rule for insecure characters (goldmark applies it to text); a NUL in a page is
     # a parse error browsers each handle their own way.
     assert markdown_to_html("a\x00b `c\x00d`") == "<p>a\ufffdb <code>c\ufffdd</code></p>"
+    # Every control character HTML forbids (C0 but tab, LF, FF, CR; DEL and C1) too.
+    assert markdown_to_html("a\x1bb\x0bc\x7fd\x85e f") == "<p>a\ufffdb\ufffdc\ufffdd\ufffde f</p>"
 
 
 def test_a_ten_digit_number_is_left_as_written_in_raw_html_and_in_code():

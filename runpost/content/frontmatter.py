@@ -17,6 +17,7 @@ import yaml
 
 from ..config import toml_error_location
 from ..errors import BuildError, ErrorCollector, Location
+from ..markup.markdown import without_controls
 from ..post import FrontMatter
 
 _FENCES = {"---": "yaml", "+++": "toml"}
@@ -238,7 +239,7 @@ def _parse_toml(path: Path, raw: str) -> tuple[dict, dict[str, int]]:
 
 def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: str) -> FrontMatter:
     errors = ErrorCollector()
-    data, key_lines = _known_names(path, data, key_lines, errors)
+    data, key_lines = _known_names(path, _without_controls(data), key_lines, errors)
     fields = _Fields(path, data, key_lines, errors)
     for key, value in data.items():
         if not _encodable(value):  # "\ud800" in YAML: a lone surrogate no page can be written with
@@ -369,6 +370,18 @@ class _Fields:
         if parsed is None:
             self._fail(key, f"invalid date '{self.data[key]}' for '{key}' (use YYYY-MM-DD or an ISO 8601 date-time)")
         return parsed
+
+
+def _without_controls(value: Any) -> Any:
+    """Every string in the front matter with its control characters (HTML allows none in a page:
+    a title pasted with a vertical tab) as U+FFFD, as in the body (markdown.without_controls)."""
+    if isinstance(value, str):
+        return without_controls(value)
+    if isinstance(value, list):
+        return [_without_controls(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _without_controls(item) for key, item in value.items()}
+    return value
 
 
 def _encodable(value: Any) -> bool:

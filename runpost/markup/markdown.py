@@ -64,6 +64,14 @@ def _mark_summary_divider(body: str) -> str:
     return body
 
 
+# The control characters HTML forbids in a document: C0 but tab, LF, FF and CR; DEL and C1.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+
+
+def without_controls(text: str) -> str:
+    return _CONTROLS.sub("\ufffd", text) if _CONTROLS.search(text) else text
+
+
 def markdown_to_html(text: str, raw_html: bool = False, inline: bool = False, final_ids: bool = True) -> str:
     """Markdown -> HTML; `inline` drops the `<p>` around a single paragraph (Hugo's markdownify).
 
@@ -72,8 +80,9 @@ def markdown_to_html(text: str, raw_html: bool = False, inline: bool = False, fi
     """
     converter = _converter(raw_html)
     converter.reset()
-    # CommonMark: U+0000 is replaced by U+FFFD (goldmark does; a NUL in a page is a parse error).
-    rendered = unwrap_block_tokens(converter.convert(text.replace("\x00", "\ufffd")))
+    # CommonMark replaces U+0000 with U+FFFD; HTML allows no control character but whitespace
+    # (a page with one is invalid): each becomes U+FFFD.
+    rendered = unwrap_block_tokens(converter.convert(without_controls(text)))
     if final_ids:
         rendered = resolve_heading_ids(rendered, lambda token: token)
     if inline:
