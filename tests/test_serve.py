@@ -325,6 +325,19 @@ def test_a_watched_folder_made_after_serve_started_is_watched_from_then_on(proje
         while not any(path.name == "more.css" for path in seen) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert any(path.name == "more.css" for path in seen), seen
+        # Deleted and made again (a checkout, rsync --delete): still watched.
+        import shutil
+
+        shutil.rmtree(project / "static")
+        time.sleep(0.3)
+        changed.clear()
+        (project / "static").mkdir()
+        assert changed.wait(5)
+        deadline = time.monotonic() + 5
+        (project / "static" / "again.css").write_text("x", encoding="utf-8")
+        while not any(path.name == "again.css" for path in seen) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert any(path.name == "again.css" for path in seen), seen
     finally:
         observer.stop()
 

@@ -28,20 +28,32 @@ def watch(paths: list[Path], on_change: Callable[[Path], None]):
 
     files = {path.resolve() for path in paths if path.is_file() or path.suffix}
     folders = [path.resolve() for path in paths if path.is_dir()]
-    # Folders that do not exist yet (a new blog has no static/ or templates/): their parent is
-    # watched, and once one appears it is watched too, and the site rebuilt with what it holds.
+    # Folders that do not exist yet (a new blog has no static/ or templates/), or no longer (a
+    # checkout deleted and made one again): their parent is watched, and once one appears it is
+    # watched too, and the site rebuilt with what it holds.
     missing = {path.resolve() for path in paths if not path.exists() and not path.suffix}
+    watches: dict[Path, object] = {}       # each watched folder's watch, to end when it goes
 
     class Handler(FileSystemEventHandler):
         def on_any_event(self, event) -> None:
             if event.event_type in ("opened", "closed", "closed_no_write"):
                 return
+            if event.is_directory and event.event_type in ("deleted", "moved"):
+                gone = Path(event.src_path).resolve()
+                if gone in folders:
+                    folders.remove(gone)
+                    missing.add(gone)
+                    if gone in watches:
+                        try:
+                            observer.unschedule(watches.pop(gone))
+                        except (KeyError, OSError):
+                            pass
             if event.is_directory and event.event_type in ("created", "moved"):
                 made = Path(getattr(event, "dest_path", "") or event.src_path).resolve()
                 if made in missing:
                     missing.discard(made)
                     folders.append(made)
-                    observer.schedule(handler, str(made), recursive=True, event_filter=changes)
+                    watches[made] = observer.schedule(handler, str(made), recursive=True, event_filter=changes)
                     on_change(made)
                     return
             if event.is_directory and event.event_type == "modified":
@@ -63,9 +75,10 @@ def watch(paths: list[Path], on_change: Callable[[Path], None]):
     observer = Observer()
     handler = Handler()
     for folder in folders:
-        observer.schedule(handler, str(folder), recursive=True, event_filter=changes)
-    # Single files (runpost.toml) and folders to be: watch their folder, filter by name.
-    for parent in {path.parent for path in [*files, *missing]}:
+        watches[folder] = observer.schedule(handler, str(folder), recursive=True, event_filter=changes)
+    # Single files (runpost.toml) and folders (to be, or that may go and come back): watch their
+    # folder, filter by name.
+    for parent in {path.parent for path in [*files, *missing, *folders]}:
         if parent not in folders:
             observer.schedule(handler, str(parent), recursive=False, event_filter=changes)
     observer.daemon = True
