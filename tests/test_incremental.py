@@ -213,6 +213,21 @@ def test_a_prose_edit_templates_again_only_the_list_pages_that_show_the_post_or_
     assert files(root / "site") == clean_site(root, tmp_path / "clean")
 
 
+def test_a_tag_page_whose_template_lists_all_the_tags_posts_is_templated_again_when_one_changes(tmp_path):
+    root = make_project(tmp_path / "project")
+    (root / "templates/tag.html").write_text(
+        "{% for p in paginator.posts %}[{{ p.title }}]{% endfor %}|{% for p in tag.posts %}{{ p.title }};{% endfor %}",
+        encoding="utf-8")
+    for day in range(1, 6):
+        (root / f"content/posts/extra-{day}.md").write_text(
+            f"---\ntitle: Extra {day}\ndate: 2024-06-0{day}\ntags: [all]\n---\nText {day}.\n", encoding="utf-8")
+    run(root, root / "site")
+    edit(root / "content/posts/extra-1.md", "title: Extra 1", "title: Renamed 1")
+    run(root, root / "site")
+    assert "Renamed 1;" in (root / "site/tags/all/index.html").read_text(encoding="utf-8")
+    assert files(root / "site") == clean_site(root, tmp_path / "clean")
+
+
 @pytest.mark.parametrize("error, message", [
     ("[gone](/posts/missing/)", "9:8: error: '/posts/missing/' does not exist in the site"),
     ("{{< ref nowhere >}}", "9:1: error: ref target 'nowhere' is not a post"),

@@ -240,3 +240,7 @@ def test_a_ten_digit_number_is_left_as_written_in_raw_html_and_in_code():
     html = markdown_to_html("<div>\n1234567890. in html\n</div>\n\n- item\n\n      1234567890. code in item\n",
                             raw_html=True)
     assert "1234567890. in html" in html and "<code>1234567890. code in item\n</code>" in html
+
+
+def test_an_empty_item_of_a_loose_list_holds_no_paragraph():
+    assert "<li>\n\n</li>" in markdown_to_html("- a\n\n-\n\n- c\n") and "<p>\n</p>" not in markdown_to_html("- a\n\n-\n\n- c\n")

@@ -338,6 +338,10 @@ def test_a_watched_folder_made_after_serve_started_is_watched_from_then_on(proje
         while not any(path.name == "again.css" for path in seen) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert any(path.name == "again.css" for path in seen), seen
+        # Moved away: the site changes (its files are gone), so that is a change too.
+        changed.clear()
+        (project / "static").rename(project / "static.off")
+        assert changed.wait(5) and seen[-1] == (project / "static").resolve(), seen
     finally:
         observer.stop()
 

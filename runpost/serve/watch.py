@@ -40,7 +40,8 @@ def watch(paths: list[Path], on_change: Callable[[Path], None]):
                 return
             if event.is_directory and event.event_type in ("deleted", "moved"):
                 gone = Path(event.src_path).resolve()
-                if gone in folders:
+                # Not if it is there again already (its old watch's event came after the new one's).
+                if gone in folders and not gone.exists():
                     folders.remove(gone)
                     missing.add(gone)
                     if gone in watches:
@@ -48,6 +49,8 @@ def watch(paths: list[Path], on_change: Callable[[Path], None]):
                             observer.unschedule(watches.pop(gone))
                         except (KeyError, OSError):
                             pass
+                    on_change(gone)
+                    return
             if event.is_directory and event.event_type in ("created", "moved"):
                 made = Path(getattr(event, "dest_path", "") or event.src_path).resolve()
                 if made in missing:

@@ -220,8 +220,10 @@ class ListPageKeys:
             return None
         scalars = {field: value for field, value in paginator.items() if field != "posts"}
         shown_tag = {field: value for field, value in (tag or {}).items() if field != "posts"}
+        # A tag page's template sees all the tag's posts (`tag.posts`), not only its page's.
+        shown = tag["posts"] if tag else paginator["posts"]
         return key("list-page", self.site_key, self.site, name, page, scalars, shown_tag,
-                   [self.of_post[view.url] for view in paginator["posts"]])
+                   [self.of_post[view.url] for view in paginator["posts"]], [self.of_post[view.url] for view in shown])
 
 
 def view_digests(posts: list[Post], site_key: str, cache: RenderCache) -> list[str]:

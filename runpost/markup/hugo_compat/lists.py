@@ -29,6 +29,8 @@ from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import HTML_PLACEHOLDER_RE
 
+from .raw_html import HtmlBlock
+
 # Stashed between two lists that Python-Markdown would merge; removed after rendering.
 _LIST_BREAK = "<!--runpost:list-break-->"
 _LIST_MARKER = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])(?P<space> +|$)")
@@ -74,8 +76,9 @@ def _join_items_starting_blank(lines: list[str]) -> list[str]:
         line = lines[index]
         marker = _LIST_MARKER.match(line)
         after = lines[index + 1] if index + 1 < len(lines) else ""
+        content = len(marker["indent"]) + len(marker["marker"]) + 1 if marker else 0
         if (marker and not line[marker.end():].strip() and after.strip()
-                and len(after) - len(after.lstrip(" ")) >= len(marker["indent"]) + len(marker["marker"]) + 1
+                and content <= len(after) - len(after.lstrip(" ")) < content + 4     # not indented code
                 and (not joined or not joined[-1].strip() or _LIST_MARKER.match(joined[-1]))):
             joined.append(f'{marker["indent"]}{marker["marker"]} {after.lstrip(" ")}')
             index += 2
@@ -176,7 +179,7 @@ class CommonMarkListPreprocessor(Preprocessor):
         if not line[marker.end():].strip():
             # An empty item: Python-Markdown needs text after the marker (else `- a` + `-` is a
             # heading "a"); a stashed nothing stands in.
-            item = item.rstrip() + " " + self.md.htmlStash.store("")
+            item = item.rstrip() + " " + self.md.htmlStash.store(HtmlBlock(""))   # in a loose list: no <p>
         output.append(" " * (4 * depth) + item)
         return levels, top_kind
 
