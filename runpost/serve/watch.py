@@ -40,23 +40,26 @@ def watch(paths: list[Path], on_change: Callable[[Path], None]):
                 return
             if event.is_directory and event.event_type in ("deleted", "moved"):
                 gone = Path(event.src_path).resolve()
-                # Not if it is there again already (its old watch's event came after the new one's).
-                if gone in folders and not gone.exists():
-                    folders.remove(gone)
-                    missing.add(gone)
-                    if gone in watches:
-                        try:
-                            observer.unschedule(watches.pop(gone))
-                        except (KeyError, OSError):
-                            pass
+                if gone in folders:
+                    # Its watch ended with it. Made again already (this event came late)? Then watch
+                    # the new folder; else wait for it to come back.
+                    end_watch(gone)
+                    if gone.exists():
+                        start_watch(gone)
+                    else:
+                        folders.remove(gone)
+                        missing.add(gone)
                     on_change(gone)
                     return
             if event.is_directory and event.event_type in ("created", "moved"):
                 made = Path(getattr(event, "dest_path", "") or event.src_path).resolve()
-                if made in missing:
+                if made in missing or (made in folders and event.event_type == "created"):
+                    # Made (again): a new watch, as the old one (if its deletion is yet to come) is dead.
                     missing.discard(made)
-                    folders.append(made)
-                    watches[made] = observer.schedule(handler, str(made), recursive=True, event_filter=changes)
+                    if made not in folders:
+                        folders.append(made)
+                    end_watch(made)
+                    start_watch(made)
                     on_change(made)
                     return
             if event.is_directory and event.event_type == "modified":
@@ -77,8 +80,18 @@ def watch(paths: list[Path], on_change: Callable[[Path], None]):
                *filter(None, [getattr(events, "FileAttribEvent", None)])]
     observer = Observer()
     handler = Handler()
-    for folder in folders:
+
+    def start_watch(folder: Path) -> None:
         watches[folder] = observer.schedule(handler, str(folder), recursive=True, event_filter=changes)
+
+    def end_watch(folder: Path) -> None:
+        if folder in watches:
+            try:
+                observer.unschedule(watches.pop(folder))
+            except (KeyError, OSError):
+                pass
+    for folder in folders:
+        start_watch(folder)
     # Single files (runpost.toml) and folders (to be, or that may go and come back): watch their
     # folder, filter by name.
     for parent in {path.parent for path in [*files, *missing, *folders]}:
