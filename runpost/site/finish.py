@@ -104,16 +104,19 @@ def collect_files(posts: list[Post], config: Config, pages: dict[str, str],
     # A path both a file and a folder (a static file `posts`, beside the posts' pages): one would
     # replace the other in the output.
     for path in sorted(owners):
-        folder = path.rpartition("/")[0]
-        while folder:
-            if folder in owners:
-                where = Location(files[path]) if path in files else Location(Path(path))
-                errors.add(BuildError(where, f"{owners[path]} needs /{folder}/ to be a folder, "
-                                      f"but {owners[folder]} writes a file there"))
-                break
-            folder = folder.rpartition("/")[0]
+        folder = next((folder for folder in folders_of(path) if folder in owners), None)
+        if folder is not None:
+            where = Location(files[path]) if path in files else Location(Path(path))
+            errors.add(BuildError(where, f"{owners[path]} needs /{folder}/ to be a folder, "
+                                  f"but {owners[folder]} writes a file there"))
     errors.raise_if_any()
     return files
+
+
+def folders_of(path: str) -> list[str]:
+    """The folders an output file needs, innermost first: `a/b/index.html` -> a/b, a."""
+    parts = path.split("/")
+    return ["/".join(parts[:end]) for end in range(len(parts) - 1, 0, -1)]
 
 
 def variant_files(variants: dict[str, Path], files: dict[str, Path], pages: dict[str, str]) -> dict[str, Path]:

@@ -25,7 +25,8 @@ from ..post import Post, Site
 from ..render_cache import MISSING, RenderCache, folder_digest, key, settings_key
 from .environment import make_environment
 from .fragments import render_content, shortcode_renderer, syntax_css
-from .finish import collect_files, finish_html, finish_pages, finish_text, static_files, variant_files
+from .finish import (collect_files, finish_html, finish_pages, finish_text, folders_of, static_files,
+                     variant_files)
 from .notebook import download_files
 from .output import MARKER
 from .variants import light_images
@@ -304,7 +305,7 @@ def alias_pages(env: jinja2.Environment, context: dict, posts: list[Post], views
             path = alias_output(alias, post.url)
             # A page or file where it goes or where it needs a folder (`/index.xml/` would turn the
             # feed into a folder), or another alias's file, or a folder another alias needs.
-            clash = next((place for place in _with_folders(path) if place in taken or place in owners
+            clash = next((place for place in [path, *folders_of(path)] if place in taken or place in owners
                           or place == MARKER), path if path in folders else None) if path else None
             if path is None:
                 errors.add(BuildError(where, f"alias '{alias}' leads above the site's root"))
@@ -315,18 +316,12 @@ def alias_pages(env: jinja2.Environment, context: dict, posts: list[Post], views
                 errors.add(BuildError(where, f"alias '{alias}' would replace {other} (/{clash})"))
             else:
                 owners[path] = post
-                folders.update({place: post for place in _with_folders(path)[1:]})
+                folders.update({place: post for place in folders_of(path)})
                 page = _page("alias", view.title, "/" + path.removesuffix("index.html"), noindex=True)
                 made[path] = _render(env, "alias.html", context, page=page, post=view,
                                      redirect=relative_url(post.url, path))
     errors.raise_if_any()
     return made
-
-
-def _with_folders(path: str) -> list[str]:
-    """`a/b/index.html` and the folders it needs: a/b/index.html, a/b, a."""
-    parts = path.split("/")
-    return ["/".join(parts[:end]) for end in range(len(parts), 0, -1)]
 
 
 def alias_output(alias: str, post_url: str) -> str | None:
