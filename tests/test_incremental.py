@@ -563,3 +563,21 @@ def test_post_pages_that_list_every_post_follow_every_edit(tmp_path):
     new_post(root)
     run(root, root / "site")
     assert b"4 posts" in (root / "site/posts/first-post/index.html").read_bytes()
+
+
+def test_what_a_template_names_is_remembered_by_its_text_and_asked_again_after_an_edit(tmp_path):
+    # pages.names_any answers from a per-process memory of each template's text: an edit to
+    # the template (or to one it extends) must be seen, and a template that stops compiling too.
+    from runpost.site.environment import make_environment
+    from runpost.site.pages import names_any
+
+    (tmp_path / "base.html").write_text("{% block main %}{% endblock %}")
+    (tmp_path / "home.html").write_text('{% extends "base.html" %}{% block main %}{{ page.title }}{% endblock %}')
+    env = lambda: make_environment([tmp_path])
+    assert names_any(env(), "home.html", {"posts"}) is False
+    (tmp_path / "base.html").write_text("{% block main %}{% endblock %}{{ posts | length }}")
+    assert names_any(env(), "home.html", {"posts"}) is True
+    (tmp_path / "base.html").write_text("{% block main %}{% endblock %}{{ posts | no_such_filter }}")
+    assert names_any(env(), "home.html", {"posts"}) is None
+    (tmp_path / "base.html").write_text("{% block main %}{% endblock %}")
+    assert names_any(env(), "home.html", {"posts"}) is False

@@ -421,14 +421,37 @@ def names_any(env: jinja2.Environment, name: str, variables: set[str]) -> bool |
             continue
         seen.add(current)
         try:
-            tree = env.parse(env.loader.get_source(env, current)[0])  # type: ignore[union-attr]
-            named = jinja2.meta.find_undeclared_variables(tree)     # compiles: an unknown filter raises here
+            analysed = _analysed(env, env.loader.get_source(env, current)[0])  # type: ignore[union-attr]
         except jinja2.TemplateError:
             return None
+        if analysed is None:
+            return None
+        named, referenced = analysed
         if variables & named:
             return True
-        for referenced in jinja2.meta.find_referenced_templates(tree):
-            if referenced is None:
-                return None
-            pending.append(referenced)
+        if None in referenced:
+            return None
+        pending.extend(referenced)
     return False
+
+
+# A template's source -> the names it uses and the templates it references (None: it does not
+# compile). Parsing and compiling a template to find them cost about as much as rendering a
+# small page, and every build asks for each page template: answered once per source and process.
+_ANALYSED: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[frozenset[str], tuple[str | None, ...]] | None] = {}
+
+
+def _analysed(env: jinja2.Environment, source: str) -> tuple[frozenset[str], tuple[str | None, ...]] | None:
+    # Whether it compiles depends on the environment's filters and tests (every runpost
+    # environment has the same ones; they are in the key all the same).
+    found = (source, tuple(sorted(env.filters)), tuple(sorted(env.tests)))
+    if found not in _ANALYSED:
+        if len(_ANALYSED) > 1024:      # serve on a long day of template edits
+            _ANALYSED.clear()
+        try:
+            tree = env.parse(source)
+            named = frozenset(jinja2.meta.find_undeclared_variables(tree))  # compiles: an unknown filter raises here
+            _ANALYSED[found] = named, tuple(jinja2.meta.find_referenced_templates(tree))
+        except jinja2.TemplateError:
+            _ANALYSED[found] = None
+    return _ANALYSED[found]
