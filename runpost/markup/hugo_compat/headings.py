@@ -16,7 +16,7 @@ import xml.etree.ElementTree as etree
 from typing import Callable
 
 import markdown as python_markdown
-from markdown.blockprocessors import HashHeaderProcessor, SetextHeaderProcessor
+from markdown.blockprocessors import HashHeaderProcessor, HRProcessor, SetextHeaderProcessor
 from markdown.extensions import Extension
 from markdown.extensions.attr_list import get_attrs_and_remainder
 from markdown.treeprocessors import Treeprocessor
@@ -30,8 +30,21 @@ class HeadingExtension(Extension):
     def extendMarkdown(self, md: python_markdown.Markdown) -> None:
         md.parser.blockprocessors.register(CommonMarkHashHeaderProcessor(md.parser), "hashheader", 70)
         md.parser.blockprocessors.register(CommonMarkSetextHeaderProcessor(md.parser), "setextheader", 60)
+        md.parser.blockprocessors.register(LinearHRProcessor(md.parser), "hr", 50)
         # Before 'inline' (20): ids come from the heading's source text, as goldmark's do.
         md.treeprocessors.register(HeadingIdTreeprocessor(md), "runpost_heading_ids", 25)
+
+
+class LinearHRProcessor(HRProcessor):
+    """Python-Markdown's thematic break (`---`, `***`, `___`), asked first whether any line of the
+    block could be one: a line that does not end in `-`, `_` or `*` cannot. Its regular expression
+    scans the whole block, and a list nested on one line (`- - - ... text`) is asked once per level:
+    5,000 levels took 0.7 s, now 0.01 s."""
+
+    def test(self, parent: etree.Element, block: str) -> bool:
+        if not any(line.rstrip(" ")[-1:] in ("-", "_", "*") for line in block.split("\n")):
+            return False
+        return super().test(parent, block)
 
 
 class CommonMarkHashHeaderProcessor(HashHeaderProcessor):
@@ -41,6 +54,11 @@ class CommonMarkHashHeaderProcessor(HashHeaderProcessor):
 
     RE = re.compile(r"(?:^|\n)[ ]{0,3}(?P<level>#{1,6})(?=[ \t]|\n|$)[ \t]*"
                     r"(?P<header>(?:\\.|\\(?=\n|$)|[^\\\n])*?)(?:[ \t]+#+)?[ \t]*(?:\n|$)")
+
+    def test(self, parent: etree.Element, block: str) -> bool:
+        # A block without a `#` holds no heading: found without the expression's scan of every
+        # position (asked once per level of a list nested on one line, as LinearHRProcessor).
+        return "#" in block and super().test(parent, block)
 
 
 class CommonMarkSetextHeaderProcessor(SetextHeaderProcessor):
