@@ -167,3 +167,21 @@ def test_aliases_and_url_become_redirect_pages_to_the_post_as_in_hugo(site_dir):
     assert result.returncode == 1
     assert "error: a generated page needs /posts/ to be a folder, but static/posts writes a file there" in result.stderr
     assert (site / "a/b/index.html").exists()
+
+
+def test_the_themes_dark_scheme_changes_colours_only():
+    # test_browser.py runs axe's colour rules alone in the dark scheme (all of its rules run in
+    # the light one): that holds while the dark scheme's CSS sets colours and nothing else.
+    css = (REPO / "runpost" / "theme" / "static" / "css" / "style.css").read_text(encoding="utf-8")
+    blocks = []
+    for match in re.finditer(r"@media \(prefers-color-scheme: dark\)\s*\{", css):
+        depth, end = 1, match.end()
+        while depth:
+            depth += {"{": 1, "}": -1}.get(css[end], 0)
+            end += 1
+        blocks.append(re.sub(r"/\*.*?\*/", "", css[match.end():end - 1], flags=re.S))
+    assert blocks
+    declarations = [body for block in blocks for body in re.findall(r"\{([^{}]*)\}", block)]
+    properties = {part.split(":", 1)[0].strip() for body in declarations for part in body.split(";") if part.strip()}
+    colour = lambda name: name.startswith("--") or name in ("color", "background-color", "border-color", "color-scheme")
+    assert properties and all(map(colour, properties)), sorted(properties)
