@@ -23,6 +23,8 @@ from markdown.treeprocessors import Treeprocessor
 
 from ..placeholders import TOKEN_PATTERN, split_tokens
 
+# `***`, `- - -`, `___` on a line of its own (CommonMark's thematic break), on any line of a block.
+THEMATIC_BREAK = re.compile(r"^[ ]{0,3}([-*_])[ \t]*(?:\1[ \t]*){2,}$", re.MULTILINE)
 _HEADING_ATTRIBUTES = re.compile(r"[ \t]*\{([^{}\n]*)\}[ \t]*$")
 
 
@@ -65,6 +67,11 @@ class CommonMarkSetextHeaderProcessor(SetextHeaderProcessor):
     """`line one` + `line two` + `---`: one <h2> holding both lines (Python-Markdown: a paragraph, an <hr>)."""
 
     RE = re.compile(r"^(?:[^\S\n]*\S[^\n]*\n)+?[ ]{0,3}(?P<underline>=+|-+)[ \t]*(?:\n|$)")
+
+    def test(self, parent: etree.Element, block: str) -> bool:
+        # A thematic break above the underline is no heading text (`***` + `---`: two breaks).
+        match = self.RE.match(block)
+        return bool(match) and not THEMATIC_BREAK.search(block, 0, match.start("underline"))
 
     def run(self, parent: etree.Element, blocks: list[str]) -> None:
         block = blocks.pop(0)

@@ -29,6 +29,7 @@ from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import HTML_PLACEHOLDER_RE
 
+from .headings import THEMATIC_BREAK
 from .raw_html import HtmlBlock
 
 # Stashed between two lists that Python-Markdown would merge; removed after rendering.
@@ -149,7 +150,8 @@ class CommonMarkListPreprocessor(Preprocessor):
 
     def item_marker(self, line: str, previous: str, levels: list[tuple[int, int]]) -> re.Match | None:
         """The line's list marker, if it starts an item here."""
-        marker = _LIST_MARKER.match(line)
+        # `* * *`, `- - -`: a thematic break, though it starts like an item (CommonMark: the break wins).
+        marker = _LIST_MARKER.match(line) if not THEMATIC_BREAK.match(line.lstrip(" ")) else None
         if marker and levels and self.is_text_in_item(marker, previous, levels):
             return None
         if not marker or levels:
