@@ -20,6 +20,8 @@ from markdown.blockprocessors import BlockQuoteProcessor
 from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
 
+from .headings import lazy_line
+
 _QUOTE_LINE = re.compile(r"^(?P<marker> {0,3}>) ?(?P<content>.*)$")
 
 
@@ -39,7 +41,8 @@ class QuotedBlocksPreprocessor(Preprocessor):
         number = 0
         while number < len(lines):
             if not _QUOTE_LINE.match(lines[number]):
-                output.append(lines[number])
+                after_quote = number and _QUOTE_LINE.match(lines[number - 1]) and lines[number - 1].strip() != ">"
+                output.append(lazy_line(lines[number]) if after_quote else lines[number])
                 number += 1
                 continue
             end = number

@@ -25,7 +25,20 @@ from ..placeholders import TOKEN_PATTERN, split_tokens
 
 # `***`, `- - -`, `___` on a line of its own (CommonMark's thematic break), on any line of a block.
 THEMATIC_BREAK = re.compile(r"^[ ]{0,3}([-*_])[ \t]*(?:\1[ \t]*){2,}$", re.MULTILINE)
+# A line that starts a block of another kind (a list item, a quote, an ATX heading, a reference
+# definition), which no paragraph, and so no setext heading, holds. (Fences are stashed by then.)
+NOT_PARAGRAPH = re.compile(r"^[ ]{0,3}(?:[-+*](?:[ \t]|$)|\d{1,9}[.)](?:[ \t]|$)|>|#{1,6}(?:[ \t]|$)"
+                           r"|\[[^\]]*\]:)", re.MULTILINE)
+_EQUALS_LINE = re.compile(r"[ ]{0,3}=+[ \t]*")
 _HEADING_ATTRIBUTES = re.compile(r"[ \t]*\{([^{}\n]*)\}[ \t]*$")
+
+
+def lazy_line(line: str) -> str:
+    """A line that continues a list item's or a quote's paragraph lazily (without the item's
+    indentation or the quote's `>`), made safe from the setext processor: an `===` there is
+    text in CommonMark (an underline cannot be lazy), and Python-Markdown, which sees the
+    line inside the item or quote, would make the paragraph an <h1>."""
+    return "\\" + line.lstrip(" ") if _EQUALS_LINE.fullmatch(line) else line
 
 
 class HeadingExtension(Extension):
@@ -69,9 +82,11 @@ class CommonMarkSetextHeaderProcessor(SetextHeaderProcessor):
     RE = re.compile(r"^(?:[^\S\n]*\S[^\n]*\n)+?[ ]{0,3}(?P<underline>=+|-+)[ \t]*(?:\n|$)")
 
     def test(self, parent: etree.Element, block: str) -> bool:
-        # A thematic break above the underline is no heading text (`***` + `---`: two breaks).
+        # Only a paragraph takes an underline: `- a` + `---`, `> a` + `---` or `***` + `---` is
+        # that block and a thematic break, not a heading of the block's source.
         match = self.RE.match(block)
-        return bool(match) and not THEMATIC_BREAK.search(block, 0, match.start("underline"))
+        return bool(match) and not THEMATIC_BREAK.search(block, 0, match.start("underline")) \
+            and not NOT_PARAGRAPH.search(block, 0, match.start("underline"))
 
     def run(self, parent: etree.Element, blocks: list[str]) -> None:
         block = blocks.pop(0)

@@ -13,6 +13,7 @@ import re
 import xml.etree.ElementTree as etree
 
 import markdown as python_markdown
+from markdown.blockprocessors import ReferenceProcessor
 from markdown.extensions import Extension
 from markdown.inlinepatterns import (IMAGE_LINK_RE, IMAGE_REFERENCE_RE, LINK_RE, REFERENCE_RE, ImageInlineProcessor,
                                      ImageReferenceInlineProcessor, LinkInlineProcessor, ReferenceInlineProcessor,
@@ -32,6 +33,7 @@ _ENTITY = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|\w+);")
 class LinkExtension(Extension):
     def extendMarkdown(self, md: python_markdown.Markdown) -> None:
         # Python-Markdown's own names and priorities, so these replace its processors.
+        md.parser.blockprocessors.register(CommonMarkReferenceProcessor(md.parser), "reference", 15)
         md.inlinePatterns.register(LinearReferenceProcessor(REFERENCE_RE, md), "reference", 170)
         md.inlinePatterns.register(CommonMarkLinkProcessor(LINK_RE, md), "link", 160)
         md.inlinePatterns.register(LinearShortReferenceProcessor(REFERENCE_RE, md), "short_reference", 130)
@@ -104,6 +106,50 @@ def _title(data: str, position: int) -> tuple[str | None, int]:
     return data[position + 1:end], end + 1
 
 
+def label_key(label: str) -> str:
+    """A reference label as CommonMark matches it: whitespace runs as one space, case folded
+    (`[Docs  page]` finds `[docs page]:`, `[SS]` finds `[ẞ]:`)."""
+    return " ".join(label.split()).casefold()
+
+
+class CommonMarkReferenceProcessor(ReferenceProcessor):
+    """Reference definitions as goldmark reads them: one may not interrupt a paragraph (`See
+    [docs].` + `[docs]: /docs` is two lines of text), the first of two with one label wins,
+    labels match as label_key says, and a destination in `<...>` may hold spaces."""
+
+    RE = re.compile(r'^[ ]{0,3}\[([^\[\]]*)\]:[ ]*(?:\n[ ]*)?(<[^<>\n]*>|[^\s]+)[ ]*(?:\n[ ]*)?'
+                    r'((["\'])(.*)\4[ ]*|\((.*)\)[ ]*)?$', re.MULTILINE)
+
+    def run(self, parent: etree.Element, blocks: list[str]) -> bool:
+        block = blocks[0]
+        first = self.RE.search(block)
+        if first is None or block[:first.start()].strip():
+            return False                    # none, or only inside the paragraph the block starts with
+        blocks.pop(0)
+        end = first.start()
+        # As Python-Markdown does: the definitions on the lines that follow, in this pass.
+        for match in self.RE.finditer(block, end):
+            if match.start() > end and (block[end:match.start()].strip("\n") or "\n" in match.group()):
+                break
+            label = label_key(match.group(1))
+            if label and label not in self.parser.md.references:
+                destination = match.group(2)
+                destination = destination[1:-1] if destination.startswith("<") else destination
+                self.parser.md.references[label] = (destination, match.group(5) or match.group(6))
+            end = match.end()
+        if block[end:].strip():
+            blocks.insert(0, block[end:].lstrip("\n"))
+        return True
+
+
+class LabelKey:
+    """Looks a reference up by label_key, as CommonMarkReferenceProcessor stores it."""
+
+    def evalId(self, data: str, index: int, text: str) -> tuple[str | None, int, bool]:
+        label, end, handled = super().evalId(data, index, text)  # type: ignore[misc]
+        return (label_key(label) if label is not None else None), end, handled
+
+
 class LinearBrackets:
     """getText in linear time. Python-Markdown rescans to the end of the text for every
     `[` (10,000 unmatched brackets took 90 s); here each text's brackets are matched
@@ -146,13 +192,13 @@ def _match_brackets(data: str) -> dict[int, int]:
     return partners
 
 
-class LinearReferenceProcessor(LinearBrackets, ReferenceInlineProcessor):
+class LinearReferenceProcessor(LabelKey, LinearBrackets, ReferenceInlineProcessor):
     # A full reference is `[text][label]` with nothing between (CommonMark); Python-Markdown
     # allows a space, so `[[n]] [y]` became one link to y showing "[n]".
     RE_LINK = re.compile(r"\[([^\]]*)\]", re.DOTALL | re.UNICODE)
 
 
-class LinearShortReferenceProcessor(LinearBrackets, ShortReferenceInlineProcessor):
+class LinearShortReferenceProcessor(LabelKey, LinearBrackets, ShortReferenceInlineProcessor):
     pass
 
 
@@ -186,7 +232,7 @@ class PlainAltImageProcessor(CommonMarkLinkTail, ImageInlineProcessor):
         return element, start, end
 
 
-class PlainAltImageReferenceProcessor(LinearBrackets, ImageReferenceInlineProcessor):
+class PlainAltImageReferenceProcessor(LabelKey, LinearBrackets, ImageReferenceInlineProcessor):
     def makeTag(self, href: str, title: str, text: str) -> etree.Element:
         element = super().makeTag(href, title, text)
         del element.attrib["alt"]

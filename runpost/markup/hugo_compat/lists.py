@@ -29,7 +29,7 @@ from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import HTML_PLACEHOLDER_RE
 
-from .headings import THEMATIC_BREAK
+from .headings import THEMATIC_BREAK, lazy_line
 from .raw_html import HtmlBlock
 
 # Stashed between two lists that Python-Markdown would merge; removed after rendering.
@@ -133,7 +133,7 @@ class CommonMarkListPreprocessor(Preprocessor):
                 if not previous.strip():
                     levels, top_kind = [], ""
                     looseness.close(0)
-                output.append(line)
+                output.append(lazy_line(line) if levels else line)
             indent = len(output[-1]) - len(output[-1].lstrip(" "))
             if block_indent is None:
                 block_indent = indent

@@ -22,6 +22,10 @@ from markdown.extensions import Extension
 from markdown.blockprocessors import BlockProcessor
 from markdown.extensions.tables import TableProcessor
 
+from .headings import THEMATIC_BREAK
+
+# A line that starts a heading or a quote: the end of a table above it.
+_ENDS_TABLE = re.compile(r"[ ]{0,3}(?:#{1,6}(?:[ \t]|$)|>)")
 # A line that may be a delimiter row (`|---|:--:|`, `--- | ---`): the quick test before the table's own.
 _DELIMITER_ROW = re.compile(r" *\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
 
@@ -66,6 +70,13 @@ class TableInParagraphProcessor(BlockProcessor):
 
 class GfmTableProcessor(TableProcessor):
     def run(self, parent: etree.Element, blocks: list[str]) -> None:
+        # A table ends where another block starts (a heading, a quote, a thematic break), as in
+        # goldmark; Python-Markdown took each such line for one more row.
+        lines = blocks[0].split("\n")
+        for index in range(2, len(lines)):
+            if _ENDS_TABLE.match(lines[index]) or THEMATIC_BREAK.match(lines[index]):
+                blocks[0:1] = ["\n".join(lines[:index]), "\n".join(lines[index:])]
+                break
         header_only = blocks[0].count("\n") < 2
         super().run(parent, blocks)
         if header_only:     # goldmark writes no <tbody>; Python-Markdown a row of empty cells
