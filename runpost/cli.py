@@ -202,7 +202,7 @@ def _site_flags() -> argparse.ArgumentParser:
     flags.add_argument("--content", metavar="DIR", type=Path, help="content folder (default: ./content)")
     flags.add_argument("--output", metavar="DIR", type=Path, help="output folder (default: ./site)")
     flags.add_argument("--force", action="store_true",
-                       help="replace an output folder that runpost did not make (never the project or its sources)")
+                       help="replace an output folder that runpost did not make (never a file, the project, its sources or hidden folders)")
     flags.add_argument("--build-dir", metavar="DIR", type=Path,
                        help="frozen execution results (default: ./build)")
     flags.add_argument("--base-url", metavar="URL", help="absolute URL of the site root (default: from runpost.toml)")

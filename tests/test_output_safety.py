@@ -109,6 +109,8 @@ def world(tmp_path: Path) -> dict[str, Path]:
     write(blog / "notes/todo.txt", "unrelated\n")
     write(blog / "static/hello.txt", "hello\n")
     write(blog / "templates/unused-partial.html", "<p>unused</p>\n")
+    write(blog / ".github/workflows/pages.yml", "on: push\n")
+    write(blog / ".venv/pyvenv.cfg", "home = /usr/bin\n")
     write(projects / "other/file.txt", "unrelated\n")
     write(projects / "other-repo/.git/HEAD", "ref: refs/heads/main\n")
     write(projects / "other-repo/file.txt", "tracked\n")
@@ -146,6 +148,12 @@ PROTECTED = {
     "home": "{home}",          # what the shell makes of `--output ~`
     "other-repo": "../other-repo",
     "other-project": "../other-project",
+    "settings-file": "runpost.toml",                # a file is never replaced by the site, even with --force
+    "a-post": "content/posts/a.md",
+    "an-unrelated-file": "docs/readme.md",
+    "hidden-folder": ".github",                     # the project's hidden folders: workflows, a venv
+    "inside-a-hidden-folder": ".github/workflows",
+    "venv": ".venv",
 }
 UNRELATED = {
     "docs": "docs",
@@ -214,12 +222,13 @@ def test_a_site_runpost_built_before_is_replaced(world):
     assert (blog / "site/posts/b/index.html").is_file()
 
 
-def test_an_output_folder_runpost_built_before_is_replaced(world):
+@pytest.mark.parametrize("output", ["../out", ".site"], ids=["beside", "hidden"])
+def test_an_output_folder_runpost_built_before_is_replaced(world, output):
     blog = world["blog"]
-    assert run(blog, "--output", "../out", home=world["home"]).returncode == 0
-    result = run(blog, "--output", "../out", home=world["home"])
+    assert run(blog, "--output", output, home=world["home"]).returncode == 0
+    result = run(blog, "--output", output, home=world["home"])
     assert result.returncode == 0, result.stderr
-    assert (world["projects"] / "out/index.html").is_file()
+    assert (blog / output / "index.html").is_file()
 
 
 @pytest.mark.parametrize("make", [True, False], ids=["empty", "new"])

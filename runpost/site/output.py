@@ -4,7 +4,8 @@ The output folder is runpost's, and only runpost's: `write.py` leaves a marker
 file in every site it writes, and a build replaces an existing folder only
 when it is empty or carries that marker. `--force` overrides the marker check,
 never the list of folders that are always refused: the project itself, its
-ancestors, the home folder, `/`, and any folder that holds a project's sources
+ancestors, the home folder, `/`, its hidden folders (.github, .venv), a file,
+and any folder that holds a project's sources
 (Hugo never cleans its destination unless asked; Zola refuses a non-empty one
 without --force).
 """
@@ -31,11 +32,19 @@ def check_output_folder(output_dir: Path, root: Path, sources: list[Path], force
     refusal = _never_allowed(output, root.resolve(), [path.resolve() for path in sources])
     if refusal:
         raise UsageError(f"refusing to use '{output_dir}' as the output folder: {refusal}")
-    if force or not output.exists():
+    if not output.exists():
         return
+    # --force replaces a folder, never a file (`--output runpost.toml --force` is a typo, not a wish).
     if not output.is_dir():
         raise UsageError(f"output '{output_dir}' exists and is not a folder")
-    if any(output.iterdir()) and not (output / MARKER).is_file():
+    unmarked = any(output.iterdir()) and not (output / MARKER).is_file()
+    hidden = _hidden_in(output, root.resolve())
+    if unmarked and hidden:
+        raise UsageError(f"refusing to use '{output_dir}' as the output folder: it is inside '{hidden}', a hidden "
+                         "folder of the project (such as .github or .venv), which even --force does not replace")
+    if force:
+        return
+    if unmarked:
         raise UsageError(f"output folder '{output_dir}' is not empty and was not made by runpost "
                          f"(it has no {MARKER} file); choose another folder, empty it, or pass "
                          "--force to replace everything in it")
@@ -61,6 +70,15 @@ def _never_allowed(output: Path, root: Path, sources: list[Path]) -> str:
         if (output / entry).exists():
             return f"it holds '{entry}', so it looks like a project, not a generated site"
     return ""
+
+
+def _hidden_in(output: Path, root: Path) -> str:
+    """The project's hidden folder (`.github`, `.venv`) that `output` is or is inside, else ""."""
+    if root not in output.parents:
+        return ""
+    parts = output.relative_to(root).parts
+    hidden = next((index for index, part in enumerate(parts) if part.startswith(".")), None)
+    return "/".join(parts[:hidden + 1]) + "/" if hidden is not None else ""
 
 
 def _shown(folder: Path, root: Path) -> str:
