@@ -102,6 +102,17 @@ def _choose_output(config: Config, explicit: bool, force: bool, reporter: Report
     return config
 
 
+def _port(text: str) -> int:
+    """A TCP port for --port: a usage error (exit 2) otherwise, not a failure to listen."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port: '{text}' (a number from 0 to 65535)") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port: {port} (a number from 0 to 65535)")
+    return port
+
+
 def sorted_errors(errors: list[BuildError]) -> list[BuildError]:
     """By file, line and column, as compilers list them (stable for one place)."""
     def key(error: BuildError) -> tuple:
@@ -228,7 +239,7 @@ def _serve_parser(commands, site_flags: argparse.ArgumentParser) -> argparse.Arg
         description="Build into build/.preview/site/ (never site/), serve it, rebuild when content/, "
                     "templates/, static/ or runpost.toml change, and reload the open page.")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=1313, help="port (default 1313)")
+    serve.add_argument("--port", type=_port, default=1313, help="port, 0 to 65535; 0 picks a free one (default 1313)")
     return serve
 
 

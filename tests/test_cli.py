@@ -25,6 +25,14 @@ def test_usage_error_exits_2(site_dir):
     assert "usage:" in result.stderr
 
 
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_a_port_that_cannot_be_is_a_usage_error_before_anything_runs(site_dir, port):
+    result = run_build("serve", "--port", port, cwd=site_dir, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert "argument --port: invalid port" in result.stderr and "internal error" not in result.stderr
+    assert not (site_dir / "site").exists()
+
+
 def test_errors_are_compiler_style_without_traceback(site_dir):
     (site_dir / "content/posts/broken.md").write_text("---\ntitle: Broken\ndate: someday\n---\n{{< figur src=\"x\" >}}\n")
     result = run_build(cwd=site_dir)
