@@ -40,3 +40,27 @@ def test_a_sites_static_file_replaces_the_themes_file_of_the_same_path(tmp_path)
     files = static_files(SimpleNamespace(static_dirs=(tmp_path / "static", DEFAULT_STATIC)))
     assert files["css/style.css"] == tmp_path / "static/css/style.css"
     assert files["js/embeds.js"] == DEFAULT_STATIC / "js/embeds.js", "the rest of the theme stays"
+
+
+def test_every_library_the_renderer_imports_is_a_core_dependency():
+    # A deploy installs the core alone (`pip install runpost`, the Pages workflow): a library
+    # the renderer imports only where it is installed would make the deployed site differ from
+    # the local one (Pillow: image sizes and WebP copies). Execution (the kernel, memo) may use extras.
+    import ast
+    import re
+    import sys
+
+    provides = {"pyyaml": "yaml", "pillow": "PIL", "pymdown-extensions": "pymdownx", "latex2mathml": "latex2mathml"}
+    core = {provides.get(name, name) for name in
+            (re.match(r"[A-Za-z0-9_.-]+", requirement)[0].lower() for requirement in PYPROJECT["project"]["dependencies"])}
+    core |= {"markupsafe"}          # Jinja2's own dependency, which Jinja2 installs
+    rendering = [path for folder in ("site", "markup", "content") for path in (PACKAGE / folder).rglob("*.py")]
+    rendering += [PACKAGE / name for name in ("pipeline.py", "render_cache.py", "config.py", "post.py", "uptodate.py")]
+    imported = set()
+    for path in rendering:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+            imported |= {name.split(".")[0] for name in names}
+    third_party = {name for name in imported if name not in sys.stdlib_module_names and name != "runpost"}
+    assert third_party and third_party <= core, sorted(third_party - core)

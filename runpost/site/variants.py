@@ -20,8 +20,8 @@
   own WebP copies, listed before it.
 - Copies are made once per input: `cache_dir/<sha256 of source, width, settings>.webp`
   (build/.cache/images, gitignored). Pillow's encoders give the same bytes for the same
-  pixels and settings, so two builds write identical files. Without Pillow (it is not a
-  dependency of `pip install runpost`) images are left as they are.
+  pixels and settings, so two builds write identical files. Pillow is a core dependency (a
+  deploy makes the copies a local build makes); were it missing, images are left as they are.
 - Every image but the first of a post gets `loading="lazy"` (unless its tag says how to
   load); the first loads at once, since it is often in the first screen.
 """
