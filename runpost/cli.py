@@ -102,6 +102,13 @@ def _choose_output(config: Config, explicit: bool, force: bool, reporter: Report
     return config
 
 
+def _folder(text: str) -> Path:
+    """`runpost new`'s folder: an empty name is not the current folder (Path("") would be ".")."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("runpost new needs the name of a new folder")
+    return Path(text)
+
+
 def _port(text: str) -> int:
     """A TCP port for --port: a usage error (exit 2) otherwise, not a failure to listen."""
     try:
@@ -248,7 +255,7 @@ def _new_parser(commands) -> argparse.ArgumentParser:
         "new", help=COMMANDS["new"],
         description="Create a blog: runpost.toml, an example post whose code runs, .gitignore, "
                     "README.md and a GitHub Pages workflow. The folder must be new or empty.")
-    new.add_argument("folder", type=Path, help="where to create the blog")
+    new.add_argument("folder", type=_folder, help="where to create the blog")
     return new
 
 

@@ -36,18 +36,19 @@ def test_new_blog_readme_names_the_commands(tmp_path):
     assert "runpost serve" in readme and "runpost build" in readme and "git add build/" in readme
 
 
-@pytest.mark.parametrize("existing", ["file", "folder with a file", "link to nothing"])
+@pytest.mark.parametrize("existing", ["file", "empty file", "folder with a file", "link to nothing", "git and a file"])
 def test_new_refuses_a_non_empty_folder_with_exit_2(tmp_path, existing, capsys):
     target = tmp_path / "blog"
-    if existing == "file":
-        target.write_text("mine")
+    if existing in ("file", "empty file"):
+        target.write_text("mine" if existing == "file" else "")
     elif existing == "link to nothing":
         target.symlink_to(tmp_path / "gone")
     else:
-        target.mkdir()
+        (target / ".git").mkdir(parents=True)
         (target / "notes.txt").write_text("mine")
     assert main(["new", str(target)]) == 2
-    assert ("does not exist" if existing == "link to nothing" else "not empty") in capsys.readouterr().err
+    said = {"link to nothing": "does not exist", "file": "is a file", "empty file": "is a file"}
+    assert said.get(existing, "not empty") in capsys.readouterr().err
     assert not (target / "runpost.toml").exists() and not (tmp_path / "gone").exists()
 
 
@@ -56,9 +57,21 @@ def test_new_prints_a_cd_line_a_shell_can_run(tmp_path, capsys):
     assert f"  cd '{tmp_path}/my blog'\n" in capsys.readouterr().out
 
 
-def test_new_accepts_an_empty_folder(tmp_path):
+@pytest.mark.parametrize("holding", ["nothing", "only .git"])
+def test_new_accepts_an_empty_folder_or_an_empty_git_repository(tmp_path, holding):
     (tmp_path / "blog").mkdir()
+    if holding == "only .git":
+        (tmp_path / "blog/.git").mkdir()
+        (tmp_path / "blog/.git/HEAD").write_text("ref: refs/heads/main\n")
     assert new_blog(tmp_path / "blog") == 0
+    assert (tmp_path / "blog/runpost.toml").is_file()
+    assert holding == "nothing" or (tmp_path / "blog/.git/HEAD").read_text() == "ref: refs/heads/main\n"
+
+
+def test_new_needs_a_folder_name(capsys):
+    with pytest.raises(SystemExit) as exited:       # a usage error, as argparse reports one
+        main(["new", ""])
+    assert exited.value.code == 2 and "needs the name of a new folder" in capsys.readouterr().err
 
 
 def test_new_blog_builds_with_its_post_figure_and_value(tmp_path):
@@ -74,3 +87,33 @@ def test_new_blog_builds_with_its_post_figure_and_value(tmp_path):
     assert (blog / "build/hello-runpost/manifest.json").is_file()
     frozen = run_build("--frozen", cwd=blog)
     assert frozen.returncode == 0, frozen.stderr
+
+
+def test_a_blog_made_from_a_git_checkout_installs_runpost_from_its_remote(tmp_path):
+    # An editable install from a clone: the Pages workflow gets the clone's remote (a GitHub ssh
+    # address as https, which a runner can fetch), pinned to the commit once a remote branch has it.
+    import shutil
+    import subprocess
+
+    from runpost.new import _checkout_remote
+
+    if not shutil.which("git"):
+        pytest.skip("git is not installed")
+    git = lambda *args: subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True, text=True)
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "--allow-empty", "-m", "x")
+    assert _checkout_remote(tmp_path) == ""                                  # no remote: the version it is
+    git("remote", "add", "origin", "git@github.com:someone/runpost.git")
+    assert _checkout_remote(tmp_path) == "https://github.com/someone/runpost.git"     # not pushed: no pin
+    git("update-ref", "refs/remotes/origin/main", "HEAD")
+    commit = git("rev-parse", "HEAD").stdout.strip()
+    assert _checkout_remote(tmp_path) == f"https://github.com/someone/runpost.git@{commit}"
+    git("remote", "set-url", "origin", "/srv/git/runpost.git")
+    assert _checkout_remote(tmp_path) == ""                                  # a path no runner can reach
+
+
+def test_a_folder_name_with_quotes_and_spaces_gives_valid_settings_and_a_url_without_spaces(tmp_path):
+    assert new_blog(tmp_path / 'my "blog" \\ 2') == 0
+    settings = tomllib.loads((tmp_path / 'my "blog" \\ 2' / "runpost.toml").read_text(encoding="utf-8"))
+    assert settings["title"] == 'my "blog" \\ 2'
+    assert settings["base_url"] == "https://your-user-name.github.io/my-blog-2/"
