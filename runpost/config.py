@@ -73,7 +73,13 @@ def load_config(root: Path, **overrides: Any) -> Config:
     path = root / CONFIG_NAME
     settings = _read_settings(path)
     overrides = {key: value for key, value in overrides.items() if value is not None}
-    base_url = overrides.pop("base_url", None) or settings.get("base_url") or _github_pages_url() or "/"
+    flag_url = overrides.pop("base_url", None)
+    base_url = flag_url or settings.get("base_url") or _github_pages_url() or "/"
+    problem = base_url_problem(base_url)
+    if problem and flag_url:
+        raise UsageError(f"--base-url: {problem}")
+    if problem:
+        raise BuildError(Location(path, _line_of_key(path, "base_url"), 1), f"setting 'base_url': {problem}")
     content_dir = Path(overrides.pop("content_dir", root / "content"))
     templates_dirs = tuple(dict.fromkeys([root / "templates", DEFAULT_TEMPLATES]))
     return Config(
@@ -136,6 +142,23 @@ def source_folders(config: Config) -> list[Path]:
     """Folders the build reads: the output may never be, hold or sit inside one of them."""
     return [config.content_dir, config.build_dir, config.root / "templates", config.root / "static",
             config.root / ".git"]
+
+
+def base_url_problem(url: str) -> str:
+    """Why `url` cannot be the site's address ("" if it can): an absolute http(s) URL with a
+    host, or "/" while the address is not known. A path or a bare host would be taken for a
+    page of the site in every link (`/blog/tags/` is not a page), and other schemes serve no site."""
+    from urllib.parse import urlsplit
+
+    if url == "/":
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc and not parts.query and not parts.fragment:
+        return ""
+    example = ("https://example.org" + url if url.startswith("/") else "https://" + url) if not parts.scheme \
+        else "https://example.org/blog/"
+    return (f"'{url}' is not the absolute URL of the site (such as {normalize_base_url(example)}; "
+            "'/' if its address is not known yet)")
 
 
 def normalize_base_url(url: str) -> str:

@@ -33,6 +33,19 @@ def test_a_port_that_cannot_be_is_a_usage_error_before_anything_runs(site_dir, p
     assert not (site_dir / "site").exists()
 
 
+@pytest.mark.parametrize("url", ["example.com/blog", "/blog/", "ftp://example.org/", "https://"])
+def test_a_base_url_that_is_not_an_absolute_web_address_is_one_error_before_anything_runs(site_dir, url):
+    # Not one error per link ("page /tags/ links to /tags/example.com/blog/tags/ ...").
+    result = run_build("--base-url", url, cwd=site_dir)
+    assert result.returncode == 2 and result.stderr.count("error:") == 1, result.stderr
+    assert f"--base-url: '{url}' is not the absolute URL of the site" in result.stderr
+    (site_dir / "runpost.toml").write_text('title = "T"\nbase_url = "%s"\n' % url)
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1 and result.stderr.count("error:") == 1, result.stderr
+    assert "runpost.toml:2:1: error: setting 'base_url'" in result.stderr
+    assert not (site_dir / "site").exists()
+
+
 def test_errors_are_compiler_style_without_traceback(site_dir):
     (site_dir / "content/posts/broken.md").write_text("---\ntitle: Broken\ndate: someday\n---\n{{< figur src=\"x\" >}}\n")
     result = run_build(cwd=site_dir)
