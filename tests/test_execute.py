@@ -776,3 +776,36 @@ def test_output_that_no_page_can_hold_is_kept_readable_and_bounded(site):
     assert kept.startswith("x" * OUTPUT_LIMIT + "\n[runpost kept the first 1,000,000 characters of this output; 6 more")
     assert len(kept) < OUTPUT_LIMIT + 200
     json.loads((site / "build" / "p" / "manifest.json").read_text(encoding="utf-8"))   # written, and valid
+
+
+def test_code_indented_under_a_list_item_runs_as_written_without_the_items_indentation(tmp_path):
+    # A fence (CommonMark strips its indentation from each line) and a highlight tag (Hugo's
+    # InnerDeindent) under list items: run as the reader sees them, not as an IndentationError.
+    from conftest import run_build
+
+    (tmp_path / "content/posts").mkdir(parents=True)
+    (tmp_path / "runpost.toml").write_text('title = "T"\nbase_url = "https://example.org/"\n')
+    (tmp_path / "content/posts/steps.md").write_text(textwrap.dedent("""\
+        ---
+        title: Steps
+        date: 2024-01-02
+        ---
+        1. Set it up:
+
+           ```python {exec=true}
+           answer = 6
+           if answer:
+               answer *= 7
+           ```
+
+        2. Show it:
+
+           {{< highlight python "exec=true" >}}
+           print(f"answer: {answer}")
+           {{< /highlight >}}
+        """))
+    result = run_build(cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "site/posts/steps/index.html").read_text(encoding="utf-8")
+    assert "answer: 42" in page
+    assert '<span class="w">   </span>' not in page      # shown without the item's indentation

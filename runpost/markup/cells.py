@@ -45,7 +45,7 @@ def highlight_options(positional: tuple[str, ...], named: dict[str, str], report
             options.update(parse_highlight_options(text))
         except ValueError as problem:
             report(f"bad highlight options: {problem}")
-    options.update(named)
+    options.update((key.lower(), value) for key, value in named.items())   # Hugo: hl_Lines is hl_lines
     return options
 
 
@@ -58,6 +58,21 @@ def highlight_code_bounds(body: str, start: int, end: int) -> tuple[int, int]:
     while end > start and body[end - 1] in "\r\n":
         end -= 1
     return start, end
+
+
+def deindent(code: str, indentation: str, fence: bool) -> str:
+    """Code written indented under a list item, without that indentation: a fence's (CommonMark
+    takes up to as many spaces off each line) or a `{{< highlight >}}` tag's (Hugo's InnerDeindent,
+    which its highlight shortcode shows: a line that does not start with it stays as it is).
+    Run as written, `  x = 1` is an IndentationError."""
+    if not indentation:
+        return code
+
+    def line_without(line: str) -> str:
+        if line.startswith(indentation):
+            return line[len(indentation):]
+        return line[min(len(indentation), len(line) - len(line.lstrip(" "))):] if fence else line
+    return "\n".join(map(line_without, code.split("\n")))
 
 
 # The kernel is a Python interpreter; other languages are shown, never run.

@@ -51,7 +51,7 @@ def parse_option_string(text: str) -> dict[str, str]:
         if not match or match.end() == position:
             raise ValueError(f"cannot read option at '{text[position:].strip()}'")
         if match.group(1):
-            options[match.group(1)] = _option_value(match.group(2))
+            options[match.group(1).lower()] = _option_value(match.group(2))   # Hugo: lineNos is linenos
         position = match.end()
         while position < len(text) and text[position] in " ,\t":
             position += 1
@@ -65,7 +65,7 @@ def parse_highlight_options(text: str) -> dict[str, str]:
         key, equals, value = item.partition("=")
         if not equals or not key.strip():
             raise ValueError(f"expected key=value, got '{item}'")
-        options[key.strip()] = value.strip().strip('"')
+        options[key.strip().lower()] = value.strip().strip('"')
     return options
 
 

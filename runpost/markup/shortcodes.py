@@ -259,6 +259,8 @@ class _Parser:
             first = items.index(tag) + 1
             last = items.index(call.close)
             inner, children = self.assemble(tag.end, call.close.start, call.children, items[first:last])
+            if tag.name == "highlight":
+                inner = cells.deindent(inner, self.indentation(tag.start), fence=False)
         shortcode = Shortcode(name=tag.name, positional=tag.positional, named=dict(tag.named), inner=inner,
                               markdown=tag.delimiter == "%", location=self.location(tag.start), token=token,
                               children=tuple(children), options=options)
@@ -274,7 +276,7 @@ class _Parser:
                 self.check_display_options(options, block.start, block.code_start)
             if options is not None and cells.read_bool(options.get("exec", "false"), report):
                 token = self.next_token()
-                code = self.text[block.code_start:block.code_end]
+                code = cells.deindent(self.text[block.code_start:block.code_end], block.indent, fence=True)
                 self.add_cell(language, code, options, block.start, block.first_line + 1, token)
                 newline = "\n" if original.endswith("\n") else ""
                 return block.start, block.end, block.indent + token + newline, None
@@ -322,7 +324,13 @@ class _Parser:
         code_start, code_end = cells.highlight_code_bounds(self.text, tag.end, call.close.start)
         code_line = self.text.count("\n", 0, code_start) + 1
         language = tag.positional[0] if tag.positional else tag.named.get("lang", "python")
-        self.add_cell(language, self.text[code_start:code_end], options, tag.start, code_line, token)
+        code = cells.deindent(self.text[code_start:code_end], self.indentation(tag.start), fence=False)
+        self.add_cell(language, code, options, tag.start, code_line, token)
+
+    def indentation(self, offset: int) -> str:
+        """The spaces and tabs before `offset` on its line, if nothing else is before it there."""
+        before = self.text[self.text.rfind("\n", 0, offset) + 1:offset]
+        return before if not before.strip(" \t") else ""
 
     def add_cell(self, language: str, code: str, options: dict[str, str], offset: int, code_line: int,
                  token: str) -> None:

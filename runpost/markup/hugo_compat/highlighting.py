@@ -73,7 +73,9 @@ class _Display:
 
 def _display(options: dict[str, str]) -> _Display:
     linenos = options.get("linenos", "false").strip().lower()
-    linenos = {"true": "table", "table": "table", "inline": "inline"}.get(linenos, "")
+    # `linenos=true` is a table unless lineNumbersInTable=false says inline (Hugo's option).
+    in_table = options.get("linenumbersintable", "true").strip().lower() != "false"
+    linenos = {"true": "table" if in_table else "inline", "table": "table", "inline": "inline"}.get(linenos, "")
     try:
         start = int(options.get("linenostart", "1"))
     except ValueError:
