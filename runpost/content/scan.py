@@ -402,8 +402,10 @@ def _read_quoted(text: str, position: int) -> tuple[str, int]:
     index = position + 1
     while index < len(text) and text[index] != "\n":
         char = text[index]
-        if char == "\\" and index + 1 < len(text):
-            value.append(text[index + 1])
+        # Hugo's lexer knows one escape in a quoted value, `\"`; any other backslash is kept
+        # (`caption="C:\Temp, \d+"` shows both backslashes).
+        if char == "\\" and text[index + 1:index + 2] == '"':
+            value.append('"')
             index += 2
             continue
         if char == '"':
