@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -117,3 +118,19 @@ def test_a_folder_name_with_quotes_and_spaces_gives_valid_settings_and_a_url_wit
     settings = tomllib.loads((tmp_path / 'my "blog" \\ 2' / "runpost.toml").read_text(encoding="utf-8"))
     assert settings["title"] == 'my "blog" \\ 2'
     assert settings["base_url"] == "https://your-user-name.github.io/my-blog-2/"
+
+
+def test_the_readmes_example_post_builds_with_one_figure_and_its_value(tmp_path):
+    # The post a newcomer copies from README's "Writing a post", built as written.
+    import re
+
+    needs("matplotlib", "numpy")
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"````markdown\n(.*?)````", readme, re.S).group(1)
+    (tmp_path / "content/posts/hello").mkdir(parents=True)
+    (tmp_path / "content/posts/hello/index.md").write_text(example, encoding="utf-8")
+    result = run_build("--base-url", "https://example.org/", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "site/posts/hello/index.html").read_text(encoding="utf-8")
+    assert len(re.findall(r"<img\b", page)) == 1 and 'src="waves.png"' in page
+    assert "The wave peaks at 1.414." in page, re.findall(r"peaks at .{0,80}", page)
