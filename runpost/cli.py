@@ -186,6 +186,9 @@ def _reject_unknown(command: str, extra: list[str]) -> None:
     if not unknown.startswith("-"):
         subparser.error(f"unexpected argument '{unknown}'")
     name = unknown.split("=", 1)[0]
+    if command == "serve" and name in _BUILD_ONLY:
+        subparser.error(f"{name} is a flag of build: serve writes only build/.preview/site/ "
+                        "(never site/) and runs the code that changed")
     flags = [flag for action in subparser._actions for flag in action.option_strings]
     close = difflib.get_close_matches(name, flags, n=1)
     subparser.error(f"unrecognized argument {name}" + (f" (did you mean {close[0]}?)" if close else ""))
@@ -207,7 +210,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"runpost {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     site_flags = _site_flags()
-    commands.add_parser("build", parents=[site_flags], help=COMMANDS["build"],
+    commands.add_parser("build", parents=[site_flags, _build_flags()], help=COMMANDS["build"],
                         description="Render content/ to site/, running the posts' code when it changed.")
     _serve_parser(commands, site_flags)
     _new_parser(commands)
@@ -218,17 +221,12 @@ def _site_flags() -> argparse.ArgumentParser:
     """Flags shared by build and serve."""
     flags = argparse.ArgumentParser(add_help=False)
     flags.add_argument("--content", metavar="DIR", type=Path, help="content folder (default: ./content)")
-    flags.add_argument("--output", metavar="DIR", type=Path, help="output folder (default: ./site)")
-    flags.add_argument("--force", action="store_true",
-                       help="replace an output folder that runpost did not make (never a file, the project, its sources or hidden folders)")
     flags.add_argument("--build-dir", metavar="DIR", type=Path,
                        help="frozen execution results (default: ./build)")
     flags.add_argument("--base-url", metavar="URL", help="absolute URL of the site root (default: from runpost.toml)")
     flags.add_argument("--drafts", action="store_true", help="include posts with draft: true")
     flags.add_argument("--future", action="store_true", help="include posts whose publishDate is in the future")
     flags.add_argument("--expired", action="store_true", help="include posts whose expiryDate has passed")
-    flags.add_argument("--explain", "--plan", action="store_true",
-                       help="print what would run and why, run nothing")
     flags.add_argument("--rerun", action="store_true", help="execute every post's code, ignoring build/")
     flags.add_argument("--frozen", action="store_true",
                        help="never execute; fail if any post's results in build/ are stale")
@@ -240,6 +238,20 @@ def _site_flags() -> argparse.ArgumentParser:
     return flags
 
 
+# Flags of build alone: serve writes only build/.preview/site/ and runs what changed.
+_BUILD_ONLY = ("--output", "--force", "--explain", "--plan")
+
+
+def _build_flags() -> argparse.ArgumentParser:
+    flags = argparse.ArgumentParser(add_help=False)
+    flags.add_argument("--output", metavar="DIR", type=Path, help="output folder (default: ./site)")
+    flags.add_argument("--force", action="store_true", help="replace an output folder that runpost did "
+                       "not make (never a file, the project, its sources or hidden folders)")
+    flags.add_argument("--explain", "--plan", action="store_true",
+                       help="print what would run and why, run nothing")
+    return flags
+
+
 def _serve_parser(commands, site_flags: argparse.ArgumentParser) -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve", parents=[site_flags], help=COMMANDS["serve"],
@@ -247,6 +259,7 @@ def _serve_parser(commands, site_flags: argparse.ArgumentParser) -> argparse.Arg
                     "templates/, static/ or runpost.toml change, and reload the open page.")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=1313, help="port, 0 to 65535; 0 picks a free one (default 1313)")
+    serve.set_defaults(output=None, force=False, explain=False)
     return serve
 
 

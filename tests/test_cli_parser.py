@@ -25,6 +25,16 @@ def help_of(argv: list[str], capsys) -> str:
     return capsys.readouterr().out
 
 
+@pytest.mark.parametrize("flag", ["--output=elsewhere", "--force", "--explain"])
+def test_serve_refuses_the_flags_it_would_ignore(capsys, flag):
+    # serve writes only build/.preview/site/ and runs what changed: --output was silently
+    # ignored, and --explain printed the plan and then served anyway.
+    with pytest.raises(SystemExit) as exited:
+        parse_arguments(["serve", flag])
+    assert exited.value.code == 2
+    assert f"{flag.split('=')[0]} is a flag of build" in capsys.readouterr().err
+
+
 def test_serve_help_shows_serve_flags_not_build_help(capsys):
     text = help_of(["serve", "--help"], capsys)
     assert "--port" in text and "--host" in text and "--frozen" in text
