@@ -809,3 +809,14 @@ def test_code_indented_under_a_list_item_runs_as_written_without_the_items_inden
     page = (tmp_path / "site/posts/steps/index.html").read_text(encoding="utf-8")
     assert "answer: 42" in page
     assert '<span class="w">   </span>' not in page      # shown without the item's indentation
+
+
+@pytest.mark.parametrize("info", ["python exec=true", "python exec=true id=x", "py  exec = true"])
+def test_run_options_outside_braces_are_an_error_not_code_that_silently_never_runs(tmp_path, info):
+    from conftest import run_build
+
+    (tmp_path / "content/posts").mkdir(parents=True)
+    (tmp_path / "content/posts/p.md").write_text(f"---\ntitle: P\ndate: 2024-01-02\n---\n\n```{info}\nprint(1)\n```\n")
+    result = run_build("--base-url", "https://example.org/", cwd=tmp_path)
+    assert result.returncode == 1 and "content/posts/p.md:6:1: error: options after the language go in braces: ```" \
+        in result.stderr, result.stderr

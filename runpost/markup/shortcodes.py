@@ -272,6 +272,10 @@ class _Parser:
         if block.fenced:
             report = self.reporter(block.start)
             language, options = cells.fence_options(block.info, report)
+            if options == {} and re.search(r"(?:^|\s)exec\s*=", block.info):
+                # goldmark reads `python exec=true` as the language and ignores the rest: the code
+                # would be shown, never run, without a word.
+                report(f"options after the language go in braces: ```{language} {{{block.info.split(None, 1)[1].strip()}}}")
             if options is not None:
                 self.check_display_options(options, block.start, block.code_start)
             if options is not None and cells.read_bool(options.get("exec", "false"), report):
