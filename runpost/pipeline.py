@@ -46,7 +46,10 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
     cache = cache or open_cache(config.build_dir, reporter.warning)
     cache.start_build()
     held_back: list[dt.datetime] = []
-    posts = call_deep(lambda: read_content(config, cache, held_back))
+    left_out: list[str] = []
+    posts = call_deep(lambda: read_content(config, cache, held_back, left_out))
+    if left_out:
+        reporter.info(left_out_line(left_out))
     warn_about_setup(config, reporter)
     if config.mode == "explain":
         explain_posts(posts, config, reporter)
@@ -62,8 +65,17 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
         uptodate.record(config, started, declared, min(held_back, default=None), reporter.warnings, folder)
 
 
+def left_out_line(reasons: list[str]) -> str:
+    """"left out: 2 drafts (--drafts), 1 post dated in the future (--future)"."""
+    kinds = {"draft": ("draft", "drafts", "--drafts"), "future": ("post dated in the future", "posts dated in the future", "--future"),
+             "expired": ("expired post", "expired posts", "--expired")}
+    parts = [f"{reasons.count(reason)} {one if reasons.count(reason) == 1 else many} ({flag})"
+             for reason, (one, many, flag) in kinds.items() if reason in reasons]
+    return "left out: " + ", ".join(parts)
+
+
 def read_content(config: Config, cache: RenderCache | None = None,
-                 held_back: list[dt.datetime] | None = None) -> list[Post]:
+                 held_back: list[dt.datetime] | None = None, left_out: list[str] | None = None) -> list[Post]:
     # The content stages report every problem of every post together, before
     # any code runs: a typo in one post should not cost a training run first.
     cache = cache or RenderCache(None)
@@ -71,7 +83,8 @@ def read_content(config: Config, cache: RenderCache | None = None,
     content_errors = ErrorCollector()
     # Parsing is pure: serve keeps each post's parse while its text is the same (render_cache.same).
     posts = load_posts(config, content_errors, parse=lambda path, text, bundle: cache.same(
-        "post", str(path), (text, bundle), lambda: parse_post(path, text, bundle)), held_back=held_back)
+        "post", str(path), (text, bundle), lambda: parse_post(path, text, bundle)), held_back=held_back,
+        left_out=left_out)
     known, needing_inner = available_shortcodes(config), shortcodes_needing_inner(config)
     shortcodes = (known, needing_inner)
     parse = lambda post: cache.same("shortcodes", str(post.path), (post, shortcodes),

@@ -209,3 +209,17 @@ def test_a_static_folder_that_cannot_be_read_is_an_error_not_a_missing_file(site
     with pytest.raises(BuildErrors) as raised:
         finish.static_files(load_config(site_dir))
     assert [error.message for error in raised.value.errors] == ["cannot read this folder: Permission denied"]
+
+
+def test_the_build_says_which_posts_it_left_out_and_the_flag_that_includes_them(tmp_path):
+    site_dir, posts = tmp_path, tmp_path / "content/posts"
+    posts.mkdir(parents=True)
+    (posts / "now.md").write_text("---\ntitle: Now\ndate: 2024-01-01\n---\nHere.\n")
+    (posts / "idea.md").write_text("---\ntitle: Idea\ndate: 2024-01-01\ndraft: true\n---\nSoon.\n")
+    (posts / "later.md").write_text("---\ntitle: Later\ndate: 2999-01-01\n---\nSoon.\n")
+    (posts / "later2.md").write_text("---\ntitle: Later 2\ndate: 2999-01-02\n---\nSoon.\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    assert "left out: 1 draft (--drafts), 2 posts dated in the future (--future)\n" in result.stdout + result.stderr
+    result = run_build("--drafts", "--future", cwd=site_dir)
+    assert "left out" not in result.stdout + result.stderr

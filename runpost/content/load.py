@@ -26,12 +26,13 @@ _SKIPPED_ASSET_PARTS = {"__pycache__", ".ipynb_checkpoints"}
 
 def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.datetime | None = None,
                parse: Callable[[Path, str, Path | None], Post] | None = None,
-               held_back: list[dt.datetime] | None = None) -> list[Post]:
+               held_back: list[dt.datetime] | None = None, left_out: list[str] | None = None) -> list[Post]:
     """All posts to publish, sorted newest first.
 
     `parse` stands in for parse_post (serve passes one that remembers its answers).
     `held_back` gets the moments the answer changes by itself: the publish date of each post
     not published yet because it is in the future, the expiry date of each one that will expire.
+    `left_out` gets why each post that loaded is not published: "draft", "future" or "expired".
 
     Every error in every file is reported: into `errors` if given (the
     pipeline goes on with the posts that loaded, to find their errors too),
@@ -59,6 +60,8 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
                       if not is_published(post, config, now) and is_published(post, replace(config, future=True), now)]
         held_back += [post.meta.expiry_date for post in posts if post.meta.expiry_date and not config.expired
                       and post.meta.expiry_date > now and is_published(post, replace(config, future=True), now)]
+    if left_out is not None:
+        left_out += [reason for post in posts if (reason := unpublished_reason(post, config, now))]
     posts = [post for post in posts if is_published(post, config, now)]
     try:
         check_unique_urls(posts)
@@ -195,11 +198,16 @@ def _is_skipped(relative: Path) -> bool:
 
 
 def is_published(post: Post, config: Config, now: dt.datetime) -> bool:
+    return not unpublished_reason(post, config, now)
+
+
+def unpublished_reason(post: Post, config: Config, now: dt.datetime) -> str:
+    """"draft", "expired" or "future" if the post is left out of the site, else ""."""
     if post.meta.draft and not config.drafts:
-        return False
+        return "draft"
     if post.meta.expiry_date is not None and post.meta.expiry_date <= now and not config.expired:
-        return False
-    return config.future or post.meta.publish_date <= now
+        return "expired"
+    return "" if config.future or post.meta.publish_date <= now else "future"
 
 
 def check_unique_urls(posts: list[Post]) -> None:
