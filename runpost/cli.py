@@ -186,6 +186,8 @@ def _reject_unknown(command: str, extra: list[str]) -> None:
     if not unknown.startswith("-"):
         subparser.error(f"unexpected argument '{unknown}'")
     name = unknown.split("=", 1)[0]
+    if command == "build" and name in ("--port", "--host"):
+        subparser.error(f"{name} is a flag of serve: {_program_name()} serve {name} ...")
     if command == "serve" and name in _BUILD_ONLY:
         subparser.error(f"{name} is a flag of build: serve writes only build/.preview/site/ "
                         "(never site/) and runs the code that changed")

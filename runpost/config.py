@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import BuildError, BuildErrors, Location, UsageError
+from .errors import BuildError, BuildErrors, Location, UsageError, did_you_mean
 
 CONFIG_NAME = "runpost.toml"
 # The theme ships inside the package (package data), so an installed wheel can
@@ -63,6 +63,10 @@ _KNOWN_KEYS = {
     "params": dict, "executor": str, "toc_min_headings": int, "feed_limit": int,
     "paginate": int,
 }
+
+
+_TYPE_NAMES = {str: "a string (in quotes)", bool: "true or false", int: "a whole number", (int, float): "a number",
+               dict: "a table", float: "a number", list: "a list"}
 
 
 def load_config(root: Path, **overrides: Any) -> Config:
@@ -190,9 +194,11 @@ def _read_settings(path: Path) -> dict[str, Any]:
         expected = _KNOWN_KEYS.get(key)
         line = _line_of_key(path, key)
         if expected is None:
-            problems.append(BuildError(Location(path, line, 1), f"unknown setting '{key}'"))
+            problems.append(BuildError(Location(path, line, 1),
+                                       f"unknown setting '{key}'{did_you_mean(key, _KNOWN_KEYS)}"))
         elif not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
-            problems.append(BuildError(Location(path, line, 1), f"setting '{key}' has the wrong type"))
+            problems.append(BuildError(Location(path, line, 1), f"setting '{key}' must be {_TYPE_NAMES[expected]}, "
+                                       f"not {_TYPE_NAMES.get(type(value), type(value).__name__)}"))
         elif key in ("toc_min_headings", "feed_limit", "paginate") and value < 0:
             problems.append(BuildError(Location(path, line, 1), f"setting '{key}' must be 0 or more"))
     if problems:

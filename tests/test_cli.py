@@ -223,3 +223,23 @@ def test_the_build_says_which_posts_it_left_out_and_the_flag_that_includes_them(
     assert "left out: 1 draft (--drafts), 2 posts dated in the future (--future)\n" in result.stdout + result.stderr
     result = run_build("--drafts", "--future", cwd=site_dir)
     assert "left out" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("files, args, expected", [
+    ({"runpost.toml": 'titel = "x"\n'}, (), "runpost.toml:1:1: error: unknown setting 'titel' (did you mean 'title'?)"),
+    ({"runpost.toml": "base_url = 5\n"}, (), "error: setting 'base_url' must be a string (in quotes), not a whole number"),
+    ({"content/posts/y.md": "---\ntitle: Growth: a study\ndate: 2024-01-01\n---\n"}, (),
+     "y.md:2:14: error: invalid YAML front matter: mapping values are not allowed here (a value holding ': ' needs quotes"),
+    ({"content/posts/y.md": '---\ntitle: "A "study"\ndate: 2024-01-01\n---\n'}, (),
+     "(a quoted value ends at its closing quote"),
+    ({}, ("--port", "8000"), "error: --port is a flag of serve"),
+    ({"content/posts/y.md": "---\ntitle: Y\ndate: 2024-01-01\n---\n\n```python {exec=true}\n"
+                            "import sys\nsys.modules['numpy'] = None\nimport numpy\n```\n"}, (),
+     'y.md:9: error: ModuleNotFoundError: import of numpy halted; None in sys.modules (pip install "runpost[exec]"'),
+], ids=["setting-typo", "setting-type", "yaml-colon", "yaml-quotes", "build-port", "no-numpy"])
+def test_an_error_says_what_to_do(site_dir, files, args, expected):
+    for name, text in files.items():
+        (site_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        (site_dir / name).write_text(text)
+    result = run_build(*args, cwd=site_dir)
+    assert result.returncode in (1, 2) and expected in result.stderr, result.stderr

@@ -160,7 +160,16 @@ def _yaml_error(path: Path, error: yaml.MarkedYAMLError) -> BuildError:
         mark = error.problem_mark or error.context_mark
         message = error.problem or context
     where = Location(path, mark.line + 2, mark.column + 1) if mark else Location(path, 1)
-    return BuildError(where, f"invalid YAML front matter: {message}")
+    hint = next((text for problem, text in _HINTS.items() if problem in message), "")
+    return BuildError(where, f"invalid YAML front matter: {message}{hint}")
+
+
+# PyYAML's words for the two mistakes titles make most, and what to do about them.
+_HINTS = {
+    "mapping values are not allowed here": " (a value holding ': ' needs quotes: title: \"Growth: a study\")",
+    "but found '<scalar>'": " (a quoted value ends at its closing quote: put quotes inside the other kind, "
+                            "title: 'A \"study\"', or double them inside single quotes)",
+}
 
 
 _MAX_NODES = 100_000

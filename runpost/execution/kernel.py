@@ -177,8 +177,15 @@ def describe_error(error: BaseException, path: str, cell: dict[str, Any]) -> dic
     if isinstance(error, SyntaxError) and error.filename == path:
         return {"type": type(error).__name__, "message": error.msg, "line": error.lineno or cell["code_line"],
                 "column": error.offset or 0, "traceback": format_error(error, path)}
-    return {"type": type(error).__name__, "message": str(error), "line": innermost_line(error, path, cell),
+    message = str(error)
+    if isinstance(error, ModuleNotFoundError) and error.name in _EXEC_EXTRA:
+        message += ' (pip install "runpost[exec]" brings matplotlib, numpy and tqdm)'
+    return {"type": type(error).__name__, "message": message, "line": innermost_line(error, path, cell),
             "column": 0, "traceback": format_error(error, path)}
+
+
+# What runpost's `exec` extra installs: a post importing one of them on a plain install is told so.
+_EXEC_EXTRA = {"matplotlib", "numpy", "tqdm"}
 
 
 # cloudpickle names the code of functions it ships by value "<dynamic-code>" (line
