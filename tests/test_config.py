@@ -36,8 +36,8 @@ def test_unknown_and_mistyped_settings_are_reported_at_their_lines(tmp_path):
     with pytest.raises(BuildErrors) as caught:
         load_config(tmp_path)
     assert [str(error) for error in caught.value.errors] == [
-        f"{tmp_path}/runpost.toml:2:1: error: unknown setting 'titel'",
-        f"{tmp_path}/runpost.toml:3:1: error: setting 'raw_html' has the wrong type",
+        f"{tmp_path}/runpost.toml:2:1: error: unknown setting 'titel' (did you mean 'title'?)",
+        f"{tmp_path}/runpost.toml:3:1: error: setting 'raw_html' must be true or false, not a string (in quotes)",
     ]
 
 
