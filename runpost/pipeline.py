@@ -16,12 +16,13 @@ from typing import Callable
 
 from .config import CONFIG_NAME, Config
 from .content.confine import allowed_roots, is_inside, symlink_errors, symlinks_under
-from .content.load import load_posts, parse_post, stray_markdown, unreadable_links
+from .content.load import find_post_files, load_posts, parse_post, stray_markdown, unreadable_links
 from .content.scan import scan_post
 from .deep import call_deep
 from .errors import BuildError, BuildErrors, ErrorCollector, Location
 from .execution.explain import explain_posts
 from .execution.runner import execute_posts
+from .execution.store import MANIFEST
 from .markup.markdown import render_markdown
 from .markup.shortcodes import available_shortcodes, parse_shortcodes, shortcodes_needing_inner
 from .parallel import precompute
@@ -153,6 +154,21 @@ def warn_about_setup(config: Config, reporter: Reporter) -> None:
     for path in [*unreadable_links(config.content_dir), *dangling]:
         reporter.warning(f"a symlink to {os.readlink(path)}, which cannot be read (missing, a loop, through "
                          "a file, or no permission), so not published", Location(path))
+    for folder in orphaned_results(config):
+        reporter.warning(f"stored results of no post in {config.content_dir.name}/posts/ (deleted or renamed?): "
+                         "delete the folder, or they stay in build/ and in every commit of it", Location(folder))
+
+
+def orphaned_results(config: Config) -> list[Path]:
+    """Folders of build/ holding a post's stored results (a manifest) where no post of that name
+    is, drafts and future posts included: a deleted or renamed post's results."""
+    names = {bundle.name if bundle else path.stem for path, bundle in find_post_files(config.content_dir)}
+    try:
+        entries = sorted(os.scandir(config.build_dir), key=lambda entry: entry.name)
+    except OSError:
+        return []
+    return [Path(entry.path) for entry in entries if not entry.name.startswith(".") and entry.name not in names
+            and entry.is_dir(follow_symlinks=False) and os.path.isfile(os.path.join(entry.path, MANIFEST))]
 
 
 def each(posts: list[Post], stage: Callable[[Post], Post], errors: ErrorCollector) -> list[Post]:

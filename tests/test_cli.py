@@ -243,3 +243,19 @@ def test_an_error_says_what_to_do(site_dir, files, args, expected):
         (site_dir / name).write_text(text)
     result = run_build(*args, cwd=site_dir)
     assert result.returncode in (1, 2) and expected in result.stderr, result.stderr
+
+
+def test_results_of_a_deleted_post_are_named_in_a_warning_and_kept(tmp_path):
+    (tmp_path / "content/posts").mkdir(parents=True)
+    (tmp_path / "content/posts/kept.md").write_text(
+        "---\ntitle: K\ndate: 2024-01-01\n---\n\n```python {exec=true}\nprint(1)\n```\n")
+    (tmp_path / "content/posts/gone.md").write_text((tmp_path / "content/posts/kept.md").read_text())
+    (tmp_path / "content/posts/idea.md").write_text(
+        "---\ntitle: I\ndate: 2024-01-01\ndraft: true\n---\n\n```python {exec=true}\nprint(2)\n```\n")
+    assert run_build("--drafts", cwd=tmp_path).returncode == 0
+    (tmp_path / "content/posts/gone.md").unlink()
+    result = run_build(cwd=tmp_path)          # the draft is left out, not gone: its results are its own
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("warning: stored results of no post") == 1, result.stderr
+    assert "build/gone: warning: stored results of no post in content/posts/" in result.stderr
+    assert (tmp_path / "build/gone/manifest.json").is_file()
