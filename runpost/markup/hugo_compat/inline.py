@@ -14,8 +14,8 @@ from html.entities import html5
 
 import markdown as python_markdown
 from markdown.extensions import Extension
-from markdown.inlinepatterns import (BACKTICK_RE, ENTITY_RE, BacktickInlineProcessor, HtmlInlineProcessor,
-                                    SubstituteTagInlineProcessor)
+from markdown.inlinepatterns import (BACKTICK_RE, ENTITY_RE, ESCAPE_RE, BacktickInlineProcessor, EscapeInlineProcessor,
+                                    HtmlInlineProcessor, SubstituteTagInlineProcessor)
 from markdown.postprocessors import Postprocessor
 from markdown.util import AtomicString, code_escape
 
@@ -25,13 +25,26 @@ _BACKSLASH_BREAK = r"\\\n"
 _TRAILING_SPACE = re.compile(r"[ \t]+(</(?:p|li|dt|dd|td|th|h[1-6])>)")
 
 
+class AmpersandEscapeProcessor(EscapeInlineProcessor):
+    """`\\&copy;` is the text "&copy;": the escaped `&` is stashed as `&amp;`. Python-Markdown put
+    the bare `&` back, and its serializer leaves an `&` that starts an entity alone: the page
+    showed ©."""
+
+    def handleMatch(self, m: re.Match[str], data: str) -> tuple[str | None, int, int]:
+        if m.group(1) == "&":
+            return self.md.htmlStash.store("&amp;"), m.start(0), m.end(0)
+        return super().handleMatch(m, data)
+
+
 class InlineExtension(Extension):
     def extendMarkdown(self, md: python_markdown.Markdown) -> None:
         # CommonMark's ASCII punctuation is exactly string.punctuation (`\"` stays a straight quote).
         md.ESCAPED_CHARS.extend(char for char in string.punctuation if char not in md.ESCAPED_CHARS)
         # Inline patterns run from high priority to low: code spans (190) before anything
-        # that could match inside them.
-        md.inlinePatterns.register(SubstituteTagInlineProcessor(_BACKSLASH_BREAK, "br"), "runpost_break", 185)
+        # that could match inside them, escapes (180) before the backslash break, so that an
+        # escaped backslash at a line's end (`C:\\`) is text, not a break.
+        md.inlinePatterns.register(AmpersandEscapeProcessor(ESCAPE_RE, md), "escape", 180)
+        md.inlinePatterns.register(SubstituteTagInlineProcessor(_BACKSLASH_BREAK, "br"), "runpost_break", 175)
         md.inlinePatterns.register(CommonMarkBacktickProcessor(BACKTICK_RE), "backtick", 190)
         md.inlinePatterns.register(KnownEntityProcessor(ENTITY_RE, md), "entity", 80)
         # On the finished HTML, once raw_html (30) has put stashed blocks back.
