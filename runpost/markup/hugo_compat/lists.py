@@ -36,6 +36,8 @@ from .raw_html import HtmlBlock
 _LIST_BREAK = "<!--runpost:list-break-->"
 _LIST_MARKER = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])(?P<space> +|$)")
 _STASHED = HTML_PLACEHOLDER_RE       # STX "wzxhzdk:<stash index>" ETX
+# A line that is a whole block no paragraph continues: a stashed fence or HTML block, an ATX heading.
+_ENDS_BLOCK = re.compile(HTML_PLACEHOLDER_RE.pattern + r"|#{1,6}(?:[ \t].*)?")
 # Put after an item's marker, before its text, unless that text could start a block
 # (a heading, fence, quote, table, HTML, a nested list, a rule or a reference definition).
 _TIGHT = "\x02runpost-tight\x03"
@@ -130,6 +132,12 @@ class CommonMarkListPreprocessor(Preprocessor):
                     line = line[:cut] + "\\" + line[cut:]
                 output.append(self.continuation(levels, line, quote_allowed=not blank_in_item))
             else:
+                item = _LIST_MARKER.match(previous)
+                if levels and previous.strip() and _ENDS_BLOCK.fullmatch(previous[item.end() if item else 0:].strip()):
+                    # Only a paragraph continues lazily: after an item's fence, HTML block or
+                    # heading, an unindented line ends the list (goldmark), blank line or not.
+                    output.append("")
+                    previous = ""
                 if not previous.strip():
                     levels, top_kind = [], ""
                     looseness.close(0)
