@@ -6,6 +6,7 @@ reported before a model trains for ten minutes.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,10 +158,20 @@ def base_url_problem(url: str) -> str:
     if url == "/":
         return ""
     parts = urlsplit(url)
-    if parts.scheme in ("http", "https") and parts.netloc and not parts.query and not parts.fragment:
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:                  # https://example.org:abc/
+        port_ok = False
+    if parts.scheme in ("http", "https") and parts.hostname and port_ok and not re.search(r"[\s?#]", url):
         return ""
-    example = ("https://example.org" + url if url.startswith("/") else "https://" + url) if not parts.scheme \
-        else "https://example.org/blog/"
+    if url.startswith("//"):
+        example = "https:" + url
+    elif not parts.scheme:
+        example = ("https://example.org" + url) if url.startswith("/") else "https://" + url
+    else:
+        example = "https://example.org/blog/"
+    if re.search(r"[\s?#]", example) or not port_ok:
+        example = "https://example.org/blog/"
     return (f"'{url}' is not the absolute URL of the site (such as {normalize_base_url(example)}; "
             "'/' if its address is not known yet)")
 

@@ -95,10 +95,14 @@ def _checkout_remote(folder: Path) -> str:
             return ""
         return done.stdout.strip() if done.returncode == 0 else ""
 
+    if git("rev-parse", "--show-toplevel") != str(folder.resolve()):
+        return ""                   # a folder inside some other repository, not a clone of runpost
     url = git("config", "--get", "remote.origin.url")
     url = re.sub(r"^git@([^:/]+):", r"https://\1/", url)
     if not url.startswith("https://"):
         return ""
+    # Never a credential in a file the blogger commits (`https://user:token@github.com/...`).
+    url = re.sub(r"^https://[^/@]*@", "https://", url)
     commit = git("rev-parse", "HEAD")
     pushed = commit and git("branch", "-r", "--contains", commit)
     return f"{url}@{commit}" if pushed else url

@@ -33,7 +33,8 @@ def test_a_port_that_cannot_be_is_a_usage_error_before_anything_runs(site_dir, p
     assert not (site_dir / "site").exists()
 
 
-@pytest.mark.parametrize("url", ["example.com/blog", "/blog/", "ftp://example.org/", "https://"])
+@pytest.mark.parametrize("url", ["example.com/blog", "/blog/", "ftp://example.org/", "https://", "//example.org/blog/",
+                                 "https://exa mple.org/", "https://example.org:abc/", "https://example.org/?"])
 def test_a_base_url_that_is_not_an_absolute_web_address_is_one_error_before_anything_runs(site_dir, url):
     # Not one error per link ("page /tags/ links to /tags/example.com/blog/tags/ ...").
     result = run_build("--base-url", url, cwd=site_dir)

@@ -811,7 +811,7 @@ def test_code_indented_under_a_list_item_runs_as_written_without_the_items_inden
     assert '<span class="w">   </span>' not in page      # shown without the item's indentation
 
 
-@pytest.mark.parametrize("info", ["python exec=true", "python exec=true id=x", "py  exec = true"])
+@pytest.mark.parametrize("info", ["python exec=true", "python exec=true id=x", "py  exec = true", "exec=true", " exec=true"])
 def test_run_options_outside_braces_are_an_error_not_code_that_silently_never_runs(tmp_path, info):
     from conftest import run_build
 

@@ -109,6 +109,10 @@ def test_a_blog_made_from_a_git_checkout_installs_runpost_from_its_remote(tmp_pa
     git("update-ref", "refs/remotes/origin/main", "HEAD")
     commit = git("rev-parse", "HEAD").stdout.strip()
     assert _checkout_remote(tmp_path) == f"https://github.com/someone/runpost.git@{commit}"
+    git("remote", "set-url", "origin", "https://alice:ghp_SECRET@github.com/alice/runpost.git")
+    assert _checkout_remote(tmp_path) == f"https://github.com/alice/runpost.git@{commit}"   # never a token
+    (tmp_path / "vendor/runpost").mkdir(parents=True)
+    assert _checkout_remote(tmp_path / "vendor/runpost") == ""               # inside another repository
     git("remote", "set-url", "origin", "/srv/git/runpost.git")
     assert _checkout_remote(tmp_path) == ""                                  # a path no runner can reach
 

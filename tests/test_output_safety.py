@@ -98,6 +98,7 @@ def world(tmp_path: Path) -> dict[str, Path]:
     home = tmp_path / "home"
     write(home / ".bashrc", "# mine\n")
     write(home / "notes.txt", "do not lose\n")
+    write(home / ".ssh/id_ed25519", "key\n")
     projects = tmp_path / "work/projects"
     blog = projects / "blog"
     write(blog / "runpost.toml", 'title = "Blog"\nbase_url = "https://example.org/"\n')
@@ -154,6 +155,8 @@ PROTECTED = {
     "hidden-folder": ".github",                     # the project's hidden folders: workflows, a venv
     "inside-a-hidden-folder": ".github/workflows",
     "venv": ".venv",
+    "another-repos-git": "../other-repo/.git",      # hidden folders outside the project too
+    "a-hidden-home-folder": "{home}/.ssh",
 }
 UNRELATED = {
     "docs": "docs",

@@ -399,17 +399,20 @@ def _read_value(text: str, position: int) -> tuple[str, int]:
 
 def _read_quoted(text: str, position: int) -> tuple[str, int]:
     value = []
+    escaped_quote = False
     index = position + 1
     while index < len(text) and text[index] != "\n":
         char = text[index]
-        # Hugo's lexer knows one escape in a quoted value, `\"`; any other backslash is kept
-        # (`caption="C:\Temp, \d+"` shows both backslashes).
+        # Hugo's lexer knows one escape in a quoted value, `\"`, and a value that has one loses
+        # every backslash; in any other value backslashes are kept (`caption="C:\Temp, \d+"`).
         if char == "\\" and text[index + 1:index + 2] == '"':
-            value.append('"')
+            value.append('\\"')
+            escaped_quote = True
             index += 2
             continue
         if char == '"':
-            return "".join(value), index + 1
+            raw = "".join(value)
+            return (raw.replace("\\", "") if escaped_quote else raw), index + 1
         value.append(char)
         index += 1
     raise TagError(position, "unterminated quoted string in shortcode parameters")

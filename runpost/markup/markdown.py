@@ -32,6 +32,7 @@ from .hugo_compat.raw_html import RawHtmlExtension
 from .hugo_compat.tables import TableExtension
 from .hugo_compat.typographer import TypographerExtension
 from ..content.scan import find_code_blocks
+from .placeholders import SUMMARY_DIVIDER_TOKEN
 from ..post import Post
 from .placeholders import unwrap_block_tokens
 
@@ -41,7 +42,7 @@ __all__ = ["render_markdown", "markdown_to_html", "highlight_code", "heading_id"
 # replace, so it crosses the conversion as a token and comes out as itself;
 # site/views.py splits the summary there and removes it from the page.
 SUMMARY_DIVIDER = "<!--more-->"
-_DIVIDER_TOKEN = "RPSUMMARYDIVIDERX"
+_DIVIDER_TOKEN = SUMMARY_DIVIDER_TOKEN
 
 
 def render_markdown(post: Post, config: Config) -> Post:

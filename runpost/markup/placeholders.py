@@ -16,6 +16,8 @@ from typing import Callable
 
 TOKEN_FORMAT = "RPSC{:04d}X"
 TOKEN_PATTERN = re.compile(r"RPSC\d{4,}X")
+# Hugo's summary divider, `<!--more-->`, while the Markdown is converted (markdown.py).
+SUMMARY_DIVIDER_TOKEN = "RPSUMMARYDIVIDERX"
 # A token alone in a paragraph stands for a block (a figure, a video): Hugo drops that <p>.
 _BLOCK_TOKEN = re.compile(r"<p>\s*(" + TOKEN_PATTERN.pattern + r")\s*</p>")
 

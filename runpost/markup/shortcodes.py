@@ -275,7 +275,9 @@ class _Parser:
             if options == {} and re.search(r"(?:^|\s)exec\s*=", block.info):
                 # goldmark reads `python exec=true` as the language and ignores the rest: the code
                 # would be shown, never run, without a word.
-                report(f"options after the language go in braces: ```{language} {{{block.info.split(None, 1)[1].strip()}}}")
+                words = block.info.split(None, 1)
+                language, rest = (words[0], words[1]) if len(words) == 2 and "=" not in words[0] else ("python", block.info)
+                report(f"options after the language go in braces: ```{language} {{{rest.strip()}}}")
             if options is not None:
                 self.check_display_options(options, block.start, block.code_start)
             if options is not None and cells.read_bool(options.get("exec", "false"), report):
@@ -311,7 +313,7 @@ class _Parser:
     def check_display_options(self, options: dict[str, str], start: int, end: int) -> None:
         """Report each option Hugo would not understand at the column where it is written."""
         for key, message in display_option_problems(options):
-            found = re.search(rf"\b{re.escape(key)}\s*=", self.text[start:end])
+            found = re.search(rf"\b{re.escape(key)}\s*=", self.text[start:end], re.IGNORECASE)
             self.error(start + found.start() if found else start, message)
 
     def check_figure(self, tag: Tag) -> None:

@@ -4,7 +4,7 @@ The output folder is runpost's, and only runpost's: `write.py` leaves a marker
 file in every site it writes, and a build replaces an existing folder only
 when it is empty or carries that marker. `--force` overrides the marker check,
 never the list of folders that are always refused: the project itself, its
-ancestors, the home folder, `/`, its hidden folders (.github, .venv), a file,
+ancestors, the home folder, `/`, hidden folders (.git, .github, .venv, ~/.ssh), a file,
 and any folder that holds a project's sources
 (Hugo never cleans its destination unless asked; Zola refuses a non-empty one
 without --force).
@@ -38,10 +38,10 @@ def check_output_folder(output_dir: Path, root: Path, sources: list[Path], force
     if not output.is_dir():
         raise UsageError(f"output '{output_dir}' exists and is not a folder")
     unmarked = any(output.iterdir()) and not (output / MARKER).is_file()
-    hidden = _hidden_in(output, root.resolve())
+    hidden = _hidden_in(output)
     if unmarked and hidden:
         raise UsageError(f"refusing to use '{output_dir}' as the output folder: it is inside '{hidden}', a hidden "
-                         "folder of the project (such as .github or .venv), which even --force does not replace")
+                         "folder (such as .git, .github, .venv or ~/.ssh), which even --force does not replace")
     if force:
         return
     if unmarked:
@@ -72,13 +72,12 @@ def _never_allowed(output: Path, root: Path, sources: list[Path]) -> str:
     return ""
 
 
-def _hidden_in(output: Path, root: Path) -> str:
-    """The project's hidden folder (`.github`, `.venv`) that `output` is or is inside, else ""."""
-    if root not in output.parents:
-        return ""
-    parts = output.relative_to(root).parts
-    hidden = next((index for index, part in enumerate(parts) if part.startswith(".")), None)
-    return "/".join(parts[:hidden + 1]) + "/" if hidden is not None else ""
+def _hidden_in(output: Path) -> str:
+    """The hidden folder (`.git`, `.github`, `.venv`, `~/.ssh`) that the resolved `output` is or is
+    inside, anywhere on its path, else ""."""
+    parts = output.parts
+    hidden = next((index for index, part in enumerate(parts) if part.startswith(".") and part not in (".", "..")), None)
+    return str(Path(*parts[:hidden + 1])) + "/" if hidden is not None else ""
 
 
 def _shown(folder: Path, root: Path) -> str:

@@ -39,16 +39,19 @@ class QuotedBlocksPreprocessor(Preprocessor):
     def run(self, lines: list[str]) -> list[str]:
         output: list[str] = []
         number = 0
+        lazy = False
         while number < len(lines):
             if not _QUOTE_LINE.match(lines[number]):
-                after_quote = number and _QUOTE_LINE.match(lines[number - 1]) and lines[number - 1].strip() != ">"
-                output.append(lazy_line(lines[number]) if after_quote else lines[number])
+                # Lines right under a quote's text, up to a blank line, continue it lazily.
+                lazy = lazy and bool(lines[number].strip())
+                output.append(lazy_line(lines[number]) if lazy else lines[number])
                 number += 1
                 continue
             end = number
             while end < len(lines) and _QUOTE_LINE.match(lines[end]):
                 end += 1
             output += self.quote(lines[number:end])
+            lazy = lines[end - 1].strip() != ">"
             number = end
         return output
 

@@ -25,10 +25,12 @@ from ..placeholders import TOKEN_PATTERN, split_tokens
 
 # `***`, `- - -`, `___` on a line of its own (CommonMark's thematic break), on any line of a block.
 THEMATIC_BREAK = re.compile(r"^[ ]{0,3}([-*_])[ \t]*(?:\1[ \t]*){2,}$", re.MULTILINE)
-# A line that starts a block of another kind (a list item, a quote, an ATX heading, a reference
-# definition), which no paragraph, and so no setext heading, holds. (Fences are stashed by then.)
-NOT_PARAGRAPH = re.compile(r"^[ ]{0,3}(?:[-+*](?:[ \t]|$)|\d{1,9}[.)](?:[ \t]|$)|>|#{1,6}(?:[ \t]|$)"
-                           r"|\[[^\]]*\]:)", re.MULTILINE)
+# A block's first line that starts a block of another kind (a list item, a quote, an ATX heading,
+# a reference definition): no paragraph, so no setext heading. (Fences are stashed by then.)
+NOT_PARAGRAPH = re.compile(r"[ ]{0,3}(?:[-+*](?:[ \t]|$)|\d{1,9}[.)](?:[ \t]|$)|>|#{1,6}(?:[ \t]|$)|\[[^\]]*\]:)")
+# A later line that interrupts a paragraph (CommonMark): a bullet or `1.` item with text, a quote,
+# an ATX heading. `1999. It was` or `[a]: /x` under a line of text is that paragraph's text.
+INTERRUPTS_PARAGRAPH = re.compile(r"^[ ]{0,3}(?:[-+*][ \t]+\S|1[.)][ \t]+\S|>|#{1,6}(?:[ \t]|$))", re.MULTILINE)
 _EQUALS_LINE = re.compile(r"[ ]{0,3}=+[ \t]*")
 _HEADING_ATTRIBUTES = re.compile(r"[ \t]*\{([^{}\n]*)\}[ \t]*$")
 
@@ -85,8 +87,11 @@ class CommonMarkSetextHeaderProcessor(SetextHeaderProcessor):
         # Only a paragraph takes an underline: `- a` + `---`, `> a` + `---` or `***` + `---` is
         # that block and a thematic break, not a heading of the block's source.
         match = self.RE.match(block)
-        return bool(match) and not THEMATIC_BREAK.search(block, 0, match.start("underline")) \
-            and not NOT_PARAGRAPH.search(block, 0, match.start("underline"))
+        if not match or NOT_PARAGRAPH.match(block):
+            return False
+        second = block.find("\n") + 1
+        return not THEMATIC_BREAK.search(block, 0, match.start("underline")) \
+            and not INTERRUPTS_PARAGRAPH.search(block, second, match.start("underline"))
 
     def run(self, parent: etree.Element, blocks: list[str]) -> None:
         block = blocks.pop(0)

@@ -21,6 +21,8 @@ from markdown.inlinepatterns import (IMAGE_LINK_RE, IMAGE_REFERENCE_RE, LINK_RE,
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import ETX, HTML_PLACEHOLDER_RE, STX
 
+from ..placeholders import SUMMARY_DIVIDER_TOKEN, TOKEN_PATTERN
+
 # Text that earlier inline patterns (code spans, escapes) stashed: one unit, never split.
 _PLACEHOLDER = re.compile(STX + "[^" + ETX + "]*" + ETX)
 # CommonMark's whitespace around a destination and title: spaces and tabs, at most one line ending.
@@ -106,6 +108,10 @@ def _title(data: str, position: int) -> tuple[str | None, int]:
     return data[position + 1:end], end + 1
 
 
+# A line that stands for a block: a token (runpost's placeholders) or a stashed HTML block.
+_BLOCK_LINE = re.compile(rf"(?:{TOKEN_PATTERN.pattern}|{SUMMARY_DIVIDER_TOKEN}|{HTML_PLACEHOLDER_RE.pattern})")
+
+
 def label_key(label: str) -> str:
     """A reference label as CommonMark matches it: whitespace runs as one space, case folded
     (`[Docs  page]` finds `[docs page]:`, `[SS]` finds `[ẞ]:`)."""
@@ -123,8 +129,12 @@ class CommonMarkReferenceProcessor(ReferenceProcessor):
     def run(self, parent: etree.Element, blocks: list[str]) -> bool:
         block = blocks[0]
         first = self.RE.search(block)
-        if first is None or block[:first.start()].strip():
-            return False                    # none, or only inside the paragraph the block starts with
+        before = block[:first.start()] if first else ""
+        # A definition starts the block, or follows a line that is a block of its own (an
+        # executable fence's or a figure's token, a stashed HTML block, <!--more-->); anywhere
+        # else it is inside a paragraph, where CommonMark reads it as text.
+        if first is None or (before.strip() and not _BLOCK_LINE.fullmatch(before.rstrip("\n").rsplit("\n", 1)[-1].strip())):
+            return False
         blocks.pop(0)
         end = first.start()
         # As Python-Markdown does: the definitions on the lines that follow, in this pass.
@@ -139,6 +149,8 @@ class CommonMarkReferenceProcessor(ReferenceProcessor):
             end = match.end()
         if block[end:].strip():
             blocks.insert(0, block[end:].lstrip("\n"))
+        if before.strip():
+            blocks.insert(0, before.rstrip("\n"))
         return True
 
 

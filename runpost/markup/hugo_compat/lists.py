@@ -133,9 +133,11 @@ class CommonMarkListPreprocessor(Preprocessor):
                 output.append(self.continuation(levels, line, quote_allowed=not blank_in_item))
             else:
                 item = _LIST_MARKER.match(previous)
-                if levels and previous.strip() and _ENDS_BLOCK.fullmatch(previous[item.end() if item else 0:].strip()):
+                after_block = previous.strip() and _ENDS_BLOCK.fullmatch(previous[item.end() if item else 0:].strip())
+                if levels and (after_block or THEMATIC_BREAK.match(line)):
                     # Only a paragraph continues lazily: after an item's fence, HTML block or
-                    # heading, an unindented line ends the list (goldmark), blank line or not.
+                    # heading, an unindented line ends the list (goldmark), blank line or not;
+                    # and a thematic break always does.
                     output.append("")
                     previous = ""
                 if not previous.strip():
