@@ -298,3 +298,13 @@ def test_an_empty_content_folder_is_a_usage_error(world, posts_folder):
     result = run(blog, home=world["home"])
     assert_usage_error(result)
     assert tree(world["root"]) == before
+
+
+def test_force_replaces_an_unrelated_folder_of_a_project_that_lives_in_a_hidden_folder(tmp_path):
+    # Hidden folders are refused below the folders the output shares with the project, not above.
+    blog = tmp_path / ".blogs" / "mine"
+    write(blog / "content/posts/a.md", POST)
+    write(blog / "out/old.txt", "unrelated\n")
+    result = run(blog, FORCE_FLAG, "--output", "out", home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr
+    assert (blog / "out/index.html").is_file() and not (blog / "out/old.txt").exists()

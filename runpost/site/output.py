@@ -38,7 +38,7 @@ def check_output_folder(output_dir: Path, root: Path, sources: list[Path], force
     if not output.is_dir():
         raise UsageError(f"output '{output_dir}' exists and is not a folder")
     unmarked = any(output.iterdir()) and not (output / MARKER).is_file()
-    hidden = _hidden_in(output)
+    hidden = _hidden_in(output, root.resolve())
     if unmarked and hidden:
         raise UsageError(f"refusing to use '{output_dir}' as the output folder: it is inside '{hidden}', a hidden "
                          "folder (such as .git, .github, .venv or ~/.ssh), which even --force does not replace")
@@ -72,11 +72,13 @@ def _never_allowed(output: Path, root: Path, sources: list[Path]) -> str:
     return ""
 
 
-def _hidden_in(output: Path) -> str:
+def _hidden_in(output: Path, root: Path) -> str:
     """The hidden folder (`.git`, `.github`, `.venv`, `~/.ssh`) that the resolved `output` is or is
-    inside, anywhere on its path, else ""."""
+    inside, else "": anywhere on its path below the folders it shares with the project (a project
+    that itself lives in a hidden folder, `~/.blogs/mine`, may still replace its own output)."""
     parts = output.parts
-    hidden = next((index for index, part in enumerate(parts) if part.startswith(".") and part not in (".", "..")), None)
+    shared = next((index for index, (a, b) in enumerate(zip(parts, root.parts)) if a != b), min(len(parts), len(root.parts)))
+    hidden = next((index for index in range(shared, len(parts)) if parts[index].startswith(".")), None)
     return str(Path(*parts[:hidden + 1])) + "/" if hidden is not None else ""
 
 
