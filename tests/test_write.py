@@ -106,6 +106,9 @@ def _site(text: str) -> Site:
 _INTERRUPTED_SWAP = """
 import os, signal, sys
 from pathlib import Path
+# Python leaves SIGINT ignored if it started so (a test run launched in the background by a
+# shell without job control, `cmd &`): Ctrl-C must be Python's here, whoever started the tests.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import runpost.site.write as write
 from runpost.post import Site
 site = lambda text: Site(pages={"index.html": text}, files={}, links={}, scripts={})
