@@ -149,6 +149,9 @@ def source_folders(config: Config) -> list[Path]:
             config.root / ".git"]
 
 
+_NOT_IN_BASE_URL = re.compile(r"[\s?#]")     # a query, a fragment, spaces
+
+
 def base_url_problem(url: str) -> str:
     """Why `url` cannot be the site's address ("" if it can): an absolute http(s) URL with a
     host, or "/" while the address is not known. A path or a bare host would be taken for a
@@ -162,16 +165,13 @@ def base_url_problem(url: str) -> str:
         port_ok = parts.port is None or parts.port > 0
     except ValueError:                  # https://example.org:abc/
         port_ok = False
-    if parts.scheme in ("http", "https") and parts.hostname and port_ok and not re.search(r"[\s?#]", url):
+    if parts.scheme in ("http", "https") and parts.hostname and port_ok and not _NOT_IN_BASE_URL.search(url):
         return ""
-    if url.startswith("//"):
-        example = "https:" + url
-    elif not parts.scheme:
-        example = ("https://example.org" + url) if url.startswith("/") else "https://" + url
-    else:
-        example = "https://example.org/blog/"
-    if re.search(r"[\s?#]", example) or not port_ok:
-        example = "https://example.org/blog/"
+    # The URL it probably meant: a scheme before `//host` or a bare host, a host before a path.
+    example = "https://example.org/blog/"
+    if not parts.scheme and port_ok and not _NOT_IN_BASE_URL.search(url):
+        example = "https:" + url if url.startswith("//") else "https://example.org" + url if url.startswith("/") \
+            else "https://" + url
     return (f"'{url}' is not the absolute URL of the site (such as {normalize_base_url(example)}; "
             "'/' if its address is not known yet)")
 

@@ -16,7 +16,7 @@ from typing import Callable
 
 from .config import CONFIG_NAME, Config
 from .content.confine import allowed_roots, is_inside, symlink_errors, symlinks_under
-from .content.load import find_post_files, load_posts, parse_post, stray_markdown, unreadable_links
+from .content.load import load_posts, parse_post, stray_markdown, unreadable_links
 from .content.scan import scan_post
 from .deep import call_deep
 from .errors import BuildError, BuildErrors, ErrorCollector, Location
@@ -47,11 +47,11 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
     cache = cache or open_cache(config.build_dir, reporter.warning)
     cache.start_build()
     held_back: list[dt.datetime] = []
-    left_out: list[str] = []
+    left_out: list[tuple[str, str]] = []
     posts = call_deep(lambda: read_content(config, cache, held_back, left_out))
     if left_out:
-        reporter.info(left_out_line(left_out))
-    warn_about_setup(config, reporter)
+        reporter.info(left_out_line([reason for _, reason in left_out]))
+    warn_about_setup(config, reporter, {post.name for post in posts} | {name for name, _ in left_out})
     if config.mode == "explain":
         explain_posts(posts, config, reporter)
         return
@@ -76,7 +76,8 @@ def left_out_line(reasons: list[str]) -> str:
 
 
 def read_content(config: Config, cache: RenderCache | None = None,
-                 held_back: list[dt.datetime] | None = None, left_out: list[str] | None = None) -> list[Post]:
+                 held_back: list[dt.datetime] | None = None,
+                 left_out: list[tuple[str, str]] | None = None) -> list[Post]:
     # The content stages report every problem of every post together, before
     # any code runs: a typo in one post should not cost a training run first.
     cache = cache or RenderCache(None)
@@ -141,7 +142,8 @@ def render_and_check(posts: list[Post], config: Config, cache: RenderCache | Non
     return site
 
 
-def warn_about_setup(config: Config, reporter: Reporter) -> None:
+def warn_about_setup(config: Config, reporter: Reporter, post_names: set[str]) -> None:
+    """Warnings about the project around the posts; `post_names`: every post that loaded, published or not."""
     if not config.base_url.startswith(("http://", "https://")):
         reporter.warning(f"base_url is '{config.base_url}': set it in {CONFIG_NAME} or with --base-url so that "
                          "the feed, sitemap, canonical and Open Graph URLs are absolute")
@@ -154,15 +156,14 @@ def warn_about_setup(config: Config, reporter: Reporter) -> None:
     for path in [*unreadable_links(config.content_dir), *dangling]:
         reporter.warning(f"a symlink to {os.readlink(path)}, which cannot be read (missing, a loop, through "
                          "a file, or no permission), so not published", Location(path))
-    for folder in orphaned_results(config):
+    for folder in orphaned_results(config, post_names):
         reporter.warning(f"stored results of no post in {config.content_dir.name}/posts/ (deleted or renamed?): "
                          "delete the folder, or they stay in build/ and in every commit of it", Location(folder))
 
 
-def orphaned_results(config: Config) -> list[Path]:
-    """Folders of build/ holding a post's stored results (a manifest) where no post of that name
-    is, drafts and future posts included: a deleted or renamed post's results."""
-    names = {bundle.name if bundle else path.stem for path, bundle in find_post_files(config.content_dir)}
+def orphaned_results(config: Config, names: set[str]) -> list[Path]:
+    """Folders of build/ holding a post's stored results (a manifest) where no post of `names`
+    is (drafts and future posts included): a deleted or renamed post's results."""
     try:
         entries = sorted(os.scandir(config.build_dir), key=lambda entry: entry.name)
     except OSError:

@@ -11,6 +11,7 @@ without --force).
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..errors import UsageError
@@ -77,7 +78,7 @@ def _hidden_in(output: Path, root: Path) -> str:
     inside, else "": anywhere on its path below the folders it shares with the project (a project
     that itself lives in a hidden folder, `~/.blogs/mine`, may still replace its own output)."""
     parts = output.parts
-    shared = next((index for index, (a, b) in enumerate(zip(parts, root.parts)) if a != b), min(len(parts), len(root.parts)))
+    shared = len(Path(os.path.commonpath([output, root])).parts)
     hidden = next((index for index in range(shared, len(parts)) if parts[index].startswith(".")), None)
     return str(Path(*parts[:hidden + 1])) + "/" if hidden is not None else ""
 
