@@ -5,6 +5,7 @@ reported before a model trains for ten minutes.
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -212,6 +213,9 @@ def _read_settings(path: Path) -> dict[str, Any]:
                                        f"not {_TYPE_NAMES.get(type(value), type(value).__name__)}"))
         elif key in ("toc_min_headings", "feed_limit", "paginate") and value < 0:
             problems.append(BuildError(Location(path, line, 1), f"setting '{key}' must be 0 or more"))
+        elif key == "timeout" and not 0 < value < math.inf:      # nan and inf fail both
+            problems.append(BuildError(Location(path, line, 1), f"setting 'timeout' must be a number of seconds "
+                                       f"greater than 0, not {value:g}"))
     if problems:
         raise BuildErrors(problems)
     return settings

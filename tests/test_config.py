@@ -41,6 +41,19 @@ def test_unknown_and_mistyped_settings_are_reported_at_their_lines(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("seconds", ["0", "-1", "nan", "inf", "1e999"])
+def test_timeout_setting_is_a_finite_number_of_seconds_above_zero(tmp_path, seconds):
+    # inf and nan reached the runner, which failed with an internal error; 0 and -1 timed out at once.
+    (tmp_path / "runpost.toml").write_text(f'title = "x"\ntimeout = {seconds}\n')
+    with pytest.raises(BuildErrors) as caught:
+        load_config(tmp_path)
+    assert [str(error) for error in caught.value.errors] == [
+        f"{tmp_path}/runpost.toml:2:1: error: setting 'timeout' must be a number of seconds greater than 0, "
+        f"not {float(seconds):g}"]
+    (tmp_path / "runpost.toml").write_text('timeout = 0.5\n')
+    assert load_config(tmp_path).timeout == 0.5
+
+
 def test_invalid_toml_is_an_error_with_a_line(tmp_path):
     (tmp_path / "runpost.toml").write_text('title = "x"\nbase_url = \n')
     with pytest.raises(BuildError) as caught:

@@ -151,6 +151,13 @@ def test_exec_highlight_options_split_into_cell_settings_and_display():
     assert cell.display == {"linenos": "table", "hl_lines": "1 3"}
 
 
+@pytest.mark.parametrize("seconds", ["0", "-1", "nan", "inf", "1e999", "soon"])
+def test_a_block_timeout_is_a_finite_number_of_seconds_above_zero(seconds):
+    # inf and nan reached the runner, which failed with an internal error; 0 and -1 timed out at once.
+    assert errors_of(f"```python {{exec=true timeout={seconds}}}\na\n```\n") == [
+        f"content/posts/t.md:5:1: error: cell timeout must be a number of seconds greater than 0, got '{seconds}'"]
+
+
 def test_fold_is_a_cell_option_not_a_highlight_option():
     (fenced,) = parse('```python {exec=true fold="Show the training loop"}\na\n```\n').cells
     (hugo,) = parse('{{< highlight python "exec=true,fold=true" >}}\na\n{{< /highlight >}}').cells

@@ -7,6 +7,7 @@ module for the Cell. Errors go to `report`, which places them at the block's sta
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 from .codeblocks import parse_bool, parse_fence_info, parse_highlight_options
@@ -111,10 +112,13 @@ def _timeout(options: dict[str, str], report: Report) -> float | None:
     if "timeout" not in options:
         return None
     try:
-        return float(options["timeout"])
+        seconds = float(options["timeout"])
     except ValueError:
-        report(f"cell timeout must be a number of seconds, got '{options['timeout']}'")
+        seconds = math.nan
+    if not 0 < seconds < math.inf:      # nan ('nan', or not a number) and inf fail both
+        report(f"cell timeout must be a number of seconds greater than 0, got '{options['timeout']}'")
         return None
+    return seconds
 
 
 def duplicate_cell_ids(cells: list[Cell]) -> list[BuildError]:
