@@ -213,12 +213,29 @@ def _read_settings(path: Path) -> dict[str, Any]:
                                        f"not {_TYPE_NAMES.get(type(value), type(value).__name__)}"))
         elif key in ("toc_min_headings", "feed_limit", "paginate") and value < 0:
             problems.append(BuildError(Location(path, line, 1), f"setting '{key}' must be 0 or more"))
+        elif key == "cname" and (problem := cname_problem(value)):
+            problems.append(BuildError(Location(path, line, 1), f"setting 'cname': {problem}"))
         elif key == "timeout" and not 0 < value < math.inf:      # nan and inf fail both
             problems.append(BuildError(Location(path, line, 1), f"setting 'timeout' must be a number of seconds "
                                        f"greater than 0, not {value:g}"))
     if problems:
         raise BuildErrors(problems)
     return settings
+
+
+# A host name as DNS has it: labels of letters, digits and inner hyphens (Unicode letters too: an
+# internationalised domain), dot-separated, at most 253 characters.
+_DOMAIN = re.compile(r"(?=.{1,253}\.?$)(?:(?!-)[^\W_](?:[^\W_]|-){0,62}(?<!-)\.)+(?!-)[^\W_](?:[^\W_]|-){0,62}(?<!-)\.?")
+
+
+def cname_problem(value: str) -> str | None:
+    """Why `value` cannot be GitHub Pages' CNAME file (one domain name, such as blog.example.com), or None."""
+    domain = value.strip()
+    if not domain or _DOMAIN.fullmatch(domain):
+        return None
+    meant = re.sub(r"^[a-z][a-z0-9+.-]*://", "", domain, flags=re.IGNORECASE).split("/")[0].split(":")[0]
+    hint = f" (did you mean '{meant}'?)" if meant != domain and _DOMAIN.fullmatch(meant) else ""
+    return f"{value!r} is not a domain name such as blog.example.com{hint}; the site's URL goes in base_url"
 
 
 def _line_of_key(path: Path, key: str) -> int:

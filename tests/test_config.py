@@ -54,6 +54,22 @@ def test_timeout_setting_is_a_finite_number_of_seconds_above_zero(tmp_path, seco
     assert load_config(tmp_path).timeout == 0.5
 
 
+@pytest.mark.parametrize("cname, hint", [("https://blog.example.com/", " (did you mean 'blog.example.com'?)"),
+                                         ("blog.example.com/blog", " (did you mean 'blog.example.com'?)"),
+                                         ("../../etc", ""), ("my blog", ""), ("localhost", "")])
+def test_cname_is_one_domain_name(tmp_path, cname, hint):
+    # GitHub Pages reads site/CNAME as one domain; a URL there (a common slip) broke the deploy silently.
+    (tmp_path / "runpost.toml").write_text(f'title = "x"\ncname = "{cname}"\n')
+    with pytest.raises(BuildErrors) as caught:
+        load_config(tmp_path)
+    assert [str(error) for error in caught.value.errors] == [
+        f"{tmp_path}/runpost.toml:2:1: error: setting 'cname': '{cname}' is not a domain name such as "
+        f"blog.example.com{hint}; the site's URL goes in base_url"]
+    for good in ("blog.example.com", "bücher.example", ""):
+        (tmp_path / "runpost.toml").write_text(f'cname = "{good}"\n')
+        assert load_config(tmp_path).cname == good
+
+
 def test_invalid_toml_is_an_error_with_a_line(tmp_path):
     (tmp_path / "runpost.toml").write_text('title = "x"\nbase_url = \n')
     with pytest.raises(BuildError) as caught:
