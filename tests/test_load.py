@@ -204,3 +204,58 @@ def test_control_characters_in_front_matter_are_written_as_the_replacement_chara
     post = parse_post(Path("content/posts/c.md"),
                       '---\ntitle: "ctrl \\v vt \\e esc"\ndate: 2020-01-01\ntags: ["a\\x01b"]\n---\n')
     assert (post.meta.title, post.meta.tags) == ("ctrl \ufffd vt \ufffd esc", ("a\ufffdb",))
+
+
+def meta_of(front: str):
+    return parse_post(Path("content/posts/p.md"), f"---\ntitle: A\n{front}---\nBody\n").meta
+
+
+def test_a_blank_field_is_not_given_as_hugo_reads_it():
+    # Archetypes and CMSs write `lastmod:` or `draft:` blank: each was an error ("invalid date 'None'").
+    day = dt.datetime(2023, 1, 5, tzinfo=dt.timezone.utc)
+    meta = meta_of('date: 2023-01-05\nlastmod:\nexpiryDate: ""\npublishDate:\ndraft:\nweight: ""\n')
+    assert (meta.date, meta.publish_date, meta.lastmod, meta.expiry_date, meta.draft, meta.weight) == (day, day, None, None, False, 0)
+    assert errors_of("---\ntitle: A\ndate:\n---\n") == ["content/posts/p.md:1:1: error: missing 'date' (or 'publishDate') in front matter"]
+
+
+def test_dates_by_hugos_other_names():
+    day = lambda number: dt.datetime(2023, 1, number, tzinfo=dt.timezone.utc)
+    assert meta_of("lastmod: 2023-01-05\n").date == day(5)                      # no date: the last change's
+    assert meta_of("lastmod: 2023-01-05\n").publish_date.year == 1970           # ...but out since always, as in Hugo
+    assert (meta_of("pubDate: 2023-01-06\n").date, meta_of("published: 2023-01-07\n").publish_date) == (day(6), day(7))
+    assert meta_of("date: 2023-01-01\nmodified: 2023-01-08\n").lastmod == day(8)
+    assert meta_of("date: 2023-01-01\nunpublishDate: 2023-01-09\n").expiry_date == day(9)
+    # The key itself wins over its other name, wherever each is; of two other names, Hugo's first.
+    assert meta_of("pubDate: 2023-01-06\npublishDate: 2023-01-02\n").publish_date == day(2)
+    assert meta_of("publishDate: 2023-01-02\npubDate: 2023-01-06\n").publish_date == day(2)
+    assert meta_of("published: 2023-01-07\npubDate: 2023-01-06\n").publish_date == day(6)
+    assert meta_of("publishDate: 2023-01-02\npubDate: 2023-01-06\n").extra == {"pubDate": "2023-01-06"}
+
+
+@pytest.mark.parametrize("written, read", [
+    ("1672912800", dt.datetime(2023, 1, 5, 10, tzinfo=dt.timezone.utc)),                  # seconds since 1970
+    ('"2023-01-05 10:00:00 +0000 UTC"', dt.datetime(2023, 1, 5, 10, tzinfo=dt.timezone.utc)),   # Go's time.String()
+    ('"2023-01-05 12:00:00 +0200 CEST"', dt.datetime(2023, 1, 5, 10, tzinfo=dt.timezone.utc)),
+])
+def test_dates_in_the_other_forms_hugo_reads(written, read):
+    assert meta_of(f"date: {written}\n").date == read
+
+
+def test_weight_is_a_whole_number():
+    assert meta_of("date: 2023-01-01\nweight: 3\n").weight == 3
+    assert meta_of('date: 2023-01-01\nweight: "-2"\n').weight == -2
+    assert errors_of("---\ntitle: A\ndate: 2023-01-01\nweight: heavy\n---\n") == [
+        "content/posts/p.md:4:1: error: 'weight' must be a whole number"]
+
+
+def test_posts_are_in_hugos_order_weight_then_newest_then_title(tmp_path):
+    # Posts of one day were in reverse URL order (Gamma, Beta, Alpha); Hugo sorts them by title,
+    # and a weight pins a post above the rest (lowest first, 0 is none).
+    posts = tmp_path / "content" / "posts"
+    posts.mkdir(parents=True)
+    for name, title, front in [("g", "gamma", "date: 2023-01-05"), ("a", "Alpha", "date: 2023-01-05"),
+                               ("b", "Beta", "date: 2023-01-05T00:00:00.5Z"), ("n", "Newest", "date: 2023-01-06"),
+                               ("o", "Old", "date: 2020-01-01\nweight: 2"), ("p", "Pinned", "date: 2019-01-01\nweight: 1")]:
+        (posts / f"{name}.md").write_text(f"---\ntitle: {title}\n{front}\n---\nx\n", encoding="utf-8")
+    assert [post.meta.title for post in load_posts(load_config(tmp_path))] == [
+        "Pinned", "Old", "Newest", "Alpha", "Beta", "gamma"]

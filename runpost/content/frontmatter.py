@@ -256,7 +256,10 @@ def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: s
     title = fields.text("title", required=True)
     date = fields.date("date")
     publish_date = fields.date("publishDate")
-    if date is None and publish_date is None and "date" not in data and "publishDate" not in data:
+    lastmod = fields.date("lastmod")
+    # Hugo's defaults: the date is `date`, else `publishDate`, else `lastmod`; the publish date
+    # is `publishDate`, else `date`. A blank field is not given (Hugo's archetypes write `lastmod:`).
+    if date is None and publish_date is None and lastmod is None and not fields.invalid & {"date", "publishDate", "lastmod"}:
         errors.add(BuildError(Location(path, 1, 1), "missing 'date' (or 'publishDate') in front matter"))
     slug = fields.text("slug") or default_slug
     if _BAD_SLUG.search(slug):
@@ -266,9 +269,9 @@ def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: s
                               "(no '/', '\\', '?', '#', '.' or '..')"))
     meta = FrontMatter(
         title=title,
-        date=date or publish_date or _EPOCH,
-        publish_date=publish_date or date or _EPOCH,
-        lastmod=fields.date("lastmod"),
+        date=date or publish_date or lastmod or _EPOCH,
+        publish_date=publish_date or date or _EPOCH,      # not lastmod: a post edited later was out before
+        lastmod=lastmod,
         description=fields.text("description"),
         summary=fields.text("summary"),
         tags=fields.strings("tags"),
@@ -282,6 +285,7 @@ def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: s
         # from that address, as from each of `aliases`, so links to it keep working.
         aliases=fields.addresses("aliases"),
         url=fields.addresses("url")[0] if "url" in data and fields.addresses("url") else "",
+        weight=fields.whole_number("weight"),
         extra={key: value for key, value in data.items() if key not in _KNOWN},
         lines=dict(key_lines),
     )
@@ -291,26 +295,46 @@ def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: s
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _KNOWN = {"title", "date", "publishDate", "lastmod", "description", "summary", "tags",
-          "images", "draft", "slug", "params", "inputs", "expiryDate", "aliases", "url"}
+          "images", "draft", "slug", "params", "inputs", "expiryDate", "aliases", "url", "weight"}
 _KNOWN_BY_LOWER = {name.lower(): name for name in _KNOWN}
+# Hugo's other names for the dates (its default `frontmatter` settings), each read where the
+# key itself is not given; of two, the earlier here wins, as in Hugo's lists.
+_DATE_ALIASES = {"pubdate": "publishDate", "published": "publishDate", "modified": "lastmod",
+                 "unpublishdate": "expiryDate"}
 
 
 def _known_names(path: Path, data: dict, key_lines: dict[str, int],
                  errors: ErrorCollector) -> tuple[dict, dict[str, int]]:
     """Front matter with the keys runpost reads in their own spelling: Hugo reads keys in any
-    case (`Title`, `publishdate`). The same key given twice in two spellings is an error."""
+    case (`Title`, `publishdate`) and dates by other names (`pubDate`, `modified`). The same key
+    given twice in two spellings is an error; a key beside its other name wins over it."""
     named: dict = {}
+    rank: dict = {}           # name -> 0 if given by its own name, else its alias's place in _DATE_ALIASES
     lines = dict(key_lines)
+    aliases = list(_DATE_ALIASES)
     for key, value in data.items():
-        name = _KNOWN_BY_LOWER.get(key.lower(), key) if isinstance(key, str) else key
-        if name in named:
+        lower = key.lower() if isinstance(key, str) else None
+        name = _KNOWN_BY_LOWER.get(lower, _DATE_ALIASES.get(lower, key)) if lower is not None else key
+        order = 1 + aliases.index(lower) if lower in _DATE_ALIASES else 0
+        if name in named and order == rank[name]:
             errors.add(BuildError(Location(path, key_lines.get(key, 1), 1),
                                   f"'{key}' is '{name}' again (Hugo reads front matter keys in any case)"))
             continue
-        named[name] = value
+        if name in named and order > rank[name]:
+            named[key] = value        # the other name, kept as given for templates (extra)
+            continue
+        if name in named:             # this one wins: the one read before stays under its own key
+            named[_given_as(data, name, rank[name])] = named[name]
+        named[name], rank[name] = value, order
         if name != key and key in key_lines:
             lines[name] = key_lines[key]
     return named, lines
+
+
+def _given_as(data: dict, name: str, order: int) -> str:
+    """The key `name` was read from: its alias at `order` (1-based in _DATE_ALIASES)."""
+    alias = list(_DATE_ALIASES)[order - 1]
+    return next(key for key in data if isinstance(key, str) and key.lower() == alias)
 
 
 class _Fields:
@@ -318,11 +342,13 @@ class _Fields:
 
     def __init__(self, path: Path, data: dict, key_lines: dict[str, int], errors: ErrorCollector):
         self.path, self.data, self.key_lines, self.errors = path, data, key_lines, errors
+        self.invalid: set[str] = set()     # keys reported as errors
 
     def where(self, key: str) -> Location:
         return Location(self.path, self.key_lines.get(key, 1), 1)
 
     def _fail(self, key: str, message: str) -> None:
+        self.invalid.add(key)
         self.errors.add(BuildError(self.where(key), message))
 
     def text(self, key: str, required: bool = False) -> str:
@@ -357,7 +383,9 @@ class _Fields:
         return found
 
     def boolean(self, key: str) -> bool:
-        value = self.data.get(key, False)
+        value = self.data.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):    # `draft:` left blank
+            return False
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):   # `draft: "true"`, read as Hugo does
             return value.strip().lower() == "true"
         if not isinstance(value, bool):
@@ -372,8 +400,20 @@ class _Fields:
             return {}
         return value
 
+    def whole_number(self, key: str) -> int:
+        value = self.data.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return 0
+        if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):     # `weight: "2"`, as Hugo reads it
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self._fail(key, f"'{key}' must be a whole number")
+            return 0
+        return value
+
     def date(self, key: str) -> dt.datetime | None:
-        if key not in self.data:
+        value = self.data.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):    # `lastmod:` left blank: not given
             return None
         parsed = parse_date(self.data[key])
         if parsed is None:
@@ -411,11 +451,18 @@ def parse_date(value: Any) -> dt.datetime | None:
     """YAML/TOML dates and ISO strings -> aware datetime (naive ones are UTC, as Hugo assumes)."""
     if isinstance(value, dt.datetime):
         moment = value
+    elif isinstance(value, int) and not isinstance(value, bool):     # seconds since 1970, as Hugo reads a number
+        try:
+            return dt.datetime.fromtimestamp(value, dt.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
     elif isinstance(value, dt.date):
         moment = dt.datetime(value.year, value.month, value.day)
     elif isinstance(value, str):
         # YAML's timestamp forms: "2020-05-02", "2020-05-02 10:00:00", "...T10:00:00Z", "... +02:00".
-        text = re.sub(r"\s+(?=[+-]\d\d(:?\d\d)?$|Z$)", "", value.strip())
+        # Go's own form, "2023-01-05 10:00:00 +0000 UTC": the zone's name after its offset says nothing more.
+        text = re.sub(r"(?<=\d)(\s+[+-]\d\d:?\d\d)\s+[A-Z]{3,5}$", r"\1", value.strip())
+        text = re.sub(r"\s+(?=[+-]\d\d(:?\d\d)?$|Z$)", "", text)
         try:
             moment = dt.datetime.fromisoformat(text.replace(" ", "T", 1) if len(text) > 10 else text)
         except ValueError:

@@ -71,7 +71,15 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
         collected.extend(many)
     if errors is None:
         collected.raise_if_any()
-    return sorted(posts, key=lambda post: (post.meta.date, post.url), reverse=True)
+    return sorted(posts, key=page_order)
+
+
+def page_order(post: Post) -> tuple:
+    """Hugo's default order of pages: those with a weight first (lowest first), then newest first (to
+    the second), then by title (case-blind), then by file."""
+    weight = post.meta.weight
+    return (weight == 0, weight, -int(post.meta.date.timestamp()), post.meta.title.casefold(), post.meta.title,
+            str(post.path))
 
 
 def find_post_files(content_dir: Path) -> list[tuple[Path, Path | None]]:
