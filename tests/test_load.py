@@ -5,7 +5,8 @@ import pytest
 
 from runpost.config import load_config
 from runpost.errors import BuildError, BuildErrors
-from runpost.content.load import load_posts, parse_post, tag_slug
+from runpost.content.load import load_posts, parse_post
+from runpost.content.slugs import tag_slug
 
 SEED = Path(__file__).resolve().parent / "fixtures" / "seed" / "article.md"  # ../shared/seed/article.md
 
@@ -87,6 +88,28 @@ def test_tag_slug_is_a_safe_segment():
     assert tag_slug("../../etc/passwd") == "etc-passwd"
     assert tag_slug("<script>") == "script"
     assert tag_slug("...") == "tag"
+
+
+@pytest.mark.parametrize("tag, segment", [
+    # As Hugo 0.111 names the folder: C, C++ and C# were one page (/tags/c/), node.js was node-js.
+    ("C", "c"), ("C++", "c++"), ("node.js", "node.js"), ("R&D", "rd"), ("--x--", "--x--"), ("a@b", "a@b"),
+    ("x~y", "x~y"), ("  spaced  out ", "spaced-out"), ("Ünïcode", "ünïcode"), ("日本語", "日本語"),
+    # Where Hugo's URL breaks: its /tags/c#/ is /tags/c plus a fragment, ci/cd two folders, .net hidden.
+    ("C#", "csharp"), ("#python", "python"), ("ci/cd", "ci-cd"), (".NET", "net"), ("100%", "100"),
+])
+def test_tag_segments_are_hugos_where_its_links_work(tag, segment):
+    assert tag_slug(tag) == segment
+
+
+def test_post_urls_are_hugos_lower_case_paths():
+    # Capitals and spaces stayed in the URL (/posts/Trip Report Lisbon/), unlike Hugo's.
+    url = lambda name, front="": parse_post(Path(f"content/posts/{name}"), f"---\ntitle: x\ndate: 2020-01-01\n{front}---\n").url
+    assert url("Trip Report Lisbon.md") == "/posts/trip-report-lisbon/"
+    assert url("x.md", "slug: My-First-Post\n") == "/posts/my-first-post/"
+    assert url("x.md", "slug: \"What is X? (part 1)\"\n") == "/posts/what-is-x-part-1/"
+    assert url("Café Ünïcode.md") == "/posts/café-ünïcode/"
+    for bad in ("a/b", "a#b", "..", "?!"):
+        assert "must be a single URL segment" in errors_of(f"---\ntitle: x\ndate: 2020-01-01\nslug: \"{bad}\"\n---\n")[0]
 
 
 def test_non_utf8_file_is_an_error_at_its_line(tmp_path):

@@ -185,3 +185,20 @@ def test_the_themes_dark_scheme_changes_colours_only():
     properties = {part.split(":", 1)[0].strip() for body in declarations for part in body.split(";") if part.strip()}
     colour = lambda name: name.startswith("--") or name in ("color", "background-color", "border-color", "color-scheme")
     assert properties and all(map(colour, properties)), sorted(properties)
+
+
+def test_tags_get_hugos_pages_each_post_once_and_urls_are_encoded_in_the_sitemap(site_dir):
+    # C, C++ and C# were one page, /tags/c/, listing a post three times; Python and python twice.
+    (site_dir / "content/posts/langs.md").write_text(
+        "---\ntitle: Languages\ndate: 2024-06-01\ntags: [C, C++, C#, Python, python, node.js]\n---\nText.\n")
+    (site_dir / "content/posts/Café Notes.md").write_text("---\ntitle: Café\ndate: 2024-06-02\n---\nText.\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr          # every tag link leads to its page
+    site = site_dir / "site"
+    listed = lambda tag: re.findall(r'class="p-name u-url" href="([^"]*)"', (site / "tags" / tag / "index.html").read_text())
+    assert [listed(tag) for tag in ("c", "c++", "csharp", "node.js")] == [["../../posts/langs/"]] * 4
+    assert listed("python").count("../../posts/langs/") == 1
+    assert 'href="../../tags/csharp/" rel="tag">C#<' in (site / "posts/langs/index.html").read_text()
+    sitemap = (site / "sitemap.xml").read_text()
+    assert "<loc>https://example.org/blog/posts/caf%C3%A9-notes/</loc>" in sitemap
+    assert "<loc>https://example.org/blog/tags/c++/</loc>" in sitemap

@@ -19,10 +19,12 @@ from ..config import toml_error_location
 from ..errors import BuildError, ErrorCollector, Location
 from ..markup.markdown import without_controls
 from ..post import FrontMatter
+from .slugs import post_segment
 
 _FENCES = {"---": "yaml", "+++": "toml"}
-# A slug is one URL segment: it names a folder under posts/ and nothing else.
-_BAD_SLUG = re.compile(r"[/\\?#]|^\.{1,2}$|[\x00-\x1f]")
+# A slug is one URL segment: it names a folder under posts/ and nothing else (slugs.post_segment
+# drops what Hugo drops: `?`, `:`, ...; these it would keep, as a path or a fragment).
+_BAD_SLUG = re.compile(r"[/\\#]|[\x00-\x1f]")
 # An address a redirect page is written at: a path, without query, fragment or backslash.
 _NOT_AN_ADDRESS = re.compile(r"[\\?#\x00-\x1f\x7f]")
 
@@ -262,11 +264,11 @@ def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: s
     if date is None and publish_date is None and lastmod is None and not fields.invalid & {"date", "publishDate", "lastmod"}:
         errors.add(BuildError(Location(path, 1, 1), "missing 'date' (or 'publishDate') in front matter"))
     slug = fields.text("slug") or default_slug
-    if _BAD_SLUG.search(slug):
+    if _BAD_SLUG.search(slug) or not post_segment(slug):
         where = fields.where("slug") if "slug" in data else Location(path, 1, 1)
         given = "slug" if "slug" in data else "the file name (set 'slug' in front matter)"
         errors.add(BuildError(where, f"{given} '{slug}' must be a single URL segment "
-                              "(no '/', '\\', '?', '#', '.' or '..')"))
+                              "(no '/', '\\' or '#', and a letter or digit)"))
     meta = FrontMatter(
         title=title,
         date=date or publish_date or lastmod or _EPOCH,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
@@ -18,6 +17,7 @@ from ..config import Config
 from ..errors import BuildError, BuildErrors, ErrorCollector, Location
 from .confine import allowed_roots, check_inside, is_inside, outside_error
 from .frontmatter import parse_front_matter
+from .slugs import post_segment
 from ..post import Post
 
 # Files in a bundle that are build machinery, not resources to publish.
@@ -164,7 +164,7 @@ def parse_post(path: Path, text: str, bundle: Path | None = None) -> Post:
         meta=meta,
         body=body,
         body_line=body_line,
-        url=f"/posts/{meta.slug}/",
+        url=f"/posts/{post_segment(meta.slug)}/",
         bundle=bundle,
     )
 
@@ -229,16 +229,3 @@ def check_unique_urls(posts: list[Post]) -> None:
             where = post.meta.location_of(post.path, "slug") if "slug" in post.meta.lines else Location(post.path, 1, 1)
             errors.add(BuildError(where, f"URL {post.url} is also claimed by {Location(other.path)}"))
     errors.raise_if_any()
-
-
-_UNSAFE_TAG_CHARS = re.compile(r"[^\w-]+", re.UNICODE)
-
-
-def tag_slug(tag: str) -> str:
-    """A tag's URL segment, like Hugo's urlize: lower case, spaces to dashes.
-
-    Anything that is not a word character or a dash becomes a dash, so a tag
-    such as "../../etc" can never name a folder outside tags/.
-    """
-    slug = _UNSAFE_TAG_CHARS.sub("-", tag.strip().lower()).strip("-")
-    return slug or "tag"

@@ -13,7 +13,7 @@ import posixpath
 import re
 from html import escape, unescape
 from typing import Callable
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from .html_tags import Tag, attributes, read_tags, start_tags, unescape_attribute
 
@@ -143,7 +143,13 @@ def absolute_url(target: str, base_url: str, page_url: str = "/") -> str:
     if not is_internal(target):
         return target
     site_path = target if is_site_path(target) else posixpath.normpath(posixpath.join(page_url, target)) + ("/" if target.endswith("/") else "")
-    return base_url.rstrip("/") + "/" + site_path.lstrip("/")
+    # A URL, not an IRI: spaces and other characters no URL may hold as they are (`/posts/café/`)
+    # percent-encoded, as the sitemap protocol and feed readers want; escapes already there stay.
+    return base_url.rstrip("/") + "/" + quote(site_path.lstrip("/"), safe=_URL_CHARACTERS)
+
+
+# What a URL may hold as it is (RFC 3986's reserved and unreserved characters, and `%` of escapes).
+_URL_CHARACTERS = "!#$%&'()*+,/:;=?@[]~"
 
 
 # A refresh's target, as the HTML standard reads `content`: a time, then `;` or `,`, then `url=`.

@@ -16,7 +16,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ..config import Config
-from ..content.load import tag_slug
+from ..content.slugs import tag_slug
 from ..markup.markdown import SUMMARY_DIVIDER
 from ..parallel import precompute
 from ..post import Post
@@ -97,7 +97,7 @@ def _view(post: Post, config: Config, cache: RenderCache, wanted: str, ready: di
         summary=text["summary"],
         content=Markup(text["content"]),
         content_absolute=Markup(text["content_absolute"]),
-        tags=[{"name": tag, "url": f"/tags/{tag_slug(tag)}/"} for tag in post.meta.tags],
+        tags=tag_links(post.meta.tags),
         images=[absolute_url(image, config.base_url, post.url) for image in post.meta.images],
         reading_minutes=text["reading_minutes"],
         overrides=dict(post.results.overrides),
@@ -150,6 +150,16 @@ def wants_toc(post: Post, content: str, config: Config) -> bool:
     if isinstance(asked, bool):
         return asked
     return config.toc_min_headings > 0 and len(_headings(content)) >= config.toc_min_headings
+
+
+def tag_links(tags: tuple[str, ...]) -> list[dict[str, str]]:
+    """The post's tags, each with its page's URL; a tag whose page another of them already names
+    (`Python` and `python`) once, as first written: the tag page lists the post once, as in Hugo."""
+    links: dict[str, dict[str, str]] = {}
+    for tag in tags:
+        url = f"/tags/{tag_slug(tag)}/"
+        links.setdefault(url, {"name": tag, "url": url})
+    return list(links.values())
 
 
 def _summary(words: list[str]) -> str:

@@ -1,0 +1,48 @@
+"""URL segments made from names: a post's from its slug or file name, a tag's from the tag.
+
+Part of the load stage (front matter and views name URLs with these). Hugo makes both with
+its path sanitiser (helpers.UnicodeSanitize, then lower case): letters, digits and marks stay,
+as do `. _ + ~ - @`; a run of spaces inside becomes one dash; anything else (`& ' : ! ( ) ,`)
+goes. So `Trip Report Lisbon.md` is at /posts/trip-report-lisbon/ and `C++` at /tags/c++/,
+as in Hugo. Where Hugo's paths break, these do not: a segment never holds `/` or `\\` (Hugo
+makes `ci/cd` two folders), nor `#` (Hugo links `C#` as /tags/c#/, which a browser reads as
+/tags/c plus a fragment) nor `%` (an escape in a URL, not a character of a folder), and never
+starts with a dot (a hidden folder that Pages artifacts may leave out).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_KEPT_SYMBOLS = frozenset("._+~-@")
+
+
+def path_segment(name: str) -> str:
+    """Hugo's sanitised, lower-cased path of `name`, without `/`, `\\`, `#`, `%` (see above)."""
+    kept: list[str] = []
+    dash = False
+    for character in name:
+        if character in _KEPT_SYMBOLS or character.isalpha() or unicodedata.category(character) in ("Nd", "Mn", "Mc", "Me"):
+            if dash:
+                kept.append("-")
+                dash = False
+            kept.append(character)
+        elif kept and character.isspace():
+            dash = True
+    return "".join(kept).lower()
+
+
+def tag_slug(tag: str) -> str:
+    """A tag's URL segment: Hugo's (above), with `/` and `\\` as dashes (one folder under tags/; `.`
+    and `..` between them dropped), a `#` after a letter or digit as "sharp" (`C#` -> csharp,
+    `F#` -> fsharp; a hashtag's `#` goes), no leading dots (`.NET` -> net), and "tag" for a tag
+    with nothing left."""
+    text = re.sub(r"(?<=[^\W_])#", "sharp", tag)
+    parts = [part for part in re.split(r"[/\\]", text) if part.strip(" .")]     # `..` between slashes goes
+    return path_segment("-".join(parts)).lstrip(".") or "tag"
+
+
+def post_segment(slug: str) -> str:
+    """A post's URL segment under posts/ from its slug (or file or bundle name): Hugo's (above),
+    without leading dots. Empty if nothing is left, which the front matter reports as an error."""
+    return path_segment(slug).lstrip(".")
