@@ -147,8 +147,8 @@ def warn_about_setup(config: Config, reporter: Reporter, post_names: set[str]) -
     if not config.base_url.startswith(("http://", "https://")):
         reporter.warning(f"base_url is '{config.base_url}': set it in {CONFIG_NAME} or with --base-url so that "
                          "the feed, sitemap, canonical and Open Graph URLs are absolute")
-    for path in stray_markdown(config.content_dir):
-        reporter.warning(f"not under {config.content_dir.name}/posts/, so not published", Location(path))
+    for path, why in stray_markdown(config.content_dir):
+        reporter.warning(why, Location(path))
     own_static = [folder for folder in config.static_dirs if folder.parent == config.root]
     roots = allowed_roots(config.root, config.content_dir)     # a link leading outside is an error (finish.py)
     dangling = [path for folder in own_static for path in symlinks_under(folder)

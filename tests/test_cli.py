@@ -161,6 +161,22 @@ def test_markdown_outside_posts_is_a_warning_not_silence(site_dir):
     assert "content/about.md: warning: not under content/posts/, so not published" in result.stderr
 
 
+def test_markdown_under_posts_that_is_no_post_is_a_warning_not_silence(site_dir):
+    # Hugo publishes posts/2023/x.md and x.markdown; runpost left them out without a word.
+    posts = site_dir / "content/posts"
+    front = "---\ntitle: T\ndate: 2020-01-01\n---\nHi\n"
+    for name in ("2023/nested.md", "2023/bundle/index.md", "old.markdown", "other/index.mdown", "bundle-post/notes.md"):
+        (posts / name).parent.mkdir(parents=True, exist_ok=True)
+        (posts / name).write_text(front)
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    nested = "warning: not published: a post is content/posts/<name>.md or content/posts/<name>/index.md, with no folder in between"
+    assert [line for line in result.stderr.splitlines() if "not published" in line] == [
+        f"content/posts/2023/bundle/index.md: {nested}", f"content/posts/2023/nested.md: {nested}",
+        "content/posts/old.markdown: warning: not published: runpost reads posts from .md files (rename it old.md)",
+        "content/posts/other/index.mdown: warning: not published: runpost reads posts from .md files (rename it index.md)"]
+
+
 def test_a_site_without_base_url_builds_with_a_warning(tmp_path):
     (tmp_path / "content/posts").mkdir(parents=True)
     (tmp_path / "content/posts/x.md").write_text("---\ntitle: X\ndate: 2020-01-01\n---\nHi\n")

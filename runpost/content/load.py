@@ -121,13 +121,34 @@ def unreadable_links(content_dir: Path) -> list[Path]:
                       if not entry.name.startswith(".") and _is(entry.is_symlink) and not os.path.exists(entry.path))
 
 
-def stray_markdown(content_dir: Path) -> list[Path]:
-    """Markdown files a Hugo user may expect to be pages but that are not posts (not under posts/)."""
+# The names Hugo reads as Markdown pages; runpost's posts are .md.
+_MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".mkdn")
+
+
+def stray_markdown(content_dir: Path) -> list[tuple[Path, str]]:
+    """(file, why it is not published) for each Markdown file a Hugo user may expect to be a page
+    that is not a post: outside posts/, in a folder under posts/ (Hugo publishes posts/2023/x.md
+    at /posts/2023/x/), or named .markdown. A bundle's other files are its resources (as in Hugo)."""
+    posts_dir = content_dir / "posts"
     found = []
     for folder, folders, names in os.walk(content_dir):
-        if Path(folder) == content_dir:
-            folders[:] = [name for name in folders if name != "posts"]   # posts are posts: not listed at all
-        found += [Path(folder, name) for name in names if name.endswith(".md") and name != "_index.md"]
+        here = Path(folder)
+        folders.sort()
+        if here.parent == posts_dir and (here / "index.md").is_file():
+            folders[:] = []                # a bundle: its files are the post's, published beside it
+            continue
+        for name in sorted(names):
+            if not name.lower().endswith(_MARKDOWN_SUFFIXES) or name.lower().startswith("_index."):
+                continue
+            path, stem = here / name, name.rsplit(".", 1)[0]
+            if not here.is_relative_to(posts_dir):
+                found.append((path, f"not under {content_dir.name}/posts/, so not published"))
+            elif here == posts_dir or (here.parent == posts_dir and stem == "index"):
+                if not name.endswith(".md"):
+                    found.append((path, f"not published: runpost reads posts from .md files (rename it {stem}.md)"))
+            else:
+                found.append((path, f"not published: a post is {content_dir.name}/posts/<name>.md or "
+                                    f"{content_dir.name}/posts/<name>/index.md, with no folder in between"))
     return sorted(found)
 
 
