@@ -25,9 +25,11 @@ from ..post import Post, Site
 from ..render_cache import RenderCache
 from .urls import is_internal, is_site_path, script_scheme, script_urls, srcset_urls, urls_in
 
-# Targets that are links by what they are, whether or not the page shows them: a shortcode's
-# src/link parameter, a reference definition (an unused one is still a mistake), a preview image.
-_DECLARED = {"shortcode", "definition", "front matter"}
+# Targets that are links by what they are, whether or not the page shows them: a preview image
+# (its URL goes into a <meta> tag). A shortcode's src/link parameter or a reference definition is
+# checked where the page links to it: text that only looks like one (inside an HTML comment or
+# block, under a paragraph line) links nowhere, and a site's own shortcode may use `src` as it likes.
+_DECLARED = {"front matter"}
 
 
 def check_links(site: Site, posts: list[Post], config: Config, cache: RenderCache | None = None) -> None:

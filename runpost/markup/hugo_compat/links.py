@@ -9,6 +9,7 @@ gets `alt="a very big chart"`, where Python-Markdown keeps the asterisks.
 """
 from __future__ import annotations
 
+import html
 import re
 import xml.etree.ElementTree as etree
 
@@ -145,13 +146,23 @@ class CommonMarkReferenceProcessor(ReferenceProcessor):
             if label and label not in self.parser.md.references:
                 destination = match.group(2)
                 destination = destination[1:-1] if destination.startswith("<") else destination
-                self.parser.md.references[label] = (destination, match.group(5) or match.group(6))
+                title = match.group(5) or match.group(6)
+                self.parser.md.references[label] = (_unescaped(destination), title and _unescaped(title))
             end = match.end()
         if block[end:].strip():
             blocks.insert(0, block[end:].lstrip("\n"))
         if before.strip():
             blocks.insert(0, before.rstrip("\n"))
         return True
+
+
+# A backslash escape (of ASCII punctuation) or a character reference, as CommonMark reads them in
+# a definition's destination and title: `/files/a\(1\).pdf` is /files/a(1).pdf, `caf&eacute;` café.
+_ESCAPE_OR_REFERENCE = re.compile(r"\\([!-/:-@\[-`{-~])|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def _unescaped(text: str) -> str:
+    return _ESCAPE_OR_REFERENCE.sub(lambda match: match.group(1) if match.group(1) is not None else html.unescape(match.group()), text)
 
 
 class LabelKey:
