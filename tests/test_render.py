@@ -219,6 +219,25 @@ def test_ref_and_relref_give_the_site_path(target):
         "<p>/posts/rnn-vs-lstm/ /posts/rnn-vs-lstm/#sec</p>"
 
 
+@pytest.mark.parametrize("target", ["./rnn-vs-lstm.md", "./rnn-vs-lstm", "../posts/rnn-vs-lstm", "./rnn-vs-lstm/index.md"])
+def test_ref_and_relref_read_a_relative_path_from_the_pages_folder_as_hugo_does(target):
+    # t.md is in content/posts/: "./x.md" is its sibling. Each was "is not a post".
+    assert render(f'See {{{{< relref "{target}#sec" >}}}}.') == "<p>See /posts/rnn-vs-lstm/#sec.</p>"
+
+
+def test_ref_from_a_bundle_reads_a_relative_path_from_the_bundles_folder(tmp_path):
+    from conftest import run_build
+
+    posts = tmp_path / "content" / "posts"
+    (posts / "bundle").mkdir(parents=True)
+    (posts / "a.md").write_text("---\ntitle: A\ndate: 2024-01-01\n---\n## Local\n")
+    (posts / "bundle" / "index.md").write_text('---\ntitle: B\ndate: 2024-01-01\n---\n'
+                                               '[a]({{< relref "../a.md#local" >}}) [b]({{< ref "../a" >}})\n')
+    result = run_build(cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert '<a href="../a/#local">a</a> <a href="../a/">b</a>' in (tmp_path / "site/posts/bundle/index.html").read_text()
+
+
 def test_missing_ref_target_is_an_error_at_the_call():
     assert errors_of('See {{< ref "rnn-vs-lstn" >}}.') == [
         "content/posts/t.md:5:5: error: ref target 'rnn-vs-lstn' is not a post (did you mean 'rnn-vs-lstm'?)"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import numbers
+import posixpath
 import re
 from typing import Any, Callable, Iterable
 
@@ -238,6 +239,10 @@ class _Renderer:
         suffix = f"#{anchor}" if anchor else ""
         if not path and anchor:          # {{< ref "#section" >}}: this page
             return html.escape(self.post.url + suffix)
+        if path.startswith(("./", "../")):    # from the page's folder, as Hugo reads it: posts/ or the bundle's
+            here = f"posts/{self.post.name}/" if self.post.bundle else "posts/"
+            path = posixpath.normpath(posixpath.join(here, path)) + ("/" if path.endswith("/") else "")
+            target = path
         found = self.refs.get(target) or self.refs.get(path)
         if found is None:
             raise self.fail(shortcode, f"{shortcode.name} target '{target}' is not a post{did_you_mean(path, self.refs)}")
