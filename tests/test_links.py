@@ -260,3 +260,28 @@ A paragraph line
     assert [line for line in result.stderr.splitlines() if ": error: " in line] == [
         "content/posts/a/index.md:5:17: error: 'missing.png' (that is /posts/a/missing.png) does not exist in the site",
         "content/posts/a/index.md:9:9: error: '/gone/' does not exist in the site"]
+
+
+def test_a_link_to_an_anchor_no_element_has_is_an_error_at_its_line(tmp_path):
+    # Fragments were never checked: a typo in #installation, a heading renamed in another post.
+    from conftest import run_build
+
+    posts = tmp_path / "content" / "posts"
+    posts.mkdir(parents=True)
+    (posts / "b.md").write_text("---\ntitle: B\ndate: 2024-01-01\n---\n## Usage\n\nText[^1].\n\n[^1]: A note.\n")
+    (posts / "a.md").write_text("""---
+title: A
+date: 2024-01-02
+---
+- [typo](#instalation) [ok](#installation) [top](#top) [text](#:~:text=Usage)
+- [other](../b/#no-such-heading) [ok](../b/#usage) [note](/posts/b/#fn:1)
+- [ref]({{< relref "b#nope" >}}) [ok]({{< ref "b.md#usage" >}}) [feed](/index.xml#x)
+
+## Installation
+""")
+    result = run_build(cwd=tmp_path)
+    assert [line for line in result.stderr.splitlines() if ": error: " in line] == [
+        "content/posts/a.md:5:10: error: '#instalation': this page has no element with id 'instalation' "
+        "(did you mean 'installation'?)",
+        "content/posts/a.md:6:11: error: '../b/#no-such-heading': /posts/b/ has no element with id 'no-such-heading'",
+        "content/posts/a.md:7:9: error: relref 'b#nope': /posts/b/ has no element with id 'nope'"]

@@ -234,21 +234,12 @@ class _Renderer:
             raise self.fail(shortcode, f"cannot render math '{latex.strip()}': {problem}") from None
 
     def ref(self, shortcode: Shortcode) -> str:
-        target = shortcode.positional[0] if shortcode.positional else shortcode.named.get("path", "")
-        path, _, anchor = target.partition("#")
-        suffix = f"#{anchor}" if anchor else ""
-        if not path and anchor:          # {{< ref "#section" >}}: this page
-            return html.escape(self.post.url + suffix)
-        if path.startswith(("./", "../")):    # from the page's folder, as Hugo reads it: posts/ or the bundle's
-            here = f"posts/{self.post.name}/" if self.post.bundle else "posts/"
-            path = posixpath.normpath(posixpath.join(here, path)) + ("/" if path.endswith("/") else "")
-            target = path
-        found = self.refs.get(target) or self.refs.get(path)
+        found = resolve_ref(shortcode, self.post, self.refs)
         if found is None:
+            target = ref_target(shortcode)
+            path = target.partition("#")[0]
             raise self.fail(shortcode, f"{shortcode.name} target '{target}' is not a post{did_you_mean(path, self.refs)}")
-        if "#" in found:
-            suffix = ""
-        return html.escape(found + suffix)
+        return html.escape(found)
 
     def value(self, shortcode: Shortcode) -> str:
         name = _argument(shortcode, 0, "name")
@@ -363,4 +354,28 @@ def _describe(value: Any) -> str:
     if isinstance(value, list):
         return "an empty list" if not value else "a list of " + type(value[0]).__name__
     return f"a {type(value).__name__}"
+
+
+def ref_target(shortcode: Shortcode) -> str:
+    """What a ref or relref shortcode names: `{{< ref "x#a" >}}` or `{{< ref path="x#a" >}}`."""
+    return shortcode.positional[0] if shortcode.positional else shortcode.named.get("path", "")
+
+
+def resolve_ref(shortcode: Shortcode, post: Post, refs: dict[str, str]) -> str | None:
+    """The site path (with its #anchor) a ref or relref shortcode of `post` leads to, or None if
+    it names no post. `refs`: pages.reference_map. A ./ or ../ path is read from the page's
+    folder (content/posts/, or the bundle's), as Hugo reads it."""
+    target = ref_target(shortcode)
+    path, _, anchor = target.partition("#")
+    suffix = f"#{anchor}" if anchor else ""
+    if not path and anchor:          # {{< ref "#section" >}}: this page
+        return post.url + suffix
+    if path.startswith(("./", "../")):
+        here = f"posts/{post.name}/" if post.bundle else "posts/"
+        path = posixpath.normpath(posixpath.join(here, path)) + ("/" if path.endswith("/") else "")
+        target = path
+    found = refs.get(target) or refs.get(path)
+    if found is None:
+        return None
+    return found if "#" in found else found + suffix
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import functools
 import posixpath
-from html import escape
+import re
+from html import escape, unescape
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from ..config import Config
 from ..content.scan import LinkTarget, SourceScan, front_matter_targets, looks_like_template, scan_of, scan_source
-from ..errors import BuildError, ErrorCollector, Location
+from ..errors import BuildError, ErrorCollector, Location, did_you_mean
 from ..markup.markdown import markdown_to_html
 from ..post import Post, Site
 from ..render_cache import RenderCache
@@ -56,7 +57,72 @@ def check_links(site: Site, posts: list[Post], config: Config, cache: RenderCach
             done = reported.get(post.url, frozenset()) if post else frozenset()
             errors.extend(cache.same("page-links", page, (post, urls, scripts if scripts is not None else html, done, paths),
                                      lambda: _check_whole_page(page, html, urls, scripts, outputs, post, done)))
+    errors.extend(check_fragments(site, posts))
     errors.raise_if_any()
+
+
+# An id or name attribute's value, wherever the page has one: read loosely (text that only looks like
+# one counts too), so that an anchor the page really has is never reported missing.
+_ID_ATTRIBUTE = re.compile(r"""[\s"'/](?:id|name)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.IGNORECASE)
+
+
+def page_ids(html: str) -> frozenset[str]:
+    """Every anchor of a page: its elements' ids and <a name>s, entities decoded."""
+    return frozenset(unescape(next(value for value in match.groups() if value is not None))
+                     for match in _ID_ATTRIBUTE.finditer(html))
+
+
+def check_fragments(site: Site, posts: list[Post]) -> list[BuildError]:
+    """A link written in a post to `#anchor`, `page/#anchor` or ref/relref "page#anchor" must find an
+    element with that id on the page (HTML pages of this site only; `#top` and text fragments
+    always work). Links that templates make are theirs (a script may make the element)."""
+    from .fragments import ref_target, resolve_ref   # fragments -> images -> links: imported here
+    from .pages import reference_map
+
+    ids: dict[str, frozenset[str]] = {}
+    refs = reference_map(posts)
+    found: list[BuildError] = []
+    for post in posts:
+        on_page = {_normal(url) for url in _page_urls(site, _output_of(post.url)) if "#" in url}
+        if not on_page:
+            continue
+        written = [(target.target, Location(post.path, target.line, target.column)) for target in scan_of(post).targets
+                   if "#" in target.target and _normal(target.target) in on_page]
+        written = [(target, target, where) for target, where in written]
+        written += [(url, f"{shortcode.name} '{ref_target(shortcode)}'", shortcode.location)
+                    for shortcode in _walk(post.shortcodes) if shortcode.name in ("ref", "relref")
+                    and "#" in ref_target(shortcode) and (url := resolve_ref(shortcode, post, refs)) is not None]
+        for url, shown, where in written:
+            problem = _fragment_problem(url, post, site, ids)
+            if problem:
+                found.append(BuildError(where, f"{shown if shown != url else repr(url)}: {problem}"))
+    return found
+
+
+def _fragment_problem(url: str, post: Post, site: Site, ids: dict[str, frozenset[str]]) -> str | None:
+    parts = urlsplit(url)
+    fragment = unquote(parts.fragment)
+    if not fragment or fragment.lower() == "top" or fragment.startswith(":~:"):
+        return None
+    own_page = not (parts.scheme or parts.netloc or parts.path or parts.query)
+    site_path = post.url if own_page else to_site_path(url, post.url)
+    if site_path is None:
+        return None
+    path = site_path.lstrip("/")
+    page = next((candidate for candidate in (posixpath.join(path, "index.html"), path)
+                 if candidate.endswith(".html") and candidate in site.pages), None)
+    if page is None:             # a file (a PDF's #page=2), or a page the link check reported
+        return None
+    if page not in ids:
+        ids[page] = page_ids(site.pages[page])
+    if fragment in ids[page] or unquote(fragment) in ids[page]:
+        return None
+    where = "this page" if page == _output_of(post.url) else site_path
+    return f"{where} has no element with id '{fragment}'{did_you_mean(fragment, ids[page])}"
+
+
+def _walk(shortcodes) -> list:
+    return [found for shortcode in shortcodes for found in (shortcode, *_walk(shortcode.children))]
 
 
 def _check_post(post: Post, site: Site, config: Config, cache: RenderCache,
