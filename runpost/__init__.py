@@ -18,9 +18,7 @@ it must stay light (no torch, no jinja2, no markdown).
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
-import pickle
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -105,12 +103,14 @@ def to_json(name: str, value: Any) -> Any:
 
 
 def arguments_hash(args: tuple, kwargs: dict) -> str:
-    """sha256 of the pickled call arguments (keyword order does not matter)."""
+    """sha256 of the pickled call arguments (keyword order does not matter); a function or a
+    post's class among them by what it does, not by name (execution/dependencies.py)."""
+    from .execution.dependencies import fingerprint
+
     try:
-        data = pickle.dumps((tuple(args), sorted(kwargs.items())), protocol=4)
-    except Exception as error:
+        return fingerprint((tuple(args), sorted(kwargs.items())))
+    except TypeError as error:
         raise TypeError(f"memo: arguments must be picklable to form the cache key ({error})") from None
-    return hashlib.sha256(data).hexdigest()
 
 
 def describe_call(function: Callable, args: tuple, kwargs: dict, limit: int = 120) -> str:

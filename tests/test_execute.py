@@ -272,6 +272,59 @@ def test_editing_the_defining_block_or_an_earlier_one_recomputes_memo(site):
     assert calls(site) == ["square3", "square3", "square3"]
 
 
+def test_memo_keys_hold_closures_and_a_function_defined_again_in_one_run(site):
+    # Each published [10, 10] / 1.0 twice on the first build: one name, one block, one key.
+    post = build(write_post(site / "p", """
+        import runpost
+
+        def make(k):
+            @runpost.memo
+            def score(x):
+                return x * k
+            return score
+
+        closures = [make(2)(5), make(3)(5)]
+        looped = []
+        for k in (2, 3):
+            @runpost.memo
+            def times(x):
+                return x * k
+            looped.append(times(5))
+        swept = {}
+        for lr in (0.1, 0.5):
+            LR = lr
+
+            @runpost.memo
+            def train(seed):
+                return LR * 10
+            swept[lr] = train(0)
+        runpost.publish("all", [closures, looped, swept[0.1], swept[0.5]])
+        """), site)
+    assert post.results.values["all"] == [[10, 15], [10, 15], 1.0, 5.0]
+
+
+def test_memo_keys_hold_globals_set_after_the_function_and_functions_by_their_code(site):
+    # A global a later block sets, and a function a later block defines and passes in, were not in
+    # the key: an edit there kept the stale result (and --frozen passed it).
+    first = """
+        import os
+        import runpost
+
+        @runpost.memo
+        def simulate(steps, step=None):
+            with open(os.environ["RUNPOST_TEST_LOG"], "a") as log:
+                log.write("simulate\\n")
+            return SCALE * (step or (lambda n: n))(steps)
+        """
+    later = lambda scale, body: f"SCALE = {scale}\ndef square(n):\n    return {body}\nrunpost.publish('r', simulate(3, square))"
+    assert build(write_post(site / "p", first, later(10, "n * n")), site).results.values["r"] == 90
+    assert build(write_post(site / "p", first, later(1000, "n * n")), site).results.values["r"] == 9000
+    assert build(write_post(site / "p", first, later(1000, "n + n")), site).results.values["r"] == 6000
+    # Unchanged, it is reused: nothing new in the key since the run before.
+    again = build(write_post(site / "p", first, later(1000, "n + n") + "\nprint()"), site)
+    assert again.results.values["r"] == 6000 and calls(site) == ["simulate"] * 3
+
+
 def test_unused_memo_entries_are_pruned_after_a_run(site):
     build(write_post(site / "p", MEMO_BLOCK, "square(2)\nsquare(3)"), site)
     build(write_post(site / "p", MEMO_BLOCK, "square(3)"), site)

@@ -52,6 +52,7 @@ class KernelSession:
         self.cell_key = job["base_key"]
         self.cell_index = -1
         self.devices: list[tuple[str, str]] = []       # where memoized calls ran (maybe in children)
+        self.memoized: set[tuple[str, str]] = set()    # (block key, function name) memoized so far
         # Uncached memo calls go to the cluster if the job names one (connected on first use), else stay local.
         self.cluster = DaskExecutor(job["executor"], job, self) if job.get("executor", "local") != "local" else None
 
@@ -63,6 +64,12 @@ class KernelSession:
 
     def site_root(self) -> Path:
         return self.site
+
+    def note_memoized(self, cell_key: str, name: str) -> bool:
+        """Whether a function of this name was memoized in this block before, in this run."""
+        seen = (cell_key, name) in self.memoized
+        self.memoized.add((cell_key, name))
+        return seen
 
     def memoize(self, function: Callable, resources: dict[str, float] | None = None, retries: int = 0) -> Callable:
         # The key of the block running now is the key of the block defining the

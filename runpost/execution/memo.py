@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import runpost
 
+from .dependencies import Bindings, function_state
 from .environment import device
 from .memo_store import write_atomically
 
@@ -39,9 +40,21 @@ class Memoized:
         self.__wrapped__ = function
         for attribute in ("__module__", "__name__", "__qualname__", "__doc__"):
             setattr(self, attribute, getattr(function, attribute, None))
+        # What the key must hold besides the block and the arguments (dependencies.py): the
+        # function's closure and defaults, and the globals it reads as they were when memoized.
+        # Defined again in this run (a loop, a factory): every global of plain data counts too.
+        self.bindings = Bindings(function)
+        self.defined_again = session.note_memoized(cell_key, function.__qualname__)
 
     def key(self, args: tuple, kwargs: dict) -> str:
         parts = [self.cell_key, self.function.__qualname__, runpost.arguments_hash(args, kwargs)]
+        try:
+            reads = function_state(self.function) + self.bindings.changed(every_plain=self.defined_again)
+        except TypeError as error:
+            raise TypeError(f"memo: {self.function.__qualname__} reads a value that {error}; pass it as an "
+                            "argument or define it before the function") from None
+        if reads:           # else the key a function reading nothing of these always had
+            parts.append(repr(reads))
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
     def __reduce__(self) -> tuple:
