@@ -873,3 +873,18 @@ def test_run_options_outside_braces_are_an_error_not_code_that_silently_never_ru
     result = run_build("--base-url", "https://example.org/", cwd=tmp_path)
     assert result.returncode == 1 and "content/posts/p.md:6:1: error: options after the language go in braces: ```" \
         in result.stderr, result.stderr
+
+
+def test_a_symbolic_link_the_code_leaves_is_an_error_not_a_published_file(site):
+    # os.symlink("/etc/passwd", "passwd.txt") published the machine's passwd file beside the page.
+    secret = site / "outside.txt"
+    secret.write_text("not for the site")
+    error = build_error(write_post(site / "p", f"""
+        import os
+        os.symlink({str(secret)!r}, "passwd.txt")
+        os.makedirs("sub")
+        os.symlink({str(site)!r}, "sub/tree")
+        open("plain.txt", "w").write("fine")
+        """), site)
+    assert error.message.startswith("the code left symbolic links among the files it wrote: passwd.txt, sub/tree;")
+    assert not (site / "build" / "p").exists()

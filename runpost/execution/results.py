@@ -4,6 +4,7 @@ Outputs are text, values and files, never HTML.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from . import keys, store
 from .plan import Plan
 from ..config import Config
+from ..errors import BuildError, Location
 from ..post import CellOutput, Figure, Post, Results, ValueChange
 from ..report import Reporter
 
@@ -98,17 +100,27 @@ def manifest_figures(figures: list[dict[str, str]]) -> dict[str, Any]:
 
 
 def stored_files(post: Post, temp: Path) -> list[dict[str, str]]:
-    entries = []
+    """The files the code wrote (beside the page, or at the site root), to store and publish. A
+    symbolic link among them is an error: published, it would copy what it leads to (another
+    file of the machine), and stored, it would lead elsewhere on the next machine."""
+    entries, links = [], []
     for area in ("files", "site"):
         root = temp / area
-        if not root.is_dir():
-            continue
-        for path in sorted(root.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                relative = path.relative_to(temp).as_posix()
-                entries.append({"path": relative, "site_path": site_path(post, relative),
-                                "sha256": keys.hash_file(path)})
-    return entries
+        for folder, folders, names in os.walk(root):       # links to folders are not followed
+            here = Path(folder)
+            links += [(here / name).relative_to(root) for name in folders + names if (here / name).is_symlink()]
+            folders[:] = sorted(name for name in folders if name != "__pycache__" and not (here / name).is_symlink())
+            for name in sorted(names):
+                path = here / name
+                if path.is_file() and not path.is_symlink():
+                    relative = path.relative_to(temp).as_posix()
+                    entries.append({"path": relative, "site_path": site_path(post, relative),
+                                    "sha256": keys.hash_file(path)})
+    if links:
+        shown = ", ".join(sorted(link.as_posix() for link in links))
+        raise BuildError(Location(post.path), f"the code left symbolic links among the files it wrote: {shown}; "
+                         "a post publishes files its code writes, not links to others (copy the file instead)")
+    return sorted(entries, key=lambda entry: Path(entry["path"]))    # files/ then site/, each as sorted paths
 
 
 def previous_values(plan: Plan, config: Config) -> dict[str, Any]:
