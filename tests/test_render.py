@@ -168,6 +168,17 @@ def test_gist_is_a_link_to_the_gist_and_loads_no_script():
         "content/posts/t.md:5:1: error: gist needs a GitHub user and a gist id like {{< gist spf13 7896402 >}}, got 'spf13 '"]
 
 
+def test_param_in_a_preview_shows_the_value_the_code_ran_with():
+    # `--param n=100` ran the code with 100; {{< param n >}} said the front matter's 10 beside it.
+    date = dt.datetime(2020, 5, 2, tzinfo=dt.timezone.utc)
+    meta = FrontMatter(title="t", date=date, publish_date=date, params={"n": 10, "m": 2}, lines={"params": 4})
+    post = parse_shortcodes(Post(path=Path("content/posts/t.md"), source="", meta=meta, url="/posts/t/", body_line=5,
+                                 body="{{< param n >}} {{< param m >}}", results=Results(overrides={"n": 100})),
+                            known=BUILTINS)
+    post = dataclasses.replace(post, html=markdown_to_html(post.body, False, final_ids=False))
+    assert render_content(post, REFS, make_environment([ENGINE_TEMPLATES])) == "<p>100 2</p>"
+
+
 def test_param_shows_a_front_matter_key_in_any_case_as_hugo_does():
     date = dt.datetime(2020, 5, 2)
     meta = FrontMatter(title="t", date=date.replace(tzinfo=dt.timezone.utc), publish_date=date, aliases=("old", "/a/"),

@@ -192,7 +192,8 @@ class _Renderer:
                       "aliases": list(meta.aliases), "images": list(meta.images), "url": meta.url,
                       "inputs": list(meta.inputs)}
         found = {key: value for key, value in found.items() if key in given or key in ("title", "date", "draft")}
-        found.update({**meta.extra, **meta.params})
+        # A --param preview shows the values its code ran with, here as in `value`.
+        found.update({**meta.extra, **meta.params, **self.post.results.overrides})
         for part in name.split("."):
             keys = {key.lower(): key for key in found if isinstance(key, str)} if isinstance(found, dict) else {}
             if part.lower() not in keys:
