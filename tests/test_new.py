@@ -138,3 +138,20 @@ def test_the_readmes_example_post_builds_with_one_figure_and_its_value(tmp_path)
     page = (tmp_path / "site/posts/hello/index.html").read_text(encoding="utf-8")
     assert len(re.findall(r"<img\b", page)) == 1 and 'src="waves.png"' in page
     assert "The wave peaks at 1.414." in page, re.findall(r"peaks at .{0,80}", page)
+
+
+def test_a_stored_result_whose_name_holds_tmp_is_committed_by_the_new_blogs_gitignore(tmp_path):
+    # "/build/**/*.tmp*" ignored table.tmpl.html: never committed, a fresh clone's --frozen failed.
+    import subprocess
+
+    blog = tmp_path / "blog"
+    assert new_blog(blog) == 0
+    subprocess.run(["git", "init", "-q", str(blog)], check=True)
+    for name in ("build/p/files/table.tmpl.html", "build/p/files/scores.tmp.csv", "build/p.tmp-123/x",
+                 "build/p/memo/k.json.tmp-9", "build/.cache/render/shard-00.json.abc.tmp"):
+        (blog / name).parent.mkdir(parents=True, exist_ok=True)
+        (blog / name).write_text("x")
+    ignored = subprocess.run(["git", "-C", str(blog), "status", "--short", "--ignored", "--untracked-files=all", "build"],
+                             capture_output=True, text=True, check=True).stdout
+    assert "?? build/p/files/table.tmpl.html" in ignored and "?? build/p/files/scores.tmp.csv" in ignored
+    assert "!! build/p.tmp-123/" in ignored and "!! build/p/memo/k.json.tmp-9" in ignored

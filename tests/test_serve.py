@@ -250,6 +250,8 @@ def test_editor_files_never_trigger_a_rebuild(project, name):
     folder = (project / "content").resolve()
     assert not _is_relevant(folder / "posts" / name, set(), [folder])
     assert _is_relevant(folder / "posts" / "a.md", set(), [folder])
+    # A bundle file named like a word starting "tmp" is a source: its edits were never seen.
+    assert _is_relevant(folder / "posts" / "table.tmpl.html", set(), [folder])
 
 
 def test_a_rename_over_the_edited_file_names_the_edited_file(project):

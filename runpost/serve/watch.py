@@ -7,6 +7,7 @@ destination, the file the user edited.
 """
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Callable
@@ -106,7 +107,11 @@ def is_editor_file(path: Path) -> bool:
     """Temp, swap, backup and lock files editors leave beside the file being edited."""
     name = path.name
     return (name.endswith(IGNORED_SUFFIXES) or name.startswith((".", "#")) or name.endswith("#")
-            or name == "4913" or ".tmp" in name or any(part in IGNORED_PARTS for part in path.parts))
+            or name == "4913" or _TEMPORARY.search(name) is not None or any(part in IGNORED_PARTS for part in path.parts))
+
+
+# `.tmp` then the end, a dash, a dot or a digit (`x.md.tmp.1234`, `x.tmp-5`), not a word (`table.tmpl.html`).
+_TEMPORARY = re.compile(r"\.tmp(?![A-Za-z_])")
 
 
 def _is_relevant(path: Path, files: set[Path], folders: list[Path]) -> bool:
