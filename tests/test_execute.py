@@ -888,3 +888,15 @@ def test_a_symbolic_link_the_code_leaves_is_an_error_not_a_published_file(site):
         """), site)
     assert error.message.startswith("the code left symbolic links among the files it wrote: passwd.txt, sub/tree;")
     assert not (site / "build" / "p").exists()
+
+
+def test_a_figure_left_open_never_replaces_a_file_the_code_saved_under_its_name(site):
+    error = build_error(write_post(site / "p", """
+        #! id=plot
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        plt.figure(); plt.plot([1, 2]); plt.savefig("plot-1.png")
+        plt.figure(); plt.plot([2, 1])
+        """), site)
+    assert "figure 1 that block 'plot' left open would be saved as plot-1.png, which the code wrote itself" in error.message

@@ -290,3 +290,10 @@ def test_highlight_options_hugo_understands_are_accepted():
     post = parse('{{< highlight go "linenos=inline,hl_lines=1 3-4,linenostart=40" >}}\nx\n{{< /highlight >}}\n'
                  '```go {linenos=table,hl_lines=[2,"4-5"]}\nx\n```\n')
     assert post.shortcodes[0].options == {"linenos": "inline", "hl_lines": "1 3-4", "linenostart": "40"}
+
+
+def test_two_cell_ids_that_name_the_same_figure_files_are_an_error():
+    # "a b" and "a-b" both saved a-b-1.png: one block's figure showed under the other's alt text.
+    body = "```python {exec=true id=\"a b\"}\nx\n```\n\n```python {exec=true id=a-b}\ny\n```\n"
+    assert errors_of(body) == [f"content/posts/t.md:{BODY_LINE + 4}:1: error: cell id 'a-b' names the same figure "
+                               f"files as 'a b' (content/posts/t.md:{BODY_LINE}:1): a-b-1.png; choose another id"]

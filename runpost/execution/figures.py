@@ -18,10 +18,14 @@ def capture_figures(cell_id: str, work_dir: Path) -> list[dict[str, str]]:
     pyplot = sys.modules.get("matplotlib.pyplot")
     if pyplot is None:
         return []
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", cell_id)   # the id becomes a file name and a URL
+    stem = figure_stem(cell_id)
     figures = []
     for number, figure in enumerate([pyplot.figure(n) for n in pyplot.get_fignums()], 1):
         name = f"{stem}-{number}.png"
+        if (work_dir / name).exists():    # the code saved a file of that name itself: never replace it
+            raise FileExistsError(f"figure {number} that block '{cell_id}' left open would be saved as {name}, "
+                                  "which the code wrote itself: close the figure (plt.close) or save the file "
+                                  "under another name")
         try:
             figure.savefig(work_dir / name, dpi=150, bbox_inches="tight", metadata={"Software": None})
         except Exception as error:   # drawing happens here, not in the block: say so in the traceback
@@ -30,6 +34,12 @@ def capture_figures(cell_id: str, work_dir: Path) -> list[dict[str, str]]:
         pyplot.close(figure)
         figures.append({"path": name, "alt": figure_alt(figure, number, cell_id)})
     return figures
+
+
+def figure_stem(cell_id: str) -> str:
+    """The start of the file names of a block's captured figures (`<stem>-1.png`): the id as a
+    file name and a URL can hold it."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", cell_id)
 
 
 def figure_alt(figure: Any, number: int, cell_id: str) -> str:

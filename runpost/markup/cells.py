@@ -12,6 +12,7 @@ from typing import Callable
 
 from .codeblocks import parse_bool, parse_fence_info, parse_highlight_options
 from ..errors import BuildError, Location
+from ..execution.figures import figure_stem
 from ..post import Cell
 
 # Options that steer execution ("lang" is the highlight shortcode's language); every
@@ -125,9 +126,15 @@ def duplicate_cell_ids(cells: list[Cell]) -> list[BuildError]:
     """Outputs and cached results are keyed by cell id, so each id must be unique within its post."""
     errors: list[BuildError] = []
     seen: dict[str, Cell] = {}
+    stems: dict[str, Cell] = {}        # two ids that name the same figure files ("a b", "a-b")
     for cell in cells:
+        stem = figure_stem(cell.id)
         if cell.id in seen:
             errors.append(BuildError(cell.location, f"duplicate cell id '{cell.id}' "
                                                     f"(first used at {seen[cell.id].location})"))
+        elif stem in stems:
+            errors.append(BuildError(cell.location, f"cell id '{cell.id}' names the same figure files as "
+                                     f"'{stems[stem].id}' ({stems[stem].location}): {stem}-1.png; choose another id"))
         seen.setdefault(cell.id, cell)
+        stems.setdefault(stem, cell)
     return errors
