@@ -900,3 +900,46 @@ def test_a_figure_left_open_never_replaces_a_file_the_code_saved_under_its_name(
         plt.figure(); plt.plot([2, 1])
         """), site)
     assert "figure 1 that block 'plot' left open would be saved as plot-1.png, which the code wrote itself" in error.message
+
+
+def test_reading_a_project_file_no_key_covers_is_a_warning(site):
+    # A single-file post read numbers.txt beside it: an edit to it left the published mean stale.
+    posts = site / "content" / "posts"
+    posts.mkdir(parents=True)
+    (posts / "numbers.txt").write_text("1 2 3")
+    (site / "content" / "data").mkdir()
+    (site / "content" / "data" / "data.csv").write_text("x")
+    (posts / "p.md").write_text("""---
+title: P
+date: 2024-01-02
+inputs: [declared.txt]
+---
+```python {exec=true id=load}
+import runpost
+text = (runpost.post_dir / "numbers.txt").read_text() + (runpost.post_dir / "declared.txt").read_text()
+open(runpost.post_dir / ".." / "data" / "data.csv").read()
+open("written.txt", "w").write("mine")          # the code's own output: not a source
+open("written.txt").read()
+```
+""")
+    (posts / "declared.txt").write_text("4")
+    stream = io.StringIO()
+    execute_posts([read_post(posts / "p.md")], make_config(site), Reporter(stream))
+    warnings = [line for line in stream.getvalue().splitlines() if "warning" in line]
+    message = "but not among the post's inputs: an edit to it will not run the code again"
+    assert len(warnings) == 2 and all(message in line for line in warnings)
+    assert warnings[0].startswith("content/data/data.csv: warning: post 'p': read by block 'load' ")
+    assert warnings[1].startswith("content/posts/numbers.txt: warning: post 'p': read by block 'load' ")
+
+
+def test_an_exception_whose_str_fails_and_a_closed_stdout_are_the_posts_not_the_kernels(site):
+    # Each ended in the kernel's own traceback (and "exited with status 1 (os._exit?)").
+    error = build_error(write_post(site / "p", """
+        class Broken(Exception):
+            def __str__(self):
+                raise RuntimeError("no text")
+        raise Broken()
+        """), site)
+    assert (error.message, error.location.line) == ("Broken: <exception str() failed>", 12)
+    post = build(write_post(site / "q", "import sys\nprint('before')\nsys.stdout.close()"), site)
+    assert post.results.outputs["cell-1"].stdout == "before\n"

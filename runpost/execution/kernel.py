@@ -52,6 +52,7 @@ class KernelSession:
         self.cell_key = job["base_key"]
         self.cell_index = -1
         self.devices: list[tuple[str, str]] = []       # where memoized calls ran (maybe in children)
+        self.reads: dict[str, int] = {}                # project files read that no key covers (watch_reads)
         self.memoized: set[tuple[str, str]] = set()    # (block key, function name) memoized so far
         # Uncached memo calls go to the cluster if the job names one (connected on first use), else stay local.
         self.cluster = DaskExecutor(job["executor"], job, self) if job.get("executor", "local") != "local" else None
@@ -118,6 +119,12 @@ def run_job(job: dict[str, Any], events: EventPipe) -> bool:
         if error:
             events.send("error", index=cell["index"], **error)
             return False
+    for relative, index in sorted(session.reads.items()):
+        cell = job["cells"][index] if 0 <= index < len(job["cells"]) else None
+        events.send("warning", path=relative, message=(
+            f"read by block '{cell['id']}' " if cell else "read by the code ") +
+            "but not among the post's inputs: an edit to it will not run the code again "
+            "(list it under inputs: in the front matter, as a path from the post's folder)")
     events.send("done", values=session.values, memo=list(session.used.values()), memo_reused=session.reused(),
                 environment=environment(time.perf_counter() - start, session.devices,
                                         session.cluster.imported if session.cluster else set()))
@@ -133,6 +140,45 @@ def prepare_process(job: dict[str, Any], session: KernelSession) -> None:
     runpost.post_dir = Path(job["code_folder"])
     runpost._session = session
     Path(job["site_dir"]).mkdir(parents=True, exist_ok=True)
+    if "watched" in job:
+        session.reads = watch_reads(job, session)
+
+
+def watch_reads(job: dict[str, Any], session: KernelSession) -> dict[str, int]:
+    """Note each file of content/ the code opens for reading whose contents are not in the post's
+    keys (keys.covered_paths): path -> the block that first read it. An edit to such a file would
+    leave the results stale, so the builder warns about each (run_job)."""
+    root = os.path.join(os.path.abspath(job["watched"]), "")
+    covered = [os.path.abspath(path) for path in job["covered"]]
+    skipped = [os.path.join(os.path.abspath(path), "") for path in job["not_sources"]]
+    skipped += [os.path.join(os.path.abspath(prefix), "") for prefix in {sys.prefix, sys.base_prefix}]
+    reads: dict[str, int] = {}
+    checked: set[str] = set()
+    writing = os.O_WRONLY | os.O_RDWR | os.O_CREAT
+
+    def hook(event: str, args: tuple) -> None:
+        if event != "open":
+            return
+        try:
+            path, mode, flags = args
+            if isinstance(path, int) or path is None or (mode and any(c in mode for c in "wax+")) \
+                    or (not mode and flags and flags & writing):
+                return
+            name = os.path.abspath(os.fsdecode(path))
+            if name in checked:
+                return
+            checked.add(name)
+            relative = name[len(root):] if name.startswith(root) else None
+            if relative is None or any(part.startswith(".") or part == "__pycache__" for part in relative.split(os.sep)) \
+                    or name.startswith(tuple(skipped)) or any(name == path or name.startswith(os.path.join(path, ""))
+                                                              for path in covered) or not os.path.isfile(name):
+                return
+            reads.setdefault(os.path.join(job["watched"], relative), session.cell_index)
+        except Exception:      # an audit hook that raises would fail the post's open()
+            pass
+
+    sys.addaudithook(hook)
+    return reads
 
 
 def fresh_main_module() -> types.ModuleType:
@@ -145,7 +191,7 @@ def fresh_main_module() -> types.ModuleType:
 
 def run_cell(cell: dict[str, Any], path: str, namespace: dict,
              work_dir: Path) -> tuple[str, float, list[dict[str, str]], dict | None]:
-    capture = io.StringIO()
+    capture = _Capture()
     sys.stdout, real_stdout = capture, sys.stdout
     start = time.perf_counter()
     figures, error = [], None
@@ -184,11 +230,26 @@ def describe_error(error: BaseException, path: str, cell: dict[str, Any]) -> dic
     if isinstance(error, SyntaxError) and error.filename == path:
         return {"type": type(error).__name__, "message": error.msg, "line": error.lineno or cell["code_line"],
                 "column": error.offset or 0, "traceback": format_error(error, path)}
-    message = str(error)
+    message = _text_of(error)
     if isinstance(error, ModuleNotFoundError) and error.name in _EXEC_EXTRA:
         message += ' (pip install "runpost[exec]" brings matplotlib, numpy and tqdm)'
     return {"type": type(error).__name__, "message": message, "line": innermost_line(error, path, cell),
             "column": 0, "traceback": format_error(error, path)}
+
+
+class _Capture(io.StringIO):
+    """A block's stdout: closing it (sys.stdout.close()) keeps what was printed."""
+
+    def close(self) -> None:
+        pass
+
+
+def _text_of(error: BaseException) -> str:
+    """str(error), or what traceback prints when that raises."""
+    try:
+        return str(error)
+    except Exception:
+        return "<exception str() failed>"
 
 
 # What runpost's `exec` extra installs: a post importing one of them on a plain install is told so.

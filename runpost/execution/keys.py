@@ -40,6 +40,15 @@ def fingerprint_post(post: Post, params: dict[str, Any]) -> Fingerprints:
     return Fingerprints(helpers=_helper_hashes(post), inputs=_input_hashes(post), params=params)
 
 
+def covered_paths(post: Post) -> list[Path]:
+    """Files and folders whose contents are in the post's keys: its file, its bundle (or, for a
+    single-file post, the modules beside it) and its declared inputs."""
+    folder = code_folder(post)
+    found = [post.path, *(folder / declared for declared in post.meta.inputs)]
+    found += [post.bundle] if post.bundle else list(folder.glob("*.py"))
+    return found
+
+
 def _helper_hashes(post: Post) -> dict[str, str]:
     folder = code_folder(post)
     if post.bundle:

@@ -163,6 +163,12 @@ def make_job(plan: Plan, temp: Path, memo: Path, config: Config) -> dict[str, An
         # Where uncached memo calls compute (cluster.py); workers check declared inputs against these hashes.
         "executor": config.executor,
         "inputs": plan.fingerprints.inputs,
+        # Files the code may read without its results going stale (their contents are in the key),
+        # and where reading is not a source (kernel.watch_reads warns about any other file of
+        # content/: the project's own folder may hold runpost itself, a virtual environment, ...).
+        "watched": str(config.content_dir),
+        "covered": [str(path) for path in keys.covered_paths(plan.post)],
+        "not_sources": [str(config.build_dir), str(config.output_dir), str(temp)],
         "cells": [{"index": cell.index, "id": cell.id, "code": cell.code, "code_line": cell.code_line, "key": key}
                   for cell, key in zip(plan.post.cells, plan.keys)],
     }
