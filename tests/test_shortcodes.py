@@ -297,3 +297,12 @@ def test_two_cell_ids_that_name_the_same_figure_files_are_an_error():
     body = "```python {exec=true id=\"a b\"}\nx\n```\n\n```python {exec=true id=a-b}\ny\n```\n"
     assert errors_of(body) == [f"content/posts/t.md:{BODY_LINE + 4}:1: error: cell id 'a-b' names the same figure "
                                f"files as 'a b' (content/posts/t.md:{BODY_LINE}:1): a-b-1.png; choose another id"]
+
+
+def test_an_executable_block_inside_a_quote_is_an_error_not_a_silent_no_op():
+    # It was shown as code with stray exec="true" attributes, never run.
+    assert errors_of("> Quoted:\n>\n> ```python {exec=true id=q}\n> print(1)\n> ```\n") == [
+        f"content/posts/t.md:{BODY_LINE + 2}:1: error: exec=true on a block inside a quote: it would be shown, "
+        "not run; move it out of the quote"]
+    # Shown as code (a post about runpost), it is text.
+    assert not parse("````markdown\n> ```python {exec=true}\n````\n").cells

@@ -8,12 +8,16 @@ module for the Cell. Errors go to `report`, which places them at the block's sta
 from __future__ import annotations
 
 import math
-from typing import Callable
+import re
+from typing import TYPE_CHECKING, Callable
 
 from .codeblocks import parse_bool, parse_fence_info, parse_highlight_options
 from ..errors import BuildError, Location
 from ..execution.figures import figure_stem
-from ..post import Cell
+from ..post import Cell, Post
+
+if TYPE_CHECKING:
+    from ..content.scan import SourceScan
 
 # Options that steer execution ("lang" is the highlight shortcode's language); every
 # other option is for display (linenos, hl_lines...).
@@ -120,6 +124,18 @@ def _timeout(options: dict[str, str], report: Report) -> float | None:
         report(f"cell timeout must be a number of seconds greater than 0, got '{options['timeout']}'")
         return None
     return seconds
+
+
+# A fence opening inside a block quote (`> ```python {exec=true}`) with exec=true among its options.
+_QUOTED_EXEC_FENCE = re.compile(r"^[ ]{0,3}(?:>[ ]?)+[ \t]*(?:`{3,}|~{3,})[^\n]*\bexec\s*=\s*[\"']?true\b", re.MULTILINE)
+
+
+def quoted_exec_blocks(post: Post, scan: SourceScan) -> list[BuildError]:
+    """An executable block inside a block quote is shown, never run (runpost runs blocks at the top
+    level and in list items): an error, not a silent no-op."""
+    return [BuildError(Location(post.path, scan.position(match.start())[0], 1),
+                       "exec=true on a block inside a quote: it would be shown, not run; move it out of the quote")
+            for match in _QUOTED_EXEC_FENCE.finditer(post.body) if not scan.in_code(match.start())]
 
 
 def duplicate_cell_ids(cells: list[Cell]) -> list[BuildError]:

@@ -69,7 +69,7 @@ def parse_shortcodes(post: Post, known: frozenset[str] = BUILTINS,
     scan = scan_of(post)
     parser = _Parser(post, scan, known, needing_inner)
     body, shortcodes = parser.parse()
-    errors = parser.errors + cells.duplicate_cell_ids(parser.cells)
+    errors = parser.errors + cells.duplicate_cell_ids(parser.cells) + cells.quoted_exec_blocks(post, scan)
     if errors:
         raise BuildErrors(errors)
     return dataclasses.replace(post, body=body, shortcodes=tuple(shortcodes), cells=tuple(parser.cells), scan=scan)
