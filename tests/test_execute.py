@@ -943,3 +943,17 @@ def test_an_exception_whose_str_fails_and_a_closed_stdout_are_the_posts_not_the_
     assert (error.message, error.location.line) == ("Broken: <exception str() failed>", 12)
     post = build(write_post(site / "q", "import sys\nprint('before')\nsys.stdout.close()"), site)
     assert post.results.outputs["cell-1"].stdout == "before\n"
+
+
+def test_code_that_changes_its_own_posts_files_is_warned_about(site):
+    # A "download once" file written into the bundle made the next build run (and train) again,
+    # and a log with a timestamp meant the post was never fresh; nothing said why.
+    post = write_post(site / "p", """
+        import runpost
+        (runpost.post_dir / "dataset.txt").write_text("1 2 3")
+        """)
+    stream = io.StringIO()
+    execute_posts([post], make_config(site), Reporter(stream))
+    assert [line.split(": warning: ")[0] for line in stream.getvalue().splitlines() if ": warning: " in line] == [
+        "p/dataset.txt"]
+    assert "its code changed this file of the post's own sources, so its results are stale at once" in stream.getvalue()

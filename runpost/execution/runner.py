@@ -95,7 +95,27 @@ def run_post(plan: Plan, config: Config, reporter: Reporter) -> Results:
     if deferred.received:
         raise KeyboardInterrupt(f"interrupted: {Location(plan.folder)} was updated just before; site/ unchanged")
     report_memo(plan, run, reporter)
+    warn_changed_sources(plan, reporter)
     return read_results(dataclasses.replace(plan, manifest=manifest), run=True, changes=changes)
+
+
+def warn_changed_sources(plan: Plan, reporter: Reporter) -> None:
+    """A run that changed its own post's files (a download cache written into the bundle, a log)
+    made its results stale at once: the next build would run it again, and --frozen fail. Said
+    once per such file."""
+    try:
+        after = keys.fingerprint_post(plan.post, plan.params)
+    except BuildError:             # a declared input the code deleted: the next build reports it
+        return
+    before = plan.fingerprints
+    folder = keys.code_folder(plan.post)
+    changed = sorted({name for old, new in ((before.helpers, after.helpers), (before.inputs, after.inputs))
+                      for name in old.keys() | new.keys() if old.get(name) != new.get(name)})
+    for name in changed:
+        reporter.warning(f"post '{plan.post.name}': its code changed this file of the post's own sources, so its "
+                         "results are stale at once (the next build runs it again, --frozen fails): write what the "
+                         "code makes to its working folder (published beside the page) or outside content/",
+                         Location(folder / name))
 
 
 def memo_folder(plan: Plan, temp: Path, config: Config) -> Path:
