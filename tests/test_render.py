@@ -315,3 +315,15 @@ def test_reference_map_names_a_bundle_by_its_folder_with_or_without_its_slash_as
     refs = reference_map([bundle])
     assert {refs[name] for name in ("gallery", "gallery/", "posts/gallery/", "/posts/gallery/", "gallery/index.md",
                                     "photo-gallery")} == {"/posts/photo-gallery/"}
+
+
+def test_printed_output_shows_as_a_terminal_shows_it():
+    # Raw ESC, BEL and NUL went into the page (colours as garbage), and each \r update of a
+    # progress bar became a line of its own.
+    from runpost.site.fragments import terminal_text
+
+    assert terminal_text("\x1b[31mred\x1b[0m and \x1b[1;32mgreen\x1b[0m\n") == "red and green\n"
+    assert terminal_text(" 10%|#   |\r 50%|##  |\r100%|####|\ndone\n") == "100%|####|\ndone\n"
+    assert terminal_text("windows\r\nlines\r\n") == "windows\nlines\n"
+    assert terminal_text("ab\x08c, bell\x07\n") == "ac, bell\ufffd\n"
+    assert terminal_text("plain <text>\n") == "plain <text>\n"

@@ -26,7 +26,7 @@ from pygments.styles import get_style_by_name
 from ..markup.cells import highlight_code_bounds
 from ..errors import BuildError, BuildErrors, did_you_mean
 from ..markup.hugo_compat.headings import resolve_heading_ids
-from ..markup.markdown import heading_id, highlight_code, markdown_to_html
+from ..markup.markdown import heading_id, highlight_code, markdown_to_html, without_controls
 from .images import size_images
 from ..markup.math import MATH_SHORTCODE, MathError, latex_to_mathml
 from ..post import Cell, Post, Shortcode
@@ -219,7 +219,7 @@ class _Renderer:
         output = self.post.results.outputs.get(cell.id)
         if cell.output and output is not None:
             if output.stdout:
-                parts.append(f'<pre class="cell-output" tabindex="0"><code>{html.escape(output.stdout, quote=False)}'
+                parts.append(f'<pre class="cell-output" tabindex="0"><code>{html.escape(terminal_text(output.stdout), quote=False)}'
                              f'</code></pre>')
             parts += [f'<figure class="cell-figure"><img src="{html.escape(figure.path)}" alt="{html.escape(figure.alt)}"'
                       f' loading="lazy"></figure>' for figure in output.figures]
@@ -379,4 +379,25 @@ def resolve_ref(shortcode: Shortcode, post: Post, refs: dict[str, str]) -> str |
     if found is None:
         return None
     return found if "#" in found else found + suffix
+
+
+# Terminal control sequences: CSI (colours, cursor moves: ESC [ ... letter), OSC (titles, links:
+# ESC ] ... BEL or ESC \), and two-character escapes.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
+
+
+def terminal_text(text: str) -> str:
+    """What a block printed as a terminal shows it: colours and cursor codes gone, each line as
+    its last carriage return left it (a progress bar's final state, not each update), backspaces
+    applied; any other control character is U+FFFD, as in the page's text."""
+    if not any(character in text for character in "\x1b\r\b"):
+        return without_controls(text)
+    lines = []
+    for line in _ESCAPES.sub("", text).split("\n"):
+        segments = [segment for segment in line.split("\r") if segment]
+        line = segments[-1] if segments else ""
+        while "\b" in line:
+            line = re.sub(r"[^\b]\x08|^\x08+", "", line, count=1)
+        lines.append(line)
+    return without_controls("\n".join(lines))
 
