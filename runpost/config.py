@@ -92,7 +92,9 @@ def load_config(root: Path, **overrides: Any) -> Config:
         root=root,
         content_dir=content_dir,
         output_dir=Path(overrides.pop("output_dir", root / "site")),
-        build_dir=Path(overrides.pop("build_dir", root / "build")),
+        # Absolute: the kernel runs in another folder (a relative --build-dir put site_file's files
+        # inside the post's results).
+        build_dir=Path(os.path.abspath(overrides.pop("build_dir", root / "build"))),
         templates_dirs=templates_dirs,
         static_dirs=tuple(dict.fromkeys([root / "static", DEFAULT_STATIC])),
         title=settings.get("title", "runpost"),
@@ -142,6 +144,30 @@ def require_project(config: Config) -> None:
         raise UsageError(f"content folder '{content}' does not exist")
     if not any(path.is_file() or path.is_symlink() for path in content.rglob("*")):
         raise UsageError(f"content folder '{content}' has no files: posts go in {content / 'posts'}")
+    if not (content / "posts").is_dir() and not (content / "posts").is_symlink():   # a broken link: load_posts says where
+        hint = f" (did you mean --content {content.parent}?)" if content.name == "posts" else ""
+        raise UsageError(f"content folder '{content}' has no posts/ folder: posts go in {content / 'posts'}{hint}")
+    check_build_folder(config)
+
+
+def check_build_folder(config: Config) -> None:
+    """The results folder is written to and swapped post by post (build/<post>/): it may not be, hold
+    or sit inside a folder the build reads or writes otherwise, nor be the project, home, `/` or
+    one of their parents (`--build-dir content/posts` replaced each post's folder with its results)."""
+    build = config.build_dir.resolve()
+    root, home = config.root.resolve(), Path.home().resolve()
+    problem = ""
+    if build == Path(build.anchor) or build == home or build in home.parents:
+        problem = "it is the root of the file system, your home folder or one of its parents"
+    elif build == root or build in root.parents:
+        problem = "it is the project folder or one of its parents"
+    for folder in [config.content_dir, config.root / "templates", config.root / "static", config.root / ".git",
+                   config.output_dir]:
+        folder = folder.resolve()
+        if not problem and (build == folder or build in folder.parents or folder in build.parents):
+            problem = f"it is, holds or sits inside {folder}, which the build reads or replaces"
+    if problem:
+        raise UsageError(f"refusing to use '{config.build_dir}' as the results folder: {problem}")
 
 
 def source_folders(config: Config) -> list[Path]:

@@ -308,3 +308,51 @@ def test_force_replaces_an_unrelated_folder_of_a_project_that_lives_in_a_hidden_
     result = run(blog, FORCE_FLAG, "--output", "out", home=tmp_path / "home")
     assert result.returncode == 0, result.stderr
     assert (blog / "out/index.html").is_file() and not (blog / "out/old.txt").exists()
+
+
+# --- the results folder (--build-dir) ----------------------------------------------------------------
+
+@pytest.mark.parametrize("build_dir", ["content/posts", "content", ".", "..", "static", "templates", ".git", "site",
+                                       "{home}"])
+def test_a_build_dir_the_build_reads_or_that_holds_the_project_is_refused(world, build_dir):
+    # --build-dir content/posts swapped each post's results over the post's own folder (index.md gone).
+    blog, home = world["blog"], world["home"]
+    write(blog / "content/posts/a/index.md", POST)
+    write(blog / "content/posts/a/notes.txt", "mine\n")
+    before = tree(world["root"])
+    result = run(blog, "--build-dir", build_dir.format(home=home), home=home)
+    assert_usage_error(result)
+    assert "as the results folder" in result.stderr
+    assert tree(world["root"]) == before
+
+
+def test_a_results_folder_runpost_did_not_make_is_never_replaced(world):
+    # --build-dir ~/Documents with a post named like a folder there replaced that folder.
+    blog, home = world["blog"], world["home"]
+    write(blog / "content/posts/taxes.md", "---\ntitle: T\ndate: 2020-01-01\n---\n```python {exec=true}\nprint(1)\n```\n")
+    write(home / "Documents/taxes/2024.txt", "mine\n")
+    before = tree(home)
+    result = run(blog, "--build-dir", str(home / "Documents"), home=home)
+    assert result.returncode == 1 and "refusing to replace this folder with the post's results" in result.stderr
+    assert tree(home) == before
+
+
+def test_a_content_folder_without_posts_is_a_usage_error_that_keeps_the_site(world):
+    # --content content/posts built an empty site over site/ and exited 0.
+    blog, home = world["blog"], world["home"]
+    assert run(blog, home=home).returncode == 0
+    before = tree(blog / "site")
+    result = run(blog, "--content", "content/posts", home=home)
+    assert_usage_error(result)
+    assert "has no posts/ folder" in result.stderr and "(did you mean --content content?)" in result.stderr
+    assert tree(blog / "site") == before
+
+
+def test_a_relative_build_dir_keeps_site_files_where_the_site_finds_them(world):
+    # The kernel resolved a relative --build-dir from its own folder: site_file's file landed in the results.
+    blog, home = world["blog"], world["home"]
+    write(blog / "content/posts/sf.md", "---\ntitle: S\ndate: 2020-01-01\n---\n```python {exec=true}\nimport runpost\n"
+                                        "open(runpost.site_file('data/out.txt'), 'w').write('hi')\n```\n\n[data](/data/out.txt)\n")
+    result = run(blog, "--build-dir", "results", home=home)
+    assert result.returncode == 0, result.stderr
+    assert (blog / "site/data/out.txt").read_text() == "hi"

@@ -81,7 +81,7 @@ def test_write_json_is_sorted_indented_with_trailing_newline_and_leaves_no_temp(
 def test_swap_in_replaces_the_folder_and_removes_the_old_one(tmp_path):
     final = tmp_path / "build" / "p"
     final.mkdir(parents=True)
-    (final / "old.txt").write_text("old")
+    (final / "manifest.json").write_text("old")
     temp = cache.new_temp_folder(final)
     (temp / "new.txt").write_text("new")
     cache.swap_in(temp, final)

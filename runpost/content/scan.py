@@ -540,6 +540,16 @@ def _unescaped(text: str, needle: str, start: int, limit: int) -> int:
     return -1
 
 
+# A fence opening inside a block quote (`> ```python {exec=true}`) with exec=true among its options.
+_QUOTED_EXEC_FENCE = re.compile(r"^[ ]{0,3}(?:>[ ]?)+[ \t]*(?:`{3,}|~{3,})[^\n]*\bexec\s*=\s*[\"']?true\b", re.MULTILINE)
+
+
+def quoted_exec_fences(body: str, scan: SourceScan) -> list[int]:
+    """Offsets of fences with exec=true inside a block quote, outside code (cells.quoted_exec_blocks:
+    runpost runs blocks at the top level and in list items, never in a quote)."""
+    return [match.start() for match in _QUOTED_EXEC_FENCE.finditer(body) if not scan.in_code(match.start())]
+
+
 # ---------------------------------------------------------------- link targets
 
 # Link text: one level of nested brackets (not an image's: `[![a](i)](t)` holds two targets),

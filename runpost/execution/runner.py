@@ -74,6 +74,7 @@ def run_post(plan: Plan, config: Config, reporter: Reporter) -> Results:
     Memo results are stored in build/<post>/memo the moment each call returns,
     so a failed or interrupted run keeps them for the next one.
     """
+    store.check_replaceable(plan.folder)      # before its memo folder is written into
     temp = store.new_temp_folder(plan.folder)
     memo = memo_folder(plan, temp, config)
     started = time.time()

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .keys import FORMAT_VERSION, canonical_json, hash_file, hash_text
+from ..errors import BuildError, Location
 
 __all__ = ["FORMAT_VERSION"]  # re-exported: a manifest's format is the keys' format
 MANIFEST = "manifest.json"
@@ -97,10 +98,26 @@ def swap_in(temp: Path, final: Path) -> None:
     carries the temp marker and is cleaned next time.
     """
     old = final.with_name(f"{final.name}{TEMP_MARKER}old-{uuid.uuid4().hex[:8]}")
-    if final.exists():
+    check_replaceable(final)
+    if final.exists() or final.is_symlink():
         os.rename(final, old)
     os.rename(temp, final)
     shutil.rmtree(old, ignore_errors=True)
+
+
+# What runpost writes in a post's results folder (a run cut short leaves memo/ alone).
+_RESULTS_ENTRIES = frozenset({MANIFEST, "memo", "files", "site"})
+
+
+def check_replaceable(folder: Path) -> None:
+    """A post's results folder is replaced only if runpost made it: it holds nothing but what
+    runpost writes there (or nothing at all)."""
+    if folder.is_dir() and not folder.is_symlink():
+        foreign = sorted(entry.name for entry in folder.iterdir()
+                         if entry.name not in _RESULTS_ENTRIES and TEMP_MARKER not in entry.name)
+        if foreign:
+            raise BuildError(Location(folder), f"refusing to replace this folder with the post's results: it holds "
+                             f"{foreign[0]!r}, which runpost does not write there (is --build-dir the right folder?)")
 
 
 def clean_leftovers(build_dir: Path) -> list[Path]:

@@ -8,7 +8,6 @@ module for the Cell. Errors go to `report`, which places them at the block's sta
 from __future__ import annotations
 
 import math
-import re
 from typing import TYPE_CHECKING, Callable
 
 from .codeblocks import parse_bool, parse_fence_info, parse_highlight_options
@@ -126,16 +125,14 @@ def _timeout(options: dict[str, str], report: Report) -> float | None:
     return seconds
 
 
-# A fence opening inside a block quote (`> ```python {exec=true}`) with exec=true among its options.
-_QUOTED_EXEC_FENCE = re.compile(r"^[ ]{0,3}(?:>[ ]?)+[ \t]*(?:`{3,}|~{3,})[^\n]*\bexec\s*=\s*[\"']?true\b", re.MULTILINE)
-
-
 def quoted_exec_blocks(post: Post, scan: SourceScan) -> list[BuildError]:
     """An executable block inside a block quote is shown, never run (runpost runs blocks at the top
     level and in list items): an error, not a silent no-op."""
-    return [BuildError(Location(post.path, scan.position(match.start())[0], 1),
+    from ..content.scan import quoted_exec_fences
+
+    return [BuildError(Location(post.path, scan.position(offset)[0], 1),
                        "exec=true on a block inside a quote: it would be shown, not run; move it out of the quote")
-            for match in _QUOTED_EXEC_FENCE.finditer(post.body) if not scan.in_code(match.start())]
+            for offset in quoted_exec_fences(post.body, scan)]
 
 
 def duplicate_cell_ids(cells: list[Cell]) -> list[BuildError]:
