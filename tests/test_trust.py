@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import os
 import pickle
 import signal
@@ -67,6 +68,25 @@ def test_frozen_fails_naming_a_missing_stored_file(site):
     assert frozen_errors(post, site) == [
         "build/p/site/fig/x.png: error: post 'p': a stored file is missing; --frozen never runs code: "
         "build without it and commit build/p"]
+
+
+def test_frozen_refuses_a_stored_file_that_is_a_link_even_with_its_sha256_in_the_manifest(site):
+    # A link to a file of the machine whose contents are known (/etc/debian_version) was followed,
+    # matched the sha256 the committer wrote, and was published.
+    post, stored = built(site, FIGURE)
+    outside = site / "outside.png"
+    shutil.move(stored / "site" / "fig" / "x.png", outside)
+    (stored / "site" / "fig" / "x.png").symlink_to(outside)
+    [error] = frozen_errors(post, site)
+    assert error.startswith("build/p/site/fig/x.png: error: post 'p': a stored file is a symbolic link or inside "
+                            "one: results are files runpost wrote, never links")
+    # A folder of the results that is a link: the file under it is the one that was stored.
+    (stored / "site" / "fig" / "x.png").unlink()
+    shutil.move(stored / "site" / "fig", site / "fig-outside")
+    shutil.move(outside, site / "fig-outside" / "x.png")
+    (stored / "site" / "fig").symlink_to(site / "fig-outside")
+    [error] = frozen_errors(post, site)
+    assert "a stored file is a symbolic link or inside one" in error
 
 
 def test_a_default_build_warns_and_reruns_instead_of_publishing_a_tampered_file(site):

@@ -159,10 +159,17 @@ def verify_stored(folder: Path, manifest: dict[str, Any]) -> list[tuple[Path, st
         return [(folder / MANIFEST, "the manifest changed since the run that wrote it "
                                     "(its contents do not match its sha256)")]
     problems = []
+    if folder.is_symlink():
+        return [(folder, "the results folder is a symbolic link: results are files runpost wrote, never links")]
     for entry in stored_entries(manifest):
         path = folder / entry["path"]
         if not is_inside(entry["path"]):
             problems.append((folder / MANIFEST, f"the manifest lists a file outside {folder.name}/: {entry['path']}"))
+        elif any(link.is_symlink() for link in [path, *path.parents][:len(Path(entry["path"]).parts)]):
+            # Followed, a link would publish what it leads to (a file of this machine whose
+            # contents are known, so its sha256 could be in the manifest).
+            problems.append((path, "a stored file is a symbolic link or inside one: results are files runpost "
+                                   "wrote, never links"))
         elif not path.is_file():
             problems.append((path, "a stored file is missing"))
         elif hash_file(path) != entry.get("sha256"):
@@ -176,7 +183,9 @@ def stored_entries(manifest: dict[str, Any]) -> list[dict[str, str]]:
     return [*manifest.get("files", []), *(stored for entry in manifest.get("memo", []) for stored in entry.get("stored", []))]
 
 
-def is_inside(relative: str) -> bool:
+def is_inside(relative: Any) -> bool:
+    if not isinstance(relative, str):
+        return False
     parts = Path(relative).parts
     return bool(parts) and parts[0] in ("files", "site", "memo") and ".." not in parts and not Path(relative).is_absolute()
 
