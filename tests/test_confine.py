@@ -122,3 +122,21 @@ def test_a_static_or_templates_folder_that_is_itself_a_link_outside_is_an_error(
     shutil.rmtree(site_dir / "static")
     (site_dir / "static").symlink_to(outside)
     assert_refused(run_build(cwd=site_dir), site_dir, "static")
+
+
+def test_a_link_into_the_projects_git_folder_is_an_error_not_a_published_file(site_dir):
+    # static/config.txt -> ../.git/config published the token actions/checkout keeps there.
+    (site_dir / ".git").mkdir()
+    (site_dir / ".git" / "config").write_text(SECRET)
+    (site_dir / "static").mkdir(exist_ok=True)
+    (site_dir / "static" / "config.txt").symlink_to("../.git/config")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert "static/config.txt: error: static file leads into a hidden file or folder of the project" in result.stderr
+    assert SECRET not in published(site_dir)
+    # A hidden folder inside static/ (.well-known) is the site's own, and published.
+    (site_dir / "static" / "config.txt").unlink()
+    (site_dir / "static" / ".well-known").mkdir()
+    (site_dir / "static" / ".well-known" / "security.txt").write_text("Contact: me")
+    assert run_build(cwd=site_dir).returncode == 0
+    assert (site_dir / "site" / ".well-known" / "security.txt").is_file()

@@ -3,8 +3,10 @@
 A symlink in a pull request could otherwise publish any file of the build
 machine (Hugo does not follow symlinks in content). Every post, bundle file,
 static file, template and declared input is resolved and must land inside
-the project folder or the content folder; a symlink that leads elsewhere is
-an error at its path. Symlinks that stay inside the project work.
+the project folder or the content folder, and not in a hidden folder or file at
+their top (`static/token -> ../.git/config` would publish the credentials
+actions/checkout keeps there); a symlink that leads elsewhere is an error at its
+path. Symlinks that stay inside the project work.
 """
 from __future__ import annotations
 
@@ -33,8 +35,16 @@ def allowed_roots(root: Path, content_dir: Path) -> Roots:
 
 
 def is_inside(path: Path, roots: tuple[Path, ...]) -> bool:
+    """Whether `path` resolves into one of the roots, and not into a hidden folder or file at the
+    top of one (.git, whose config may hold the deploy's token; .github, .venv, .env)."""
     resolved = str(_resolve(path, roots))
-    return any(resolved == str(root) or resolved.startswith(str(root).rstrip(os.sep) + os.sep) for root in roots)
+    for root in roots:
+        top = str(root).rstrip(os.sep) + os.sep
+        if resolved == str(root):
+            return True
+        if resolved.startswith(top):
+            return not resolved[len(top):].startswith(".")
+    return False
 
 
 def _resolve(path: Path, roots: tuple[Path, ...]) -> Path:
@@ -58,7 +68,11 @@ def outside_error(path: Path, roots: tuple[Path, ...], what: str = "file") -> Bu
     """The error at `path` if it resolves outside every root, else None."""
     if is_inside(path, roots):
         return None
-    return BuildError(Location(path), f"{what} leads outside the project (to {_real(path)}); "
+    real = _real(path)
+    if any(real.is_relative_to(root) for root in roots):
+        return BuildError(Location(path), f"{what} leads into a hidden file or folder of the project (to {real}); "
+                          "runpost never reads .git, .github, .venv and the like")
+    return BuildError(Location(path), f"{what} leads outside the project (to {real}); "
                       "runpost reads only files inside the project")
 
 
