@@ -92,10 +92,11 @@ def _choose_output(config: Config, explicit: bool, force: bool, reporter: Report
     """The folder this build may replace; a --param preview never goes to the deploy folder."""
     import dataclasses
 
-    from .site.output import check_output_folder
+    from .site.output import check_output_folder, check_preview_folder
 
     if config.params and not explicit:
         preview = config.build_dir / ".preview" / "site"
+        check_preview_folder(preview, config.build_dir)
         reporter.info(f"--param preview: writing the site to {preview}, not {config.output_dir}")
         return dataclasses.replace(config, output_dir=preview)
     check_output_folder(config.output_dir, config.root, source_folders(config), force=force)

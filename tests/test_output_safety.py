@@ -356,3 +356,20 @@ def test_a_relative_build_dir_keeps_site_files_where_the_site_finds_them(world):
     result = run(blog, "--build-dir", "results", home=home)
     assert result.returncode == 0, result.stderr
     assert (blog / "site/data/out.txt").read_text() == "hi"
+
+
+@pytest.mark.parametrize("target", ["../..", "../../../victim"])
+def test_a_committed_link_in_place_of_the_preview_folder_is_refused(world, target):
+    # A repository that committed build/.preview/site -> ../.. had serve (and --param) replace the
+    # whole clone, .git and content/ included, with the preview site.
+    blog, home = world["blog"], world["home"]
+    write(blog / "content/posts/p.md", "---\ntitle: P\ndate: 2020-01-01\nparams:\n  n: 1\n---\nText.\n")
+    write(world["projects"] / "victim/keep.txt", "precious\n")
+    (blog / "build/.preview").mkdir(parents=True)
+    (blog / "build/.preview/site").symlink_to(target)
+    before = tree(world["root"])
+    for args in (["--param", "n=2"], ["serve", "--port", "0"]):
+        result = run(blog, *args, home=home)
+        assert_usage_error(result)
+        assert "refusing to write the preview into" in result.stderr and "is a symbolic link" in result.stderr
+        assert tree(world["root"]) == before

@@ -30,6 +30,7 @@ def fake_build(config, reporter):
     if "BROKEN" in text:
         raise BuildError(Location(source, 3, 1), "unknown shortcode 'figur'")
     config.output_dir.mkdir(parents=True, exist_ok=True)
+    (config.output_dir / ".runpost-site").write_text("")     # as the real writer marks its folder
     (config.output_dir / "index.html").write_text(
         f"<!DOCTYPE html><html><body><p id=text>{text}</p><a href='{config.base_url}'>home</a></body></html>")
 

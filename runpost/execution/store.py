@@ -112,7 +112,10 @@ _RESULTS_ENTRIES = frozenset({MANIFEST, "memo", "files", "site"})
 def check_replaceable(folder: Path) -> None:
     """A post's results folder is replaced only if runpost made it: it holds nothing but what
     runpost writes there (or nothing at all)."""
-    if folder.is_dir() and not folder.is_symlink():
+    if folder.is_symlink():
+        raise BuildError(Location(folder), f"refusing to write the post's results here: it is a symbolic link "
+                         f"(to {os.readlink(folder)}); delete it, runpost makes the folder itself")
+    if folder.is_dir():
         foreign = sorted(entry.name for entry in folder.iterdir()
                          if entry.name not in _RESULTS_ENTRIES and TEMP_MARKER not in entry.name)
         if foreign:

@@ -27,6 +27,7 @@ from ..config import Config
 from ..errors import BuildError
 from ..report import Reporter
 from .handler import EVENTS_PATH, make_server
+from ..site.output import check_preview_folder
 from .preview import Preview
 from .watch import watch
 
@@ -64,6 +65,7 @@ def start(config: Config, reporter: Reporter, host: str, port: int,
           build: Callable[[Config, Reporter], None] | None = None) -> Running:
     """Bind the server (port 0 picks a free one), build once, start watching."""
     preview = Preview(config, reporter, host, port, build)
+    check_preview_folder(preview.output_dir, config.build_dir)
     try:
         server = make_server(preview.output_dir, config.base_path, host, port, preview=preview)
     except OSError as error:

@@ -85,3 +85,19 @@ def _hidden_in(output: Path, root: Path) -> str:
 
 def _shown(folder: Path, root: Path) -> str:
     return f"'{folder.relative_to(root)}/'" if root in folder.parents else f"'{folder}'"
+
+
+def check_preview_folder(folder: Path, build_dir: Path) -> None:
+    """Raise UsageError unless a preview (serve, --param) may replace `folder`, which lies inside
+    the results folder: no folder on the way there may be a symbolic link (a repository that
+    committed build/.preview/site -> ../.. had serve replace the whole clone), and an existing
+    folder must be empty or carry runpost's marker."""
+    relative = folder.relative_to(build_dir)
+    for path in [build_dir, *(build_dir / Path(*relative.parts[:index]) for index in range(1, len(relative.parts) + 1))]:
+        if path.is_symlink():
+            raise UsageError(f"refusing to write the preview into '{folder}': '{path}' is a symbolic link "
+                             f"(to {os.readlink(path)}); delete it, runpost makes the folder itself")
+    if folder.exists() and (not folder.is_dir() or (any(folder.iterdir()) and not (folder / MARKER).is_file())):
+        raise UsageError(f"refusing to write the preview into '{folder}': it holds files runpost did not write "
+                         f"(it has no {MARKER} file); delete it, runpost makes the folder itself")
+
