@@ -373,3 +373,14 @@ def test_a_committed_link_in_place_of_the_preview_folder_is_refused(world, targe
         assert_usage_error(result)
         assert "refusing to write the preview into" in result.stderr and "is a symbolic link" in result.stderr
         assert tree(world["root"]) == before
+
+
+def test_a_site_runpost_wrote_that_holds_a_folder_named_like_a_source_is_replaced_again(world):
+    # static/build/app.js put a build/ folder in the site: every later build was refused, --force or not.
+    blog, home = world["blog"], world["home"]
+    write(blog / "static/build/app.js", "console.log(1)\n")
+    write(blog / "static/content/old.txt", "x\n")
+    assert run(blog, home=home).returncode == 0
+    result = run(blog, home=home)
+    assert result.returncode == 0, result.stderr
+    assert (blog / "site/build/app.js").is_file()

@@ -67,6 +67,8 @@ def _never_allowed(output: Path, root: Path, sources: list[Path]) -> str:
             return f"it holds {shown}, which the build reads"
         if folder in output.parents:
             return f"it is inside {shown}, which the build reads"
+    if (output / MARKER).is_file():      # a site runpost wrote may hold static/build/app.js, an alias /content/old/
+        return ""
     for entry in _PROJECT_ENTRIES:
         if (output / entry).exists():
             return f"it holds '{entry}', so it looks like a project, not a generated site"
