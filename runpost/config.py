@@ -187,7 +187,10 @@ def base_url_problem(url: str) -> str:
 
     if url == "/":
         return ""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:                  # https://[::1/ (an unclosed IPv6 address)
+        return f"'{url}' is not a URL (such as https://example.org/blog/; '/' if its address is not known yet)"
     try:
         port_ok = parts.port is None or parts.port > 0
     except ValueError:                  # https://example.org:abc/
@@ -225,6 +228,8 @@ def _read_settings(path: Path) -> dict[str, Any]:
         settings = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as error:
         raise BuildError(Location(path, 1), f"not UTF-8 ({error.reason})") from None
+    except RecursionError:              # tables nested thousands deep
+        raise BuildError(Location(path, 1), "invalid TOML: nested deeper than runpost reads") from None
     except tomllib.TOMLDecodeError as error:
         raise BuildError(toml_error_location(path, error), f"invalid TOML: {error.args[0].split(' (at')[0]}") from None
     problems = []

@@ -98,3 +98,16 @@ def test_feed_limit_keeps_the_newest_posts_and_zero_keeps_all(tmp_path):
     (root / "runpost.toml").write_text(text.replace("feed_limit = 0", "feed_limit = -1"), encoding="utf-8")
     result = run_build(cwd=root)
     assert result.returncode == 1 and "runpost.toml:5:1: error: setting 'feed_limit' must be 0 or more" in result.stderr
+
+
+def test_a_malformed_url_or_a_deeply_nested_table_is_a_located_error(tmp_path):
+    # Each was an internal error (ValueError: Invalid IPv6 URL; RecursionError).
+    (tmp_path / "runpost.toml").write_text('base_url = "https://[::1/"\n')
+    with pytest.raises(BuildError) as caught:
+        load_config(tmp_path)
+    assert str(caught.value) == (f"{tmp_path}/runpost.toml:1:1: error: setting 'base_url': 'https://[::1/' is not a URL "
+                                 "(such as https://example.org/blog/; '/' if its address is not known yet)")
+    (tmp_path / "runpost.toml").write_text("params = " + "{a=" * 2000 + "1" + "}" * 2000 + "\n")
+    with pytest.raises(BuildError) as caught:
+        load_config(tmp_path)
+    assert str(caught.value) == f"{tmp_path}/runpost.toml:1: error: invalid TOML: nested deeper than runpost reads"

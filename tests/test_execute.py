@@ -957,3 +957,9 @@ def test_code_that_changes_its_own_posts_files_is_warned_about(site):
     assert [line.split(": warning: ")[0] for line in stream.getvalue().splitlines() if ": warning: " in line] == [
         "p/dataset.txt"]
     assert "its code changed this file of the post's own sources, so its results are stale at once" in stream.getvalue()
+
+
+def test_a_timeout_too_long_for_select_still_runs_the_block(site):
+    # timeout = 1e308 was an OverflowError in the wait for the kernel's next event.
+    post = build(write_post(site / "p", "#! timeout=1e308\nimport runpost\nrunpost.publish('x', 1)"), site)
+    assert post.results.values == {"x": 1}

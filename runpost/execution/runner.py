@@ -248,9 +248,10 @@ class EventReader:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 raise TimeoutError
-            ready, _, _ = select.select([self.fd], [], [], remaining)
+            # At most an hour a wait: select() cannot wait 1e308 seconds (a timeout of that many is allowed).
+            ready, _, _ = select.select([self.fd], [], [], None if remaining is None else min(remaining, 3600.0))
             if not ready:
-                raise TimeoutError
+                continue           # the deadline is checked again above
             chunk = os.read(self.fd, 1 << 16)
             if not chunk:
                 return None

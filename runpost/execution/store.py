@@ -50,7 +50,7 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     """The stored manifest, or None if there is none or it is unreadable."""
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):     # RecursionError: [[[[... nested deeper than Python reads
         return None
     return manifest if isinstance(manifest, dict) else None
 
