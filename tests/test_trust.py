@@ -254,3 +254,21 @@ def test_the_next_run_reuses_what_an_interrupted_run_kept(site):
     stream = io.StringIO()
     execute_posts([write_post(site / "p", MEMO_BLOCK, "square(2)")], make_config(site), Reporter(stream))
     assert "p: memo results: 1 reused, 0 computed" in stream.getvalue() and calls(site) == ["square2"]
+
+
+@pytest.mark.parametrize("field, value", [("cells", None), ("files", [1]), ("files", [{}]), ("environment", []),
+                                          ("memo", [{"stored": 3}]), ("values", [1])])
+def test_a_sealed_manifest_of_the_wrong_shape_is_refused_not_an_internal_error(site, field, value):
+    # Edited by hand or another tool, then sealed again: 106 of 350 such edits were internal errors.
+    from runpost.execution.store import seal
+
+    post, stored = built(site, FIGURE)
+    manifest = json.loads((stored / "manifest.json").read_text())
+    manifest[field] = value
+    manifest.pop("sha256")
+    manifest["sha256"] = seal(manifest)
+    (stored / "manifest.json").write_text(json.dumps(manifest))
+    [error] = frozen_errors(post, site)
+    assert error == ("content/posts/p/index.md:1: error: post 'p' is stale (its stored manifest.json cannot be read as "
+                     "runpost wrote it (not JSON, or a field of the wrong type)); --frozen never runs code: build without it "
+                     "and commit build/p")

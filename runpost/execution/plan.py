@@ -118,6 +118,9 @@ def staleness(manifest: dict[str, Any] | None, fingerprints: Fingerprints,
               cells: tuple[Cell, ...], keys: list[str], folder: Path) -> list[str]:
     """Why the stored results do not match the post now; [] if they do."""
     if manifest is None:
+        if (folder / store.MANIFEST).exists():
+            return [f"its stored {store.MANIFEST} cannot be read as runpost wrote it (not JSON, or a field "
+                    "of the wrong type)"]
         return ["no stored results"]
     if manifest.get("format") != FORMAT_VERSION:
         return [f"results stored by another runpost format ({manifest.get('format')} -> {FORMAT_VERSION})"]

@@ -52,7 +52,31 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):     # RecursionError: [[[[... nested deeper than Python reads
         return None
-    return manifest if isinstance(manifest, dict) else None
+    return manifest if isinstance(manifest, dict) and _well_formed(manifest) else None
+
+
+def _well_formed(manifest: dict[str, Any]) -> bool:
+    """Whether every field runpost reads has the type it writes (a manifest edited by hand or another
+    tool, then sealed again, is read as one that cannot be read, never as an internal error)."""
+    text, number = str, (int, float)
+
+    def records(value: Any, fields: dict[str, Any], optional: dict[str, Any] | None = None) -> bool:
+        return isinstance(value, list) and all(
+            isinstance(entry, dict) and all(isinstance(entry.get(name), kind) and not isinstance(entry.get(name), bool)
+                                            if kind is number else isinstance(entry.get(name), kind)
+                                            for name, kind in fields.items())
+            and all(name not in entry or isinstance(entry[name], kind) for name, kind in (optional or {}).items())
+            for entry in value)
+
+    stored = {"path": text, "sha256": text}
+    environment = manifest.get("environment", {})
+    return (isinstance(manifest.get("values", {}), dict) and records([environment], {}, {"seconds": number, "date": text})
+            and isinstance(manifest.get("fingerprints", {}), dict) and isinstance(manifest.get("overrides", {}), dict)
+            and records(manifest.get("cells", []), {"id": text, "key": text, "stdout": text}, {"seconds": number, "figures": list})
+            and all(records(cell.get("figures", []), {"path": text}, {"alt": text}) for cell in manifest.get("cells", []))
+            and records(manifest.get("files", []), stored)
+            and records(manifest.get("memo", []), {"key": text}, {"call": text, "seconds": number, "stored": list})
+            and all(records(entry.get("stored", []), stored) for entry in manifest.get("memo", [])))
 
 
 def write_json(path: Path, data: Any) -> None:
