@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -21,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "new":
         return new_blog(args.folder)
     reporter = Reporter()
+    stopping = _stop_on_signals()
     try:
         config = load_config(
             Path.cwd(),
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as interrupt:
         # The execution stage says what an interrupted run kept, in one line.
         print(str(interrupt) or "interrupted", file=sys.stderr)
-        return 130
+        return 128 + (stopping[0] if stopping else signal.SIGINT)
     except OSError as error:
         # A file of the project that cannot be read (chmod 000, a disk error) or a folder that
         # cannot be written: its path, as a compiler names a file it cannot open.
@@ -86,6 +88,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: internal error: {type(error).__name__}: {error} (use --debug for the traceback)",
               file=sys.stderr)
         return 1
+
+
+def _stop_on_signals() -> list[int]:
+    """SIGTERM and SIGHUP (a CI job cancelled, `timeout`, `docker stop`, a terminal closed) stop a
+    build as Ctrl-C does: the post's code is killed, finished memo results kept, site/ and build/
+    left whole. Returns the list that names the signal received (exit status 128 + it). A signal
+    the caller ignores (nohup) stays ignored."""
+    received: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) not in (signal.SIG_IGN, None):
+            signal.signal(number, stop)
+    return received
 
 
 def _choose_output(config: Config, explicit: bool, force: bool, reporter: Reporter) -> Config:

@@ -208,7 +208,10 @@ print(step.map([0.3, 60], processes=2))
 """
 
 
-def test_ctrl_c_keeps_finished_memo_results_exits_130_and_leaves_no_process(tmp_path):
+@pytest.mark.parametrize("stop, status", [("SIGINT", 130), ("SIGTERM", 143), ("SIGHUP", 129)])
+def test_ctrl_c_keeps_finished_memo_results_exits_130_and_leaves_no_process(tmp_path, stop, status):
+    # SIGTERM (a cancelled CI job, `timeout`, `docker stop`) and SIGHUP (a closed terminal), sent to
+    # the builder alone, left the post's code training on as an orphan, and a traceback after.
     project = tmp_path / "project"
     (project / "content" / "posts" / "slow").mkdir(parents=True)
     (project / "runpost.toml").write_text('title = "T"\nbase_url = "https://example.org/"\n')
@@ -225,16 +228,45 @@ def test_ctrl_c_keeps_finished_memo_results_exits_130_and_leaves_no_process(tmp_
     while len(list(memo.glob("*.json"))) < 2 or not Path(f"{log}-60").exists():  # two done, one sleeping
         assert time.monotonic() < deadline and builder.poll() is None, builder.communicate()
         time.sleep(0.05)
-    os.killpg(builder.pid, signal.SIGINT)
+    if stop == "SIGINT":
+        os.killpg(builder.pid, signal.SIGINT)     # Ctrl-C: the terminal signals the whole job
+    else:
+        os.kill(builder.pid, getattr(signal, stop))
     start = time.monotonic()
     _, stderr = builder.communicate(timeout=30)
     assert time.monotonic() - start < 5
-    assert builder.returncode == 130
+    assert builder.returncode == status
     assert stderr.splitlines()[-1] == ("interrupted: kept 2 finished memo results in build/slow/memo; "
                                        "build/slow results and site/ unchanged")
     assert not process_alive(int(Path(f"{log}-60").read_text()))  # the forked child still sleeping
     assert not (project / "site").exists() and not (project / "build" / "slow" / "manifest.json").exists()
     assert not process_alive(int(Path(f"{log}-0.2").read_text()))  # the kernel
+
+
+def test_a_kernel_ends_when_its_builder_is_killed_outright(tmp_path):
+    project = tmp_path / "project"
+    (project / "content" / "posts" / "slow").mkdir(parents=True)
+    (project / "runpost.toml").write_text('title = "T"\nbase_url = "https://example.org/"\n')
+    # A block that says nothing for a minute: no event it sends fails to tell it the builder is gone.
+    (project / "content" / "posts" / "slow" / "index.md").write_text(
+        "---\ntitle: S\ndate: 2024-01-01\n---\n```python {exec=true}\nimport os, time\n"
+        "open(os.environ['RUNPOST_TEST_LOG'], 'w').write(str(os.getpid()))\ntime.sleep(60)\n```\n")
+    log = tmp_path / "log"
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", "RUNPOST_TEST_LOG": str(log),
+                   "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    builder = subprocess.Popen([sys.executable, str(REPO / "build.py")], cwd=project, env=environment,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not log.exists() or not log.read_text():
+        assert time.monotonic() < deadline and builder.poll() is None
+        time.sleep(0.05)
+    kernel = int(log.read_text())
+    builder.kill()
+    builder.wait()
+    deadline = time.monotonic() + 10
+    while process_alive(kernel):
+        assert time.monotonic() < deadline, "the kernel outlived its builder"
+        time.sleep(0.05)
 
 
 def test_the_next_run_reuses_what_an_interrupted_run_kept(site):

@@ -278,8 +278,12 @@ def interrupts_deferred():
 
     def note(_signum: int, _frame: Any) -> None:
         deferred.received = True
-    previous = signal.signal(signal.SIGINT, note)
+    # cli.py stops a build on SIGTERM and SIGHUP as on Ctrl-C: those wait too.
+    stops = [number for number in (signal.SIGINT, getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None))
+             if number is not None and signal.getsignal(number) not in (signal.SIG_IGN, signal.SIG_DFL, None)]
+    previous = {number: signal.signal(number, note) for number in stops}
     try:
         yield deferred
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
