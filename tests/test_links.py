@@ -285,3 +285,33 @@ date: 2024-01-02
         "(did you mean 'installation'?)",
         "content/posts/a.md:6:11: error: '../b/#no-such-heading': /posts/b/ has no element with id 'no-such-heading'",
         "content/posts/a.md:7:9: error: relref 'b#nope': /posts/b/ has no element with id 'nope'"]
+
+
+def test_absolute_links_into_this_site_are_checked_and_dot_dots_may_not_climb_above_its_root(tmp_path):
+    # A pasted https://example.org/blog/posts/bb/ (a typo) built; ../../../posts/b/ was read as /posts/b/
+    # but left the site under its sub-path; /blog/posts/b/ got no hint that runpost adds /blog/ itself.
+    from conftest import run_build
+
+    posts = tmp_path / "content" / "posts"
+    posts.mkdir(parents=True)
+    (tmp_path / "runpost.toml").write_text('base_url = "https://example.org/blog/"\n')
+    (posts / "b.md").write_text("---\ntitle: B\ndate: 2024-01-01\n---\nB.\n")
+    (posts / "a.md").write_text("""---
+title: A
+date: 2024-01-02
+---
+[ok](https://example.org/blog/posts/b/) [ok](http://example.org/blog/) [other](https://example.org/elsewhere/)
+[typo](https://example.org/blog/posts/bb/) [typo](//example.org/blog/posts/c/)
+[ok](../b/) [climbs](../../../posts/b/)
+[base](/blog/posts/b/)
+""")
+    result = run_build(cwd=tmp_path)
+    assert [line for line in result.stderr.splitlines() if ": error: " in line] == [
+        "content/posts/a.md:6:8: error: 'https://example.org/blog/posts/bb/' is this site's address, and /posts/bb/ "
+        "does not exist in the site",
+        "content/posts/a.md:6:51: error: '//example.org/blog/posts/c/' is this site's address, and /posts/c/ does not "
+        "exist in the site",
+        "content/posts/a.md:7:22: error: '../../../posts/b/' climbs above the site's root: write it from the root "
+        "(/posts/b/) or with fewer '../'",
+        "content/posts/a.md:8:8: error: '/blog/posts/b/' does not exist in the site (runpost adds the base path /blog/ "
+        "itself: write /posts/b/)"]

@@ -131,13 +131,60 @@ def _check_post(post: Post, site: Site, config: Config, cache: RenderCache,
     linked = _linked_paths(post, site, config, cache)
     found, reported = [], set()
     for target in post_targets(post):
-        site_path = None if looks_like_template(target.target) else to_site_path(target.target, post.url)
+        where = Location(post.path, target.line, target.column)
+        if looks_like_template(target.target):
+            continue
+        if climbs_above_root(target.target, post.url):
+            # The check would read it as the root (as a server does), but under a sub-path
+            # (https://user.github.io/repo/) the browser leaves the site.
+            found.append(BuildError(where, f"'{target.target}' climbs above the site's root: write it from the "
+                                           f"root ({to_site_path(target.target, post.url)}) or with fewer '../'"))
+            continue
+        site_path = to_site_path(target.target, post.url)
+        own = own_site_path(target.target, config.base_url)      # https://example.org/blog/posts/x/: this site
+        if site_path is None and own is not None and not exists(own, outputs):
+            found.append(BuildError(where, f"'{target.target}' is this site's address, and {own} does not exist in the site"))
+            reported.add(own)
+            continue
         if site_path is None or exists(site_path, outputs):
             continue
         if target.kind in _DECLARED or site_path in linked:
-            found.append(BuildError(Location(post.path, target.line, target.column), missing_message(target.target, site_path)))
+            found.append(BuildError(where, missing_message(target.target, site_path, config.base_path)))
             reported.add(site_path)
     return found, frozenset(reported)
+
+
+def climbs_above_root(url: str, page_url: str) -> bool:
+    """Whether a relative URL's `..` segments go above the site's root from the page at `page_url`."""
+    if not is_internal(url):
+        return False
+    path = unquote(urlsplit(url).path)
+    if not path or is_site_path(path):
+        return False
+    depth = page_url.strip("/").count("/") + 1 if page_url.strip("/") else 0
+    for segment in path.split("/")[:-1] if not path.endswith("/") else path.split("/"):
+        if segment == "..":
+            depth -= 1
+            if depth < 0:
+                return True
+        elif segment not in ("", "."):
+            depth += 1
+    return False
+
+
+def own_site_path(url: str, base_url: str) -> str | None:
+    """The site path of an absolute URL into this site (`https://example.org/blog/posts/x/` under that
+    base URL, http or https, or `//example.org/blog/...`), else None."""
+    parts, base = urlsplit(url), urlsplit(base_url)
+    if not base.netloc or parts.netloc.lower() != base.netloc.lower() or parts.scheme not in ("http", "https", ""):
+        return None
+    base_path = base.path if base.path.endswith("/") else base.path + "/"
+    path = unquote(parts.path) or "/"
+    if not (path + ("/" if not path.endswith("/") else "")).startswith(base_path):
+        return None
+    rest = path[len(base_path):] if len(path) >= len(base_path) else ""
+    normal = posixpath.normpath("/" + rest)
+    return normal + "/" if (path.endswith("/") or not rest) and normal != "/" else normal
 
 
 def _check_whole_page(page: str, html: str, urls: list[str], scripts: list[str] | None, outputs: set[str],
@@ -242,10 +289,13 @@ def _check_page(page: str, urls: list[str], outputs: set[str], post: Post | None
         reported.add((post.url if post else page, site_path))
 
 
-def missing_message(target: str, site_path: str) -> str:
+def missing_message(target: str, site_path: str, base_path: str = "/") -> str:
+    # /blog/posts/b/ under base path /blog/: runpost adds the base path itself.
+    hint = f" (runpost adds the base path {base_path} itself: write /{site_path[len(base_path):]})" \
+        if base_path != "/" and site_path.startswith(base_path) else ""
     if unquote(target.split("#")[0].split("?")[0]) == site_path:
-        return f"'{target}' does not exist in the site"
-    return f"'{target}' (that is {site_path}) does not exist in the site"
+        return f"'{target}' does not exist in the site{hint}"
+    return f"'{target}' (that is {site_path}) does not exist in the site{hint}"
 
 
 def post_targets(post: Post) -> list[LinkTarget]:
