@@ -274,13 +274,26 @@ def test_summary_text_is_what_a_reader_sees():
     assert plain_text("<p><em>a</em>.</p><p>1 &lt; 2 &amp; 3</p>") == "a. 1 < 2 & 3"
 
 
-def test_the_automatic_summary_is_seventy_words_and_at_most_a_thousand_characters():
-    from runpost.site.views import SUMMARY_CHARACTERS, _summary
+def test_the_automatic_summary_is_hugos_seventy_words_to_the_end_of_the_sentence_and_at_most_a_thousand_characters():
+    from runpost.site.views import SUMMARY_CHARACTERS, _lines_of_text, _summary
 
-    assert _summary(["word"] * 70) == " ".join(["word"] * 70)
-    assert _summary(["word"] * 71) == " ".join(["word"] * 70) + "…"
+    # As Hugo 0.111: past the 70th word, on to the sentence's end; no ellipsis (runpost cut mid-sentence with "…").
+    words = " ".join(["word"] * 69)
+    assert _summary(f"{words} seventy and on. Next sentence.") == f"{words} seventy and on."
+    assert _summary(f"{words} seventy and on\nNext block.") == f"{words} seventy and on"
+    assert _summary(f"{words} seventy and on and on") == f"{words} seventy and on and on"   # no sentence ends
+    assert _summary("Short. Text.") == "Short. Text."
     # A block's output printed as one long line is one "word": it stops at the cap.
-    assert _summary(["Output:", "x" * 1_000_000]) == ("Output: " + "x" * 1_000_000)[:SUMMARY_CHARACTERS] + "…"
+    assert _summary("Output: " + "x" * 1_000_000) == ("Output: " + "x" * 1_000_000)[:SUMMARY_CHARACTERS] + "…"
+    assert _lines_of_text("<p>One <em>two</em>.</p><ul><li>three</li></ul>") == "One two.\nthree"
+
+
+def test_a_front_matter_summary_is_markdown_read_as_text():
+    # Hugo renders it as Markdown; runpost showed the raw *lazy*, [link](...) and backticks.
+    from runpost.site.views import front_matter_summary
+
+    assert front_matter_summary("Why *lazy* wins, with [benchmarks](https://example.com/b) and `code` & 1 < 2") == \
+        "Why lazy wins, with benchmarks and code & 1 < 2"
 
 
 def test_the_contents_list_has_the_headings_a_reader_sees():

@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from ..config import Config
 from ..content.slugs import tag_slug
-from ..markup.markdown import SUMMARY_DIVIDER
+from ..markup.markdown import SUMMARY_DIVIDER, markdown_to_html
 from ..parallel import precompute
 from ..post import Post
 from ..render_cache import MISSING, RenderCache, key
@@ -114,7 +114,8 @@ def view_text(post: Post, config: Config) -> dict[str, Any]:
     content = before + after
     words = plain_text(content).split()
     return {
-        "summary": post.meta.summary or (plain_text(before) if divider else _summary(words)),
+        "summary": front_matter_summary(post.meta.summary) if post.meta.summary
+        else plain_text(before) if divider else _summary(_lines_of_text(content)),
         "content": content,
         "content_absolute": rewrite_urls(content, lambda url: absolute_url(url, config.base_url, post.url)),
         "reading_minutes": max(1, math.ceil(len(words) / WORDS_PER_MINUTE)),
@@ -162,11 +163,32 @@ def tag_links(tags: tuple[str, ...]) -> list[dict[str, str]]:
     return list(links.values())
 
 
-def _summary(words: list[str]) -> str:
-    summary = " ".join(words[:SUMMARY_WORDS])
+def _summary(text: str) -> str:
+    """Hugo's automatic summary (TruncateWordsToWholeSentence): the text up to its 70th word, then
+    on to the end of that sentence (`.`, `?`, `!`, `"` or the end of a block); all of it if no
+    sentence ends there. At most SUMMARY_CHARACTERS (a block's output may be one long "word")."""
+    boundaries = [match.start() for match in re.finditer(r"\s", text)]
+    if len(boundaries) >= SUMMARY_WORDS:
+        end = re.compile(r'[.?!"\n]').search(text, boundaries[SUMMARY_WORDS - 1])
+        text = text[:end.end()] if end else text
+    summary = " ".join(text.split())
     if len(summary) > SUMMARY_CHARACTERS:
         return summary[:SUMMARY_CHARACTERS].rstrip() + "…"
-    return summary + ("…" if len(words) > SUMMARY_WORDS else "")
+    return summary
+
+
+def _lines_of_text(html: str) -> str:
+    """Visible text of rendered HTML with each block on its own line and other whitespace as one
+    space: what the summary reads (a sentence also ends where its block does, as in Hugo, whose
+    own reading of the page follows goldmark's line breaks; this one does not depend on them)."""
+    text = "".join(part if kind == "text" else "\n" if part in _BLOCKS else "" for kind, part in text_and_tags(html))
+    lines = (" ".join(line.split()) for line in unescape(text).split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def front_matter_summary(markdown: str) -> str:
+    """A front matter `summary` as its text: Hugo renders it as Markdown (`*lazy*` is lazy)."""
+    return plain_text(markdown_to_html(markdown, inline=True))
 
 
 _BLOCKS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "br", "hr", "figure",
