@@ -51,7 +51,8 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
     posts = call_deep(lambda: read_content(config, cache, held_back, left_out))
     if left_out:
         reporter.info(left_out_line([reason for _, reason in left_out]))
-    warn_about_setup(config, reporter, {post.name for post in posts} | {name for name, _ in left_out})
+    warn_about_setup(config, reporter, {post.name for post in posts} | {name for name, _ in left_out},
+                     {post.name for post in posts if post.cells})
     if config.mode == "explain":
         explain_posts(posts, config, reporter)
         return
@@ -142,8 +143,9 @@ def render_and_check(posts: list[Post], config: Config, cache: RenderCache | Non
     return site
 
 
-def warn_about_setup(config: Config, reporter: Reporter, post_names: set[str]) -> None:
-    """Warnings about the project around the posts; `post_names`: every post that loaded, published or not."""
+def warn_about_setup(config: Config, reporter: Reporter, post_names: set[str], with_code: set[str] = frozenset()) -> None:
+    """Warnings about the project around the posts; `post_names`: every post that loaded, published or
+    not; `with_code`: the published ones that run code."""
     if not config.base_url.startswith(("http://", "https://")):
         reporter.warning(f"base_url is '{config.base_url}': set it in {CONFIG_NAME} or with --base-url so that "
                          "the feed, sitemap, canonical and Open Graph URLs are absolute")
@@ -156,9 +158,15 @@ def warn_about_setup(config: Config, reporter: Reporter, post_names: set[str]) -
     for path in [*unreadable_links(config.content_dir), *dangling]:
         reporter.warning(f"a symlink to {os.readlink(path)}, which cannot be read (missing, a loop, through "
                          "a file, or no permission), so not published", Location(path))
-    for folder in orphaned_results(config, post_names):
-        reporter.warning(f"stored results of no post in {config.content_dir.name}/posts/ (deleted or renamed?): "
-                         "delete the folder, or they stay in build/ and in every commit of it", Location(folder))
+    orphans = orphaned_results(config, post_names)
+    # A post renamed since: one that has no results folder of its own yet.
+    fresh = sorted(name for name in with_code if not (config.build_dir / name).exists())
+    for folder in orphans:
+        renamed = f"; renamed to {fresh[0]}? `mv {Location(folder)} {Location(folder.parent / fresh[0])}` keeps " \
+                  "its results (memo calls included)" if len(orphans) == 1 and len(fresh) == 1 else \
+                  " (renamed? move the folder to the post's new name to keep its results)"
+        reporter.warning(f"stored results of no post in {config.content_dir.name}/posts/: delete the folder, or "
+                         f"they stay in build/ and in every commit of it{renamed}", Location(folder))
 
 
 def orphaned_results(config: Config, names: set[str]) -> list[Path]:

@@ -276,3 +276,16 @@ def test_results_of_a_deleted_post_are_named_in_a_warning_and_kept(tmp_path):
     assert result.stderr.count("warning: stored results of no post") == 1, result.stderr
     assert "build/gone: warning: stored results of no post in content/posts/" in result.stderr
     assert (tmp_path / "build/gone/manifest.json").is_file()
+
+
+def test_results_of_a_renamed_post_are_named_with_the_move_that_keeps_them(tmp_path):
+    # Renaming a post recomputed every memo call; the warning did not say `mv` keeps them.
+    (tmp_path / "content/posts").mkdir(parents=True)
+    (tmp_path / "content/posts/old.md").write_text(
+        "---\ntitle: K\ndate: 2024-01-01\n---\n\n```python {exec=true}\nprint(1)\n```\n")
+    (tmp_path / "content/posts/plain.md").write_text("---\ntitle: P\ndate: 2024-01-01\n---\nNo code.\n")
+    assert run_build(cwd=tmp_path).returncode == 0
+    (tmp_path / "content/posts/old.md").rename(tmp_path / "content/posts/new.md")
+    result = run_build("--explain", cwd=tmp_path)
+    assert ("build/old: warning: stored results of no post in content/posts/: delete the folder, or they stay in "
+            "build/ and in every commit of it; renamed to new? `mv build/old build/new` keeps its results") in result.stderr
