@@ -963,3 +963,25 @@ def test_a_timeout_too_long_for_select_still_runs_the_block(site):
     # timeout = 1e308 was an OverflowError in the wait for the kernel's next event.
     post = build(write_post(site / "p", "#! timeout=1e308\nimport runpost\nrunpost.publish('x', 1)"), site)
     assert post.results.values == {"x": 1}
+
+
+def test_values_a_memo_call_published_are_published_again_when_it_is_reused(site):
+    # Reused, the call did not run, so its publish() never happened: "value 'inner' was not published".
+    first = """
+        import os
+        import runpost
+
+        @runpost.memo
+        def train(n):
+            with open(os.environ["RUNPOST_TEST_LOG"], "a") as log:
+                log.write(f"train{n}\\n")
+            runpost.publish(f"epochs_{n}", n * 2)
+            return n
+
+        train(1)
+        train.map([(2,), (3,)], processes=2)
+        """
+    build(write_post(site / "p", first, "print(1)"), site)
+    post = build(write_post(site / "p", first, "print(2)"), site)
+    assert sorted(calls(site)) == ["train1", "train2", "train3"]          # each computed once
+    assert post.results.values == {"epochs_1": 2, "epochs_2": 4, "epochs_3": 6}

@@ -70,10 +70,15 @@ class Memoized:
             entry = self._compute(args, kwargs)
             self.session.memo.store(key, entry)
         else:
-            # Replay what the call printed, so a cached run prints what a fresh one does.
+            # Replay what the call printed and published, so a cached run does what a fresh one does.
             sys.stdout.write(entry["stdout"])
+        self._replay(entry)
         self._note(key, args, kwargs, entry)
         return entry["result"]
+
+    def _replay(self, entry: dict[str, Any]) -> None:
+        for name, value in entry.get("published", {}).items():
+            self.session.publish(name, value)
 
     def _compute(self, args: tuple, kwargs: dict) -> dict[str, Any]:
         call = runpost.describe_call(self.function, args, kwargs)
@@ -81,6 +86,7 @@ class Memoized:
         recorder = Tee(sys.stdout)
         sys.stdout, outer = recorder, sys.stdout
         start = time.perf_counter()
+        before = dict(self.session.values)
         try:
             result = self.function(*args, **kwargs)
         except BaseException:
@@ -89,7 +95,7 @@ class Memoized:
         finally:
             sys.stdout = outer
         entry = {"result": result, "stdout": recorder.getvalue(), "seconds": time.perf_counter() - start,
-                 "device": device(), "host": socket.gethostname()}
+                 "device": device(), "host": socket.gethostname(), "published": published_since(self.session, before)}
         self.session.events.send("call", state="finished", call=call, where=entry["host"], device=entry["device"],
                                  seconds=round(entry["seconds"], 3))
         return entry
@@ -124,6 +130,7 @@ class Memoized:
         for key, call in zip(keys, calls):
             entry = entries[key]
             sys.stdout.write(entry["stdout"])
+            self._replay(entry)               # a child's publish() happened in the child
             self._note(key, call, {}, entry)
             results.append(entry["result"])
         return results
@@ -135,6 +142,11 @@ class Memoized:
             raise RuntimeError(f"memo: the process computing a call of {self.__qualname__} stored no result")
         memo.computed.add(key)  # stored by the child: computed in this run, not reused
         return entry
+
+
+def published_since(session: Any, before: dict[str, Any]) -> dict[str, Any]:
+    """What a call published (runpost.publish): names new or given another value since `before`."""
+    return {name: value for name, value in session.values.items() if name not in before or before[name] is not value}
 
 
 def _plain(function: Callable) -> Callable:
@@ -202,11 +214,12 @@ def compute_in_child(memoized: Memoized, key: str, call: tuple, reports: Path) -
     session.events.close()  # only the kernel talks to the builder
     sys.stdout = io.StringIO()
     start = time.perf_counter()
+    before = dict(session.values)
     try:
         result = memoized.function(*call)
         # The device is read in the child: CUDA used there is invisible to the kernel.
         entry = {"result": result, "stdout": sys.stdout.getvalue(), "seconds": time.perf_counter() - start,
-                 "device": device(), "host": socket.gethostname()}
+                 "device": device(), "host": socket.gethostname(), "published": published_since(session, before)}
         session.memo.store(key, entry)
     except BaseException as error:
         report = {"text": "".join(traceback.format_exception(error)), "exception": error}

@@ -89,6 +89,8 @@ class MemoStore:
         form, data = encode(entry["result"])
         record = {"key": key, "format": form, "stdout": entry["stdout"], "seconds": entry["seconds"],
                   "device": list(entry["device"]), "host": entry.get("host", "")}
+        if entry.get("published"):          # values the call published (runpost.publish), replayed on reuse
+            record["published"] = entry["published"]
         if data is None:
             record["result"] = entry["result"]
         else:
@@ -108,8 +110,11 @@ class MemoStore:
             if record.get("data") != data_path.name:
                 raise MemoProblem(path, f"its data file must be {data_path.name}")
             result = decode(data_path, record["format"], self._verified_bytes(key, data_path, record["sha256"]))
+        published = record.get("published", {})
+        if not isinstance(published, dict):
+            raise MemoProblem(path, "is not a memo record of this format")
         return {"result": result, "stdout": record["stdout"], "seconds": record["seconds"],
-                "device": record["device"], "host": record.get("host", "")}
+                "device": record["device"], "host": record.get("host", ""), "published": published}
 
     def _verified_bytes(self, key: str, path: Path, recorded: str | None) -> bytes:
         """The file's bytes, if they hash to what the manifest and the record say (MemoProblem if not)."""
