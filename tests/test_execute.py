@@ -985,3 +985,9 @@ def test_values_a_memo_call_published_are_published_again_when_it_is_reused(site
     post = build(write_post(site / "p", first, "print(2)"), site)
     assert sorted(calls(site)) == ["train1", "train2", "train3"]          # each computed once
     assert post.results.values == {"epochs_1": 2, "epochs_2": 4, "epochs_3": 6}
+
+
+def test_bytes_written_to_stdout_buffer_are_the_blocks_output(site):
+    # sys.stdout.buffer raised AttributeError: a block's stdout is no terminal.
+    post = build(write_post(site / "p", "import sys\nsys.stdout.buffer.write('caf\\u00e9\\n'.encode())\nsys.stdout.buffer.flush()"), site)
+    assert post.results.outputs["cell-1"].stdout == "café\n"

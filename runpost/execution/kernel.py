@@ -241,9 +241,28 @@ def describe_error(error: BaseException, path: str, cell: dict[str, Any]) -> dic
 
 
 class _Capture(io.StringIO):
-    """A block's stdout: closing it (sys.stdout.close()) keeps what was printed."""
+    """A block's stdout: closing it (sys.stdout.close()) keeps what was printed, and bytes written
+    to `sys.stdout.buffer` (as a terminal's stdout has one) are kept as UTF-8 text."""
 
     def close(self) -> None:
+        pass
+
+    @property
+    def buffer(self) -> "_BytesInto":
+        return _BytesInto(self)
+
+
+class _BytesInto:
+    """sys.stdout.buffer of a block: bytes decoded (UTF-8, bad bytes replaced) into its text."""
+
+    def __init__(self, text: io.StringIO):
+        self.text = text
+
+    def write(self, data: bytes) -> int:
+        self.text.write(bytes(data).decode("utf-8", "replace"))
+        return len(data)
+
+    def flush(self) -> None:
         pass
 
 
