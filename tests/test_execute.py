@@ -991,3 +991,55 @@ def test_bytes_written_to_stdout_buffer_are_the_blocks_output(site):
     # sys.stdout.buffer raised AttributeError: a block's stdout is no terminal.
     post = build(write_post(site / "p", "import sys\nsys.stdout.buffer.write('caf\\u00e9\\n'.encode())\nsys.stdout.buffer.flush()"), site)
     assert post.results.outputs["cell-1"].stdout == "café\n"
+
+
+def test_memo_keys_follow_helpers_and_classes_yet_stay_put_for_what_the_function_changes_itself(site):
+    # A global read through a helper was not in the key (stale f, fresh g); a class using super()
+    # as an argument looped for ever; a function appending to a global recomputed on every build;
+    # two lambdas of one block shared a key (cube(3) was 9).
+    first = """
+        import os
+        import runpost
+
+        def log(name):
+            with open(os.environ["RUNPOST_TEST_LOG"], "a") as file:
+                file.write(name + "\\n")
+
+        def helper(x):
+            return x * SCALE
+
+        class Base:
+            def __init__(self):
+                self.size = 1
+
+        class Net(Base):
+            def __init__(self):
+                super().__init__()
+
+        seen = []
+
+        @runpost.memo
+        def f(x):
+            log("f")
+            return helper(x)
+
+        @runpost.memo
+        def fit(model):
+            log("fit")
+            return model.size if not isinstance(model, type) else model.__name__
+
+        @runpost.memo
+        def step(x):
+            log("step")
+            seen.append(x)
+            return x * 2
+
+        square = runpost.memo(lambda x: x * x)
+        cube = runpost.memo(lambda x: x * x * x)
+        """
+    later = lambda scale: (f"SCALE = {scale}\nrunpost.publish('r', [f(2), fit(Net()), fit(Net), [step(i) for i in range(3)], "
+                           "square(3), cube(3)])")
+    assert build(write_post(site / "p", first, later(10)), site).results.values["r"] == [20, 1, "Net", [0, 2, 4], 9, 27]
+    assert build(write_post(site / "p", first, later(100)), site).results.values["r"] == [200, 1, "Net", [0, 2, 4], 9, 27]
+    build(write_post(site / "p", first, later(100) + "\nprint()"), site)
+    assert sorted(calls(site)) == sorted(["f", "fit", "fit", "step", "step", "step", "f"])

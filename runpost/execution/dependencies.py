@@ -5,16 +5,17 @@ its calls. That misses what the code of that block does not fix:
 
 - closure cells and default values: `make(2)` and `make(3)` return two functions with one
   name and one block;
-- globals the function reads that are bound after it is defined (`SCALE = 10` in a later
-  block), rebound since (a loop), or, for plain data (numbers, strings, lists, dicts, ...),
-  changed since;
-- a function defined again in the same run (a loop over settings that defines and calls it),
+- globals the function reads, itself or through the post's own functions and classes it
+  calls, that are bound after it is memoized (`SCALE = 10` in a later block) or rebound since
+  (a loop);
+- a function memoized again in the same run (a loop over settings that defines and calls it),
   whose globals of plain data all count, since the block's text is the same each time.
 
 Each of these goes into the key by value (`fingerprint`). A function's value is its code,
 defaults and closure, not its name: a helper edited in a later block, or passed as an
-argument, recomputes what used it. A function that reads nothing of these gets the key it
-always had, so results stored before stay valid.
+argument, recomputes what used it (its bytecode: a new Python version recomputes such calls
+once). A function that reads nothing of these gets the key it always had, so results stored
+before stay valid. Not seen: a value changed in place (`CONFIG["lr"] = 5` in a later block).
 """
 from __future__ import annotations
 
@@ -44,30 +45,63 @@ def global_names(code: types.CodeType) -> list[str]:
 
 
 class Bindings:
-    """A function's globals as they were when it was memoized: name -> (object, digest of plain data)."""
+    """The globals a memo function reads, itself or through the post's own functions and classes it
+    calls, as they were when it was memoized: name -> object."""
 
     def __init__(self, function: Callable):
         self.function = function
-        self.names = global_names(function.__code__)
-        namespace = function.__globals__
-        self.seen = {name: (namespace[name], _plain_fingerprint(namespace[name])) for name in self.names if name in namespace}
+        self.namespace = function.__globals__
+        self.seen = {name: self.namespace[name] for name in self.reachable() if name in self.namespace}
+        self.digests: dict[str, tuple[Any, str]] = {}     # name -> (object, fingerprint), asked before
+
+    def reachable(self) -> list[str]:
+        """The global names the function reads, and those its post's own functions and classes read
+        (a helper reading SCALE), as far as they are bound now."""
+        names: dict[str, None] = {}
+        pending = global_names(self.function.__code__)
+        while pending:
+            name = pending.pop(0)
+            if name in names:
+                continue
+            names[name] = None
+            value = self.namespace.get(name)
+            value = getattr(value, "__wrapped__", value)       # a memo function: the function it wraps
+            if isinstance(value, types.FunctionType) and value.__globals__ is self.namespace:
+                pending += global_names(value.__code__)
+            elif isinstance(value, type) and value.__module__ == self.namespace.get("__name__"):
+                for member in vars(value).values():
+                    member = _member(member)
+                    for function in member if isinstance(member, tuple) else (member,):
+                        if isinstance(function, types.FunctionType):
+                            pending += global_names(function.__code__)
+        return list(names)
 
     def changed(self, every_plain: bool = False) -> list[tuple[str, str]]:
-        """(name, fingerprint) of each global read that is new, rebound or (plain data) changed since
-        the function was memoized; with `every_plain`, also every global holding plain data."""
+        """(name, fingerprint) of each global read that is new or rebound since the function was
+        memoized; with `every_plain`, also every global holding plain data. (A value changed in place
+        is not seen: that would cost a pickle per call, and a function that appends to a global
+        would never be reused.)"""
         found = []
-        namespace = self.function.__globals__
-        for name in self.names:
-            if name not in namespace:
+        for name in self.reachable():
+            if name not in self.namespace:
                 continue                   # a builtin, or not bound yet: the call fails or reads a builtin
-            value = namespace[name]
+            value = self.namespace[name]
             if isinstance(value, types.ModuleType) or getattr(value, "__wrapped__", None) is self.function:
                 continue                   # an import, or the memo function itself (recursion)
-            before = self.seen.get(name)
-            if (before is None or before[0] is not value or (every_plain and _is_plain(value))
-                    or (before[1] is not None and before[1] != fingerprint(value))):
-                found.append((name, fingerprint(value)))
+            if self.seen.get(name, _UNBOUND) is not value or (every_plain and _is_plain(value)):
+                found.append((name, self.fingerprint(name, value)))
         return found
+
+    def fingerprint(self, name: str, value: Any) -> str:
+        """fingerprint(value), once per object (a value changed in place is not seen, as above): a
+        large array bound after the function is pickled once, not at every call."""
+        known = self.digests.get(name)
+        if known is None or known[0] is not value:
+            known = self.digests[name] = (value, fingerprint(value))
+        return known[1]
+
+
+_UNBOUND = object()
 
 
 def function_state(function: Callable) -> list[tuple[str, str]]:
@@ -100,36 +134,28 @@ def _is_plain(value: Any) -> bool:
     return isinstance(value, _PLAIN)
 
 
-def _plain_fingerprint(value: Any) -> str | None:
-    """The fingerprint of plain data, to compare at a call; None for other values or plain data
-    holding what cannot be pickled (compared by identity only)."""
-    if not _is_plain(value):
-        return None
-    try:
-        return fingerprint(value)
-    except TypeError:
-        return None
 
 
 class _Fingerprinter(pickle.Pickler):
+    """Pickles as pickle does, but a function as its code, defaults and closure (by name, pickle
+    would miss an edit to its body). Classes stay by name, as pickle has them: a key of a call
+    taking a dataclass is then the same on every Python version."""
+
     def __init__(self, file: io.BytesIO):
         super().__init__(file, protocol=4)
-        self.seen_code: set[int] = set()
+        self.active: set[int] = set()     # functions being pickled: a recursive closure refers to itself
 
     def reducer_override(self, value: Any) -> Any:
-        if value is _code_marker or value is _class_marker or value is _set_marker:
+        if value is _code_marker or value is _set_marker:
             return NotImplemented
         if isinstance(value, (set, frozenset)):     # in an order that does not depend on the hash seed
             return _set_marker, (type(value).__name__, sorted(value, key=repr))
         if isinstance(value, types.FunctionType):
+            if id(value) in self.active:
+                return _code_marker, (_code_digest(value.__code__),)
+            self.active.add(id(value))
             return _code_marker, (_code_digest(value.__code__), value.__defaults__, value.__kwdefaults__,
                                   tuple(_cell(cell) for cell in value.__closure__ or ()))
-        if isinstance(value, type) and value.__module__ == "__main__":
-            # A post's own class: its methods' code, not its name (pickle's default).
-            methods = sorted((name, member) for name, member in vars(value).items()
-                             if isinstance(member, (types.FunctionType, staticmethod, classmethod, property)))
-            return _class_marker, (value.__qualname__, tuple(name for name, _ in methods),
-                                   tuple(_member(member) for _, member in methods))
         return NotImplemented
 
 
@@ -146,6 +172,11 @@ def _cell(cell: Any) -> Any:
         return cell.cell_contents
     except ValueError:
         return None
+
+
+def code_digest(function: Callable) -> str:
+    """What a function's code does (not its file or lines): two lambdas of one block differ by it."""
+    return _code_digest(function.__code__)
 
 
 def _code_digest(code: types.CodeType) -> str:
@@ -170,10 +201,6 @@ def _constant(value: Any) -> str:
 
 def _code_marker(*parts: Any) -> None:
     """Stands for a function in a fingerprint (never called: fingerprints are never loaded)."""
-
-
-def _class_marker(*parts: Any) -> None:
-    """Stands for a class in a fingerprint (never called)."""
 
 
 def _set_marker(*parts: Any) -> None:

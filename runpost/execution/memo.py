@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import runpost
 
-from .dependencies import Bindings, function_state
+from .dependencies import Bindings, code_digest, function_state
 from .environment import device
 from .memo_store import write_atomically
 
@@ -53,6 +53,8 @@ class Memoized:
         except TypeError as error:
             raise TypeError(f"memo: {self.function.__qualname__} reads a value that {error}; pass it as an "
                             "argument or define it before the function") from None
+        if "<lambda>" in self.function.__qualname__:     # every lambda of a block has one name
+            reads.append(("code", code_digest(self.function)))
         if reads:           # else the key a function reading nothing of these always had
             parts.append(repr(reads))
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()
