@@ -5,6 +5,7 @@ Exit status: 0 success, 1 content or build error, 2 usage error (argparse).
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
@@ -76,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         # cannot be written: its path, as a compiler names a file it cannot open.
         if args.debug:
             raise
+        if error.filename is None and error.errno in _MACHINE_ERRORS:     # a full disk, not a bug
+            print(f"error: {error.strerror or error}", file=sys.stderr)
+            return 1
         if error.filename is None:
             print(f"error: internal error: {type(error).__name__}: {error} (use --debug for the traceback)",
                   file=sys.stderr)
@@ -88,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: internal error: {type(error).__name__}: {error} (use --debug for the traceback)",
               file=sys.stderr)
         return 1
+
+
+# The machine's trouble, not runpost's: said as the system says it, without "internal error".
+_MACHINE_ERRORS = frozenset(getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EROFS", "EIO", "ENOMEM", "EMFILE")
+                            if hasattr(errno, name))
 
 
 def _stop_on_signals() -> list[int]:

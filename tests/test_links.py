@@ -315,3 +315,18 @@ date: 2024-01-02
         "(/posts/b/) or with fewer '../'",
         "content/posts/a.md:8:8: error: '/blog/posts/b/' does not exist in the site (runpost adds the base path /blog/ "
         "itself: write /posts/b/)"]
+
+
+def test_a_link_to_another_project_on_the_same_host_is_not_this_sites(tmp_path):
+    # Under https://user.github.io/ (a user site) the same host serves the user's project sites.
+    from conftest import run_build
+
+    posts = tmp_path / "content" / "posts"
+    posts.mkdir(parents=True)
+    (tmp_path / "runpost.toml").write_text('base_url = "https://user.github.io/"\n')
+    (posts / "a.md").write_text("---\ntitle: A\ndate: 2024-01-02\n---\n[other](https://user.github.io/other-project/) "
+                                "[typo](https://user.github.io/posts/b/)\n")
+    result = run_build(cwd=tmp_path)
+    assert [line for line in result.stderr.splitlines() if ": error: " in line] == [
+        "content/posts/a.md:5:55: error: 'https://user.github.io/posts/b/' is this site's address, and /posts/b/ does "
+        "not exist in the site"]

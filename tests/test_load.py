@@ -282,3 +282,11 @@ def test_posts_are_in_hugos_order_weight_then_newest_then_title(tmp_path):
         (posts / f"{name}.md").write_text(f"---\ntitle: {title}\n{front}\n---\nx\n", encoding="utf-8")
     assert [post.meta.title for post in load_posts(load_config(tmp_path))] == [
         "Pinned", "Old", "Newest", "Alpha", "Beta", "gamma"]
+
+
+def test_jekylls_published_false_is_a_draft_as_hugo_reads_it():
+    # It was "invalid date 'True' for 'publishDate'".
+    assert meta_of("date: 2023-01-01\npublished: false\n").draft is True
+    assert meta_of("date: 2023-01-01\npublished: true\n").draft is False
+    assert meta_of("date: 2023-01-01\npublished: false\ndraft: false\n").draft is False
+    assert meta_of("date: 2023-01-01\npublished: 2023-01-07\n").publish_date.day == 7

@@ -327,3 +327,4 @@ def test_printed_output_shows_as_a_terminal_shows_it():
     assert terminal_text("windows\r\nlines\r\n") == "windows\nlines\n"
     assert terminal_text("ab\x08c, bell\x07\n") == "ac, bell\ufffd\n"
     assert terminal_text("plain <text>\n") == "plain <text>\n"
+    assert terminal_text("a" * 40000 + "\b" * 40000 + "z\n") == "z\n"      # linear: it took 14 s

@@ -165,3 +165,15 @@ def test_preview_folder_depends_on_overrides(tmp_path):
     one = cache.result_folder(tmp_path, "p", {"epochs": 1})
     assert one.parent == tmp_path / ".preview" and one.name.startswith("p-")
     assert one != cache.result_folder(tmp_path, "p", {"epochs": 2})
+
+
+def test_a_results_folder_a_file_browser_left_files_in_is_replaced(tmp_path):
+    # Finder's .DS_Store blocked the post: "it holds '.DS_Store', which runpost does not write there".
+    final = tmp_path / "build" / "p"
+    final.mkdir(parents=True)
+    for name in ("manifest.json", ".DS_Store", "Thumbs.db"):
+        (final / name).write_text("x")
+    temp = cache.new_temp_folder(final)
+    (temp / "new.txt").write_text("new")
+    cache.swap_in(temp, final)
+    assert [path.name for path in final.iterdir()] == ["new.txt"]

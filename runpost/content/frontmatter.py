@@ -250,7 +250,7 @@ def _parse_toml(path: Path, raw: str) -> tuple[dict, dict[str, int]]:
 
 def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: str) -> FrontMatter:
     errors = ErrorCollector()
-    data, key_lines = _known_names(path, _without_controls(data), key_lines, errors)
+    data, key_lines = _known_names(path, _jekyll_published(_without_controls(data), key_lines), key_lines, errors)
     fields = _Fields(path, data, key_lines, errors)
     for key, value in data.items():
         if not _encodable(value):  # "\ud800" in YAML: a lone surrogate no page can be written with
@@ -331,6 +331,23 @@ def _known_names(path: Path, data: dict, key_lines: dict[str, int],
         if name != key and key in key_lines:
             lines[name] = key_lines[key]
     return named, lines
+
+
+def _jekyll_published(data: dict, key_lines: dict[str, int]) -> dict:
+    """`published: false` (Jekyll's, which Hugo reads too) is `draft: true`; a date there is a
+    publish date (_DATE_ALIASES). A `draft` key beside it wins."""
+    key = next((key for key in data if isinstance(key, str) and key.lower() == "published"), None)
+    value = data.get(key) if key is not None else None
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        value = value.strip().lower() == "true"
+    if not isinstance(value, bool):
+        return data
+    data = {name: item for name, item in data.items() if name != key}
+    if not any(isinstance(name, str) and name.lower() == "draft" for name in data):
+        data["draft"] = not value
+        if key in key_lines:
+            key_lines["draft"] = key_lines[key]
+    return data
 
 
 def _given_as(data: dict, name: str, order: int) -> str:

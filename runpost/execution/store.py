@@ -129,8 +129,10 @@ def swap_in(temp: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-# What runpost writes in a post's results folder (a run cut short leaves memo/ alone).
+# What runpost writes in a post's results folder (a run cut short leaves memo/ alone), and what a
+# file browser leaves in any folder it shows (hidden files such as .DS_Store count too).
 _RESULTS_ENTRIES = frozenset({MANIFEST, "memo", "files", "site"})
+_DESKTOP_FILES = frozenset({"Thumbs.db", "desktop.ini", "Icon\r"})
 
 
 def check_replaceable(folder: Path) -> None:
@@ -141,7 +143,8 @@ def check_replaceable(folder: Path) -> None:
                          f"(to {os.readlink(folder)}); delete it, runpost makes the folder itself")
     if folder.is_dir():
         foreign = sorted(entry.name for entry in folder.iterdir()
-                         if entry.name not in _RESULTS_ENTRIES and TEMP_MARKER not in entry.name)
+                         if entry.name not in _RESULTS_ENTRIES and TEMP_MARKER not in entry.name
+                         and not entry.name.startswith(".") and entry.name not in _DESKTOP_FILES)
         if foreign:
             raise BuildError(Location(folder), f"refusing to replace this folder with the post's results: it holds "
                              f"{foreign[0]!r}, which runpost does not write there (is --build-dir the right folder?)")

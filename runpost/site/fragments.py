@@ -396,8 +396,15 @@ def terminal_text(text: str) -> str:
     for line in _ESCAPES.sub("", text).split("\n"):
         segments = [segment for segment in line.split("\r") if segment]
         line = segments[-1] if segments else ""
-        while "\b" in line:
-            line = re.sub(r"[^\b]\x08|^\x08+", "", line, count=1)
+        if "\b" in line:              # each backspace takes back the character before it
+            kept: list[str] = []
+            for character in line:
+                if character == "\b":
+                    if kept:
+                        kept.pop()
+                else:
+                    kept.append(character)
+            line = "".join(kept)
         lines.append(line)
     return without_controls("\n".join(lines))
 

@@ -139,10 +139,11 @@ def _check_post(post: Post, site: Site, config: Config, cache: RenderCache,
             # (https://user.github.io/repo/) the browser leaves the site.
             found.append(BuildError(where, f"'{target.target}' climbs above the site's root: write it from the "
                                            f"root ({to_site_path(target.target, post.url)}) or with fewer '../'"))
+            reported.add(to_site_path(target.target, post.url))
             continue
         site_path = to_site_path(target.target, post.url)
         own = own_site_path(target.target, config.base_url)      # https://example.org/blog/posts/x/: this site
-        if site_path is None and own is not None and not exists(own, outputs):
+        if site_path is None and own is not None and not exists(own, outputs) and _ours(own, outputs):
             found.append(BuildError(where, f"'{target.target}' is this site's address, and {own} does not exist in the site"))
             reported.add(own)
             continue
@@ -152,6 +153,14 @@ def _check_post(post: Post, site: Site, config: Config, cache: RenderCache,
             found.append(BuildError(where, missing_message(target.target, site_path, config.base_path)))
             reported.add(site_path)
     return found, frozenset(reported)
+
+
+def _ours(site_path: str, outputs: set[str]) -> bool:
+    """Whether a path under the base URL is this site's: its first segment is one the site has
+    (posts/, tags/, a static file's folder). Under a root base URL (https://user.github.io/) the
+    same host serves the user's other projects (/other-project/), which are not this site's."""
+    first = site_path.strip("/").split("/")[0]
+    return not first or any(output == first or output.startswith(first + "/") for output in outputs)
 
 
 def climbs_above_root(url: str, page_url: str) -> bool:
