@@ -208,21 +208,28 @@ print(step.map([0.3, 60], processes=2))
 """
 
 
+def start_builder(tmp_path: Path, post: str, **popen) -> tuple[subprocess.Popen, Path, Path]:
+    """`build.py` in a project holding one post (content/posts/slow/index.md), its own process group
+    as a terminal's foreground job: (the process, the project, the RUNPOST_TEST_LOG path)."""
+    project = tmp_path / "project"
+    (project / "content" / "posts" / "slow").mkdir(parents=True)
+    (project / "runpost.toml").write_text('title = "T"\nbase_url = "https://example.org/"\n')
+    (project / "content" / "posts" / "slow" / "index.md").write_text(post)
+    log = tmp_path / "log"
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", "RUNPOST_TEST_LOG": str(log),
+                   "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    builder = subprocess.Popen([sys.executable, str(REPO / "build.py")], cwd=project, env=environment,
+                               start_new_session=True, **popen)
+    return builder, project, log
+
+
 @pytest.mark.parametrize("stop, status", [("SIGINT", 130), ("SIGTERM", 143), ("SIGHUP", 129)])
 def test_ctrl_c_keeps_finished_memo_results_exits_130_and_leaves_no_process(tmp_path, stop, status):
     # SIGTERM (a cancelled CI job, `timeout`, `docker stop`) and SIGHUP (a closed terminal), sent to
     # the builder alone, left the post's code training on as an orphan, and a traceback after.
-    project = tmp_path / "project"
-    (project / "content" / "posts" / "slow").mkdir(parents=True)
-    (project / "runpost.toml").write_text('title = "T"\nbase_url = "https://example.org/"\n')
-    (project / "content" / "posts" / "slow" / "index.md").write_text(SLOW_POST)
-    log = tmp_path / "log"
-    environment = {**os.environ, "PYTHONUNBUFFERED": "1", "RUNPOST_TEST_LOG": str(log),
-                   "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    # Its own process group, as a terminal's foreground job; SIGINT not ignored, as in a terminal.
-    builder = subprocess.Popen([sys.executable, str(REPO / "build.py")], cwd=project, env=environment,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    # SIGINT not ignored, as in a terminal.
+    builder, project, log = start_builder(tmp_path, SLOW_POST, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     memo = project / "build" / "slow" / "memo"
     deadline = time.monotonic() + 60
     while len(list(memo.glob("*.json"))) < 2 or not Path(f"{log}-60").exists():  # two done, one sleeping
@@ -243,29 +250,26 @@ def test_ctrl_c_keeps_finished_memo_results_exits_130_and_leaves_no_process(tmp_
     assert not process_alive(int(Path(f"{log}-0.2").read_text()))  # the kernel
 
 
-def test_a_kernel_ends_when_its_builder_is_killed_outright(tmp_path):
-    project = tmp_path / "project"
-    (project / "content" / "posts" / "slow").mkdir(parents=True)
-    (project / "runpost.toml").write_text('title = "T"\nbase_url = "https://example.org/"\n')
-    # A block that says nothing for a minute: no event it sends fails to tell it the builder is gone.
-    (project / "content" / "posts" / "slow" / "index.md").write_text(
-        "---\ntitle: S\ndate: 2024-01-01\n---\n```python {exec=true}\nimport os, time\n"
-        "open(os.environ['RUNPOST_TEST_LOG'], 'w').write(str(os.getpid()))\ntime.sleep(60)\n```\n")
-    log = tmp_path / "log"
-    environment = {**os.environ, "PYTHONUNBUFFERED": "1", "RUNPOST_TEST_LOG": str(log),
-                   "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    builder = subprocess.Popen([sys.executable, str(REPO / "build.py")], cwd=project, env=environment,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+# A block that says nothing for a minute: no event it sends fails to tell it the builder is gone.
+SILENT_POST = ("---\ntitle: S\ndate: 2024-01-01\n---\n```python {exec=true}\nimport os, time\n"
+               "open(os.environ['RUNPOST_TEST_LOG'] + '-kernel', 'w').write(str(os.getpid()))\ntime.sleep(60)\n```\n")
+
+
+@pytest.mark.parametrize("post, process", [(SILENT_POST, "kernel"), (SLOW_POST, "60")])
+def test_the_kernel_and_its_map_children_end_when_the_builder_is_killed_outright(tmp_path, post, process):
+    # SIGKILL cannot be handled: the kernel (and a .map child sleeping a minute) trained on as orphans.
+    builder, _, log = start_builder(tmp_path, post, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pid_file = Path(f"{log}-{process}")
     deadline = time.monotonic() + 60
-    while not log.exists() or not log.read_text():
+    while not pid_file.exists() or not pid_file.read_text():
         assert time.monotonic() < deadline and builder.poll() is None
         time.sleep(0.05)
-    kernel = int(log.read_text())
+    orphan = int(pid_file.read_text())
     builder.kill()
     builder.wait()
     deadline = time.monotonic() + 10
-    while process_alive(kernel):
-        assert time.monotonic() < deadline, "the kernel outlived its builder"
+    while process_alive(orphan):
+        assert time.monotonic() < deadline, f"the {process} process outlived its builder"
         time.sleep(0.05)
 
 

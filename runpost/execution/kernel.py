@@ -36,7 +36,7 @@ import runpost
 from .environment import environment
 from .figures import capture_figures
 from .cluster import DaskExecutor
-from .memo import Memoized
+from .memo import Memoized, die_with_parent
 from .memo_store import MemoStore
 
 
@@ -304,24 +304,9 @@ def read_job(fd: int) -> dict[str, Any]:
         return json.loads(file.read().decode("utf-8"))
 
 
-def end_with_the_builder() -> None:
-    """Be killed when the builder dies, however it dies (SIGKILL included): a post's code must not
-    train on for an hour as an orphan. Linux only (prctl); elsewhere the next event it sends fails."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)    # PR_SET_PDEATHSIG
-        if os.getppid() == 1:       # the builder died before the prctl
-            os._exit(1)
-    except (OSError, AttributeError):
-        pass
-
-
 def main(argv: list[str]) -> None:
-    end_with_the_builder()
+    # A post's code must not train on for an hour as an orphan of a builder killed outright.
+    die_with_parent(None)
     job = read_job(int(argv[0]))
     events = EventPipe(int(argv[1]))
     ok = run_job(job, events)

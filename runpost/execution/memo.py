@@ -170,7 +170,7 @@ def run_children(memoized: Memoized, work: list[tuple[str, tuple]], processes: i
             # After a failure, start nothing new but let running children finish: their results are stored.
             while waiting and len(running) < processes and not failures:
                 key, call = waiting.pop(0)
-                child = context.Process(target=compute_in_child, args=(memoized, key, call, Path(reports)))
+                child = context.Process(target=compute_in_child, args=(memoized, key, call, Path(reports), os.getpid()))
                 child.start()
                 running[child.sentinel] = (child, key, call, time.perf_counter())
                 report_call(memoized, call, "started")
@@ -211,7 +211,25 @@ def report_call(memoized: Memoized, call: tuple, state: str, **fields: Any) -> N
     memoized.session.events.send("call", state=state, call=text, where=socket.gethostname(), **fields)
 
 
-def compute_in_child(memoized: Memoized, key: str, call: tuple, reports: Path) -> None:
+def die_with_parent(parent: int | None) -> None:
+    """Be killed when the process that started this one dies, however it dies (SIGKILL included).
+    `parent`: its pid, to see that it died before this took effect (None: it is not init). Linux
+    only (prctl); elsewhere a kernel learns it when its next event to the builder fails."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)    # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if (os.getppid() != parent) if parent is not None else os.getppid() == 1:
+        os._exit(1)
+
+
+def compute_in_child(memoized: Memoized, key: str, call: tuple, reports: Path, kernel: int) -> None:
+    die_with_parent(kernel)        # a .map child dies with its kernel, which dies with its builder
     session = memoized.session
     session.events.close()  # only the kernel talks to the builder
     sys.stdout = io.StringIO()
