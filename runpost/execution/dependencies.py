@@ -20,6 +20,7 @@ before stay valid. Not seen: a value changed in place (`CONFIG["lr"] = 5` in a l
 from __future__ import annotations
 
 import dis
+import functools
 import hashlib
 import io
 import pickle
@@ -31,7 +32,8 @@ from typing import Any, Callable
 _PLAIN = (int, float, complex, str, bytes, bool, type(None), tuple, list, dict, set, frozenset)
 
 
-def global_names(code: types.CodeType) -> list[str]:
+@functools.lru_cache(maxsize=4096)       # asked at every call, of the same few functions
+def global_names(code: types.CodeType) -> tuple[str, ...]:
     """The global names a function's code (and the code nested in it) reads, in order; not its
     attribute names (`settings.epochs` reads `settings`, not a global `epochs`)."""
     names: dict[str, None] = {}
@@ -41,7 +43,7 @@ def global_names(code: types.CodeType) -> list[str]:
         names.update(dict.fromkeys(instruction.argval for instruction in dis.get_instructions(current)
                                    if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME")))
         stack += [const for const in current.co_consts if isinstance(const, types.CodeType)]
-    return list(names)
+    return tuple(names)
 
 
 class Bindings:
@@ -58,7 +60,7 @@ class Bindings:
         """The global names the function reads, and those its post's own functions and classes read
         (a helper reading SCALE), as far as they are bound now."""
         names: dict[str, None] = {}
-        pending = global_names(self.function.__code__)
+        pending = list(global_names(self.function.__code__))
         while pending:
             name = pending.pop(0)
             if name in names:
