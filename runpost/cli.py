@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
             executor=args.executor,
         )
         require_project(config)
+        from .site.output import check_build_folder
+
+        check_build_folder(config.build_dir, config.root, [*source_folders(config, results=False), config.output_dir])
         if args.command == "serve":
             from .serve import serve
 

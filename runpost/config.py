@@ -147,33 +147,13 @@ def require_project(config: Config) -> None:
     if not (content / "posts").is_dir() and not (content / "posts").is_symlink():   # a broken link: load_posts says where
         hint = f" (did you mean --content {content.parent}?)" if content.name == "posts" else ""
         raise UsageError(f"content folder '{content}' has no posts/ folder: posts go in {content / 'posts'}{hint}")
-    check_build_folder(config)
 
 
-def check_build_folder(config: Config) -> None:
-    """The results folder is written to and swapped post by post (build/<post>/): it may not be, hold
-    or sit inside a folder the build reads or writes otherwise, nor be the project, home, `/` or
-    one of their parents (`--build-dir content/posts` replaced each post's folder with its results)."""
-    build = config.build_dir.resolve()
-    root, home = config.root.resolve(), Path.home().resolve()
-    problem = ""
-    if build == Path(build.anchor) or build == home or build in home.parents:
-        problem = "it is the root of the file system, your home folder or one of its parents"
-    elif build == root or build in root.parents:
-        problem = "it is the project folder or one of its parents"
-    for folder in [config.content_dir, config.root / "templates", config.root / "static", config.root / ".git",
-                   config.output_dir]:
-        folder = folder.resolve()
-        if not problem and (build == folder or build in folder.parents or folder in build.parents):
-            problem = f"it is, holds or sits inside {folder}, which the build reads or replaces"
-    if problem:
-        raise UsageError(f"refusing to use '{config.build_dir}' as the results folder: {problem}")
-
-
-def source_folders(config: Config) -> list[Path]:
-    """Folders the build reads: the output may never be, hold or sit inside one of them."""
-    return [config.content_dir, config.build_dir, config.root / "templates", config.root / "static",
-            config.root / ".git"]
+def source_folders(config: Config, results: bool = True) -> list[Path]:
+    """Folders the build reads (with the results folder unless `results` is false): the output, and
+    the results folder, may never be, hold or sit inside one of them (site/output.py)."""
+    return [config.content_dir, *([config.build_dir] if results else []), config.root / "templates",
+            config.root / "static", config.root / ".git"]
 
 
 _NOT_IN_BASE_URL = re.compile(r"[\s?#]")     # a query, a fragment, spaces

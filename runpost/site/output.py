@@ -51,22 +51,40 @@ def check_output_folder(output_dir: Path, root: Path, sources: list[Path], force
                          "--force to replace everything in it")
 
 
-def _never_allowed(output: Path, root: Path, sources: list[Path]) -> str:
+def misplaced(folder: Path, root: Path, others: list[Path]) -> str:
+    """Why the resolved `folder` may not be one a build replaces ("" if it may): it is `/`, home, the
+    project or one of their parents, or it is, holds or sits inside one of `others` (resolved),
+    the folders the build reads or writes otherwise. For the output and the results folder alike."""
     home = Path.home().resolve()
-    if output == Path(output.anchor):
+    if folder == Path(folder.anchor):
         return "it is the root of the file system"
-    if output == home or output in home.parents:
+    if folder == home or folder in home.parents:
         return "it is your home folder or one of its parents"
-    if output == root or output in root.parents:
+    if folder == root or folder in root.parents:
         return "it is the project folder or one of its parents"
-    for folder in sources:
-        shown = _shown(folder, root)
-        if output == folder:
-            return f"it is {shown}, which the build reads"
-        if output in folder.parents:
-            return f"it holds {shown}, which the build reads"
-        if folder in output.parents:
-            return f"it is inside {shown}, which the build reads"
+    for other in others:
+        shown = _shown(other, root)
+        if folder == other:
+            return f"it is {shown}, which the build uses"
+        if folder in other.parents:
+            return f"it holds {shown}, which the build uses"
+        if other in folder.parents:
+            return f"it is inside {shown}, which the build uses"
+    return ""
+
+
+def check_build_folder(build_dir: Path, root: Path, others: list[Path]) -> None:
+    """The results folder is written to and swapped post by post (build/<post>/): misplaced() as the
+    output is (`--build-dir content/posts` replaced each post's folder with its results)."""
+    problem = misplaced(build_dir.resolve(), root.resolve(), [path.resolve() for path in others])
+    if problem:
+        raise UsageError(f"refusing to use '{build_dir}' as the results folder: {problem}")
+
+
+def _never_allowed(output: Path, root: Path, sources: list[Path]) -> str:
+    problem = misplaced(output, root, sources)
+    if problem:
+        return problem
     if (output / MARKER).is_file():      # a site runpost wrote may hold static/build/app.js, an alias /content/old/
         return ""
     for entry in _PROJECT_ENTRIES:

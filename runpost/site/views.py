@@ -202,5 +202,4 @@ def plain_text(html: str) -> str:
 
     Block tags separate words; inline tags do not ("<em>a</em>." is "a.").
     """
-    text = "".join(part if kind == "text" else " " if part in _BLOCKS else "" for kind, part in text_and_tags(html))
-    return re.sub(r"\s+", " ", unescape(text)).strip()
+    return " ".join(_lines_of_text(html).split())
