@@ -189,3 +189,27 @@ def test_an_img_whose_sources_the_author_chose_gets_no_picture_of_ours(tmp_path,
     assert maker.missing(theirs + with_srcset, files) == [] and maker.made == {}
     # After the author's </picture>, images are ours to wrap again.
     assert lighten(theirs + tag(), files, maker).startswith(theirs + '<picture><source type="image/webp"')
+
+
+def test_a_param_preview_shows_the_pngs_and_a_later_real_build_still_gets_the_copies(tmp_path):
+    # A --param preview is for the author's eyes: no copies are made for it (2 of the article's
+    # 9 s quick preview), and no page it rendered is reused by a real build from the same cache.
+    from runpost.config import load_config
+    from runpost.pipeline import build
+    from runpost.render_cache import RenderCache
+    from runpost.report import Reporter
+
+    bundle = tmp_path / "content" / "posts" / "p"
+    bundle.mkdir(parents=True)
+    plot(bundle / "loss.png")
+    (bundle / "index.md").write_text("---\ntitle: P\ndate: 2024-01-01\nparams:\n  n: 1\n---\n\n![Loss](loss.png)\n",
+                                     encoding="utf-8")
+    cache = RenderCache(tmp_path / "build" / ".cache" / "render")
+    for params, output in (({"n": "2"}, "preview"), ({}, "site"), ({"n": "2"}, "preview-again")):
+        config = load_config(tmp_path, output_dir=tmp_path / output, params=params)
+        build(config, Reporter(quiet=True), cache)
+    for output, copies in (("preview", False), ("site", True), ("preview-again", False)):
+        page = (tmp_path / output / "posts" / "p" / "index.html").read_text(encoding="utf-8")
+        assert ('type="image/webp"' in page) is copies, output
+        assert bool(list((tmp_path / output / "posts" / "p").glob("*.webp"))) is copies, output
+        assert 'alt="Loss"' in page

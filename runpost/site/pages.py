@@ -42,7 +42,10 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     site_key = key("site", settings_key(config), folder_digest(config.templates_dirs))
     refs = reference_map(posts)       # every name a ref shortcode may use, for contents and notebooks
     posts = render_post_contents(posts, env, cache, site_key, refs)
-    posts, image_variants = light_images(posts, config.build_dir / ".cache" / "images")
+    # A --param preview shows the images as the code saved them: the WebP and narrower copies are
+    # for the published site's readers (making them was 2 s of the article's 9 s quick preview).
+    # The settings, --param included, are part of site_key: no page cached here reaches a real build.
+    posts, image_variants = (posts, {}) if config.params else light_images(posts, config.build_dir / ".cache" / "images")
     views = post_views(posts, config, cache, site_key)
     context = site_context(posts, views, config)
     page_keys = post_page_keys(env, posts, views, context, site_key, cache)
