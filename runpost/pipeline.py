@@ -47,17 +47,18 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
     cache = cache or open_cache(config.build_dir, reporter.warning)
     cache.start_build()
     held_back: list[dt.datetime] = []
-    left_out: list[tuple[str, str]] = []
+    left_out: list[tuple[str, str, str]] = []
     posts = call_deep(lambda: read_content(config, cache, held_back, left_out))
     if left_out:
-        reporter.info(left_out_line([reason for _, reason in left_out]))
-    warn_about_setup(config, reporter, {post.name for post in posts} | {name for name, _ in left_out},
+        reporter.info(left_out_line([reason for _, reason, _ in left_out]))
+    warn_about_setup(config, reporter, {post.name for post in posts} | {name for name, _, _ in left_out},
                      {post.name for post in posts if post.cells})
     if config.mode == "explain":
         explain_posts(posts, config, reporter)
         return
     posts = execute_posts(posts, config, reporter)
-    site = call_deep(lambda: render_and_check(posts, config, cache))
+    unpublished = {url: reason for _, reason, url in left_out}      # a link to one is told why it is missing
+    site = call_deep(lambda: render_and_check(posts, config, cache, unpublished))
     folder = write(site, config.output_dir)   # serve passes its PreviewWriter
     reporter.info(f"wrote {len(site.pages)} pages and {len(site.files)} files to {config.output_dir}")
     if save_cache:     # serve saves its cache itself, once the open page has been told to reload
@@ -78,7 +79,7 @@ def left_out_line(reasons: list[str]) -> str:
 
 def read_content(config: Config, cache: RenderCache | None = None,
                  held_back: list[dt.datetime] | None = None,
-                 left_out: list[tuple[str, str]] | None = None) -> list[Post]:
+                 left_out: list[tuple[str, str, str]] | None = None) -> list[Post]:
     # The content stages report every problem of every post together, before
     # any code runs: a typo in one post should not cost a training run first.
     cache = cache or RenderCache(None)
@@ -137,9 +138,10 @@ def render_all_markdown(posts: list[Post], config: Config, cache: RenderCache, e
     return each(posts, render, errors)
 
 
-def render_and_check(posts: list[Post], config: Config, cache: RenderCache | None = None) -> Site:
+def render_and_check(posts: list[Post], config: Config, cache: RenderCache | None = None,
+                     unpublished: dict[str, str] | None = None) -> Site:
     site = render_site(posts, config, cache)
-    check_links(site, posts, config, cache)
+    check_links(site, posts, config, cache, unpublished)
     return site
 
 

@@ -242,6 +242,26 @@ def test_the_build_says_which_posts_it_left_out_and_the_flag_that_includes_them(
     assert "left out" not in result.stdout + result.stderr
 
 
+def test_a_link_to_a_left_out_post_says_why_it_is_missing_and_the_flag_that_builds_it(tmp_path):
+    posts = tmp_path / "content/posts"
+    (posts / "idea").mkdir(parents=True)
+    (posts / "now.md").write_text("---\ntitle: Now\ndate: 2024-01-01\n---\n"
+                                  "[a](/posts/idea/) ![b](../idea/plot.png) [c](/posts/later/) [d](/posts/none/)\n")
+    (posts / "idea" / "index.md").write_text("---\ntitle: Idea\ndate: 2024-01-01\ndraft: true\n---\nSoon.\n")
+    (posts / "idea" / "plot.png").write_bytes(b"not drawn yet")
+    (posts / "later.md").write_text("---\ntitle: Later\ndate: 2999-01-01\n---\nSoon.\n")
+    result = run_build(cwd=tmp_path)
+    assert result.returncode == 1
+    assert [line for line in result.stderr.splitlines() if ": error: " in line] == [
+        "content/posts/now.md:5:5: error: '/posts/idea/' does not exist in the site: that post is a draft (--drafts builds drafts)",
+        "content/posts/now.md:5:24: error: '../idea/plot.png' (that is /posts/idea/plot.png) does not exist in the site: "
+        "that post is a draft (--drafts builds drafts)",
+        "content/posts/now.md:5:46: error: '/posts/later/' does not exist in the site: that post is dated in the future "
+        "(--future builds it)",
+        "content/posts/now.md:5:65: error: '/posts/none/' does not exist in the site"]
+    assert run_build("--drafts", "--future", cwd=tmp_path).returncode == 1     # /posts/none/ is still missing
+
+
 @pytest.mark.parametrize("files, args, expected", [
     ({"runpost.toml": 'titel = "x"\n'}, (), "runpost.toml:1:1: error: unknown setting 'titel' (did you mean 'title'?)"),
     ({"runpost.toml": "base_url = 5\n"}, (), "error: setting 'base_url' must be a string (in quotes), not a whole number"),

@@ -27,13 +27,13 @@ _SKIPPED_ASSET_PARTS = {"__pycache__", ".ipynb_checkpoints"}
 def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.datetime | None = None,
                parse: Callable[[Path, str, Path | None], Post] | None = None,
                held_back: list[dt.datetime] | None = None,
-               left_out: list[tuple[str, str]] | None = None) -> list[Post]:
+               left_out: list[tuple[str, str, str]] | None = None) -> list[Post]:
     """All posts to publish, sorted newest first.
 
     `parse` stands in for parse_post (serve passes one that remembers its answers).
     `held_back` gets the moments the answer changes by itself: the publish date of each post
     not published yet because it is in the future, the expiry date of each one that will expire.
-    `left_out` gets (name, why) for each post that loaded and is not published: why is "draft",
+    `left_out` gets (name, why, url) for each post that loaded and is not published: why is "draft",
     "future" or "expired".
 
     Every error in every file is reported: into `errors` if given (the
@@ -63,7 +63,7 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
         held_back += [post.meta.expiry_date for post in posts if post.meta.expiry_date and not config.expired
                       and post.meta.expiry_date > now and is_published(post, replace(config, future=True), now)]
     if left_out is not None:
-        left_out += [(post.name, reason) for post in posts if (reason := unpublished_reason(post, config, now))]
+        left_out += [(post.name, reason, post.url) for post in posts if (reason := unpublished_reason(post, config, now))]
     posts = [post for post in posts if is_published(post, config, now)]
     try:
         check_unique_urls(posts)

@@ -33,7 +33,10 @@ from .urls import is_internal, is_site_path, script_scheme, script_urls, srcset_
 _DECLARED = {"front matter"}
 
 
-def check_links(site: Site, posts: list[Post], config: Config, cache: RenderCache | None = None) -> None:
+def check_links(site: Site, posts: list[Post], config: Config, cache: RenderCache | None = None,
+                unpublished: dict[str, str] | None = None) -> None:
+    """`unpublished`: URL -> "draft", "future" or "expired" for each post left out, so that a link to
+    one says why it is missing and which flag includes it."""
     # Every link of every page is checked on every build; the cache remembers which URLs a
     # post's rendered Markdown holds (parsing it is the check's main cost). Serve keeps each
     # page's answer (render_cache.same) while the page's links and the site's paths are equal.
@@ -42,11 +45,12 @@ def check_links(site: Site, posts: list[Post], config: Config, cache: RenderCach
     paths = cache.same("site-paths", "", (outputs,), object)   # the same token while the paths are equal
     errors = ErrorCollector()
     reported: dict[str, frozenset[str]] = {}     # post URL -> site paths already reported at their source
+    left_out = unpublished or {}
     for post in posts:
         page = _output_of(post.url)
         found, reported[post.url] = cache.same(
-            "post-links", post.url, (post, site.links.get(page), paths, config.raw_html),
-            lambda: _check_post(post, site, config, cache, outputs))
+            "post-links", post.url, (post, site.links.get(page), paths, config.raw_html, left_out),
+            lambda: _check_post(post, site, config, cache, outputs, left_out))
         errors.extend(found)
     by_page = {_output_of(post.url): post for post in posts}
     for page, html in sorted(site.pages.items()):
@@ -126,7 +130,7 @@ def _walk(shortcodes) -> list:
 
 
 def _check_post(post: Post, site: Site, config: Config, cache: RenderCache,
-                outputs: set[str]) -> tuple[list[BuildError], frozenset[str]]:
+                outputs: set[str], left_out: dict[str, str]) -> tuple[list[BuildError], frozenset[str]]:
     """Errors at the post's own link targets, and the site paths they reported."""
     linked = _linked_paths(post, site, config, cache)
     found, reported = [], set()
@@ -150,7 +154,7 @@ def _check_post(post: Post, site: Site, config: Config, cache: RenderCache,
         if site_path is None or exists(site_path, outputs):
             continue
         if target.kind in _DECLARED or site_path in linked:
-            found.append(BuildError(where, missing_message(target.target, site_path, config.base_path)))
+            found.append(BuildError(where, missing_message(target.target, site_path, config.base_path, left_out)))
             reported.add(site_path)
     return found, frozenset(reported)
 
@@ -298,10 +302,19 @@ def _check_page(page: str, urls: list[str], outputs: set[str], post: Post | None
         reported.add((post.url if post else page, site_path))
 
 
-def missing_message(target: str, site_path: str, base_path: str = "/") -> str:
+_LEFT_OUT = {"draft": "a draft (--drafts builds drafts)", "future": "dated in the future (--future builds it)",
+             "expired": "past its expiry date (--expired builds it)"}
+
+
+def missing_message(target: str, site_path: str, base_path: str = "/", left_out: dict[str, str] | None = None) -> str:
     # /blog/posts/b/ under base path /blog/: runpost adds the base path itself.
     hint = f" (runpost adds the base path {base_path} itself: write /{site_path[len(base_path):]})" \
         if base_path != "/" and site_path.startswith(base_path) else ""
+    # A left-out post's page, or a file of its bundle: say why, and the flag that builds it.
+    why = next((why for url, why in (left_out or {}).items()
+                if site_path == url or site_path == url.rstrip("/") or (url != "/" and site_path.startswith(url))), None)
+    if why:
+        hint += f": that post is {_LEFT_OUT[why]}"
     if unquote(target.split("#")[0].split("?")[0]) == site_path:
         return f"'{target}' does not exist in the site{hint}"
     return f"'{target}' (that is {site_path}) does not exist in the site{hint}"
