@@ -230,7 +230,7 @@ def test_a_tag_page_whose_template_lists_all_the_tags_posts_is_templated_again_w
 
 @pytest.mark.parametrize("error, message", [
     ("[gone](/posts/missing/)", "9:8: error: '/posts/missing/' does not exist in the site"),
-    ("{{< ref nowhere >}}", "9:1: error: ref target 'nowhere' is not a post"),
+    ("{{< ref nowhere >}}", "9:1: error: ref target 'nowhere' is not a post or list page of the site"),
 ])
 def test_errors_are_reported_again_on_every_build(tmp_path, error, message):
     root = make_project(tmp_path / "project")

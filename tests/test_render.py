@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -249,9 +250,45 @@ def test_ref_from_a_bundle_reads_a_relative_path_from_the_bundles_folder(tmp_pat
     assert '<a href="../a/#local">a</a> <a href="../a/">b</a>' in (tmp_path / "site/posts/bundle/index.html").read_text()
 
 
+def test_ref_names_list_pages_and_ignores_case_as_hugo_does(tmp_path):
+    # Hugo links each of these; runpost said "is not a post" and failed the build.
+    from conftest import run_build
+
+    posts = tmp_path / "content" / "posts"
+    posts.mkdir(parents=True)
+    (posts / "Trip-Report.md").write_text("---\ntitle: Trip\ndate: 2024-01-01\ntags: [Go]\n---\nTrip.\n")
+    (posts / "code-options.md").write_text(
+        "---\ntitle: Code\ndate: 2024-01-02\n---\n"
+        '[1]({{< ref "/" >}}) [2]({{< relref "/posts" >}}) [3]({{< relref "posts/" >}}) [4]({{< relref "/tags" >}}) '
+        '[5]({{< relref "/tags/go" >}}) [6]({{< relref "/tags/Go/" >}}) [7]({{< relref "trip-report" >}}) '
+        '[8]({{< relref "Code-Options" >}}) [9]({{< relref "code-options.MD" >}}) '
+        '[10]({{< relref "/posts/code-options/index" >}}) [11]({{< relref "/posts/_index.md" >}})\n')
+    result = run_build(cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "site/posts/code-options/index.html").read_text()
+    assert re.findall(r'<a href="([^"]*)">\d+</a>', page) == [
+        "../../", "../", "../", "../../tags/", "../../tags/go/", "../../tags/go/", "../trip-report/", "./", "./", "./", "../"]
+
+
+def test_heading_ids_and_tag_urls_lower_case_as_go_does(tmp_path):
+    # Python's lower() makes `İ` an i with a combining dot and a final `Σ` a `ς`; Hugo (Go) makes
+    # `i` and `σ`: a link to Hugo's #istanbul-notes was a false error, and /tags/izmir/ moved.
+    from conftest import run_build
+
+    posts = tmp_path / "content" / "posts"
+    posts.mkdir(parents=True)
+    (posts / "t.md").write_text("---\ntitle: T\ndate: 2024-01-01\ntags: [İzmir, ΟΔΟΣ]\n---\n"
+                                "## İstanbul ΟΔΟΣ Notes\n\nSee [the notes](#istanbul-οδοσ-notes).\n", encoding="utf-8")
+    result = run_build(cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "site/posts/t/index.html").read_text(encoding="utf-8")
+    assert '<h2 id="istanbul-οδοσ-notes">' in page
+    assert (tmp_path / "site/tags/izmir/index.html").is_file() and (tmp_path / "site/tags/οδοσ/index.html").is_file()
+
+
 def test_missing_ref_target_is_an_error_at_the_call():
     assert errors_of('See {{< ref "rnn-vs-lstn" >}}.') == [
-        "content/posts/t.md:5:5: error: ref target 'rnn-vs-lstn' is not a post (did you mean 'rnn-vs-lstm'?)"]
+        "content/posts/t.md:5:5: error: ref target 'rnn-vs-lstn' is not a post or list page of the site (did you mean 'rnn-vs-lstm'?)"]
 
 
 def test_value_formats_published_values_with_dotted_paths():

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from ..markup.hugo_compat.headings import go_lower
+
 _KEPT_SYMBOLS = frozenset("._+~-@")
 
 
@@ -29,7 +31,7 @@ def path_segment(name: str) -> str:
             kept.append(character)
         elif kept and character.isspace():
             dash = True
-    return "".join(kept).lower()
+    return go_lower("".join(kept))
 
 
 def tag_slug(tag: str) -> str:

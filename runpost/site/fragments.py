@@ -25,7 +25,7 @@ from pygments.styles import get_style_by_name
 
 from ..markup.cells import highlight_code_bounds
 from ..errors import BuildError, BuildErrors, did_you_mean
-from ..markup.hugo_compat.headings import resolve_heading_ids
+from ..markup.hugo_compat.headings import go_lower, resolve_heading_ids
 from ..markup.markdown import heading_id, highlight_code, markdown_to_html, without_controls
 from .images import size_images
 from ..markup.math import MATH_SHORTCODE, MathError, latex_to_mathml
@@ -239,7 +239,8 @@ class _Renderer:
         if found is None:
             target = ref_target(shortcode)
             path = target.partition("#")[0]
-            raise self.fail(shortcode, f"{shortcode.name} target '{target}' is not a post{did_you_mean(path, self.refs)}")
+            raise self.fail(shortcode, f"{shortcode.name} target '{target}' is not a post or list page of the site"
+                                       f"{did_you_mean(go_lower(path), self.refs)}")
         return html.escape(found)
 
     def value(self, shortcode: Shortcode) -> str:
@@ -375,7 +376,7 @@ def resolve_ref(shortcode: Shortcode, post: Post, refs: dict[str, str]) -> str |
         here = f"posts/{post.name}/" if post.bundle else "posts/"
         path = posixpath.normpath(posixpath.join(here, path)) + ("/" if path.endswith("/") else "")
         target = path
-    found = refs.get(target) or refs.get(path)
+    found = refs.get(go_lower(target)) or refs.get(go_lower(path))
     if found is None:
         return None
     return found if "#" in found else found + suffix

@@ -19,7 +19,9 @@ import jinja2
 import jinja2.meta
 
 from ..config import Config
+from ..content.slugs import tag_slug
 from ..errors import BuildError, BuildErrors, ErrorCollector, Location
+from ..markup.hugo_compat.headings import go_lower
 from ..parallel import precompute
 from ..post import Post, Site
 from ..render_cache import MISSING, RenderCache, folder_digest, key, settings_key
@@ -163,10 +165,21 @@ def file_digests(post: Post, cache: RenderCache) -> dict[str, str | None]:
 
 
 def reference_map(posts: list[Post]) -> dict[str, str]:
-    """Every name by which a ref/relref shortcode may call a post -> its site path."""
+    """Every name by which a ref/relref shortcode may call a page -> its site path, in lower case
+    (Hugo's lookup ignores case: `ref "Trip-Report"` and `ref "trip-report"` are one post).
+
+    Posts, and the list pages runpost makes as Hugo does: the home page ("/"), the posts
+    section ("/posts"), the tags ("/tags") and each tag's page ("/tags/go")."""
+    lists = {"": "/", "posts": "/posts/", "tags": "/tags/",
+             **{f"tags/{tag_slug(tag)}": f"/tags/{tag_slug(tag)}/" for post in posts for tag in post.meta.tags}}
     refs = {}
+    for path, url in lists.items():
+        for name in {path, f"{path}/", f"{path}/_index.md"}:
+            refs[go_lower(name.lstrip("/"))] = refs[go_lower("/" + name.lstrip("/"))] = url
     for post in posts:
-        names = {post.name, post.meta.slug, f"posts/{post.name}", post.url, post.url.rstrip("/")}
+        # "posts/x/index" names x.md too in Hugo, as it names the bundle x/.
+        names = {post.name, post.meta.slug, f"posts/{post.name}", post.url, post.url.rstrip("/"),
+                 f"posts/{post.name}/index", f"{post.name}/index"}
         if post.bundle:
             # A bundle is its folder, as Hugo names it: "gallery", "gallery/", "posts/gallery/".
             names |= {f"posts/{post.name}/index.md", f"posts/{post.name}/", f"{post.name}/index.md", f"{post.name}/"}
@@ -174,7 +187,8 @@ def reference_map(posts: list[Post]) -> dict[str, str]:
             names |= {f"posts/{post.name}.md", f"{post.name}.md"}
         names |= {"/" + name for name in list(names) if not name.startswith("/")}
         for name in names:
-            refs[name] = post.url
+            refs[go_lower(name)] = post.url
+    refs.pop("", None)          # `ref ""` names nothing
     return refs
 
 

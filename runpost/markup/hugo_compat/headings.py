@@ -162,8 +162,17 @@ def _sanitize(text: str) -> str:
         if char in " \t-":
             kept.append("-")
         elif char == "_" or unicodedata.category(char) in ("Lu", "Ll", "Lt", "Lm", "Lo", "Nd"):
-            kept.append(char.lower())
+            kept.append(go_lower(char))
     return "".join(kept)
+
+
+def go_lower(text: str) -> str:
+    """Lower case as Go's strings.ToLower makes it (Hugo's ids and URLs): each character on its
+    own. Python's str.lower() differs in two places: `İ` (U+0130) becomes `i` plus a combining
+    dot, and a final `Σ` becomes `ς` (by context); Go makes `i` and `σ`."""
+    if text.isascii():
+        return text.lower()
+    return "".join("i" if char == "\u0130" else char.lower() for char in text)
 
 
 AUTO_ID_ATTRIBUTE = "data-runpost-auto-id"
