@@ -45,6 +45,7 @@ class FrontMatter:
     aliases: tuple[str, ...] = ()    # addresses that redirect to the post (site.pages.alias_pages)
     url: str = ""                    # Hugo's page address: runpost redirects from it, as from an alias
     weight: int = 0                  # Hugo's: posts with a weight come first, lowest first; 0 is none
+    rendered: bool = True            # Hugo's build options: render: never leaves the post out
     extra: dict[str, Any] = field(default_factory=dict)    # any other keys, for templates
     lines: dict[str, int] = field(default_factory=dict)    # key -> file line, for error messages
 

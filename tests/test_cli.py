@@ -235,11 +235,14 @@ def test_the_build_says_which_posts_it_left_out_and_the_flag_that_includes_them(
     (posts / "idea.md").write_text("---\ntitle: Idea\ndate: 2024-01-01\ndraft: true\n---\nSoon.\n")
     (posts / "later.md").write_text("---\ntitle: Later\ndate: 2999-01-01\n---\nSoon.\n")
     (posts / "later2.md").write_text("---\ntitle: Later 2\ndate: 2999-01-02\n---\nSoon.\n")
+    (posts / "private.md").write_text("---\ntitle: Private\ndate: 2024-01-01\n_build: {render: never}\n---\nNo.\n")
     result = run_build(cwd=site_dir)
     assert result.returncode == 0, result.stderr
-    assert "left out: 1 draft (--drafts), 2 posts dated in the future (--future)\n" in result.stdout + result.stderr
+    assert ("left out: 1 post with render: never (its build options), 1 draft (--drafts), "
+            "2 posts dated in the future (--future)\n") in result.stdout + result.stderr
     result = run_build("--drafts", "--future", cwd=site_dir)
-    assert "left out" not in result.stdout + result.stderr
+    assert "left out: 1 post with render: never (its build options)\n" in result.stdout + result.stderr
+    assert not (site_dir / "site/posts/private").exists() and "Private" not in (site_dir / "site/index.xml").read_text()
 
 
 def test_a_link_to_a_left_out_post_says_why_it_is_missing_and_the_flag_that_builds_it(tmp_path):

@@ -128,6 +128,30 @@ def test_drafts_and_future_posts_are_left_out_unless_asked(site_dir):
     assert "future-post" in names(load_config(site_dir, future=True))
 
 
+@pytest.mark.parametrize("options", ["_build:\n  render: never\n  list: never", "build:\n  render: false",
+                                     "_build: {render: link, list: local, publishResources: false}"])
+def test_a_post_its_build_options_never_render_is_left_out_whatever_the_flags(site_dir, options):
+    # Hugo writes such a page nowhere and lists it nowhere; runpost published it and put it in the feed.
+    (site_dir / "content/posts/private.md").write_text(f"---\ntitle: Private\ndate: 2020-01-01\n{options}\n---\nNo.\n")
+    left_out = []
+    config = load_config(site_dir, drafts=True, future=True, expired=True)
+    assert "private" not in [post.name for post in load_posts(config, left_out=left_out)]
+    assert ("private", "unrendered", "/posts/private/") in left_out
+
+
+@pytest.mark.parametrize("options, error", [
+    ("_build:\n  list: never", "4:1: error: '_build' list: never (a page left out of every list) is not supported: "
+                               "runpost lists each post it publishes; 'render: never' leaves the post out"),
+    ("build: {render: sometimes}", "4:1: error: 'build' render must be one of always, never, link (or true, false), "
+                                   "not 'sometimes'"),
+    ("_build: {render: always, lists: never}", "4:1: error: '_build' has no option 'lists' (Hugo's are render, list "
+                                               "and publishResources)"),
+    ("_build: never", "4:1: error: '_build' must be a mapping"),
+])
+def test_build_options_runpost_cannot_honour_are_errors_not_ignored(options, error):
+    assert errors_of(f"---\ntitle: P\ndate: 2020-01-01\n{options}\n---\n") == [f"content/posts/p.md:{error}"]
+
+
 def test_two_posts_claiming_one_url_is_an_error(site_dir):
     (site_dir / "content/posts/copy.md").write_text("---\ntitle: c\ndate: 2020-01-01\nslug: first-post\n---\n")
     with pytest.raises(BuildErrors) as caught:

@@ -288,6 +288,7 @@ def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: s
         aliases=fields.addresses("aliases"),
         url=fields.addresses("url")[0] if "url" in data and fields.addresses("url") else "",
         weight=fields.whole_number("weight"),
+        rendered=fields.build_options(),
         extra={key: value for key, value in data.items() if key not in _KNOWN},
         lines=dict(key_lines),
     )
@@ -297,7 +298,7 @@ def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: s
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _KNOWN = {"title", "date", "publishDate", "lastmod", "description", "summary", "tags",
-          "images", "draft", "slug", "params", "inputs", "expiryDate", "aliases", "url", "weight"}
+          "images", "draft", "slug", "params", "inputs", "expiryDate", "aliases", "url", "weight", "_build", "build"}
 _KNOWN_BY_LOWER = {name.lower(): name for name in _KNOWN}
 # Hugo's other names for the dates (its default `frontmatter` settings), each read where the
 # key itself is not given; of two, the earlier here wins, as in Hugo's lists.
@@ -411,6 +412,33 @@ class _Fields:
             self._fail(key, f"'{key}' must be true or false")
             return False
         return value
+
+    def build_options(self) -> bool:
+        """Hugo's build options (`_build`, or `build` in later versions): whether the page is rendered.
+
+        `render: never` (or false, or `link`: rendered nowhere either, since every list here links
+        each post's page) leaves the post out, as Hugo does. An unlisted page (`list: never` or
+        `local`) is an error, not a listed one: runpost lists every post it publishes, and a page
+        its author kept out of the lists must not appear in them unasked."""
+        key = "_build" if "_build" in self.data else "build"
+        options = self.mapping(key) if self.data.get(key) is not None else {}
+        values = {}
+        for name, allowed in (("render", ("always", "never", "link")), ("list", ("always", "never", "local"))):
+            value = options.get(name, "always")
+            value = {True: "always", False: "never"}.get(value, value) if isinstance(value, bool) else value
+            if not isinstance(value, str) or value.strip().lower() not in allowed:
+                self._fail(key, f"'{key}' {name} must be one of {', '.join(allowed)} (or true, false), not {value!r}")
+                return True
+            values[name] = value.strip().lower()
+        for name, value in options.items():
+            if name == "publishResources" and isinstance(value, bool):
+                continue
+            if name not in ("render", "list"):
+                self._fail(key, f"'{key}' has no option '{name}' (Hugo's are render, list and publishResources)")
+        if values["render"] == "always" and values["list"] != "always":
+            self._fail(key, f"'{key}' list: {values['list']} (a page left out of every list) is not supported: "
+                            "runpost lists each post it publishes; 'render: never' leaves the post out")
+        return values["render"] == "always"
 
     def mapping(self, key: str) -> dict[str, Any]:
         value = self.data.get(key, {})

@@ -302,7 +302,7 @@ def _check_page(page: str, urls: list[str], outputs: set[str], post: Post | None
         reported.add((post.url if post else page, site_path))
 
 
-_LEFT_OUT = {"draft": "a draft (--drafts builds drafts)", "future": "dated in the future (--future builds it)",
+_LEFT_OUT = {"unrendered": "never rendered (render: never in its build options)", "draft": "a draft (--drafts builds drafts)", "future": "dated in the future (--future builds it)",
              "expired": "past its expiry date (--expired builds it)"}
 
 
