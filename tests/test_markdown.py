@@ -244,3 +244,22 @@ def test_a_ten_digit_number_is_left_as_written_in_raw_html_and_in_code():
 
 def test_an_empty_item_of_a_loose_list_holds_no_paragraph():
     assert "<li>\n\n</li>" in markdown_to_html("- a\n\n-\n\n- c\n") and "<p>\n</p>" not in markdown_to_html("- a\n\n-\n\n- c\n")
+
+
+def test_a_fence_with_options_and_no_language_has_no_language_as_in_hugo():
+    # ``` {linenos=true} gave <code class="language-linenos=true" data-lang="linenos=true">.
+    from runpost.markup.codeblocks import parse_fence_info
+
+    assert parse_fence_info("{linenos=true}") == ("", {"linenos": "true"})
+    assert parse_fence_info(" {linenos=table, hl_lines=[2]} ") == ("", {"linenos": "table", "hl_lines": "2"})
+    assert parse_fence_info("{.python}") == ("python", {})          # pandoc's form names the language
+    html = markdown_to_html("``` {linenos=true}\nplain text\n```\n")
+    assert "plain text" in html and "language-" not in html and "data-lang" not in html
+
+
+def test_an_empty_hl_lines_marks_no_line_as_in_hugo():
+    from runpost.markup.codeblocks import display_option_problems
+
+    assert display_option_problems({"hl_lines": "[]"}) == [] and display_option_problems({"hl_lines": ""}) == []
+    html = markdown_to_html("```go {linenos=table,hl_lines=[]}\npackage main\n```\n")
+    assert "package" in html and "hl" not in re.findall(r'class="([^"]*)"', html)

@@ -24,6 +24,8 @@ def parse_fence_info(info: str) -> tuple[str, dict[str, str]]:
     if not match:
         return fence_language(info), {}
     language, attributes = match.group(1), match.group(3) or ""
+    if re.match(r"\s*\{\s*[\w-]+\s*=.*\}\s*$", info, re.S):
+        language, attributes = "", info.strip()[1:-1]     # Hugo's ``` {linenos=true}: options, no language
     # Hugo's `{.wide #listing-1 linenos=table}`: classes and an id for the highlight <div>.
     classes = re.findall(r"(?:^|(?<=[\s,]))\.([\w-]+)", attributes)
     identifier = re.findall(r"(?:^|(?<=[\s,]))#([\w-]+)", attributes)
@@ -103,7 +105,7 @@ def display_option_problems(options: dict[str, str]) -> list[tuple[str, str]]:
     hl_lines = options.get("hl_lines")
     if hl_lines is not None:
         items = [item.strip("\"'") for item in re.split(r"[\s,]+", hl_lines.strip().strip("[]")) if item]
-        if not items or not all(_LINE_RANGE.fullmatch(item) for item in items):
+        if not all(_LINE_RANGE.fullmatch(item) for item in items):     # `hl_lines=[]`: none, as in Hugo
             problems.append(("hl_lines", f"hl_lines must be line numbers and ranges like \"2 4-6\", got '{hl_lines}'"))
     start = options.get("linenostart")
     if start is not None and not start.strip().isdigit():
