@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import BuildError, BuildErrors, Location, UsageError, did_you_mean
+from .errors import BuildError, BuildErrors, Location, UsageError, did_you_mean, is_long_number, long_number_error
 
 CONFIG_NAME = "runpost.toml"
 # The theme ships inside the package (package data), so an installed wheel can
@@ -205,13 +205,18 @@ def _read_settings(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
-        settings = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        settings = tomllib.loads(text)
     except UnicodeDecodeError as error:
         raise BuildError(Location(path, 1), f"not UTF-8 ({error.reason})") from None
     except RecursionError:              # tables nested thousands deep
         raise BuildError(Location(path, 1), "invalid TOML: nested deeper than runpost reads") from None
     except tomllib.TOMLDecodeError as error:
         raise BuildError(toml_error_location(path, error), f"invalid TOML: {error.args[0].split(' (at')[0]}") from None
+    except ValueError as error:         # after TOMLDecodeError, which is one
+        if not is_long_number(error):
+            raise
+        raise long_number_error(path, text) from None
     problems = []
     for key, value in settings.items():
         expected = _KNOWN_KEYS.get(key)

@@ -6,6 +6,7 @@ only place that prints them.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +65,20 @@ class BuildError(Exception):
     def __str__(self) -> str:
         prefix = f"{self.location}: " if self.location else ""
         return f"{prefix}error: {self.message}"
+
+
+def is_long_number(error: ValueError) -> bool:
+    """Python's int() refuses 4,300 digits and more (CVE-2020-10735): PyYAML, tomllib and json too."""
+    return "integer string conversion" in str(error)
+
+
+def long_number_error(path: Path, text: str) -> BuildError:
+    """The error for a file whose reader met such a number, at the number."""
+    found = re.search(r"\d{4300,}", text)
+    where = Location(path, text.count("\n", 0, found.start()) + 1, found.start() - text.rfind("\n", 0, found.start())) \
+        if found else Location(path, 1, 1)
+    return BuildError(where, "a number of more than 4,300 digits, which Python does not read: write it in quotes "
+                             "to keep it as text")
 
 
 class UsageError(Exception):

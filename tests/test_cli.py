@@ -285,6 +285,29 @@ def test_an_error_says_what_to_do(site_dir, files, args, expected):
     assert result.returncode in (1, 2) and expected in result.stderr, result.stderr
 
 
+LONG = "1" + "0" * 4300      # int() refuses it (CVE-2020-10735): PyYAML, tomllib and json raised ValueError
+
+
+@pytest.mark.parametrize("files, args, expected", [
+    ({"content/posts/y.md": f"---\ntitle: Y\ndate: 2024-01-01\nn: {LONG}\n---\n"}, (), "y.md:4:4: error: a number of"),
+    ({"content/posts/y.md": f"+++\ntitle = 'Y'\ndate = 2024-01-01\nn = {LONG}\n+++\n"}, (), "y.md:4:5: error: a number of"),
+    ({"content/posts/y.md": f'{{"title": "Y", "date": "2024-01-01", "n": {LONG}}}\n'}, (), "y.md:1:43: error: a number of"),
+    ({"runpost.toml": f"title = 'x'\nn = {LONG}\n"}, (), "runpost.toml:2:5: error: a number of more than 4,300 digits"),
+    ({}, ("--build-dir", "runpost.toml"), "error: cannot use '"),
+    ({}, ("--build-dir", "runpost.toml/sub"), "runpost.toml' is a file, not a folder"),
+    ({}, ("--output", "runpost.toml/sub"), "error: cannot use 'runpost.toml/sub' as the output folder: 'runpost.toml' is a file"),
+    ({}, ("serve", "--build-dir", "runpost.toml"), "as the results folder: it is a file, not a folder"),
+], ids=["yaml", "toml", "json", "settings", "build-dir-file", "build-dir-under-file", "output-under-file", "serve"])
+def test_hostile_values_are_errors_at_their_place_not_internal_errors(site_dir, files, args, expected):
+    (site_dir / "runpost.toml").touch()
+    for name, text in files.items():
+        (site_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        (site_dir / name).write_text(text)
+    result = run_build(*args, cwd=site_dir, timeout=30)
+    assert result.returncode in (1, 2) and expected in result.stderr and "internal error" not in result.stderr, result.stderr
+    assert result.returncode == (2 if args else 1)
+
+
 def test_results_of_a_deleted_post_are_named_in_a_warning_and_kept(tmp_path):
     (tmp_path / "content/posts").mkdir(parents=True)
     (tmp_path / "content/posts/kept.md").write_text(

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from ..config import toml_error_location
-from ..errors import BuildError, ErrorCollector, Location
+from ..errors import BuildError, ErrorCollector, Location, is_long_number, long_number_error
 from ..markup.markdown import without_controls
 from ..post import FrontMatter
 from .slugs import post_segment
@@ -31,6 +31,15 @@ _NOT_AN_ADDRESS = re.compile(r"[\\?#\x00-\x1f\x7f]")
 
 def parse_front_matter(path: Path, text: str, default_slug: str) -> tuple[FrontMatter, str, int]:
     """Return (front matter, body, file line where the body starts)."""
+    try:
+        return _parse_front_matter(path, text, default_slug)
+    except ValueError as error:
+        if not is_long_number(error):
+            raise
+        raise long_number_error(path, text) from None
+
+
+def _parse_front_matter(path: Path, text: str, default_slug: str) -> tuple[FrontMatter, str, int]:
     if text.startswith("{"):
         return _json_front_matter(path, text, default_slug)
     lines = text.split("\n")

@@ -34,6 +34,9 @@ def check_output_folder(output_dir: Path, root: Path, sources: list[Path], force
     if refusal:
         raise UsageError(f"refusing to use '{output_dir}' as the output folder: {refusal}")
     if not output.exists():
+        parent = next(path for path in output_dir.parents if path.exists() or path.is_symlink())
+        if not parent.is_dir():
+            raise UsageError(f"cannot use '{output_dir}' as the output folder: '{parent}' is a file, not a folder")
         return
     # --force replaces a folder, never a file (`--output runpost.toml --force` is a typo, not a wish).
     if not output.is_dir():
@@ -79,6 +82,10 @@ def check_build_folder(build_dir: Path, root: Path, others: list[Path]) -> None:
     problem = misplaced(build_dir.resolve(), root.resolve(), [path.resolve() for path in others])
     if problem:
         raise UsageError(f"refusing to use '{build_dir}' as the results folder: {problem}")
+    existing = next(path for path in (build_dir, *build_dir.parents) if path.exists() or path.is_symlink())
+    if not existing.is_dir():
+        shown = "it is" if existing == build_dir else f"'{existing}' is"
+        raise UsageError(f"cannot use '{build_dir}' as the results folder: {shown} a file, not a folder")
 
 
 def _never_allowed(output: Path, root: Path, sources: list[Path]) -> str:
