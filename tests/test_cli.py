@@ -1,5 +1,6 @@
 """The command-line contract: exit codes, compiler-style errors, no traceback, untouched output."""
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -306,6 +307,31 @@ def test_hostile_values_are_errors_at_their_place_not_internal_errors(site_dir, 
     result = run_build(*args, cwd=site_dir, timeout=30)
     assert result.returncode in (1, 2) and expected in result.stderr and "internal error" not in result.stderr, result.stderr
     assert result.returncode == (2 if args else 1)
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"templates/shortcodes/note2.html": b"{% if %}\n", "content/posts/x.md": b"{{< note2 >}}\n"},
+     "templates/shortcodes/note2.html:1: error: template error: Expected an expression"),
+    ({"templates/shortcodes/figure.html": b"{% endif %}\n", "content/posts/x.md": b'{{< figure src="/a.png" >}}\n'},
+     "templates/shortcodes/figure.html:1: error: template error: Encountered unknown tag 'endif'"),
+    ({"templates/post.html": b"<p>caf\xe9</p>\n", "content/posts/x.md": b"Hi\n"},
+     "templates/post.html:1: error: template error: not UTF-8 (byte 0xe9): save it as UTF-8"),
+    ({"templates/shortcodes/b.html": b"\n<b>caf\xe9</b>\n", "content/posts/x.md": b"{{< b >}}\n"},
+     "templates/shortcodes/b.html:2: error: template error: not UTF-8 (byte 0xe9)"),
+    ({"content/posts/x/index.md": b"Hi\n", "content/posts/x/caf\xe9.png": b"x"},
+     "content/posts/x/caf\\udce9.png: error: the file name is not UTF-8: rename it"),
+    ({"content/posts/x/index.md": b"```python {exec=true}\nopen(b'caf\\xe9.txt', 'wb').write(b'x')\n```\n"},
+     "x/index.md: error: the code wrote files whose names are not UTF-8: 'caf\\udce9.txt'"),
+], ids=["shortcode-syntax", "builtin-override-syntax", "page-template-latin1", "shortcode-latin1",
+        "bundle-file-name", "written-file-name"])
+def test_broken_templates_and_file_names_are_errors_at_the_file_not_internal_errors(tmp_path, files, expected):
+    for name, data in files.items():
+        path = tmp_path / os.fsdecode(name.encode("latin-1")) if "\xe9" in name else tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        front = b"---\ntitle: a\ndate: 2024-01-01\n---\n" if name.endswith(".md") else b""
+        path.write_bytes(front + data)
+    result = run_build(cwd=tmp_path)
+    assert result.returncode == 1 and expected in result.stderr and "internal error" not in result.stderr, result.stderr
 
 
 def test_results_of_a_deleted_post_are_named_in_a_warning_and_kept(tmp_path):

@@ -203,6 +203,9 @@ def _with_bundle_assets(post: Post, bundle: Path, roots: tuple[Path, ...] | None
             except BuildError as error:
                 problems.add(error)
                 continue
+        if not is_utf8(relative.as_posix()):     # os.fsdecode's surrogates: no page can name it, no manifest hold it
+            problems.add(BuildError(Location(file), "the file name is not UTF-8: rename it"))
+            continue
         if file.is_dir():
             continue
         if not file.is_file():  # a broken symlink, a named pipe, a socket: nothing to publish
@@ -253,3 +256,12 @@ def check_unique_urls(posts: list[Post]) -> None:
             where = post.meta.location_of(post.path, "slug") if "slug" in post.meta.lines else Location(post.path, 1, 1)
             errors.add(BuildError(where, f"URL {post.url} is also claimed by {Location(other.path)}"))
     errors.raise_if_any()
+
+
+def is_utf8(name: str) -> bool:
+    """False for a name the file system gave with bytes that are not UTF-8 (os.fsdecode's surrogates)."""
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False

@@ -12,6 +12,7 @@ from typing import Any
 from . import keys, store
 from .plan import Plan
 from ..config import Config
+from ..content.load import is_utf8
 from ..errors import BuildError, Location
 from ..post import CellOutput, Figure, Post, Results, ValueChange
 from ..report import Reporter
@@ -103,12 +104,13 @@ def stored_files(post: Post, temp: Path) -> list[dict[str, str]]:
     """The files the code wrote (beside the page, or at the site root), to store and publish. A
     symbolic link among them is an error: published, it would copy what it leads to (another
     file of the machine), and stored, it would lead elsewhere on the next machine."""
-    entries, links = [], []
+    entries, links, unnamed = [], [], []
     for area in ("files", "site"):
         root = temp / area
         for folder, folders, names in os.walk(root):       # links to folders are not followed
             here = Path(folder)
             links += [(here / name).relative_to(root) for name in folders + names if (here / name).is_symlink()]
+            unnamed += [(here / name).relative_to(root) for name in folders + names if not is_utf8(name)]
             folders[:] = sorted(name for name in folders if name != "__pycache__" and not (here / name).is_symlink())
             for name in sorted(names):
                 path = here / name
@@ -116,6 +118,10 @@ def stored_files(post: Post, temp: Path) -> list[dict[str, str]]:
                     relative = path.relative_to(temp).as_posix()
                     entries.append({"path": relative, "site_path": site_path(post, relative),
                                     "sha256": keys.hash_file(path)})
+    if unnamed:
+        shown = ", ".join(sorted(repr(path.as_posix()) for path in unnamed))
+        raise BuildError(Location(post.path), f"the code wrote files whose names are not UTF-8: {shown}; "
+                         "name them in UTF-8 (no page can link to them, nor any manifest hold them)")
     if links:
         shown = ", ".join(sorted(link.as_posix() for link in links))
         raise BuildError(Location(post.path), f"the code left symbolic links among the files it wrote: {shown}; "

@@ -46,8 +46,15 @@ def shortcodes_needing_inner(config) -> frozenset[str]:
     """Shortcodes that must be closed: highlight, and templates that use `inner` (Hugo's
     .Inner rule: `{{< note >}}` with no `{{< /note >}}` is an error, not an empty note)."""
     templates = _shortcode_templates(config)
-    return frozenset({"highlight"} | {name for name, path in templates.items()
-                                      if re.search(r"\binner\b", path.read_text(encoding="utf-8"))})
+    return frozenset({"highlight"} | {name for name, path in templates.items() if _uses_inner(path)})
+
+
+def _uses_inner(path: Path) -> bool:
+    # As bytes: a template that is not UTF-8 is reported where it is rendered, at its file.
+    try:
+        return re.search(rb"\binner\b", path.read_bytes()) is not None
+    except OSError as error:
+        raise BuildError(Location(path), f"cannot read this template: {error.strerror or error}") from None
 
 
 def _shortcode_templates(config) -> dict[str, Path]:

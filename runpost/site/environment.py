@@ -41,10 +41,24 @@ class _CompiledTemplates(jinja2.BytecodeCache):
 _COMPILED: dict[tuple[str, bool], _CompiledTemplates] = {}
 
 
+class _Loader(jinja2.FileSystemLoader):
+    """Jinja's file loader, for which a template that is not UTF-8 (saved as Latin-1) is a syntax
+    error at the file, reported like any other template error, not a UnicodeDecodeError."""
+
+    def get_source(self, environment: jinja2.Environment, template: str):
+        try:
+            return super().get_source(environment, template)
+        except UnicodeDecodeError as error:
+            found = next((Path(folder) / template for folder in self.searchpath if (Path(folder) / template).is_file()), None)
+            line = 1 + error.object[:error.start].count(b"\n") if isinstance(error.object, bytes) else 1
+            raise jinja2.TemplateSyntaxError(f"not UTF-8 (byte 0x{error.object[error.start]:02x}): save it as UTF-8",
+                                             line, template, str(found) if found else None) from None
+
+
 def make_environment(templates_dirs: Iterable[Path], base_url: str = "/", raw_html: bool = False) -> jinja2.Environment:
     """Templates searched in order (the site's own first, then the theme's)."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(path) for path in templates_dirs]),
+        loader=_Loader([str(path) for path in templates_dirs]),
         bytecode_cache=_COMPILED.setdefault((base_url, raw_html), _CompiledTemplates()),
         autoescape=jinja2.select_autoescape(["html", "xml", "htm"], default_for_string=True),
         trim_blocks=True,

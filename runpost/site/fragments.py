@@ -16,6 +16,7 @@ import html
 import numbers
 import posixpath
 import re
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import jinja2
@@ -24,7 +25,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.styles import get_style_by_name
 
 from ..markup.cells import highlight_code_bounds
-from ..errors import BuildError, BuildErrors, did_you_mean
+from ..errors import BuildError, BuildErrors, Location, did_you_mean
 from ..markup.hugo_compat.headings import go_lower, resolve_heading_ids
 from ..markup.markdown import heading_id, highlight_code, markdown_to_html, without_controls
 from .images import size_images
@@ -149,6 +150,9 @@ class _Renderer:
         except jinja2.TemplateNotFound:
             raise self.fail(shortcode, f"no template for shortcode '{shortcode.name}' "
                                        f"(expected templates/shortcodes/{shortcode.name}.html)") from None
+        except jinja2.TemplateSyntaxError as error:     # at the template's line, as a page template's is
+            raise BuildError(Location(Path(error.filename or f"shortcodes/{shortcode.name}.html"), error.lineno or 0),
+                             f"template error: {error.message}") from None
         try:
             return template.render(params=dict(shortcode.named), positional=list(shortcode.positional),
                                    inner=self.inner(shortcode), page=self.post, name=shortcode.name)
