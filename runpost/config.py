@@ -156,7 +156,7 @@ def source_folders(config: Config, results: bool = True) -> list[Path]:
             config.root / "static", config.root / ".git"]
 
 
-_NOT_IN_BASE_URL = re.compile(r"[\s?#]")     # a query, a fragment, spaces
+_NOT_IN_BASE_URL = re.compile(r"[\s?#\x00-\x1f\x7f]")     # a query, a fragment, spaces, control characters (NUL)
 
 
 def base_url_problem(url: str) -> str:
@@ -167,10 +167,11 @@ def base_url_problem(url: str) -> str:
 
     if url == "/":
         return ""
+    shown = url if url.isprintable() else repr(url)[1:-1]      # a NUL or an escape code, as \x00
     try:
         parts = urlsplit(url)
     except ValueError:                  # https://[::1/ (an unclosed IPv6 address)
-        return f"'{url}' is not a URL (such as https://example.org/blog/; '/' if its address is not known yet)"
+        return f"'{shown}' is not a URL (such as https://example.org/blog/; '/' if its address is not known yet)"
     try:
         port_ok = parts.port is None or parts.port > 0
     except ValueError:                  # https://example.org:abc/
@@ -182,7 +183,7 @@ def base_url_problem(url: str) -> str:
     if not parts.scheme and port_ok and not _NOT_IN_BASE_URL.search(url):
         example = "https:" + url if url.startswith("//") else "https://example.org" + url if url.startswith("/") \
             else "https://" + url
-    return (f"'{url}' is not the absolute URL of the site (such as {normalize_base_url(example)}; "
+    return (f"'{shown}' is not the absolute URL of the site (such as {normalize_base_url(example)}; "
             "'/' if its address is not known yet)")
 
 

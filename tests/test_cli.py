@@ -361,3 +361,11 @@ def test_results_of_a_renamed_post_are_named_with_the_move_that_keeps_them(tmp_p
     result = run_build("--explain", cwd=tmp_path)
     assert ("build/old: warning: stored results of no post in content/posts/: delete the folder, or they stay in "
             "build/ and in every commit of it; renamed to new? `mv build/old build/new` keeps its results") in result.stderr
+
+
+def test_a_base_url_with_a_control_character_is_refused_and_shown_escaped(site_dir):
+    # A NUL from a TOML escape was written into every page.
+    (site_dir / "runpost.toml").write_text('title = "T"\nbase_url = "https://ex\\u0000ample.com/"\n')
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1 and "\0" not in result.stderr
+    assert "runpost.toml:2:1: error: setting 'base_url': 'https://ex\\x00ample.com/' is not the absolute URL" in result.stderr
