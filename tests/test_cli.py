@@ -369,3 +369,17 @@ def test_a_base_url_with_a_control_character_is_refused_and_shown_escaped(site_d
     result = run_build(cwd=site_dir)
     assert result.returncode == 1 and "\0" not in result.stderr
     assert "runpost.toml:2:1: error: setting 'base_url': 'https://ex\\x00ample.com/' is not the absolute URL" in result.stderr
+
+
+@pytest.mark.parametrize("code, status, expected", [
+    ("class Oops(Exception):\n    def __str__(self):\n        raise KeyboardInterrupt\nraise Oops()\n", 1,
+     "x.md:10: error: Oops: <exception str() failed>"),
+    ("import json\njson.dumps = lambda *a, **k: 1 / 0\nprint('done')\n", 0, "wrote"),
+], ids=["str-raises-keyboardinterrupt", "post-patches-json"])
+def test_what_post_code_does_to_itself_never_breaks_the_kernel(tmp_path, code, status, expected):
+    # Both printed the kernel's own traceback and blamed SIGINT or os._exit.
+    (tmp_path / "content/posts").mkdir(parents=True)
+    (tmp_path / "content/posts/x.md").write_text(f"---\ntitle: a\ndate: 2024-01-01\n---\n\n```python {{exec=true}}\n{code}```\n")
+    result = run_build(cwd=tmp_path)
+    assert result.returncode == status and expected in result.stdout + result.stderr, result.stderr
+    assert "Traceback" not in result.stderr

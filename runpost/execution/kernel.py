@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import builtins
 import io
-import json
+from json import dumps as _dumps, loads as _loads   # the kernel's own: a post may patch json.dumps for itself
 import os
 import sys
 import threading
@@ -93,7 +93,7 @@ class EventPipe:
         self.lock = threading.Lock()
 
     def send(self, event: str, **fields: Any) -> None:
-        data = (json.dumps({"event": event, **fields}) + "\n").encode("utf-8")
+        data = (_dumps({"event": event, **fields}) + "\n").encode("utf-8")
         with self.lock:
             try:
                 while data and self.fd >= 0:
@@ -270,7 +270,7 @@ def _text_of(error: BaseException) -> str:
     """str(error), or what traceback prints when that raises."""
     try:
         return str(error)
-    except Exception:
+    except BaseException:      # even a KeyboardInterrupt its __str__ raises: the block failed, not the kernel
         return "<exception str() failed>"
 
 
@@ -301,7 +301,7 @@ def format_error(error: BaseException, path: str) -> str:
 
 def read_job(fd: int) -> dict[str, Any]:
     with os.fdopen(fd, "rb") as file:
-        return json.loads(file.read().decode("utf-8"))
+        return _loads(file.read().decode("utf-8"))
 
 
 def main(argv: list[str]) -> None:
