@@ -48,3 +48,27 @@ def call_deep(function: Callable[[], Result]) -> Result:
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
     return outcome["result"]  # type: ignore[return-value]
+
+
+_marks = threading.local()     # the innermost bounded() call on this thread: (its frame, its depth)
+
+
+def bounded(function: Callable[[], Result], frames: int = 20_000) -> Result:
+    """function() with at most `frames` more frames of Python stack: a template that includes
+    itself, or a macro that calls itself, ends in RecursionError in a second, where the deep
+    stack's limit (above) let it grow for minutes and gigabytes. Nested calls (a shortcode in a
+    shortcode) each get their own allowance, so deep but finite nesting still renders."""
+    outer = getattr(_marks, "mark", None)
+    here, steps = sys._getframe(), 0
+    frame = here
+    while frame is not None and (outer is None or frame is not outer[0]):   # back to the enclosing call only
+        steps, frame = steps + 1, frame.f_back
+    depth = steps + (outer[1] if outer is not None and frame is not None else 0)
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(min(max(previous, RECURSION_LIMIT), depth + frames))
+    _marks.mark = (here, depth)
+    try:
+        return function()
+    finally:
+        _marks.mark = outer
+        sys.setrecursionlimit(previous)

@@ -322,8 +322,15 @@ def test_hostile_values_are_errors_at_their_place_not_internal_errors(site_dir, 
      "content/posts/x/caf\\udce9.png: error: the file name is not UTF-8: rename it"),
     ({"content/posts/x/index.md": b"```python {exec=true}\nopen(b'caf\\xe9.txt', 'wb').write(b'x')\n```\n"},
      "x/index.md: error: the code wrote files whose names are not UTF-8: 'caf\\udce9.txt'"),
+    ({"templates/shortcodes/inc.html": b"{% include 'shortcodes/inc.html' %}\n", "content/posts/x.md": b"{{< inc >}}\n"},
+     "x.md:5:1: error: shortcode 'inc' never ends: its template includes itself"),
+    ({"templates/shortcodes/m.html": b"{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}\n", "content/posts/x.md": b"{{< m >}}\n"},
+     "x.md:5:1: error: shortcode 'm' never ends"),
+    ({"templates/post.html": b"{% include 'post.html' %}\n", "content/posts/x.md": b"Hi\n"},
+     "post.html: error: template error: it never ends (it includes itself"),
 ], ids=["shortcode-syntax", "builtin-override-syntax", "page-template-latin1", "shortcode-latin1",
-        "bundle-file-name", "written-file-name"])
+        "bundle-file-name", "written-file-name", "shortcode-includes-itself", "shortcode-macro-recursion",
+        "page-includes-itself"])
 def test_broken_templates_and_file_names_are_errors_at_the_file_not_internal_errors(tmp_path, files, expected):
     for name, data in files.items():
         path = tmp_path / os.fsdecode(name.encode("latin-1")) if "\xe9" in name else tmp_path / name

@@ -25,6 +25,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.styles import get_style_by_name
 
 from ..markup.cells import highlight_code_bounds
+from ..deep import bounded
 from ..errors import BuildError, BuildErrors, Location, did_you_mean
 from ..markup.hugo_compat.headings import go_lower, resolve_heading_ids
 from ..markup.markdown import heading_id, highlight_code, markdown_to_html, without_controls
@@ -154,10 +155,14 @@ class _Renderer:
             raise BuildError(Location(Path(error.filename or f"shortcodes/{shortcode.name}.html"), error.lineno or 0),
                              f"template error: {error.message}") from None
         try:
-            return template.render(params=dict(shortcode.named), positional=list(shortcode.positional),
-                                   inner=self.inner(shortcode), page=self.post, name=shortcode.name)
+            inner = self.inner(shortcode)
+            return bounded(lambda: template.render(params=dict(shortcode.named), positional=list(shortcode.positional),
+                                                   inner=inner, page=self.post, name=shortcode.name))
         except BuildError:
             raise
+        except RecursionError:
+            raise self.fail(shortcode, f"shortcode '{shortcode.name}' never ends: its template includes itself or calls "
+                                       f"a macro that never stops calling itself (in {template.filename or template.name})") from None
         except Exception as error:   # a template bug: point at the call, name the template
             raise self.fail(shortcode, f"shortcode '{shortcode.name}' failed: {type(error).__name__}: {error}"
                                        f" (in {getattr(template, 'filename', None) or template.name})") from None

@@ -19,6 +19,7 @@ import jinja2
 import jinja2.meta
 
 from ..config import Config
+from ..deep import bounded
 from ..content.slugs import tag_slug
 from ..errors import BuildError, BuildErrors, ErrorCollector, Location
 from ..markup.hugo_compat.headings import go_lower
@@ -368,7 +369,10 @@ def _page_of_post(view: PostView) -> dict:
 
 def _render(env: jinja2.Environment, name: str, context: dict, **extra: Any) -> str:
     try:
-        return env.get_template(name).render(**context, **extra)
+        return bounded(lambda: env.get_template(name).render(**context, **extra))
+    except RecursionError:
+        raise BuildError(Location(Path(name)), "template error: it never ends (it includes itself, or a macro "
+                                               "never stops calling itself)") from None
     except jinja2.TemplateSyntaxError as error:
         raise BuildError(Location(Path(error.filename or name), error.lineno or 0), f"template error: {error.message}") from None
     except Exception as error:  # undefined attributes, a filter that raised, 1/0 in a template...
