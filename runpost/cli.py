@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
             executor=args.executor,
         )
         require_project(config)
+        if args.content is None:
+            _check_content_link(config)
         from .site.output import check_build_folder
 
         check_build_folder(config.build_dir, config.root, [*source_folders(config, results=False), config.output_dir])
@@ -133,6 +135,18 @@ def _choose_output(config: Config, explicit: bool, force: bool, reporter: Report
         return dataclasses.replace(config, output_dir=preview)
     check_output_folder(config.output_dir, config.root, source_folders(config), force=force)
     return config
+
+
+def _check_content_link(config: Config) -> None:
+    """content/ as a link leading out of the project is refused as content/posts as one is;
+    `--content FOLDER` reads a folder elsewhere on purpose."""
+    from .content.confine import outside_error
+    from .errors import BuildError
+
+    error = outside_error(config.content_dir, (config.root.resolve(),), "folder")
+    if error is not None:
+        raise BuildError(error.location, f"{error.message} (--content {os.path.realpath(config.content_dir)} "
+                                         "reads it on purpose)")
 
 
 def _folder(text: str) -> Path:

@@ -390,3 +390,18 @@ def test_what_post_code_does_to_itself_never_breaks_the_kernel(tmp_path, code, s
     result = run_build(cwd=tmp_path)
     assert result.returncode == status and expected in result.stdout + result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_content_folder_linked_from_outside_the_project_is_refused_unless_named(tmp_path):
+    # content/posts as such a link was refused; content/ as one published the outside posts.
+    outside, project = tmp_path / "outside", tmp_path / "project"
+    (outside / "posts").mkdir(parents=True)
+    (outside / "posts/leak.md").write_text("---\ntitle: Leak\ndate: 2024-01-01\n---\nOUTSIDE\n")
+    project.mkdir()
+    (project / "runpost.toml").write_text('title = "T"\n')
+    (project / "content").symlink_to(outside)
+    result = run_build(cwd=project)
+    assert result.returncode == 1 and not (project / "site").exists()
+    assert f"content: error: folder leads outside the project (to {outside})" in result.stderr
+    assert run_build("--content", str(outside), cwd=project).returncode == 0      # on purpose
+    assert "OUTSIDE" in (project / "site/posts/leak/index.html").read_text()
