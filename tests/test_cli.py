@@ -382,7 +382,10 @@ def test_a_base_url_with_a_control_character_is_refused_and_shown_escaped(site_d
     ("class Oops(Exception):\n    def __str__(self):\n        raise KeyboardInterrupt\nraise Oops()\n", 1,
      "x.md:10: error: Oops: <exception str() failed>"),
     ("import json\njson.dumps = lambda *a, **k: 1 / 0\nprint('done')\n", 0, "wrote"),
-], ids=["str-raises-keyboardinterrupt", "post-patches-json"])
+    ("class M(type):\n    @property\n    def __name__(cls):\n        1 / 0\n"
+     "class Oops(Exception, metaclass=M):\n    pass\nraise Oops('x')\n", 1, "the post's code broke the process running it"),
+    ("import os\nos.write = None\nprint(1)\n", 1, "the post's code broke the process running it (TypeError)"),
+], ids=["str-raises-keyboardinterrupt", "post-patches-json", "unnamed-exception", "os-write-gone"])
 def test_what_post_code_does_to_itself_never_breaks_the_kernel(tmp_path, code, status, expected):
     # Both printed the kernel's own traceback and blamed SIGINT or os._exit.
     (tmp_path / "content/posts").mkdir(parents=True)

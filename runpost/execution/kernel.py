@@ -304,12 +304,28 @@ def read_job(fd: int) -> dict[str, Any]:
         return _loads(file.read().decode("utf-8"))
 
 
+_write, _exit = os.write, os._exit      # the kernel's own: a post may replace os.write for itself
+
+
+def _name_of(error: BaseException) -> str:
+    """The exception's class name, even when the post made reading it raise."""
+    try:
+        return str(type.__dict__["__name__"].__get__(type(error)))
+    except BaseException:
+        return "an exception"
+
+
 def main(argv: list[str]) -> None:
     # A post's code must not train on for an hour as an orphan of a builder killed outright.
     die_with_parent(None)
     job = read_job(int(argv[0]))
     events = EventPipe(int(argv[1]))
-    ok = run_job(job, events)
+    try:
+        ok = run_job(job, events)
+    except BaseException as error:      # the post's code broke what the kernel itself uses
+        _write(2, f"runpost: the post's code broke the process running it ({_name_of(error)}); the block "
+                  "that ran last is named below\n".encode())
+        _exit(1)
     sys.stdout.flush()
     sys.stderr.flush()
     # os._exit: threads or atexit handlers the post left behind must not keep
