@@ -53,10 +53,11 @@ def call_deep(function: Callable[[], Result]) -> Result:
 _marks = threading.local()     # the innermost bounded() call on this thread: (its frame, its depth)
 
 
-def bounded(function: Callable[[], Result], frames: int = 20_000) -> Result:
+def bounded(function: Callable[[], Result], frames: int = 4_000) -> Result:
     """function() with at most `frames` more frames of Python stack: a template that includes
-    itself, or a macro that calls itself, ends in RecursionError in a second, where the deep
-    stack's limit (above) let it grow for minutes and gigabytes. Nested calls (a shortcode in a
+    itself, or a macro that calls itself, ends in RecursionError in half a second, where the deep
+    stack's limit (above) let it grow for minutes and gigabytes. A template's own rendering needs
+    tens of frames, a macro drawing a tree a few per level; nested calls (a shortcode in a
     shortcode) each get their own allowance, so deep but finite nesting still renders."""
     outer = getattr(_marks, "mark", None)
     here, steps = sys._getframe(), 0
