@@ -57,8 +57,9 @@ def bounded(function: Callable[[], Result], frames: int = 4_000) -> Result:
     """function() with at most `frames` more frames of Python stack: a template that includes
     itself, or a macro that calls itself, ends in RecursionError in half a second, where the deep
     stack's limit (above) let it grow for minutes and gigabytes. A template's own rendering needs
-    tens of frames, a macro drawing a tree a few per level; nested calls (a shortcode in a
-    shortcode) each get their own allowance, so deep but finite nesting still renders."""
+    tens of frames, a macro drawing a tree a few per level. A shortcode's inner shortcodes are
+    rendered before its template, not inside this allowance, so deep but finite nesting still
+    renders. The limit is only ever lowered: off the deep stack, Python's own stays."""
     outer = getattr(_marks, "mark", None)
     here, steps = sys._getframe(), 0
     frame = here
@@ -66,7 +67,7 @@ def bounded(function: Callable[[], Result], frames: int = 4_000) -> Result:
         steps, frame = steps + 1, frame.f_back
     depth = steps + (outer[1] if outer is not None and frame is not None else 0)
     previous = sys.getrecursionlimit()
-    sys.setrecursionlimit(min(max(previous, RECURSION_LIMIT), depth + frames))
+    sys.setrecursionlimit(min(previous, depth + frames))      # never above the limit it runs under
     _marks.mark = (here, depth)
     try:
         return function()
