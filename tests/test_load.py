@@ -314,3 +314,9 @@ def test_jekylls_published_false_is_a_draft_as_hugo_reads_it():
     assert meta_of("date: 2023-01-01\npublished: true\n").draft is False
     assert meta_of("date: 2023-01-01\npublished: false\ndraft: false\n").draft is False
     assert meta_of("date: 2023-01-01\npublished: 2023-01-07\n").publish_date.day == 7
+
+
+def test_a_post_with_classic_mac_line_ends_reads_as_commonmark_reads_it():
+    # A lone CR ends a line in CommonMark; such a post was "missing front matter" at 1:1.
+    post = parse_post(Path("content/posts/p.md"), "---\rtitle: P\rdate: 2020-01-01\r---\rHi.\r\r## Head\r")
+    assert post.meta.title == "P" and post.body == "Hi.\n\n## Head\n" and post.body_line == 5

@@ -176,7 +176,7 @@ def read_post(path: Path, bundle: Path | None, roots: tuple[Path, ...] | None = 
 
 def parse_post(path: Path, text: str, bundle: Path | None = None) -> Post:
     """Split and validate front matter; compute the post's URL. Pure."""
-    text = text.replace("\r\n", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")     # CommonMark's line endings: CRLF, LF, and a lone CR (classic Mac)
     default_slug = bundle.name if bundle else path.stem
     meta, body, body_line = parse_front_matter(path, text, default_slug)
     return Post(
