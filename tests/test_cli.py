@@ -408,3 +408,13 @@ def test_a_content_folder_linked_from_outside_the_project_is_refused_unless_name
     assert f"content: error: folder leads outside the project (to {outside})" in result.stderr
     assert run_build("--content", str(outside), cwd=project).returncode == 0      # on purpose
     assert "OUTSIDE" in (project / "site/posts/leak/index.html").read_text()
+
+
+def test_an_exception_message_of_several_lines_never_reads_as_another_error(tmp_path):
+    (tmp_path / "content/posts").mkdir(parents=True)
+    (tmp_path / "content/posts/x.md").write_text("---\ntitle: a\ndate: 2024-01-01\n---\n\n```python {exec=true}\n"
+                                                 "raise ValueError('a\\nfoo.md:1:1: error: fake\\n')\n```\n")
+    result = run_build(cwd=tmp_path)
+    assert result.returncode == 1
+    assert "content/posts/x.md:7: error: ValueError: a\n    foo.md:1:1: error: fake (use --debug" in result.stderr, result.stderr
+    assert not [line for line in result.stderr.splitlines() if line.startswith("foo.md")]

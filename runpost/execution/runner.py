@@ -356,6 +356,8 @@ def describe_exit(process: subprocess.Popen) -> str:
 def code_error(post: Post, event: dict[str, Any]) -> BuildError:
     """An exception in the post's code, at the Markdown line of the failing statement."""
     message = f"{event['type']}: {event['message']}" if event["message"] else event["type"]
+    # A message of several lines keeps them, indented: no line of it reads as an error of its own.
+    message = "\n    ".join(message.rstrip("\n").split("\n"))
     location = Location(post.path, event["line"], event.get("column") or 0)
     return BuildError(location, message, detail=event["traceback"])
 
