@@ -320,3 +320,9 @@ def test_a_post_with_classic_mac_line_ends_reads_as_commonmark_reads_it():
     # A lone CR ends a line in CommonMark; such a post was "missing front matter" at 1:1.
     post = parse_post(Path("content/posts/p.md"), "---\rtitle: P\rdate: 2020-01-01\r---\rHi.\r\r## Head\r")
     assert post.meta.title == "P" and post.body == "Hi.\n\n## Head\n" and post.body_line == 5
+
+
+def test_a_build_field_that_is_not_a_mapping_is_the_posts_own_param_as_in_hugo_0_111():
+    # Hugo 0.111 reads build options from `_build` only; later ones from a `build` mapping too.
+    post = parse_post(Path("content/posts/p.md"), '---\ntitle: P\ndate: 2020-01-01\nbuild: "2.0"\n---\nx\n')
+    assert post.meta.rendered and post.meta.extra == {"build": "2.0"}

@@ -307,7 +307,7 @@ def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: s
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _KNOWN = {"title", "date", "publishDate", "lastmod", "description", "summary", "tags",
-          "images", "draft", "slug", "params", "inputs", "expiryDate", "aliases", "url", "weight", "_build", "build"}
+          "images", "draft", "slug", "params", "inputs", "expiryDate", "aliases", "url", "weight", "_build"}
 _KNOWN_BY_LOWER = {name.lower(): name for name in _KNOWN}
 # Hugo's other names for the dates (its default `frontmatter` settings), each read where the
 # key itself is not given; of two, the earlier here wins, as in Hugo's lists.
@@ -429,7 +429,10 @@ class _Fields:
         each post's page) leaves the post out, as Hugo does. An unlisted page (`list: never` or
         `local`) is an error, not a listed one: runpost lists every post it publishes, and a page
         its author kept out of the lists must not appear in them unasked."""
+        # `build` as a mapping is later Hugos' name for them; any other `build` is the post's own param.
         key = "_build" if "_build" in self.data else "build"
+        if key == "build" and not isinstance(self.data.get(key), dict):
+            return True
         options = self.mapping(key) if self.data.get(key) is not None else {}
         values = {}
         for name, allowed in (("render", ("always", "never", "link")), ("list", ("always", "never", "local"))):
