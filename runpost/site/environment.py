@@ -14,6 +14,7 @@ import jinja2
 import jinja2.bccache
 from markupsafe import Markup
 
+from ..errors import BuildError, Location
 from ..markup.markdown import markdown_to_html
 from .urls import absolute_url, normalize_url
 
@@ -53,6 +54,11 @@ class _Loader(jinja2.FileSystemLoader):
             line = 1 + error.object[:error.start].count(b"\n") if isinstance(error.object, bytes) else 1
             raise jinja2.TemplateSyntaxError(f"not UTF-8 (byte 0x{error.object[error.start]:02x}): save it as UTF-8",
                                              line, template, str(found) if found else None) from None
+
+
+def syntax_error(error: jinja2.TemplateSyntaxError, name: str) -> BuildError:
+    """A template that cannot be read (its syntax, or not UTF-8: _Loader), at its file and line."""
+    return BuildError(Location(Path(error.filename or name), error.lineno or 0), f"template error: {error.message}")
 
 
 def make_environment(templates_dirs: Iterable[Path], base_url: str = "/", raw_html: bool = False) -> jinja2.Environment:

@@ -16,7 +16,6 @@ import html
 import numbers
 import posixpath
 import re
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import jinja2
@@ -26,9 +25,10 @@ from pygments.styles import get_style_by_name
 
 from ..markup.cells import highlight_code_bounds
 from ..deep import bounded
-from ..errors import BuildError, BuildErrors, Location, did_you_mean
+from ..errors import BuildError, BuildErrors, did_you_mean
 from ..markup.hugo_compat.headings import go_lower, resolve_heading_ids
 from ..markup.markdown import heading_id, highlight_code, markdown_to_html, without_controls
+from .environment import syntax_error
 from .images import size_images
 from ..markup.math import MATH_SHORTCODE, MathError, latex_to_mathml
 from ..post import Cell, Post, Shortcode
@@ -152,8 +152,7 @@ class _Renderer:
             raise self.fail(shortcode, f"no template for shortcode '{shortcode.name}' "
                                        f"(expected templates/shortcodes/{shortcode.name}.html)") from None
         except jinja2.TemplateSyntaxError as error:     # at the template's line, as a page template's is
-            raise BuildError(Location(Path(error.filename or f"shortcodes/{shortcode.name}.html"), error.lineno or 0),
-                             f"template error: {error.message}") from None
+            raise syntax_error(error, f"shortcodes/{shortcode.name}.html") from None
         try:
             inner = self.inner(shortcode)
             return bounded(lambda: template.render(params=dict(shortcode.named), positional=list(shortcode.positional),

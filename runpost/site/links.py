@@ -35,8 +35,8 @@ _DECLARED = {"front matter"}
 
 def check_links(site: Site, posts: list[Post], config: Config, cache: RenderCache | None = None,
                 unpublished: dict[str, str] | None = None) -> None:
-    """`unpublished`: URL -> "draft", "future" or "expired" for each post left out, so that a link to
-    one says why it is missing and which flag includes it."""
+    """`unpublished`: URL -> "unrendered", "draft", "future" or "expired" for each post left out
+    (load.unpublished_reason), so that a link to one says why it is missing and what includes it."""
     # Every link of every page is checked on every build; the cache remembers which URLs a
     # post's rendered Markdown holds (parsing it is the check's main cost). Serve keeps each
     # page's answer (render_cache.same) while the page's links and the site's paths are equal.

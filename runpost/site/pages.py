@@ -26,7 +26,7 @@ from ..markup.hugo_compat.headings import go_lower
 from ..parallel import precompute
 from ..post import Post, Site
 from ..render_cache import MISSING, RenderCache, folder_digest, key, settings_key
-from .environment import make_environment
+from .environment import make_environment, syntax_error
 from .fragments import render_content, shortcode_renderer, syntax_css
 from .finish import (collect_files, finish_html, finish_pages, finish_text, folders_of, static_files,
                      variant_files)
@@ -374,7 +374,7 @@ def _render(env: jinja2.Environment, name: str, context: dict, **extra: Any) -> 
         raise BuildError(Location(Path(name)), "template error: it never ends (it includes itself, or a macro "
                                                "never stops calling itself)") from None
     except jinja2.TemplateSyntaxError as error:
-        raise BuildError(Location(Path(error.filename or name), error.lineno or 0), f"template error: {error.message}") from None
+        raise syntax_error(error, name) from None
     except Exception as error:  # undefined attributes, a filter that raised, 1/0 in a template...
         raise BuildError(template_location(error, name), f"template error: {type(error).__name__}: {error}") from error
 
