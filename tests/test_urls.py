@@ -54,3 +54,26 @@ def test_a_srcset_url_may_hold_commas_as_the_html_standard_parses_it():
     assert urls_in(html) == ["/a,b.png", "/c.png", "/d.png", "/e.png", "/c.png"]
     assert rewrite_urls(html, relative_from("index.html")) == \
         '<img srcset="a,b.png 2x,c.png 3x, d.png (x, y) 4x,, e.png,," src="c.png">'
+
+
+def test_a_relative_url_is_the_same_from_any_working_folder(tmp_path, monkeypatch):
+    import posixpath
+    import random
+
+    cases = [("/a/b/c.png", "posts/x/index.html"), ("/../up/", "posts/x/index.html"), ("/x/../y/", "a/b/index.html"),
+             ("/a/./b", "index.html"), ("/", "tags/go/page/2/index.html")]
+    pieces = ["a", "b", "posts", "..", ".", "é"]
+    rng = random.Random(7)
+    cases += [("/" + "/".join(rng.choice(pieces) for _ in range(rng.randint(0, 4))),
+               "/".join(rng.choice(pieces) for _ in range(rng.randint(0, 3))) + "/index.html") for _ in range(300)]
+    monkeypatch.chdir("/")       # relpath's own answer, with '..' above the root staying at the root
+    expected = [relative_url(target, page) for target, page in cases]
+    for target, page in cases[:5]:
+        path = target.lstrip("/") or "."
+        want = posixpath.relpath(path, posixpath.dirname(page) or ".")
+        assert relative_url(target, page).rstrip("/") in (want, want + "/", "."), (target, page)
+    deep = tmp_path.joinpath(*"abcdefgh")
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    assert [relative_url(target, page) for target, page in cases] == expected
+    assert relative_url("/../up/", "posts/x/index.html") == "../../up/"
