@@ -26,12 +26,20 @@ _THREADS_OF_A_BUILD = 2
 _work: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
 
 
-def precompute(function: Callable[[Any], Any], items: Sequence[Any], min_items: int | None = None) -> dict[int, Any]:
-    """{index: function(items[index])} for every item that did not raise; {} when it is not worth a pool."""
+def precompute(function: Callable[[Any], Any], items: Sequence[Any], min_items: int | None = None,
+               prepare: Callable[[], object] | None = None) -> dict[int, Any]:
+    """{index: function(items[index])} for every item that did not raise; {} when it is not worth a pool.
+
+    `prepare` runs here, before the fork, only when a pool is used: work every worker would
+    otherwise repeat for itself (building the Markdown converter, compiling Pygments' lexers:
+    0.75 s of CPU over a 1,250-post cold build's workers), done once and inherited by each.
+    """
     min_items = MIN_ITEMS if min_items is None else min_items
     workers = min(_cores(), len(items) // max(1, min_items // 2) or 1)
     if len(items) < min_items or workers < 2 or not _can_fork():
         return {}
+    if prepare is not None:
+        prepare()
     global _work
     _work = (function, items)
     try:

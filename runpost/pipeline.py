@@ -23,7 +23,7 @@ from .errors import BuildError, BuildErrors, ErrorCollector, Location
 from .execution.explain import explain_posts
 from .execution.runner import execute_posts
 from .execution.store import MANIFEST
-from .markup.markdown import render_markdown
+from .markup.markdown import prepare_workers, render_markdown
 from .markup.shortcodes import available_shortcodes, parse_shortcodes, shortcodes_needing_inner
 from .parallel import precompute
 from .post import Post, Site
@@ -120,7 +120,8 @@ def render_all_markdown(posts: list[Post], config: Config, cache: RenderCache, e
     keys = {post.path: key("markdown", [post.body, config.raw_html]) for post in posts if post.path not in kept}
     convert = lambda post: render_markdown(post, config).html
     missing = [post for post in posts if post.path in keys and not cache.has(post.url, "markdown", keys[post.path])]
-    ready = {missing[index].path: html for index, html in precompute(convert, missing).items()}
+    ready = {missing[index].path: html for index, html in
+             precompute(convert, missing, prepare=lambda: prepare_workers(posts, config.raw_html)).items()}
     # Two posts claiming one URL (an error load_posts reported; this build stops after this stage)
     # would overwrite each other's entry, which is stored by URL: neither stores one.
     claimed = Counter(post.url for post in posts)

@@ -71,3 +71,35 @@ def test_webp_copies_made_on_both_cores_are_the_bytes_a_serial_build_makes(two_c
     assert variants.lighten(content, files, serial) == parallel_html
     assert {path: file.read_bytes() for path, file in maker.made.items()} == \
         {path: file.read_bytes() for path, file in serial.made.items()}
+
+
+def test_what_every_worker_needs_is_prepared_once_before_the_fork(two_cores):
+    parent, prepared = os.getpid(), []
+
+    def uses_preparation(n):
+        return os.getpid() != parent and prepared == [parent]
+
+    done = call_deep(lambda: parallel.precompute(uses_preparation, list(range(20)),
+                                                 prepare=lambda: prepared.append(os.getpid())))
+    assert prepared == [parent] and set(done.values()) == {True}
+    # No pool, nothing to prepare: a serial caller pays nothing for it.
+    assert parallel.precompute(uses_preparation, [1, 2], prepare=lambda: prepared.append("again")) == {}
+    assert prepared == [parent]
+
+
+def test_the_lexers_a_post_needs_are_made_before_its_workers_are_forked(tmp_path):
+    from runpost.content.load import parse_post
+    from runpost.content.scan import scan_post
+    from runpost.markup import markdown
+    from runpost.markup.hugo_compat import highlighting
+    from runpost.markup.shortcodes import parse_shortcodes
+
+    text = ("---\ntitle: t\ndate: 2020-01-01\n---\n```go {linenos=true}\nx\n```\n\n- item\n\n  ~~~ rust\n  y\n  ~~~\n\n"
+            "{{< highlight zsh \"hl_lines=1\" >}}\nz\n{{< /highlight >}}\n\n```text\nin text\n```\n")
+    post = parse_shortcodes(scan_post(parse_post(tmp_path / "p.md", text, None)), {"highlight"}, set())
+    highlighting._lexer.cache_clear()
+    markdown.prepare_workers([post], raw_html=False)
+    made = highlighting._lexer.cache_info().misses
+    for language in ("go", "rust", "zsh", "text"):
+        highlighting._lexer(language)
+    assert highlighting._lexer.cache_info().misses == made        # each one was made already

@@ -20,10 +20,11 @@ import markdown as python_markdown
 
 from ..config import Config
 from .hugo_compat.blockquotes import BlockQuoteExtension
+from .codeblocks import fence_language
 from .hugo_compat.fences import FencedCodeExtension
 from .hugo_compat.footnotes import FootnoteExtension, LinearFootnotes
 from .hugo_compat.headings import HeadingExtension, heading_id, resolve_heading_ids
-from .hugo_compat.highlighting import highlight_code
+from .hugo_compat.highlighting import highlight_code, prepare_lexers
 from .hugo_compat.inline import InlineExtension
 from .hugo_compat.links import LinkExtension
 from .hugo_compat.linkify import LinkifyExtension
@@ -121,6 +122,25 @@ def warm_up(raw_html: bool) -> None:
     serve calls it after its first build: that build converted every post in worker
     processes, so the writer's first edit would otherwise pay for it (0.25 s)."""
     markdown_to_html(_SAMPLE, raw_html=raw_html)
+
+
+def prepare_workers(posts: list[Post], raw_html: bool) -> None:
+    """Before worker processes are forked to convert and render these posts: the converter and
+    the lexers of the languages their code is in, made once here instead of once per worker."""
+    warm_up(raw_html)
+    prepare_lexers(set().union(*(_code_languages(post) for post in posts)))
+
+
+def _code_languages(post: Post) -> set[str]:
+    """The languages of a post's fences (as its scan found them), highlight shortcodes and cells."""
+    fenced = {fence_language(block.info) for block in post.scan.blocks if block.fenced} if post.scan else set()
+    pending, shortcodes = list(post.shortcodes), set()
+    while pending:
+        shortcode = pending.pop()
+        pending.extend(shortcode.children)
+        if shortcode.name == "highlight" and shortcode.positional:
+            shortcodes.add(shortcode.positional[0])
+    return fenced | shortcodes | {cell.language for cell in post.cells}
 
 
 def _unwrap_paragraph(rendered: str) -> str:

@@ -23,6 +23,7 @@ from ..deep import bounded
 from ..content.slugs import tag_slug
 from ..errors import BuildError, BuildErrors, ErrorCollector, Location
 from ..markup.hugo_compat.headings import go_lower
+from ..markup.markdown import prepare_workers
 from ..parallel import precompute
 from ..post import Post, Site
 from ..render_cache import MISSING, RenderCache, folder_digest, key, settings_key
@@ -105,7 +106,8 @@ def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: Rend
     keys = {post.path: key("content", [*inputs, *content_inputs(post, digests[post.path])]) for post in posts if post.path not in kept}
     missing = [post for post in posts if post.path in keys and not cache.has(post.url, "content", keys[post.path])]
     ready = {missing[index].path: content for index, content in
-             precompute(lambda post: render_content(post, refs, env), missing).items()}
+             precompute(lambda post: render_content(post, refs, env), missing,
+                        prepare=lambda: prepare_workers(missing, bool(env.globals.get("raw_html")))).items()}
     errors = ErrorCollector()
     done = []
     for post in posts:

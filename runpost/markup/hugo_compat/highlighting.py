@@ -37,6 +37,13 @@ def highlight_code(code: str, language: str, options: dict[str, str] | None = No
     return _chroma_html(lines, language or "text", _display(options), _outer_attributes(options, fenced))
 
 
+def prepare_lexers(languages: set[str]) -> None:
+    """Make (and so compile) the lexers for these languages in this process; worker processes
+    forked after this inherit them instead of each compiling its own (parallel.precompute)."""
+    for language in sorted(languages):
+        _lexer(language)
+
+
 @functools.lru_cache(maxsize=512)
 def _highlighted_lines_of(code: str, language: str):
     """Pygments' tokens for the code, remembered: serve re-renders a post's every block after a prose edit."""
