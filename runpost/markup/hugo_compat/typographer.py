@@ -21,6 +21,10 @@ from markdown.util import ETX, STX, AtomicString
 _INLINE_TAGS = {"em", "strong", "a", "del", "ins", "s", "sup", "sub", "span", "mark", "abbr", "small", "u",
                 "img", "input", "label"}
 _LITERAL_TAGS = {"code", "pre", "kbd", "samp", "script", "style"}
+# The only characters substitute() replaces or counts: a unit of any other text is copied as it is.
+_TRIGGERS = frozenset("-.<>'\"")
+# What substitute() can replace within one text: a quote, "--", "...", "<<" or ">>".
+_TRIGGER = re.compile("['\"]|--|[.][.][.]|<<|>>")
 _ATOM = re.compile(STX + "[^" + ETX + "]*" + ETX + "|.", re.S)
 
 
@@ -43,7 +47,8 @@ class TypographerTreeprocessor(Treeprocessor):
 class _Typographer:
     def __init__(self, block: etree.Element):
         self.slots: list[tuple[etree.Element, str]] = []   # (element, "text" or "tail")
-        self.units: list[tuple[int, str]] = []              # (slot or -1 for a boundary, text)
+        self.units: list[tuple[int, str]] = []              # (slot or -1 for a boundary, text or atom)
+        self.any_trigger = False          # whether any text holds a character substitute() looks at
         self.read(block, "text")
         for child in block:
             self.boundary(child)
@@ -73,7 +78,8 @@ class _Typographer:
                 self.units.append((-1, "*"))
             return
         self.slots.append((element, attribute))
-        self.units.extend((len(self.slots) - 1, atom) for atom in _ATOM.findall(text))
+        self.units.append((len(self.slots) - 1, text))      # split into atoms by apply(), if it works
+        self.any_trigger = self.any_trigger or _TRIGGER.search(text) is not None
 
     def char(self, index: int) -> str:
         if index < 0 or index >= len(self.units):
@@ -83,13 +89,20 @@ class _Typographer:
 
     def apply(self, stash) -> None:
         """Substitute in place; entities go through `stash` so they come out as Hugo spells them."""
-        if not self.slots:
-            return
+        if not self.any_trigger:
+            return                    # nothing to substitute: every text stays as it is
+        # One unit per character (a stash placeholder is one): substitute() reads the neighbours.
+        self.units = [(slot, atom) for slot, text in self.units
+                      for atom in ([text] if slot < 0 else _ATOM.findall(text))]
         output = [[] for _ in self.slots]
         index = 0
         while index < len(self.units):
             slot, text = self.units[index]
             if slot < 0:
+                index += 1
+                continue
+            if text not in _TRIGGERS:     # substitute() would keep it: skip the call
+                output[slot].append(text)
                 index += 1
                 continue
             replacement, consumed = self.substitute(index)
