@@ -202,3 +202,22 @@ def test_tags_get_hugos_pages_each_post_once_and_urls_are_encoded_in_the_sitemap
     sitemap = (site / "sitemap.xml").read_text()
     assert "<loc>https://example.org/blog/posts/caf%C3%A9-notes/</loc>" in sitemap
     assert "<loc>https://example.org/blog/tags/c++/</loc>" in sitemap
+
+
+def test_a_views_absolute_content_is_made_only_when_a_template_reads_it(monkeypatch):
+    import datetime as dt
+
+    from markupsafe import Markup
+
+    from runpost.site import views
+
+    made = []
+    original = views.rewrite_urls
+    monkeypatch.setattr(views, "rewrite_urls", lambda html, change: made.append(html) or original(html, change))
+    view = views.PostView(title="t", url="/posts/a/", date=dt.datetime(2020, 1, 1), lastmod=None, description="",
+                          summary="", content=Markup('<p><a href="../b/">b</a> <img src="/i.png"></p>'), tags=[],
+                          images=[], reading_minutes=1, overrides={}, draft=False, base_url="https://example.org/blog/")
+    assert made == []            # the feed reads it for its newest posts only: no cost for the others
+    assert view.content_absolute == Markup('<p><a href="https://example.org/blog/posts/b/">b</a> '
+                                           '<img src="https://example.org/blog/i.png"></p>')
+    assert view.content_absolute is view.content_absolute and len(made) == 1

@@ -7,6 +7,7 @@ the render cache; nothing here reads or writes files.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -43,7 +44,6 @@ class PostView:
     description: str
     summary: str
     content: Markup
-    content_absolute: Markup
     tags: list[dict[str, str]]
     images: list[str]
     reading_minutes: int
@@ -53,6 +53,13 @@ class PostView:
     toc: list[dict[str, Any]] = field(default_factory=list)   # h2/h3 headings: level, id, text (empty: no contents list)
     prev: "PostView | None" = None
     next: "PostView | None" = None
+    base_url: str = "/"
+
+    @functools.cached_property
+    def content_absolute(self) -> Markup:
+        """The content with every internal URL absolute (for the feed): made when a template asks,
+        as the feed shows the newest few posts and a URL rewrite is a tenth of a cold build's views."""
+        return Markup(rewrite_urls(str(self.content), lambda url: absolute_url(url, self.base_url, self.url)))
 
 
 def post_views(posts: list[Post], config: Config, cache: RenderCache | None = None,
@@ -96,7 +103,6 @@ def _view(post: Post, config: Config, cache: RenderCache, wanted: str, ready: di
         description=post.meta.description or text["summary"],
         summary=text["summary"],
         content=Markup(text["content"]),
-        content_absolute=Markup(text["content_absolute"]),
         tags=tag_links(post.meta.tags),
         images=[absolute_url(image, config.base_url, post.url) for image in post.meta.images],
         reading_minutes=text["reading_minutes"],
@@ -104,6 +110,7 @@ def _view(post: Post, config: Config, cache: RenderCache, wanted: str, ready: di
         draft=post.meta.draft,
         downloads=download_links(post),
         toc=text["toc"],
+        base_url=config.base_url,
     )
 
 
@@ -112,13 +119,12 @@ def view_text(post: Post, config: Config) -> dict[str, Any]:
     # Hugo's <!--more--> divider: what comes before it is the summary, and the page drops it.
     before, divider, after = post.content.partition(SUMMARY_DIVIDER)
     content = before + after
-    words = plain_text(content).split()
+    lines = _lines_of_text(content)
     return {
         "summary": front_matter_summary(post.meta.summary) if post.meta.summary
-        else plain_text(before) if divider else _summary(_lines_of_text(content)),
+        else plain_text(before) if divider else _summary(lines),
         "content": content,
-        "content_absolute": rewrite_urls(content, lambda url: absolute_url(url, config.base_url, post.url)),
-        "reading_minutes": max(1, math.ceil(len(words) / WORDS_PER_MINUTE)),
+        "reading_minutes": max(1, math.ceil(len(lines.split()) / WORDS_PER_MINUTE)),
         "toc": table_of_contents(content) if wants_toc(post, content, config) else [],
     }
 
