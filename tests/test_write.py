@@ -63,6 +63,28 @@ def test_a_file_the_live_site_shares_with_staging_is_never_written_in_place(tmp_
     assert (tmp_path / ".site.spare" / "b.html").read_text() == "b2"
 
 
+def test_a_fifo_or_link_left_in_the_recycled_folder_is_replaced_not_written_through(tmp_path):
+    import os
+    import threading
+
+    out = tmp_path / "site"
+    write_site(Site(pages={"a.html": "v1", "b.html": "b"}), out)
+    write_site(Site(pages={"a.html": "v2", "b.html": "b"}), out)
+    spare = tmp_path / ".site.spare"
+    (spare / "a.html").unlink()
+    os.mkfifo(spare / "a.html")                 # writing into it would wait for a reader forever
+    (spare / "b.html").unlink()
+    outside = tmp_path / "outside.txt"
+    outside.write_text("mine")
+    (spare / "b.html").symlink_to(outside)
+    done = threading.Event()
+    threading.Thread(target=lambda: (write_site(Site(pages={"a.html": "v3", "b.html": "b3"}), out), done.set()),
+                     daemon=True).start()
+    assert done.wait(10), "the build blocked on a FIFO in its staging folder"
+    assert (out / "a.html").read_text() == "v3" and (out / "b.html").read_text() == "b3"
+    assert not (out / "b.html").is_symlink() and outside.read_text() == "mine"
+
+
 def test_a_folder_without_the_marker_is_not_kept_as_spare(tmp_path):
     out = tmp_path / "site"
     out.mkdir()

@@ -146,10 +146,15 @@ def _same(existing: Path, content: bytes | Path) -> bool:
 
 
 def _remove(target: Path) -> None:
-    if target.is_symlink() or target.is_file():
-        target.unlink()
-    elif target.is_dir():
+    """Whatever is at target goes (a folder with what it holds; a link, not what it leads to)."""
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(mode):
         shutil.rmtree(target)
+    else:
+        os.unlink(target)
 
 
 def _remove_empty_folders(folder: Path) -> None:
