@@ -304,3 +304,19 @@ def test_the_contents_list_has_the_headings_a_reader_sees():
                '<h3 title="a > b" id="two">Two <em>parts</em></h3>')
     assert table_of_contents(content) == [{"level": 2, "id": "one", "text": "One"},
                                           {"level": 3, "id": "two", "text": "Two parts"}]
+
+
+def test_the_fast_reading_of_plain_pages_gives_the_tokenizers_tokens(monkeypatch):
+    import random
+
+    from runpost.site import html_tags
+
+    atoms = ['<p>', '</p>', '<a href="x">', '<a href="<">', '<br/>', '<br />', 'text', '<', '>', '"', "'", '<!--',
+             '-->', '<script>', '</script>', '<svg>', '</svg>', '<b class=x>', '< p>', '</ p>', '<x y="1" z>', '&amp;',
+             '\n', '<title>', '</title>', '<P>', '</A>', '<a\thref="q">', '<em>', '</em>']
+    rng = random.Random(11)
+    pages = ["".join(rng.choice(atoms) for _ in range(rng.randint(0, 14))) for _ in range(4000)]
+    fast = [(list(html_tags._likely(page)), list(html_tags._likely(page, everything=False))) for page in pages]
+    assert sum(html_tags._all_plain_tags(page) is not None for page in pages) > 500
+    monkeypatch.setattr(html_tags, "_all_plain_tags", lambda html: None)
+    assert fast == [(list(html_tags._likely(page)), list(html_tags._likely(page, everything=False))) for page in pages]

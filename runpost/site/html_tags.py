@@ -78,7 +78,25 @@ def _likely(html: str, everything: bool = True) -> Iterator[tuple[str, int, int,
     offsets, "") for text between tags (comments, doctypes and the like are neither), and
     ("raw", offsets, element name) for the text of a script, style, textarea, ...; with
     `everything` false, only the start tags (the hot path: every page's URLs)."""
-    n, index = len(html), _Index(html)
+    n = len(html)
+    plain = _all_plain_tags(html)
+    if plain is not None:                    # the common page: the same tokens, read in C
+        last = 0
+        for tag in plain:
+            start, end = tag.span()
+            if html[start + 1] != "/":
+                if everything and start > last:
+                    yield "text", last, start, ""
+                yield "start", start, end, tag.group(1).lower()
+            elif everything:
+                if start > last:
+                    yield "text", last, start, ""
+                yield "end", start, end, tag.group(1).lower()
+            last = end
+        if everything and last < n:
+            yield "text", last, n, ""
+        return
+    index = _Index(html)
     foreign = {"svg": 0, "math": 0}        # open <svg> and <math>, as far as end tags tell
     last, i = 0, html.find("<")
     while 0 <= i < n - 1:
@@ -109,6 +127,24 @@ def _likely(html: str, everything: bool = True) -> Iterator[tuple[str, int, int,
         last, i = end, html.find("<", end)
     if everything and last < n:
         yield "text", last, n, ""
+
+
+# Start tags after which the tokenizer reads on differently: text elements and foreign content.
+_SWITCHING = _TEXT_ELEMENTS | {"svg", "math"}
+
+
+def _all_plain_tags(html: str) -> list[re.Match] | None:
+    """Every '<' of `html` as the start of a _PLAIN_TAG match, and none of them a tag after which
+    the tokenizer switches state (script, style, svg, ...): then those matches are exactly the
+    tokens _likely's loop would read (each '<' starts one, as counting shows: matches do not
+    overlap, each holds at least its own '<'). Else None, and the loop reads the page."""
+    count = html.count("<")
+    if not count:
+        return []
+    tags = list(_PLAIN_TAG.finditer(html))
+    if len(tags) != count or any(html[tag.start() + 1] != "/" and tag.group(1).lower() in _SWITCHING for tag in tags):
+        return None
+    return tags
 
 
 def every_start_tag(html: str) -> list[Tag]:
