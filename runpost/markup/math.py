@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import re
 
-from latex2mathml.converter import convert
-
 # Not a valid shortcode name (the scan's names are [\w.-]), so no site template can take it.
 MATH_SHORTCODE = "$math"
 
@@ -24,6 +22,7 @@ class MathError(ValueError):
 def latex_to_mathml(latex: str, display: bool) -> str:
     """`<math>` for `latex`; raises MathError with a one-line reason."""
     _check_braces(latex)
+    from latex2mathml.converter import convert     # here, not above: 30 ms of every build without math
     try:
         mathml = convert(_as_latex2mathml_reads(latex).strip(), display="block" if display else "inline")
     except Exception as error:       # latex2mathml raises bare Exception subclasses with no message
