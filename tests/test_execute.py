@@ -1043,3 +1043,67 @@ def test_memo_keys_follow_helpers_and_classes_yet_stay_put_for_what_the_function
     assert build(write_post(site / "p", first, later(100)), site).results.values["r"] == [200, 1, "Net", [0, 2, 4], 9, 27]
     build(write_post(site / "p", first, later(100) + "\nprint()"), site)
     assert sorted(calls(site)) == sorted(["f", "fit", "fit", "step", "step", "step", "f"])
+
+
+def test_memo_functions_of_one_name_from_two_modules_or_defined_twice_keep_their_own_results(site):
+    # rnn.train and lstm.train, memoized in one block, shared one key: lstm.train(5) returned rnn's result.
+    helpers = {"rnn.py": "import runpost\n\n@runpost.memo\ndef train(epochs):\n    return 0.75\n",
+               "lstm.py": "import runpost\n\n@runpost.memo\ndef train(epochs):\n    return 0.85\n"}
+    code = """
+        import rnn, lstm, runpost
+        runpost.publish("rnn", rnn.train(5))
+        runpost.publish("lstm", lstm.train(5))
+
+        @runpost.memo
+        def total(n):
+            return sum(range(n))
+
+        runpost.publish("first", total(100))
+
+        @runpost.memo
+        def total(n):
+            return sum(i * i for i in range(n))
+
+        runpost.publish("second", total(100))
+        """
+    post = build(write_post(site / "p", code, files=helpers), site)
+    assert post.results.values == {"rnn": 0.75, "lstm": 0.85, "first": 4950, "second": 328350}
+
+
+def test_a_reused_memo_result_keeps_its_dict_order_and_replays_every_publish(site):
+    # Records were written with sorted keys: a dict made best-first came back alphabetical. And a
+    # publish of the very object the name held (False, None, a small int) was not recorded, so its
+    # reuse left the value an earlier call had published.
+    code = """
+        import runpost
+
+        @runpost.memo
+        def board():
+            return {"zebra": 3, "mid": 2, "alpha": 1}
+
+        @runpost.memo
+        def train(lr):
+            runpost.publish("diverged", lr > 1)
+            return lr
+
+        runpost.publish("best", next(iter(board())))
+        """
+    build(write_post(site / "p", code, "for lr in [0.1, 0.01]: train(lr)"), site)
+    post = build(write_post(site / "p", code, "for lr in [5.0, 0.01]: train(lr)"), site)
+    assert post.results.values == {"best": "zebra", "diverged": False}
+
+
+def test_a_helpers_stale_bytecode_is_never_run(site):
+    # Python trusts a __pycache__ .pyc while the source has the same size and modification second:
+    # an edit saved within that second ran the old helper under the new helper's key.
+    import os
+    import py_compile
+
+    folder = site / "p"
+    write_post(folder, "import physics, runpost\nrunpost.publish('g', physics.G)", files={"physics.py": "G = 9.81\n"})
+    py_compile.compile(str(folder / "physics.py"))     # the author's own import left bytecode in __pycache__
+    status = os.stat(folder / "physics.py")
+    (folder / "physics.py").write_text("G = 1.62\n")             # the same size
+    os.utime(folder / "physics.py", ns=(status.st_atime_ns, status.st_mtime_ns))
+    post = build(read_post(folder / "index.md"), site)
+    assert post.results.values == {"g": 1.62}

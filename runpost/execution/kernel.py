@@ -20,6 +20,7 @@ so the builder can kill it, and every process it forked, on a timeout.
 from __future__ import annotations
 
 import builtins
+import importlib.machinery
 import io
 from json import dumps as _dumps, loads as _loads   # the kernel's own: a post may patch json.dumps for itself
 import os
@@ -54,11 +55,14 @@ class KernelSession:
         self.devices: list[tuple[str, str]] = []       # where memoized calls ran (maybe in children)
         self.reads: dict[str, int] = {}                # project files read that no key covers (watch_reads)
         self.memoized: set[tuple[str, str]] = set()    # (block key, function name) memoized so far
+        self.publishing: list[dict[str, Any]] = []     # one log per memo call running now (memo.published_by)
         # Uncached memo calls go to the cluster if the job names one (connected on first use), else stay local.
         self.cluster = DaskExecutor(job["executor"], job, self) if job.get("executor", "local") != "local" else None
 
     def publish(self, name: str, value: Any) -> None:
         self.values[name] = value
+        for log in self.publishing:       # memo calls running now: each replays what it published
+            log[name] = value
 
     def warn(self, path: Path, message: str) -> None:
         self.events.send("warning", path=str(path), message=message)
@@ -137,6 +141,7 @@ def run_job(job: dict[str, Any], events: EventPipe) -> bool:
 def prepare_process(job: dict[str, Any], session: KernelSession) -> None:
     # Helper modules beside index.md import first; the working folder (outputs) is not a source.
     sys.path[0] = job["code_folder"]
+    read_sources_only(job["code_folder"], job.get("watched"))
     sys.argv = [job["path"]]
     runpost.params.clear()
     runpost.params.update(job["params"])
@@ -145,6 +150,32 @@ def prepare_process(job: dict[str, Any], session: KernelSession) -> None:
     Path(job["site_dir"]).mkdir(parents=True, exist_ok=True)
     if "watched" in job:
         session.reads = watch_reads(job, session)
+
+
+class _SourceOnlyLoader(importlib.machinery.SourceFileLoader):
+    """Compiles the module from its .py every time: never a __pycache__ .pyc, which Python trusts
+    while the source has the same size and modification second (an edit saved within the second
+    of an import, or copied with its time kept, would run the old code under the new code's key)."""
+
+    def get_code(self, fullname: str) -> types.CodeType:
+        return self.source_to_code(self.get_data(self.path), self.path)
+
+
+def read_sources_only(*folders: str | None) -> None:
+    """Modules under these folders (the post's own helpers: their sources are in its key) are read
+    from source; the rest (libraries) keep their bytecode."""
+    roots = [os.path.join(os.path.realpath(folder), "") for folder in folders if folder]
+
+    def hook(path: str) -> importlib.machinery.FileFinder:
+        if not os.path.join(os.path.realpath(path or "."), "").startswith(tuple(roots)):
+            raise ImportError("not a folder of the post")          # the next hook takes it
+        machinery = importlib.machinery           # the default finder's loaders, but for .py files
+        return machinery.FileFinder(path, (machinery.ExtensionFileLoader, machinery.EXTENSION_SUFFIXES),
+                                    (_SourceOnlyLoader, machinery.SOURCE_SUFFIXES),
+                                    (machinery.SourcelessFileLoader, machinery.BYTECODE_SUFFIXES))
+
+    sys.path_hooks.insert(0, hook)
+    sys.path_importer_cache.clear()
 
 
 def watch_reads(job: dict[str, Any], session: KernelSession) -> dict[str, int]:

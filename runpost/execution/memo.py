@@ -53,7 +53,13 @@ class Memoized:
         except TypeError as error:
             raise TypeError(f"memo: {self.function.__qualname__} reads a value that {error}; pass it as an "
                             "argument or define it before the function") from None
-        if "<lambda>" in self.function.__qualname__:     # every lambda of a block has one name
+        # Told apart by more than the block and the name: a function of a helper module by its module
+        # (rnn.train and lstm.train, memoized in one block); one memoized again under a name already
+        # memoized in this block (redefined, or another module's), and every lambda, by its code.
+        module = getattr(self.function, "__module__", None)
+        if module not in (None, "__main__"):
+            reads.append(("module", module))
+        if self.defined_again or "<lambda>" in self.function.__qualname__:
             reads.append(("code", code_digest(self.function)))
         if reads:           # else the key a function reading nothing of these always had
             parts.append(repr(reads))
@@ -88,16 +94,16 @@ class Memoized:
         recorder = Tee(sys.stdout)
         sys.stdout, outer = recorder, sys.stdout
         start = time.perf_counter()
-        before = dict(self.session.values)
         try:
-            result = self.function(*args, **kwargs)
+            with published_by(self.session) as published:
+                result = self.function(*args, **kwargs)
         except BaseException:
             self.session.events.send("call", state="failed", call=call, where=socket.gethostname())
             raise
         finally:
             sys.stdout = outer
         entry = {"result": result, "stdout": recorder.getvalue(), "seconds": time.perf_counter() - start,
-                 "device": device(), "host": socket.gethostname(), "published": published_since(self.session, before)}
+                 "device": device(), "host": socket.gethostname(), "published": published}
         self.session.events.send("call", state="finished", call=call, where=entry["host"], device=entry["device"],
                                  seconds=round(entry["seconds"], 3))
         return entry
@@ -146,9 +152,21 @@ class Memoized:
         return entry
 
 
-def published_since(session: Any, before: dict[str, Any]) -> dict[str, Any]:
-    """What a call published (runpost.publish): names new or given another value since `before`."""
-    return {name: value for name, value in session.values.items() if name not in before or before[name] is not value}
+class published_by:
+    """`with published_by(session) as log:` log holds each name the call published (runpost.publish)
+    and its last value, in the order first published: every publish, also one of a value equal to,
+    or the very object, the name held before (True, None, a small int: a replay must set it again)."""
+
+    def __init__(self, session: Any):
+        self.session, self.log = session, {}
+
+    def __enter__(self) -> dict[str, Any]:
+        self.session.publishing.append(self.log)
+        return self.log
+
+    def __exit__(self, *_exc: Any) -> None:
+        # By identity: an outer call's log holds what this one published, so may compare equal to it.
+        self.session.publishing[:] = [log for log in self.session.publishing if log is not self.log]
 
 
 def _plain(function: Callable) -> Callable:
@@ -234,12 +252,12 @@ def compute_in_child(memoized: Memoized, key: str, call: tuple, reports: Path, k
     session.events.close()  # only the kernel talks to the builder
     sys.stdout = io.StringIO()
     start = time.perf_counter()
-    before = dict(session.values)
     try:
-        result = memoized.function(*call)
+        with published_by(session) as published:
+            result = memoized.function(*call)
         # The device is read in the child: CUDA used there is invisible to the kernel.
         entry = {"result": result, "stdout": sys.stdout.getvalue(), "seconds": time.perf_counter() - start,
-                 "device": device(), "host": socket.gethostname(), "published": published_since(session, before)}
+                 "device": device(), "host": socket.gethostname(), "published": published}
         session.memo.store(key, entry)
     except BaseException as error:
         report = {"text": "".join(traceback.format_exception(error)), "exception": error}

@@ -97,7 +97,8 @@ class MemoStore:
             name = f"{key}{SUFFIXES[form]}"
             write_atomically(self.folder / name, data)
             record.update(data=name, sha256=sha256(data))
-        write_atomically(self.folder / f"{key}.json", json.dumps(record, sort_keys=True).encode("utf-8"))
+        # Not sort_keys: a dict result (or published value) reads back in the order the code made it.
+        write_atomically(self.folder / f"{key}.json", json.dumps(record).encode("utf-8"))
         self.computed.add(key)
 
     def _load(self, key: str) -> dict[str, Any]:
