@@ -133,6 +133,8 @@ def test_a_folder_redirect_goes_to_the_normalised_folder_never_to_what_the_reque
         # `//evil.example/..` names the site's folder; a redirect to it would leave the server.
         status, headers = location(base + "%2F%2Fevil.example/%2e%2e")
         assert status == 302 and headers["location"] == base
+        # A request target urlsplit refuses (an unclosed IPv6 host) is a page that is not there.
+        assert location("//[x/")[0] == 404 and location(base + "posts")[0] == 302
     finally:
         running.server.shutdown()
         running.close()

@@ -14,7 +14,9 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote
+
+from ..site.urls import split_url
 
 if TYPE_CHECKING:
     from .preview import Preview
@@ -63,7 +65,7 @@ class SiteRequestHandler(BaseHTTPRequestHandler):
         pass  # quiet: the terminal is for build messages
 
     def _respond(self, send_body: bool) -> None:
-        path = unquote(urlsplit(self.path).path)
+        path = unquote(split_url(self.path).path)
         if self.preview is not None and path == EVENTS_PATH:
             return self._stream_events()
         if not path.startswith(self.base_path):

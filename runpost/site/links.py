@@ -16,7 +16,7 @@ import posixpath
 import re
 from html import escape, unescape
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from ..config import Config
 from ..content.scan import LinkTarget, SourceScan, front_matter_targets, looks_like_template, scan_of, scan_source
@@ -24,7 +24,7 @@ from ..errors import BuildError, ErrorCollector, Location, did_you_mean
 from ..markup.markdown import markdown_to_html
 from ..post import Post, Site
 from ..render_cache import RenderCache
-from .urls import is_internal, is_site_path, script_scheme, script_urls, srcset_urls, urls_in
+from .urls import is_internal, is_site_path, script_scheme, script_urls, split_url, srcset_urls, urls_in
 
 # Targets that are links by what they are, whether or not the page shows them: a preview image
 # (its URL goes into a <meta> tag). A shortcode's src/link parameter or a reference definition is
@@ -104,7 +104,7 @@ def check_fragments(site: Site, posts: list[Post]) -> list[BuildError]:
 
 
 def _fragment_problem(url: str, post: Post, site: Site, ids: dict[str, frozenset[str]]) -> str | None:
-    parts = urlsplit(url)
+    parts = split_url(url)
     fragment = unquote(parts.fragment)
     if not fragment or fragment.lower() == "top" or fragment.startswith(":~:"):
         return None
@@ -171,7 +171,7 @@ def climbs_above_root(url: str, page_url: str) -> bool:
     """Whether a relative URL's `..` segments go above the site's root from the page at `page_url`."""
     if not is_internal(url):
         return False
-    path = unquote(urlsplit(url).path)
+    path = unquote(split_url(url).path)
     if not path or is_site_path(path):
         return False
     depth = page_url.strip("/").count("/") + 1 if page_url.strip("/") else 0
@@ -188,7 +188,7 @@ def climbs_above_root(url: str, page_url: str) -> bool:
 def own_site_path(url: str, base_url: str) -> str | None:
     """The site path of an absolute URL into this site (`https://example.org/blog/posts/x/` under that
     base URL, http or https, or `//example.org/blog/...`), else None."""
-    parts, base = urlsplit(url), urlsplit(base_url)
+    parts, base = split_url(url), split_url(base_url)
     if not base.netloc or parts.netloc.lower() != base.netloc.lower() or parts.scheme not in ("http", "https", ""):
         return None
     base_path = base.path if base.path.endswith("/") else base.path + "/"
@@ -332,7 +332,7 @@ def to_site_path(url: str, page_url: str) -> str | None:
     Pure, and asked for the same few URLs (stylesheet, tags, home) on every page: remembered."""
     if not is_internal(url):
         return None
-    path = unquote(urlsplit(url).path)
+    path = unquote(split_url(url).path)
     if not path:
         return None
     if not is_site_path(path):

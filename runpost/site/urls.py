@@ -13,7 +13,7 @@ import posixpath
 import re
 from html import escape, unescape
 from typing import Callable
-from urllib.parse import quote, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
 
 from .html_tags import Tag, attributes, read_tags, start_tags, unescape_attribute
 
@@ -114,6 +114,16 @@ def normalize_url(url: str) -> str:
     return quote(str(url), safe="!#$&*+,/:;=?@[]%")
 
 
+def split_url(url: str) -> SplitResult:
+    """urlsplit, for any text a page may hold: a host with an unclosed '[' (`http://[x/`, which
+    urlsplit refuses as an IPv6 address) is read with its brackets as plain characters: a
+    browser cannot follow it either, and it is external all the same."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return urlsplit(url.replace("[", "%5B").replace("]", "%5D"))
+
+
 def is_site_path(url: str) -> bool:
     return url.startswith("/") and not url.startswith("//")
 
@@ -122,12 +132,12 @@ def is_internal(url: str) -> bool:
     """True for URLs that point into the site: site paths and relative paths."""
     if not url or url.startswith(("#", "//", "data:", "mailto:", "tel:", "javascript:")):
         return False
-    return not urlsplit(url).scheme
+    return not split_url(url).scheme
 
 
 def relative_url(target: str, page_output: str) -> str:
     """Site path `target` as seen from the page written at `page_output` ("posts/x/index.html")."""
-    parts = urlsplit(target)
+    parts = split_url(target)
     page_dir = posixpath.dirname(page_output) or "."
     path = parts.path.lstrip("/") or "."
     relative = _relative_path(path, page_dir)
