@@ -221,3 +221,6 @@ def test_a_views_absolute_content_is_made_only_when_a_template_reads_it(monkeypa
     assert view.content_absolute == Markup('<p><a href="https://example.org/blog/posts/b/">b</a> '
                                            '<img src="https://example.org/blog/i.png"></p>')
     assert view.content_absolute is view.content_absolute and len(made) == 1
+    # The copies that link neighbours (and serve's next rebuild) share it: made once per content.
+    import dataclasses
+    assert dataclasses.replace(view, prev=None).content_absolute is view.content_absolute and len(made) == 1

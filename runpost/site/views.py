@@ -7,7 +7,6 @@ the render cache; nothing here reads or writes files.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -54,12 +53,18 @@ class PostView:
     prev: "PostView | None" = None
     next: "PostView | None" = None
     base_url: str = "/"
+    # Made once, when first asked, and shared by every copy of the view (replace() linking the
+    # neighbours, serve's next rebuild keeping the view): field(compare=False) keeps it out of ==.
+    _made: dict[str, Markup] = field(default_factory=dict, compare=False, repr=False)
 
-    @functools.cached_property
+    @property
     def content_absolute(self) -> Markup:
         """The content with every internal URL absolute (for the feed): made when a template asks,
         as the feed shows the newest few posts and a URL rewrite is a tenth of a cold build's views."""
-        return Markup(rewrite_urls(str(self.content), lambda url: absolute_url(url, self.base_url, self.url)))
+        if "content_absolute" not in self._made:
+            self._made["content_absolute"] = Markup(rewrite_urls(
+                str(self.content), lambda url: absolute_url(url, self.base_url, self.url)))
+        return self._made["content_absolute"]
 
 
 def post_views(posts: list[Post], config: Config, cache: RenderCache | None = None,
