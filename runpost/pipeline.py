@@ -121,7 +121,7 @@ def render_all_markdown(posts: list[Post], config: Config, cache: RenderCache, e
     convert = lambda post: render_markdown(post, config).html
     missing = [post for post in posts if post.path in keys and not cache.has(post.url, "markdown", keys[post.path])]
     ready = {missing[index].path: html for index, html in
-             precompute(convert, missing, prepare=lambda: prepare_workers(posts, config.raw_html)).items()}
+             precompute(convert, missing, prepare=lambda: prepare_workers(missing, config.raw_html)).items()}
     # Two posts claiming one URL (an error load_posts reported; this build stops after this stage)
     # would overwrite each other's entry, which is stored by URL: neither stores one.
     claimed = Counter(post.url for post in posts)

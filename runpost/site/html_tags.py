@@ -133,18 +133,23 @@ def _likely(html: str, everything: bool = True) -> Iterator[tuple[str, int, int,
 _SWITCHING = _TEXT_ELEMENTS | {"svg", "math"}
 
 
-def _all_plain_tags(html: str) -> list[re.Match] | None:
-    """Every '<' of `html` as the start of a _PLAIN_TAG match, and none of them a tag after which
-    the tokenizer switches state (script, style, svg, ...): then those matches are exactly the
-    tokens _likely's loop would read (each '<' starts one, as counting shows: matches do not
-    overlap, each holds at least its own '<'). Else None, and the loop reads the page."""
+# A '<' that does not start a plain tag's name, or a start tag after which the tokenizer switches.
+_NOT_PLAIN = re.compile(r"<(?![/A-Za-z])|</(?![A-Za-z])|<(?:" + "|".join(sorted(_SWITCHING)) + r")[\t\n\f\r />]",
+                        re.IGNORECASE | re.ASCII)
+
+
+def _all_plain_tags(html: str) -> Iterator[re.Match] | None:
+    """The tags of `html` if every '<' starts a _PLAIN_TAG match and none of them is a tag after
+    which the tokenizer switches state (script, style, svg, ...): then those matches are exactly
+    the tokens _likely's loop would read (each '<' starts one, as counting shows: matches do not
+    overlap, each holds at least its own '<'). Else None, and the loop reads the page. A page
+    with a doctype, comment or script is told in one search; no list of matches is kept."""
     count = html.count("<")
     if not count:
-        return []
-    tags = list(_PLAIN_TAG.finditer(html))
-    if len(tags) != count or any(html[tag.start() + 1] != "/" and tag.group(1).lower() in _SWITCHING for tag in tags):
+        return iter(())
+    if _NOT_PLAIN.search(html) or sum(1 for _ in _PLAIN_TAG.finditer(html)) != count:
         return None
-    return tags
+    return _PLAIN_TAG.finditer(html)
 
 
 def every_start_tag(html: str) -> list[Tag]:
