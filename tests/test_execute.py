@@ -1107,3 +1107,22 @@ def test_a_helpers_stale_bytecode_is_never_run(site):
     os.utime(folder / "physics.py", ns=(status.st_atime_ns, status.st_mtime_ns))
     post = build(read_post(folder / "index.md"), site)
     assert post.results.values == {"g": 1.62}
+
+
+def test_data_in_a_folder_linked_into_the_bundle_or_a_declared_folder_is_in_the_key(site):
+    # rglob does not enter linked folders: data shared by several posts and linked into a bundle
+    # (or into a declared inputs folder) was in no key, and its edit left the page stale.
+    shared = site / "shared"
+    shared.mkdir()
+    (shared / "numbers.csv").write_text("1\n2\n3\n")
+    folder = site / "content" / "posts" / "p"
+    code = ("import runpost\nhere = runpost.post_dir\nrunpost.publish('total', sum(int(x) for x in open(here / "
+            "'data/numbers.csv')) + sum(int(x) for x in open(here / 'declared/more/numbers.csv')))")
+    (site / "declared").mkdir()
+    (site / "declared" / "more").symlink_to(shared)
+    folder.mkdir(parents=True)
+    (folder / "data").symlink_to(shared)
+    (folder / "declared").symlink_to(site / "declared")
+    assert build(write_post(folder, code, inputs=("declared",)), site).results.values == {"total": 12}
+    (shared / "numbers.csv").write_text("10\n20\n30\n")
+    assert build(read_post(folder / "index.md"), site).results.values == {"total": 120}

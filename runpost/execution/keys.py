@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ..errors import BuildError
 from ..post import Cell, Post
@@ -52,7 +53,7 @@ def covered_paths(post: Post) -> list[Path]:
 def _helper_hashes(post: Post) -> dict[str, str]:
     folder = code_folder(post)
     if post.bundle:
-        candidates = (path for path in folder.rglob("*") if path.is_file() and path != post.path)
+        candidates = (path for path in files_under(folder) if path != post.path)
     else:
         # A single-file post shares its folder with other posts: only modules it could import count.
         candidates = (path for path in folder.glob("*.py") if path.is_file())
@@ -81,9 +82,25 @@ def _input_hashes(post: Post) -> dict[str, str]:
 
 
 def _hash_folder(folder: Path) -> str:
-    entries = sorted((path.relative_to(folder).as_posix(), hash_file(path))
-                     for path in folder.rglob("*") if path.is_file())
+    entries = sorted((path.relative_to(folder).as_posix(), hash_file(path)) for path in files_under(folder))
     return hash_text(json.dumps(entries))
+
+
+def files_under(folder: Path) -> Iterator[Path]:
+    """Every file under `folder`, through linked folders too (rglob does not enter them: data
+    shared by several posts, linked into a bundle, was in no key); each real folder once."""
+    seen: set[str] = set()
+    for directory, folders, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(directory)
+        if real in seen:             # a link loop, or a second link to the same folder
+            folders[:] = []
+            continue
+        seen.add(real)
+        folders.sort()
+        for name in sorted(names):
+            path = Path(directory, name)
+            if path.is_file():
+                yield path
 
 
 def hash_file(path: Path) -> str:
