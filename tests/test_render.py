@@ -311,6 +311,14 @@ def test_table_from_dicts_has_a_header_and_right_aligned_numbers():
                         "</tbody></table></div></figure>")
 
 
+def test_table_from_dicts_shows_every_key_of_every_row():
+    # The header was the first row's keys: a key only a later row had (0.88 here) was dropped unseen.
+    values = {"t": [{"model": "RNN"}, {"model": "LSTM", "acc": 0.88}]}
+    rendered = render("{{< table t >}}", values=values)
+    assert "<th>model</th><th>acc</th>" in rendered
+    assert "<tr><td>RNN</td><td></td></tr>" in rendered and '<td class="num">0.88</td>' in rendered
+
+
 def test_table_from_lists_uses_the_first_row_as_header():
     rendered = render("{{< table t >}}", values={"t": [["a", "b"], [1, "x"]]})
     assert "<th>a</th><th>b</th>" in rendered and '<td class="num">1</td><td>x</td>' in rendered

@@ -301,7 +301,9 @@ class _Renderer:
 
     def table_rows(self, shortcode: Shortcode, name: str, value: Any) -> tuple[list, list[list]]:
         if isinstance(value, list) and value and all(isinstance(row, dict) for row in value):
-            header = list(value[0])
+            # Every key of every row, in the order first seen (as pandas makes a DataFrame's columns):
+            # a key only a later row has is a column too, not dropped; a row without one, an empty cell.
+            header = list(dict.fromkeys(key for row in value for key in row))
             return header, [[row.get(key, "") for key in header] for row in value]
         if isinstance(value, list) and len(value) >= 1 and all(isinstance(row, list) for row in value):
             header, rows = value[0], value[1:]
