@@ -1126,3 +1126,68 @@ def test_data_in_a_folder_linked_into_the_bundle_or_a_declared_folder_is_in_the_
     assert build(write_post(folder, code, inputs=("declared",)), site).results.values == {"total": 12}
     (shared / "numbers.csv").write_text("10\n20\n30\n")
     assert build(read_post(folder / "index.md"), site).results.values == {"total": 120}
+
+
+def test_memo_keys_follow_functions_passed_in_held_in_a_dict_or_a_closure_and_an_instances_class(site):
+    # Each read a global bound in a later block that the key missed: its edit reused stale results.
+    library = """
+        import os
+        import runpost
+
+        def log(name):
+            with open(os.environ["RUNPOST_TEST_LOG"], "a") as file:
+                file.write(name + "\\n")
+
+        @runpost.memo
+        def total(fn, n):
+            log("total")
+            return sum(fn(i) for i in range(n))
+
+        @runpost.memo
+        def run_named(name, n):
+            log("named")
+            return [MODELS[name](i) for i in range(n)]
+
+        @runpost.memo
+        def run_smooth(n):
+            log("smooth")
+            return [smooth(i) for i in range(n)]
+
+        @runpost.memo
+        def evaluate(model, n):
+            log("evaluate")
+            return [model.predict(i) for i in range(n)]
+        """
+    models = """
+        RATE, FACTOR, OFFSET, SLOPE = {}
+
+        def growth(i):
+            return i * RATE
+
+        def quad(i):
+            return i * i * FACTOR
+
+        MODELS = {{"quad": quad}}
+
+        def timed(fn):
+            def wrapper(*args):
+                return fn(*args)
+            return wrapper
+
+        @timed
+        def smooth(i):
+            return i + OFFSET
+
+        class Linear:
+            def predict(self, x):
+                return x * SLOPE
+
+        runpost.publish("values", [total(growth, 4), run_named("quad", 3), run_smooth(2), evaluate(Linear(), 3)])
+        """
+    first = build(write_post(site / "p", library, models.format("2, 1, 10, 2")), site)
+    assert first.results.values == {"values": [12, [0, 1, 4], [10, 11], [0, 2, 4]]}
+    second = build(write_post(site / "p", library, models.format("3, 5, 20, 3")), site)
+    assert second.results.values == {"values": [18, [0, 5, 20], [20, 21], [0, 3, 6]]}
+    assert len(calls(site)) == 8                               # each computed again once
+    build(write_post(site / "p", library, models.format("3, 5, 20, 3"), "print('a later block')"), site)
+    assert len(calls(site)) == 8                               # and reused while nothing it reads changed

@@ -6,8 +6,9 @@ its calls. That misses what the code of that block does not fix:
 - closure cells and default values: `make(2)` and `make(3)` return two functions with one
   name and one block;
 - globals the function reads, itself or through the post's own functions and classes it
-  calls, that are bound after it is memoized (`SCALE = 10` in a later block) or rebound since
-  (a loop);
+  reaches (called by name, held in a dict or list, in a decorator's closure, passed as an
+  argument, or the class of an instance passed in), that are bound after it is memoized
+  (`SCALE = 10` in a later block) or rebound since (a loop);
 - a function memoized again in the same run (a loop over settings that defines and calls it),
   whose globals of plain data all count, since the block's text is the same each time.
 
@@ -48,43 +49,74 @@ def global_names(code: types.CodeType) -> tuple[str, ...]:
 
 class Bindings:
     """The globals a memo function reads, itself or through the post's own functions and classes it
-    calls, as they were when it was memoized: name -> object."""
+    reaches (by a global's name, in a closure, a dict or list of them, or a call's arguments), and
+    what the post's namespace held when it was memoized."""
 
     def __init__(self, function: Callable):
         self.function = function
         self.namespace = function.__globals__
-        self.seen = {name: self.namespace[name] for name in self.reachable() if name in self.namespace}
+        self.seen = dict(self.namespace)            # every binding at memoization (a shallow copy)
         self.digests: dict[str, tuple[Any, str]] = {}     # name -> (object, fingerprint), asked before
 
-    def reachable(self) -> list[str]:
-        """The global names the function reads, and those its post's own functions and classes read
-        (a helper reading SCALE), as far as they are bound now."""
+    def reachable(self, arguments: tuple = ()) -> list[str]:
+        """The global names the function reads, and those that the post's own functions and classes
+        it reaches read (a helper reading SCALE; one held in a dict, a decorator's closure, or
+        passed as an argument; an instance's class), as far as they are bound now."""
         names: dict[str, None] = {}
         pending = list(global_names(self.function.__code__))
-        while pending:
-            name = pending.pop(0)
-            if name in names:
+        values = list(arguments)
+        visited: set[int] = set()
+        while pending or values:
+            if values:
+                pending += self._names_in(values.pop(), values, visited)
                 continue
-            names[name] = None
-            value = self.namespace.get(name)
-            value = getattr(value, "__wrapped__", value)       # a memo function: the function it wraps
-            if isinstance(value, types.FunctionType) and value.__globals__ is self.namespace:
-                pending += global_names(value.__code__)
-            elif isinstance(value, type) and value.__module__ == self.namespace.get("__name__"):
-                for member in vars(value).values():
-                    member = _member(member)
-                    for function in member if isinstance(member, tuple) else (member,):
-                        if isinstance(function, types.FunctionType):
-                            pending += global_names(function.__code__)
+            name = pending.pop(0)
+            if name not in names:
+                names[name] = None
+                if name in self.namespace:
+                    values.append(self.namespace[name])
         return list(names)
 
-    def changed(self, every_plain: bool = False) -> list[tuple[str, str]]:
+    def _names_in(self, value: Any, values: list, visited: set[int]) -> list[str]:
+        """The global names `value` reads if it is the post's own code; what it holds that may be
+        (closure cells, items of a small container, an instance's class) goes onto `values`."""
+        if id(value) in visited or isinstance(value, types.ModuleType):
+            return []
+        visited.add(id(value))
+        wrapped = _own_attribute(value, "__wrapped__")   # a memo function's function, a functools.wraps original
+        if wrapped is not None:
+            values.append(wrapped)
+        if isinstance(value, types.FunctionType):
+            if value.__globals__ is not self.namespace:
+                return []                                # a library's: not the post's code
+            values += [_cell(cell) for cell in value.__closure__ or ()]
+            return list(global_names(value.__code__))
+        if isinstance(value, type):
+            if value.__module__ != self.namespace.get("__name__"):
+                return []
+            found = []
+            for member in vars(value).values():
+                member = _member(member)
+                for function in member if isinstance(member, tuple) else (member,):
+                    if isinstance(function, types.FunctionType):
+                        found += global_names(function.__code__)
+            return found
+        if isinstance(value, (dict, list, tuple, set, frozenset)):
+            items = value.values() if isinstance(value, dict) else value
+            # A registry of models or settings, not a data set: its first items only.
+            values += [item for _, item in zip(range(_CONTAINER_ITEMS), items) if not isinstance(item, _SCALARS)]
+            return []
+        if type(value).__module__ == self.namespace.get("__name__"):
+            values.append(type(value))                  # an instance of the post's class: its methods
+        return []
+
+    def changed(self, every_plain: bool = False, arguments: tuple = ()) -> list[tuple[str, str]]:
         """(name, fingerprint) of each global read that is new or rebound since the function was
         memoized; with `every_plain`, also every global holding plain data. (A value changed in place
         is not seen: that would cost a pickle per call, and a function that appends to a global
         would never be reused.)"""
         found = []
-        for name in self.reachable():
+        for name in self.reachable(arguments):
             if name not in self.namespace:
                 continue                   # a builtin, or not bound yet: the call fails or reads a builtin
             value = self.namespace[name]
@@ -104,6 +136,18 @@ class Bindings:
 
 
 _UNBOUND = object()
+# Items of a container a search for the post's functions looks at (a dict of models, not a data set).
+_CONTAINER_ITEMS = 256
+_SCALARS = (int, float, complex, str, bytes, bool, type(None))
+
+
+def _own_attribute(value: Any, name: str) -> Any:
+    """value.name if the object itself holds it (in its __dict__): no __getattr__ of a proxy runs."""
+    try:
+        own = object.__getattribute__(value, "__dict__")
+    except AttributeError:
+        return None
+    return own.get(name) if isinstance(own, dict) else None
 
 
 def function_state(function: Callable) -> list[tuple[str, str]]:

@@ -49,7 +49,8 @@ class Memoized:
     def key(self, args: tuple, kwargs: dict) -> str:
         parts = [self.cell_key, self.function.__qualname__, runpost.arguments_hash(args, kwargs)]
         try:
-            reads = function_state(self.function) + self.bindings.changed(every_plain=self.defined_again)
+            reads = function_state(self.function) + self.bindings.changed(every_plain=self.defined_again,
+                                                                          arguments=(*args, *kwargs.values()))
         except TypeError as error:
             raise TypeError(f"memo: {self.function.__qualname__} reads a value that {error}; pass it as an "
                             "argument or define it before the function") from None
