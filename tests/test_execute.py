@@ -1191,3 +1191,45 @@ def test_memo_keys_follow_functions_passed_in_held_in_a_dict_or_a_closure_and_an
     assert len(calls(site)) == 8                               # each computed again once
     build(write_post(site / "p", library, models.format("3, 5, 20, 3"), "print('a later block')"), site)
     assert len(calls(site)) == 8                               # and reused while nothing it reads changed
+
+
+def _fake_library(folder: Path, version: str, factor: int) -> None:
+    """An installed distribution `simlib` (with its metadata) whose run(x) is x * factor."""
+    import shutil as shell
+
+    for old in folder.glob("simlib*"):
+        shell.rmtree(old)
+    (folder / "simlib").mkdir(parents=True)
+    (folder / "simlib" / "__init__.py").write_text(f"__version__ = {version!r}\ndef run(x):\n    return x * {factor}\n")
+    info = folder / f"simlib-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: simlib\nVersion: {version}\n")
+    (info / "top_level.txt").write_text("simlib\n")
+
+
+def test_results_made_with_another_library_version_are_said_to_be_and_rerun_leftovers_dropped(site, monkeypatch):
+    # Versions were recorded for torch and numpy only, and never compared: after an upgrade the
+    # stored numbers were used without a word, and an interrupted --rerun's finished calls,
+    # made with the old version, were mixed into the next --rerun's.
+    libraries = site / "libraries"
+    _fake_library(libraries, "1.0", 10)
+    monkeypatch.setenv("PYTHONPATH", str(libraries))
+    monkeypatch.syspath_prepend(str(libraries))
+    code = "import runpost, simlib\n\n@runpost.memo\ndef simulate(x):\n    return simlib.run(x)\n\n" \
+           "runpost.publish('runs', [simulate(x) for x in range(3)])"
+    post = write_post(site / "p", code)
+    build(post, site)
+    _fake_library(libraries, "2.0", 100)
+    import importlib
+    importlib.invalidate_caches()
+    log = io.StringIO()
+    done = execute_posts([post], make_config(site), Reporter(log))[0]
+    assert done.results.values == {"runs": [0, 10, 20]}             # as stored, and said so:
+    assert "computed with another version (simlib 1.0 -> 2.0)" in log.getvalue()
+    # A --rerun interrupted under 1.0 left a finished call; a --rerun under 2.0 computes it again.
+    leftover = site / "build" / ".preview" / "rerun-p"
+    (leftover / "memo").mkdir(parents=True)
+    (leftover / "environment.json").write_text('{"python": "3.11.7", "installed": ["simlib==1.0"]}')
+    (leftover / "memo" / "stale.json").write_text("{}")
+    assert build(post, site, mode="rerun").results.values == {"runs": [0, 100, 200]}
+    assert not (leftover / "memo" / "stale.json").exists()

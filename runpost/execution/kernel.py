@@ -114,6 +114,7 @@ class EventPipe:
 def run_job(job: dict[str, Any], events: EventPipe) -> bool:
     """Run every block in order in one namespace; False after the first error."""
     session = KernelSession(job, events)
+    before_the_post = {name.split(".")[0] for name in list(sys.modules)}   # site's .pth imports, runpost's own
     prepare_process(job, session)
     namespace = fresh_main_module().__dict__
     start = time.perf_counter()
@@ -134,7 +135,7 @@ def run_job(job: dict[str, Any], events: EventPipe) -> bool:
             "(list it under inputs: in the front matter, as a path from the post's folder)")
     events.send("done", values=session.values, memo=list(session.used.values()), memo_reused=session.reused(),
                 environment=environment(time.perf_counter() - start, session.devices,
-                                        session.cluster.imported if session.cluster else set()))
+                                        before_the_post | (session.cluster.imported if session.cluster else set())))
     return True
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import keys, store
+from .environment import installed_versions, stamp_text, version_changes
 from .plan import Plan, check_frozen, parse_overrides, plan_post, warn_unverified
 from .results import KernelRun, make_manifest, previous_values, read_results, report_summary, value_changes
 from ..config import Config
@@ -61,8 +62,10 @@ def execute_post(post: Post, config: Config, overrides: dict[str, Any], reporter
     plan = plan_post(post, config, overrides)
     if config.mode == "frozen":
         check_frozen(plan)
+        warn_other_versions(plan, reporter)
         return read_results(plan)
     if config.mode != "rerun" and plan.fresh:
+        warn_other_versions(plan, reporter)
         return read_results(plan)
     warn_unverified(plan, reporter)
     return run_post(plan, config, reporter)
@@ -125,8 +128,28 @@ def memo_folder(plan: Plan, temp: Path, config: Config) -> Path:
     # a failed or interrupted --rerun, whose finished calls the next --rerun reuses
     # (they were computed by a --rerun, with the same keys).
     if config.mode == "rerun":
-        return store.rerun_memo_folder(config.build_dir, plan.post.name)
+        folder = store.rerun_memo_folder(config.build_dir, plan.post.name)
+        # Another Python or library since the interrupted --rerun that left these: not reused.
+        stamp = folder.parent / "environment.json"
+        if folder.exists() and not (stamp.is_file() and stamp.read_text(encoding="utf-8") == stamp_text()):
+            shutil.rmtree(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(stamp_text(), encoding="utf-8")
+        return folder
     return plan.folder / "memo"
+
+
+def warn_other_versions(plan: Plan, reporter: Reporter) -> None:
+    """Stored results used as they are, made with another Python or library version than this
+    machine has: said, since its numbers may differ (a key holds the code and inputs, not these)."""
+    recorded = (plan.manifest or {}).get("environment", {})
+    recorded = recorded if isinstance(recorded, dict) else {}
+    libraries = recorded.get("libraries") if isinstance(recorded.get("libraries"), dict) else {}
+    changes = version_changes(recorded, installed_versions(libraries))
+    if changes:
+        reporter.warning(f"post '{plan.post.name}': its stored results were computed with another version "
+                         f"({', '.join(changes)}): they are used as stored; `--rerun` computes them again here",
+                         Location(plan.folder / store.MANIFEST))
 
 
 def interrupted(plan: Plan, memo: Path, started: float, config: Config) -> str:
