@@ -89,7 +89,7 @@ def run_post(plan: Plan, config: Config, reporter: Reporter) -> Results:
         with store.interrupts_deferred() as deferred:
             store.swap_in(temp, plan.folder)
         if config.mode == "rerun":
-            shutil.rmtree(memo, ignore_errors=True)  # now part of the result
+            shutil.rmtree(memo.parent, ignore_errors=True)  # now part of the result (the stamp goes too)
     except KeyboardInterrupt:
         shutil.rmtree(temp, ignore_errors=True)
         raise KeyboardInterrupt(interrupted(plan, memo, started, config)) from None
