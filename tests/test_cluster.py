@@ -76,10 +76,10 @@ def make_project(folder: Path, post: str = POST, toml: str = 'title = "t"\nbase_
 
 
 def without_run_fields(value):
-    """A manifest or memo record minus what differs between any two runs: times, dates, host."""
+    """A manifest or memo record minus what differs between any two runs: times, dates, host (and hashes of them)."""
     if isinstance(value, dict):
         return {key: without_run_fields(item) for key, item in value.items()
-                if key not in ("seconds", "date", "host", "sha256")}
+                if key not in ("seconds", "date", "host", "sha256", "seal")}
     if isinstance(value, list):
         return [without_run_fields(item) for item in value]
     return value

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, needs
-from test_execute import MEMO_BLOCK, build, build_error, calls, make_config, process_alive, write_post
+from test_execute import MEMO_BLOCK, build, build_error, calls, make_config, process_alive, read_post, write_post
 from runpost.errors import BuildErrors
 from runpost.execution.runner import execute_posts
 from runpost.report import Reporter
@@ -308,3 +308,25 @@ def test_a_sealed_manifest_of_the_wrong_shape_is_refused_not_an_internal_error(s
     assert error == ("content/posts/p/index.md:1: error: post 'p' is stale (its stored manifest.json cannot be read as "
                      "runpost wrote it (not JSON, or a field of the wrong type)); --frozen never runs code: build without it "
                      "and commit build/p")
+
+
+def test_a_memo_record_no_manifest_lists_is_checked_by_its_own_seal(site):
+    # A record kept by a failed run (or any, when manifest.json cannot be read) was used unchecked,
+    # then sealed into the next manifest: an edit to it reached the page and passed --frozen.
+    import json
+
+    flag = site / "fail-once"
+    code = "import runpost\n\n@runpost.memo\ndef accuracy():\n    return 0.8123\n\nrunpost.publish('acc', accuracy())"
+    failing = f"import os\nif os.path.exists({str(flag)!r}):\n    raise RuntimeError('boom')"
+    flag.write_text("")
+    with pytest.raises(BuildErrors):
+        build(write_post(site / "p", code, failing), site)
+    [record_path] = (site / "build" / "p" / "memo").glob("*.json")
+    record = json.loads(record_path.read_text())
+    record["result"] = 0.9999
+    record_path.write_text(json.dumps(record))
+    flag.unlink()
+    log = io.StringIO()
+    post = execute_posts([read_post(site / "p" / "index.md")], make_config(site), Reporter(log))[0]
+    assert post.results.values == {"acc": 0.8123}
+    assert "no longer matches its own seal" in log.getvalue()

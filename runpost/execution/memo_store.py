@@ -97,7 +97,10 @@ class MemoStore:
             name = f"{key}{SUFFIXES[form]}"
             write_atomically(self.folder / name, data)
             record.update(data=name, sha256=sha256(data))
-        # Not sort_keys: a dict result (or published value) reads back in the order the code made it.
+        # Sealed with its own hash: a record no manifest lists (a failed run's, or any when the
+        # manifest cannot be read) is still checked. Not sort_keys: a dict result (or published
+        # value) reads back in the order the code made it.
+        record["seal"] = sha256(json.dumps(record).encode("utf-8"))
         write_atomically(self.folder / f"{key}.json", json.dumps(record).encode("utf-8"))
         self.computed.add(key)
 
@@ -146,6 +149,10 @@ def parse_record(path: Path, data: bytes, key: str) -> dict[str, Any]:
     required = ("stdout", "seconds", "device") + (("result",) if record["format"] == "json" else ("sha256",))
     if any(name not in record for name in required):
         raise MemoProblem(path, "is not a memo record of this format")
+    if "seal" in record:          # records written before seals existed have none
+        unsealed = {name: value for name, value in record.items() if name != "seal"}
+        if sha256(json.dumps(unsealed).encode("utf-8")) != record["seal"]:
+            raise MemoProblem(path, "changed since the run that stored it (it no longer matches its own seal)")
     return record
 
 
