@@ -932,6 +932,33 @@ open("written.txt").read()
     assert warnings[1].startswith("content/posts/numbers.txt: warning: post 'p': read by block 'load' ")
 
 
+def test_a_file_no_key_covers_read_inside_a_map_child_is_a_warning_too(site):
+    # A .map child noted the read in its own copy of the kernel's list, which was thrown away.
+    posts = site / "content" / "posts"
+    posts.mkdir(parents=True)
+    (site / "content" / "data").mkdir()
+    (site / "content" / "data" / "scale.txt").write_text("3")
+    (posts / "p.md").write_text("""---
+title: P
+date: 2024-01-02
+---
+```python {exec=true id=train}
+import runpost
+
+@runpost.memo
+def train(n):
+    return n * int(open(runpost.post_dir / ".." / "data" / "scale.txt").read())
+
+runpost.publish("runs", train.map([(1,), (2,)], processes=2))
+```
+""")
+    stream = io.StringIO()
+    post = execute_posts([read_post(posts / "p.md")], make_config(site), Reporter(stream))[0]
+    assert post.results.values == {"runs": [3, 6]}
+    assert "content/data/scale.txt: warning: post 'p': read by block 'train' but not among the post's inputs" \
+        in stream.getvalue()
+
+
 def test_an_exception_whose_str_fails_and_a_closed_stdout_are_the_posts_not_the_kernels(site):
     # Each ended in the kernel's own traceback (and "exited with status 1 (os._exit?)").
     error = build_error(write_post(site / "p", """

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import io
+import json
 import os
 import pickle
 import socket
@@ -198,6 +199,7 @@ def run_children(memoized: Memoized, work: list[tuple[str, tuple]], processes: i
             for sentinel in wait(list(running)):
                 child, key, call, started = running.pop(sentinel)
                 child.join()
+                merge_reads(memoized.session, Path(reports) / f"{key}.reads")
                 seconds = round(time.perf_counter() - started, 3)
                 if child.exitcode != 0:
                     failures.append(child_failure(memoized, call, child.exitcode, Path(reports) / key))
@@ -260,6 +262,8 @@ def compute_in_child(memoized: Memoized, key: str, call: tuple, reports: Path, k
         entry = {"result": result, "stdout": sys.stdout.getvalue(), "seconds": time.perf_counter() - start,
                  "device": device(), "host": socket.gethostname(), "published": published}
         session.memo.store(key, entry)
+        # Files the call read that no key covers: noted in this process, told to the kernel.
+        write_atomically(reports / f"{key}.reads", json.dumps(session.reads).encode("utf-8"))
     except BaseException as error:
         report = {"text": "".join(traceback.format_exception(error)), "exception": error}
         try:
@@ -272,6 +276,16 @@ def compute_in_child(memoized: Memoized, key: str, call: tuple, reports: Path, k
         os._exit(1)
     sys.stderr.flush()
     os._exit(0)
+
+
+def merge_reads(session: Any, path: Path) -> None:
+    """The reads a .map child noted (kernel.watch_reads), added to the kernel's: each warned about once."""
+    try:
+        reads = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    for name, cell in reads.items() if isinstance(reads, dict) else ():
+        session.reads.setdefault(name, cell)
 
 
 def child_failure(memoized: Memoized, call: tuple, exitcode: int, path: Path) -> BaseException:
