@@ -902,6 +902,21 @@ def test_a_figure_left_open_never_replaces_a_file_the_code_saved_under_its_name(
     assert "figure 1 that block 'plot' left open would be saved as plot-1.png, which the code wrote itself" in error.message
 
 
+def test_a_later_block_never_writes_over_a_figure_an_earlier_block_left_open(site):
+    # The page showed the accuracy plot under the loss block (its alt text said "training loss").
+    error = build_error(write_post(site / "p", """
+        #! id=loss
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        plt.figure(); plt.plot([3, 2, 1])
+        """, """
+        #! id=acc
+        plt.figure(); plt.plot([1, 2, 3]); plt.savefig("loss-1.png"); plt.close()
+        """), site)
+    assert error.message.startswith("FileExistsError: block 'acc' wrote over loss-1.png, the figure block 'loss' left open")
+
+
 def test_reading_a_project_file_no_key_covers_is_a_warning(site):
     # A single-file post read numbers.txt beside it: an edit to it left the published mean stale.
     posts = site / "content" / "posts"

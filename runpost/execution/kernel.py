@@ -117,11 +117,15 @@ def run_job(job: dict[str, Any], events: EventPipe) -> bool:
     before_the_post = {name.split(".")[0] for name in list(sys.modules)}   # site's .pth imports, runpost's own
     prepare_process(job, session)
     namespace = fresh_main_module().__dict__
+    captured: dict[str, tuple[str, tuple]] = {}      # figure file -> (block that left it open, its stat)
     start = time.perf_counter()
     for cell in job["cells"]:
         events.send("start", index=cell["index"])
         session.cell_key, session.cell_index = cell["key"], cell["index"]
         stdout, seconds, figures, error = run_cell(cell, job["path"], namespace, Path(job["work_dir"]))
+        error = error or replaced_figure(captured, cell, Path(job["work_dir"]))
+        captured.update((figure["path"], (cell["id"], _stat_of(Path(job["work_dir"]) / figure["path"])))
+                        for figure in figures)
         events.send("end", index=cell["index"], stdout=stdout, seconds=round(seconds, 3), figures=figures,
                     failed=bool(error))
         if error:
@@ -137,6 +141,25 @@ def run_job(job: dict[str, Any], events: EventPipe) -> bool:
                 environment=environment(time.perf_counter() - start, session.devices,
                                         before_the_post | (session.cluster.imported if session.cluster else set())))
     return True
+
+
+def _stat_of(path: Path) -> tuple:
+    try:
+        status = path.stat()
+    except OSError:
+        return ()
+    return status.st_size, status.st_mtime_ns, status.st_ino
+
+
+def replaced_figure(captured: dict[str, tuple[str, tuple]], cell: dict[str, Any], work_dir: Path) -> dict | None:
+    """An error if the block just run wrote over (or removed) a figure an earlier block left open:
+    the page would show its file under the earlier block (the other way round, capture_figures refuses)."""
+    for name, (owner, status) in captured.items():
+        if _stat_of(work_dir / name) != status:
+            return {"type": "FileExistsError", "line": cell["code_line"], "column": 0, "traceback": "",
+                    "message": f"block '{cell['id']}' wrote over {name}, the figure block '{owner}' left open: "
+                               "save its own file under another name"}
+    return None
 
 
 def prepare_process(job: dict[str, Any], session: KernelSession) -> None:
