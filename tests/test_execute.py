@@ -947,6 +947,20 @@ open("written.txt").read()
     assert warnings[1].startswith("content/posts/numbers.txt: warning: post 'p': read by block 'load' ")
 
 
+def test_a_dot_file_of_the_bundle_read_by_the_code_is_a_warning_unless_declared(site):
+    # The bundle's key skips dot-files, yet reading one counted as covered: no key, no warning.
+    folder = site / "content" / "posts" / "p"
+    folder.mkdir(parents=True)
+    (folder / ".weights").write_text("7")
+    (folder / ".declared").write_text("1")
+    code = "import runpost\nrunpost.publish('w', int((runpost.post_dir / '.weights').read_text()) + " \
+           "int((runpost.post_dir / '.declared').read_text()))"
+    stream = io.StringIO()
+    execute_posts([write_post(folder, code, inputs=(".declared",))], make_config(site), Reporter(stream))
+    warnings = [line for line in stream.getvalue().splitlines() if "warning" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("content/posts/p/.weights: warning: post 'p': read by block")
+
+
 def test_a_file_no_key_covers_read_inside_a_map_child_is_a_warning_too(site):
     # A .map child noted the read in its own copy of the kernel's list, which was thrown away.
     posts = site / "content" / "posts"

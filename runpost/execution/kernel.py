@@ -208,6 +208,7 @@ def watch_reads(job: dict[str, Any], session: KernelSession) -> dict[str, int]:
     leave the results stale, so the builder warns about each (run_job)."""
     root = os.path.join(os.path.abspath(job["watched"]), "")
     covered = [os.path.abspath(path) for path in job["covered"]]
+    bundle = os.path.abspath(job["bundle"]) if job.get("bundle") else None
     skipped = [os.path.join(os.path.abspath(path), "") for path in job["not_sources"]]
     skipped += [os.path.join(os.path.abspath(prefix), "") for prefix in {sys.prefix, sys.base_prefix}]
     reads: dict[str, int] = {}
@@ -227,9 +228,9 @@ def watch_reads(job: dict[str, Any], session: KernelSession) -> dict[str, int]:
                 return
             checked.add(name)
             relative = name[len(root):] if name.startswith(root) else None
-            if relative is None or any(part.startswith(".") or part == "__pycache__" for part in relative.split(os.sep)) \
-                    or name.startswith(tuple(skipped)) or any(name == path or name.startswith(os.path.join(path, ""))
-                                                              for path in covered) or not os.path.isfile(name):
+            if relative is None or any(part == "__pycache__" for part in relative.split(os.sep)) \
+                    or name.startswith(tuple(skipped)) or any(_covers(path, name, bundle) for path in covered) \
+                    or not os.path.isfile(name):
                 return
             reads.setdefault(os.path.join(job["watched"], relative), session.cell_index)
         except Exception:      # an audit hook that raises would fail the post's open()
@@ -237,6 +238,16 @@ def watch_reads(job: dict[str, Any], session: KernelSession) -> dict[str, int]:
 
     sys.addaudithook(hook)
     return reads
+
+
+def _covers(path: str, name: str, bundle: str | None) -> bool:
+    """Whether the key holds file `name` through covered `path`: the file itself, or one under the
+    folder, except a dot-file (or one in a dot-folder) of the bundle, which its key skips."""
+    if name == path:
+        return True
+    if not name.startswith(os.path.join(path, "")):
+        return False
+    return path != bundle or not any(part.startswith(".") for part in name[len(path) + 1:].split(os.sep))
 
 
 def fresh_main_module() -> types.ModuleType:

@@ -212,6 +212,7 @@ def make_job(plan: Plan, temp: Path, memo: Path, config: Config) -> dict[str, An
         # content/: the project's own folder may hold runpost itself, a virtual environment, ...).
         "watched": str(config.content_dir),
         "covered": [str(path) for path in keys.covered_paths(plan.post)],
+        "bundle": str(plan.post.bundle) if plan.post.bundle else None,     # its dot-files are in no key
         "not_sources": [str(config.build_dir), str(config.output_dir), str(temp)],
         "cells": [{"index": cell.index, "id": cell.id, "code": cell.code, "code_line": cell.code_line, "key": key}
                   for cell, key in zip(plan.post.cells, plan.keys)],
