@@ -22,6 +22,7 @@ _INLINE_TAGS = {"em", "strong", "a", "del", "ins", "s", "sup", "sub", "span", "m
                 "img", "input", "label"}
 _LITERAL_TAGS = {"code", "pre", "kbd", "samp", "script", "style"}
 # The only characters substitute() replaces or counts: a unit of any other text is copied as it is.
+_LINE_SEEN = 6     # characters of the rest of a line that the quote rules can tell apart
 _TRIGGERS = frozenset("-.<>'\"")
 # What substitute() can replace within one text: a quote, "--", "...", "<<" or ">>".
 _TRIGGER = re.compile("['\"]|--|[.][.][.]|<<|>>")
@@ -129,14 +130,17 @@ class _Typographer:
         return None, 1
 
     def line(self, index: int) -> str:
-        # The rest of the source line from the quote, as goldmark's PeekLine sees it.
+        # The rest of the source line from the quote, as goldmark's PeekLine sees it; its first six
+        # characters at most: the rules look at five and compare lengths up to five (reading the
+        # whole rest at every quote made a long line of quotes quadratic).
         chars = []
-        for position in range(index, len(self.units)):
+        for position in range(index, min(len(self.units), index + _LINE_SEEN)):
             chars.append(self.char(position))
             if chars[-1] == "\n":
                 break
         else:
-            chars.append("\n")
+            if len(chars) < _LINE_SEEN:
+                chars.append("\n")
         return "".join(chars)
 
     def quote(self, index: int, c: str) -> str | None:
