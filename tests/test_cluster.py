@@ -110,6 +110,23 @@ def test_cluster_run_stores_what_a_local_run_stores(tmp_path, scheduler):
     assert manifest["values"]["results"][2] == {"n": 3, "square": 9.0, "sum": 6}
 
 
+PUBLISHING = POST.replace("    return (n, [n] * 3)", "    runpost.publish(\"last_pair\", n)\n    return (n, [n] * 3)") \
+    .replace("Some prose.", "Last pair: {{< value last_pair >}} done.")
+
+
+def test_values_a_call_publishes_on_a_worker_reach_the_page_and_are_replayed(tmp_path, scheduler):
+    # The worker's runpost.publish went to its own in-memory session: "value 'last_pair' was not published".
+    project = make_project(tmp_path, PUBLISHING)
+    result = run_build("--executor", scheduler, cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "Last pair: 4 done." in (project / "site/posts/p/index.html").read_text()
+    post = project / "content/posts/p/index.md"
+    post.write_text(post.read_text() + "\n```python {exec=true}\nprint('a later block')\n```\n")
+    result = run_build("--executor", scheduler, cwd=project)          # pair(4) reused, its publish replayed
+    assert result.returncode == 0, result.stderr
+    assert "Last pair: 4 done." in (project / "site/posts/p/index.html").read_text()
+
+
 def test_cluster_run_reports_each_call_started_and_finished(tmp_path, scheduler):
     result = run_build("--executor", scheduler, cwd=make_project(tmp_path))
     assert result.returncode == 0, result.stderr

@@ -197,12 +197,13 @@ def compute_on_worker(function: Any, args: tuple, kwargs: dict, context: dict[st
     worker.log_event(TOPIC, {"key": context["key"], "worker": worker.address})
     prepare_worker(context)
     buffer = io.StringIO()
-    with ThreadStdout.capture(buffer):
+    published: dict[str, Any] = {}
+    with ThreadStdout.capture(buffer), WorkerPublishes.capture(published):
         start = time.perf_counter()
         result = function(*args, **kwargs)
         seconds = time.perf_counter() - start
     return {"result": result, "stdout": buffer.getvalue(), "seconds": seconds, "device": device(),
-            "host": socket.gethostname()}
+            "host": socket.gethostname(), "published": published}
 
 
 _verified: set[tuple[str, str]] = set()
@@ -256,12 +257,44 @@ class ThreadStdout:
         return _Capture(cls.local, buffer)
 
 
+class WorkerPublishes:
+    """runpost's session on a worker, noting what each call publishes (runpost.publish) in its
+    thread's log: the kernel replays it as it does a local call's (memo.published_by). A worker
+    has no kernel session; its own (in memory) would keep the values where no page reads them."""
+
+    local = threading.local()
+    lock = threading.Lock()
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+
+    def publish(self, name: str, value: Any) -> None:
+        log = getattr(self.local, "log", None)
+        if log is not None:
+            log[name] = value
+        self.inner.publish(name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    @classmethod
+    def capture(cls, log: dict[str, Any]) -> "_Capture":
+        import runpost
+
+        with cls.lock:
+            if not isinstance(runpost._session, cls):
+                runpost._session = cls(runpost._session)
+        return _Capture(cls.local, log, "log")
+
+
 class _Capture:
-    def __init__(self, local: threading.local, buffer: io.StringIO):
-        self.local, self.buffer = local, buffer
+    """Sets `local.<name>` (a thread's buffer or log) for the length of a call."""
+
+    def __init__(self, local: threading.local, target: Any, name: str = "buffer"):
+        self.local, self.target, self.name = local, target, name
 
     def __enter__(self) -> None:
-        self.local.buffer = self.buffer
+        setattr(self.local, self.name, self.target)
 
     def __exit__(self, *_exc: Any) -> None:
-        self.local.buffer = None
+        setattr(self.local, self.name, None)
