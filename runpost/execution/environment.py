@@ -50,7 +50,6 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-
 # Import names whose distribution is named otherwise (the rest are looked up by their own name).
 _DISTRIBUTIONS = {"sklearn": "scikit-learn", "PIL": "pillow", "yaml": "PyYAML", "cv2": "opencv-python",
                   "skimage": "scikit-image", "bs4": "beautifulsoup4", "attr": "attrs", "dateutil": "python-dateutil",

@@ -130,11 +130,11 @@ def memo_folder(plan: Plan, temp: Path, config: Config) -> Path:
     if config.mode == "rerun":
         folder = store.rerun_memo_folder(config.build_dir, plan.post.name)
         # Another Python or library since the interrupted --rerun that left these: not reused.
-        stamp = folder.parent / "environment.json"
-        if folder.exists() and not (stamp.is_file() and stamp.read_text(encoding="utf-8") == stamp_text()):
+        stamp, here = folder.parent / "environment.json", stamp_text()     # every installed package: read once
+        if folder.exists() and not (stamp.is_file() and stamp.read_text(encoding="utf-8") == here):
             shutil.rmtree(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(stamp_text(), encoding="utf-8")
+        stamp.write_text(here, encoding="utf-8")
         return folder
     return plan.folder / "memo"
 
