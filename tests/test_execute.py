@@ -988,6 +988,60 @@ runpost.publish("runs", train.map([(1,), (2,)], processes=2))
         in stream.getvalue()
 
 
+def test_reading_the_posts_own_markdown_or_a_project_folder_beside_content_is_a_warning(site):
+    # A word count of the post's own index.md (its prose is in no key) and a data/ folder beside
+    # content/ were read without a word: an edit to either left the published numbers stale.
+    folder = site / "content" / "posts" / "p"
+    folder.mkdir(parents=True)
+    (site / "data").mkdir()
+    (site / "data" / "prices.csv").write_text("1,2,3")
+    (site / "data" / "declared.csv").write_text("4")
+    (folder / "index.md").write_text("""---
+title: P
+date: 2024-01-02
+inputs: [../../../data/declared.csv]
+---
+Some prose to count.
+
+```python {exec=true id=count}
+import inspect, runpost, traceback, warnings
+words = len((runpost.post_dir / "index.md").read_text().split())
+prices = open(runpost.post_dir / ".." / ".." / ".." / "data" / "prices.csv").read()
+declared = (runpost.post_dir / "../../../data/declared.csv").read_text()
+```
+
+```python {exec=true id=quiet}
+def shown():
+    return 1
+try:
+    1 / 0
+except ZeroDivisionError:
+    print(traceback.format_exc().splitlines()[-3].strip())
+warnings.warn("a warning shows its source line")
+print(inspect.getsource(shown).splitlines()[0])
+import importlib.metadata, sys     # package metadata in a folder on sys.path (an editable install's)
+sys.path.append(str(runpost.post_dir.parents[2]))
+assert importlib.metadata.version("fake") == "1.0"
+```
+""")
+    (site / "fake-1.0.dist-info").mkdir()
+    (site / "fake-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: fake\nVersion: 1.0\n")
+    stream = io.StringIO()
+    post = execute_posts([read_post(folder / "index.md")], make_config(site), Reporter(stream))[0]
+    assert post.results.outputs["quiet"].stdout == "1 / 0\ndef shown():\n"
+    warnings = sorted(line for line in stream.getvalue().splitlines() if ": warning: " in line)
+    assert [line.split(": warning: ")[0] for line in warnings] == ["content/posts/p/index.md", "data/prices.csv"]
+    assert all("read by block 'count' but not among the post's inputs" in line for line in warnings)
+
+
+def test_a_post_that_declares_its_own_markdown_may_read_it(site):
+    folder = site / "content" / "posts" / "p"
+    code = "import runpost\nrunpost.publish('words', len((runpost.post_dir / 'index.md').read_text().split()))"
+    stream = io.StringIO()
+    execute_posts([write_post(folder, code, inputs=("index.md",))], make_config(site), Reporter(stream))
+    assert "warning" not in stream.getvalue()
+
+
 def test_an_exception_whose_str_fails_and_a_closed_stdout_are_the_posts_not_the_kernels(site):
     # Each ended in the kernel's own traceback (and "exited with status 1 (os._exit?)").
     error = build_error(write_post(site / "p", """

@@ -22,11 +22,13 @@ from __future__ import annotations
 import builtins
 import importlib.machinery
 import io
+import linecache
 from json import dumps as _dumps, loads as _loads   # the kernel's own: a post may patch json.dumps for itself
 import os
 import sys
 import threading
 import time
+import tokenize
 import traceback
 import types
 from pathlib import Path
@@ -165,7 +167,7 @@ def replaced_figure(captured: dict[str, tuple[str, tuple]], cell: dict[str, Any]
 def prepare_process(job: dict[str, Any], session: KernelSession) -> None:
     # Helper modules beside index.md import first; the working folder (outputs) is not a source.
     sys.path[0] = job["code_folder"]
-    read_sources_only(job["code_folder"], job.get("watched"))
+    read_sources_only(job["code_folder"], job.get("content"))
     sys.argv = [job["path"]]
     runpost.params.clear()
     runpost.params.update(job["params"])
@@ -203,17 +205,21 @@ def read_sources_only(*folders: str | None) -> None:
 
 
 def watch_reads(job: dict[str, Any], session: KernelSession) -> dict[str, int]:
-    """Note each file of content/ the code opens for reading whose contents are not in the post's
+    """Note each file of the project the code opens for reading whose contents are not in the post's
     keys (keys.covered_paths): path -> the block that first read it. An edit to such a file would
-    leave the results stale, so the builder warns about each (run_job)."""
-    root = os.path.join(os.path.abspath(job["watched"]), "")
+    leave the results stale, so the builder warns about each (run_job). The post's own Markdown is
+    not in its keys (a prose edit never runs code): reading it is noted too, unless Python reads it
+    to show source lines (linecache: tracebacks, warnings, inspect), which only shows code lines."""
+    roots = tuple(os.path.join(os.path.abspath(folder), "") for folder in job["watched"])
     covered = [os.path.abspath(path) for path in job["covered"]]
+    own = os.path.abspath(job["path"])
     bundle = os.path.abspath(job["bundle"]) if job.get("bundle") else None
     skipped = [os.path.join(os.path.abspath(path), "") for path in job["not_sources"]]
     skipped += [os.path.join(os.path.abspath(prefix), "") for prefix in {sys.prefix, sys.base_prefix}]
     reads: dict[str, int] = {}
     checked: set[str] = set()
     writing = os.O_WRONLY | os.O_RDWR | os.O_CREAT
+    showing_source = {os.path.abspath(linecache.__file__), os.path.abspath(tokenize.__file__)}
 
     def hook(event: str, args: tuple) -> None:
         if event != "open":
@@ -226,18 +232,39 @@ def watch_reads(job: dict[str, Any], session: KernelSession) -> dict[str, int]:
             name = os.path.abspath(os.fsdecode(path))
             if name in checked:
                 return
-            checked.add(name)
-            relative = name[len(root):] if name.startswith(root) else None
-            if relative is None or any(part == "__pycache__" for part in relative.split(os.sep)) \
-                    or name.startswith(tuple(skipped)) or any(_covers(path, name, bundle) for path in covered) \
-                    or not os.path.isfile(name):
+            if not name.startswith(roots) or any(part == "__pycache__" or part.endswith(_METADATA)
+                                                 for part in name.split(os.sep)) \
+                    or name.startswith(tuple(skipped)) or not os.path.isfile(name):
+                checked.add(name)
                 return
-            reads.setdefault(os.path.join(job["watched"], relative), session.cell_index)
+            if name == own and own not in covered:
+                if _called_from(showing_source):
+                    return      # not checked: the code itself may still read it later
+            elif any(_covers(path, name, bundle) for path in covered):
+                checked.add(name)
+                return
+            checked.add(name)
+            reads.setdefault(name, session.cell_index)
         except Exception:      # an audit hook that raises would fail the post's open()
             pass
 
     sys.addaudithook(hook)
     return reads
+
+
+# Installed packages' metadata, which importlib.metadata reads in every folder on sys.path (an
+# editable install of runpost leaves runpost.egg-info in its project): never a post's data.
+_METADATA = (".egg-info", ".dist-info")
+
+
+def _called_from(files: set[str], depth: int = 12) -> bool:
+    """Whether a function of one of `files` is among the innermost `depth` callers (an audit hook's)."""
+    frame = sys._getframe(2)
+    while frame is not None and depth > 0:
+        if frame.f_code.co_filename in files:
+            return True
+        frame, depth = frame.f_back, depth - 1
+    return False
 
 
 def _covers(path: str, name: str, bundle: str | None) -> bool:

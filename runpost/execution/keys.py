@@ -42,10 +42,11 @@ def fingerprint_post(post: Post, params: dict[str, Any]) -> Fingerprints:
 
 
 def covered_paths(post: Post) -> list[Path]:
-    """Files and folders whose contents are in the post's keys: its file, its bundle (or, for a
-    single-file post, the modules beside it) and its declared inputs."""
+    """Files and folders whose contents are in the post's keys: its bundle (or, for a single-file
+    post, the modules beside it) and its declared inputs. Not its own Markdown, of which only the
+    code is in the keys (kernel.watch_reads: a read of it is warned about, unless declared)."""
     folder = code_folder(post)
-    found = [post.path, *(folder / declared for declared in post.meta.inputs)]
+    found = [folder / declared for declared in post.meta.inputs]
     found += [post.bundle] if post.bundle else list(folder.glob("*.py"))
     return found
 

@@ -208,12 +208,15 @@ def make_job(plan: Plan, temp: Path, memo: Path, config: Config) -> dict[str, An
         "executor": config.executor,
         "inputs": plan.fingerprints.inputs,
         # Files the code may read without its results going stale (their contents are in the key),
-        # and where reading is not a source (kernel.watch_reads warns about any other file of
-        # content/: the project's own folder may hold runpost itself, a virtual environment, ...).
-        "watched": str(config.content_dir),
+        # and where reading is not a source: kernel.watch_reads warns about any other file of the
+        # project (a data/ folder beside content/, the post's own Markdown) the code reads. The
+        # post's modules under content/ compile from source, never from a __pycache__.
+        "watched": [str(config.root), str(config.content_dir)],     # --content may name a folder elsewhere
+        "content": str(config.content_dir),
         "covered": [str(path) for path in keys.covered_paths(plan.post)],
         "bundle": str(plan.post.bundle) if plan.post.bundle else None,     # its dot-files are in no key
-        "not_sources": [str(config.build_dir), str(config.output_dir), str(temp)],
+        # runpost's own files (where the project holds runpost, as this repository does) are no source.
+        "not_sources": [str(config.build_dir), str(config.output_dir), str(temp), str(PACKAGE_PARENT / "runpost")],
         "cells": [{"index": cell.index, "id": cell.id, "code": cell.code, "code_line": cell.code_line, "key": key}
                   for cell, key in zip(plan.post.cells, plan.keys)],
     }
