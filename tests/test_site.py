@@ -203,6 +203,21 @@ def test_tags_get_hugos_pages_each_post_once_and_urls_are_encoded_in_the_sitemap
     assert "<loc>https://example.org/blog/posts/caf%C3%A9-notes/</loc>" in sitemap
     assert "<loc>https://example.org/blog/tags/c++/</loc>" in sitemap
 
+def test_tags_of_symbols_only_each_get_their_own_page(site_dir):
+    # `#` and `!!` were both /tags/tag/: one page, titled after one of them, listing the posts of both.
+    posts = site_dir / "content" / "posts"
+    (posts / "hash.md").write_text("---\ntitle: Hash\ndate: 2024-06-01\ntags: ['#', 'tag']\n---\nText.\n")
+    (posts / "bang.md").write_text("---\ntitle: Bang\ndate: 2024-06-02\ntags: ['!!', '🚀']\n---\nText.\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    page = lambda tag: (site_dir / "site" / "tags" / tag / "index.html").read_text()
+    listed = lambda tag: re.findall(r'class="p-name u-url" href="([^"]*)"', page(tag))
+    assert [listed(tag) for tag in ("number-sign", "tag", "exclamation-mark-exclamation-mark", "rocket")] == \
+        [["../../posts/hash/"], ["../../posts/hash/"], ["../../posts/bang/"], ["../../posts/bang/"]]
+    assert "Posts tagged “#”" in page("number-sign") and "Posts tagged “!!”" in page("exclamation-mark-exclamation-mark")
+    assert 'href="../../tags/number-sign/" rel="tag">#<' in (site_dir / "site/posts/hash/index.html").read_text()
+
+
 
 def test_a_views_absolute_content_is_made_only_when_a_template_reads_it(monkeypatch):
     import datetime as dt

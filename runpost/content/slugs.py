@@ -11,6 +11,7 @@ starts with a dot (a hidden folder that Pages artifacts may leave out).
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -37,11 +38,26 @@ def path_segment(name: str) -> str:
 def tag_slug(tag: str) -> str:
     """A tag's URL segment: Hugo's (above), with `/` and `\\` as dashes (one folder under tags/; `.`
     and `..` between them dropped), a `#` after a letter or digit as "sharp" (`C#` -> csharp,
-    `F#` -> fsharp; a hashtag's `#` goes), no leading dots (`.NET` -> net), and "tag" for a tag
-    with nothing left."""
+    `F#` -> fsharp; a hashtag's `#` goes), no leading dots (`.NET` -> net). A tag with nothing
+    left is named by its characters' Unicode names (`#` -> number-sign, `🚀` -> rocket): with one
+    name for all of them, `#` and `!!` shared a page, titled after one, listing the posts of both."""
     text = re.sub(r"(?<=[^\W_])#", "sharp", tag)
     parts = [part for part in re.split(r"[/\\]", text) if part.strip(" .")]     # `..` between slashes goes
-    return path_segment("-".join(parts)).lstrip(".") or "tag"
+    return path_segment("-".join(parts)).lstrip(".") or _named(tag)
+
+
+def _named(tag: str) -> str:
+    """`tag`'s characters by their Unicode names ("!!" -> exclamation-mark-exclamation-mark); a long
+    one cut, with a digest of the whole tag so that two long tags never share the name."""
+    names = path_segment(" ".join(unicodedata.name(character, f"u{ord(character):04x}")
+                                  for character in tag if not character.isspace()))
+    if len(names) > _LONGEST_NAMED:
+        digest = hashlib.sha256(tag.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        names = names[:_LONGEST_NAMED - 11].rstrip("-") + "-" + digest
+    return names or "tag"
+
+
+_LONGEST_NAMED = 100    # characters: well inside the file systems' 255 bytes a name
 
 
 def post_segment(slug: str) -> str:
