@@ -155,6 +155,17 @@ def test_code_errors_point_at_the_markdown_line_and_offer_the_traceback(site_dir
     assert "Traceback" in debug.stderr and "content/posts/code.md" in debug.stderr
 
 
+def test_a_syntax_error_in_a_block_indented_in_a_list_points_at_its_column_in_the_file(site_dir):
+    # The column was the dedented code's: 4 left of the unclosed '(' in the file.
+    text = "---\ntitle: Code\ndate: 2020-01-01\n---\n1. A step:\n\n    ```python {exec=true}\n    print(1)\n" \
+           "    x = (1,\n    ```\n"
+    (site_dir / "content/posts/code.md").write_text(text)
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert "content/posts/code.md:9:9: error: SyntaxError: '(' was never closed" in result.stderr
+    assert text.splitlines()[8][9 - 1] == "("
+
+
 def test_markdown_outside_posts_is_a_warning_not_silence(site_dir):
     (site_dir / "content/about.md").write_text("---\ntitle: About\ndate: 2020-01-01\n---\nHi\n")
     result = run_build(cwd=site_dir)

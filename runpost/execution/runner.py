@@ -385,7 +385,18 @@ def code_error(post: Post, event: dict[str, Any]) -> BuildError:
     message = f"{event['type']}: {event['message']}" if event["message"] else event["type"]
     # A message of several lines keeps them, indented: no line of it reads as an error of its own.
     message = "\n    ".join(message.rstrip("\n").split("\n"))
-    location = Location(post.path, event["line"], event.get("column") or 0)
+    location = Location(post.path, event["line"], _file_column(post, event["line"], event.get("column") or 0))
     return BuildError(location, message, detail=event["traceback"])
+
+
+def _file_column(post: Post, line: int, column: int) -> int:
+    """A column of a block's code (a SyntaxError's) as a column of the Markdown file: a block indented
+    in a list item runs without the indentation its lines have in the file."""
+    for cell in post.cells if column else ():
+        code = cell.code.split("\n")
+        if cell.code_line <= line < cell.code_line + len(code):
+            written, run = post.source.splitlines()[line - 1], code[line - cell.code_line]
+            return column + len(written) - len(run) if written.endswith(run) else column
+    return column
 
 
