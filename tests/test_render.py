@@ -160,6 +160,22 @@ def test_vimeo_is_a_click_to_load_link_as_youtube_is():
         "content/posts/t.md:5:1: error: vimeo needs a video id like {{< vimeo 146022717 >}}, got '1 onclick=alert(1)'"]
 
 
+def test_tweet_and_instagram_are_links_to_the_post_and_load_nothing():
+    # Unknown shortcodes before: a Hugo post using either failed to build.
+    assert render('{{< tweet user="SanDiegoZoo" id="1453110110599868418" >}}').removesuffix("\n") == (
+        '<p class="tweet-link"><a href="https://x.com/SanDiegoZoo/status/1453110110599868418">'
+        'Post by @SanDiegoZoo on X</a></p>')
+    assert 'href="https://x.com/i/web/status/1453110110599868418"' in render("{{< tweet 1453110110599868418 >}}")
+    assert errors_of('{{< tweet user="a b" id="1?" >}}') == [
+        "content/posts/t.md:5:1: error: tweet needs a user and a post id like {{< tweet user=\"SanDiegoZoo\" "
+        "id=\"1453110110599868418\" >}}, got user 'a b', id '1?'"]
+    assert errors_of("{{< instagram >}}") == [
+        "content/posts/t.md:5:1: error: instagram needs a post id like {{< instagram BWNjjyYFxVx >}}, got ''"]
+    assert render("{{< instagram BWNjjyYFxVx >}}").removesuffix("\n") == (
+        '<p class="instagram-link"><a href="https://www.instagram.com/p/BWNjjyYFxVx/">A post on Instagram</a></p>')
+    assert "script" not in render("{{< tweet user=a id=1 >}}") + render("{{< instagram x >}}")
+
+
 def test_gist_is_a_link_to_the_gist_and_loads_no_script():
     assert render('{{< gist spf13 7896402 "img.html" >}}').removesuffix("\n") == (
         '<p class="gist-link"><a href="https://gist.github.com/spf13/7896402#file-img-html">'

@@ -29,7 +29,8 @@ from ..content.scan import CodeBlock, MathRegion, Tag, closer_of, closing_tags, 
 from ..errors import BuildError, BuildErrors, Location, did_you_mean
 from ..post import Cell, Post, Shortcode
 
-BUILTINS = frozenset({"highlight", "figure", "youtube", "vimeo", "gist", "param", "ref", "relref", "value", "table"})
+BUILTINS = frozenset({"highlight", "figure", "youtube", "vimeo", "gist", "tweet", "instagram", "param", "ref", "relref",
+                      "value", "table"})
 
 
 # Built-ins whose documented form mixes a positional argument with named options

@@ -82,6 +82,15 @@ def _style_css(name: str) -> str:
             f".chroma .ln, .chroma .lnt {{ color: {numbers_color}; }}\n{rules}")
 
 
+# The shortcodes that embed (or link) one thing of another site by its id: (its form, what it is
+# called, an example). Checked before the template runs: a page never links a malformed id.
+_ID_FORMS = {
+    "youtube": (r"[A-Za-z0-9_-]+", "video", "{{< youtube LHXXI4-IEns >}}"),
+    "vimeo": (r"[0-9]+(?:/[0-9a-f]+)?", "video", "{{< vimeo 146022717 >}}"),
+    "instagram": (r"[A-Za-z0-9_-]+", "post", "{{< instagram BWNjjyYFxVx >}}"),
+}
+
+
 class _Renderer:
     def __init__(self, post: Post, refs: dict[str, str], env: jinja2.Environment):
         self.post = post
@@ -96,8 +105,9 @@ class _Renderer:
             lambda text: Markup(markdown_to_html(str(text), raw_html=False, inline=True)))
         self.builtins: dict[str, Callable[[Shortcode], str]] = {
             "highlight": self.highlight, "ref": self.ref, "relref": self.ref,
-            "value": self.value, "table": self.table, "youtube": self.youtube, "vimeo": self.vimeo,
-            "gist": self.gist, "param": self.param, MATH_SHORTCODE: self.math,
+            "value": self.value, "table": self.table, "youtube": self.by_id, "vimeo": self.by_id,
+            "gist": self.gist, "tweet": self.tweet, "instagram": self.by_id, "param": self.param,
+            MATH_SHORTCODE: self.math,
         }
 
     def expand(self, text: str) -> str:
@@ -166,16 +176,12 @@ class _Renderer:
             raise self.fail(shortcode, f"shortcode '{shortcode.name}' failed: {type(error).__name__}: {error}"
                                        f" (in {getattr(template, 'filename', None) or template.name})") from None
 
-    def youtube(self, shortcode: Shortcode) -> str:
-        video = shortcode.named.get("id") or (shortcode.positional[0] if shortcode.positional else "")
-        if not re.fullmatch(r"[A-Za-z0-9_-]+", video):
-            raise self.fail(shortcode, f"youtube needs a video id like {{{{< youtube LHXXI4-IEns >}}}}, got '{video}'")
-        return self.template(shortcode)
-
-    def vimeo(self, shortcode: Shortcode) -> str:
-        video = shortcode.named.get("id") or (shortcode.positional[0] if shortcode.positional else "")
-        if not re.fullmatch(r"[0-9]+(?:/[0-9a-f]+)?", video):
-            raise self.fail(shortcode, f"vimeo needs a video id like {{{{< vimeo 146022717 >}}}}, got '{video}'")
+    def by_id(self, shortcode: Shortcode) -> str:
+        """youtube, vimeo, instagram: an id (`id`, else the first positional) of the form the site uses."""
+        pattern, kind, example = _ID_FORMS[shortcode.name]
+        given = shortcode.named.get("id") or (shortcode.positional[0] if shortcode.positional else "")
+        if not re.fullmatch(pattern, given):
+            raise self.fail(shortcode, f"{shortcode.name} needs a {kind} id like {example}, got '{given}'")
         return self.template(shortcode)
 
     def gist(self, shortcode: Shortcode) -> str:
@@ -185,6 +191,15 @@ class _Renderer:
         if not (re.fullmatch(r"[A-Za-z0-9-]+", user) and re.fullmatch(r"[0-9a-fA-F]+", gist)):
             raise self.fail(shortcode, "gist needs a GitHub user and a gist id like "
                                        f"{{{{< gist spf13 7896402 >}}}}, got '{user} {gist}'")
+        return self.template(shortcode)
+
+    def tweet(self, shortcode: Shortcode) -> str:
+        # Hugo 0.111's fetches the post from publish.twitter.com at every build: a link here (as gist).
+        post = shortcode.named.get("id") or (shortcode.positional[-1] if shortcode.positional else "")
+        user = shortcode.named.get("user") or (shortcode.positional[0] if len(shortcode.positional) > 1 else "")
+        if not (re.fullmatch(r"[0-9]+", post) and re.fullmatch(r"[A-Za-z0-9_]*", user)):
+            raise self.fail(shortcode, "tweet needs a user and a post id like {{< tweet user=\"SanDiegoZoo\" "
+                                       f"id=\"1453110110599868418\" >}}}}, got user '{user}', id '{post}'")
         return self.template(shortcode)
 
     def param(self, shortcode: Shortcode) -> str:
