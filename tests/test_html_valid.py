@@ -50,14 +50,17 @@ def _shown(url: str, root: Path) -> str:
         return url
 
 
-def test_feed_is_atom_with_absolute_links(served_site):
-    feed = ElementTree.parse(served_site.directory / "index.xml").getroot()
+@pytest.mark.parametrize("path, page", [("index.xml", ""), ("posts/index.xml", "posts/")])
+def test_feed_is_atom_with_absolute_links(served_site, path, page):
+    # posts/index.xml: Hugo's section feed, where many Hugo themes link (a missing target before).
+    feed = ElementTree.parse(served_site.directory / path).getroot()
     assert feed.tag == f"{ATOM}feed"
     for required in ("id", "title", "updated"):
         assert (feed.findtext(f"{ATOM}{required}") or "").strip(), f"feed lacks <{required}>"
     assert feed.find(f"{ATOM}author/{ATOM}name") is not None
-    self_link = [link.get("href") for link in feed.findall(f"{ATOM}link") if link.get("rel") == "self"]
-    assert self_link == [served_site.base_url + "index.xml"]
+    links = {link.get("rel"): link.get("href") for link in feed.findall(f"{ATOM}link")}
+    assert links == {"self": served_site.base_url + path, "alternate": served_site.base_url + page}
+    assert feed.findtext(f"{ATOM}id") == served_site.base_url + page
     entries = feed.findall(f"{ATOM}entry")
     assert entries, "the feed has no entries"
     for entry in entries:

@@ -272,7 +272,10 @@ def list_pages(env: jinja2.Environment, context: dict, views: list[PostView], co
         "404.html": _render(env, "404.html", context, page=_page("404", "Page not found", "/404.html", noindex=True)),
         # The newest feed_limit posts: a 1,000-post blog's feed with every post in full would be 4 MB.
         "index.xml": _render(env, "feed.xml", {**context, "posts": context["posts"][:config.feed_limit or None]},
-                             page=_page("feed", config.title, "/index.xml")),
+                             page=_page("feed", config.title, "/index.xml", of="/")),
+        # Hugo's section feed, where many Hugo themes link: the same posts, as the section page lists them.
+        "posts/index.xml": _render(env, "feed.xml", {**context, "posts": context["posts"][:config.feed_limit or None]},
+                                   page=_page("feed", f"All posts · {config.title}", "/posts/index.xml", of="/posts/")),
         "sitemap.xml": _render(env, "sitemap.xml", context, page=_page("sitemap", "", "/sitemap.xml")),
         "robots.txt": _render(env, "robots.txt", context, page=_page("robots", "", "/robots.txt")),
     }
@@ -360,9 +363,11 @@ def alias_output(alias: str, post_url: str) -> str | None:
     return path if path.endswith(".html") else posixpath.join(path, "index.html")
 
 
-def _page(kind: str, title: str, url: str, description: str = "", images=(), noindex: bool = False) -> dict:
+def _page(kind: str, title: str, url: str, description: str = "", images=(), noindex: bool = False,
+          of: str = "") -> dict:
+    """What a template knows of the page it makes; `of`: the page a feed is the feed of."""
     return {"kind": kind, "title": title, "url": url, "description": description,
-            "images": list(images), "noindex": noindex, "number": 1}
+            "images": list(images), "noindex": noindex, "number": 1, **({"of": of} if of else {})}
 
 
 def _page_of_post(view: PostView) -> dict:
