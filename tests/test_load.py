@@ -88,6 +88,10 @@ def test_tag_slug_is_a_safe_segment():
     assert tag_slug("../../etc/passwd") == "etc-passwd"
     assert tag_slug("<script>") == "script"
     assert tag_slug("...") == "full-stop-full-stop-full-stop"
+    # Without a letter or digit, named: `#/#` and `-` were both "-"; ❤️ and ✔️ both U+FE0F, invisible.
+    assert [tag_slug(tag) for tag in ("#/#", "-", "❤️", "❤", "✔️", "#️⃣", "I ❤️ Python")] == [
+        "number-sign-solidus-number-sign", "hyphen-minus", "heavy-black-heart", "heavy-black-heart",
+        "heavy-check-mark", "number-sign-combining-enclosing-keycap", "i-python"]
 
 
 @pytest.mark.parametrize("tag, segment", [

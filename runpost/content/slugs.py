@@ -38,19 +38,25 @@ def path_segment(name: str) -> str:
 def tag_slug(tag: str) -> str:
     """A tag's URL segment: Hugo's (above), with `/` and `\\` as dashes (one folder under tags/; `.`
     and `..` between them dropped), a `#` after a letter or digit as "sharp" (`C#` -> csharp,
-    `F#` -> fsharp; a hashtag's `#` goes), no leading dots (`.NET` -> net). A tag with nothing
-    left is named by its characters' Unicode names (`#` -> number-sign, `🚀` -> rocket): with one
+    `F#` -> fsharp; a hashtag's `#` goes), no leading dots (`.NET` -> net), no variation
+    selectors. A tag left without a letter or digit is named by its characters' Unicode names (`#` -> number-sign, `🚀` -> rocket): with one
     name for all of them, `#` and `!!` shared a page, titled after one, listing the posts of both."""
-    text = re.sub(r"(?<=[^\W_])#", "sharp", tag)
+    text = re.sub(r"(?<=[^\W_])#", "sharp", _VARIATIONS.sub("", tag))
     parts = [part for part in re.split(r"[/\\]", text) if part.strip(" .")]     # `..` between slashes goes
-    return path_segment("-".join(parts)).lstrip(".") or _named(tag)
+    slug = path_segment("-".join(parts)).lstrip(".")
+    # Left without a letter or digit (`-`, `++`, a keycap's mark): named, or `#/#` and `-` shared a page.
+    return slug if any(character.isalnum() for character in slug) else _named(tag)
+
+
+# Variation selectors (U+FE00-FE0F: ❤️ is ❤ and FE0F, "show as emoji"): invisible, no part of a name.
+_VARIATIONS = re.compile("[\ufe00-\ufe0f]")
 
 
 def _named(tag: str) -> str:
     """`tag`'s characters by their Unicode names ("!!" -> exclamation-mark-exclamation-mark); a long
     one cut, with a digest of the whole tag so that two long tags never share the name."""
     names = path_segment(" ".join(unicodedata.name(character, f"u{ord(character):04x}")
-                                  for character in tag if not character.isspace()))
+                                  for character in _VARIATIONS.sub("", tag) if not character.isspace()))
     if len(names) > _LONGEST_NAMED:
         digest = hashlib.sha256(tag.encode("utf-8", "surrogatepass")).hexdigest()[:10]
         names = names[:_LONGEST_NAMED - 11].rstrip("-") + "-" + digest
