@@ -1008,6 +1008,10 @@ import inspect, runpost, traceback, warnings
 words = len((runpost.post_dir / "index.md").read_text().split())
 prices = open(runpost.post_dir / ".." / ".." / ".." / "data" / "prices.csv").read()
 declared = (runpost.post_dir / "../../../data/declared.csv").read_text()
+import sqlite3, sys
+sys.path.insert(0, str(runpost.post_dir.parents[2] / "lib"))
+import helpers                         # from its __pycache__: a read of helpers.py all the same
+rows = sqlite3.connect(runpost.post_dir.parents[2] / "data" / "db.sqlite").execute("select 1").fetchall()
 ```
 
 ```python {exec=true id=quiet}
@@ -1022,23 +1026,37 @@ print(inspect.getsource(shown).splitlines()[0])
 import importlib.metadata, sys     # package metadata in a folder on sys.path (an editable install's)
 sys.path.append(str(runpost.post_dir.parents[2]))
 assert importlib.metadata.version("fake") == "1.0"
+root = runpost.post_dir.parents[2]
+(root / "data" / "cache.txt").write_text("made here")     # the run's own file, read back
+assert (root / "data" / "cache.txt").read_text() == "made here"
+assert (root / ".cache" / "fonts.json").read_text() == "{}"   # a tool's state in a dot-folder
 ```
 """)
+    (site / ".cache").mkdir()
+    (site / ".cache" / "fonts.json").write_text("{}")
+    (site / "lib").mkdir()
+    (site / "lib" / "helpers.py").write_text("X = 1\n")
+    import py_compile
+    py_compile.compile(str(site / "lib" / "helpers.py"), doraise=True)
+    import sqlite3
+    sqlite3.connect(site / "data" / "db.sqlite").close()
     (site / "fake-1.0.dist-info").mkdir()
     (site / "fake-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: fake\nVersion: 1.0\n")
     stream = io.StringIO()
     post = execute_posts([read_post(folder / "index.md")], make_config(site), Reporter(stream))[0]
     assert post.results.outputs["quiet"].stdout == "1 / 0\ndef shown():\n"
     warnings = sorted(line for line in stream.getvalue().splitlines() if ": warning: " in line)
-    assert [line.split(": warning: ")[0] for line in warnings] == ["content/posts/p/index.md", "data/prices.csv"]
+    assert [line.split(": warning: ")[0] for line in warnings] == [
+        "content/posts/p/index.md", "data/db.sqlite", "data/prices.csv", "lib/helpers.py"]
     assert all("read by block 'count' but not among the post's inputs" in line for line in warnings)
 
 
-def test_a_post_that_declares_its_own_markdown_may_read_it(site):
+@pytest.mark.parametrize("declared", ["index.md", "."])
+def test_a_post_that_declares_its_own_markdown_may_read_it(site, declared):
     folder = site / "content" / "posts" / "p"
     code = "import runpost\nrunpost.publish('words', len((runpost.post_dir / 'index.md').read_text().split()))"
     stream = io.StringIO()
-    execute_posts([write_post(folder, code, inputs=("index.md",))], make_config(site), Reporter(stream))
+    execute_posts([write_post(folder, code, inputs=(declared,))], make_config(site), Reporter(stream))
     assert "warning" not in stream.getvalue()
 
 

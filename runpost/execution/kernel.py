@@ -209,47 +209,88 @@ def watch_reads(job: dict[str, Any], session: KernelSession) -> dict[str, int]:
     keys (keys.covered_paths): path -> the block that first read it. An edit to such a file would
     leave the results stale, so the builder warns about each (run_job). The post's own Markdown is
     not in its keys (a prose edit never runs code): reading it is noted too, unless Python reads it
-    to show source lines (linecache: tracebacks, warnings, inspect), which only shows code lines."""
+    to show source lines (linecache: tracebacks, warnings, inspect), which only shows code lines.
+    A module's bytecode (`__pycache__/m.cpython-311.pyc`) counts as a read of its source. Not noted:
+    what the run itself wrote, installed packages (site-packages, their metadata), and the tools'
+    own state in the project's dot-folders (.git, .venv, .cache: a project that is a home folder)."""
     roots = tuple(os.path.join(os.path.abspath(folder), "") for folder in job["watched"])
+    content = os.path.join(os.path.abspath(job.get("content") or job["watched"][-1]), "")
     covered = [os.path.abspath(path) for path in job["covered"]]
+    declared = [os.path.abspath(path) for path in job.get("declared", ())]
     own = os.path.abspath(job["path"])
     bundle = os.path.abspath(job["bundle"]) if job.get("bundle") else None
-    skipped = [os.path.join(os.path.abspath(path), "") for path in job["not_sources"]]
-    skipped += [os.path.join(os.path.abspath(prefix), "") for prefix in {sys.prefix, sys.base_prefix}]
+    skipped = tuple(os.path.join(os.path.abspath(path), "") for path in [*job["not_sources"], *_library_folders()])
     reads: dict[str, int] = {}
     checked: set[str] = set()
+    written: set[str] = set()
     writing = os.O_WRONLY | os.O_RDWR | os.O_CREAT
     showing_source = {os.path.abspath(linecache.__file__), os.path.abspath(tokenize.__file__)}
 
     def hook(event: str, args: tuple) -> None:
-        if event != "open":
+        if event not in ("open", "sqlite3.connect"):
             return
         try:
-            path, mode, flags = args
-            if isinstance(path, int) or path is None or (mode and any(c in mode for c in "wax+")) \
-                    or (not mode and flags and flags & writing):
+            path, mode, flags = args if event == "open" else (args[0], "r", 0)
+            if isinstance(path, int) or path is None:
                 return
             name = os.path.abspath(os.fsdecode(path))
-            if name in checked:
+            if (mode and any(c in mode for c in "wax+")) or (not mode and flags and flags & writing):
+                written.add(name)     # the run's own file: reading it back is no source
                 return
-            if not name.startswith(roots) or any(part == "__pycache__" or part.endswith(_METADATA)
-                                                 for part in name.split(os.sep)) \
-                    or name.startswith(tuple(skipped)) or not os.path.isfile(name):
-                checked.add(name)
-                return
-            if name == own and own not in covered:
-                if _called_from(showing_source):
-                    return      # not checked: the code itself may still read it later
-            elif any(_covers(path, name, bundle) for path in covered):
-                checked.add(name)
+            if name in checked or name in written:
                 return
             checked.add(name)
+            name = _source_of(name)
+            if name is None or not name.startswith(roots) or name.startswith(skipped) or name in written \
+                    or any(part.endswith(_METADATA) for part in name.split(os.sep)) \
+                    or (not name.startswith(content) and _in_dot_folder(name, roots)) or not os.path.isfile(name):
+                return
+            if name == own:
+                if any(_under(name, path) for path in declared):
+                    return
+                if _called_from(showing_source):
+                    checked.discard(name)      # the code itself may still read it later
+                    return
+            elif any(_covers(path, name, bundle) for path in covered):
+                return
             reads.setdefault(name, session.cell_index)
         except Exception:      # an audit hook that raises would fail the post's open()
             pass
 
     sys.addaudithook(hook)
     return reads
+
+
+def _source_of(name: str) -> str | None:
+    """The file a read of `name` reads: for a module's bytecode in __pycache__, its source (None if
+    it has none: nothing to edit)."""
+    folder, file = os.path.split(name)
+    if os.path.basename(folder) != "__pycache__":
+        return None if "__pycache__" in name.split(os.sep) else name
+    source = os.path.join(os.path.dirname(folder), file.split(".", 1)[0] + ".py")
+    return source if file.endswith(".pyc") and os.path.isfile(source) else None
+
+
+def _library_folders() -> list[str]:
+    """Where installed packages live (their data files are no post's source): the interpreter's
+    prefixes, site-packages (the user's too) and every such folder on sys.path."""
+    import site
+
+    folders = [sys.prefix, sys.base_prefix, *getattr(site, "getsitepackages", lambda: [])()]
+    if site.ENABLE_USER_SITE and getattr(site, "getusersitepackages", None):
+        folders.append(site.getusersitepackages())
+    folders += [entry for entry in sys.path if os.path.basename(entry) in ("site-packages", "dist-packages")]
+    return folders
+
+
+def _in_dot_folder(name: str, roots: tuple[str, ...]) -> bool:
+    """Whether `name` is inside a folder whose name starts with a dot, below the root it is under."""
+    root = max((root for root in roots if name.startswith(root)), key=len)
+    return any(part.startswith(".") for part in name[len(root):].split(os.sep)[:-1])
+
+
+def _under(name: str, path: str) -> bool:
+    return name == path or name.startswith(os.path.join(path, ""))
 
 
 # Installed packages' metadata, which importlib.metadata reads in every folder on sys.path (an

@@ -214,6 +214,7 @@ def make_job(plan: Plan, temp: Path, memo: Path, config: Config) -> dict[str, An
         "watched": [str(config.root), str(config.content_dir)],     # --content may name a folder elsewhere
         "content": str(config.content_dir),
         "covered": [str(path) for path in keys.covered_paths(plan.post)],
+        "declared": [str(keys.code_folder(plan.post) / name) for name in plan.post.meta.inputs],
         "bundle": str(plan.post.bundle) if plan.post.bundle else None,     # its dot-files are in no key
         # runpost's own files (where the project holds runpost, as this repository does) are no source.
         "not_sources": [str(config.build_dir), str(config.output_dir), str(temp), str(PACKAGE_PARENT / "runpost")],
