@@ -165,3 +165,4 @@ class Site:
     files: dict[str, Path] = field(default_factory=dict)    # output path -> file to copy (assets, static)
     links: dict[str, list[str]] = field(default_factory=dict)  # HTML page -> its URLs as written, before rewriting
     scripts: dict[str, list[str]] = field(default_factory=dict)  # HTML page -> URLs in it that could run script
+    refs: dict[str, str] = field(default_factory=dict)      # every name a ref/relref may use -> its page's URL

@@ -25,7 +25,7 @@ class Roots(tuple):
     Each file is asked whether it is a symlink when it is about to be read, never from an
     earlier listing: a file swapped for a symlink in between would get through.
     """
-    folders: dict[Path, Path]
+    folders: dict[str, str]
 
 
 def allowed_roots(root: Path, content_dir: Path) -> Roots:
@@ -37,24 +37,28 @@ def allowed_roots(root: Path, content_dir: Path) -> Roots:
 def is_inside(path: Path, roots: tuple[Path, ...]) -> bool:
     """Whether `path` resolves into one of the roots, and not into a hidden folder or file at the
     top of one (.git, whose config may hold the deploy's token; .github, .venv, .env)."""
-    resolved = str(_resolve(path, roots))
+    resolved = _resolve(os.fspath(path), roots)
     for root in roots:
-        top = str(root).rstrip(os.sep) + os.sep
-        if resolved == str(root):
+        root = os.fspath(root)
+        if resolved == root:
             return True
+        top = root.rstrip(os.sep) + os.sep
         if resolved.startswith(top):
             return not resolved[len(top):].startswith(".")
     return False
 
 
-def _resolve(path: Path, roots: tuple[Path, ...]) -> Path:
+def _resolve(path: str, roots: tuple[Path, ...]) -> str:
+    """os.path.realpath(path), with each folder resolved once per build (roots.folders): a build
+    asks about every post, bundle file and input, most of them in a few folders."""
     folders = getattr(roots, "folders", None)
-    if folders is None or path.name in ("", ".", "..") or path.is_symlink():
-        return _real(path)
-    folder = folders.get(path.parent)
+    parent, name = os.path.split(path)
+    if folders is None or name in ("", ".", "..") or os.path.islink(path):
+        return os.path.realpath(path)
+    folder = folders.get(parent)
     if folder is None:
-        folder = folders[path.parent] = _real(path.parent)
-    return folder / path.name
+        folder = folders[parent] = os.path.realpath(parent)
+    return os.path.join(folder, name)
 
 
 def _real(path: Path) -> Path:

@@ -81,10 +81,11 @@ def check_fragments(site: Site, posts: list[Post]) -> list[BuildError]:
     element with that id on the page (HTML pages of this site only; `#top` and text fragments
     always work). Links that templates make are theirs (a script may make the element)."""
     from .fragments import ref_target, resolve_ref   # fragments -> images -> links: imported here
+
     from .pages import reference_map
 
     ids: dict[str, frozenset[str]] = {}
-    refs = reference_map(posts)
+    refs = site.refs or reference_map(posts)     # render_site's map; a Site made otherwise has none
     found: list[BuildError] = []
     for post in posts:
         on_page = {_normal(url) for url in _page_urls(site, _output_of(post.url)) if "#" in url}

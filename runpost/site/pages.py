@@ -44,7 +44,10 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     cache = cache or RenderCache(None)
     env = make_environment(config.templates_dirs, config.base_url, config.raw_html)
     site_key = key("site", settings_key(config), folder_digest(config.templates_dirs))
-    refs = reference_map(posts)       # every name a ref shortcode may use, for contents and notebooks
+    # Every name a ref shortcode may use, for contents, notebooks and the link check. Serve's
+    # rebuilds keep it while no post's name, slug, URL, kind or tags changed.
+    refs = cache.same("reference-map", "", (tuple((post.name, post.meta.slug, post.url, post.bundle is None, post.meta.tags)
+                                         for post in posts),), lambda: reference_map(posts))
     posts = render_post_contents(posts, env, cache, site_key, refs)
     # A --param preview shows the images as the code saved them: the WebP and narrower copies are
     # for the published site's readers (making them was 2 s of the article's 9 s quick preview).
@@ -87,7 +90,7 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
         if path.endswith(".css"):
             pages[path] = finish_text(path, source.read_text(encoding="utf-8"))
             del files[path]
-    return Site(pages=pages, files=files, links=links, scripts=scripts)
+    return Site(pages=pages, files=files, links=links, scripts=scripts, refs=refs)
 
 
 def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: RenderCache | None = None,
