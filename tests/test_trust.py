@@ -208,6 +208,13 @@ print(step.map([0.3, 60], processes=2))
 """
 
 
+def _as_a_terminals_job() -> None:
+    """A terminal's foreground job takes SIGINT and SIGHUP as they come, even where the tests run
+    with them ignored (in the background, or under nohup: SIGHUP was ignored, the build went on)."""
+    for number in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
+
+
 def start_builder(tmp_path: Path, post: str, **popen) -> tuple[subprocess.Popen, Path, Path]:
     """`build.py` in a project holding one post (content/posts/slow/index.md), its own process group
     as a terminal's foreground job: (the process, the project, the RUNPOST_TEST_LOG path)."""
@@ -227,9 +234,8 @@ def start_builder(tmp_path: Path, post: str, **popen) -> tuple[subprocess.Popen,
 def test_ctrl_c_keeps_finished_memo_results_exits_130_and_leaves_no_process(tmp_path, stop, status):
     # SIGTERM (a cancelled CI job, `timeout`, `docker stop`) and SIGHUP (a closed terminal), sent to
     # the builder alone, left the post's code training on as an orphan, and a traceback after.
-    # SIGINT not ignored, as in a terminal.
     builder, project, log = start_builder(tmp_path, SLOW_POST, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                          text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                                          text=True, preexec_fn=_as_a_terminals_job)
     memo = project / "build" / "slow" / "memo"
     deadline = time.monotonic() + 60
     while len(list(memo.glob("*.json"))) < 2 or not Path(f"{log}-60").exists():  # two done, one sleeping
