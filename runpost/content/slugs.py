@@ -39,8 +39,9 @@ def tag_slug(tag: str) -> str:
     """A tag's URL segment: Hugo's (above), with `/` and `\\` as dashes (one folder under tags/; `.`
     and `..` between them dropped), a `#` after a letter or digit as "sharp" (`C#` -> csharp,
     `F#` -> fsharp; a hashtag's `#` goes), no leading dots (`.NET` -> net), no variation
-    selectors. A tag left without a letter or digit is named by its characters' Unicode names (`#` -> number-sign, `🚀` -> rocket): with one
-    name for all of them, `#` and `!!` shared a page, titled after one, listing the posts of both."""
+    selectors. A tag left without a letter or digit is named by its characters' Unicode names
+    (`#` -> number-sign, `🚀` -> rocket): with one name for all of them, `#` and `!!` shared a page,
+    titled after one, listing the posts of both."""
     text = re.sub(r"(?<=[^\W_])#", "sharp", _VARIATIONS.sub("", tag))
     parts = [part for part in re.split(r"[/\\]", text) if part.strip(" .")]     # `..` between slashes goes
     slug = path_segment("-".join(parts)).lstrip(".")

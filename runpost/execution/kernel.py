@@ -214,9 +214,9 @@ def watch_reads(job: dict[str, Any], session: KernelSession) -> dict[str, int]:
     what the run itself wrote, installed packages (site-packages, their metadata), and the tools'
     own state in the project's dot-folders (.git, .venv, .cache: a project that is a home folder)."""
     roots = tuple(os.path.join(os.path.abspath(folder), "") for folder in job["watched"])
-    content = os.path.join(os.path.abspath(job.get("content") or job["watched"][-1]), "")
+    content = os.path.join(os.path.abspath(job["content"]), "")
     covered = [os.path.abspath(path) for path in job["covered"]]
-    declared = [os.path.abspath(path) for path in job.get("declared", ())]
+    declared = [os.path.abspath(path) for path in job["declared"]]
     own = os.path.abspath(job["path"])
     bundle = os.path.abspath(job["bundle"]) if job.get("bundle") else None
     skipped = tuple(os.path.join(os.path.abspath(path), "") for path in [*job["not_sources"], *_library_folders()])
