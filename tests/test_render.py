@@ -167,13 +167,25 @@ def test_tweet_and_instagram_are_links_to_the_post_and_load_nothing():
         'Post by @SanDiegoZoo on X</a></p>')
     assert 'href="https://x.com/i/web/status/1453110110599868418"' in render("{{< tweet 1453110110599868418 >}}")
     assert errors_of('{{< tweet user="a b" id="1?" >}}') == [
-        "content/posts/t.md:5:1: error: tweet needs a user and a post id like {{< tweet user=\"SanDiegoZoo\" "
+        "content/posts/t.md:5:1: error: tweet needs a post id and its user like {{< tweet user=\"SanDiegoZoo\" "
         "id=\"1453110110599868418\" >}}, got user 'a b', id '1?'"]
+    assert len(errors_of("{{< tweet a b 123 >}}")) == 1      # a third argument was dropped without a word
     assert errors_of("{{< instagram >}}") == [
         "content/posts/t.md:5:1: error: instagram needs a post id like {{< instagram BWNjjyYFxVx >}}, got ''"]
     assert render("{{< instagram BWNjjyYFxVx >}}").removesuffix("\n") == (
         '<p class="instagram-link"><a href="https://www.instagram.com/p/BWNjjyYFxVx/">A post on Instagram</a></p>')
     assert "script" not in render("{{< tweet user=a id=1 >}}") + render("{{< instagram x >}}")
+
+
+def test_a_sites_own_template_of_a_linking_built_in_takes_its_own_parameters(tmp_path):
+    # A site's tweet.html taking a URL failed the built-in's id check once tweet became a built-in.
+    (tmp_path / "shortcodes").mkdir()
+    (tmp_path / "shortcodes" / "tweet.html").write_text('<a href="{{ positional[0] }}">post</a>')
+    (tmp_path / "shortcodes" / "youtube.html").write_text('<a href="{{ params.url }}">video</a>')
+    assert render('{{< tweet "https://x.com/jack/status/20" >}}', site_templates=tmp_path).strip() == \
+        '<a href="https://x.com/jack/status/20">post</a>'
+    assert 'href="https://example.com/v.mp4"' in render('{{< youtube url="https://example.com/v.mp4" >}}',
+                                                        site_templates=tmp_path)
 
 
 def test_gist_is_a_link_to_the_gist_and_loads_no_script():

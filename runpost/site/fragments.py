@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import numbers
+import os
 import posixpath
 import re
 from typing import Any, Callable, Iterable
@@ -23,6 +24,7 @@ from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 from pygments.styles import get_style_by_name
 
+from ..config import DEFAULT_TEMPLATES
 from ..markup.cells import highlight_code_bounds
 from ..deep import bounded
 from ..errors import BuildError, BuildErrors, did_you_mean
@@ -82,6 +84,10 @@ def _style_css(name: str) -> str:
             f".chroma .ln, .chroma .lnt {{ color: {numbers_color}; }}\n{rules}")
 
 
+# The built-ins that only check their parameters, then render the theme's template: a site's own
+# template of the name (a `tweet` that takes a URL) is rendered as the site wrote it.
+_LINKING = frozenset({"youtube", "vimeo", "gist", "tweet", "instagram"})
+
 # The shortcodes that embed (or link) one thing of another site by its id: (its form, what it is
 # called, an example). Checked before the template runs: a page never links a malformed id.
 _ID_FORMS = {
@@ -138,6 +144,8 @@ class _Renderer:
 
     def shortcode(self, shortcode: Shortcode) -> str:
         builtin = self.builtins.get(shortcode.name)
+        if builtin and shortcode.name in _LINKING and self._sites_own(shortcode.name):
+            return self.template(shortcode)      # the site's template, with parameters of its own
         if builtin:
             return builtin(shortcode)
         return self.template(shortcode)
@@ -176,6 +184,14 @@ class _Renderer:
             raise self.fail(shortcode, f"shortcode '{shortcode.name}' failed: {type(error).__name__}: {error}"
                                        f" (in {getattr(template, 'filename', None) or template.name})") from None
 
+    def _sites_own(self, name: str) -> bool:
+        """Whether the site's templates/shortcodes/<name>.html stands in for the theme's."""
+        try:
+            filename = self.env.get_template(f"shortcodes/{name}.html").filename or ""
+        except jinja2.TemplateError:
+            return False       # reported where the template is rendered
+        return not os.path.abspath(filename).startswith(os.path.join(str(DEFAULT_TEMPLATES), ""))
+
     def by_id(self, shortcode: Shortcode) -> str:
         """youtube, vimeo, instagram: an id (`id`, else the first positional) of the form the site uses."""
         pattern, kind, example = _ID_FORMS[shortcode.name]
@@ -197,8 +213,8 @@ class _Renderer:
         # Hugo 0.111's fetches the post from publish.twitter.com at every build: a link here (as gist).
         post = shortcode.named.get("id") or (shortcode.positional[-1] if shortcode.positional else "")
         user = shortcode.named.get("user") or (shortcode.positional[0] if len(shortcode.positional) > 1 else "")
-        if not (re.fullmatch(r"[0-9]+", post) and re.fullmatch(r"[A-Za-z0-9_]*", user)):
-            raise self.fail(shortcode, "tweet needs a user and a post id like {{< tweet user=\"SanDiegoZoo\" "
+        if not (re.fullmatch(r"[0-9]+", post) and re.fullmatch(r"[A-Za-z0-9_]*", user)) or len(shortcode.positional) > 2:
+            raise self.fail(shortcode, "tweet needs a post id and its user like {{< tweet user=\"SanDiegoZoo\" "
                                        f"id=\"1453110110599868418\" >}}}}, got user '{user}', id '{post}'")
         return self.template(shortcode)
 
