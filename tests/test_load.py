@@ -330,3 +330,23 @@ def test_a_build_field_that_is_not_a_mapping_is_the_posts_own_param_as_in_hugo_0
     # Hugo 0.111 reads build options from `_build` only; later ones from a `build` mapping too.
     post = parse_post(Path("content/posts/p.md"), '---\ntitle: P\ndate: 2020-01-01\nbuild: "2.0"\n---\nx\n')
     assert post.meta.rendered and post.meta.extra == {"build": "2.0"}
+
+
+def test_front_matter_libyaml_finds_too_deep_is_its_error_without_the_slow_python_parser(monkeypatch):
+    # PyYAML 6.0.4's libyaml stops at 1,000 levels; the Python parser, asked again for its message,
+    # recursed for seconds of CPU (a fresh install failed the hostile-input CPU budget).
+    import yaml
+    from runpost.content import frontmatter
+
+    class DeepLimit(yaml.SafeLoader):
+        def get_single_node(self):
+            raise yaml.scanner.ScannerError("while increasing flow level", None, "exceeded maximum nesting depth", None)
+
+    class Unwanted(yaml.SafeLoader):
+        def __init__(self, stream):
+            raise AssertionError("the Python parser was asked again")
+
+    monkeypatch.setattr(frontmatter, "_FastLoader", type("Fast", (frontmatter._FrontMatterYAML, DeepLimit), {}))
+    monkeypatch.setattr(frontmatter, "_Loader", Unwanted)
+    with pytest.raises(BuildError, match="invalid YAML front matter: exceeded maximum nesting depth"):
+        frontmatter._parse_yaml(Path("content/posts/d.md"), "x: [[[]]]")

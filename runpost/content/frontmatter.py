@@ -126,9 +126,15 @@ def _parse_yaml(path: Path, raw: str) -> tuple[dict, dict[str, int]]:
     if _FastLoader is not None:
         try:
             return _load_yaml(path, raw, _FastLoader)
-        except BuildError:
-            pass
+        except BuildError as error:
+            # libyaml's own limit (PyYAML 6.0.4 and later: 1,000 levels). PyYAML's Python parser would
+            # only recurse on, for seconds of CPU, into a RecursionError: libyaml's message is the answer.
+            if _TOO_DEEP in error.message:
+                raise
     return _load_yaml(path, raw, _Loader)
+
+
+_TOO_DEEP = "exceeded maximum nesting depth"
 
 
 def _load_yaml(path: Path, raw: str, loader_class: type) -> tuple[dict, dict[str, int]]:
