@@ -268,17 +268,17 @@ def list_pages(env: jinja2.Environment, context: dict, views: list[PostView], co
             for name in ("home.html", "posts.html", "tag.html")}
     listed = lambda name, list_context, posts, page, **extra: paged(
         env, name, list_context, posts, page, size[name], keys, page_keys, remembered, **extra)
+    # The newest feed_limit posts: a 1,000-post blog's feed with every post in full would be 4 MB.
+    feed = {**context, "posts": context["posts"][:config.feed_limit or None]}
     pages = {
         **listed("home.html", context, context["posts"], _page("home", config.title, "/", config.description)),
         # Hugo's section page: where a link to /posts/ leads.
         **listed("posts.html", context, context["posts"], _page("section", "All posts", "/posts/")),
         "tags/index.html": _render(env, "tags.html", context, page=_page("tags", "Tags", "/tags/")),
         "404.html": _render(env, "404.html", context, page=_page("404", "Page not found", "/404.html", noindex=True)),
-        # The newest feed_limit posts: a 1,000-post blog's feed with every post in full would be 4 MB.
-        "index.xml": _render(env, "feed.xml", {**context, "posts": context["posts"][:config.feed_limit or None]},
-                             page=_page("feed", config.title, "/index.xml", of="/")),
+        "index.xml": _render(env, "feed.xml", feed, page=_page("feed", config.title, "/index.xml", of="/")),
         # Hugo's section feed, where many Hugo themes link: the same posts, as the section page lists them.
-        "posts/index.xml": _render(env, "feed.xml", {**context, "posts": context["posts"][:config.feed_limit or None]},
+        "posts/index.xml": _render(env, "feed.xml", feed,
                                    page=_page("feed", f"All posts · {config.title}", "/posts/index.xml", of="/posts/")),
         "sitemap.xml": _render(env, "sitemap.xml", context, page=_page("sitemap", "", "/sitemap.xml")),
         "robots.txt": _render(env, "robots.txt", context, page=_page("robots", "", "/robots.txt")),
