@@ -52,7 +52,7 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     # A --param preview shows the images as the code saved them: the WebP and narrower copies are
     # for the published site's readers (making them was 2 s of the article's 9 s quick preview).
     # The settings, --param included, are part of site_key: no page cached here reaches a real build.
-    posts, image_variants = (posts, {}) if config.params else light_images(posts, config.build_dir / ".cache" / "images")
+    posts, image_variants = (posts, {}) if config.params else light_images(posts, config.build_dir / ".cache" / "images", cache)
     views = post_views(posts, config, cache, site_key)
     context = site_context(posts, views, config)
     page_keys = post_page_keys(env, posts, views, context, site_key, cache)

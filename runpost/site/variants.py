@@ -30,13 +30,14 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..atomic import replace_file
 from ..parallel import precompute
 from ..post import Post
+from ..render_cache import MISSING, RenderCache
 from .html_tags import Image, attribute_values, image_tags, tag_attributes, with_attributes
 from .images import ANY_IMAGE, file_of, url_of
 
@@ -51,17 +52,55 @@ RESIZABLE = (".png", ".jpg", ".jpeg")
 _WIDTH = re.compile(r"[\t\n\f\r ]*(\d+)")   # a width value's leading digits, as a browser reads them
 
 
-def light_images(posts: list[Post], cache_dir: Path) -> tuple[list[Post], dict[str, Path]]:
+def light_images(posts: list[Post], cache_dir: Path, cache: RenderCache | None = None) -> tuple[list[Post], dict[str, Path]]:
+    cache = cache or RenderCache(None)
     maker = VariantMaker(cache_dir)
     # A post with no image is passed on as it is (serve then finds it unchanged in later stages).
     shown = {post.path: {**post.assets, **post.results.files} for post in posts if ANY_IMAGE.search(post.content)}
+    # Serve: a post equal to last time's, whose image files have the same bytes, keeps its
+    # lightened content if the copies' names it chose are still free (`_Choice.replay`).
+    inputs = {path: (post, *(cache.file_digest(file) for _, file in sorted(shown[path].items())
+                             if file.suffix.lower() in RESIZABLE))
+              for post in posts if (path := post.path) in shown}
+    kept = {path: found for path, parts in inputs.items()
+            if (found := cache.recall("light-images", str(path), parts)) is not MISSING}
     # Copies not made yet are made first, on all cores (a cold build of the article: 40 copies).
-    missing = sorted({job for post in posts if post.path in shown
+    missing = sorted({job for post in posts if post.path in shown and post.path not in kept
                       for job in maker.missing(post.content, shown[post.path], post.url)})
     precompute(lambda job: maker.make(*job), missing, min_items=2)
-    done = [replace(post, content=lighten(post.content, shown[post.path], maker, post.url)) if post.path in shown else post
-            for post in posts]
+    done = []
+    for post in posts:
+        if post.path not in shown:
+            done.append(post)
+        elif post.path in kept and kept[post.path].replay(maker):
+            cache.keep("light-images", str(post.path), inputs[post.path], kept[post.path])
+            done.append(kept[post.path].post)
+        else:
+            maker.probed, maker.claimed = {}, {}
+            lightened = replace(post, content=lighten(post.content, shown[post.path], maker, post.url))
+            cache.keep("light-images", str(post.path), inputs[post.path], _Choice(lightened, maker.probed, maker.claimed))
+            maker.probed = maker.claimed = None
+            done.append(lightened)
     return done, maker.made
+
+
+@dataclass(frozen=True, eq=False)
+class _Choice:
+    """A post's lightened content, the names of the copies it took (`claimed`), and what it found
+    at every name it considered that an earlier post could have taken (`probed`: None, or the
+    copy there). Another build whose earlier posts leave those names as they were, and whose
+    copies are still in the cache, would choose the same: `replay` takes the names again."""
+    post: Post
+    probed: dict[str, Path | None]
+    claimed: dict[str, Path]
+
+    def replay(self, maker: "VariantMaker") -> bool:
+        if any(maker.made.get(path) != found for path, found in self.probed.items()):
+            return False
+        if not all(file.is_file() for file in self.claimed.values()):
+            return False        # build/.cache/images cleared: made again by lighten
+        maker.made.update(self.claimed)
+        return True
 
 
 def lighten(content: str, files: dict[str, Path], maker: "VariantMaker", page_url: str = "/") -> str:
@@ -136,6 +175,9 @@ class VariantMaker:
     def __init__(self, cache_dir: Path):
         self.cache_dir = cache_dir
         self.made: dict[str, Path] = {}
+        # While light_images lightens one post: what its choices of names depended on (_Choice).
+        self.probed: dict[str, Path | None] | None = None
+        self.claimed: dict[str, Path] | None = None
         self._sources: dict[Path, tuple[Any, int]] = {}   # image file -> (sha256 of its bytes, pixel width)
         self._graphic: dict[Path, bool] = {}
 
@@ -177,6 +219,8 @@ class VariantMaker:
             # dot.png's copies are dot-480w.webp...; dot.jpg beside it gets dot.jpg-480w.webp.
             named = [(f"{stem}-{width}w.webp" if width != full_width else f"{stem}.webp", width, file)
                      for width, file in chosen]
+            if self.probed is not None:      # light_images records what this post's choice depended on
+                self.probed.update({path: self.made.get(path) for path, _, _ in named if path not in self.claimed})
             if not any(path in self.made and self.made[path] != file for path, _, file in named):
                 break
         else:
@@ -184,6 +228,8 @@ class VariantMaker:
         if not named or any(path in taken for path, _, _ in named):
             return []            # nothing lighter, or a file of the post has that name: leave the image alone
         self.made.update({path: file for path, _, file in named})
+        if self.claimed is not None:
+            self.claimed.update({path: file for path, _, file in named})
         listed = [(path, width) for path, width, _ in named]
         if listed[-1][1] != full_width:
             # The original stays the sharpest choice: a WebP source may list it (the type only gates the source).

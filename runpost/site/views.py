@@ -85,12 +85,24 @@ def post_views(posts: list[Post], config: Config, cache: RenderCache | None = No
             views.append(_view(post, config, cache, keys[post.path], ready))
             cache.keep("view", str(post.path), (post, site_key), views[-1])
     # posts are newest first: "prev" is the older neighbour, "next" the newer one.
+    # Serve: a view with the very same neighbours as last time (the same objects: 1 == 1.0 == True,
+    # but a template prints them differently) keeps its linked copy.
     linked = []
     for index, view in enumerate(views):
         older = views[index + 1] if index + 1 < len(views) else None
         newer = views[index - 1] if index > 0 else None
-        linked.append(replace(view, prev=older, next=newer))
+        linked.append(cache.same("linked-view", str(posts[index].path), _Exactly((view, older, newer)),
+                                 lambda: replace(view, prev=older, next=newer)))
     return linked
+
+
+class _Exactly(tuple):
+    """Equal only to a tuple of the very same objects."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, tuple) and len(other) == len(self) and all(a is b for a, b in zip(self, other))
+
+    __hash__ = tuple.__hash__
 
 
 def view_inputs(post: Post, site_key: str) -> list:
