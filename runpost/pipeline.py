@@ -89,7 +89,7 @@ def read_content(config: Config, cache: RenderCache | None = None,
     # Parsing is pure: serve keeps each post's parse while its text is the same (render_cache.same).
     posts = load_posts(config, content_errors, parse=lambda path, text, bundle: cache.same(
         "post", str(path), (text, bundle), lambda: parse_post(path, text, bundle)), held_back=held_back,
-        left_out=left_out)
+        left_out=left_out, read=cache.file_bytes)
     known, needing_inner = available_shortcodes(config), shortcodes_needing_inner(config)
     shortcodes = (known, needing_inner)
     parse = lambda post: cache.same("shortcodes", str(post.path), (post, shortcodes),

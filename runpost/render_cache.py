@@ -227,6 +227,22 @@ class RenderCache:
             self.digests.pop(name, None)
         return digest.hexdigest()
 
+    def file_bytes(self, path: Path) -> bytes:
+        """A file's bytes (OSError as reading raises it). Serve's rebuilds take an unchanged file's
+        from memory (a rebuild of 1,000 posts read them all: a tenth of its time): unchanged by what
+        stat says of it, as file_digest asks, and not changed just before it was read (racy)."""
+        status = os.stat(path)
+        identity = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev)
+        found = self.recall("file-bytes", str(path), identity)
+        if found is not MISSING:
+            return found
+        data = path.read_bytes()
+        from .uptodate import racy   # uptodate imports this module
+
+        if S_ISREG(status.st_mode) and not racy(max(status.st_mtime_ns, status.st_ctime_ns), time.time_ns()):
+            self.keep("file-bytes", str(path), identity, data)
+        return data
+
     def _load_digests(self) -> dict[str, list]:
         if self.folder is None:
             return {}

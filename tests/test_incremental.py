@@ -443,7 +443,8 @@ def test_serve_rebuilds_from_memory_and_matches_a_clean_build(tmp_path):
     assert {stage for stage, _ in before} >= {"post", "shortcodes", "markdown", "content", "light-images", "view",
                                               "linked-view", "view-digest"}
     assert preview.rebuild(root / "content"), preview.error
-    assert [slot for slot, value in before.items() if cache.kept[slot][1] is not value] == []
+    # (A file's bytes are read again while it changed just before the last read: racy.)
+    assert [slot for slot, value in before.items() if cache.kept[slot][1] is not value and slot[0] != "file-bytes"] == []
     # Saved after each good rebuild (once the page is told to reload): a restarted serve starts warm.
     saved = RenderCache(preview.output_dir.parent / "render-cache")
     saved.start_build()
@@ -669,3 +670,25 @@ def test_a_watched_edit_saves_the_cache_after_the_reload_and_at_the_latest_when_
     assert preview.rebuild(root / "content", tidy_later=True), preview.error
     preview.close()
     assert "/posts/newer/" in saved()
+
+
+def test_serve_reads_a_post_again_when_it_changed_though_its_size_and_modification_time_are_kept(tmp_path):
+    # Serve keeps an unchanged post's bytes (RenderCache.file_bytes) by what stat says of it: a
+    # copy that keeps the old time (cp -p, rsync -t) of a file of the same size still changes its
+    # status change time, and a post changed just before a read is read again next time.
+    from runpost.serve.preview import Preview
+
+    root = _project_with_a_plot(tmp_path / "p")
+    post = root / "content/posts/prose.md"
+    old = post.stat()
+    time.sleep(0.15)           # not changed just before the first build's read: remembered
+    preview = Preview(load_config(root), Reporter(quiet=True), "127.0.0.1", 1313)
+    assert preview.rebuild(), preview.error
+    edit(post, "Words.", "Wordy.")
+    os.utime(post, ns=(old.st_atime_ns, old.st_mtime_ns))
+    assert post.stat().st_size == old.st_size and post.stat().st_mtime_ns == old.st_mtime_ns
+    assert preview.rebuild(root / "content"), preview.error
+    assert "Wordy." in (preview.output_dir / "posts/prose/index.html").read_text(encoding="utf-8")
+    edit(post, "Wordy.", "Wordz.")       # right after the last read: the next read is not skipped
+    assert preview.rebuild(root / "content"), preview.error
+    assert "Wordz." in (preview.output_dir / "posts/prose/index.html").read_text(encoding="utf-8")

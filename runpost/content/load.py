@@ -27,10 +27,12 @@ _SKIPPED_ASSET_PARTS = {"__pycache__", ".ipynb_checkpoints"}
 def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.datetime | None = None,
                parse: Callable[[Path, str, Path | None], Post] | None = None,
                held_back: list[dt.datetime] | None = None,
-               left_out: list[tuple[str, str, str]] | None = None) -> list[Post]:
+               left_out: list[tuple[str, str, str]] | None = None,
+               read: Callable[[Path], bytes] | None = None) -> list[Post]:
     """All posts to publish, sorted newest first.
 
-    `parse` stands in for parse_post (serve passes one that remembers its answers).
+    `parse` stands in for parse_post (serve passes one that remembers its answers), `read` for
+    Path.read_bytes (serve's remembers unchanged files: RenderCache.file_bytes).
     `held_back` gets the moments the answer changes by itself: the publish date of each post
     not published yet because it is in the future, the expiry date of each one that will expire.
     `left_out` gets (name, why, url) for each post that loaded and is not published: why is
@@ -52,7 +54,7 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
         return []
     for path, bundle in find_post_files(config.content_dir):
         try:
-            posts.append(read_post(path, bundle, roots, parse or parse_post))
+            posts.append(read_post(path, bundle, roots, parse or parse_post, read))
         except BuildError as error:
             collected.add(error)
         except BuildErrors as many:
@@ -156,13 +158,14 @@ def stray_markdown(content_dir: Path) -> list[tuple[Path, str]]:
 
 
 def read_post(path: Path, bundle: Path | None, roots: tuple[Path, ...] | None = None,
-              parse: Callable[[Path, str, Path | None], Post] | None = None) -> Post:
+              parse: Callable[[Path, str, Path | None], Post] | None = None,
+              read: Callable[[Path], bytes] | None = None) -> Post:
     if roots is not None:
         if bundle is not None:
             check_inside(bundle, roots, "post folder")
         check_inside(path, roots, "post")
     try:
-        data = path.read_bytes()
+        data = read(path) if read is not None else path.read_bytes()
     except OSError as error:      # no permission, a device that fails, a file gone since the listing
         raise BuildError(Location(path), f"cannot read the post: {error.strerror or error}") from None
     try:

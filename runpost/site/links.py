@@ -61,7 +61,7 @@ def check_links(site: Site, posts: list[Post], config: Config, cache: RenderCach
             done = reported.get(post.url, frozenset()) if post else frozenset()
             errors.extend(cache.same("page-links", page, (post, urls, scripts if scripts is not None else html, done, paths),
                                      lambda: _check_whole_page(page, html, urls, scripts, outputs, post, done)))
-    errors.extend(check_fragments(site, posts))
+    errors.extend(check_fragments(site, posts, cache))
     errors.raise_if_any()
 
 
@@ -76,7 +76,7 @@ def page_ids(html: str) -> frozenset[str]:
                      for match in _ID_ATTRIBUTE.finditer(html))
 
 
-def check_fragments(site: Site, posts: list[Post]) -> list[BuildError]:
+def check_fragments(site: Site, posts: list[Post], cache: RenderCache | None = None) -> list[BuildError]:
     """A link written in a post to `#anchor`, `page/#anchor` or ref/relref "page#anchor" must find an
     element with that id on the page (HTML pages of this site only; `#top` and text fragments
     always work). Links that templates make are theirs (a script may make the element)."""
@@ -84,7 +84,9 @@ def check_fragments(site: Site, posts: list[Post]) -> list[BuildError]:
 
     from .pages import reference_map
 
-    ids: dict[str, frozenset[str]] = {}
+    # Serve: a page's anchors are read again only when its HTML changed.
+    cache = cache or RenderCache(None)
+    ids = _Anchors(site, cache)
     refs = site.refs or reference_map(posts)     # render_site's map; a Site made otherwise has none
     found: list[BuildError] = []
     for post in posts:
@@ -104,6 +106,19 @@ def check_fragments(site: Site, posts: list[Post]) -> list[BuildError]:
     return found
 
 
+class _Anchors(dict):
+    """Page -> its anchors (page_ids), read when first asked; serve keeps them while the HTML is equal."""
+
+    def __init__(self, site: Site, cache: RenderCache):
+        super().__init__()
+        self.site, self.cache = site, cache
+
+    def __missing__(self, page: str) -> frozenset[str]:
+        html = self.site.pages[page]
+        self[page] = self.cache.same("page-ids", page, (html,), lambda: page_ids(html))
+        return self[page]
+
+
 def _fragment_problem(url: str, post: Post, site: Site, ids: dict[str, frozenset[str]]) -> str | None:
     parts = split_url(url)
     fragment = unquote(parts.fragment)
@@ -118,8 +133,6 @@ def _fragment_problem(url: str, post: Post, site: Site, ids: dict[str, frozenset
                  if candidate.endswith(".html") and candidate in site.pages), None)
     if page is None:             # a file (a PDF's #page=2), or a page the link check reported
         return None
-    if page not in ids:
-        ids[page] = page_ids(site.pages[page])
     if fragment in ids[page] or unquote(fragment) in ids[page]:
         return None
     where = "this page" if page == _output_of(post.url) else site_path
