@@ -77,29 +77,38 @@ def _likely(html: str, everything: bool = True) -> Iterator[tuple[str, int, int,
     """The likely reading, in order: ("start" or "end", offsets, name) for each tag, ("text",
     offsets, "") for text between tags (comments, doctypes and the like are neither), and
     ("raw", offsets, element name) for the text of a script, style, textarea, ...; with
-    `everything` false, only the start tags (the hot path: every page's URLs)."""
+    `everything` false, only the start tags (the hot path: every page's URLs).
+
+    Runs of plain tags (_plain_run) are read in C; the loop reads a token at a time only
+    where a page has something else: a doctype, a comment, a script, an svg, a stray '<'."""
     n = len(html)
-    plain = _all_plain_tags(html)
-    if plain is not None:                    # the common page: the same tokens, read in C
-        last = 0
-        for tag in plain:
-            start, end = tag.span()
-            if html[start + 1] != "/":
-                if everything and start > last:
-                    yield "text", last, start, ""
-                yield "start", start, end, tag.group(1).lower()
-            elif everything:
-                if start > last:
-                    yield "text", last, start, ""
-                yield "end", start, end, tag.group(1).lower()
-            last = end
-        if everything and last < n:
-            yield "text", last, n, ""
-        return
     index = _Index(html)
     foreign = {"svg": 0, "math": 0}        # open <svg> and <math>, as far as end tags tell
     last, i = 0, html.find("<")
+    slow_until = -1                        # offsets before this are read a token at a time
     while 0 <= i < n - 1:
+        if i >= slow_until:
+            other = _NOT_PLAIN.search(html, i)
+            stop = other.start() if other else n
+            run = _plain_run(html, i, stop) if stop > i else None
+            if run is None:
+                slow_until = stop
+            else:
+                for tag in run:
+                    start, end = tag.span()
+                    name = tag.group(1).lower()
+                    if everything and start > last:
+                        yield "text", last, start, ""
+                    if html[start + 1] != "/":
+                        yield "start", start, end, name
+                    else:
+                        if everything:
+                            yield "end", start, end, name
+                        if name in foreign and foreign[name]:
+                            foreign[name] -= 1
+                    last = end
+                i = stop if stop < n else -1
+                continue
         kind, end, name, self_closing = _token(html, i, n, index)
         if kind == "other" and end == i + 1:      # a '<' that is text
             i = html.find("<", end)
@@ -138,18 +147,13 @@ _NOT_PLAIN = re.compile(r"<(?![/A-Za-z])|</(?![A-Za-z])|<(?:" + "|".join(sorted(
                         re.IGNORECASE | re.ASCII)
 
 
-def _all_plain_tags(html: str) -> Iterator[re.Match] | None:
-    """The tags of `html` if every '<' starts a _PLAIN_TAG match and none of them is a tag after
-    which the tokenizer switches state (script, style, svg, ...): then those matches are exactly
+def _plain_run(html: str, start: int, stop: int) -> list[re.Match] | None:
+    """The tags of html[start:stop] (a token starts at `start`; no _NOT_PLAIN match in between) if
+    every '<' there starts a _PLAIN_TAG match that ends by `stop`: then those matches are exactly
     the tokens _likely's loop would read (each '<' starts one, as counting shows: matches do not
-    overlap, each holds at least its own '<'). Else None, and the loop reads the page. A page
-    with a doctype, comment or script is told in one search; no list of matches is kept."""
-    count = html.count("<")
-    if not count:
-        return iter(())
-    if _NOT_PLAIN.search(html) or sum(1 for _ in _PLAIN_TAG.finditer(html)) != count:
-        return None
-    return _PLAIN_TAG.finditer(html)
+    overlap, each holds at least its own '<'). Else None, and the loop reads on a token at a time."""
+    found = list(_PLAIN_TAG.finditer(html, start, stop))
+    return found if len(found) == html.count("<", start, stop) else None
 
 
 def every_start_tag(html: str) -> list[Tag]:
@@ -378,6 +382,9 @@ def _after(html: str, marker: str, start: int) -> int:
     return -1 if found < 0 else found + len(marker)
 
 
+_MARKERS: dict[str, re.Pattern] = {}     # _Index's patterns, compiled once per process
+
+
 class _Index:
     """Where the markers a scan looks for are in one page, found once: the end tags of each
     text element, `<!--`, `]]>` and comment ends. every_start_tag asks from offsets in any
@@ -410,12 +417,16 @@ class _Index:
         return -1 if found < 0 else found + (3 if self.html.startswith("-->", found) else 4)
 
     def _first(self, key: str, pattern: str, start: int) -> int:
-        """Offset of the first match of `pattern` (overlapping ones too) at or after start, or -1."""
+        """Offset of the first match of `pattern` at or after start, or -1. No two matches of the
+        patterns asked for can overlap (`</name` followed by a space, `/` or `>`; `<!--`; `]]>`;
+        `-->` or `--!>`: where one matches, none can start inside it), so finditer finds them all."""
         offsets = self.found.get(key)
         if offsets is None:
-            # ASCII only: re.IGNORECASE alone would take 'ſ' for 's' and 'ı' for 'i', as no browser does
-            found = re.finditer(f"(?={pattern})", self.html, re.IGNORECASE | re.ASCII)
-            offsets = self.found[key] = [match.start() for match in found]
+            compiled = _MARKERS.get(pattern)
+            if compiled is None:
+                # ASCII only: re.IGNORECASE alone would take 'ſ' for 's' and 'ı' for 'i', as no browser does
+                compiled = _MARKERS[pattern] = re.compile(pattern, re.IGNORECASE | re.ASCII)
+            offsets = self.found[key] = [match.start() for match in compiled.finditer(self.html)]
         at = bisect.bisect_left(offsets, start)
         return offsets[at] if at < len(offsets) else -1
 
