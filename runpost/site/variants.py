@@ -57,10 +57,10 @@ def light_images(posts: list[Post], cache_dir: Path, cache: RenderCache | None =
     maker = VariantMaker(cache_dir)
     # A post with no image is passed on as it is (serve then finds it unchanged in later stages).
     shown = {post.path: {**post.assets, **post.results.files} for post in posts if ANY_IMAGE.search(post.content)}
-    # Serve: a post equal to last time's, whose image files have the same bytes, keeps its
-    # lightened content if the copies' names it chose are still free (`_Choice.replay`).
-    inputs = {path: (post, *(cache.file_digest(file) for _, file in sorted(shown[path].items())
-                             if file.suffix.lower() in RESIZABLE))
+    # Serve: a post equal to last time's, whose files have the same bytes, keeps its lightened
+    # content if the copies' names it chose are still free (`_Choice.replay`). Every file: a
+    # dark <source> gets copies of whatever Pillow opens (a GIF too).
+    inputs = {path: (post, *(cache.file_digest(file) for _, file in sorted(shown[path].items())))
               for post in posts if (path := post.path) in shown}
     kept = {path: found for path, parts in inputs.items()
             if (found := cache.recall("light-images", str(path), parts)) is not MISSING}
