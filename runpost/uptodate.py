@@ -71,7 +71,9 @@ def _still_current(config: Config, manifest: Any) -> bool:
     inputs = manifest["inputs"]
     if not isinstance(inputs, dict) or inputs != _inputs(config, [str(path) for path in manifest["declared"]]):
         return False
-    if any(racy(entry[1], manifest["started_ns"]) for entry in inputs.values() if isinstance(entry, list)):
+    # The later of the modification and status change times: a copy that kept an old modification
+    # time (cp -p, rsync -t, touch -d) was still made just now.
+    if any(racy(max(entry[1], entry[2]), manifest["started_ns"]) for entry in inputs.values() if isinstance(entry, list)):
         return False
     if _folder_identity(config.output_dir) != manifest["folder"]:
         return False     # another folder at the output path: someone else's site, or a copy

@@ -692,3 +692,41 @@ def test_serve_reads_a_post_again_when_it_changed_though_its_size_and_modificati
     edit(post, "Wordy.", "Wordz.")       # right after the last read: the next read is not skipped
     assert preview.rebuild(root / "content"), preview.error
     assert "Wordz." in (preview.output_dir / "posts/prose/index.html").read_text(encoding="utf-8")
+
+
+def test_serve_makes_new_copies_of_a_dark_source_in_another_format_that_changed(tmp_path):
+    # A dark <source> gets WebP copies of whatever Pillow opens (a GIF too): its bytes are an
+    # input of the post's kept choices like its PNGs' (found by a fuzzing review).
+    pytest.importorskip("PIL")
+    from PIL import Image
+    from runpost.serve.preview import Preview
+
+    root = tmp_path / "p"
+    bundle = root / "content/posts/pic"
+    bundle.mkdir(parents=True)
+    (root / "runpost.toml").write_text('title = "T"\nbase_url = "https://example.org/"\nraw_html = true\n')
+    Image.new("RGB", (700, 300), (20, 120, 200)).save(bundle / "dot.png")
+    Image.new("RGB", (700, 300), (10, 10, 10)).save(bundle / "night.gif")
+    (bundle / "index.md").write_text('---\ntitle: Pic\ndate: 2024-01-02\n---\n<picture><source srcset="night.gif" '
+                                     'media="(prefers-color-scheme: dark)"><img src="dot.png" alt="d"></picture>\n')
+    preview = Preview(load_config(root), Reporter(quiet=True), "127.0.0.1", 1313)
+    assert preview.rebuild(), preview.error
+    Image.new("RGB", (700, 300), (250, 40, 40)).save(bundle / "night.gif")
+    assert preview.rebuild(root / "content"), preview.error
+    assert files(preview.output_dir) == clean_preview_site(preview, root, tmp_path)
+
+
+def test_a_file_changed_with_its_size_and_time_kept_is_copied_again_by_a_later_build_in_the_same_process(tmp_path):
+    # Python's filecmp remembers its answers by path, size and modification time: serve's builds
+    # and the tests' run in one process (found by a fuzzing review).
+    root = make_project(tmp_path / "project")
+    run(root, root / "site")
+    run(root, root / "site")
+    dot = root / "content/posts/bundle-post/dot.png"
+    old = dot.stat()
+    data = bytearray(dot.read_bytes())
+    data[-5] ^= 0xFF                         # inside the IEND chunk's CRC: same size, other bytes
+    dot.write_bytes(bytes(data))
+    os.utime(dot, ns=(old.st_atime_ns, old.st_mtime_ns))
+    run(root, root / "site")
+    assert (root / "site/posts/bundle-post/dot.png").read_bytes() == bytes(data)
