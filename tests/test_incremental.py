@@ -670,6 +670,15 @@ def test_a_watched_edit_saves_the_cache_after_the_reload_and_at_the_latest_when_
     assert preview.rebuild(root / "content", tidy_later=True), preview.error
     preview.close()
     assert "/posts/newer/" in saved()
+    # An edit that comes before the tidying, and fails: the good build before it is still saved.
+    preview = Preview(load_config(root), Reporter(quiet=True), "127.0.0.1", 1313)
+    assert preview.rebuild(), preview.error
+    (root / "content/posts/newest.md").write_text("---\ntitle: Newest\ndate: 2024-01-05\n---\nNewest.\n")
+    assert preview.rebuild(root / "content", tidy_later=True), preview.error
+    (root / "content/posts/broken.md").write_text("---\ntitle: [unclosed\n---\nBroken.\n")
+    assert not preview.rebuild(root / "content", tidy_later=True)
+    assert "/posts/newest/" in saved()
+    preview.close()
 
 
 def test_serve_reads_a_post_again_when_it_changed_though_its_size_and_modification_time_are_kept(tmp_path):

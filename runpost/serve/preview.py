@@ -95,9 +95,7 @@ class Preview:
             self._cache = cache
         build = self._build
         with self._build_lock:
-            if self._tidy_timer is not None:     # the last build's tidying: done after this one's
-                self._tidy_timer.cancel()
-                self._tidy_timer = None
+            self._tidy_now()                     # the last build's tidying, if not done yet
             if reason is not None:
                 self.reporter.info(f"change in {shown(reason)}: rebuilding")
             started = time.monotonic()
@@ -123,8 +121,8 @@ class Preview:
             tidy = functools.partial(self._tidy, config if error is None else None)
             if tidy_later:
                 # The open page reloads now: its request is answered first (a collection holds
-                # the interpreter for 0.1 s at 1,000 posts), then the tidying, unless another
-                # edit comes first (its build tidies after itself).
+                # the interpreter for 0.1 s at 1,000 posts), then the tidying (or before the next
+                # build, if an edit comes first).
                 self._tidy_timer = threading.Timer(TIDY_DELAY_SECONDS, self._tidy_when_free, args=(tidy,))
                 self._tidy_timer.daemon = True
                 self._tidy_timer.start()
@@ -151,15 +149,19 @@ class Preview:
                 self._tidy_timer = None
                 tidy()
 
+    def _tidy_now(self) -> None:
+        """The pending tidy, if any, done now (the build lock held)."""
+        timer, self._tidy_timer = self._tidy_timer, None
+        if timer is not None:
+            timer.cancel()
+            timer.args[0]()
+
     def flush(self) -> None:
         """Do a pending tidy now (serve stopping: the render cache is saved for the next start)."""
         if self._tidy_timer is None or not self._build_lock.acquire(timeout=30):
             return
         try:
-            timer, self._tidy_timer = self._tidy_timer, None
-            if timer is not None:
-                timer.cancel()
-                timer.args[0]()
+            self._tidy_now()
         finally:
             self._build_lock.release()
 
