@@ -382,9 +382,6 @@ def _after(html: str, marker: str, start: int) -> int:
     return -1 if found < 0 else found + len(marker)
 
 
-_MARKERS: dict[str, re.Pattern] = {}     # _Index's patterns, compiled once per process
-
-
 class _Index:
     """Where the markers a scan looks for are in one page, found once: the end tags of each
     text element, `<!--`, `]]>` and comment ends. every_start_tag asks from offsets in any
@@ -422,10 +419,8 @@ class _Index:
         `-->` or `--!>`: where one matches, none can start inside it), so finditer finds them all."""
         offsets = self.found.get(key)
         if offsets is None:
-            compiled = _MARKERS.get(pattern)
-            if compiled is None:
-                # ASCII only: re.IGNORECASE alone would take 'ſ' for 's' and 'ı' for 'i', as no browser does
-                compiled = _MARKERS[pattern] = re.compile(pattern, re.IGNORECASE | re.ASCII)
+            # ASCII only: re.IGNORECASE alone would take 'ſ' for 's' and 'ı' for 'i', as no browser does
+            compiled = re.compile(pattern, re.IGNORECASE | re.ASCII)      # re keeps it compiled
             offsets = self.found[key] = [match.start() for match in compiled.finditer(self.html)]
         at = bisect.bisect_left(offsets, start)
         return offsets[at] if at < len(offsets) else -1
