@@ -239,3 +239,17 @@ def test_a_views_absolute_content_is_made_only_when_a_template_reads_it(monkeypa
     # The copies that link neighbours (and serve's next rebuild) share it: made once per content.
     import dataclasses
     assert dataclasses.replace(view, prev=None).content_absolute is view.content_absolute and len(made) == 1
+
+
+def test_xml_pages_lose_exactly_the_characters_xml_forbids_however_the_quick_test_reads_them():
+    # finish_text answers most feeds and sitemaps with C-speed tests (_xml_safe) instead of the
+    # regex: both must agree on every character, alone and among others, ASCII or not.
+    from runpost.site.finish import _NOT_XML, _xml_safe, finish_text
+
+    edges = [*range(0x100), *range(0xD7F0, 0xE010), *range(0xFFF0, 0x10010), *range(0x10000, 0x110000, 0x3FF), 0x10FFFF]
+    for code in edges:
+        for text in (chr(code), "plain " + chr(code), "é " + chr(code)):
+            assert _xml_safe(text) == (_NOT_XML.search(text) is None), hex(code)
+    feed = "<feed>a\x00b\x1bc\ud800d\ufffee\uffff f\t\n\r é 😀</feed>"
+    assert finish_text("index.xml", feed) == "<feed>abcde f\t\n\r é 😀</feed>"
+    assert finish_text("sitemap.xml", "<urlset>é</urlset>") == "<urlset>é</urlset>"

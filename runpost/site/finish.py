@@ -77,8 +77,28 @@ def finish_text(path: str, text: str, links: list[str] | None = None, scripts: l
         return rewrite_css(text, convert)
     if path.endswith(".xml"):
         # XML 1.0 forbids most control characters (a NUL in a post would break every feed reader).
-        return _NOT_XML.sub("", text)
+        return text if _xml_safe(text) else _NOT_XML.sub("", text)
     return text
+
+
+_CONTROLS = [chr(code) for code in range(0x20) if chr(code) not in "\t\n\r"]
+
+
+def _xml_safe(text: str) -> bool:
+    """Whether _NOT_XML finds nothing in `text`, told by C-speed tests (the regex reads 25 ns a
+    character: 15 ms a serve rebuild for the sitemap and feeds of 1,000 posts): no control
+    character, and, beyond ASCII, no lone surrogate (UTF-8 refuses one) and neither non-character."""
+    if any(control in text for control in _CONTROLS):
+        return False
+    if text.isascii():
+        return True
+    if "\ufffe" in text or "\uffff" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def collect_files(posts: list[Post], config: Config, pages: dict[str, str],

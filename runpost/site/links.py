@@ -90,15 +90,20 @@ def check_fragments(site: Site, posts: list[Post], cache: RenderCache | None = N
     refs = site.refs or reference_map(posts)     # render_site's map; a Site made otherwise has none
     found: list[BuildError] = []
     for post in posts:
+        # The post's own fragment targets first: most posts have none, and their pages' URLs
+        # (a hundred each) need not be read.
+        targets = [target for target in scan_of(post).targets if "#" in target.target]
+        with_refs = [shortcode for shortcode in _walk(post.shortcodes) if shortcode.name in ("ref", "relref")
+                     and "#" in ref_target(shortcode)]
+        if not targets and not with_refs:
+            continue
         on_page = {_normal(url) for url in _page_urls(site, _output_of(post.url)) if "#" in url}
         if not on_page:
             continue
-        written = [(target.target, Location(post.path, target.line, target.column)) for target in scan_of(post).targets
-                   if "#" in target.target and _normal(target.target) in on_page]
-        written = [(target, target, where) for target, where in written]
+        written = [(target.target, target.target, Location(post.path, target.line, target.column))
+                   for target in targets if _normal(target.target) in on_page]
         written += [(url, f"{shortcode.name} '{ref_target(shortcode)}'", shortcode.location)
-                    for shortcode in _walk(post.shortcodes) if shortcode.name in ("ref", "relref")
-                    and "#" in ref_target(shortcode) and (url := resolve_ref(shortcode, post, refs)) is not None]
+                    for shortcode in with_refs if (url := resolve_ref(shortcode, post, refs)) is not None]
         for url, shown, where in written:
             problem = _fragment_problem(url, post, site, ids)
             if problem:

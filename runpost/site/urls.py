@@ -9,6 +9,7 @@ because html_tags.py finds the tags and their attributes as a browser does.
 """
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from html import escape, unescape
@@ -161,8 +162,10 @@ def _relative_path(path: str, start: str) -> str:
     return "/".join([".."] * (len(base) - shared) + steps[shared:]) or "."
 
 
+@functools.lru_cache(maxsize=1 << 14, typed=True)
 def absolute_url(target: str, base_url: str, page_url: str = "/") -> str:
-    """Site path or page-relative URL -> absolute URL under base_url."""
+    """Site path or page-relative URL -> absolute URL under base_url. Remembered: the sitemap and
+    the feeds ask for every post's on every build (a fifth of serve's list pages at 1,000 posts)."""
     if not is_internal(target):
         return target
     site_path = target if is_site_path(target) else posixpath.normpath(posixpath.join(page_url, target)) + ("/" if target.endswith("/") else "")

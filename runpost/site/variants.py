@@ -56,7 +56,9 @@ def light_images(posts: list[Post], cache_dir: Path, cache: RenderCache | None =
     cache = cache or RenderCache(None)
     maker = VariantMaker(cache_dir)
     # A post with no image is passed on as it is (serve then finds it unchanged in later stages).
-    shown = {post.path: {**post.assets, **post.results.files} for post in posts if ANY_IMAGE.search(post.content)}
+    # Serve: whether a content shows an image is asked again only when the content changed.
+    shown = {post.path: {**post.assets, **post.results.files} for post in posts
+             if cache.same("any-image", str(post.path), (post.content,), lambda: bool(ANY_IMAGE.search(post.content)))}
     # Serve: a post equal to last time's, whose files have the same bytes, keeps its lightened
     # content if the copies' names it chose are still free (`_Choice.replay`). Every file: a
     # dark <source> gets copies of whatever Pillow opens (a GIF too).
