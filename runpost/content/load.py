@@ -240,6 +240,8 @@ def _with_bundle_assets(post: Post, bundle: Path, roots: tuple[Path, ...] | None
 
 def check_inputs(post: Post, roots: tuple[Path, ...]) -> None:
     """Data a post declares (front matter `inputs:`) is read from inside the project only."""
+    if not post.meta.inputs:
+        return
     folder = post.bundle or post.path.parent
     for declared in post.meta.inputs:
         path = folder / declared
