@@ -739,3 +739,30 @@ def test_a_file_changed_with_its_size_and_time_kept_is_copied_again_by_a_later_b
     os.utime(dot, ns=(old.st_atime_ns, old.st_mtime_ns))
     run(root, root / "site")
     assert (root / "site/posts/bundle-post/dot.png").read_bytes() == bytes(data)
+
+
+def test_serve_follows_a_template_override_added_edited_and_removed(tmp_path):
+    # Serve keeps its Jinja environment (and the templates it loaded) while every template file
+    # is the same: an override that appears, changes or goes must each reach the next rebuild.
+    from runpost.serve.preview import Preview
+
+    root = make_project(tmp_path / "project")
+    run(root, root / "site")
+    preview = Preview(load_config(root), Reporter(quiet=True), "127.0.0.1", 1313)
+    assert preview.rebuild()
+    theme = load_config(root).templates_dirs[-1]
+    original = (theme / "404.html").read_text(encoding="utf-8")
+    override = root / "templates/404.html"
+    page = lambda: (preview.output_dir / "404.html").read_text(encoding="utf-8")
+    for step, text in enumerate([original.replace("Page not found", "Lost page", 1),
+                                 original.replace("Page not found", "Missing page", 1), None]):
+        if text is None:
+            override.unlink()
+        else:
+            override.write_text(text, encoding="utf-8")
+        assert preview.rebuild(override), preview.error
+        expected = {0: "Lost page", 1: "Missing page", 2: "Page not found"}[step]
+        assert f"<h1>{expected}</h1>" in page()
+        clean = tmp_path / f"clean-{step}"
+        build(replace(preview.config(), output_dir=clean), Reporter(quiet=True), RenderCache(None))
+        assert files(preview.output_dir) == files(clean)

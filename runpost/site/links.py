@@ -369,5 +369,6 @@ def exists(site_path: str, outputs: set[str]) -> bool:
     return path in outputs or posixpath.join(path, "index.html") in outputs
 
 
+@functools.lru_cache(maxsize=1 << 14)     # asked for every post in several passes of every build
 def _output_of(url: str) -> str:
     return posixpath.join(url.lstrip("/"), "index.html")
