@@ -15,6 +15,7 @@ never edits another stage's fields:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -147,7 +148,7 @@ class Post:
     html: str = ""                   # rendered Markdown, placeholders intact
     content: str = ""                # rendered article body, placeholders swapped
 
-    @property
+    @functools.cached_property     # asked for in several passes over every post of every build
     def name(self) -> str:
         """File or bundle name, the default slug and the key of the post in build/."""
         return self.bundle.name if self.bundle else self.path.stem

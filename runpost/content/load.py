@@ -235,7 +235,7 @@ def _with_bundle_assets(post: Post, bundle: Path, roots: tuple[Path, ...] | None
             continue
         assets[post.url + relative.as_posix()] = file
     problems.raise_if_any()
-    return Post(**{**post.__dict__, "assets": assets})
+    return replace(post, assets=assets)
 
 
 def check_inputs(post: Post, roots: tuple[Path, ...]) -> None:

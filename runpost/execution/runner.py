@@ -39,8 +39,9 @@ def execute_posts(posts: list[Post], config: Config, reporter: Reporter) -> list
         store.clean_leftovers(config.build_dir)
     errors = ErrorCollector()
     done = []
+    nothing = Results()
     for post in posts:
-        if not post.cells and post.results == Results():
+        if not post.cells and post.results == nothing:
             done.append(post)       # nothing to run or read (serve: the same object goes on)
             continue
         try:
