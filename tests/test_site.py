@@ -253,3 +253,25 @@ def test_xml_pages_lose_exactly_the_characters_xml_forbids_however_the_quick_tes
     feed = "<feed>a\x00b\x1bc\ud800d\ufffee\uffff f\t\n\r é 😀</feed>"
     assert finish_text("index.xml", feed) == "<feed>abcde f\t\n\r é 😀</feed>"
     assert finish_text("sitemap.xml", "<urlset>é</urlset>") == "<urlset>é</urlset>"
+
+
+def test_w3c_datetime_writes_each_moment_with_its_own_offset_though_equal_ones_are_remembered():
+    import datetime as dt
+
+    from runpost.site.environment import make_environment
+
+    class Berlin(dt.tzinfo):      # October's last Sunday, 2-3 am: the hour repeated when clocks go back
+        def utcoffset(self, when):
+            return dt.timedelta(hours=1 if when.fold else 2)
+
+        def dst(self, when):
+            return dt.timedelta(hours=0 if when.fold else 1)
+
+    w3c = make_environment([]).filters["w3c_datetime"]
+    first = dt.datetime(2024, 10, 27, 2, 30, tzinfo=Berlin())
+    second = first.replace(fold=1)
+    assert first == second and (w3c(first), w3c(second)) == ("2024-10-27T02:30:00+02:00", "2024-10-27T02:30:00+01:00")
+    noon = dt.datetime(2024, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    same_moment = dt.datetime(2024, 1, 1, 11, tzinfo=dt.timezone.utc)
+    assert (w3c(noon), w3c(same_moment)) == ("2024-01-01T12:00:00+01:00", "2024-01-01T11:00:00+00:00")
+    assert w3c(dt.datetime(2024, 1, 1)) == "2024-01-01T00:00:00Z"

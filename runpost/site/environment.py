@@ -7,6 +7,7 @@ last newline, as Go templates do (Hugo's `<span>…</span>\\n.` shows a space).
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Iterable
 
@@ -78,6 +79,14 @@ def site_environment(templates_dirs: Iterable[Path], base_url: str, raw_html: bo
     return env
 
 
+@functools.lru_cache(maxsize=1 << 14, typed=True)
+def _w3c_datetime(when, zone, fold: int) -> str:
+    """A moment as the sitemap and feeds write it (a naive one is UTC). Remembered: the sitemap
+    writes every post's on every build, at 3 us each. Keyed by zone and fold too: two equal
+    moments in one zone may still differ in their offset (the hour repeated when clocks go back)."""
+    return when.isoformat() if zone else when.isoformat() + "Z"
+
+
 def make_environment(templates_dirs: Iterable[Path], base_url: str = "/", raw_html: bool = False) -> jinja2.Environment:
     """Templates searched in order (the site's own first, then the theme's)."""
     env = jinja2.Environment(
@@ -92,7 +101,7 @@ def make_environment(templates_dirs: Iterable[Path], base_url: str = "/", raw_ht
     env.filters["url"] = normalize_url
     env.filters["iso8601"] = lambda moment: moment.isoformat() if moment else ""
     # macros.html's iso() and human_date(), as filters: the post list calls them for every entry.
-    env.filters["w3c_datetime"] = lambda when: when.isoformat() if when.tzinfo else when.isoformat() + "Z"
+    env.filters["w3c_datetime"] = lambda when: _w3c_datetime(when, when.tzinfo, when.fold)
     env.filters["human_date"] = lambda when: f"{when.day} {when.strftime('%B %Y')}"
     # Hugo's `markdownify` (inline Markdown -> HTML) for shortcode templates; figure captions use it.
     env.filters["markdownify"] = lambda text: Markup(markdown_to_html(str(text or ""), raw_html, inline=True))
