@@ -140,8 +140,9 @@ class RenderCache:
         self.hits = 0
         self.computed: list[tuple[str, str]] = []   # (owner, kind) computed in this build
         # (stage, post path) -> (inputs, what the stage made): Python objects for serve's rebuilds.
-        self.kept: dict[tuple[str, str], tuple[Any, Any]] = {}
-        self.kept_used: set[tuple[str, str]] = set()
+        # (stage, post path) -> [inputs, what the stage made, the last build that asked for it].
+        self.kept: dict[tuple[str, str], list] = {}
+        self.generation = 0            # this build's number, for `kept`'s entries
         # File path -> [what stat said when it was hashed, sha256 of its bytes] (file_digest).
         self.digests: dict[str, list] | None = None    # read from DIGESTS_FILE on first use
         self.digests_used: set[str] = set()
@@ -150,7 +151,7 @@ class RenderCache:
     def start_build(self) -> None:
         """Begin a build's bookkeeping (after a failed build too: what is in memory stays valid)."""
         self.used = set()
-        self.kept_used = set()
+        self.generation += 1
         self.digests_used = set()
         self.hits = 0
         self.computed = []
@@ -184,13 +185,14 @@ class RenderCache:
 
     def recall(self, stage: str, slot: str, inputs: tuple) -> Any:
         """The kept value (see `same`), or MISSING."""
-        self.kept_used.add((stage, slot))
         entry = self.kept.get((stage, slot))
-        return entry[1] if entry is not None and entry[0] == inputs else MISSING
+        if entry is None:
+            return MISSING
+        entry[2] = self.generation   # asked for: kept past this build's save (a stamp, not a set: 17,000 a rebuild)
+        return entry[1] if entry[0] == inputs else MISSING
 
     def keep(self, stage: str, slot: str, inputs: tuple, value: Any) -> None:
-        self.kept_used.add((stage, slot))
-        self.kept[stage, slot] = (inputs, value)
+        self.kept[stage, slot] = [inputs, value, self.generation]
 
     def file_digest(self, path: Path) -> str | None:
         """sha256 of a file's bytes (None if it cannot be read), as a cache input.
@@ -321,7 +323,7 @@ class RenderCache:
         for owner in set(self.records) - self.used:
             del self.records[owner]
             self.dirty.add(_shard(owner))
-        for slot in set(self.kept) - self.kept_used:
+        for slot in [slot for slot, entry in self.kept.items() if entry[2] != self.generation]:
             del self.kept[slot]
         if self.digests is not None and set(self.digests) - self.digests_used:
             self.digests = {name: entry for name, entry in self.digests.items() if name in self.digests_used}

@@ -439,7 +439,7 @@ def test_serve_rebuilds_from_memory_and_matches_a_clean_build(tmp_path):
     cache = preview._build.keywords["cache"]
     # An unchanged post keeps the very objects its stages made (render_cache.same): the
     # next rebuild finds it unchanged without hashing or rendering anything of it again.
-    before = {slot: value for slot, (_, value) in cache.kept.items()}
+    before = {slot: entry[1] for slot, entry in cache.kept.items()}
     assert {stage for stage, _ in before} >= {"post", "shortcodes", "markdown", "content", "light-images", "view",
                                               "linked-view", "view-digest"}
     assert preview.rebuild(root / "content"), preview.error

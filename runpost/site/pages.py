@@ -57,7 +57,8 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     posts, image_variants = (posts, {}) if config.params else light_images(posts, config.build_dir / ".cache" / "images", cache)
     views = post_views(posts, config, cache, site_key)
     context = site_context(posts, views, config)
-    page_keys = post_page_keys(env, posts, views, context, site_key, cache)
+    digests = view_digests(posts, site_key, cache)
+    page_keys = post_page_keys(env, posts, views, context, site_key, cache, digests)
     remembered = {path: done for path, wanted in page_keys.items()
                   if (done := cache.lookup(path, "post-page", wanted)) is not None}
     pages: dict[str, str] = {}
@@ -73,7 +74,6 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     for item in missing:
         if item[0] not in finished:
             pages[item[0]] = template(item)
-    digests = view_digests(posts, site_key, cache)
     pages.update(list_pages(env, context, views, config, ListPageKeys(site_key, context, posts, digests, cache),
                             page_keys, remembered))
     pages.update(notebook_pages(posts, env, config, refs))
@@ -409,7 +409,7 @@ def output_path(url: str) -> str:
 
 
 def post_page_keys(env: jinja2.Environment, posts: list[Post], views: list[PostView], context: dict,
-                   site_key: str, cache: RenderCache | None = None) -> dict[str, str]:
+                   site_key: str, cache: RenderCache | None = None, digests: list[str] | None = None) -> dict[str, str]:
     """Output path -> cache key of each post's finished page, if post.html allows one (else {}).
 
     A post's page shows its own view, its neighbours' (prev/next) and `site`, unless the
@@ -417,7 +417,7 @@ def post_page_keys(env: jinja2.Environment, posts: list[Post], views: list[PostV
     if not reads_only_its_post(env, "post.html", site_key):
         return {}
     cache = cache or RenderCache(None)
-    digests = view_digests(posts, site_key, cache)
+    digests = view_digests(posts, site_key, cache) if digests is None else digests
     site = key("site-context", context["site"])
 
     def page_key(index: int) -> str:
