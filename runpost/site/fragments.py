@@ -12,6 +12,7 @@ the last step of render_site, not ours.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import numbers
 import os
@@ -55,6 +56,7 @@ def shortcode_renderer(post: Post, refs: dict[str, str], env: jinja2.Environment
     return _Renderer(post, refs, env).render
 
 
+@functools.cache       # the installed Pygments' styles: the same for the whole process (serve's rebuilds)
 def syntax_css() -> str:
     """One stylesheet: a light Pygments style, and a dark one for `prefers-color-scheme: dark`."""
     dark = _style_css(DARK_STYLE).replace("\n", "\n  ")
