@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import replace
@@ -766,3 +767,25 @@ def test_serve_follows_a_template_override_added_edited_and_removed(tmp_path):
         clean = tmp_path / f"clean-{step}"
         build(replace(preview.config(), output_dir=clean), Reporter(quiet=True), RenderCache(None))
         assert files(preview.output_dir) == files(clean)
+
+
+def test_state_an_imported_template_sets_up_does_not_carry_over_to_the_next_build_in_the_process(tmp_path):
+    # Jinja evaluates an imported template once per environment; a namespace counter there counts
+    # the renders of one build. A build is made whole by itself: a second build in the same
+    # process (serve's, the tests') starts from the template's own state, not from where the
+    # last one left it (found by a review of a change that kept the environment between builds).
+    root = make_project(tmp_path / "project")
+    theme = load_config(root).templates_dirs[-1]
+    (root / "templates/macros.html").write_text(
+        (theme / "macros.html").read_text(encoding="utf-8") + "\n{% set counter = namespace(n=0) %}"
+        "{% macro next_id() %}{% set counter.n = counter.n + 1 %}n{{ counter.n }}{% endmacro %}\n", encoding="utf-8")
+    post_template = (theme / "post.html").read_text(encoding="utf-8")
+    assert "{% block content %}" in post_template
+    (root / "templates/post.html").write_text(post_template.replace(
+        "{% block content %}", '{% block content %}<p class="uid">{{ m.next_id() }}</p>', 1), encoding="utf-8")
+    config = load_config(root)
+    for step in range(2):
+        build(replace(config, output_dir=tmp_path / f"site-{step}"), Reporter(quiet=True), RenderCache(None))
+    shown = sorted(re.search(rb'class="uid">(n\d+)<', page.read_bytes())[1] for page in (tmp_path / "site-0/posts").glob("*/index.html"))
+    assert shown == [b"n1", b"n2", b"n3"]      # one count per post page, starting again in each build
+    assert files(tmp_path / "site-0") == files(tmp_path / "site-1")

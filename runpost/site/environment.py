@@ -62,23 +62,6 @@ def syntax_error(error: jinja2.TemplateSyntaxError, name: str) -> BuildError:
     return BuildError(Location(Path(error.filename or name), error.lineno or 0), f"template error: {error.message}")
 
 
-# The last site environment made (site_environment), by its settings and the templates' digest.
-_LAST: dict[tuple, jinja2.Environment] = {}
-
-
-def site_environment(templates_dirs: Iterable[Path], base_url: str, raw_html: bool, templates_digest: str) -> jinja2.Environment:
-    """make_environment's, kept while the settings and every template file's bytes are the same
-    (`templates_digest`: render_cache.folder_digest of the folders). Serve's rebuilds then keep
-    Jinja's loaded templates instead of reading and loading each one again (2% of a rebuild at
-    1,000 posts); a template added, removed or edited anywhere in the folders makes a new one."""
-    wanted = (tuple(str(folder) for folder in templates_dirs), base_url, raw_html, templates_digest)
-    env = _LAST.get(wanted)
-    if env is None:
-        _LAST.clear()
-        env = _LAST[wanted] = make_environment(templates_dirs, base_url, raw_html)
-    return env
-
-
 @functools.lru_cache(maxsize=1 << 14, typed=True)
 def _w3c_datetime(when, zone, fold: int) -> str:
     """A moment as the sitemap and feeds write it (a naive one is UTC). Remembered: the sitemap

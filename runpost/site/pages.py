@@ -28,7 +28,7 @@ from ..markup.markdown import prepare_workers
 from ..parallel import precompute
 from ..post import Post, Site
 from ..render_cache import MISSING, RenderCache, folder_digest, key, settings_key
-from .environment import site_environment, syntax_error
+from .environment import make_environment, syntax_error
 from .fragments import render_content, shortcode_renderer, syntax_css
 from .finish import (collect_files, finish_html, finish_pages, finish_text, folders_of, static_files,
                      variant_files)
@@ -43,9 +43,10 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     # The cache (render_cache.py) skips work whose inputs are unchanged; a memory-only one
     # makes this a plain build. Every page is still templated and every link checked.
     cache = cache or RenderCache(None)
-    templates = folder_digest(config.templates_dirs)
-    env = site_environment(config.templates_dirs, config.base_url, config.raw_html, templates)
-    site_key = key("site", settings_key(config), templates)
+    # A new environment for every build: a template's imports are evaluated once per environment,
+    # and what they set up (a `namespace` counter) must not carry over to the next build.
+    env = make_environment(config.templates_dirs, config.base_url, config.raw_html)
+    site_key = key("site", settings_key(config), folder_digest(config.templates_dirs))
     # Every name a ref shortcode may use, for contents, notebooks and the link check. Serve's
     # rebuilds keep it while no post's name, slug, URL, kind or tags changed.
     refs = cache.same("reference-map", "", (tuple((post.name, post.meta.slug, post.url, post.bundle is None, post.meta.tags)
