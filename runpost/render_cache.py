@@ -229,11 +229,11 @@ class RenderCache:
             self.digests.pop(name, None)
         return digest.hexdigest()
 
-    def file_bytes(self, path: Path) -> bytes:
+    def file_bytes(self, path: Path, status: os.stat_result | None = None) -> bytes:
         """A file's bytes (OSError as reading raises it). Serve's rebuilds take an unchanged file's
         from memory (a rebuild of 1,000 posts read them all: a tenth of its time): unchanged by what
         stat says of it, as file_digest asks, and not changed just before it was read (racy)."""
-        status = os.stat(path)
+        status = status or os.stat(path)      # `status`: what lstat said of it just now, if not a link
         identity = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev)
         found = self.recall("file-bytes", str(path), identity)
         if found is not MISSING:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from stat import S_ISLNK
 
 from ..errors import BuildError, Location
 
@@ -23,14 +24,18 @@ class Roots(tuple):
     1,000 posts in one folder cost one full resolve and 1,000 lstat calls, not 1,000 resolves.
     Made per build (allowed_roots): a symlink changed between two serve rebuilds is seen.
     Each file is asked whether it is a symlink when it is about to be read, never from an
-    earlier listing: a file swapped for a symlink in between would get through.
+    earlier listing: a file swapped for a symlink in between would get through. What `lstat`
+    said of a file that is not a symlink is kept in `stats` for the read that follows (serve
+    tells an unchanged post by it: one system call per post, not two).
     """
     folders: dict[str, str]
+    stats: dict[str, os.stat_result]
 
 
 def allowed_roots(root: Path, content_dir: Path) -> Roots:
     roots = Roots(dict.fromkeys([root.resolve(), content_dir.resolve()]))
     roots.folders = {}
+    roots.stats = {}
     return roots
 
 
@@ -53,12 +58,24 @@ def _resolve(path: str, roots: tuple[Path, ...]) -> str:
     asks about every post, bundle file and input, most of them in a few folders."""
     folders = getattr(roots, "folders", None)
     parent, name = os.path.split(path)
-    if folders is None or name in ("", ".", "..") or os.path.islink(path):
+    if folders is None or name in ("", ".", "..") or _is_link(path, roots):
         return os.path.realpath(path)
     folder = folders.get(parent)
     if folder is None:
         folder = folders[parent] = os.path.realpath(parent)
     return os.path.join(folder, name)
+
+
+def _is_link(path: str, roots: Roots) -> bool:
+    """os.path.islink(path); what lstat says of a path that is not a link is kept in roots.stats."""
+    try:
+        status = os.lstat(path)
+    except (OSError, ValueError):
+        return False
+    if S_ISLNK(status.st_mode):
+        return True
+    roots.stats[path] = status
+    return False
 
 
 def _real(path: Path) -> Path:

@@ -28,7 +28,7 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
                parse: Callable[[Path, str, Path | None], Post] | None = None,
                held_back: list[dt.datetime] | None = None,
                left_out: list[tuple[str, str, str]] | None = None,
-               read: Callable[[Path], bytes] | None = None) -> list[Post]:
+               read: Callable[[Path, os.stat_result | None], bytes] | None = None) -> list[Post]:
     """All posts to publish, sorted newest first.
 
     `parse` stands in for parse_post (serve passes one that remembers its answers), `read` for
@@ -174,13 +174,16 @@ def stray_markdown(content_dir: Path) -> list[tuple[Path, str]]:
 
 def read_post(path: Path, bundle: Path | None, roots: tuple[Path, ...] | None = None,
               parse: Callable[[Path, str, Path | None], Post] | None = None,
-              read: Callable[[Path], bytes] | None = None) -> Post:
+              read: Callable[[Path, os.stat_result | None], bytes] | None = None) -> Post:
     if roots is not None:
         if bundle is not None:
             check_inside(bundle, roots, "post folder")
         check_inside(path, roots, "post")
+    # What lstat said of it just now (check_inside), if it is not a symlink: serve's read
+    # (RenderCache.file_bytes) tells an unchanged file by it without a stat of its own.
+    status = getattr(roots, "stats", {}).pop(os.fspath(path), None)
     try:
-        data = read(path) if read is not None else path.read_bytes()
+        data = read(path, status) if read is not None else path.read_bytes()
     except OSError as error:      # no permission, a device that fails, a file gone since the listing
         raise BuildError(Location(path), f"cannot read the post: {error.strerror or error}") from None
     try:
