@@ -275,3 +275,11 @@ def test_w3c_datetime_writes_each_moment_with_its_own_offset_though_equal_ones_a
     same_moment = dt.datetime(2024, 1, 1, 11, tzinfo=dt.timezone.utc)
     assert (w3c(noon), w3c(same_moment)) == ("2024-01-01T12:00:00+01:00", "2024-01-01T11:00:00+00:00")
     assert w3c(dt.datetime(2024, 1, 1)) == "2024-01-01T00:00:00Z"
+
+    class Unhashable(dt.tzinfo):    # python-dateutil's zones cannot be hashed: written, not remembered
+        __hash__ = None
+
+        def utcoffset(self, when):
+            return dt.timedelta(hours=1)
+
+    assert w3c(dt.datetime(2024, 1, 1, tzinfo=Unhashable())) == "2024-01-01T00:00:00+01:00"

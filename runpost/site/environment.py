@@ -62,6 +62,13 @@ def syntax_error(error: jinja2.TemplateSyntaxError, name: str) -> BuildError:
     return BuildError(Location(Path(error.filename or name), error.lineno or 0), f"template error: {error.message}")
 
 
+def _w3c_filter(when) -> str:
+    try:
+        return _w3c_datetime(when, when.tzinfo, when.fold)
+    except (AttributeError, TypeError):     # no `fold`, a zone that cannot be hashed: not remembered
+        return when.isoformat() if when.tzinfo else when.isoformat() + "Z"
+
+
 @functools.lru_cache(maxsize=1 << 14, typed=True)
 def _w3c_datetime(when, zone, fold: int) -> str:
     """A moment as the sitemap and feeds write it (a naive one is UTC). Remembered: the sitemap
@@ -84,7 +91,7 @@ def make_environment(templates_dirs: Iterable[Path], base_url: str = "/", raw_ht
     env.filters["url"] = normalize_url
     env.filters["iso8601"] = lambda moment: moment.isoformat() if moment else ""
     # macros.html's iso() and human_date(), as filters: the post list calls them for every entry.
-    env.filters["w3c_datetime"] = lambda when: _w3c_datetime(when, when.tzinfo, when.fold)
+    env.filters["w3c_datetime"] = _w3c_filter
     env.filters["human_date"] = lambda when: f"{when.day} {when.strftime('%B %Y')}"
     # Hugo's `markdownify` (inline Markdown -> HTML) for shortcode templates; figure captions use it.
     env.filters["markdownify"] = lambda text: Markup(markdown_to_html(str(text or ""), raw_html, inline=True))
