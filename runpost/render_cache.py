@@ -139,8 +139,8 @@ class RenderCache:
         self.dirty: set[int] = set()   # shards to write (or delete) at save
         self.hits = 0
         self.computed: list[tuple[str, str]] = []   # (owner, kind) computed in this build
-        # (stage, post path) -> (inputs, what the stage made): Python objects for serve's rebuilds.
-        # (stage, post path) -> [inputs, what the stage made, the last build that asked for it].
+        # (stage, post path) -> [inputs, what the stage made, the last build that asked for it]:
+        # Python objects for serve's rebuilds.
         self.kept: dict[tuple[str, str], list] = {}
         self.generation = 0            # this build's number, for `kept`'s entries
         # File path -> [what stat said when it was hashed, sha256 of its bytes] (file_digest).

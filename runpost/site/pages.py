@@ -59,7 +59,7 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     views = post_views(posts, config, cache, site_key)
     context = site_context(posts, views, config)
     digests = view_digests(posts, site_key, cache)
-    page_keys = post_page_keys(env, posts, views, context, site_key, cache, digests)
+    page_keys = post_page_keys(env, posts, views, context, site_key, digests, cache)
     remembered = {path: done for path, wanted in page_keys.items()
                   if (done := cache.lookup(path, "post-page", wanted)) is not None}
     pages: dict[str, str] = {}
@@ -410,15 +410,15 @@ def output_path(url: str) -> str:
 
 
 def post_page_keys(env: jinja2.Environment, posts: list[Post], views: list[PostView], context: dict,
-                   site_key: str, cache: RenderCache | None = None, digests: list[str] | None = None) -> dict[str, str]:
+                   site_key: str, digests: list[str], cache: RenderCache | None = None) -> dict[str, str]:
     """Output path -> cache key of each post's finished page, if post.html allows one (else {}).
 
     A post's page shows its own view, its neighbours' (prev/next) and `site`, unless the
-    templates read the site-wide lists (`posts`, `tags`): then every page is templated again."""
+    templates read the site-wide lists (`posts`, `tags`): then every page is templated again.
+    `digests`: view_digests of the posts, in order."""
     if not reads_only_its_post(env, "post.html", site_key):
         return {}
     cache = cache or RenderCache(None)
-    digests = view_digests(posts, site_key, cache) if digests is None else digests
     site = key("site-context", context["site"])
 
     def page_key(index: int) -> str:
