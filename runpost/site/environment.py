@@ -66,11 +66,11 @@ def _w3c_filter(when) -> str:
     try:
         return _w3c_datetime(when, when.tzinfo, when.fold)
     except (AttributeError, TypeError):     # no `fold`, a zone that cannot be hashed: not remembered
-        return when.isoformat() if when.tzinfo else when.isoformat() + "Z"
+        return _w3c_datetime.__wrapped__(when, when.tzinfo, None)
 
 
 @functools.lru_cache(maxsize=1 << 14, typed=True)
-def _w3c_datetime(when, zone, fold: int) -> str:
+def _w3c_datetime(when, zone, fold: int | None) -> str:
     """A moment as the sitemap and feeds write it (a naive one is UTC). Remembered: the sitemap
     writes every post's on every build, at 3 us each. Keyed by zone and fold too: two equal
     moments in one zone may still differ in their offset (the hour repeated when clocks go back)."""
