@@ -47,7 +47,7 @@ class Config:
     executor: str = "local"          # where @memo calls compute: "local" (forked children) or "dask://host:port"
     debug: bool = False
     toc_min_headings: int = 0        # a post with this many h2/h3 headings gets a contents list (0: only `toc: true`)
-    feed_limit: int = 20             # newest posts in the Atom feed (0: all), as jekyll-feed and WordPress limit theirs
+    feed_limit: int = 20             # newest posts in each Atom feed (0: all), as jekyll-feed and WordPress limit theirs
     paginate: int = 10               # posts per home and tag page (0: all on one), Hugo's default
     extra: dict[str, Any] = field(default_factory=dict)    # [params] table, for templates
 

@@ -50,9 +50,10 @@ def _shown(url: str, root: Path) -> str:
         return url
 
 
-@pytest.mark.parametrize("path, page", [("index.xml", ""), ("posts/index.xml", "posts/")])
+@pytest.mark.parametrize("path, page", [("index.xml", ""), ("posts/index.xml", "posts/"), ("tags/python/index.xml", "tags/python/")])
 def test_feed_is_atom_with_absolute_links(served_site, path, page):
-    # posts/index.xml: Hugo's section feed, where many Hugo themes link (a missing target before).
+    # posts/index.xml: Hugo's section feed, where many Hugo themes link (a missing target before);
+    # tags/python/index.xml: a tag's (both the article and the fixture site have the tag).
     feed = ElementTree.parse(served_site.directory / path).getroot()
     assert feed.tag == f"{ATOM}feed"
     for required in ("id", "title", "updated"):

@@ -188,7 +188,10 @@ def test_one_prose_edit_renders_one_post_again(tmp_path):
     prose_edit(root)
     cache = RenderCache(root / "build" / CACHE_FOLDER)
     run(root, root / "site", cache)
-    post_kinds = {(owner, kind) for owner, kind in cache.computed if kind not in ("page", "post-page")}
+    post_kinds = {(owner, kind) for owner, kind in cache.computed if kind not in ("page", "post-page", "feed")}
+    # The feeds that show it: the site's, the section's and its two tags'.
+    feeds = {owner for owner, kind in cache.computed if kind == "feed"}
+    assert feeds == {"index.xml", "posts/index.xml", "tags/python/index.xml", "tags/data-analysis/index.xml"}
     # The post's page and its neighbour's (the oldest post has one: its prev/next link shows the
     # title) are templated again.
     post_pages = {owner for owner, kind in cache.computed if kind == "post-page" and owner.startswith("posts/")
@@ -211,6 +214,8 @@ def test_a_prose_edit_templates_again_only_the_list_pages_that_show_the_post_or_
     # Two posts a page, newest first: extra-6 and extra-5 are on the first page of the home and
     # /posts/ lists; no other list page shows it or a neighbour.
     assert templated == {"posts/extra-6/index.html", "posts/extra-5/index.html", "index.html", "posts/index.html"}
+    # It has no tag: the tags' feeds are remembered, only the site's and the section's are made again.
+    assert {owner for owner, kind in cache.computed if kind == "feed"} == {"index.xml", "posts/index.xml"}
     assert files(root / "site") == clean_site(root, tmp_path / "clean")
 
 

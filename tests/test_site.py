@@ -203,6 +203,53 @@ def test_tags_get_hugos_pages_each_post_once_and_urls_are_encoded_in_the_sitemap
     assert "<loc>https://example.org/blog/posts/caf%C3%A9-notes/</loc>" in sitemap
     assert "<loc>https://example.org/blog/tags/c++/</loc>" in sitemap
 
+def test_each_tag_has_hugos_feed_of_its_newest_posts_linked_from_its_page(site_dir):
+    # Hugo writes /tags/<tag>/index.xml, where planets and feed readers subscribe to one topic;
+    # a link to one was a missing-target error.
+    from xml.etree import ElementTree
+    atom = "{http://www.w3.org/2005/Atom}"
+    posts = site_dir / "content" / "posts"
+    for day in range(1, 5):
+        (posts / f"go-{day}.md").write_text(f"---\ntitle: Go {day} <&>\ndate: 2024-06-0{day}\ntags: [Go Lang]\n---\n"
+                                            f"Text {day}, see [the feed](/tags/go-lang/index.xml).\n")
+    with (site_dir / "runpost.toml").open("a", encoding="utf-8") as settings:
+        settings.write("feed_limit = 3\n")
+    result = run_build("--base-url", "https://example.org/blog/", cwd=site_dir)
+    assert result.returncode == 0, result.stderr          # the link to the feed leads somewhere
+    site = site_dir / "site"
+    feed = ElementTree.parse(site / "tags/go-lang/index.xml").getroot()
+    assert feed.findtext(f"{atom}title").startswith("Posts tagged “Go Lang” · ")
+    links = {link.get("rel"): link.get("href") for link in feed.findall(f"{atom}link")}
+    assert links == {"self": "https://example.org/blog/tags/go-lang/index.xml", "alternate": "https://example.org/blog/tags/go-lang/"}
+    # Newest first, feed_limit of them, in full.
+    entries = feed.findall(f"{atom}entry")
+    assert [entry.findtext(f"{atom}title") for entry in entries] == ["Go 4 <&>", "Go 3 <&>", "Go 2 <&>"]
+    assert "Text 4" in entries[0].findtext(f"{atom}content")
+    # Every tag gets one, holding only its own posts.
+    for tag in (site / "tags").iterdir():
+        if tag.is_dir():
+            titles = [entry.findtext(f"{atom}title") for entry in ElementTree.parse(tag / "index.xml").getroot().iter(f"{atom}entry")]
+            listed = (tag / "index.html").read_text(encoding="utf-8")
+            assert titles and all(title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") in listed for title in titles)
+    page = (site / "tags/go-lang/index.html").read_text(encoding="utf-8")
+    assert '<link rel="alternate" type="application/atom+xml" title="Posts tagged “Go Lang” · ' in page
+    assert 'href="index.xml">Feed</a>' in page
+    assert "tags/go-lang/index.xml" not in (site / "sitemap.xml").read_text(encoding="utf-8")
+
+
+def test_a_feed_template_that_lists_every_tag_follows_a_tag_another_post_adds(site_dir):
+    # A feed may show the site-wide `tags`: then no feed is remembered by its own posts alone.
+    (site_dir / "templates").mkdir(exist_ok=True)
+    (site_dir / "templates/feed.xml").write_text(
+        "<feed>{% for tag in tags %}<t>{{ tag.name }}</t>{% endfor %}{% for post in posts %}<e>{{ post.title }}</e>{% endfor %}</feed>\n")
+    assert run_build(cwd=site_dir).returncode == 0
+    # An old post with a new tag: the python feed's own posts and the site's date stay the same.
+    (site_dir / "content/posts/old.md").write_text("---\ntitle: Old\ndate: 2001-01-01\ntags: [zebra]\n---\nText.\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    assert "<t>zebra</t>" in (site_dir / "site/tags/python/index.xml").read_text(encoding="utf-8")
+
+
 def test_tags_of_symbols_only_each_get_their_own_page(site_dir):
     # `#` and `!!` were both /tags/tag/: one page, titled after one of them, listing the posts of both.
     posts = site_dir / "content" / "posts"

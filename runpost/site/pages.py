@@ -253,6 +253,17 @@ class ListPageKeys:
                  [self.of_post[view.url] for view in paginator["posts"]], [self.of_post[view.url] for view in shown])
         return self.cache.same("list-page-key", page["url"], parts, lambda: key(*parts))   # as post_page_keys
 
+    def feed_key(self, env: jinja2.Environment, page: dict, posts: list[PostView], tag: dict | None) -> str | None:
+        """A feed's key, where feed.xml never names the site-wide `tags`: its `posts` are the feed's
+        own (the newest of the site's or of a tag's), so their views, `site`, the page and the tag's
+        posts (a template may read `tag.posts`) are all it shows."""
+        if not reads_only_its_post(env, "feed.xml", self.site_key, site_wide=frozenset({"tags"})):
+            return None
+        shown_tag = {field: value for field, value in (tag or {}).items() if field != "posts"}
+        parts = ("feed", self.site_key, self.site, page, shown_tag, [self.of_post[view.url][0] for view in posts],
+                 [self.of_post[view.url][0] for view in (tag or {}).get("posts", [])])
+        return self.cache.same("list-page-key", page["url"], parts, lambda: key(*parts))
+
 
 def view_digests(posts: list[Post], site_key: str, cache: RenderCache) -> list[str]:
     """A digest of each post's view (what a page that shows the post sees of it), in order."""
@@ -271,24 +282,36 @@ def list_pages(env: jinja2.Environment, context: dict, views: list[PostView], co
             for name in ("home.html", "posts.html", "tag.html")}
     listed = lambda name, list_context, posts, page, **extra: paged(
         env, name, list_context, posts, page, size[name], keys, page_keys, remembered, **extra)
-    # The newest feed_limit posts: a 1,000-post blog's feed with every post in full would be 4 MB.
-    feed = {**context, "posts": context["posts"][:config.feed_limit or None]}
+
+    def feed(page: dict, posts: list[PostView], **extra: Any) -> dict[str, str]:
+        # The newest feed_limit posts: a 1,000-post blog's feed with every post in full would be 4 MB.
+        # Remembered by its key: a blog's tag feeds hold a post's full text once for each of its tags.
+        newest = posts[:config.feed_limit or None]
+        # A tag's feed was last updated when the newest of its posts was (the site's feed: the site's date).
+        page = {**page, "updated": max((view.lastmod or view.date for view in posts), default=None)}
+        render = lambda: _render(env, "feed.xml", {**context, "posts": newest}, page=page, **extra)
+        wanted = keys.feed_key(env, page, newest, extra.get("tag")) if keys is not None else None
+        path = output_path(page["url"])
+        return {path: keys.cache.memo(path, "feed", None, render, wanted=wanted) if wanted is not None else render()}
+
     pages = {
         **listed("home.html", context, context["posts"], _page("home", config.title, "/", config.description)),
         # Hugo's section page: where a link to /posts/ leads.
         **listed("posts.html", context, context["posts"], _page("section", "All posts", "/posts/")),
         "tags/index.html": _render(env, "tags.html", context, page=_page("tags", "Tags", "/tags/")),
         "404.html": _render(env, "404.html", context, page=_page("404", "Page not found", "/404.html", noindex=True)),
-        "index.xml": _render(env, "feed.xml", feed, page=_page("feed", config.title, "/index.xml", of="/")),
+        **feed(_page("feed", config.title, "/index.xml", of="/"), context["posts"]),
         # Hugo's section feed, where many Hugo themes link: the same posts, as the section page lists them.
-        "posts/index.xml": _render(env, "feed.xml", feed,
-                                   page=_page("feed", f"All posts · {config.title}", "/posts/index.xml", of="/posts/")),
+        **feed(_page("feed", f"All posts · {config.title}", "/posts/index.xml", of="/posts/"), context["posts"]),
         "sitemap.xml": _render(env, "sitemap.xml", context, page=_page("sitemap", "", "/sitemap.xml")),
         "robots.txt": _render(env, "robots.txt", context, page=_page("robots", "", "/robots.txt")),
     }
     for tag in context["tags"]:
         page = _page("tag", f"Posts tagged “{tag['name']}”", tag["url"])
         pages.update(listed("tag.html", {**context, "posts": tag["posts"]}, tag["posts"], page, tag=tag))
+        # Hugo's feed of a tag (/tags/go/index.xml), where planets and readers subscribe to one topic.
+        pages.update(feed(_page("feed", f"{page['title']} · {config.title}", tag["url"] + "index.xml", of=tag["url"]),
+                          tag["posts"], tag=tag))
     return pages
 
 
@@ -431,26 +454,24 @@ def post_page_keys(env: jinja2.Environment, posts: list[Post], views: list[PostV
     return {output_path(post.url): page_key(index) for index, post in enumerate(posts)}
 
 
-_SITE_WIDE = {"posts", "tags"}
+_SITE_WIDE = frozenset({"posts", "tags"})
 
 
-_READS_ONLY_ITS_POST: dict[tuple[str, str], bool] = {}
+_READS_ONLY_ITS_POST: dict[tuple[str, str, frozenset[str]], bool] = {}
 
 
-def reads_only_its_post(env: jinja2.Environment, name: str, site_key: str = "") -> bool:
-    """True if the template and those it extends, includes or imports never name `posts` or `tags`.
+def reads_only_its_post(env: jinja2.Environment, name: str, site_key: str = "",
+                        site_wide: frozenset[str] = _SITE_WIDE) -> bool:
+    """True if the template and those it extends, includes or imports never name `posts` or `tags`
+    (or the `site_wide` names given: a feed's `posts` are its own).
 
     Remembered by `site_key` (it covers every template's text): serve asks on every rebuild."""
-    if site_key and (site_key, name) in _READS_ONLY_ITS_POST:
-        return _READS_ONLY_ITS_POST[site_key, name]
-    answer = _reads_only_its_post(env, name)
+    if site_key and (site_key, name, site_wide) in _READS_ONLY_ITS_POST:
+        return _READS_ONLY_ITS_POST[site_key, name, site_wide]
+    answer = names_any(env, name, set(site_wide)) is False
     if site_key:
-        _READS_ONLY_ITS_POST[site_key, name] = answer
+        _READS_ONLY_ITS_POST[site_key, name, site_wide] = answer
     return answer
-
-
-def _reads_only_its_post(env: jinja2.Environment, name: str) -> bool:
-    return names_any(env, name, _SITE_WIDE) is False
 
 
 def names_any(env: jinja2.Environment, name: str, variables: set[str]) -> bool | None:
