@@ -192,6 +192,31 @@ def test_each_broken_link_is_one_error_at_its_line_and_column(tmp_path):
     ]
 
 
+def test_raw_html_style_urls_svg_xlink_and_background_images_are_checked_at_their_place(tmp_path):
+    # Rewritten for a sub-path like any src, but never checked (a style url()) or neither (xlink:href).
+    (tmp_path / "content/posts/p").mkdir(parents=True)
+    (tmp_path / "content/posts/p/here.png").write_bytes(b"")
+    body = ('<div style="color: red; background-image: url(/posts/p/gone.png)">a</div>\n'
+            "<div style='background: url(\"here.png\") no-repeat, url(/posts/p/here.png)'>b</div>\n"
+            '<svg><symbol id="dot"></symbol><use xlink:href="#dot"></use><use xlink:href="/icons.svg#x"></use></svg>\n'
+            '<table><tr><td background="/bg.png">c</td></tr></table>\n'
+            '<div style="background: url(data:image/gif;base64,R0lGOD)">d</div>\n')
+    assert build_errors(tmp_path, body) == [
+        "5:47: error: '/posts/p/gone.png' does not exist in the site",
+        "7:78: error: '/icons.svg#x' does not exist in the site",
+        "8:28: error: '/bg.png' does not exist in the site",
+    ]
+
+
+def test_an_svg_xlink_and_a_style_url_work_under_a_sub_path(tmp_path):
+    from runpost.site.finish import finish_text
+    page = ('<svg><use xlink:href="/icons.svg#x"></use></svg><div style="background: url(/a.png)"></div>'
+            '<td background="/b.png"></td>')
+    assert finish_text("posts/x/index.html", page) == (
+        '<svg><use xlink:href="../../icons.svg#x"></use></svg><div style="background: url(../../a.png)"></div>'
+        '<td background="../../b.png"></td>')
+
+
 def test_broken_link_in_markdown_shortcode_inner_text_is_checked(tmp_path):
     (tmp_path / "templates" / "shortcodes").mkdir(parents=True)
     (tmp_path / "templates" / "shortcodes" / "note.html").write_text("<div>{{ inner }}</div>")

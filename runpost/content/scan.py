@@ -569,8 +569,12 @@ _AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\s]*)>")
 _REFERENCE_DEFINITION = re.compile(r"""^[ ]{0,3}\[(?!\^)[^\]]+\]:[ \t]*(?:\n[ \t]*(?!\[))?(?:<([^>\n]+)>|(\S+))""",
                                    re.M)
 _HTML_TAG = re.compile(r"<[A-Za-z][^<>]*>")
+# (`xlink:href` too: \b before its href.)
 _HTML_TARGET = re.compile(
-    r"""\b(?:src|href|poster|srcset|action|formaction)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.I)
+    r"""\b(?:src|href|poster|srcset|action|formaction|background)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.I)
+# A style attribute's url()s: `<div style="background-image: url(/posts/x/a.png)">`.
+_HTML_STYLE = re.compile(r"""\bstyle\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
+_CSS_URL = re.compile(r"""url\(\s*(["']?)([^"')]*?)\1\s*\)""", re.I)
 # Shortcode parameters that name a page or file (figure's src and link, and a site's own shortcodes').
 LINK_PARAMETERS = ("src", "link", "attrlink")
 
@@ -597,6 +601,10 @@ def _targets(scan: SourceScan, hidden: str) -> list[LinkTarget]:
             group = next(number for number in (1, 2, 3) if match.group(number) is not None)
             if match.group(group):
                 found.append((tag.start() + match.start(group), match.group(group), "html"))
+        for match in _HTML_STYLE.finditer(tag.group()):
+            group = 1 if match.group(1) is not None else 2
+            found.extend((tag.start() + match.start(group) + url.start(2), url.group(2), "html")
+                         for url in _CSS_URL.finditer(match.group(group)) if url.group(2).strip())
     for tag in scan.tags:
         if tag.kind == "open" and not scan.in_code(tag.start):
             found.extend((parameter.value_offset, parameter.value, "shortcode") for parameter in tag.parameters

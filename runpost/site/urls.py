@@ -19,7 +19,9 @@ from urllib.parse import SplitResult, quote, urlsplit
 from .html_tags import Tag, attributes, read_tags, start_tags, unescape_attribute
 
 _CSS_URL = re.compile(r"""url\(\s*(["']?)(/[^)"'\s]*)\1\s*\)""")
-_SITE_URL_ATTRIBUTES = frozenset({"href", "src", "poster", "srcset", "data"})   # rewritten and link-checked
+# Rewritten and link-checked (xlink:href: SVG 1.1's href; background: <body>'s and <td>'s image),
+# as are the url()s of a style attribute.
+_SITE_URL_ATTRIBUTES = frozenset({"href", "src", "poster", "srcset", "data", "xlink:href", "background"})
 # Every attribute whose value a browser may load or navigate to: checked for script URLs.
 _ANY_URL_ATTRIBUTES = frozenset({*_SITE_URL_ATTRIBUTES, "action", "formaction", "xlink:href", "background", "cite"})
 _SPACE = "\t\n\f\r "                 # ASCII whitespace, as HTML counts it
@@ -216,6 +218,8 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
                     found.extend(_urls_in(attribute.name, value))
                 new = _rewrite_value(attribute.name, value, convert)
             elif attribute.name == "style":
+                if found is not None:
+                    found.extend(_urls_in(attribute.name, value))
                 new = _decoded_rewrite(value, lambda css: rewrite_css(css, convert))
             else:
                 new = value
@@ -239,13 +243,16 @@ def urls_in(html: str) -> list[str]:
     """Every URL in a URL attribute of a start tag, in order (srcset split, entities decoded), in
     the likely reading (html_tags.py): what the link check checks."""
     return [url for tag in start_tags(html) if _may_hold_url(html, tag) for attribute in attributes(html, tag)
-            if attribute.name in _SITE_URL_ATTRIBUTES for url in _urls_in(attribute.name, html[attribute.start:attribute.end])]
+            if attribute.name in _SITE_URL_ATTRIBUTES or attribute.name == "style"
+            for url in _urls_in(attribute.name, html[attribute.start:attribute.end])]
 
 
 def _urls_in(name: str, value: str) -> list[str]:
     # Attribute values may hold entities: Python-Markdown writes an autolinked
     # e-mail address as "&#109;&#97;..." so that it reads "mailto:..." only once decoded.
     value = unescape_attribute(value)
+    if name == "style":        # background-image: url(/posts/x/a.png), as a browser loads it
+        return [url for _, url in _CSS_ANY_URL.findall(value) if url.strip()]
     return srcset_urls(value) if name == "srcset" else [value]
 
 
