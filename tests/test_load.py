@@ -168,6 +168,23 @@ def test_bundle_siblings_become_assets(site_dir):
     assert list(post.assets) == ["/posts/bundle-post/dot.png"]
 
 
+def test_a_bundles_other_markdown_is_never_published_as_it_is(site_dir):
+    # Hugo publishes no Markdown page resource; a draft's notes beside a post were copied to the site.
+    from conftest import run_build
+    bundle = site_dir / "content/posts/bundle-post"
+    (bundle / "notes.MD").write_text("private notes\n")
+    (bundle / "day2").mkdir()
+    (bundle / "day2/index.md").write_text("---\ntitle: Day 2\ndraft: true\n---\nPrivate.\n")
+    (bundle / "day2/map.txt").write_text("a map\n")
+    post = next(post for post in load_posts(load_config(site_dir)) if post.name == "bundle-post")
+    assert sorted(post.assets) == ["/posts/bundle-post/day2/map.txt", "/posts/bundle-post/dot.png"]
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    published = {path.name for path in (site_dir / "site").rglob("*")}
+    assert "notes.MD" not in published and "map.txt" in published
+    assert not (site_dir / "site/posts/bundle-post/day2/index.md").exists()
+
+
 def test_posts_are_sorted_newest_first(site_dir):
     assert [post.name for post in load_posts(load_config(site_dir))] == ["bundle-post", "first-post"]
 

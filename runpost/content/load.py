@@ -221,6 +221,10 @@ def _with_bundle_assets(post: Post, bundle: Path, roots: tuple[Path, ...] | None
         relative = file.relative_to(bundle)
         if file == post.path or _is_skipped(relative):
             continue
+        if relative.suffix.lower() in _MARKDOWN_SUFFIXES:
+            # The bundle's other Markdown (notes, a draft's next part): Hugo's page resources, never
+            # published as they are. Copied, a draft's private notes would be on the web.
+            continue
         if roots is not None and file.is_symlink():
             try:
                 check_inside(file, roots, "bundle file")
