@@ -41,7 +41,9 @@ def test_dark_variant_beside_the_image_is_served_to_dark_mode(tmp_path):
 def test_unknown_images_and_given_sizes_are_left_alone(tmp_path):
     files = {"/fig/loss.png": png(tmp_path / "loss.png", 30, 20)}
     for tag in ('<img src="https://example.org/x.png">', '<img src="/fig/other.png">',
-                '<img src="/fig/loss.png" width="10">'):
+                '<img src="/fig/loss.png" width="10">', '<img src="/fig/loss.png" alt="F" height="20">',
+                '<img src="/fig/loss.png" HEIGHT="40">'):
+        # (A height alone was given a width and a second height: invalid HTML, 400 px wide icons.)
         assert size_images(tag, files) == tag
 
 

@@ -134,6 +134,48 @@ def test_a_graphics_narrower_copies_keep_at_most_256_colours_and_a_photographs_a
             assert copy.convert("RGB").getcolors(4096) is None           # not reduced to a palette
 
 
+def test_a_phone_photo_stored_sideways_gets_upright_copies_sized_as_shown_with_its_colour_profile(tmp_path):
+    # EXIF orientation 6: stored 300x200, shown 200x300. The copies carry no orientation, so they
+    # were shown sideways (and the <img> got the stored size).
+    import numpy
+    from PIL import ImageCms
+    from runpost.site.images import size_images
+    pixels = numpy.asarray(Image.open(photo(tmp_path / "scene.png", 1000, 600))).copy()
+    pixels[:, :500] = (255, 0, 0)           # the stored left half is red: shown upright, the top half
+    stored = Image.fromarray(pixels)
+    exif = stored.getexif()
+    exif[0x0112] = 6
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    stored.save(tmp_path / "phone.jpg", exif=exif, icc_profile=profile, quality=95)
+    files = {"/p/phone.jpg": tmp_path / "phone.jpg"}
+    sized = size_images('<img src="/p/phone.jpg" alt="Phone">', files)
+    assert 'width="600" height="1000"' in sized
+    maker = VariantMaker(tmp_path / "cache")
+    html = lighten(sized, files, maker)
+    assert "/p/phone-480w.webp 480w" in html
+    copy = Image.open(maker.made["/p/phone-480w.webp"])
+    assert copy.size == (480, 800) and copy.info.get("icc_profile") == profile
+    red = lambda xy: (lambda r, g, b: r > 200 and g < 60 and b < 60)(*copy.convert("RGB").getpixel(xy))
+    assert red((240, 40)) and not red((240, 760))
+
+
+def test_a_16_bit_grey_image_keeps_its_tones_in_its_copies(tmp_path):
+    # WebP's encoder clipped 16-bit values: a depth map's copy came out 99% white.
+    import numpy
+    ramp = numpy.linspace(0, 40950, 1000 * 600).reshape(600, 1000).astype(numpy.uint16)
+    Image.fromarray(ramp).save(tmp_path / "depth.png")
+    maker = VariantMaker(tmp_path / "cache")
+    lighten('<img src="/p/depth.png" alt="Depth" width="1000" height="600">', {"/p/depth.png": tmp_path / "depth.png"}, maker)
+    shown = numpy.asarray(Image.open(maker.made["/p/depth-480w.webp"]).convert("L"))
+    assert (shown == 255).mean() < 0.01 and abs(int(shown.max()) - 40950 // 257) <= 12   # (a graphic: 256 colours)
+
+
+def test_a_percentage_width_is_not_read_as_pixels_for_sizes(tmp_path, shared_cache):
+    files = {"/p/loss.png": plot(tmp_path / "loss.png")}
+    html = lighten('<img src="/p/loss.png" alt="Loss" width="50%">', files, VariantMaker(shared_cache))
+    assert 'sizes="100vw"' in html and "50px" not in html
+
+
 def test_a_bundles_own_figure_named_relative_to_its_page_gets_webp_copies(tmp_path, shared_cache):
     # `{{< figure src="loss.png" >}}` in the bundle of /p/: the copies are the bundle's files too.
     files = {"/p/loss.png": plot(tmp_path / "loss.png")}

@@ -68,7 +68,8 @@ def _sized(content: str, tag: Tag, files: dict[str, Path], page_url: str, wrap: 
     path = file_of(values.get("src", ""), page_url)
     if path not in files:
         return None
-    size = None if "width" in values else image_size(files[path])
+    # The author's own width or height is theirs (a height alone: the browser keeps the ratio).
+    size = None if "width" in values or "height" in values else image_size(files[path])
     if size:
         text = with_attributes(text, f' width="{size[0]}" height="{size[1]}"')
     dark = dark_variant(path)
@@ -100,9 +101,22 @@ def image_size(file: Path) -> tuple[int, int] | None:
     try:
         from PIL import Image
         with Image.open(file) as image:
-            return image.size
+            return shown_size(image)
     except Exception:   # no Pillow, or not an image it reads: leave the tag as it is
         return None
+
+
+_SIDEWAYS = (5, 6, 7, 8)     # EXIF orientations that turn the stored image a quarter
+
+
+def shown_size(image) -> tuple[int, int]:
+    """(width, height) of a Pillow image as a browser shows it: a phone's photo stored sideways
+    with an EXIF orientation is shown turned (CSS image-orientation: from-image)."""
+    try:
+        orientation = image.getexif().get(0x0112, 1)
+    except Exception:    # an EXIF block Pillow cannot read: as stored
+        orientation = 1
+    return (image.height, image.width) if orientation in _SIDEWAYS else image.size
 
 
 def _png_dpi(head: bytes) -> float | None:

@@ -39,17 +39,19 @@ from ..parallel import precompute
 from ..post import Post
 from ..render_cache import MISSING, RenderCache
 from .html_tags import Image, attribute_values, image_tags, tag_attributes, with_attributes
-from .images import ANY_IMAGE, file_of, url_of
+from .images import ANY_IMAGE, file_of, shown_size, url_of
 
 WIDTHS = (480, 800, 1200)      # pixels; a phone at 2x needs ~800, a laptop column at 2x ~1300
 WEBP_QUALITY = 90              # lossy copies; the full-width copy is lossless
 WEBP_METHOD = 4                # method 6 is 17x slower on a 1,300 px figure for 1% fewer bytes
 GRAPHIC_COLOURS = 4096         # at most this many colours in the original: a graphic, not a photograph
 PALETTE = 256                  # colours of a graphic's narrower copies
-SETTINGS = f"webp-q{WEBP_QUALITY}-m{WEBP_METHOD}-p{PALETTE}-v2"
+# v3: copies upright (EXIF orientation applied), with the original's colour profile, 16-bit grey scaled.
+SETTINGS = f"webp-q{WEBP_QUALITY}-m{WEBP_METHOD}-p{PALETTE}-v3"
 RESIZABLE = (".png", ".jpg", ".jpeg")
 
-_WIDTH = re.compile(r"[\t\n\f\r ]*(\d+)")   # a width value's leading digits, as a browser reads them
+# A width value's leading digits, as a browser reads them; `50%` is a percentage, not 50 px.
+_WIDTH = re.compile(r"[\t\n\f\r ]*(\d+)(?![\d.]*%)")
 
 
 def light_images(posts: list[Post], cache_dir: Path, cache: RenderCache | None = None) -> tuple[list[Post], dict[str, Path]]:
@@ -247,13 +249,17 @@ class VariantMaker:
         if not target.is_file():
             from PIL import Image
             target.parent.mkdir(parents=True, exist_ok=True)
-            with Image.open(source) as image:
+            with Image.open(source) as opened:
+                image = displayed(opened)
                 if width == image.width:
                     encoded, options = image, {"lossless": True}
                 else:
                     resized = image.resize((width, max(1, round(image.height * width / image.width))), _lanczos())
                     encoded, options = (_palette(resized), {"lossless": True}) if self._is_graphic(source, image) \
                         else (resized, {"quality": WEBP_QUALITY})
+                # A phone's Display P3 photo keeps its colours (without its profile it is read as sRGB).
+                if opened.info.get("icc_profile"):
+                    options["icc_profile"] = opened.info["icc_profile"]
                 data = io.BytesIO()
                 encoded.save(data, format="WEBP", method=WEBP_METHOD, **options)
             replace_file(target, data.getvalue())   # a concurrent build never reads half a file
@@ -265,7 +271,7 @@ class VariantMaker:
             from PIL import Image
             data = source.read_bytes()
             with Image.open(source) as image:
-                self._sources[source] = (hashlib.sha256(data), image.width)
+                self._sources[source] = (hashlib.sha256(data), shown_size(image)[0])
         return self._sources[source]
 
     def _is_graphic(self, source: Path, image) -> bool:
@@ -281,6 +287,19 @@ class VariantMaker:
         key = digest.copy()
         key.update(f"|{width}|{SETTINGS}|{_pillow_version()}".encode())
         return self.cache_dir / f"{key.hexdigest()}.webp"
+
+
+def displayed(image):
+    """The image as a browser shows it: turned upright by its EXIF orientation (a phone's photo is
+    stored sideways; the WebP copy carries no orientation), 16-bit grey scaled to 8 bits (WebP's
+    encoder clips it: a depth map came out white)."""
+    from PIL import ImageOps
+    image = ImageOps.exif_transpose(image)
+    if image.mode.startswith("I;16"):
+        image = image.convert("I")
+    if image.mode == "I":
+        image = image.point(lambda value: value * (1 / 257)).convert("L")
+    return image
 
 
 def _widths(full_width: int) -> list[int]:
