@@ -200,6 +200,18 @@ def test_summary_divider_survives_the_raw_html_policy_outside_code():
     assert "&lt;!--more--&gt;" in html  # the one in code stays code
 
 
+@pytest.mark.parametrize("body, expected", [
+    # From a real post: the intro became an <h2> with the divider's token in it.
+    ("My old blog.\n<!--more-->\n---\n\n### Just switch\n", "<p>My old blog.</p>\n<!--more-->\n<hr>"),
+    ("Intro line one.\n<!--more-->\nRest of the post.\n", "<p>Intro line one.</p>\n<!--more-->\n<p>Rest of the post.</p>"),
+    ("> A quote.\n<!--more-->\nAfter.\n", "<blockquote>\n<p>A quote.</p>\n</blockquote>\n<!--more-->\n<p>After.</p>"),
+    ("Intro <!--more--> inline.\n", "<p>Intro <!--more--> inline.</p>"),
+])
+def test_a_summary_divider_on_its_own_line_ends_the_paragraph_or_quote_above_as_in_goldmark(body, expected):
+    html = render_markdown(make_post(body), type("Config", (), {"raw_html": False})()).html
+    assert html.startswith(expected), html
+
+
 def test_table_rows_lose_outer_pipes_even_when_the_header_has_none():
     html = markdown_to_html("a | b | c\n--- | ---: | :---:\n | 7 | x\nbob | |\n")
     rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)

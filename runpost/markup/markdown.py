@@ -56,12 +56,25 @@ def render_markdown(post: Post, config: Config) -> Post:
 
 
 def _mark_summary_divider(body: str) -> str:
-    """The first `<!--more-->` outside code, as a token."""
+    """The first `<!--more-->` outside code, as a token.
+
+    On a line of its own it is an HTML block, as in goldmark: it ends the paragraph or quote
+    above it. The token is text, so it is set apart by blank lines; else `Intro.` + divider +
+    `---` was read as a heading and the paragraphs on either side as one. Not under a line of
+    raw HTML, where it is part of that HTML block."""
     position = 0
     code = [(block.start, block.end) for block in find_code_blocks(body)]
     while (position := body.find(SUMMARY_DIVIDER, position)) >= 0:
         if not any(start <= position < end for start, end in code):
-            return body[:position] + _DIVIDER_TOKEN + body[position + len(SUMMARY_DIVIDER):]
+            end = position + len(SUMMARY_DIVIDER)
+            line_start = body.rfind("\n", 0, position) + 1
+            line_end = len(body) if (found := body.find("\n", end)) < 0 else found
+            above = body[body.rfind("\n", 0, max(line_start - 1, 0)) + 1:max(line_start - 1, 0)]
+            alone = len(body[line_start:position]) <= 3 and not body[line_start:position].strip(" ") \
+                and not body[end:line_end].strip()
+            if alone and above.strip() and not above.lstrip().startswith("<"):
+                return body[:line_start] + "\n" + _DIVIDER_TOKEN + "\n\n" + body[line_end + 1:]
+            return body[:position] + _DIVIDER_TOKEN + body[end:]
         position += len(SUMMARY_DIVIDER)
     return body
 
