@@ -269,6 +269,23 @@ def test_a_fence_with_options_and_no_language_has_no_language_as_in_hugo():
     assert "plain text" in html and "language-" not in html and "data-lang" not in html
 
 
+@pytest.mark.parametrize("info, expected", [
+    # Each failed the build with "bad code block options: cannot read option at ''".
+    ("{.python .numberLines}", ("python", {"class": "numberLines"})),      # pandoc: the first class names it
+    ("js {#second .wide}", ("js", {"id": "second", "class": "wide"})),
+    ("py {.a .b}", ("py", {"class": "a b"})),
+    ("py { .a }", ("py", {"class": "a"})),
+    ("{r, echo=FALSE, fig.width=6}", ("r", {"echo": "FALSE", "fig.width": "6"})),   # R Markdown, blogdown
+    ("{#x}", ("", {"id": "x"})),
+])
+def test_pandoc_goldmark_and_r_markdown_fence_attributes_are_read(info, expected):
+    from runpost.markup.codeblocks import parse_fence_info
+
+    assert parse_fence_info(info) == expected
+    html = markdown_to_html(f"```{info}\nx = 1\n```\n")
+    assert "x" in html and "<pre" in html
+
+
 def test_an_empty_hl_lines_marks_no_line_as_in_hugo():
     from runpost.markup.codeblocks import display_option_problems
 

@@ -20,12 +20,18 @@ def parse_fence_info(info: str) -> tuple[str, dict[str, str]]:
     Also accepts Hugo's `{linenos=table,hl_lines=[2,"4-5"]}` and pandoc's `{.python}`.
     Raises ValueError for options it cannot read.
     """
-    match = re.match(r"^\{?\s*\.?([^\s{}]*)\s*\}?\s*(\{(.*)\})?\s*$", info, re.S)
-    if not match:
-        return fence_language(info), {}
-    language, attributes = match.group(1), match.group(3) or ""
-    if re.match(r"\s*\{\s*[\w-]+\s*=.*\}\s*$", info, re.S):
-        language, attributes = "", info.strip()[1:-1]     # Hugo's ``` {linenos=true}: options, no language
+    text = info.strip()
+    if text.startswith("{") and text.endswith("}") and text.count("{") == 1:
+        # All in braces: Hugo's ``` {linenos=true}, pandoc's {.python .numberLines} and R Markdown's
+        # {r, echo=FALSE, fig.width=6}, whose first word (or first class) is the language.
+        attributes = text[1:-1]
+        first = re.match(r"\s*\.?([^\s{}=,#.][^\s{}=,]*)(?=\s|,|$)", attributes)
+        language, attributes = (first.group(1), attributes[first.end():]) if first else ("", attributes)
+    else:
+        match = re.match(r"^([^\s{}]*)\s*(\{(.*)\})?\s*$", text, re.S)
+        if not match:
+            return fence_language(info), {}
+        language, attributes = match.group(1), match.group(3) or ""
     # Hugo's `{.wide #listing-1 linenos=table}`: classes and an id for the highlight <div>.
     classes = re.findall(r"(?:^|(?<=[\s,]))\.([\w-]+)", attributes)
     identifier = re.findall(r"(?:^|(?<=[\s,]))#([\w-]+)", attributes)
@@ -46,8 +52,11 @@ def fence_language(info: str) -> str:
 def parse_option_string(text: str) -> dict[str, str]:
     """`a=1 b="two words", c=[1,"2-3"]` -> {"a": "1", "b": "two words", "c": "1 2-3"}."""
     options: dict[str, str] = {}
-    pattern = re.compile(r"""\s*,?\s*([\w-]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|'[^']*'|\[[^\]]*\]|[^\s,]*))?""")
+    # Names as R Markdown writes them too (fig.width).
+    pattern = re.compile(r"""\s*,?\s*([\w.-]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|'[^']*'|\[[^\]]*\]|[^\s,]*))?""")
     position = 0
+    while position < len(text) and text[position] in " ,\t\n":
+        position += 1
     while position < len(text):
         match = pattern.match(text, position)
         if not match or match.end() == position:
