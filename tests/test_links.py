@@ -217,6 +217,26 @@ def test_an_svg_xlink_and_a_style_url_work_under_a_sub_path(tmp_path):
         '<td background="../../b.png"></td>')
 
 
+def test_an_anchor_at_a_posts_old_address_is_looked_for_on_the_post(site_dir):
+    # A link to a `url:` (or alias) address with #anchor was an error: the redirect page has no ids.
+    from conftest import run_build
+    posts = site_dir / "content/posts"
+    (posts / "moved.md").write_text("---\ntitle: Moved\ndate: 2020-01-01\nurl: /2015/04/01/moved/\n"
+                                    "aliases: [/old/]\n---\n## Why I moved\n\nText.\n")
+    (posts / "links.md").write_text("---\ntitle: Links\ndate: 2020-01-02\n---\n"
+                                    "[a](/2015/04/01/moved/#why-i-moved) [b](/old/#why-i-moved) [c](/old/#nope)\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert result.stderr.count("error:") == 1 and \
+        "links.md:5:64: error: '/old/#nope': /old/ (an old address of /posts/moved/) has no element with id 'nope'" in result.stderr
+    (posts / "links.md").write_text((posts / "links.md").read_text().replace(" [c](/old/#nope)", ""))
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    # The old address's page keeps the anchor on its way (a refresh alone drops it).
+    assert '<script>location.replace("../../posts/moved/" + location.hash)</script>' in \
+        (site_dir / "site/old/index.html").read_text(encoding="utf-8")
+
+
 def test_broken_link_in_markdown_shortcode_inner_text_is_checked(tmp_path):
     (tmp_path / "templates" / "shortcodes").mkdir(parents=True)
     (tmp_path / "templates" / "shortcodes" / "note.html").write_text("<div>{{ inner }}</div>")

@@ -82,11 +82,15 @@ def check_fragments(site: Site, posts: list[Post], cache: RenderCache | None = N
     always work). Links that templates make are theirs (a script may make the element)."""
     from .fragments import ref_target, resolve_ref   # fragments -> images -> links: imported here
 
-    from .pages import reference_map
+    from .pages import alias_output, reference_map
 
     # Serve: a page's anchors are read again only when its HTML changed.
     cache = cache or RenderCache(None)
     ids = _Anchors(site, cache)
+    # A post's old addresses (aliases, url): their pages send the reader on, anchor and all.
+    moved = {page: _output_of(post.url) for post in posts if post.meta.aliases or post.meta.url
+             for alias in (*post.meta.aliases, *([post.meta.url] if post.meta.url else []))
+             if (page := alias_output(alias, post.url))}
     refs = site.refs or reference_map(posts)     # render_site's map; a Site made otherwise has none
     found: list[BuildError] = []
     for post in posts:
@@ -105,7 +109,7 @@ def check_fragments(site: Site, posts: list[Post], cache: RenderCache | None = N
         written += [(url, f"{shortcode.name} '{ref_target(shortcode)}'", shortcode.location)
                     for shortcode in with_refs if (url := resolve_ref(shortcode, post, refs)) is not None]
         for url, shown, where in written:
-            problem = _fragment_problem(url, post, site, ids)
+            problem = _fragment_problem(url, post, site, ids, moved)
             if problem:
                 found.append(BuildError(where, f"{shown if shown != url else repr(url)}: {problem}"))
     return found
@@ -124,7 +128,8 @@ class _Anchors(dict):
         return self[page]
 
 
-def _fragment_problem(url: str, post: Post, site: Site, ids: dict[str, frozenset[str]]) -> str | None:
+def _fragment_problem(url: str, post: Post, site: Site, ids: dict[str, frozenset[str]],
+                      moved: dict[str, str] | None = None) -> str | None:
     parts = split_url(url)
     fragment = unquote(parts.fragment)
     if not fragment or fragment.lower() == "top" or fragment.startswith(":~:"):
@@ -138,9 +143,12 @@ def _fragment_problem(url: str, post: Post, site: Site, ids: dict[str, frozenset
                  if candidate.endswith(".html") and candidate in site.pages), None)
     if page is None:             # a file (a PDF's #page=2), or a page the link check reported
         return None
+    old, page = page, (moved or {}).get(page, page)      # an old address: the anchor is looked for where it leads
     if fragment in ids[page] or unquote(fragment) in ids[page]:
         return None
     where = "this page" if page == _output_of(post.url) else site_path
+    if old != page:
+        where += f" (an old address of /{posixpath.dirname(page)}/)"
     return f"{where} has no element with id '{fragment}'{did_you_mean(fragment, ids[page])}"
 
 
