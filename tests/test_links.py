@@ -233,7 +233,7 @@ def test_an_anchor_at_a_posts_old_address_is_looked_for_on_the_post(site_dir):
     result = run_build(cwd=site_dir)
     assert result.returncode == 0, result.stderr
     # The old address's page keeps the anchor on its way (a refresh alone drops it).
-    assert '<script>location.replace("../../posts/moved/" + location.hash)</script>' in \
+    assert '<script>location.replace("../posts/moved/" + location.hash)</script>' in \
         (site_dir / "site/old/index.html").read_text(encoding="utf-8")
 
 
