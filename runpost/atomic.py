@@ -28,3 +28,16 @@ def replace_file(path: Path, data: bytes, mode: int | None = None) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def running(pid: int) -> bool:
+    """Whether a process with this id runs (another build may still be writing its temporaries)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True              # another user's process, or a number we cannot ask about: leave it
+    return True

@@ -89,14 +89,46 @@ def test_swap_in_replaces_the_folder_and_removes_the_old_one(tmp_path):
     assert [path.name for path in final.iterdir()] == ["new.txt"]
 
 
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
 def test_clean_leftovers_removes_only_temp_folders(tmp_path):
-    build = tmp_path / "build"
-    for name in ("p", f"p{cache.TEMP_MARKER}abc", f"q{cache.TEMP_MARKER}old-def", ".preview/x",
-                 f".preview/x-1{cache.TEMP_MARKER}9"):
+    build, dead = tmp_path / "build", _dead_pid()
+    for name in ("p", f"p.tmp-{dead}-0123abcd", f"q.tmp-old-{dead}-89abcdef", "r.tmp-0123abcd", ".preview/x",
+                 f".preview/x-1.tmp-{dead}-00000000"):
         (build / name).mkdir(parents=True)
-    (build / "p" / f"manifest.json{cache.TEMP_MARKER}1").write_text("{")
+    (build / "p" / f"manifest.json.tmp-{dead}-0123abcd").write_text("{")
     cache.clean_leftovers(build)
     assert sorted(str(path.relative_to(build)) for path in build.rglob("*")) == [".preview", ".preview/x", "p"]
+
+
+def test_clean_leftovers_never_removes_a_users_files_or_a_running_builds_temporaries(tmp_path):
+    # --build-dir ../docs removed the user's `thesis.tmp-final.docx` and `photos.tmp-2024/`; a second
+    # build (or serve) removed the temporary folder a running post was writing its results in.
+    import subprocess
+    import sys
+    build = tmp_path / "docs"
+    (build / "photos.tmp-2024").mkdir(parents=True)
+    (build / "photos.tmp-2024" / "img.jpg").write_text("p")
+    (build / "thesis.tmp-final.docx").write_text("a")
+    (build / "notes.tmp-12").mkdir()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (build / f"post.tmp-{live.pid}-0123abcd").mkdir()
+        (build / "p" / "memo").mkdir(parents=True)
+        (build / "p" / "memo" / f"entry.pkl.tmp-{live.pid}").write_text("half")
+        cache.clean_leftovers(build)
+    finally:
+        live.kill()
+        live.wait()
+    assert sorted(path.name for path in build.iterdir()) == \
+        ["notes.tmp-12", "p", "photos.tmp-2024", f"post.tmp-{live.pid}-0123abcd", "thesis.tmp-final.docx"]
+    assert (build / "p" / "memo" / f"entry.pkl.tmp-{live.pid}").exists()
 
 
 def sealed_manifest(folder: Path) -> dict:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import re
 import signal
 import threading
 import uuid
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .keys import FORMAT_VERSION, canonical_json, hash_file, hash_text
+from ..atomic import running
 from ..errors import BuildError, Location
 
 __all__ = ["FORMAT_VERSION"]  # re-exported: a manifest's format is the keys' format
@@ -86,7 +88,7 @@ def write_json(path: Path, data: Any) -> None:
     columns follow its first row's keys); everything else is sorted.
     """
     text = json.dumps(_sorted_keys(data), indent=2, ensure_ascii=False, default=str) + "\n"
-    temp = path.with_name(f"{path.name}{TEMP_MARKER}{uuid.uuid4().hex[:8]}")
+    temp = path.with_name(temp_name(path.name))
     temp.write_text(text, encoding="utf-8")
     os.replace(temp, path)
 
@@ -109,7 +111,7 @@ def rerun_memo_folder(build_dir: Path, name: str) -> Path:
 def new_temp_folder(final: Path) -> Path:
     """An empty folder beside `final`, to fill and then swap in."""
     final.parent.mkdir(parents=True, exist_ok=True)
-    temp = final.with_name(f"{final.name}{TEMP_MARKER}{uuid.uuid4().hex[:8]}")
+    temp = final.with_name(temp_name(final.name))
     temp.mkdir()
     return temp
 
@@ -121,7 +123,7 @@ def swap_in(temp: Path, final: Path) -> None:
     post re-runs next time) but never half-written; the moved-aside old folder
     carries the temp marker and is cleaned next time.
     """
-    old = final.with_name(f"{final.name}{TEMP_MARKER}old-{uuid.uuid4().hex[:8]}")
+    old = final.with_name(temp_name(final.name, "old-"))
     check_replaceable(final)
     if final.exists() or final.is_symlink():
         os.rename(final, old)
@@ -150,6 +152,23 @@ def check_replaceable(folder: Path) -> None:
                              f"{foreign[0]!r}, which runpost does not write there (is --build-dir the right folder?)")
 
 
+def temp_name(name: str, kind: str = "") -> str:
+    """`<name>.tmp-[old-]<pid>-<random>`: a temporary of this process, which clean_leftovers knows."""
+    return f"{name}{TEMP_MARKER}{kind}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+# A temporary runpost names (temp_name, `.tmp-<random>` of older versions; in memo/, memo_store's
+# `.tmp-<pid>`) and nothing else: --build-dir may be a folder of the user's with `notes.tmp-1.txt`.
+_LEFTOVER = re.compile(r".+\.tmp-(?:old-)?(?:(?P<pid>\d+)-[0-9a-f]{8}|[0-9a-f]{8})")
+_MEMO_LEFTOVER = re.compile(r".+\.tmp-(?P<pid>\d+)")
+
+
+def _is_leftover(name: str, pattern: re.Pattern = _LEFTOVER) -> bool:
+    """A temporary of a run that no longer runs (another build or serve may be filling its own)."""
+    match = pattern.fullmatch(name)
+    return bool(match) and not (match.group("pid") and running(int(match.group("pid"))))
+
+
 def clean_leftovers(build_dir: Path) -> list[Path]:
     """Remove temp folders and files left by interrupted runs; return what was removed."""
     removed = []
@@ -157,14 +176,19 @@ def clean_leftovers(build_dir: Path) -> list[Path]:
         if not parent.is_dir():
             continue
         for path in parent.iterdir():
-            if TEMP_MARKER in path.name:
+            if _is_leftover(path.name) and not path.is_symlink():
                 if path.is_dir():
                     shutil.rmtree(path, ignore_errors=True)
                 else:
                     path.unlink(missing_ok=True)
                 removed.append(path)
-        for temp_file in [*parent.glob(f"*/{MANIFEST}{TEMP_MARKER}*"), *parent.glob(f"*/memo/*{TEMP_MARKER}*")]:
-            temp_file.unlink(missing_ok=True)  # a write cut short (memo entries are written as they finish)
+        # A write cut short (memo entries are written as they finish).
+        for temp_file in parent.glob(f"*/{MANIFEST}{TEMP_MARKER}*"):
+            if _is_leftover(temp_file.name):
+                temp_file.unlink(missing_ok=True)
+        for temp_file in parent.glob(f"*/memo/*{TEMP_MARKER}*"):
+            if _is_leftover(temp_file.name, _MEMO_LEFTOVER):
+                temp_file.unlink(missing_ok=True)
     return removed
 
 

@@ -21,7 +21,7 @@ import tempfile
 import threading
 from pathlib import Path, PurePosixPath
 
-from ..atomic import replace_file
+from ..atomic import replace_file, running
 from ..errors import BuildError
 from ..post import Site
 from .output import MARKER
@@ -299,7 +299,7 @@ def _clean_leftovers(output_dir: Path) -> None:
         return
     for entry in entries:
         match = pattern.fullmatch(entry.name)
-        if not match or int(match.group(2)) == os.getpid() or _running(int(match.group(2))) \
+        if not match or running(int(match.group(2))) \
                 or not entry.is_dir(follow_symlinks=False):
             continue
         path = Path(entry.path)
@@ -307,16 +307,6 @@ def _clean_leftovers(output_dir: Path) -> None:
             os.rename(path, output_dir)
         else:
             shutil.rmtree(path, ignore_errors=True)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, OSError):
-        return True              # another user's process, or a number we cannot ask about: leave it
-    return True
 
 
 class PreviewWriter:
