@@ -234,6 +234,28 @@ def test_an_output_folder_runpost_built_before_is_replaced(world, output):
     assert (blog / output / "index.html").is_file()
 
 
+@pytest.mark.parametrize("output", ["{home}/.gnupg", "{home}/.config/blog", ".venv", "../other-repo/.hg"],
+                         ids=["new-home-folder", "inside-an-empty-one", "new-venv", "beside"])
+def test_a_hidden_folder_of_someone_elses_is_refused_even_empty_or_new(world, output):
+    # `--output ~/.ssh` with an empty ~/.ssh wrote a site there; a later build replaced a key put there since.
+    (world["home"] / ".config").mkdir()
+    before = tree(world["root"])
+    result = run(world["blog"], "--output", output_arg(output, world), "--force", home=world["home"])
+    assert result.returncode == 2 and "a hidden folder" in result.stderr, result.stderr
+    assert tree(world["root"]) == before
+
+
+def test_a_marked_site_that_became_a_repository_is_refused(world):
+    # A gh-pages clone in site/: a build replaced the folder, .git and all, without a word.
+    blog = world["blog"]
+    assert run(blog, home=world["home"]).returncode == 0
+    write(blog / "site/.git/HEAD", "ref: refs/heads/gh-pages\n")
+    before = tree(world["root"])
+    result = run(blog, "--force", home=world["home"])
+    assert result.returncode == 2 and "it holds '.git', a repository" in result.stderr, result.stderr
+    assert tree(world["root"]) == before
+
+
 @pytest.mark.parametrize("make", [True, False], ids=["empty", "new"])
 def test_an_empty_or_new_output_folder_is_fine(world, make):
     output = world["projects"] / "fresh"

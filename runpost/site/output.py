@@ -17,6 +17,9 @@ from pathlib import Path
 from ..errors import UsageError
 
 MARKER = ".runpost-site"
+# Hidden folders that tools and people keep (a repository, workflows, environments, keys, settings).
+_TOOLS_FOLDERS = frozenset({".git", ".github", ".gitlab", ".hg", ".svn", ".venv", ".env", ".tox", ".nox", ".ssh",
+                            ".gnupg", ".aws", ".config", ".local", ".cache", ".vscode", ".idea", ".devcontainer"})
 # A folder holding any of these is someone's project, never a build output.
 _PROJECT_ENTRIES = ("content", "build", "templates", "static", ".git", "runpost.toml")
 
@@ -33,6 +36,14 @@ def check_output_folder(output_dir: Path, root: Path, sources: list[Path], force
     refusal = _never_allowed(output, root.resolve(), [path.resolve() for path in sources])
     if refusal:
         raise UsageError(f"refusing to use '{output_dir}' as the output folder: {refusal}")
+    # A hidden folder of someone else's (outside the project, or one tools keep: .git, .venv) is
+    # refused whatever it holds, even nothing yet or a site runpost wrote there before: an empty
+    # `--output ~/.ssh` got a site, and a later build replaced the key the user had put there since.
+    # The project's own `.site` is refused only when it holds what runpost did not write (below).
+    hidden = _hidden_in(output, root.resolve())
+    if hidden and (root.resolve() not in Path(hidden).parents or Path(hidden).name.lower() in _TOOLS_FOLDERS):
+        raise UsageError(f"refusing to use '{output_dir}' as the output folder: it is inside '{hidden}', a hidden "
+                         "folder (such as .git, .github, .venv or ~/.ssh), which even --force does not replace")
     if not output.exists():
         parent = next(path for path in output_dir.parents if path.exists() or path.is_symlink())
         if not parent.is_dir():
@@ -42,7 +53,6 @@ def check_output_folder(output_dir: Path, root: Path, sources: list[Path], force
     if not output.is_dir():
         raise UsageError(f"output '{output_dir}' exists and is not a folder")
     unmarked = any(output.iterdir()) and not (output / MARKER).is_file()
-    hidden = _hidden_in(output, root.resolve())
     if unmarked and hidden:
         raise UsageError(f"refusing to use '{output_dir}' as the output folder: it is inside '{hidden}', a hidden "
                          "folder (such as .git, .github, .venv or ~/.ssh), which even --force does not replace")
@@ -92,6 +102,9 @@ def _never_allowed(output: Path, root: Path, sources: list[Path]) -> str:
     problem = misplaced(output, root, sources)
     if problem:
         return problem
+    if (output / ".git").exists():       # a clone or worktree of the gh-pages branch: its history would go
+        return ("it holds '.git', a repository: a build replaces the whole folder, history included "
+                "(build elsewhere and copy the site in, or publish with the Pages workflow)")
     if (output / MARKER).is_file():      # a site runpost wrote may hold static/build/app.js, an alias /content/old/
         return ""
     for entry in _PROJECT_ENTRIES:
