@@ -54,6 +54,21 @@ def test_static_file_symlinked_outside_is_an_error(site_dir, tmp_path):
     assert_refused(run_build(cwd=site_dir), site_dir, "static/leak.txt")
 
 
+def test_a_repository_keys_and_credentials_in_static_are_never_published(site_dir):
+    # static/.git/config with a token in its remote URL, a vendored clone, .env: all were copied.
+    static = site_dir / "static"
+    for name in (".git/config", "vendor/lib/.git/HEAD", ".ssh/id_rsa", ".env", ".env.production", ".htpasswd",
+                 "deep/.netrc", ".well-known/security.txt", "vendor/lib/lib.js", ".nojekyll-like"):
+        (static / name).parent.mkdir(parents=True, exist_ok=True)
+        (static / name).write_text(f"{SECRET}\n" if "well-known" not in name and "lib.js" not in name else "ok\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    published = sorted(path.relative_to(site_dir / "site").as_posix() for path in (site_dir / "site").rglob("*")
+                       if path.is_file() and SECRET in path.read_text(errors="replace"))
+    assert published == [".nojekyll-like"]       # a dot-file of no known kind is the author's
+    assert (site_dir / "site/.well-known/security.txt").is_file() and (site_dir / "site/vendor/lib/lib.js").is_file()
+
+
 def test_symlinks_inside_the_project_work(site_dir):
     (site_dir / "shared.csv").write_text("a,b\n")
     (site_dir / "content/posts/bundle-post/data.csv").symlink_to(site_dir / "shared.csv")

@@ -164,7 +164,18 @@ def static_files(config: Config) -> dict[str, Path]:
             for source in sorted(folder.rglob("*")):
                 if own and source.is_symlink() and (outside := outside_error(source, roots, "static file")):
                     errors.add(outside)
-                elif source.is_file():
+                elif source.is_file() and not private(source.relative_to(folder)):
                     files[source.relative_to(folder).as_posix()] = source
     errors.raise_if_any()
     return dict(sorted(files.items()))
+
+
+# What a static folder may hold that is never for readers: a repository (a vendored clone's history,
+# a remote URL with a token), keys, credentials. Other dot-files (.well-known/, .nojekyll) are published.
+_PRIVATE_FOLDERS = frozenset({".git", ".hg", ".svn", ".ssh", ".gnupg", ".aws"})
+_PRIVATE_FILES = frozenset({".env", ".htpasswd", ".netrc", ".npmrc", ".pypirc", ".git-credentials"})
+
+
+def private(relative: Path) -> bool:
+    return any(part in _PRIVATE_FOLDERS for part in relative.parts[:-1]) or relative.name in _PRIVATE_FILES \
+        or relative.name.startswith(".env.") or relative.name in _PRIVATE_FOLDERS
