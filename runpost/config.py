@@ -203,10 +203,15 @@ def _github_pages_url() -> str:
 
 
 def _read_settings(path: Path) -> dict[str, Any]:
+    if path.is_symlink() and not path.exists():
+        raise BuildError(Location(path), "a link to nothing (or a loop of links): the settings cannot be read") from None
     if not path.exists():
         return {}
+    if not path.is_file():      # a pipe would hang the build, waiting for a writer
+        raise BuildError(Location(path), "not a regular file (a folder, a pipe or a device?)")
     try:
-        text = path.read_text(encoding="utf-8")
+        # A byte order mark (Notepad's UTF-8) is not TOML: read past it.
+        text = path.read_text(encoding="utf-8").removeprefix("\ufeff")
         settings = tomllib.loads(text)
     except UnicodeDecodeError as error:
         raise BuildError(Location(path, 1), f"not UTF-8 ({error.reason})") from None

@@ -108,6 +108,12 @@ def check_templates(config: Config) -> None:
     for folder in config.templates_dirs:
         if folder.parent == config.root:
             errors.extend(symlink_errors(folder, roots, "template"))
+            # Every template is read for the render cache's key: a pipe would hang the build (and serve).
+            for parent, _, names in os.walk(folder, followlinks=True):
+                for name in names:
+                    path = Path(parent, name)
+                    if path.exists() and not path.is_file():
+                        errors.add(BuildError(Location(path), "not a regular file (a pipe or a device?); remove it"))
     errors.raise_if_any()
 
 

@@ -54,6 +54,8 @@ def current(config: Config) -> dict[str, Any] | None:
     if config.mode in ("rerun", "explain"):
         return None
     try:
+        if not (config.build_dir / MANIFEST).is_file():   # none yet, or a pipe that would never end
+            return None
         manifest = json.loads((config.build_dir / MANIFEST).read_text(encoding="utf-8"))
         return manifest if _still_current(config, manifest) else None
     except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):   # not a manifest we wrote

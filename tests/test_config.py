@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from runpost.config import load_config
@@ -111,3 +113,31 @@ def test_a_malformed_url_or_a_deeply_nested_table_is_a_located_error(tmp_path):
     with pytest.raises(BuildError) as caught:
         load_config(tmp_path)
     assert str(caught.value) == f"{tmp_path}/runpost.toml:1: error: invalid TOML: nested deeper than runpost reads"
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda path: os.mkfifo(path), "not a regular file"),                        # hung the build for ever
+    (lambda path: path.symlink_to("nowhere.toml"), "a link to nothing"),        # was read as no settings at all
+    (lambda path: path.symlink_to(path.name), "a link to nothing"),
+], ids=["pipe", "dangling-link", "loop"])
+def test_settings_that_cannot_be_read_are_an_error_not_a_hang_or_the_defaults(tmp_path, make, message):
+    from conftest import run_build
+    (tmp_path / "content/posts").mkdir(parents=True)
+    (tmp_path / "content/posts/a.md").write_text("---\ntitle: A\ndate: 2020-01-01\n---\nText.\n")
+    make(tmp_path / "runpost.toml")
+    result = run_build(cwd=tmp_path, timeout=60)
+    assert result.returncode == 1 and f"runpost.toml: error: {message}" in result.stderr, result.stderr
+
+
+def test_settings_saved_with_a_byte_order_mark_are_read(tmp_path):
+    # Notepad's "UTF-8" starts the file with U+FEFF: "1:1: error: invalid TOML".
+    (tmp_path / "runpost.toml").write_bytes('\ufefftitle = "Mine"\n'.encode("utf-8"))
+    assert load_config(tmp_path).title == "Mine"
+
+
+def test_a_pipe_among_the_templates_is_an_error_not_a_hang(site_dir):
+    from conftest import run_build
+    (site_dir / "templates").mkdir(exist_ok=True)
+    os.mkfifo(site_dir / "templates/unused.html")
+    result = run_build(cwd=site_dir, timeout=60)
+    assert result.returncode == 1 and "templates/unused.html: error: not a regular file" in result.stderr, result.stderr
