@@ -237,9 +237,10 @@ def _read_settings(path: Path) -> dict[str, Any]:
             problems.append(BuildError(Location(path, line, 1), f"setting '{key}' must be 0 or more"))
         elif key == "cname" and (problem := cname_problem(value)):
             problems.append(BuildError(Location(path, line, 1), f"setting 'cname': {problem}"))
-        elif key == "timeout" and not 0 < value < math.inf:      # nan and inf fail both
+        elif key == "timeout" and not 0 < value <= 1e9:      # nan and inf fail both; 10**400 no float holds
+            shown = f"{value:g}" if isinstance(value, float) else (str(value) if len(str(value)) < 20 else "a number that long")
             problems.append(BuildError(Location(path, line, 1), f"setting 'timeout' must be a number of seconds "
-                                       f"greater than 0, not {value:g}"))
+                                       f"greater than 0 and at most 1e9, not {shown}"))
     if problems:
         raise BuildErrors(problems)
     return settings

@@ -725,6 +725,20 @@ def test_unknown_param_name_is_an_error(site):
     assert "--param epoch: no post has a parameter 'epoch' (parameters: epochs)" in str(caught.value.errors[0])
 
 
+@pytest.mark.parametrize("value, problem", [
+    ("&a [*a]", "is not a value runpost can store (Circular reference detected)"),
+    ("[" * 100_000, "is not a value runpost can store (nested too deep)"),
+    ("1" + "0" * 5000, "is not a value runpost can store (Exceeds the limit"),
+    ("[1, 2", "cannot parse '[1, 2' (while parsing a flow sequence"),
+])
+def test_a_param_value_runpost_cannot_store_is_an_error_not_an_internal_one(site, value, problem):
+    post = write_post(site / "p", "print(1)", params={"epochs": 10})
+    with pytest.raises(BuildErrors) as caught:
+        build(post, site, params={"epochs": value})
+    message = str(caught.value.errors[0])
+    assert "--param epochs: " in message and problem in message and "\n" not in message, message
+
+
 # --- explain ------------------------------------------------------------------
 
 def explain(posts: list[Post], root: Path, capsys, **settings) -> str:

@@ -57,10 +57,17 @@ def parse_overrides(posts: list[Post], config: Config) -> dict[str, Any]:
             hint = f" (parameters: {', '.join(known)})" if known else " (no post declares params:)"
             errors.add(BuildError(None, f"--param {name}: no post has a parameter '{name}'{hint}"))
             continue
+        shown = text if len(text) <= 60 else text[:57] + "..."
         try:
             parsed[name] = yaml.safe_load(text) if text.strip() else text
+            canonical_json(parsed[name])        # what its key and the manifest hold of it
         except yaml.YAMLError as error:
-            errors.add(BuildError(None, f"--param {name}: cannot parse '{text}' ({error})"))
+            problem = " ".join(str(error).split())      # one line, as every error is
+            errors.add(BuildError(None, f"--param {name}: cannot parse '{shown}' ({problem})"))
+        except (ValueError, TypeError, RecursionError, OverflowError) as error:
+            # `&a [*a]` (a list holding itself), `[[[...` nested 100,000 deep, an int of 5,000 digits
+            why = "nested too deep" if isinstance(error, RecursionError) else str(error).split(";")[0]
+            errors.add(BuildError(None, f"--param {name}: '{shown}' is not a value runpost can store ({why})"))
     errors.raise_if_any()
     return parsed
 
