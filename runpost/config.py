@@ -5,7 +5,6 @@ reported before a model trains for ten minutes.
 """
 from __future__ import annotations
 
-import math
 import os
 import re
 import tomllib
