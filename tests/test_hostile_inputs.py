@@ -289,6 +289,11 @@ def nesting_cases() -> list[Case]:
         post(field_line("x:\n" + "\n".join("  " * i + "- " for i in range(1, 300)) + "1"), either(4, 5), "yaml-block-300-deep"),
         post(toml(f'title = "H"\ndate = 2020-01-01\nx = {nested_list}'), either(4), "toml-array-2000-deep"),
         post(toml('title = "H"\ndate = 2020-01-01\nx = ' + "{a = " * 2000 + "1" + "}" * 2000), either(4), "toml-table-2000-deep"),
+        # Past even the deep stack: "internal error: RecursionError".
+        post('{"title": "H", "date": "2020-01-01", "x": ' + "[" * 100_000 + "]" * 100_000 + "}\nBody.\n", error(1),
+             "json-list-100000-deep"),
+        post(toml('title = "H"\ndate = 2020-01-01\nx = ' + "{a = " * 100_000 + "1" + "}" * 100_000), error(1),
+             "toml-table-100000-deep"),
     ]
 
 

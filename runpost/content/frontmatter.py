@@ -37,6 +37,8 @@ def parse_front_matter(path: Path, text: str, default_slug: str) -> tuple[FrontM
         if not is_long_number(error):
             raise
         raise long_number_error(path, text) from None
+    except RecursionError:   # lists or tables nested 100,000 deep, past even the deep stack (deep.py)
+        raise BuildError(Location(path, 1, 1), "front matter nested deeper than runpost reads") from None
 
 
 def _parse_front_matter(path: Path, text: str, default_slug: str) -> tuple[FrontMatter, str, int]:
