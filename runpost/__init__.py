@@ -28,7 +28,10 @@ __all__ = ["params", "post_dir", "publish", "memo", "site_file"]
 params: dict[str, Any] = {}
 # The bundle folder (or a single-file post's folder); the blocks' working folder
 # is a staging folder for outputs, so inputs are read relative to this.
-post_dir: Path = Path.cwd()
+try:
+    post_dir: Path = Path.cwd()
+except OSError:             # started in a folder deleted since: the command line says so (cli.py)
+    post_dir = Path(".")
 
 
 def publish(name: str, value: Any) -> None:

@@ -19,6 +19,12 @@ from .report import Reporter
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
+    try:
+        Path.cwd()
+    except OSError as error:     # the shell's folder was deleted (or cannot be read) since it was entered
+        print(f"error: the current folder cannot be read ({error.strerror}): cd into the blog's folder again",
+              file=sys.stderr)
+        return 2
     if args.command == "new":
         from .new import new_blog       # here: only this command needs it
         return new_blog(args.folder)

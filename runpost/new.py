@@ -21,6 +21,11 @@ HIDDEN_PREFIX = "dot-"
 
 def new_blog(folder: Path) -> int:
     """Create the blog; exit 2 (a usage error) if the folder exists and is not empty."""
+    try:
+        os.fsencode(folder).decode("utf-8")
+    except UnicodeDecodeError:   # bytes no file name of a site, a URL or the README can hold
+        print(f"error: {os.fsencode(folder)!r} is not a UTF-8 name; give the blog's folder one", file=sys.stderr)
+        return 2
     if folder.is_symlink() and not folder.exists():
         print(f"error: {folder} is a symlink to {os.readlink(folder)}, which does not exist; "
               "runpost new needs a new or empty folder", file=sys.stderr)

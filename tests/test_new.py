@@ -155,3 +155,23 @@ def test_a_stored_result_whose_name_holds_tmp_is_committed_by_the_new_blogs_giti
                              capture_output=True, text=True, check=True).stdout
     assert "?? build/p/files/table.tmpl.html" in ignored and "?? build/p/files/scores.tmp.csv" in ignored
     assert "!! build/p.tmp-123/" in ignored and "!! build/p/memo/k.json.tmp-9" in ignored
+
+
+def test_new_refuses_a_folder_name_that_is_not_utf8_with_exit_2_and_makes_nothing(tmp_path, capsys):
+    # A traceback (UnicodeEncodeError) that left a folder holding only README.md.
+    import os
+    folder = Path(os.fsdecode(os.fsencode(tmp_path) + b"/bl\xffog"))
+    assert new_blog(folder) == 2
+    assert "is not a UTF-8 name" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
+
+
+def test_a_command_started_in_a_deleted_folder_is_a_usage_error_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    script = (f"import os, sys; os.chdir({str(gone)!r}); os.rmdir({str(gone)!r}); sys.argv = ['build.py'];"
+              f"sys.path.insert(0, {str(Path(__file__).parent.parent)!r}); import runpost.cli; sys.exit(runpost.cli.main([]))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "error: the current folder cannot be read" in result.stderr
