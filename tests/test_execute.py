@@ -739,6 +739,24 @@ def test_a_param_value_runpost_cannot_store_is_an_error_not_an_internal_one(site
     assert "--param epochs: " in message and problem in message and "\n" not in message, message
 
 
+@pytest.mark.parametrize("code", [
+    'os.write(EVENTS, b"not json\\n")',
+    'os.write(EVENTS, b\'{"event": "done"}\\n\')',
+    'os.write(EVENTS, b\'{"event": "start", "index": 99}\\n\')',
+    'os.write(EVENTS, b"[1]\\n")',
+    'import sys; sys.set_int_max_str_digits(0); runpost.publish("v", 10 ** 5000)',
+], ids=["not-json", "done-without-values", "start-of-no-block", "not-an-object", "int-of-5001-digits"])
+def test_what_a_posts_code_sends_down_runposts_pipe_is_an_error_at_the_block_not_an_internal_one(site, code):
+    # The event pipe is an inherited descriptor of the kernel: code may write to it, by mistake or not.
+    events = ("import os, stat\nEVENTS = next(fd for fd in range(3, 64) if os.path.exists(f'/proc/self/fd/{fd}') "
+              "and stat.S_ISFIFO(os.fstat(fd).st_mode) and os.fstat(fd).st_mode & 0o200 and fd != 1)\n")
+    post = write_post(site / "p", "import runpost\n" + events + code)
+    with pytest.raises(BuildErrors) as caught:
+        build(post, site)
+    message = str(caught.value.errors[0])
+    assert "runpost's events from the Python process cannot be read" in message and "internal error" not in message
+
+
 # --- explain ------------------------------------------------------------------
 
 def explain(posts: list[Post], root: Path, capsys, **settings) -> str:

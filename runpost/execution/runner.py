@@ -319,29 +319,60 @@ def follow_kernel(process: subprocess.Popen, events: EventReader, plan: Plan, co
             kill_group(process)
             raise BuildError(current.location, f"block '{current.id}' timed out after "
                                                f"{timeout_of(current, config):g} seconds") from None
+        except (ValueError, RecursionError) as error:    # not JSON, or an int longer than Python reads
+            kill_group(process)
+            raise garbled(current, error) from None
         if event is None:
             raise BuildError(current.location, f"the Python process running block '{current.id}' "
                                                f"{describe_exit(process)}")
-        kind = event["event"]
-        if kind == "start":
-            current = cells[event["index"]]
+        try:
+            current, finished = _follow(event, current, cells, outputs, figures, plan, config, reporter)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:   # a forged event
+            kill_group(process)
+            raise garbled(current, error) from None
+        if finished is not None:
+            return finished
+        if event.get("event") == "start":
             deadline = time.monotonic() + timeout_of(current, config)
-            reporter.info(f"{plan.post.name}: block '{current.id}' ({current.index + 1}/{len(cells)}, "
-                          f"line {current.code_line}) running")
-        elif kind == "end":
-            outputs.append(CellOutput(event["stdout"], event["seconds"]))
-            figures.append(event.get("figures", []))
-            outcome = "failed after" if event.get("failed") else "finished in"
-            reporter.info(f"{plan.post.name}: block '{current.id}' {outcome} {event['seconds']:.1f}s")
-        elif kind == "call":
-            reporter.info(call_progress(plan.post.name, event))
-        elif kind == "warning":
-            reporter.warning(f"post '{plan.post.name}': {event['message']}", Location(Path(event["path"])))
-        elif kind == "error":
-            raise code_error(plan.post, event)
-        elif kind == "done":
-            return KernelRun(outputs, figures, event["values"], event["memo"], event["environment"],
-                             event["memo_reused"])
+
+
+def garbled(current: Cell, error: Exception) -> BuildError:
+    """The kernel's event pipe carried what runpost does not write there."""
+    problem = " ".join(f"{type(error).__name__}: {error}".split())[:200]
+    return BuildError(current.location, f"block '{current.id}': runpost's events from the Python process cannot be "
+                                        f"read ({problem}); does the code write to runpost's pipe (an inherited "
+                                        "file descriptor), or publish an integer of more than 4,300 digits?")
+
+
+def _follow(event: dict[str, Any], current: Cell, cells: tuple[Cell, ...], outputs: list, figures: list,
+            plan: Plan, config: Config, reporter: Reporter) -> tuple[Cell, KernelRun | None]:
+    """One event: (the block running now, the run when the kernel is done, else None)."""
+    if not isinstance(event, dict):
+        raise TypeError(f"an event is a JSON object, not {type(event).__name__}")
+    kind = event["event"]
+    if kind == "start":
+        if not 0 <= event["index"] < len(cells):
+            raise IndexError(f"block number {event['index']} of {len(cells)}")
+        current = cells[event["index"]]
+        reporter.info(f"{plan.post.name}: block '{current.id}' ({current.index + 1}/{len(cells)}, "
+                      f"line {current.code_line}) running")
+    elif kind == "end":
+        outputs.append(CellOutput(event["stdout"], event["seconds"]))
+        figures.append(event.get("figures", []))
+        outcome = "failed after" if event.get("failed") else "finished in"
+        reporter.info(f"{plan.post.name}: block '{current.id}' {outcome} {event['seconds']:.1f}s")
+    elif kind == "call":
+        reporter.info(call_progress(plan.post.name, event))
+    elif kind == "warning":
+        reporter.warning(f"post '{plan.post.name}': {event['message']}", Location(Path(event["path"])))
+    elif kind == "error":
+        raise code_error(plan.post, event)
+    elif kind == "done":
+        if not (isinstance(event["values"], dict) and isinstance(event["memo"], list)):
+            raise TypeError("a done event's values are a JSON object and its memo a list")
+        return current, KernelRun(outputs, figures, event["values"], event["memo"], event["environment"],
+                                  event["memo_reused"])
+    return current, None
 
 
 def call_progress(post_name: str, event: dict[str, Any]) -> str:
