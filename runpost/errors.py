@@ -20,12 +20,23 @@ class Location:
     column: int = 0
 
     def __str__(self) -> str:
-        text = _display_path(self.path)
+        text = shown_name(_display_path(self.path))
         if self.line:
             text += f":{self.line}"
             if self.column:
                 text += f":{self.column}"
         return text
+
+
+_UNPRINTABLE = dict.fromkeys([*range(0x20), *range(0x7f, 0xa0), 0x2028, 0x2029])
+
+
+def shown_name(name: str) -> str:
+    """A file name as a terminal may print it: control characters (an escape sequence that clears the
+    screen, a newline that starts a forged `file:1:1: error:` line) written as Python escapes."""
+    if not any(ord(character) in _UNPRINTABLE for character in name):
+        return name
+    return "".join(repr(character)[1:-1] if ord(character) in _UNPRINTABLE else character for character in name)
 
 
 def _display_path(path: Path) -> str:

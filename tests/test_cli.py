@@ -429,3 +429,15 @@ def test_an_exception_message_of_several_lines_never_reads_as_another_error(tmp_
     assert result.returncode == 1
     assert "content/posts/x.md:7: error: ValueError: a\n    foo.md:1:1: error: fake (use --debug" in result.stderr, result.stderr
     assert not [line for line in result.stderr.splitlines() if line.startswith("foo.md")]
+
+
+def test_a_file_name_with_control_characters_cannot_forge_error_lines_or_drive_the_terminal(site_dir):
+    # A post named with ESC sequences cleared the screen through its error line; one with a newline
+    # printed a forged `file:1:1: error:` line that problem matchers in CI would pick up.
+    name = "a\x1b[2J\x1b]0;pwned\x07b\nfake.md:1:1: error: FORGED.md"
+    (site_dir / "content/posts" / name).write_text("---\ntitle: [unclosed\n---\nText.\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert not any(line.startswith("fake.md") for line in result.stderr.splitlines()), result.stderr
+    assert "a\\x1b[2J\\x1b]0;pwned\\x07b\\nfake.md:1:1: error: FORGED.md:" in result.stderr
