@@ -177,6 +177,18 @@ def test_tweet_and_instagram_are_links_to_the_post_and_load_nothing():
     assert "script" not in render("{{< tweet user=a id=1 >}}") + render("{{< instagram x >}}")
 
 
+def test_hugos_older_names_vimeo_simple_twitter_and_instagram_simple_render_as_their_built_ins():
+    # Hugo 0.111 still ships them (its "Rich Content" sample post uses them): unknown shortcodes before.
+    assert render("{{< vimeo_simple 48912912 >}}") == render("{{< vimeo 48912912 >}}")
+    tweet = render('{{< tweet user="SanDiegoZoo" id="1453110110599868418" >}}')
+    assert render('{{< twitter_simple user="SanDiegoZoo" id="1453110110599868418" >}}') == tweet
+    assert render('{{< twitter user="SanDiegoZoo" id="1453110110599868418" >}}') == tweet
+    assert render("{{< instagram_simple BWNjjyYFxVx >}}") == render("{{< instagram BWNjjyYFxVx >}}")
+    assert errors_of("{{< vimeo_simple abc >}}") == [
+        "content/posts/t.md:5:1: error: vimeo_simple needs a video id like {{< vimeo 146022717 >}}, got 'abc'"]
+    assert len(errors_of('{{< twitter_simple user="x" id="nope" >}}')) == 1
+
+
 def test_a_sites_own_template_of_a_linking_built_in_takes_its_own_parameters(tmp_path):
     # A site's tweet.html taking a URL failed the built-in's id check once tweet became a built-in.
     (tmp_path / "shortcodes").mkdir()

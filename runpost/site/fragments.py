@@ -88,7 +88,8 @@ def _style_css(name: str) -> str:
 
 # The built-ins that only check their parameters, then render the theme's template: a site's own
 # template of the name (a `tweet` that takes a URL) is rendered as the site wrote it.
-_LINKING = frozenset({"youtube", "vimeo", "gist", "tweet", "instagram"})
+_LINKING = frozenset({"youtube", "vimeo", "gist", "tweet", "instagram",
+                      "vimeo_simple", "twitter", "twitter_simple", "instagram_simple"})   # (Hugo's older names)
 
 # The shortcodes that embed (or link) one thing of another site by its id: (its form, what it is
 # called, an example). Checked before the template runs: a page never links a malformed id.
@@ -97,6 +98,7 @@ _ID_FORMS = {
     "vimeo": (r"[0-9]+(?:/[0-9a-f]+)?", "video", "{{< vimeo 146022717 >}}"),
     "instagram": (r"[A-Za-z0-9_-]+", "post", "{{< instagram BWNjjyYFxVx >}}"),
 }
+_ID_FORMS.update({"vimeo_simple": _ID_FORMS["vimeo"], "instagram_simple": _ID_FORMS["instagram"]})
 
 
 class _Renderer:
@@ -115,6 +117,7 @@ class _Renderer:
             "highlight": self.highlight, "ref": self.ref, "relref": self.ref,
             "value": self.value, "table": self.table, "youtube": self.by_id, "vimeo": self.by_id,
             "gist": self.gist, "tweet": self.tweet, "instagram": self.by_id, "param": self.param,
+            "vimeo_simple": self.by_id, "twitter": self.tweet, "twitter_simple": self.tweet, "instagram_simple": self.by_id,
             MATH_SHORTCODE: self.math,
         }
 
@@ -216,7 +219,7 @@ class _Renderer:
         post = shortcode.named.get("id") or (shortcode.positional[-1] if shortcode.positional else "")
         user = shortcode.named.get("user") or (shortcode.positional[0] if len(shortcode.positional) > 1 else "")
         if not (re.fullmatch(r"[0-9]+", post) and re.fullmatch(r"[A-Za-z0-9_]*", user)) or len(shortcode.positional) > 2:
-            raise self.fail(shortcode, "tweet needs a post id and its user like {{< tweet user=\"SanDiegoZoo\" "
+            raise self.fail(shortcode, f"{shortcode.name} needs a post id and its user like {{{{< tweet user=\"SanDiegoZoo\" "
                                        f"id=\"1453110110599868418\" >}}}}, got user '{user}', id '{post}'")
         return self.template(shortcode)
 
