@@ -30,7 +30,7 @@ from ..errors import BuildError, BuildErrors, Location, did_you_mean
 from ..post import Cell, Post, Shortcode
 
 BUILTINS = frozenset({"highlight", "figure", "youtube", "vimeo", "gist", "tweet", "instagram", "param", "ref", "relref",
-                      "value", "table"})
+                      "value", "table", "vimeo_simple", "twitter", "twitter_simple", "instagram_simple"})
 
 
 # Built-ins whose documented form mixes a positional argument with named options
