@@ -237,6 +237,17 @@ def test_an_anchor_at_a_posts_old_address_is_looked_for_on_the_post(site_dir):
         (site_dir / "site/old/index.html").read_text(encoding="utf-8")
 
 
+def test_a_url_without_a_leading_slash_is_from_the_sites_root_as_in_hugo(site_dir):
+    # `url: blog/old-post/` put the redirect at /posts/blog/old-post/: the old address was a 404.
+    from conftest import run_build
+    (site_dir / "content/posts/moved.md").write_text("---\ntitle: Moved\ndate: 2020-01-01\nurl: blog/old-post/\n---\n"
+                                                     "## Why\n\nSee [here](/blog/old-post/#why).\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    assert (site_dir / "site/blog/old-post/index.html").is_file()
+    assert not (site_dir / "site/posts/blog").exists()
+
+
 def test_broken_link_in_markdown_shortcode_inner_text_is_checked(tmp_path):
     (tmp_path / "templates" / "shortcodes").mkdir(parents=True)
     (tmp_path / "templates" / "shortcodes" / "note.html").write_text("<div>{{ inner }}</div>")

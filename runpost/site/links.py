@@ -82,15 +82,14 @@ def check_fragments(site: Site, posts: list[Post], cache: RenderCache | None = N
     always work). Links that templates make are theirs (a script may make the element)."""
     from .fragments import ref_target, resolve_ref   # fragments -> images -> links: imported here
 
-    from .pages import alias_output, reference_map
+    from .pages import alias_output, old_addresses, reference_map
 
     # Serve: a page's anchors are read again only when its HTML changed.
     cache = cache or RenderCache(None)
     ids = _Anchors(site, cache)
     # A post's old addresses (aliases, url): their pages send the reader on, anchor and all.
     moved = {page: _output_of(post.url) for post in posts if post.meta.aliases or post.meta.url
-             for alias in (*post.meta.aliases, *([post.meta.url] if post.meta.url else []))
-             if (page := alias_output(alias, post.url))}
+             for _, alias in old_addresses(post) if (page := alias_output(alias, post.url))}
     refs = site.refs or reference_map(posts)     # render_site's map; a Site made otherwise has none
     found: list[BuildError] = []
     for post in posts:

@@ -352,8 +352,7 @@ def alias_pages(env: jinja2.Environment, context: dict, posts: list[Post], views
     folders: dict[str, Post] = {}          # a folder an alias's file needs -> that post
     errors = ErrorCollector()
     for post, view in zip(posts, views):
-        named = [*(("aliases", alias) for alias in post.meta.aliases), *([("url", post.meta.url)] if post.meta.url else [])]
-        for field, alias in named:
+        for field, alias in old_addresses(post):
             where = post.meta.location_of(post.path, field)
             path = alias_output(alias, post.url)
             # A page or file where it goes or where it needs a folder (`/index.xml/` would turn the
@@ -375,6 +374,15 @@ def alias_pages(env: jinja2.Environment, context: dict, posts: list[Post], views
                                      redirect=relative_url(post.url, path))
     errors.raise_if_any()
     return made
+
+
+def old_addresses(post: Post) -> list[tuple[str, str]]:
+    """(field, address) of each of a post's old addresses: its aliases (relative ones from the post's
+    folder, as Hugo reads them), then its `url`, which Hugo reads from the site's root with or
+    without a leading slash (`url: blog/old/` is /blog/old/)."""
+    url = post.meta.url
+    return [*(("aliases", alias) for alias in post.meta.aliases),
+            *([("url", url if url.startswith("/") or "://" in url else "/" + url)] if url else [])]
 
 
 def alias_output(alias: str, post_url: str) -> str | None:
