@@ -322,6 +322,8 @@ def test_w3c_datetime_writes_each_moment_with_its_own_offset_though_equal_ones_a
     same_moment = dt.datetime(2024, 1, 1, 11, tzinfo=dt.timezone.utc)
     assert (w3c(noon), w3c(same_moment)) == ("2024-01-01T12:00:00+01:00", "2024-01-01T11:00:00+00:00")
     assert w3c(dt.datetime(2024, 1, 1)) == "2024-01-01T00:00:00Z"
+    # `date: ...T18:30:00.123Z` gave datetime="...00.123000+00:00": HTML allows at most three digits.
+    assert w3c(dt.datetime(2024, 1, 1, 18, 30, 0, 123456, tzinfo=dt.timezone.utc)) == "2024-01-01T18:30:00.123+00:00"
 
     class Unhashable(dt.tzinfo):    # python-dateutil's zones cannot be hashed: written, not remembered
         __hash__ = None

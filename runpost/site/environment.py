@@ -73,8 +73,10 @@ def _w3c_filter(when) -> str:
 def _w3c_datetime(when, zone, fold: int | None) -> str:
     """A moment as the sitemap and feeds write it (a naive one is UTC). Remembered: the sitemap
     writes every post's on every build, at 3 us each. Keyed by zone and fold too: two equal
-    moments in one zone may still differ in their offset (the hour repeated when clocks go back)."""
-    return when.isoformat() if zone else when.isoformat() + "Z"
+    moments in one zone may still differ in their offset (the hour repeated when clocks go back).
+    Fractions of a second to the millisecond: HTML's <time datetime> allows three digits, not six."""
+    text = when.isoformat(timespec="milliseconds") if getattr(when, "microsecond", 0) else when.isoformat()
+    return text if zone else text + "Z"
 
 
 def make_environment(templates_dirs: Iterable[Path], base_url: str = "/", raw_html: bool = False) -> jinja2.Environment:
