@@ -189,6 +189,10 @@ def test_hugos_older_names_vimeo_simple_twitter_and_instagram_simple_render_as_t
     assert len(errors_of('{{< twitter_simple user="x" id="nope" >}}')) == 1
 
 
+def test_ref_trims_the_spaces_around_its_target_as_hugo_does():
+    assert render('{{< ref "  rnn-vs-lstm  " >}}') == render('{{< ref "rnn-vs-lstm" >}}') == "/posts/rnn-vs-lstm/"
+
+
 def test_a_sites_own_template_of_a_linking_built_in_takes_its_own_parameters(tmp_path):
     # A site's tweet.html taking a URL failed the built-in's id check once tweet became a built-in.
     (tmp_path / "shortcodes").mkdir()
@@ -218,6 +222,18 @@ def test_param_in_a_preview_shows_the_value_the_code_ran_with():
                             known=BUILTINS)
     post = dataclasses.replace(post, html=markdown_to_html(post.body, False, final_ids=False))
     assert render_content(post, REFS, make_environment([ENGINE_TEMPLATES])) == "<p>100 2</p>"
+
+
+def test_param_reads_the_front_matter_params_map_by_its_name_as_hugo_does():
+    # `{{< param "params.mood" >}}` was "not in the post's front matter" beside a `params:` map.
+    date = dt.datetime(2020, 5, 2, tzinfo=dt.timezone.utc)
+    meta = FrontMatter(title="t", date=date, publish_date=date, params={"mood": "happy"}, extra={"extra": {"mood": "sad"}},
+                       lines={"params": 4, "extra": 6})
+    post = parse_shortcodes(Post(path=Path("content/posts/t.md"), source="", meta=meta, url="/posts/t/", body_line=5,
+                                 body='A {{< param "params.mood" >}} B {{< param "extra.mood" >}} C {{< param mood >}}'),
+                            known=BUILTINS)
+    post = dataclasses.replace(post, html=markdown_to_html(post.body, False, final_ids=False))
+    assert render_content(post, REFS, make_environment([ENGINE_TEMPLATES])) == "<p>A happy B sad C happy</p>"
 
 
 def test_param_shows_a_front_matter_key_in_any_case_as_hugo_does():

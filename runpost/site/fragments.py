@@ -238,6 +238,9 @@ class _Renderer:
         found = {key: value for key, value in found.items() if key in given or key in ("title", "date", "draft")}
         # A --param preview shows the values its code ran with, here as in `value`.
         found.update({**meta.extra, **meta.params, **self.post.results.overrides})
+        # Hugo's front matter `params:` map, read as Hugo reads it too: `param "params.mood"`.
+        if meta.params and "params" not in {key.lower() for key in found if isinstance(key, str)}:
+            found["params"] = {**meta.params, **self.post.results.overrides}
         for part in name.split("."):
             keys = {key.lower(): key for key in found if isinstance(key, str)} if isinstance(found, dict) else {}
             if part.lower() not in keys:
@@ -405,8 +408,9 @@ def _describe(value: Any) -> str:
 
 
 def ref_target(shortcode: Shortcode) -> str:
-    """What a ref or relref shortcode names: `{{< ref "x#a" >}}` or `{{< ref path="x#a" >}}`."""
-    return shortcode.positional[0] if shortcode.positional else shortcode.named.get("path", "")
+    """What a ref or relref shortcode names: `{{< ref "x#a" >}}` or `{{< ref path="x#a" >}}`
+    (spaces around it trimmed, as Hugo trims them)."""
+    return (shortcode.positional[0] if shortcode.positional else shortcode.named.get("path", "")).strip()
 
 
 def resolve_ref(shortcode: Shortcode, post: Post, refs: dict[str, str]) -> str | None:
