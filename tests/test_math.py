@@ -99,3 +99,10 @@ def test_what_katex_and_mathjax_posts_write_renders():
     assert "<mtable" in latex_to_mathml(r"\begin{dcases} a & b \\ c & d \end{dcases}", True)
     assert latex_to_mathml(r"x = 1 \label{eq:one} \nonumber", True) == latex_to_mathml("x = 1", True)
     assert latex_to_mathml(r"x \notag", False) == latex_to_mathml("x", False)
+
+
+def test_arg_is_an_operator_name_as_in_latex_and_katex():
+    # "unknown LaTeX command '\arg'" failed the build of every post with an argmax.
+    from runpost.markup.math import latex_to_mathml
+    assert "<mo>arg</mo><msub><mo>max</mo>" in latex_to_mathml(r"\hat\theta = \arg\max_\theta p(x;\theta)", False)
+    assert "argument" in latex_to_mathml(r"\text{argument}", False)

@@ -43,6 +43,8 @@ _SPELLINGS = [
     (re.compile(r"\\(begin|end)\{aligned\}"), r"\\\1{align*}"),
     (re.compile(r"\\(begin|end)\{dcases\}"), r"\\\1{cases}"),
     (re.compile(r"\\label\s*\{[^{}]*\}|\\(?:nonumber|notag)(?![A-Za-z])"), ""),
+    # The one operator name of LaTeX's that latex2mathml lacks (\arg\max in every ML post).
+    (re.compile(r"\\arg(?![A-Za-z])"), r"\\operatorname{arg}"),
 ]
 
 
