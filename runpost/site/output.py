@@ -102,10 +102,10 @@ def _never_allowed(output: Path, root: Path, sources: list[Path]) -> str:
     problem = misplaced(output, root, sources)
     if problem:
         return problem
-    if (output / ".git").exists():       # a clone or worktree of the gh-pages branch: its history would go
-        return ("it holds '.git', a repository: a build replaces the whole folder, history included "
-                "(build elsewhere and copy the site in, or publish with the Pages workflow)")
     if (output / MARKER).is_file():      # a site runpost wrote may hold static/build/app.js, an alias /content/old/
+        if (output / ".git").exists():   # since made a clone or worktree of the gh-pages branch: its history would go
+            return ("it holds '.git', a repository: a build replaces the whole folder, history included "
+                    "(build elsewhere and copy the site in, or publish with the Pages workflow)")
         return ""
     for entry in _PROJECT_ENTRIES:
         if (output / entry).exists():
