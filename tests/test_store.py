@@ -209,3 +209,14 @@ def test_a_results_folder_a_file_browser_left_files_in_is_replaced(tmp_path):
     (temp / "new.txt").write_text("new")
     cache.swap_in(temp, final)
     assert [path.name for path in final.iterdir()] == ["new.txt"]
+
+
+def test_a_manifest_that_is_a_link_out_of_the_results_folder_never_verifies(tmp_path):
+    # Every other stored file that is a link is refused; the manifest itself was read through one.
+    folder = tmp_path / "p"
+    manifest = sealed_manifest(folder)
+    outside = tmp_path / "elsewhere.json"
+    (folder / "manifest.json").rename(outside)
+    (folder / "manifest.json").symlink_to(outside)
+    assert cache.verify_stored(folder, cache.read_manifest(folder) or manifest) == [
+        (folder / "manifest.json", "the manifest is a symbolic link: results are files runpost wrote, never links")]

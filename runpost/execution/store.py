@@ -215,6 +215,8 @@ def verify_stored(folder: Path, manifest: dict[str, Any]) -> list[tuple[Path, st
     problems = []
     if folder.is_symlink():
         return [(folder, "the results folder is a symbolic link: results are files runpost wrote, never links")]
+    if (folder / MANIFEST).is_symlink():      # it would be read from wherever it leads, outside the project too
+        return [(folder / MANIFEST, "the manifest is a symbolic link: results are files runpost wrote, never links")]
     for entry in stored_entries(manifest):
         path = folder / entry["path"]
         if not is_inside(entry["path"]):
