@@ -153,6 +153,20 @@ class Post:
         """File or bundle name, the default slug and the key of the post in build/."""
         return self.bundle.name if self.bundle else self.path.stem
 
+    # What a shortcode template reads of its `page`, as Hugo's .Page.Title, .Page.Date, .Page.Params
+    # (`page.title` was empty: the title is the front matter's).
+    @property
+    def title(self) -> str:
+        return self.meta.title
+
+    @property
+    def date(self):
+        return self.meta.date
+
+    @property
+    def params(self) -> dict:
+        return {**self.meta.extra, **self.meta.params, **self.results.overrides}
+
     def location(self, body_line: int, column: int = 0) -> Location:
         """Map a 1-based line of the body to a file location."""
         return Location(self.path, self.body_line + body_line - 1, column)

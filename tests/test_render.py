@@ -54,6 +54,13 @@ def test_user_shortcode_gets_params_positional_and_page(site_templates):
     assert render('{{< echo "a" "b" >}}', site_templates) == "a,b|[]|/posts/t/"
 
 
+def test_a_shortcode_template_reads_the_pages_title_date_and_params_as_hugos_page_does(tmp_path):
+    # `page.title` (Hugo's .Page.Title) was silently empty.
+    (tmp_path / "shortcodes").mkdir()
+    (tmp_path / "shortcodes" / "echo.html").write_text("{{ page.title }}|{{ page.date.year }}|{{ page.params | length }}")
+    assert render("{{< echo >}}", site_templates=tmp_path).strip() == "t|2020|0"
+
+
 def test_nested_shortcodes_render_inside_their_parent(site_templates):
     rendered = render('{{< note >}}see {{< ref "rnn-vs-lstm" >}}{{< /note >}}', site_templates)
     assert rendered == '<aside class="note">see /posts/rnn-vs-lstm/</aside>'
