@@ -80,13 +80,26 @@ def _json_front_matter(path: Path, text: str, default_slug: str) -> tuple[FrontM
     if not isinstance(data, dict):
         raise BuildError(Location(path, 1, 1), "front matter must be a mapping of keys to values")
     head = text[:end]
-    key_lines = {key: head.count("\n", 0, match.start()) + 1 for key in data
-                 if (match := re.search(re.escape(json.dumps(key)) + r"\s*:", head))}
+    # Each key's line: one pass over the head (a search per key was 27 s for 30,000 keys).
+    key_lines: dict[str, int] = {}
+    line, counted = 1, 0
+    for match in _JSON_KEY.finditer(head):
+        try:
+            key = json.loads(match.group(1))
+        except ValueError:
+            continue
+        if key in data and key not in key_lines:
+            line += head.count("\n", counted, match.start())
+            counted = match.start()
+            key_lines[key] = line
     meta = _validate(path, data, key_lines, default_slug)
     rest = text[end:]
     newline = rest.find("\n")
     body = rest[newline + 1:] if newline >= 0 and not rest[:newline].strip() else rest
     return meta, body, head.count("\n") + 1 + (1 if body is not rest else 0)
+
+
+_JSON_KEY = re.compile(r'("(?:[^"\\\n]|\\.)*")\s*:')
 
 
 class _DuplicateKey(Exception):
