@@ -286,6 +286,15 @@ def test_pandoc_goldmark_and_r_markdown_fence_attributes_are_read(info, expected
     assert "x" in html and "<pre" in html
 
 
+def test_options_whose_brace_is_never_closed_are_an_error_not_plain_code():
+    # ```python {exec=true: the block was shown as code and never run, without a word.
+    from runpost.markup.codeblocks import parse_fence_info
+
+    with pytest.raises(ValueError, match="never closed"):
+        parse_fence_info("python {exec=true")
+    assert parse_fence_info("js {") == ("js", {})      # a lone brace is no options
+
+
 def test_an_empty_hl_lines_marks_no_line_as_in_hugo():
     from runpost.markup.codeblocks import display_option_problems
 

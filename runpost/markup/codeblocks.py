@@ -30,6 +30,9 @@ def parse_fence_info(info: str) -> tuple[str, dict[str, str]]:
     else:
         match = re.match(r"^([^\s{}]*)\s*(\{(.*)\})?\s*$", text, re.S)
         if not match:
+            if "{" in text and "=" in text.split("{", 1)[1] and "}" not in text.split("{", 1)[1]:
+                # ```python {exec=true: silently plain code, never run, had the brace no end
+                raise ValueError("the options' '{' is never closed")
             return fence_language(info), {}
         language, attributes = match.group(1), match.group(3) or ""
     # Hugo's `{.wide #listing-1 linenos=table}`: classes and an id for the highlight <div>.
