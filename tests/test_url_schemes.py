@@ -82,3 +82,12 @@ def test_parenthesised_link_targets_are_read_whole(site_dir):
     (site_dir / "content/posts/paren.md").write_text(
         "---\ntitle: P\ndate: 2020-01-01\n---\n[w](https://en.wikipedia.org/wiki/Fold_(higher-order_function))\n")
     assert run_build(cwd=site_dir).returncode == 0
+
+
+def test_script_url_in_a_formulas_href_is_an_error_at_its_line_and_column(site_dir):
+    # \href in math makes a link: it was reported at the post with no line.
+    (site_dir / "content/posts/evil.md").write_text(
+        "---\ntitle: Evil\ndate: 2020-01-01\nmath: true\n---\nSee $\\href{javascript:alert(1)}{x}$.\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert "content/posts/evil.md:6:12: error: 'javascript:alert(1)' is a javascript: URL" in result.stderr, result.stderr

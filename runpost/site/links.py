@@ -279,12 +279,14 @@ def _original_body(post: Post) -> tuple[str, SourceScan]:
 
 def _written_at(post: Post, body: tuple[str, SourceScan], url: str) -> Location | None:
     """Where the post's body first has `url` inside a tag, as written or as an attribute value
-    escapes it: not in code, front matter or prose (there it is text); None if nowhere."""
+    escapes it, or in a formula (`\\href{javascript:...}`): not in code, front matter or prose
+    (there it is text); None if nowhere."""
     text, scan = body
+    in_formula = lambda offset: any(region.content_start <= offset < region.content_end for region in scan.math)
     for written in dict.fromkeys((url, escape(url), escape(url, quote=False))):
         offset = text.find(written)
         while offset >= 0:
-            if not scan.in_code(offset) and text.rfind("<", 0, offset) > text.rfind(">", 0, offset):
+            if not scan.in_code(offset) and (text.rfind("<", 0, offset) > text.rfind(">", 0, offset) or in_formula(offset)):
                 line, column = scan.position(offset)
                 return Location(post.path, line, column)
             offset = text.find(written, offset + 1)
