@@ -80,3 +80,16 @@ def test_an_img_in_the_authors_picture_or_with_a_srcset_is_sized_but_not_wrapped
     # A dark <picture> already written as images.py writes one (by hand, or a second pass) is not wrapped twice.
     once = size_images('<img src="/fig/loss.png" alt="L">', files)
     assert once.startswith("<picture>") and size_images(once, files) == once
+
+
+def test_pillows_decompression_bomb_warning_is_not_printed_among_the_builds_lines(tmp_path, monkeypatch):
+    # A 90-megapixel photo printed a raw Python warning, outside the `path:line: message` format.
+    import warnings
+    Image = __import__("pytest").importorskip("PIL.Image")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    Image.new("L", (20, 10)).save(tmp_path / "big.png")
+    with warnings.catch_warnings(record=True) as caught:
+        assert image_size(tmp_path / "big.png") == (20, 10)
+        with Image.open(tmp_path / "big.png") as image:
+            image.load()
+    assert not [warning for warning in caught if "exceeds limit" in str(warning.message)]

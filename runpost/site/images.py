@@ -24,6 +24,7 @@ from __future__ import annotations
 import html
 import re
 import struct
+import warnings
 from pathlib import Path
 from urllib.parse import quote
 
@@ -31,6 +32,10 @@ from .html_tags import Tag, attribute_values, image_tags, unescape_attribute, wi
 from .links import to_site_path
 
 CSS_PIXELS_PER_INCH = 96
+# Pillow's DecompressionBombWarning for a 90-megapixel photo: a raw Python warning in the middle of
+# the build's lines. Such an image is read as any other (past twice the limit Pillow refuses it, and
+# it is left as written: variants.py).
+warnings.filterwarnings("ignore", message=r"Image size \(\d+ pixels\) exceeds limit", module=r"PIL\.")
 ANY_IMAGE = re.compile(r"<img", re.IGNORECASE)     # a page without it has no <img> (a quick test)
 
 
