@@ -106,3 +106,22 @@ def test_arg_is_an_operator_name_as_in_latex_and_katex():
     from runpost.markup.math import latex_to_mathml
     assert "<mo>arg</mo><msub><mo>max</mo>" in latex_to_mathml(r"\hat\theta = \arg\max_\theta p(x;\theta)", False)
     assert "argument" in latex_to_mathml(r"\text{argument}", False)
+
+
+@pytest.mark.parametrize("written, as_latex", [
+    # Written for Hugo 0.111 + KaTeX, where goldmark unescapes the formula before KaTeX reads it:
+    # literal underscores, vanished braces and an empty row before.
+    (r"x\_i + y\_{ij}", r"x_i + y_{ij}"),
+    (r"\\{1, 2\\}", r"\{1, 2\}"),
+    ("\\begin{aligned}\na &= b \\\\\\\\\nc &= d\n\\end{aligned}", "\\begin{aligned}\na &= b \\\\\nc &= d\n\\end{aligned}"),
+    (r"\\{x\\} \\, y", r"\{x\} \, y"),
+])
+def test_math_escaped_for_hugos_markdown_reads_as_hugo_shows_it(written, as_latex):
+    from runpost.markup.math import latex_to_mathml
+    assert latex_to_mathml(written, True) == latex_to_mathml(as_latex, True)
+
+
+@pytest.mark.parametrize("latex", [r"\{1,2\}", "a &= b \\\\\nc &= d", r"\text{max\_len} = x_i", r"\alpha\,\beta", r"a\_b\text{x}"])
+def test_latex_written_for_latex_is_read_as_it_is(latex):
+    from runpost.markup.math import as_hugo_shows
+    assert as_hugo_shows(latex) == latex

@@ -21,6 +21,7 @@ class MathError(ValueError):
 
 def latex_to_mathml(latex: str, display: bool) -> str:
     """`<math>` for `latex`; raises MathError with a one-line reason."""
+    latex = as_hugo_shows(latex)
     _check_braces(latex)
     from latex2mathml.converter import convert     # here, not above: 30 ms of every build without math
     try:
@@ -46,6 +47,27 @@ _SPELLINGS = [
     # The one operator name of LaTeX's that latex2mathml lacks (\arg\max in every ML post).
     (re.compile(r"\\arg(?![A-Za-z])"), r"\\operatorname{arg}"),
 ]
+
+
+# Math written for Hugo 0.111 and KaTeX: goldmark reads the formula as Markdown first, so its authors
+# escape what Markdown would take (`x\_i`, `\\{1, 2\\}`, `\\\\` between rows) and KaTeX is
+# handed the unescaped text. A formula with a doubled backslash before a brace or another backslash
+# was written so (LaTeX has no use for `\\{`); it is unescaped as goldmark does. Elsewhere `\_`
+# outside text is a subscript too: LaTeX's literal underscore has no place in math.
+_WRITTEN_FOR_GOLDMARK = re.compile(r"\\\\(?:\\\\|[{}])")
+_MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_TEXT_COMMANDS = re.compile(r"\\(?:text\w*|mathrm|mbox|operatorname|verb)(?![A-Za-z])")
+
+
+def as_hugo_shows(latex: str) -> str:
+    """The formula as Hugo's KaTeX reads it (see above); LaTeX written for LaTeX stays as it is."""
+    if "\\" not in latex:
+        return latex
+    if _WRITTEN_FOR_GOLDMARK.search(latex):
+        return _MARKDOWN_ESCAPE.sub(r"\1", latex)
+    if "\\_" in latex and not _TEXT_COMMANDS.search(latex):
+        return latex.replace("\\_", "_")
+    return latex
 
 
 def _as_latex2mathml_reads(latex: str) -> str:
