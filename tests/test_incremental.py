@@ -201,11 +201,17 @@ def test_one_prose_edit_renders_one_post_again(tmp_path):
     assert post_kinds == {("/posts/first-post/", kind) for kind in ("markdown", "content", "view")}
 
 
+def add_posts(root: Path, count: int, tags=None) -> None:
+    """extra-1 ... extra-<count>, dated 2024-06-01 on (the newest last); `tags(day)`: each one's tags."""
+    for day in range(1, count + 1):
+        tag_line = f"tags: {tags(day)}\n" if tags else ""
+        (root / f"content/posts/extra-{day}.md").write_text(
+            f"---\ntitle: Extra {day}\ndate: 2024-06-0{day}\n{tag_line}---\nText {day}.\n", encoding="utf-8")
+
+
 def test_a_prose_edit_templates_again_only_the_list_pages_that_show_the_post_or_its_neighbours(tmp_path):
     root = make_project(tmp_path / "project")
-    for day in range(1, 7):
-        (root / f"content/posts/extra-{day}.md").write_text(
-            f"---\ntitle: Extra {day}\ndate: 2024-06-0{day}\n---\nText {day}.\n", encoding="utf-8")
+    add_posts(root, 6)
     run(root, root / "site")
     edit(root / "content/posts/extra-6.md", "Text 6.", "Text six, edited.")
     cache = RenderCache(root / "build" / CACHE_FOLDER)
@@ -231,6 +237,42 @@ def test_a_tag_page_whose_template_lists_all_the_tags_posts_is_templated_again_w
     edit(root / "content/posts/extra-1.md", "title: Extra 1", "title: Renamed 1")
     run(root, root / "site")
     assert "Renamed 1;" in (root / "site/tags/all/index.html").read_text(encoding="utf-8")
+    assert files(root / "site") == clean_site(root, tmp_path / "clean")
+
+
+def test_a_prose_edit_templates_again_only_the_tag_pages_that_list_the_post(tmp_path):
+    # Each tag page was keyed by all its tag's posts and by every listed post's neighbours: one edit
+    # templated again most pages of its tags and of other tags (0.8 s a rebuild at 1,256 posts).
+    root = make_project(tmp_path / "project")
+    add_posts(root, 9, tags=lambda day: ["odd" if day % 2 else "even", "all"])
+    run(root, root / "site")
+    edit(root / "content/posts/extra-2.md", "Text 2.", "Text two, edited.")
+    cache = RenderCache(root / "build" / CACHE_FOLDER)
+    run(root, root / "site", cache)
+    tag_pages = {owner for owner, kind in cache.computed if kind == "post-page" and owner.startswith("tags/")}
+    # Two posts a page, newest first: extra-2 is on page 2 of `even` (8 6 | 4 2) and page 4 of `all`.
+    assert tag_pages == {"tags/even/page/2/index.html", "tags/all/page/4/index.html"}
+    assert files(root / "site") == clean_site(root, tmp_path / "clean")
+
+
+@pytest.mark.parametrize("template, text", [
+    ("tag.html", "{% for p in paginator.posts %}[{{ p.title }} after {{ p.next.title if p.next }}]{% endfor %}"),
+    ("feed.xml", "<feed>{% for p in posts %}<e>{{ p.title }} before {{ p.prev.title if p.prev }}</e>{% endfor %}</feed>\n"),
+    ("tag.html", "{% for p in paginator.posts %}[{{ p.title }}]{% endfor %}|{% for p in tag.posts %}{{ p.title }};{% endfor %}"),
+    ("feed.xml", "<feed>{% if tag is defined %}{% for p in tag.posts %}{{ p.title }};{% endfor %}{% endif %}</feed>\n"),
+], ids=["tag-page-reads-neighbours", "feed-reads-neighbours", "tag-page-reads-tag-posts", "feed-reads-tag-posts"])
+def test_a_list_template_that_reads_a_posts_neighbours_or_all_the_tags_posts_follows_their_edits(tmp_path, template, text):
+    root = make_project(tmp_path / "project")
+    (root / "templates" / template).write_text(text, encoding="utf-8")
+    with (root / "runpost.toml").open("a", encoding="utf-8") as settings:
+        settings.write("feed_limit = 1\n")          # a tag's feed shows its newest post; tag.posts, all of them
+    add_posts(root, 7, tags=lambda day: ["odd" if day % 2 else "even", "all"])
+    run(root, root / "site")
+    # Extra 2: on no page of `odd` but a neighbour of 1 and 3, which are; on the third page of `all`.
+    # Extra 6: in no feed (one post each) but the neighbour of 7, the newest of `odd`'s and `all`'s.
+    edited = 6 if template == "feed.xml" else 2
+    edit(root / f"content/posts/extra-{edited}.md", f"title: Extra {edited}", f"title: Renamed {edited}")
+    run(root, root / "site")
     assert files(root / "site") == clean_site(root, tmp_path / "clean")
 
 

@@ -14,7 +14,7 @@ import posixpath
 import traceback
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jinja2
 import jinja2.meta
@@ -247,11 +247,19 @@ class ListPageKeys:
             return None
         scalars = {field: value for field, value in paginator.items() if field != "posts"}
         shown_tag = {field: value for field, value in (tag or {}).items() if field != "posts"}
-        # A tag page's template sees all the tag's posts (`tag.posts`), not only its page's.
-        shown = tag["posts"] if tag else paginator["posts"]
+        # A tag page's template that reads `tag.posts` sees all the tag's posts, not only its page's.
+        every = tag and not reads_only_its_post(env, name, self.site_key, site_wide=frozenset({TAG_POSTS}))
+        shown = tag["posts"] if every else paginator["posts"]
+        views = self._views(env, name)
         parts = ("list-page", self.site_key, self.site, name, page, scalars, shown_tag,
-                 [self.of_post[view.url] for view in paginator["posts"]], [self.of_post[view.url] for view in shown])
+                 [views(view) for view in paginator["posts"]], [views(view) for view in shown])
         return self.cache.same("list-page-key", page["url"], parts, lambda: key(*parts))   # as post_page_keys
+
+    def _views(self, env: jinja2.Environment, name: str) -> Callable[[PostView], Any]:
+        """What keys a listed post: its view's digest, with its neighbours' if the template may read them."""
+        if reads_only_its_post(env, name, self.site_key, site_wide=frozenset({NEIGHBOURS})):
+            return lambda view: self.of_post[view.url][0]
+        return lambda view: self.of_post[view.url]
 
     def feed_key(self, env: jinja2.Environment, page: dict, posts: list[PostView], tag: dict | None) -> str | None:
         """A feed's key, where feed.xml never names the site-wide `tags`: its `posts` are the feed's
@@ -260,8 +268,10 @@ class ListPageKeys:
         if not reads_only_its_post(env, "feed.xml", self.site_key, site_wide=frozenset({"tags"})):
             return None
         shown_tag = {field: value for field, value in (tag or {}).items() if field != "posts"}
-        parts = ("feed", self.site_key, self.site, page, shown_tag, [self.of_post[view.url][0] for view in posts],
-                 [self.of_post[view.url][0] for view in (tag or {}).get("posts", [])])
+        every = tag and not reads_only_its_post(env, "feed.xml", self.site_key, site_wide=frozenset({TAG_POSTS}))
+        views = self._views(env, "feed.xml")
+        parts = ("feed", self.site_key, self.site, page, shown_tag, [views(view) for view in posts],
+                 [views(view) for view in tag["posts"]] if every else [])
         return self.cache.same("list-page-key", page["url"], parts, lambda: key(*parts))
 
 
@@ -507,6 +517,43 @@ def names_any(env: jinja2.Environment, name: str, variables: set[str]) -> bool |
     return False
 
 
+# A name that stands for `tag.posts` among a template's names: a tag page that reads only the tag's
+# name, URL and count (and its paginator) shows only its own page's posts, so only theirs key it.
+TAG_POSTS = "tag.posts"
+_TAG_FIELDS = frozenset({"name", "url", "count"})
+
+
+def _reads_tag_posts(tree: jinja2.nodes.Template) -> bool:
+    """Whether `tag` appears other than as tag.name, tag.url, tag.count (or ["name"]...) or `tag is ...`."""
+    nodes = jinja2.nodes
+    safe = {id(found.node) for found in tree.find_all(nodes.Getattr) if found.attr in _TAG_FIELDS}
+    safe |= {id(found.node) for found in tree.find_all(nodes.Getitem)
+             if isinstance(found.arg, nodes.Const) and found.arg.value in _TAG_FIELDS}
+    safe |= {id(found.node) for found in tree.find_all(nodes.Test)}
+    return any(name.name == "tag" and name.ctx == "load" and id(name) not in safe for name in tree.find_all(nodes.Name))
+
+
+# A name that stands for a listed post's neighbours (`post.prev`, `post.next`) among a template's names:
+# a list page or feed that never reads them is keyed by its posts' own views only, and an edit does
+# not template again every tag page that lists one of the edited post's neighbours.
+NEIGHBOURS = "post.prev"
+_NEIGHBOUR_FIELDS = frozenset({"prev", "next"})
+
+
+def _reads_neighbours(tree: jinja2.nodes.Template) -> bool:
+    """Whether the template may read a post's prev or next: `x.prev` or `x["next"]` on anything but
+    `paginator` (whose prev and next are page URLs), a subscript it cannot read, or the attr filter."""
+    nodes = jinja2.nodes
+    paginator = lambda node: isinstance(node, nodes.Name) and node.name == "paginator"
+    if any(found.attr in _NEIGHBOUR_FIELDS and not paginator(found.node) for found in tree.find_all(nodes.Getattr)):
+        return True
+    if any(not isinstance(found.arg, nodes.Const) or (found.arg.value in _NEIGHBOUR_FIELDS and not paginator(found.node))
+           for found in tree.find_all(nodes.Getitem)):
+        return True
+    return any(found.name in ("attr", "map", "sort", "groupby", "selectattr", "rejectattr", "sum", "unique", "min", "max")
+               for found in tree.find_all(nodes.Filter))
+
+
 # A template's source -> the names it uses and the templates it references (None: it does not
 # compile). Parsing and compiling a template to find them cost about as much as rendering a
 # small page, and every build asks for each page template: answered once per source and process.
@@ -523,6 +570,10 @@ def _analysed(env: jinja2.Environment, source: str) -> tuple[frozenset[str], tup
         try:
             tree = env.parse(source)
             named = frozenset(jinja2.meta.find_undeclared_variables(tree))  # compiles: an unknown filter raises here
+            if "tag" in named and _reads_tag_posts(tree):
+                named |= {TAG_POSTS}
+            if _reads_neighbours(tree):
+                named |= {NEIGHBOURS}
             _ANALYSED[found] = named, tuple(jinja2.meta.find_referenced_templates(tree))
         except jinja2.TemplateError:
             _ANALYSED[found] = None
