@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import stat
 import time
 from collections import Counter
 from dataclasses import replace
@@ -109,12 +110,35 @@ def check_templates(config: Config) -> None:
         if folder.parent == config.root:
             errors.extend(symlink_errors(folder, roots, "template"))
             # Every template is read for the render cache's key: a pipe would hang the build (and serve).
-            for parent, _, names in os.walk(folder, followlinks=True):
-                for name in names:
-                    path = Path(parent, name)
-                    if path.exists() and not path.is_file():
-                        errors.add(BuildError(Location(path), "not a regular file (a pipe or a device?); remove it"))
+            errors.extend(BuildError(Location(path), "not a regular file (a pipe or a device?); remove it")
+                          for path in _special_files(folder))
     errors.raise_if_any()
+
+
+def _special_files(folder: Path) -> list[Path]:
+    """Pipes, sockets and devices under `folder`, following linked folders as Jinja's loader does,
+    each folder once (`_default -> .` links back to where it is)."""
+    found, seen, pending = [], set(), [folder]
+    while pending:
+        current = pending.pop()
+        try:
+            status = current.stat()
+            entries = list(os.scandir(current)) if stat.S_ISDIR(status.st_mode) else []
+        except OSError:
+            continue
+        if (status.st_dev, status.st_ino) in seen:
+            continue
+        seen.add((status.st_dev, status.st_ino))
+        for entry in entries:
+            try:
+                mode = os.stat(entry.path).st_mode
+            except OSError:       # a link to nothing: the loader reports what it cannot read
+                continue
+            if stat.S_ISDIR(mode):
+                pending.append(Path(entry.path))
+            elif not stat.S_ISREG(mode):
+                found.append(Path(entry.path))
+    return sorted(found)
 
 
 def render_all_markdown(posts: list[Post], config: Config, cache: RenderCache, errors: ErrorCollector) -> list[Post]:

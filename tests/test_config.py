@@ -143,3 +143,13 @@ def test_a_pipe_among_the_templates_is_an_error_not_a_hang(site_dir):
     os.mkfifo(site_dir / "templates/unused.html")
     result = run_build(cwd=site_dir, timeout=60)
     assert result.returncode == 1 and "templates/unused.html: error: not a regular file" in result.stderr, result.stderr
+
+
+def test_folders_linked_back_into_templates_are_walked_once(site_dir):
+    # `_default -> .` and `partials -> .` (as Hugo themes link them): the check for pipes walked for ever.
+    from conftest import run_build
+    (site_dir / "templates").mkdir(exist_ok=True)
+    (site_dir / "templates/a").symlink_to(".")
+    (site_dir / "templates/b").symlink_to(".")
+    result = run_build(cwd=site_dir, timeout=60)
+    assert result.returncode == 0, result.stderr
