@@ -206,6 +206,8 @@ def test_summary_divider_survives_the_raw_html_policy_outside_code():
     ("Intro line one.\n<!--more-->\nRest of the post.\n", "<p>Intro line one.</p>\n<!--more-->\n<p>Rest of the post.</p>"),
     ("> A quote.\n<!--more-->\nAfter.\n", "<blockquote>\n<p>A quote.</p>\n</blockquote>\n<!--more-->\n<p>After.</p>"),
     ("Intro <!--more--> inline.\n", "<p>Intro <!--more--> inline.</p>"),
+    # Indented, it stays in its list item: the list was split in two.
+    ("1. Install it\n2. Configure it\n   <!--more-->\n3. Run it\n", "<ol>\n<li>Install it</li>\n<li>Configure it\n    <!--more--></li>\n<li>Run it</li>\n</ol>"),
 ])
 def test_a_summary_divider_on_its_own_line_ends_the_paragraph_or_quote_above_as_in_goldmark(body, expected):
     html = render_markdown(make_post(body), type("Config", (), {"raw_html": False})()).html

@@ -58,8 +58,8 @@ def render_markdown(post: Post, config: Config) -> Post:
 def _mark_summary_divider(body: str) -> str:
     """The first `<!--more-->` outside code, as a token.
 
-    On a line of its own it is an HTML block, as in goldmark: it ends the paragraph or quote
-    above it. The token is text, so it is set apart by blank lines; else `Intro.` + divider +
+    On a line of its own, at its start, it is an HTML block, as in goldmark: it ends the paragraph,
+    quote or list above it. The token is text, so it is set apart by blank lines; else `Intro.` + divider +
     `---` was read as a heading and the paragraphs on either side as one. Not under a line of
     raw HTML, where it is part of that HTML block."""
     position = 0
@@ -70,8 +70,8 @@ def _mark_summary_divider(body: str) -> str:
             line_start = body.rfind("\n", 0, position) + 1
             line_end = len(body) if (found := body.find("\n", end)) < 0 else found
             above = body[body.rfind("\n", 0, max(line_start - 1, 0)) + 1:max(line_start - 1, 0)]
-            alone = len(body[line_start:position]) <= 3 and not body[line_start:position].strip(" ") \
-                and not body[end:line_end].strip()
+            # At the line's start only: indented, it continues a list item or a definition (as in goldmark).
+            alone = line_start == position and not body[end:line_end].strip()
             if alone and above.strip() and not above.lstrip().startswith("<"):
                 return body[:line_start] + "\n" + _DIVIDER_TOKEN + "\n\n" + body[line_end + 1:]
             return body[:position] + _DIVIDER_TOKEN + body[end:]
