@@ -279,6 +279,10 @@ def test_a_fence_with_options_and_no_language_has_no_language_as_in_hugo():
     ("py { .a }", ("py", {"class": "a"})),
     ("{r, echo=FALSE, fig.width=6}", ("r", {"echo": "FALSE", "fig.width": "6"})),   # R Markdown, blogdown
     ("{#x}", ("", {"id": "x"})),
+    # Read so before, and still (found by review):
+    ("{python} {exec=true}", ("python", {"exec": "true"})),
+    ("{.python} {exec=true}", ("python", {"exec": "true"})),
+    ("{=html}", ("=html", {})),                                                # pandoc's raw block, shown as code
 ])
 def test_pandoc_goldmark_and_r_markdown_fence_attributes_are_read(info, expected):
     from runpost.markup.codeblocks import parse_fence_info

@@ -21,7 +21,13 @@ def parse_fence_info(info: str) -> tuple[str, dict[str, str]]:
     Raises ValueError for options it cannot read.
     """
     text = info.strip()
-    if text.startswith("{") and text.endswith("}") and text.count("{") == 1:
+    # {python} {exec=true}, {.python} {exec=true}: the language in braces, then the options.
+    braced = re.match(r"^\{\s*\.?([^\s{}=]+)\s*\}\s*(\{(.*)\})?\s*$", text, re.S)
+    if braced and braced.group(2):
+        language, attributes = braced.group(1), braced.group(3)
+    elif text.startswith("{=") and text.endswith("}"):
+        return text[1:-1].strip(), {}    # pandoc's raw block ({=html}): shown as code, as before
+    elif text.startswith("{") and text.endswith("}") and text.count("{") == 1:
         # All in braces: Hugo's ``` {linenos=true}, pandoc's {.python .numberLines} and R Markdown's
         # {r, echo=FALSE, fig.width=6}, whose first word (or first class) is the language.
         attributes = text[1:-1]
