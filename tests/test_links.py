@@ -215,6 +215,12 @@ def test_an_svg_xlink_and_a_style_url_work_under_a_sub_path(tmp_path):
     assert finish_text("posts/x/index.html", page) == (
         '<svg><use xlink:href="../../icons.svg#x"></use></svg><div style="background: url(../../a.png)"></div>'
         '<td background="../../b.png"></td>')
+    # What the link check reads in a style, the rewrite reads too (quoted with a space or a parenthesis, URL()).
+    styles = ("<i style='background: url(\"/a b.png\")'></i><i style=\"background: url('/a(1).png')\"></i>"
+              '<i style="background: URL(/c.png)"></i>')
+    assert finish_text("posts/x/index.html", styles) == (
+        "<i style='background: url(\"../../a b.png\")'></i><i style=\"background: url('../../a(1).png')\"></i>"
+        '<i style="background: url(../../c.png)"></i>')
 
 
 def test_an_anchor_at_a_posts_old_address_is_looked_for_on_the_post(site_dir):

@@ -18,7 +18,8 @@ from urllib.parse import SplitResult, quote, urlsplit
 
 from .html_tags import Tag, attributes, read_tags, start_tags, unescape_attribute
 
-_CSS_URL = re.compile(r"""url\(\s*(["']?)(/[^)"'\s]*)\1\s*\)""")
+# A site path in CSS's url(): quoted, it may hold spaces and parentheses (`url("/a (1).png")`); any case.
+_CSS_URL = re.compile(r"""url\(\s*(?:(")(/[^"]*)"|(')(/[^']*)'|()(/[^)"'\s]*))\s*\)""", re.IGNORECASE)
 # Rewritten and link-checked (xlink:href: SVG 1.1's href; background: <body>'s and <td>'s image),
 # as are the url()s of a style attribute.
 _SITE_URL_ATTRIBUTES = frozenset({"href", "src", "poster", "srcset", "data", "xlink:href", "background"})
@@ -279,7 +280,11 @@ def _requoted(value: str) -> str:
 
 
 def rewrite_css(css: str, convert: Callable[[str], str]) -> str:
-    return _CSS_URL.sub(lambda m: f"url({m.group(1)}{convert(m.group(2))}{m.group(1)})", css)
+    def one(match: re.Match) -> str:
+        quote, path = next((match.group(index), match.group(index + 1)) for index in (1, 3, 5)
+                           if match.group(index + 1) is not None)
+        return f"url({quote}{convert(path)}{quote})"
+    return _CSS_URL.sub(one, css)
 
 
 def _srcset_spans(value: str) -> list[tuple[int, int]]:
