@@ -99,7 +99,7 @@ def _dead_pid() -> int:
 
 def test_clean_leftovers_removes_only_temp_folders(tmp_path):
     build, dead = tmp_path / "build", _dead_pid()
-    for name in ("p", f"p.tmp-{dead}-0123abcd", f"q.tmp-old-{dead}-89abcdef", "r.tmp-0123abcd", ".preview/x",
+    for name in ("p", f"p.tmp-{dead}-0123abcd", f"q.tmp-old-{dead}-89abcdef", ".preview/x",
                  f".preview/x-1.tmp-{dead}-00000000"):
         (build / name).mkdir(parents=True)
     (build / "p" / f"manifest.json.tmp-{dead}-0123abcd").write_text("{")
@@ -117,6 +117,8 @@ def test_clean_leftovers_never_removes_a_users_files_or_a_running_builds_tempora
     (build / "photos.tmp-2024" / "img.jpg").write_text("p")
     (build / "thesis.tmp-final.docx").write_text("a")
     (build / "notes.tmp-12").mkdir()
+    (build / "notes.tmp-20241201").write_text("a date")          # reads as the older versions' random part
+    (build / "photos.tmp-cafebabe").mkdir()
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         (build / f"post.tmp-{live.pid}-0123abcd").mkdir()
@@ -127,7 +129,8 @@ def test_clean_leftovers_never_removes_a_users_files_or_a_running_builds_tempora
         live.kill()
         live.wait()
     assert sorted(path.name for path in build.iterdir()) == \
-        ["notes.tmp-12", "p", "photos.tmp-2024", f"post.tmp-{live.pid}-0123abcd", "thesis.tmp-final.docx"]
+        ["notes.tmp-12", "notes.tmp-20241201", "p", "photos.tmp-2024", "photos.tmp-cafebabe",
+         f"post.tmp-{live.pid}-0123abcd", "thesis.tmp-final.docx"]
     assert (build / "p" / "memo" / f"entry.pkl.tmp-{live.pid}").exists()
 
 

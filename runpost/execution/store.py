@@ -157,9 +157,10 @@ def temp_name(name: str, kind: str = "") -> str:
     return f"{name}{TEMP_MARKER}{kind}{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
-# A temporary runpost names (temp_name, `.tmp-<random>` of older versions; in memo/, memo_store's
-# `.tmp-<pid>`) and nothing else: --build-dir may be a folder of the user's with `notes.tmp-1.txt`.
-_LEFTOVER = re.compile(r".+\.tmp-(?:old-)?(?:(?P<pid>\d+)-[0-9a-f]{8}|[0-9a-f]{8})")
+# A temporary runpost names (temp_name; in memo/, memo_store's `.tmp-<pid>`) and nothing else:
+# --build-dir may be a folder of the user's with `notes.tmp-1.txt` or `notes.tmp-20241201`. (Older
+# versions' `.tmp-<random>` names are left alone: a date or a word of hex reads the same.)
+_LEFTOVER = re.compile(r".+\.tmp-(?:old-)?(?P<pid>\d+)-[0-9a-f]{8}")
 _MEMO_LEFTOVER = re.compile(r".+\.tmp-(?P<pid>\d+)")
 
 
