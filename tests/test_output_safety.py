@@ -245,6 +245,21 @@ def test_a_hidden_folder_of_someone_elses_is_refused_even_empty_or_new(world, ou
     assert tree(world["root"]) == before
 
 
+def test_a_hidden_folder_beside_a_project_that_lives_in_one_is_refused_even_forced(tmp_path):
+    # Project in ~/.config/blog: `--output ../nvim --force` replaced ~/.config/nvim (found by review).
+    home = tmp_path / "home"
+    write(home / ".config/nvim/init.vim", "set number\n")
+    blog = home / ".config/blog"
+    write(blog / "runpost.toml", 'title = "B"\n')
+    write(blog / "content/posts/a.md", POST)
+    before = tree(home / ".config/nvim")
+    for output in ("../nvim", "../fresh", ".site/.ssh"):
+        result = run(blog, "--output", output, "--force", home=home)
+        assert result.returncode == 2 and "a hidden folder" in result.stderr, (output, result.stderr)
+    assert tree(home / ".config/nvim") == before and not (home / ".config/fresh").exists()
+    assert run(blog, "--output", ".site", home=home).returncode == 0     # the project's own hidden output
+
+
 def test_a_marked_site_that_became_a_repository_is_refused(world):
     # A gh-pages clone in site/: a build replaced the folder, .git and all, without a word.
     blog = world["blog"]

@@ -41,7 +41,12 @@ def check_output_folder(output_dir: Path, root: Path, sources: list[Path], force
     # `--output ~/.ssh` got a site, and a later build replaced the key the user had put there since.
     # The project's own `.site` is refused only when it holds what runpost did not write (below).
     hidden = _hidden_in(output, root.resolve())
-    if hidden and (root.resolve() not in Path(hidden).parents or Path(hidden).name.lower() in _TOOLS_FOLDERS):
+    outside = root.resolve() not in output.parents
+    if outside and not hidden:       # beside a project that itself lives in one (~/.config/blog -> ~/.config/nvim)
+        hidden = next((str(Path(*output.parts[:index + 1])) + "/" for index in range(1, len(output.parts))
+                       if output.parts[index].startswith(".")), "")
+    below = output.parts[len(root.resolve().parts):] if not outside else ()
+    if hidden and (outside or any(part.lower() in _TOOLS_FOLDERS for part in below)):
         raise UsageError(f"refusing to use '{output_dir}' as the output folder: it is inside '{hidden}', a hidden "
                          "folder (such as .git, .github, .venv or ~/.ssh), which even --force does not replace")
     if not output.exists():
