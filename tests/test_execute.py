@@ -530,7 +530,9 @@ def test_killed_run_leftovers_are_ignored_and_cleaned(site):
     post = write_post(site / "p", COUNTED.format(name="run") + "print(1)")
     build(post, site)
     # A builder killed mid-swap: the complete new folder still has its temp name, the old one is gone.
-    os.rename(site / "build" / "p", site / "build" / f"p{cache.TEMP_MARKER}12345678")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    os.rename(site / "build" / "p", site / "build" / f"p{cache.TEMP_MARKER}{dead.pid}-12345678")
     results = build(post, site).results
     assert results.executed and calls(site) == ["run", "run"]
     assert sorted(path.name for path in (site / "build").iterdir()) == ["p"]
@@ -745,7 +747,14 @@ def test_a_param_value_runpost_cannot_store_is_an_error_not_an_internal_one(site
     'os.write(EVENTS, b\'{"event": "start", "index": 99}\\n\')',
     'os.write(EVENTS, b"[1]\\n")',
     'import sys; sys.set_int_max_str_digits(0); runpost.publish("v", 10 ** 5000)',
-], ids=["not-json", "done-without-values", "start-of-no-block", "not-an-object", "int-of-5001-digits"])
+    # Fields of the wrong type (found by review):
+    'os.write(EVENTS, b\'{"event": "done", "values": {}, "memo": [], "environment": 5, "memo_reused": 5}\\n\')',
+    'os.write(EVENTS, b\'{"event": "done", "values": {}, "memo": [5], "environment": {}, "memo_reused": 0}\\n\')',
+    'os.write(EVENTS, b\'{"event": "end", "stdout": 5, "seconds": 1}\\n\')',
+    'os.write(EVENTS, b\'{"event": "end", "stdout": "x", "seconds": 1, "figures": 5}\\n\')',
+    'os.write(EVENTS, b\'{"event": "done", "values": {}, "memo": [{"key": "../../x"}], "environment": {}, "memo_reused": 0}\\n\')',
+], ids=["not-json", "done-without-values", "start-of-no-block", "not-an-object", "int-of-5001-digits",
+        "environment-a-number", "memo-entry-a-number", "stdout-a-number", "figures-a-number", "memo-key-a-path"])
 def test_what_a_posts_code_sends_down_runposts_pipe_is_an_error_at_the_block_not_an_internal_one(site, code):
     # The event pipe is an inherited descriptor of the kernel: code may write to it, by mistake or not.
     events = ("import os, stat\nEVENTS = next(fd for fd in range(3, 64) if os.path.exists(f'/proc/self/fd/{fd}') "

@@ -347,8 +347,7 @@ def garbled(current: Cell, error: Exception) -> BuildError:
 def _follow(event: dict[str, Any], current: Cell, cells: tuple[Cell, ...], outputs: list, figures: list,
             plan: Plan, config: Config, reporter: Reporter) -> tuple[Cell, KernelRun | None]:
     """One event: (the block running now, the run when the kernel is done, else None)."""
-    if not isinstance(event, dict):
-        raise TypeError(f"an event is a JSON object, not {type(event).__name__}")
+    _check_shape(event)
     kind = event["event"]
     if kind == "start":
         if not 0 <= event["index"] < len(cells):
@@ -368,11 +367,42 @@ def _follow(event: dict[str, Any], current: Cell, cells: tuple[Cell, ...], outpu
     elif kind == "error":
         raise code_error(plan.post, event)
     elif kind == "done":
-        if not (isinstance(event["values"], dict) and isinstance(event["memo"], list)):
-            raise TypeError("a done event's values are a JSON object and its memo a list")
         return current, KernelRun(outputs, figures, event["values"], event["memo"], event["environment"],
                                   event["memo_reused"])
     return current, None
+
+
+def _check_shape(event: Any) -> None:
+    """TypeError unless the fields runpost reads of an event have the types the kernel writes."""
+    def holds(value: Any, kind: Any, name: str) -> None:
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            raise TypeError(f"{name} is {type(value).__name__}")
+
+    holds(event, dict, "an event")
+    kind = event.get("event")
+    if kind == "start":
+        holds(event["index"], int, "start's index")
+    elif kind == "end":
+        holds(event["stdout"], str, "end's stdout")
+        holds(event["seconds"], (int, float), "end's seconds")
+        holds(event.get("figures", []), list, "end's figures")
+        for figure in event.get("figures", []):
+            holds(figure, dict, "a figure")
+            holds(figure.get("path"), str, "a figure's path")
+            holds(figure.get("alt", ""), str, "a figure's alt")
+    elif kind == "done":
+        holds(event["values"], dict, "done's values")
+        holds(event["environment"], dict, "done's environment")
+        holds(event["memo_reused"], int, "done's memo_reused")
+        holds(event["memo"], list, "done's memo")
+        for entry in event["memo"]:
+            holds(entry, dict, "a memo entry")
+            if not (isinstance(entry.get("key"), str) and re.fullmatch(r"[0-9a-f]{8,128}", entry["key"])):
+                raise ValueError("a memo entry's key is not one runpost makes")
+    elif kind in ("warning", "error", "call"):
+        pass                      # read with their own defaults (code_error, call_progress)
+    else:
+        raise ValueError(f"no event is called {str(kind)[:40]!r}")
 
 
 def call_progress(post_name: str, event: dict[str, Any]) -> str:
