@@ -440,4 +440,14 @@ def test_a_file_name_with_control_characters_cannot_forge_error_lines_or_drive_t
     assert result.returncode == 1
     assert "\x1b" not in result.stderr and "\x07" not in result.stderr
     assert not any(line.startswith("fake.md") for line in result.stderr.splitlines()), result.stderr
-    assert "a\\x1b[2J\\x1b]0;pwned\\x07b\\nfake.md:1:1: error: FORGED.md:" in result.stderr
+    assert "a\\x1b[2J\\x1b]0;pwned\\x07b\\nfake.md:1:1: error: FORGED.md: error: the name holds control characters" \
+        in result.stderr
+    # A bundle so named never runs its code (its progress lines quote its name) nor gets a page;
+    # a file that is not a post says its name escaped in the warning's text too.
+    bundle = site_dir / "content/posts" / "b\x1b[31mred\nforged.md:1:1: error: x"
+    bundle.mkdir()
+    (bundle / "index.md").write_text("---\ntitle: B\ndate: 2020-01-01\nslug: ok\n---\n```python {exec=true}\nprint(1)\n```\n")
+    (site_dir / "content/posts" / "c\nforged.md:1:1: error: spoof.markdown").write_text("x")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1 and "\x1b" not in result.stderr
+    assert not any(line.startswith("forged.md") for line in result.stderr.splitlines()), result.stderr

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import Config
-from ..errors import BuildError, BuildErrors, ErrorCollector, Location
+from ..errors import BuildError, BuildErrors, ErrorCollector, Location, shown_name
 from .confine import allowed_roots, check_inside, is_inside, outside_error
 from .frontmatter import parse_front_matter
 from .slugs import post_segment
@@ -53,6 +53,13 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
             collected.raise_if_any()
         return []
     for path, bundle in find_post_files(config.content_dir):
+        name = (bundle or path).name
+        if shown_name(name) != name:
+            # A newline or an escape sequence in the name would reach the terminal (progress lines,
+            # messages quoting the name) and the page's URL: never a name a post means to have.
+            collected.add(BuildError(Location(bundle or path), "the name holds control characters "
+                                     "(a newline, an escape sequence): rename it"))
+            continue
         try:
             posts.append(read_post(path, bundle, roots, parse or parse_post, read))
         except BuildError as error:
@@ -165,7 +172,7 @@ def stray_markdown(content_dir: Path) -> list[tuple[Path, str]]:
                 found.append((path, f"not under {content_dir.name}/posts/, so not published"))
             elif here == posts_dir or (here.parent == posts_dir and stem == "index"):
                 if not name.endswith(".md"):
-                    found.append((path, f"not published: runpost reads posts from .md files (rename it {stem}.md)"))
+                    found.append((path, f"not published: runpost reads posts from .md files (rename it {shown_name(stem)}.md)"))
             else:
                 found.append((path, f"not published: a post is {content_dir.name}/posts/<name>.md or "
                                     f"{content_dir.name}/posts/<name>/index.md, with no folder in between"))
