@@ -93,3 +93,13 @@ def test_pillows_decompression_bomb_warning_is_not_printed_among_the_builds_line
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
                             cwd=Path(__file__).parent.parent)
     assert result.returncode == 0 and "exceeds limit" not in result.stderr, result.stderr
+
+
+def test_a_png_with_an_exif_orientation_is_sized_as_shown(tmp_path):
+    # Its WebP copies were turned upright and its <img> kept the stored size (found by review).
+    Image = __import__("pytest").importorskip("PIL.Image")
+    stored = Image.new("RGB", (160, 90))
+    exif = stored.getexif()
+    exif[0x0112] = 6
+    stored.save(tmp_path / "shot.png", exif=exif)
+    assert image_size(tmp_path / "shot.png") == (90, 160)

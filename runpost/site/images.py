@@ -96,7 +96,9 @@ def image_size(file: Path) -> tuple[int, int] | None:
             head = stream.read(64 * 1024)
     except OSError:
         return None
-    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+    # A PNG with an EXIF block (eXIf, before its pixels) may be turned: Pillow reads its orientation.
+    exif = b"eXIf" in head[:head.find(b"IDAT") if b"IDAT" in head else len(head)]
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR" and not exif:
         width, height = struct.unpack(">II", head[16:24])
         dpi = _png_dpi(head)
         if dpi and dpi > CSS_PIXELS_PER_INCH:
