@@ -58,7 +58,8 @@ def test_a_repository_keys_and_credentials_in_static_are_never_published(site_di
     # static/.git/config with a token in its remote URL, a vendored clone, .env: all were copied.
     static = site_dir / "static"
     for name in (".git/config", "vendor/lib/.git/HEAD", ".ssh/id_rsa", ".env", ".env.production", ".htpasswd",
-                 "deep/.netrc", ".well-known/security.txt", "vendor/lib/lib.js", ".nojekyll-like"):
+                 "deep/.netrc", ".well-known/security.txt", "vendor/lib/lib.js", ".nojekyll-like",
+                 ".ENV", ".envrc", ".env.d/app", ".pgpass", ".docker/config.json", "keys/id_rsa", "id_ed25519.pub"):
         (static / name).parent.mkdir(parents=True, exist_ok=True)
         (static / name).write_text(f"{SECRET}\n" if "well-known" not in name and "lib.js" not in name else "ok\n")
     result = run_build(cwd=site_dir)

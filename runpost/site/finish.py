@@ -172,10 +172,13 @@ def static_files(config: Config) -> dict[str, Path]:
 
 # What a static folder may hold that is never for readers: a repository (a vendored clone's history,
 # a remote URL with a token), keys, credentials. Other dot-files (.well-known/, .nojekyll) are published.
-_PRIVATE_FOLDERS = frozenset({".git", ".hg", ".svn", ".ssh", ".gnupg", ".aws"})
-_PRIVATE_FILES = frozenset({".env", ".htpasswd", ".netrc", ".npmrc", ".pypirc", ".git-credentials"})
+_PRIVATE_FOLDERS = frozenset({".git", ".hg", ".svn", ".ssh", ".gnupg", ".aws", ".docker", ".kube", ".env.d"})
+_PRIVATE_FILES = frozenset({".env", ".envrc", ".htpasswd", ".netrc", ".npmrc", ".pypirc", ".pgpass",
+                            ".git-credentials", ".bash_history", ".zsh_history", ".python_history"})
+_KEY_FILES = ("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519")
 
 
 def private(relative: Path) -> bool:
-    return any(part in _PRIVATE_FOLDERS for part in relative.parts[:-1]) or relative.name in _PRIVATE_FILES \
-        or relative.name.startswith(".env.") or relative.name in _PRIVATE_FOLDERS
+    name = relative.name.lower()
+    return any(part.lower() in _PRIVATE_FOLDERS for part in relative.parts) or name in _PRIVATE_FILES \
+        or name.startswith(".env.") or name.startswith(_KEY_FILES)
