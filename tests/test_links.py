@@ -200,11 +200,13 @@ def test_raw_html_style_urls_svg_xlink_and_background_images_are_checked_at_thei
             "<div style='background: url(\"here.png\") no-repeat, url(/posts/p/here.png)'>b</div>\n"
             '<svg><symbol id="dot"></symbol><use xlink:href="#dot"></use><use xlink:href="/icons.svg#x"></use></svg>\n'
             '<table><tr><td background="/bg.png">c</td></tr></table>\n'
-            '<div style="background: url(data:image/gif;base64,R0lGOD)">d</div>\n')
+            '<div style="background: url(data:image/gif;base64,R0lGOD)">d</div>\n'
+            '<div style="background: url(&quot;/quoted.png&quot;)">e</div>\n')
     assert build_errors(tmp_path, body) == [
         "5:47: error: '/posts/p/gone.png' does not exist in the site",
         "7:78: error: '/icons.svg#x' does not exist in the site",
         "8:28: error: '/bg.png' does not exist in the site",
+        "10:35: error: '/quoted.png' does not exist in the site",
     ]
 
 
@@ -252,6 +254,10 @@ def test_a_url_without_a_leading_slash_is_from_the_sites_root_as_in_hugo(site_di
     assert result.returncode == 0, result.stderr
     assert (site_dir / "site/blog/old-post/index.html").is_file()
     assert not (site_dir / "site/posts/blog").exists()
+    # One that climbs above the root is named as written, and as a url.
+    (site_dir / "content/posts/moved.md").write_text("---\ntitle: Moved\ndate: 2020-01-01\nurl: ../up/\n---\nText.\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1 and "error: url '../up/' leads above the site's root" in result.stderr, result.stderr
 
 
 def test_broken_link_in_markdown_shortcode_inner_text_is_checked(tmp_path):

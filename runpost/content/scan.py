@@ -574,7 +574,8 @@ _HTML_TARGET = re.compile(
     r"""\b(?:src|href|poster|srcset|action|formaction|background)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.I)
 # A style attribute's url()s: `<div style="background-image: url(/posts/x/a.png)">`.
 _HTML_STYLE = re.compile(r"""\bstyle\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
-_CSS_URL = re.compile(r"""url\(\s*(["']?)([^"')]*?)\1\s*\)""", re.I)
+# (Quoted as an attribute value may write the quotes: `url(&quot;/a.png&quot;)`.)
+_CSS_URL = re.compile(r"""url\(\s*(&quot;|&#0*34;|&#0*39;|&apos;|["']?)([^"')]*?)\1\s*\)""", re.I)
 # Shortcode parameters that name a page or file (figure's src and link, and a site's own shortcodes').
 LINK_PARAMETERS = ("src", "link", "attrlink")
 

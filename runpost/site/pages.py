@@ -365,17 +365,18 @@ def alias_pages(env: jinja2.Environment, context: dict, posts: list[Post], views
         for field, alias in old_addresses(post):
             where = post.meta.location_of(post.path, field)
             path = alias_output(alias, post.url)
+            named = f"alias '{alias}'" if field == "aliases" else f"url '{post.meta.url}'"    # as the author wrote it
             # A page or file where it goes or where it needs a folder (`/index.xml/` would turn the
             # feed into a folder), or another alias's file, or a folder another alias needs.
             clash = next((place for place in [path, *folders_of(path)] if place in taken or place in owners
                           or place == MARKER), path if path in folders else None) if path else None
             if path is None:
-                errors.add(BuildError(where, f"alias '{alias}' leads above the site's root"))
+                errors.add(BuildError(where, f"{named} leads above the site's root"))
             elif clash:
                 other = (f"the alias of {Location(owners[clash].path)}" if clash in owners
                          else f"a folder the alias of {Location(folders[clash].path)} needs" if clash in folders
                          else "runpost's marker file" if clash == MARKER else "a page or file of the site")
-                errors.add(BuildError(where, f"alias '{alias}' would replace {other} (/{clash})"))
+                errors.add(BuildError(where, f"{named} would replace {other} (/{clash})"))
             else:
                 owners[path] = post
                 folders.update({place: post for place in folders_of(path)})
