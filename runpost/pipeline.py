@@ -117,28 +117,16 @@ def check_templates(config: Config) -> None:
 
 def _special_files(folder: Path) -> list[Path]:
     """Pipes, sockets and devices under `folder`, following linked folders as Jinja's loader does,
-    each folder once (`_default -> .` links back to where it is)."""
-    found, seen, pending = [], set(), [folder]
-    while pending:
-        current = pending.pop()
-        try:
-            status = current.stat()
-            entries = list(os.scandir(current)) if stat.S_ISDIR(status.st_mode) else []
-        except OSError:
-            continue
-        if (status.st_dev, status.st_ino) in seen:
-            continue
-        seen.add((status.st_dev, status.st_ino))
-        for entry in entries:
-            try:
-                mode = os.stat(entry.path).st_mode
-            except OSError:       # a link to nothing: the loader reports what it cannot read
-                continue
-            if stat.S_ISDIR(mode):
-                pending.append(Path(entry.path))
-            elif not stat.S_ISREG(mode):
-                found.append(Path(entry.path))
-    return sorted(found)
+    each once (uptodate.files_of, the one walker: `_default -> .` links back to where it is)."""
+    return sorted(Path(path) for path, entry in uptodate.files_of([folder]).items()
+                  if isinstance(entry, list) and not _regular(path))
+
+
+def _regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:           # gone since it was listed: the loader reports what it cannot read
+        return True
 
 
 def render_all_markdown(posts: list[Post], config: Config, cache: RenderCache, errors: ErrorCollector) -> list[Post]:

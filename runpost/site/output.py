@@ -42,13 +42,9 @@ def check_output_folder(output_dir: Path, root: Path, sources: list[Path], force
     # The project's own `.site` is refused only when it holds what runpost did not write (below).
     hidden = _hidden_in(output, root.resolve())
     outside = root.resolve() not in output.parents
-    if outside and not hidden:       # beside a project that itself lives in one (~/.config/blog -> ~/.config/nvim)
-        hidden = next((str(Path(*output.parts[:index + 1])) + "/" for index in range(1, len(output.parts))
-                       if output.parts[index].startswith(".")), "")
     below = output.parts[len(root.resolve().parts):] if not outside else ()
     if hidden and (outside or any(part.lower() in _TOOLS_FOLDERS for part in below)):
-        raise UsageError(f"refusing to use '{output_dir}' as the output folder: it is inside '{hidden}', a hidden "
-                         "folder (such as .git, .github, .venv or ~/.ssh), which even --force does not replace")
+        raise _hidden_refusal(output_dir, hidden)
     if not output.exists():
         parent = next(path for path in output_dir.parents if path.exists() or path.is_symlink())
         if not parent.is_dir():
@@ -59,8 +55,7 @@ def check_output_folder(output_dir: Path, root: Path, sources: list[Path], force
         raise UsageError(f"output '{output_dir}' exists and is not a folder")
     unmarked = any(output.iterdir()) and not (output / MARKER).is_file()
     if unmarked and hidden:
-        raise UsageError(f"refusing to use '{output_dir}' as the output folder: it is inside '{hidden}', a hidden "
-                         "folder (such as .git, .github, .venv or ~/.ssh), which even --force does not replace")
+        raise _hidden_refusal(output_dir, hidden)
     if force:
         return
     if unmarked:
@@ -120,12 +115,18 @@ def _never_allowed(output: Path, root: Path, sources: list[Path]) -> str:
 
 def _hidden_in(output: Path, root: Path) -> str:
     """The hidden folder (`.git`, `.github`, `.venv`, `~/.ssh`) that the resolved `output` is or is
-    inside, else "": anywhere on its path below the folders it shares with the project (a project
-    that itself lives in a hidden folder, `~/.blogs/mine`, may still replace its own output)."""
+    inside, else "": inside the project, below the project's folder (a project that itself lives in
+    a hidden folder, `~/.blogs/mine`, may still replace its own output); outside it, anywhere on its
+    path (`~/.config/nvim` beside `~/.config/blog`)."""
     parts = output.parts
-    shared = len(Path(os.path.commonpath([output, root])).parts)
-    hidden = next((index for index in range(shared, len(parts)) if parts[index].startswith(".")), None)
+    start = len(root.parts) if root in output.parents else 1
+    hidden = next((index for index in range(start, len(parts)) if parts[index].startswith(".")), None)
     return str(Path(*parts[:hidden + 1])) + "/" if hidden is not None else ""
+
+
+def _hidden_refusal(output_dir: Path, hidden: str) -> UsageError:
+    return UsageError(f"refusing to use '{output_dir}' as the output folder: it is inside '{hidden}', a hidden "
+                      "folder (such as .git, .github, .venv or ~/.ssh), which even --force does not replace")
 
 
 def _shown(folder: Path, root: Path) -> str:

@@ -246,14 +246,18 @@ class ListPageKeys:
         if not reads_only_its_post(env, name, self.site_key):
             return None
         scalars = {field: value for field, value in paginator.items() if field != "posts"}
-        shown_tag = {field: value for field, value in (tag or {}).items() if field != "posts"}
-        # A tag page's template that reads `tag.posts` sees all the tag's posts, not only its page's.
-        every = tag and not reads_only_its_post(env, name, self.site_key, site_wide=frozenset({TAG_POSTS}))
-        shown = tag["posts"] if every else paginator["posts"]
+        shown_tag, every = self._tag(env, name, tag)
         views = self._views(env, name)
         parts = ("list-page", self.site_key, self.site, name, page, scalars, shown_tag,
-                 [views(view) for view in paginator["posts"]], [views(view) for view in shown])
+                 [views(view) for view in paginator["posts"]], [views(view) for view in every or paginator["posts"]])
         return self.cache.same("list-page-key", page["url"], parts, lambda: key(*parts))   # as post_page_keys
+
+    def _tag(self, env: jinja2.Environment, name: str, tag: dict | None) -> tuple[dict, list[PostView]]:
+        """What a page shows of its tag: its fields but its posts, and all its posts ([] unless the
+        template reads `tag.posts`: then a tag page sees them all, not only its page's)."""
+        fields = {field: value for field, value in (tag or {}).items() if field != "posts"}
+        reads = tag and not reads_only_its_post(env, name, self.site_key, site_wide=frozenset({TAG_POSTS}))
+        return fields, tag["posts"] if reads else []
 
     def _views(self, env: jinja2.Environment, name: str) -> Callable[[PostView], Any]:
         """What keys a listed post: its view's digest, with its neighbours' if the template may read them."""
@@ -267,11 +271,10 @@ class ListPageKeys:
         posts (a template may read `tag.posts`) are all it shows."""
         if not reads_only_its_post(env, "feed.xml", self.site_key, site_wide=frozenset({"tags"})):
             return None
-        shown_tag = {field: value for field, value in (tag or {}).items() if field != "posts"}
-        every = tag and not reads_only_its_post(env, "feed.xml", self.site_key, site_wide=frozenset({TAG_POSTS}))
+        shown_tag, every = self._tag(env, "feed.xml", tag)
         views = self._views(env, "feed.xml")
         parts = ("feed", self.site_key, self.site, page, shown_tag, [views(view) for view in posts],
-                 [views(view) for view in tag["posts"]] if every else [])
+                 [views(view) for view in every])
         return self.cache.same("list-page-key", page["url"], parts, lambda: key(*parts))
 
 
