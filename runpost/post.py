@@ -181,3 +181,4 @@ class Site:
     links: dict[str, list[str]] = field(default_factory=dict)  # HTML page -> its URLs as written, before rewriting
     scripts: dict[str, list[str]] = field(default_factory=dict)  # HTML page -> URLs in it that could run script
     refs: dict[str, str] = field(default_factory=dict)      # every name a ref/relref may use -> its page's URL
+    redirects: dict[str, str] = field(default_factory=dict)  # redirect page (an alias, a list's page/1/) -> where it leads

@@ -113,7 +113,10 @@ def test_home_and_tag_pages_are_paginated_as_hugo_does_and_a_template_without_pa
     titles = lambda page: re.findall(r'class="p-name u-url" href="[^"]*">([^<]*)<', page.read_text())
     home = [titles(site / "index.html"), titles(site / "page/2/index.html"), titles(site / "page/3/index.html")]
     assert home == [["Extra 3", "Extra 2"], ["Extra 1", "A bundle post"], ["First post: “quotes” &amp; &lt;tags&gt;"]]
-    assert not (site / "page/4").exists() and not (site / "page/1").exists()
+    assert not (site / "page/4").exists()
+    # As Hugo writes it: page/1/ of each paginated list sends the reader to the list's own URL.
+    assert '<meta http-equiv="refresh" content="0; url=../../">' in (site / "page/1/index.html").read_text()
+    assert '<meta http-equiv="refresh" content="0; url=../../">' in (site / "tags/python/page/1/index.html").read_text()
     assert titles(site / "posts/page/3/index.html") == ["First post: “quotes” &amp; &lt;tags&gt;"]   # Hugo's /posts/
     second = (site / "page/2/index.html").read_text()
     assert '<a class="pager__prev" rel="prev" href="../../">' in second and 'rel="next" href="../3/"' in second
@@ -128,6 +131,27 @@ def test_home_and_tag_pages_are_paginated_as_hugo_does_and_a_template_without_pa
     (site_dir / "templates/home.html").write_text("{% for post in posts %}<p>{{ post.title }}</p>{% endfor %}")
     assert run_build(cwd=site_dir).returncode == 0
     assert (site / "index.html").read_text().count("<p>") == 5 and not (site / "page").exists()
+
+
+def test_a_link_to_a_lists_page_1_works_as_in_hugo_and_its_anchor_is_looked_for_on_the_list(site_dir):
+    # Hugo writes <list>/page/1/ (a redirect to the list) for every paginated list; themes and
+    # posts link to it. An anchor there is the list's.
+    post = site_dir / "content/posts/first-post.md"
+    post.write_text(post.read_text() + "\n[Home](/page/1/), [all](/posts/page/1/), [tag](/tags/python/page/1/).\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    assert "url=../../\"" in (site_dir / "site/posts/page/1/index.html").read_text()
+    post.write_text(post.read_text() + "\n[Gone](/page/1/#nowhere), [no pager](/tags/page/1/).\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert "'/page/1/#nowhere': /page/1/ (an old address of /) has no element with id 'nowhere'" in result.stderr
+    assert "'/tags/page/1/' does not exist in the site" in result.stderr     # the tags index is one page
+    # A post whose old address it is keeps it (runpost redirects from a post's `url`).
+    (site_dir / "content/posts/pager.md").write_text("---\ntitle: Pager\ndate: 2024-01-01\nurl: /page/1/\n---\nMine.\n")
+    post.write_text(post.read_text().replace(", [no pager](/tags/page/1/)", "").replace("#nowhere", ""))
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    assert 'url=../../posts/pager/"' in (site_dir / "site/page/1/index.html").read_text()
 
 
 def test_aliases_and_url_become_redirect_pages_to_the_post_as_in_hugo(site_dir):

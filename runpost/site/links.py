@@ -82,14 +82,13 @@ def check_fragments(site: Site, posts: list[Post], cache: RenderCache | None = N
     always work). Links that templates make are theirs (a script may make the element)."""
     from .fragments import ref_target, resolve_ref   # fragments -> images -> links: imported here
 
-    from .pages import alias_output, old_addresses, reference_map
+    from .pages import reference_map
 
     # Serve: a page's anchors are read again only when its HTML changed.
     cache = cache or RenderCache(None)
     ids = _Anchors(site, cache)
-    # A post's old addresses (aliases, url): their pages send the reader on, anchor and all.
-    moved = {page: _output_of(post.url) for post in posts if post.meta.aliases or post.meta.url
-             for _, alias in old_addresses(post) if (page := alias_output(alias, post.url))}
+    # A post's old addresses (aliases, url) and a list's page/1/: their pages send the reader on, anchor and all.
+    moved = site.redirects
     refs = site.refs or reference_map(posts)     # render_site's map; a Site made otherwise has none
     found: list[BuildError] = []
     for post in posts:
@@ -147,7 +146,7 @@ def _fragment_problem(url: str, post: Post, site: Site, ids: dict[str, frozenset
         return None
     where = "this page" if page == _output_of(post.url) else site_path
     if old != page:
-        where += f" (an old address of /{posixpath.dirname(page)}/)"
+        where += f" (an old address of /{(posixpath.dirname(page) + '/').lstrip('/')})"
     return f"{where} has no element with id '{fragment}'{did_you_mean(fragment, ids[page])}"
 
 

@@ -75,12 +75,15 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     for item in missing:
         if item[0] not in finished:
             pages[item[0]] = template(item)
+    paginated: list[dict] = []
     pages.update(list_pages(env, context, views, config, ListPageKeys(site_key, context, posts, digests, cache),
-                            page_keys, remembered))
+                            page_keys, remembered, paginated))
     pages.update(notebook_pages(posts, env, config, refs))
     static = static_files(config)
     files_to_copy = {*static, *(path.lstrip("/") for post in posts for path in [*post.assets, *post.results.files])}
-    pages.update(alias_pages(env, context, posts, views, pages.keys() | remembered.keys() | files_to_copy))
+    redirects: dict[str, str] = {}
+    pages.update(alias_pages(env, context, posts, views, pages.keys() | remembered.keys() | files_to_copy, redirects))
+    pages.update(first_page_aliases(env, context, paginated, pages.keys() | remembered.keys() | files_to_copy, redirects))
     pages, links, scripts = finish_pages(pages, cache, page_keys, remembered, finished)
     pages["css/syntax.css"] = syntax_css()
     pages[".nojekyll"] = ""
@@ -93,7 +96,7 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
         if path.endswith(".css"):
             pages[path] = finish_text(path, source.read_text(encoding="utf-8"))
             del files[path]
-    return Site(pages=pages, files=files, links=links, scripts=scripts, refs=refs)
+    return Site(pages=pages, files=files, links=links, scripts=scripts, refs=refs, redirects=redirects)
 
 
 def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: RenderCache | None = None,
@@ -287,14 +290,18 @@ def view_digests(posts: list[Post], site_key: str, cache: RenderCache) -> list[s
 
 def list_pages(env: jinja2.Environment, context: dict, views: list[PostView], config: Config,
                keys: ListPageKeys | None = None, page_keys: dict[str, str] | None = None,
-               remembered: dict[str, dict] | None = None) -> dict[str, str]:
+               remembered: dict[str, dict] | None = None, paginated: list[dict] | None = None) -> dict[str, str]:
     """Home, /posts/, tags, 404, feed, sitemap, robots.txt. A list page found in the cache by its
-    key goes into `remembered` (finished, not templated); one templated gets its key in `page_keys`."""
+    key goes into `remembered` (finished, not templated); one templated gets its key in `page_keys`;
+    each list that is paginated goes into `paginated` (first_page_aliases)."""
     # A template whose use cannot be told is paginated: its pages then link only to pages that exist.
     size = {name: config.paginate if names_any(env, name, {"paginator"}) is not False else 0
             for name in ("home.html", "posts.html", "tag.html")}
-    listed = lambda name, list_context, posts, page, **extra: paged(
-        env, name, list_context, posts, page, size[name], keys, page_keys, remembered, **extra)
+
+    def listed(name: str, list_context: dict, posts: list[PostView], page: dict, **extra: Any) -> dict[str, str]:
+        if size[name] and paginated is not None:
+            paginated.append(page)
+        return paged(env, name, list_context, posts, page, size[name], keys, page_keys, remembered, **extra)
 
     def feed(page: dict, posts: list[PostView], **extra: Any) -> dict[str, str]:
         # The newest feed_limit posts: a 1,000-post blog's feed with every post in full would be 4 MB.
@@ -356,10 +363,10 @@ def paged(env: jinja2.Environment, name: str, context: dict, posts: list[PostVie
 
 
 def alias_pages(env: jinja2.Environment, context: dict, posts: list[Post], views: list[PostView],
-                taken: set[str]) -> dict[str, str]:
+                taken: set[str], redirects: dict[str, str]) -> dict[str, str]:
     """A redirect page at each of a post's `aliases` (and `url`), as Hugo writes one: its old
     addresses keep working. An alias where a page or a file already is (`taken`), or where one
-    needs a folder, or two posts', is an error."""
+    needs a folder, or two posts', is an error. Each goes into `redirects` (its file -> the post's)."""
     made: dict[str, str] = {}
     owners: dict[str, Post] = {}           # an alias's output file -> its post
     folders: dict[str, Post] = {}          # a folder an alias's file needs -> that post
@@ -386,7 +393,25 @@ def alias_pages(env: jinja2.Environment, context: dict, posts: list[Post], views
                 page = _page("alias", view.title, "/" + path.removesuffix("index.html"), noindex=True)
                 made[path] = _render(env, "alias.html", context, page=page, post=view,
                                      redirect=relative_url(post.url, path))
+                redirects[path] = output_path(post.url)
     errors.raise_if_any()
+    return made
+
+
+def first_page_aliases(env: jinja2.Environment, context: dict, lists: list[dict], taken: set[str],
+                       redirects: dict[str, str]) -> dict[str, str]:
+    """Hugo's `<list>/page/1/` for each paginated list: its first page is at the list's own URL,
+    and page/1/ sends the reader there, so a link written to it (as themes and posts do) works.
+    A page, file or post's alias already there, or a file where it needs a folder, keeps its place."""
+    made: dict[str, str] = {}
+    for page in lists:
+        path = output_path(page["url"] + "page/1/")
+        if path in taken or path in redirects or any(folder in taken for folder in folders_of(path)):
+            continue
+        shown = _page("alias", page["title"], "/" + path.removesuffix("index.html"), noindex=True)
+        made[path] = _render(env, "alias.html", context, page=shown, post={"title": page["title"], "url": page["url"]},
+                             redirect=relative_url(page["url"], path))
+        redirects[path] = output_path(page["url"])
     return made
 
 
