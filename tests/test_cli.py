@@ -338,7 +338,7 @@ def test_hostile_values_are_errors_at_their_place_not_internal_errors(site_dir, 
     ({"templates/shortcodes/m.html": b"{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}\n", "content/posts/x.md": b"{{< m >}}\n"},
      "x.md:5:1: error: shortcode 'm' never ends"),
     ({"templates/post.html": b"{% include 'post.html' %}\n", "content/posts/x.md": b"Hi\n"},
-     "post.html: error: template error: it never ends (it includes itself"),
+     "templates/post.html:1: error: template error: it never ends (it includes itself"),
 ], ids=["shortcode-syntax", "builtin-override-syntax", "page-template-latin1", "shortcode-latin1",
         "bundle-file-name", "written-file-name", "shortcode-includes-itself", "shortcode-macro-recursion",
         "page-includes-itself"])

@@ -454,9 +454,9 @@ def _page_of_post(view: PostView) -> dict:
 def _render(env: jinja2.Environment, name: str, context: dict, **extra: Any) -> str:
     try:
         return bounded(lambda: env.get_template(name).render(**context, **extra))
-    except RecursionError:
-        raise BuildError(Location(Path(name)), "template error: it never ends (it includes itself, or a macro "
-                                               "never stops calling itself)") from None
+    except RecursionError as error:
+        raise BuildError(template_location(error, name), "template error: it never ends (it includes itself, "
+                                                         "or a macro never stops calling itself)") from None
     except jinja2.TemplateSyntaxError as error:
         raise syntax_error(error, name) from None
     except Exception as error:  # undefined attributes, a filter that raised, 1/0 in a template...
