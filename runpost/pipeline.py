@@ -72,7 +72,7 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
 def left_out_line(reasons: list[str]) -> str:
     """"left out: 2 drafts (--drafts), 1 post dated in the future (--future)"."""
     kinds = {"unrendered": ("post with render: never", "posts with render: never", "its build options"),
-             "draft": ("draft", "drafts", "--drafts"), "future": ("post dated in the future", "posts dated in the future", "--future"),
+             "headless": ("headless post", "headless posts", "headless: true"), "draft": ("draft", "drafts", "--drafts"), "future": ("post dated in the future", "posts dated in the future", "--future"),
              "expired": ("expired post", "expired posts", "--expired")}
     parts = [f"{reasons.count(reason)} {one if reasons.count(reason) == 1 else many} ({flag})"
              for reason, (one, many, flag) in kinds.items() if reason in reasons]

@@ -47,6 +47,7 @@ class FrontMatter:
     url: str = ""                    # Hugo's page address: runpost redirects from it, as from an alias
     weight: int = 0                  # Hugo's: posts with a weight come first, lowest first; 0 is none
     rendered: bool = True            # Hugo's build options: render: never leaves the post out
+    headless: bool = False           # Hugo's headless bundle: neither rendered nor listed (its author hid it)
     extra: dict[str, Any] = field(default_factory=dict)    # any other keys, for templates
     lines: dict[str, int] = field(default_factory=dict)    # key -> file line, for error messages
 

@@ -154,6 +154,23 @@ def test_a_link_to_a_lists_page_1_works_as_in_hugo_and_its_anchor_is_looked_for_
     assert 'url=../../posts/pager/"' in (site_dir / "site/page/1/index.html").read_text()
 
 
+def test_a_headless_bundle_is_not_published_listed_or_linkable_as_in_hugo(site_dir):
+    hidden = site_dir / "content/posts/hidden"
+    hidden.mkdir()
+    (hidden / "index.md").write_text("---\ntitle: Hidden\ndate: 2024-01-01\nheadless: true\ntags: [python]\n---\nSecret words.\n")
+    (hidden / "note.txt").write_text("secret file")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    assert "left out: 1 headless post (headless: true)" in result.stderr
+    site = site_dir / "site"
+    assert not (site / "posts/hidden").exists()
+    assert not [path for path in site.rglob("*") if path.is_file() and b"Secret words" in path.read_bytes()]
+    post = site_dir / "content/posts/first-post.md"
+    post.write_text(post.read_text() + "\n[hidden](/posts/hidden/)\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1 and "that post is headless (headless: true" in result.stderr, result.stderr
+
+
 def test_aliases_and_url_become_redirect_pages_to_the_post_as_in_hugo(site_dir):
     post = site_dir / "content/posts/moved.md"
     post.write_text("---\ntitle: Moved\ndate: 2024-01-01\naliases: [old-name, /2019/01/moved.html, /a/b/, /a/c/, /old.htm]\n"

@@ -319,6 +319,7 @@ def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: s
         url=fields.addresses("url")[0] if "url" in data and fields.addresses("url") else "",
         weight=fields.whole_number("weight"),
         rendered=fields.build_options(),
+        headless=fields.boolean("headless"),
         extra={key: value for key, value in data.items() if key not in _KNOWN},
         lines=dict(key_lines),
     )
@@ -328,7 +329,8 @@ def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: s
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _KNOWN = {"title", "date", "publishDate", "lastmod", "description", "summary", "tags",
-          "images", "draft", "slug", "params", "inputs", "expiryDate", "aliases", "url", "weight", "_build"}
+          "images", "draft", "slug", "params", "inputs", "expiryDate", "aliases", "url", "weight", "_build",
+          "headless"}
 _KNOWN_BY_LOWER = {name.lower(): name for name in _KNOWN}
 # Hugo's other names for the dates (its default `frontmatter` settings), each read where the
 # key itself is not given; of two, the earlier here wins, as in Hugo's lists.

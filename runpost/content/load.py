@@ -36,7 +36,7 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
     `held_back` gets the moments the answer changes by itself: the publish date of each post
     not published yet because it is in the future, the expiry date of each one that will expire.
     `left_out` gets (name, why, url) for each post that loaded and is not published: why is
-    "unrendered", "draft", "future" or "expired".
+    "unrendered", "headless", "draft", "future" or "expired".
 
     Every error in every file is reported: into `errors` if given (the
     pipeline goes on with the posts that loaded, to find their errors too),
@@ -273,10 +273,12 @@ def is_published(post: Post, config: Config, now: dt.datetime) -> bool:
 
 
 def unpublished_reason(post: Post, config: Config, now: dt.datetime) -> str:
-    """"unrendered" (build options), "draft", "expired" or "future" if the post is left out of the
+    """"unrendered" (build options), "headless", "draft", "expired" or "future" if the post is left out of the
     site, else ""."""
     if not post.meta.rendered:          # no flag brings it in, as in Hugo
         return "unrendered"
+    if post.meta.headless:
+        return "headless"
     if post.meta.draft and not config.drafts:
         return "draft"
     if post.meta.expiry_date is not None and post.meta.expiry_date <= now and not config.expired:

@@ -35,7 +35,7 @@ _DECLARED = {"front matter"}
 
 def check_links(site: Site, posts: list[Post], config: Config, cache: RenderCache | None = None,
                 unpublished: dict[str, str] | None = None) -> None:
-    """`unpublished`: URL -> "unrendered", "draft", "future" or "expired" for each post left out
+    """`unpublished`: URL -> "unrendered", "headless", "draft", "future" or "expired" for each post left out
     (load.unpublished_reason), so that a link to one says why it is missing and what includes it."""
     # Every link of every page is checked on every build; the cache remembers which URLs a
     # post's rendered Markdown holds (parsing it is the check's main cost). Serve keeps each
@@ -329,7 +329,8 @@ def _check_page(page: str, urls: list[str], outputs: set[str], post: Post | None
         reported.add((post.url if post else page, site_path))
 
 
-_LEFT_OUT = {"unrendered": "never rendered (render: never in its build options)", "draft": "a draft (--drafts builds drafts)", "future": "dated in the future (--future builds it)",
+_LEFT_OUT = {"unrendered": "never rendered (render: never in its build options)",
+             "headless": "headless (headless: true: its page is never rendered)", "draft": "a draft (--drafts builds drafts)", "future": "dated in the future (--future builds it)",
              "expired": "past its expiry date (--expired builds it)"}
 
 
