@@ -171,6 +171,29 @@ def test_a_headless_bundle_is_not_published_listed_or_linkable_as_in_hugo(site_d
     assert result.returncode == 1 and "that post is headless (headless: true" in result.stderr, result.stderr
 
 
+def test_the_sites_own_robots_404_nojekyll_and_cname_in_static_are_published_as_they_are(site_dir):
+    # Hugo writes none of these unless asked (or from a layout): Hugo sites keep their own in static/.
+    static = site_dir / "static"
+    own = {"robots.txt": "User-agent: *\nDisallow: /drafts/\n", "404.html": "<h1>Lost</h1>\n", ".nojekyll": "",
+           "CNAME": "blog.example.org\n"}
+    for name, text in own.items():
+        (static / name).write_text(text)
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    assert {name: (site_dir / "site" / name).read_text() for name in own} == own
+    config = site_dir / "runpost.toml"
+    config.write_text(config.read_text() + 'cname = "blog.example.org"\n')
+    assert run_build(cwd=site_dir).returncode == 0          # the same domain twice: one file
+    (static / "CNAME").write_text("other.example.org\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1 and "static/CNAME: error: static/CNAME and the cname of runpost.toml both write /CNAME" \
+        in result.stderr, result.stderr
+    (static / "CNAME").unlink()
+    (static / "sitemap.xml").write_text("<urlset/>")       # what runpost makes from every post stays its own
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1 and "static/sitemap.xml and a generated page both write /sitemap.xml" in result.stderr
+
+
 def test_aliases_and_url_become_redirect_pages_to_the_post_as_in_hugo(site_dir):
     post = site_dir / "content/posts/moved.md"
     post.write_text("---\ntitle: Moved\ndate: 2024-01-01\naliases: [old-name, /2019/01/moved.html, /a/b/, /a/c/, /old.htm]\n"

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
+from ..config import CONFIG_NAME, Config
 from ..content.confine import allowed_roots, outside_error
 from ..errors import BuildError, ErrorCollector, Location
 from ..parallel import precompute
@@ -106,6 +106,8 @@ def collect_files(posts: list[Post], config: Config, pages: dict[str, str],
     """Static files, bundle resources and files the code wrote; two sources for one path is an error."""
     files: dict[str, Path] = {}
     owners: dict[str, str] = {MARKER: "runpost's marker file", **{path: "a generated page" for path in pages}}
+    if "CNAME" in pages:
+        owners["CNAME"] = f"the cname of {CONFIG_NAME}"
     errors = ErrorCollector()
 
     def claim(site_path: str, source: Path, owner: str, where: Location) -> None:

@@ -80,14 +80,18 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
                             page_keys, remembered, paginated))
     pages.update(notebook_pages(posts, env, config, refs))
     static = static_files(config)
+    for path in _OWN_FILES_WIN:
+        if path in static:            # the site's own static/robots.txt or 404.html replaces the theme's
+            pages.pop(path, None)
     files_to_copy = {*static, *(path.lstrip("/") for post in posts for path in [*post.assets, *post.results.files])}
     redirects: dict[str, str] = {}
     pages.update(alias_pages(env, context, posts, views, pages.keys() | remembered.keys() | files_to_copy, redirects))
     pages.update(first_page_aliases(env, context, paginated, pages.keys() | remembered.keys() | files_to_copy, redirects))
     pages, links, scripts = finish_pages(pages, cache, page_keys, remembered, finished)
     pages["css/syntax.css"] = syntax_css()
-    pages[".nojekyll"] = ""
-    if config.cname:
+    if ".nojekyll" not in static:
+        pages[".nojekyll"] = ""
+    if config.cname and not _same_cname(static.get("CNAME"), config.cname):
         pages["CNAME"] = config.cname.strip() + "\n"
     files = collect_files(posts, config, pages, static)
     files.update(variant_files(image_variants, files, pages))
@@ -97,6 +101,20 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
             pages[path] = finish_text(path, source.read_text(encoding="utf-8"))
             del files[path]
     return Site(pages=pages, files=files, links=links, scripts=scripts, refs=refs, redirects=redirects)
+
+
+# Files runpost makes for every site that the site's own static/ may hold instead: Hugo writes
+# no robots.txt unless asked, and a 404.html only from a layout, so Hugo sites often keep their own.
+_OWN_FILES_WIN = ("robots.txt", "404.html", ".nojekyll")
+
+
+def _same_cname(source: Path | None, cname: str) -> bool:
+    """Whether static/CNAME names the domain runpost.toml's `cname` does (then it is published as it is);
+    one that names another is an error (collect_files: both write /CNAME)."""
+    try:
+        return source is not None and source.read_text(encoding="utf-8").strip() == cname.strip()
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: RenderCache | None = None,
