@@ -194,6 +194,32 @@ def test_the_sites_own_robots_404_nojekyll_and_cname_in_static_are_published_as_
     assert result.returncode == 1 and "static/sitemap.xml and a generated page both write /sitemap.xml" in result.stderr
 
 
+def test_files_under_content_outside_bundles_are_published_where_they_lie_as_in_hugo(site_dir):
+    content = site_dir / "content"
+    (content / "images").mkdir()
+    (content / "images/chart.png").write_bytes(b"not really a png")
+    (content / "posts/first-post").mkdir()
+    (content / "posts/first-post/diagram.svg").write_text("<svg/>")      # beside a post that is a file
+    (content / "posts/notes.txt").write_text("notes")
+    for hidden in ("images/.secret", "images/chart.png~", "images/#chart.png#", "posts/.env"):
+        (content / hidden).write_text("stays home")
+    (content / "posts/bundle-post/extra.txt").write_text("the bundle's own")
+    post = content / "posts/first-post.md"
+    post.write_text(post.read_text() + "\n![c](/images/chart.png) ![d](diagram.svg) [n](../notes.txt)\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr          # no false "does not exist" for files that are there
+    site = site_dir / "site"
+    assert (site / "images/chart.png").read_bytes() == b"not really a png"
+    assert (site / "posts/first-post/diagram.svg").read_text() == "<svg/>"
+    assert (site / "posts/notes.txt").read_text() == "notes"
+    assert not [path for path in site.rglob("*") if path.is_file() and path.read_bytes() == b"stays home"]
+    assert (site / "posts/bundle-post/extra.txt").read_text() == "the bundle's own"
+    (site_dir / "static/notes.txt").write_text("twice")
+    (content / "notes.txt").write_text("twice")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1 and "content/notes.txt and static/notes.txt both write /notes.txt" in result.stderr
+
+
 def test_aliases_and_url_become_redirect_pages_to_the_post_as_in_hugo(site_dir):
     post = site_dir / "content/posts/moved.md"
     post.write_text("---\ntitle: Moved\ndate: 2024-01-01\naliases: [old-name, /2019/01/moved.html, /a/b/, /a/c/, /old.htm]\n"

@@ -146,7 +146,7 @@ def unreadable_links(content_dir: Path) -> list[Path]:
 
 
 # The names Hugo reads as Markdown pages; runpost's posts are .md.
-_MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".mkdn")
+MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".mkdn")
 
 
 def stray_markdown(content_dir: Path) -> list[tuple[Path, str]]:
@@ -163,7 +163,7 @@ def stray_markdown(content_dir: Path) -> list[tuple[Path, str]]:
             folders[:] = []                # a bundle: its files are the post's, published beside it
             continue
         for name in sorted(names):
-            if not name.lower().endswith(_MARKDOWN_SUFFIXES) or name.lower().startswith("_index."):
+            if not name.lower().endswith(MARKDOWN_SUFFIXES) or name.lower().startswith("_index."):
                 continue
             if name.endswith(".md") and folder == top:
                 continue                       # a post (a string test: serve lists 1,000 on every rebuild)
@@ -228,7 +228,7 @@ def _with_bundle_assets(post: Post, bundle: Path, roots: tuple[Path, ...] | None
         relative = file.relative_to(bundle)
         if file == post.path or _is_skipped(relative):
             continue
-        if relative.suffix.lower() in _MARKDOWN_SUFFIXES:
+        if relative.suffix.lower() in MARKDOWN_SUFFIXES:
             # The bundle's other Markdown (notes, a draft's next part): Hugo's page resources, never
             # published as they are. Copied, a draft's private notes would be on the web.
             continue

@@ -102,8 +102,9 @@ def _xml_safe(text: str) -> bool:
 
 
 def collect_files(posts: list[Post], config: Config, pages: dict[str, str],
-                  static: dict[str, Path] | None = None) -> dict[str, Path]:
-    """Static files, bundle resources and files the code wrote; two sources for one path is an error."""
+                  static: dict[str, Path] | None = None, loose: dict[str, Path] | None = None) -> dict[str, Path]:
+    """Static files, content/'s own files, bundle resources and files the code wrote; two sources
+    for one path is an error."""
     files: dict[str, Path] = {}
     owners: dict[str, str] = {MARKER: "runpost's marker file", **{path: "a generated page" for path in pages}}
     if "CNAME" in pages:
@@ -120,6 +121,8 @@ def collect_files(posts: list[Post], config: Config, pages: dict[str, str],
 
     for path, source in (static_files(config) if static is None else static).items():
         claim("/" + path, source, f"static/{path}", Location(source))
+    for path, source in (content_files(config) if loose is None else loose).items():
+        claim("/" + path, source, f"{config.content_dir.name}/{path}", Location(source))
     for post in posts:
         for site_path, source in {**post.assets, **post.results.files}.items():
             claim(site_path, source, str(Location(post.path)), Location(post.path, 1, 1))
@@ -170,6 +173,42 @@ def static_files(config: Config) -> dict[str, Path]:
                     files[source.relative_to(folder).as_posix()] = source
     errors.raise_if_any()
     return dict(sorted(files.items()))
+
+
+def content_files(config: Config) -> dict[str, Path]:
+    """Output path -> file for each file under content/ that is neither Markdown nor in a page bundle
+    (a folder with an index.md: its files are its post's), published where it lies, as Hugo publishes
+    content/images/a.png at /images/a.png. As in Hugo, hidden files and folders, `#name#` and `name~`
+    (editors' autosaves and backups) stay home, and so does anything private (`private`)."""
+    from ..content.load import MARKDOWN_SUFFIXES     # load reads content/; this module writes the site
+
+    content = config.content_dir
+    root = getattr(config, "root", None)
+    roots = allowed_roots(root, content) if root is not None else ()
+    files: dict[str, Path] = {}
+    errors = ErrorCollector()
+    skipped = lambda name: name.startswith((".", "#")) or name.endswith("~")
+    bundle_pages = {f"index{suffix}" for suffix in MARKDOWN_SUFFIXES}
+    for folder, folders, names in os.walk(content):
+        if folder != str(content) and any(name.lower() in bundle_pages for name in names):
+            folders[:] = []
+            continue
+        folders[:] = sorted(name for name in folders if not skipped(name))
+        for name in sorted(names):
+            if skipped(name) or name.lower().endswith(MARKDOWN_SUFFIXES):
+                continue
+            source = Path(folder, name)
+            relative = source.relative_to(content)
+            if private(relative):
+                continue
+            if not source.is_file():     # a pipe; a link that leads nowhere (a warning: load.unreadable_links)
+                continue
+            if roots and source.is_symlink() and (outside := outside_error(source, roots, "content file")):
+                errors.add(outside)
+            else:
+                files[relative.as_posix()] = source
+    errors.raise_if_any()
+    return files
 
 
 # What a static folder may hold that is never for readers: a repository (a vendored clone's history,

@@ -30,7 +30,7 @@ from ..post import Post, Site
 from ..render_cache import MISSING, RenderCache, folder_digest, key, settings_key
 from .environment import make_environment, syntax_error
 from .fragments import render_content, shortcode_renderer, syntax_css
-from .finish import (collect_files, finish_html, finish_pages, finish_text, folders_of, static_files,
+from .finish import (collect_files, content_files, finish_html, finish_pages, finish_text, folders_of, static_files,
                      variant_files)
 from .notebook import download_files
 from .output import MARKER
@@ -79,11 +79,11 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     pages.update(list_pages(env, context, views, config, ListPageKeys(site_key, context, posts, digests, cache),
                             page_keys, remembered, paginated))
     pages.update(notebook_pages(posts, env, config, refs))
-    static = static_files(config)
+    static, loose = static_files(config), content_files(config)
     for path in _OWN_FILES_WIN:
         if path in static:            # the site's own static/robots.txt or 404.html replaces the theme's
             pages.pop(path, None)
-    files_to_copy = {*static, *(path.lstrip("/") for post in posts for path in [*post.assets, *post.results.files])}
+    files_to_copy = {*static, *loose, *(path.lstrip("/") for post in posts for path in [*post.assets, *post.results.files])}
     redirects: dict[str, str] = {}
     pages.update(alias_pages(env, context, posts, views, pages.keys() | remembered.keys() | files_to_copy, redirects))
     pages.update(first_page_aliases(env, context, paginated, pages.keys() | remembered.keys() | files_to_copy, redirects))
@@ -93,7 +93,7 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
         pages[".nojekyll"] = ""
     if config.cname and not _same_cname(static.get("CNAME"), config.cname):
         pages["CNAME"] = config.cname.strip() + "\n"
-    files = collect_files(posts, config, pages, static)
+    files = collect_files(posts, config, pages, static, loose)
     files.update(variant_files(image_variants, files, pages))
     # Stylesheets are rewritten like pages (url(/x) becomes relative), so they are written as text.
     for path, source in list(files.items()):
