@@ -220,6 +220,17 @@ def test_files_under_content_outside_bundles_are_published_where_they_lie_as_in_
     assert result.returncode == 1 and "content/notes.txt and static/notes.txt both write /notes.txt" in result.stderr
 
 
+def test_a_heading_named_main_keeps_its_id_and_the_skip_link_still_lands_on_the_theme_main(site_dir):
+    post = site_dir / "content/posts/first-post.md"
+    post.write_text(post.read_text() + "\n## Main\n\nBack to [main](#main).\n")
+    assert run_build(cwd=site_dir).returncode == 0
+    page = (site_dir / "site/posts/first-post/index.html").read_text()
+    ids = re.findall(r'\sid="([^"]*)"', page)
+    assert ids.count("main") == 1 and '<h2 id="main">' in page and len(ids) == len(set(ids))
+    skip = re.search(r'class="skip-link" href="#([^"]+)"', page).group(1)
+    assert f'<main id="{skip}"' in page
+
+
 def test_aliases_and_url_become_redirect_pages_to_the_post_as_in_hugo(site_dir):
     post = site_dir / "content/posts/moved.md"
     post.write_text("---\ntitle: Moved\ndate: 2024-01-01\naliases: [old-name, /2019/01/moved.html, /a/b/, /a/c/, /old.htm]\n"
