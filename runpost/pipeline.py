@@ -17,7 +17,7 @@ from typing import Callable
 
 from .config import CONFIG_NAME, Config
 from .content.confine import allowed_roots, is_inside, symlink_errors, symlinks_under
-from .content.load import load_posts, parse_post, stray_markdown, unreadable_links
+from .content.load import load_posts, parse_post, site_languages, stray_markdown, unreadable_links
 from .content.scan import scan_post
 from .deep import call_deep
 from .errors import BuildError, BuildErrors, ErrorCollector, Location
@@ -88,8 +88,8 @@ def read_content(config: Config, cache: RenderCache | None = None,
     check_templates(config)
     content_errors = ErrorCollector()
     # Parsing is pure: serve keeps each post's parse while its text is the same (render_cache.same).
-    posts = load_posts(config, content_errors, parse=lambda path, text, bundle: cache.same(
-        "post", str(path), (text, bundle), lambda: parse_post(path, text, bundle)), held_back=held_back,
+    posts = load_posts(config, content_errors, parse=lambda path, text, bundle, languages: cache.same(
+        "post", str(path), (text, bundle, languages), lambda: parse_post(path, text, bundle, languages)), held_back=held_back,
         left_out=left_out, read=cache.file_bytes)
     known, needing_inner = available_shortcodes(config), shortcodes_needing_inner(config)
     shortcodes = (known, needing_inner)
@@ -171,7 +171,7 @@ def warn_about_setup(config: Config, reporter: Reporter, post_names: set[str], w
     if not config.base_url.startswith(("http://", "https://")):
         reporter.warning(f"base_url is '{config.base_url}': set it in {CONFIG_NAME} or with --base-url so that "
                          "the feed, sitemap, canonical and Open Graph URLs are absolute")
-    for path, why in stray_markdown(config.content_dir):
+    for path, why in stray_markdown(config.content_dir, site_languages(config)):
         reporter.warning(why, Location(path))
     own_static = [folder for folder in config.static_dirs if folder.parent == config.root]
     roots = allowed_roots(config.root, config.content_dir)     # a link leading outside is an error (finish.py)

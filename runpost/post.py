@@ -138,6 +138,7 @@ class Post:
     body_line: int                   # file line where the body starts (1-based)
     url: str                         # site path of the page, "/posts/<slug>/"
     bundle: Path | None = None       # the bundle folder for index.md posts; siblings are assets
+    language: str = ""               # the site's language code its file name ends in (hello.en.md), else ""
     assets: dict[str, Path] = field(default_factory=dict)  # site path -> file (bundle siblings)
     # Where shortcode tags, code and link targets are in the body as loaded (content/scan.py).
     # Later stages ask it instead of scanning again; its offsets are into that body, not the
@@ -151,8 +152,10 @@ class Post:
 
     @functools.cached_property     # asked for in several passes over every post of every build
     def name(self) -> str:
-        """File or bundle name, the default slug and the key of the post in build/."""
-        return self.bundle.name if self.bundle else self.path.stem
+        """File or bundle name, the default slug and the key of the post in build/ (hello.en.md: hello)."""
+        if self.bundle:
+            return self.bundle.name
+        return self.path.stem[:-len(self.language) - 1] if self.language else self.path.stem
 
     # What a shortcode template reads of its `page`, as Hugo's .Page.Title, .Page.Date, .Page.Params
     # (`page.title` was empty: the title is the front matter's).

@@ -91,11 +91,11 @@ def test_post_swapped_for_an_outside_symlink_after_the_listing_is_refused(tmp_pa
     secret = tmp_path / "outside.md"
     secret.write_text(FRONT.format(t="s") + "TOP-SECRET\n")
 
-    def parse(path, text, bundle):
+    def parse(path, text, bundle, languages=()):
         if path.name == "a.md":          # b.md changes after the listing, before it is read
             (posts / "b.md").unlink()
             (posts / "b.md").symlink_to(secret)
-        return parse_post(path, text, bundle)
+        return parse_post(path, text, bundle, languages)
 
     try:
         loaded = load_posts(load_config(root), parse=parse)

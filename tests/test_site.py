@@ -231,6 +231,31 @@ def test_a_heading_named_main_keeps_its_id_and_the_skip_link_still_lands_on_the_
     assert f'<main id="{skip}"' in page
 
 
+def test_a_file_named_in_the_sites_language_is_the_post_of_that_name_as_in_hugo(site_dir):
+    # Hugo reads hello.en.md and bundle/index.en.md in its default language (en) as hello and bundle;
+    # a code that is not the site's language stays part of the name (bonjour.fr.md: /posts/bonjour.fr/).
+    posts = site_dir / "content/posts"
+    (posts / "hello.en.md").write_text("---\ntitle: Hello\ndate: 2024-01-01\n---\nTo [the bundle](../trip/), [fr](../bonjour.fr/).\n")
+    (posts / "bonjour.fr.md").write_text("---\ntitle: Bonjour\ndate: 2024-01-01\n---\nBack to [hello](../hello/).\n")
+    (posts / "trip").mkdir()
+    (posts / "trip/index.en.md").write_text("---\ntitle: Trip\ndate: 2024-01-01\n---\n![a map](map.png)\n")
+    shutil.copy(site_dir / "static/images/square.png", posts / "trip/map.png")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    assert "not published" not in result.stderr
+    site = site_dir / "site/posts"
+    assert {"hello", "bonjour.fr", "trip"} <= {path.name for path in site.iterdir()}
+    assert (site / "trip/map.png").is_file() and not (site / "hello.en").exists()
+    config = site_dir / "runpost.toml"
+    config.write_text(config.read_text() + 'language = "de"\n')       # now .en is part of the name
+    (posts / "bonjour.fr.md").write_text("---\ntitle: Bonjour\ndate: 2024-01-01\n---\nBack to [hello](../hello.en/).\n")
+    (posts / "hello.en.md").write_text("---\ntitle: Hello\ndate: 2024-01-01\n---\nHi.\n")
+    (posts / "trip/index.en.md").rename(posts / "trip/index.de.md")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    assert (site / "hello.en/index.html").is_file() and (site / "trip/index.html").is_file()
+
+
 def test_aliases_and_url_become_redirect_pages_to_the_post_as_in_hugo(site_dir):
     post = site_dir / "content/posts/moved.md"
     post.write_text("---\ntitle: Moved\ndate: 2024-01-01\naliases: [old-name, /2019/01/moved.html, /a/b/, /a/c/, /old.htm]\n"

@@ -25,7 +25,7 @@ _SKIPPED_ASSET_PARTS = {"__pycache__", ".ipynb_checkpoints"}
 
 
 def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.datetime | None = None,
-               parse: Callable[[Path, str, Path | None], Post] | None = None,
+               parse: Callable[[Path, str, Path | None, tuple[str, ...]], Post] | None = None,
                held_back: list[dt.datetime] | None = None,
                left_out: list[tuple[str, str, str]] | None = None,
                read: Callable[[Path, os.stat_result | None], bytes] | None = None) -> list[Post]:
@@ -52,7 +52,8 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
         if errors is None:
             collected.raise_if_any()
         return []
-    for path, bundle in find_post_files(config.content_dir):
+    languages = site_languages(config)
+    for path, bundle in find_post_files(config.content_dir, languages):
         name = (bundle or path).name
         if shown_name(name) != name:
             # A newline or an escape sequence in the name would reach the terminal (progress lines,
@@ -61,7 +62,7 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
                                      "(a newline, an escape sequence): rename it"))
             continue
         try:
-            posts.append(read_post(path, bundle, roots, parse or parse_post, read))
+            posts.append(read_post(path, bundle, roots, parse or parse_post, read, languages))
         except BuildError as error:
             collected.add(error)
         except BuildErrors as many:
@@ -91,7 +92,28 @@ def page_order(post: Post) -> tuple:
             str(post.path))
 
 
-def find_post_files(content_dir: Path) -> list[tuple[Path, Path | None]]:
+def site_languages(config: Config) -> tuple[str, ...]:
+    """The language codes a content file's name may end in, as Hugo reads `hello.en.md` (its default
+    language, `en` unless set) as `hello`: the site's `language` and its primary subtag (en-GB: en-gb, en)."""
+    code = config.language.strip().lower()
+    return tuple(dict.fromkeys(part for part in (code, code.split("-")[0]) if part))
+
+
+def bundle_page(folder: Path, languages: tuple[str, ...] = ()) -> Path | None:
+    """A page bundle's page: its index.md, else its index.<language>.md (Hugo's name in the site's language)."""
+    for name in ("index.md", *(f"index.{code}.md" for code in languages)):
+        if (page := _child(folder, name)).is_file():
+            return page
+    return None
+
+
+def language_of(name: str, languages: tuple[str, ...]) -> str:
+    """The site language a post file's name ends in before .md (`hello.en.md`: en), else ""."""
+    stem = name[:-3] if name.endswith(".md") else name
+    return next((code for code in languages if stem.lower().endswith("." + code) and len(stem) > len(code) + 1), "")
+
+
+def find_post_files(content_dir: Path, languages: tuple[str, ...] = ()) -> list[tuple[Path, Path | None]]:
     """(markdown file, bundle folder or None), in a stable order."""
     posts_dir = content_dir / "posts"
     if not posts_dir.is_dir():
@@ -103,7 +125,7 @@ def find_post_files(content_dir: Path) -> list[tuple[Path, Path | None]]:
         listed = sorted(entries, key=lambda entry: entry.name)
     for entry in listed:
         path = _child(posts_dir, entry.name)
-        if _is(entry.is_dir) and (index := _child(path, "index.md")).is_file():
+        if _is(entry.is_dir) and (index := bundle_page(path, languages)) is not None:
             found.append((index, path))
         elif path.suffix == ".md" and entry.name != "_index.md" and _is(entry.is_file):
             found.append((path, None))
@@ -149,7 +171,7 @@ def unreadable_links(content_dir: Path) -> list[Path]:
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".mkdn")
 
 
-def stray_markdown(content_dir: Path) -> list[tuple[Path, str]]:
+def stray_markdown(content_dir: Path, languages: tuple[str, ...] = ()) -> list[tuple[Path, str]]:
     """(file, why it is not published) for each Markdown file a Hugo user may expect to be a page
     that is not a post: outside posts/, in a folder under posts/ (Hugo publishes posts/2023/x.md
     at /posts/2023/x/), or named .markdown. A bundle's other files are its resources (as in Hugo)."""
@@ -159,7 +181,7 @@ def stray_markdown(content_dir: Path) -> list[tuple[Path, str]]:
     for folder, folders, names in os.walk(content_dir):
         here = Path(folder)
         folders.sort()
-        if here.parent == posts_dir and (here / "index.md").is_file():
+        if here.parent == posts_dir and bundle_page(here, languages) is not None:
             folders[:] = []                # a bundle: its files are the post's, published beside it
             continue
         for name in sorted(names):
@@ -180,8 +202,9 @@ def stray_markdown(content_dir: Path) -> list[tuple[Path, str]]:
 
 
 def read_post(path: Path, bundle: Path | None, roots: tuple[Path, ...] | None = None,
-              parse: Callable[[Path, str, Path | None], Post] | None = None,
-              read: Callable[[Path, os.stat_result | None], bytes] | None = None) -> Post:
+              parse: Callable[[Path, str, Path | None, tuple[str, ...]], Post] | None = None,
+              read: Callable[[Path, os.stat_result | None], bytes] | None = None,
+              languages: tuple[str, ...] = ()) -> Post:
     if roots is not None:
         if bundle is not None:
             check_inside(bundle, roots, "post folder")
@@ -199,16 +222,17 @@ def read_post(path: Path, bundle: Path | None, roots: tuple[Path, ...] | None = 
         line = data[: error.start].count(b"\n") + 1
         column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
         raise BuildError(Location(path, line, column), "file is not valid UTF-8") from None
-    post = (parse or parse_post)(path, text.removeprefix("\ufeff"), bundle)
+    post = (parse or parse_post)(path, text.removeprefix("\ufeff"), bundle, languages)
     if roots is not None:
         check_inputs(post, roots)
     return post if bundle is None else _with_bundle_assets(post, bundle, roots)
 
 
-def parse_post(path: Path, text: str, bundle: Path | None = None) -> Post:
-    """Split and validate front matter; compute the post's URL. Pure."""
+def parse_post(path: Path, text: str, bundle: Path | None = None, languages: tuple[str, ...] = ()) -> Post:
+    """Split and validate front matter; compute the post's URL. Pure. `languages`: site_languages."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")     # CommonMark's line endings: CRLF, LF, and a lone CR (classic Mac)
-    default_slug = bundle.name if bundle else path.stem
+    language = "" if bundle else language_of(path.name, languages)
+    default_slug = bundle.name if bundle else path.stem[:-len(language) - 1] if language else path.stem
     meta, body, body_line = parse_front_matter(path, text, default_slug)
     return Post(
         path=path,
@@ -218,6 +242,7 @@ def parse_post(path: Path, text: str, bundle: Path | None = None) -> Post:
         body_line=body_line,
         url=f"/posts/{post_segment(meta.slug)}/",
         bundle=bundle,
+        language=language,
     )
 
 

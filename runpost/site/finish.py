@@ -180,7 +180,7 @@ def content_files(config: Config) -> dict[str, Path]:
     (a folder with an index.md: its files are its post's), published where it lies, as Hugo publishes
     content/images/a.png at /images/a.png. As in Hugo, hidden files and folders, `#name#` and `name~`
     (editors' autosaves and backups) stay home, and so does anything private (`private`)."""
-    from ..content.load import MARKDOWN_SUFFIXES     # load reads content/; this module writes the site
+    from ..content.load import MARKDOWN_SUFFIXES, site_languages   # load reads content/; this module writes the site
 
     content = config.content_dir
     root = getattr(config, "root", None)
@@ -188,7 +188,7 @@ def content_files(config: Config) -> dict[str, Path]:
     files: dict[str, Path] = {}
     errors = ErrorCollector()
     skipped = lambda name: name.startswith((".", "#")) or name.endswith("~")
-    bundle_pages = {f"index{suffix}" for suffix in MARKDOWN_SUFFIXES}
+    bundle_pages = {f"index{suffix}" for suffix in MARKDOWN_SUFFIXES} | {f"index.{code}.md" for code in site_languages(config)}
     for folder, folders, names in os.walk(content):
         if folder != str(content) and any(name.lower() in bundle_pages for name in names):
             folders[:] = []
