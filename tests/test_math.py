@@ -125,3 +125,27 @@ def test_math_escaped_for_hugos_markdown_reads_as_hugo_shows_it(written, as_late
 def test_latex_written_for_latex_is_read_as_it_is(latex):
     from runpost.markup.math import as_hugo_shows
     assert as_hugo_shows(latex) == latex
+
+
+def test_math_written_for_hugo_and_katex_renders_as_katex_shows_it():
+    # Hugo's goldmark turns \\( into \( for KaTeX; KaTeX defines MediaWiki's \R, \N, \infin...
+    html = render("Inline \\\\( a_1 + b_2 \\\\) and\n\n\\\\[ x \\in \\R^n, \\N \\sub \\Z, \\infin \\\\]\n")
+    assert 'display="inline"><mrow><msub><mi>a</mi>' in html and "\\(" not in html
+    assert 'display="block"' in html and "&#x0211D;" in html and "&#x02115;" in html and "&#x0221E;" in html
+    assert "\\R" not in html and "\\infin" not in html
+    # A literal backslash before a parenthesis that no escaped closer follows stays text.
+    assert "<math" not in render("Press \\\\(a\\) now.")
+    assert latex_to_mathml(r"\Rightarrow \Re", False).count("<mo>") == 1        # longer names untouched
+
+
+@pytest.mark.parametrize("front", [{"math": True}, {"mathjax": True}, {"katex": True}, {"math": "true"}])
+def test_hugo_themes_names_for_math_turn_it_on(front):
+    date = dt.datetime(2020, 5, 2)
+    post = Post(path=Path("content/posts/t.md"), source="", body="Let $x_1$ be.", body_line=5, url="/posts/t/",
+                meta=FrontMatter(title="t", date=date, publish_date=date, extra=front))
+    assert formulas_of(post)
+
+
+def formulas_of(post: Post) -> list:
+    from runpost.content.scan import scan_of
+    return scan_of(post).math

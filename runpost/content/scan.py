@@ -482,6 +482,12 @@ def find_math(text: str) -> list[MathRegion]:
         char = text[position]
         if char == "\\" and text[position + 1:position + 2] in ("(", "["):
             region = _bracketed(text, position)
+        elif char == "\\" and text[position + 1:position + 3] in ("\\(", "\\["):
+            # `\\(x\\)`: written for Hugo, whose goldmark shows it as `\(x\)` for KaTeX or MathJax to read.
+            region = _bracketed(text, position, escaped=True)
+            if region is None:
+                position += 2        # an escaped backslash: the `(` after it opens nothing
+                continue
         elif char == "\\":
             position += 2            # an escaped character, `\\$` included
             continue
@@ -505,13 +511,15 @@ def _paragraph_end(text: str, position: int) -> int:
     return blank.start() if blank else len(text)
 
 
-def _bracketed(text: str, start: int) -> MathRegion | None:
-    display = text[start + 1] == "["
-    closer = "\\]" if display else "\\)"
-    end = text.find(closer, start + 2, _paragraph_end(text, start))
-    if end < 0 or not text[start + 2:end].strip():
+def _bracketed(text: str, start: int, escaped: bool = False) -> MathRegion | None:
+    """`\\(...\\)` or `\\[...\\]`; `escaped`: each delimiter's backslash doubled, as Markdown escapes it."""
+    opener = 3 if escaped else 2
+    display = text[start + opener - 1] == "["
+    closer = ("\\\\" if escaped else "\\") + ("]" if display else ")")
+    end = text.find(closer, start + opener, _paragraph_end(text, start))
+    if end < 0 or not text[start + opener:end].strip():
         return None
-    return MathRegion(start, end + 2, start + 2, end, display)
+    return MathRegion(start, end + opener, start + opener, end, display)
 
 
 def _dollar(text: str, start: int) -> MathRegion | None:
@@ -649,5 +657,11 @@ def scan_of(post: "Post") -> SourceScan:
 
 
 def wants_math(post: "Post") -> bool:
-    """Math is opt-in (front matter `math: true`): Hugo leaves `$` as text, and prose has prices."""
-    return post.meta.extra.get("math") is True
+    """Math is opt-in (front matter `math: true`): Hugo leaves `$` as text, and prose has prices.
+    Hugo themes' other names for it (`mathjax: true`, `katex: true`) turn it on too, and so does
+    `true` written as a string, which Hugo templates read as true."""
+    return any(_true(post.meta.extra.get(name)) for name in ("math", "mathjax", "katex"))
+
+
+def _true(value: object) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")

@@ -70,9 +70,32 @@ def as_hugo_shows(latex: str) -> str:
     return latex
 
 
+# KaTeX's texvc macros (its src/macros.js; MediaWiki's names), which KaTeX posts use as LaTeX:
+# `x \in \R^n`. Each is spelled as KaTeX expands it.
+_KATEX_MACROS = {
+    "darr": r"\downarrow", "dArr": r"\Downarrow", "Darr": r"\Downarrow", "lang": r"\langle", "rang": r"\rangle",
+    "uarr": r"\uparrow", "uArr": r"\Uparrow", "Uarr": r"\Uparrow", "N": r"\mathbb{N}", "R": r"\mathbb{R}",
+    "Z": r"\mathbb{Z}", "alef": r"\aleph", "alefsym": r"\aleph", "Alpha": r"\mathrm{A}", "Beta": r"\mathrm{B}",
+    "bull": r"\bullet", "Chi": r"\mathrm{X}", "clubs": r"\clubsuit", "cnums": r"\mathbb{C}", "Complex": r"\mathbb{C}",
+    "Dagger": r"\ddagger", "diamonds": r"\diamondsuit", "empty": r"\emptyset", "Epsilon": r"\mathrm{E}",
+    "Eta": r"\mathrm{H}", "exist": r"\exists", "harr": r"\leftrightarrow", "hArr": r"\Leftrightarrow",
+    "Harr": r"\Leftrightarrow", "hearts": r"\heartsuit", "image": r"\Im", "infin": r"\infty", "Iota": r"\mathrm{I}",
+    "isin": r"\in", "Kappa": r"\mathrm{K}", "larr": r"\leftarrow", "lArr": r"\Leftarrow", "Larr": r"\Leftarrow",
+    "lrarr": r"\leftrightarrow", "lrArr": r"\Leftrightarrow", "Lrarr": r"\Leftrightarrow", "Mu": r"\mathrm{M}",
+    "natnums": r"\mathbb{N}", "Nu": r"\mathrm{N}", "Omicron": r"\mathrm{O}", "plusmn": r"\pm", "rarr": r"\rightarrow",
+    "rArr": r"\Rightarrow", "Rarr": r"\Rightarrow", "real": r"\Re", "reals": r"\mathbb{R}", "Reals": r"\mathbb{R}",
+    "Rho": r"\mathrm{R}", "sdot": r"\cdot", "sect": r"\S", "spades": r"\spadesuit", "sub": r"\subset",
+    "sube": r"\subseteq", "supe": r"\supseteq", "Tau": r"\mathrm{T}", "thetasym": r"\vartheta", "weierp": r"\wp",
+    "Zeta": r"\mathrm{Z}",
+}
+_KATEX_MACRO = re.compile(r"\\(" + "|".join(sorted(_KATEX_MACROS, key=len, reverse=True)) + r")(?![A-Za-z])")
+
+
 def _as_latex2mathml_reads(latex: str) -> str:
     for pattern, replacement in _SPELLINGS:
         latex = pattern.sub(replacement, latex)
+    if "\\" in latex:
+        latex = _KATEX_MACRO.sub(lambda found: _KATEX_MACROS[found.group(1)], latex)
     return latex
 
 
