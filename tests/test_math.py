@@ -35,15 +35,15 @@ def formulas(body: str) -> list[str]:
 
 def test_dollar_inline_and_display_become_mathml():
     html = render("Let $x_1$ be.\n\n$$\n\\frac{a}{b}\n$$\n")
-    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline"><mrow><msub>' in html
-    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="block"><mrow><mfrac>' in html
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline" alttext="x_1"><mrow><msub>' in html
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="block" alttext="\\frac{a}{b}"><mrow><mfrac>' in html
     assert "$" not in html
 
 
 def test_backslash_parenthesis_and_bracket_delimiters_become_mathml():
     html = render("Inline \\(y\\) and\n\n\\[z^2\\]\n")
-    assert 'display="inline"><mrow><mi>y</mi>' in html
-    assert 'display="block"><mrow><msup>' in html
+    assert 'display="inline" alttext="y"><mrow><mi>y</mi>' in html
+    assert 'display="block" alttext="z^2"><mrow><msup>' in html
 
 
 def test_prices_in_prose_stay_text():
@@ -130,9 +130,9 @@ def test_latex_written_for_latex_is_read_as_it_is(latex):
 def test_math_written_for_hugo_and_katex_renders_as_katex_shows_it():
     # Hugo's goldmark turns \\( into \( for KaTeX; KaTeX defines MediaWiki's \R, \N, \infin...
     html = render("Inline \\\\( a_1 + b_2 \\\\) and\n\n\\\\[ x \\in \\R^n, \\N \\sub \\Z, \\infin \\\\]\n")
-    assert 'display="inline"><mrow><msub><mi>a</mi>' in html and "\\(" not in html
+    assert 'display="inline" alttext="a_1 + b_2"><mrow><msub><mi>a</mi>' in html and "\\(" not in html
     assert 'display="block"' in html and "&#x0211D;" in html and "&#x02115;" in html and "&#x0221E;" in html
-    assert "\\R" not in html and "\\infin" not in html
+    assert ">\\R<" not in html and ">\\infin<" not in html       # no command left as text
     # A literal backslash before a parenthesis that no escaped closer follows stays text.
     assert "<math" not in render("Press \\\\(a\\) now.")
     assert latex_to_mathml(r"\Rightarrow \Re", False).count("<mo>") == 1        # longer names untouched
@@ -149,3 +149,19 @@ def test_hugo_themes_names_for_math_turn_it_on(front):
 def formulas_of(post: Post) -> list:
     from runpost.content.scan import scan_of
     return scan_of(post).math
+
+
+def test_a_summary_and_a_heading_id_read_a_formula_as_its_latex_as_hugo_does(tmp_path):
+    # Hugo's summary shows the formula's source (KaTeX renders it); MathML's text would run
+    # sub- and superscripts together ("(X⊤X)−1"). Hugo's heading id is from the source too.
+    from conftest import run_build
+    (tmp_path / "content/posts").mkdir(parents=True)
+    (tmp_path / "content/posts/m.md").write_text(
+        "---\ntitle: M\ndate: 2024-01-01\nmath: true\n---\nWe fit $\\hat\\beta = (X^\\top X)^{-1} X^\\top y$ here.\n\n"
+        "## Why $\\hat\\beta$ is unbiased\n\nSee [it](#why-hatbeta-is-unbiased).\n")
+    result = run_build(cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "site/posts/m/index.html").read_text()
+    assert '<meta name="description" content="We fit $\\hat\\beta = (X^\\top X)^{-1} X^\\top y$ here.' in page
+    assert '<h2 id="why-hatbeta-is-unbiased">' in page
+    assert "We fit $\\hat\\beta = (X^\\top X)^{-1} X^\\top y$ here." in (tmp_path / "site/index.html").read_text()

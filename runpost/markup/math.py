@@ -9,6 +9,7 @@ cannot render is reported before any code runs.
 """
 from __future__ import annotations
 
+import html
 import re
 
 # Not a valid shortcode name (the scan's names are [\w.-]), so no site template can take it.
@@ -34,7 +35,10 @@ def latex_to_mathml(latex: str, display: bool) -> str:
         raise MathError(f"unknown LaTeX command '{unknown.group(1)}'")
     if "<mi>&</mi>" in mathml:
         raise MathError("'&' outside an environment latex2mathml aligns (align, matrix, cases...)")
-    return mathml
+    # The formula's LaTeX as its text (MathML's alttext): what a summary, a feed's text or a
+    # screen reader without MathML shows of it (html_tags.text_and_tags reads it back).
+    text = " ".join(_NOT_SHOWN.sub("", latex).split())
+    return mathml.replace(">", f' alttext="{html.escape(text)}">', 1)
 
 
 # What KaTeX and MathJax posts write that latex2mathml spells otherwise or does not need:
@@ -43,7 +47,7 @@ def latex_to_mathml(latex: str, display: bool) -> str:
 _SPELLINGS = [
     (re.compile(r"\\(begin|end)\{aligned\}"), r"\\\1{align*}"),
     (re.compile(r"\\(begin|end)\{dcases\}"), r"\\\1{cases}"),
-    (re.compile(r"\\label\s*\{[^{}]*\}|\\(?:nonumber|notag)(?![A-Za-z])"), ""),
+    (_NOT_SHOWN := re.compile(r"\\label\s*\{[^{}]*\}|\\(?:nonumber|notag)(?![A-Za-z])"), ""),
     # The one operator name of LaTeX's that latex2mathml lacks (\arg\max in every ML post).
     (re.compile(r"\\arg(?![A-Za-z])"), r"\\operatorname{arg}"),
 ]

@@ -44,8 +44,7 @@ DARK_STYLE = "github-dark"
 def render_content(post: Post, refs: dict[str, str], env: jinja2.Environment) -> str:
     """post.html with every placeholder replaced by its HTML; all errors raised together."""
     renderer = _Renderer(post, refs, env)
-    content = resolve_heading_ids(renderer.expand(post.html),
-                                  lambda token: heading_id_text(renderer.render(token)))
+    content = resolve_heading_ids(renderer.expand(post.html), renderer.heading_id_text)
     if renderer.errors:
         raise BuildErrors(renderer.errors)
     return size_images(content, {**post.assets, **post.results.files}, post.url)
@@ -123,6 +122,14 @@ class _Renderer:
 
     def expand(self, text: str) -> str:
         return fill(text, self.render)
+
+    def heading_id_text(self, token: str) -> str:
+        """What the call or formula `token` adds to its heading's id: its output's text; a formula's
+        LaTeX, as Hugo's id reads the formula's source (`## Why $\\hat\\beta$`: why-hatbeta)."""
+        call = self.calls.get(token)
+        if isinstance(call, Shortcode) and call.name == MATH_SHORTCODE:
+            return heading_id(fill(call.inner or "", lambda inner: heading_id_text(self.render(inner))))
+        return heading_id_text(self.render(token))
 
     def render(self, token: str) -> str:
         # A token in a heading is rendered twice (id and text): render it once.

@@ -197,15 +197,30 @@ def every_start_tag(html: str) -> list[Tag]:
     return [found[start] for start in sorted(found)]
 
 
-def text_and_tags(html: str) -> Iterator[tuple[str, str]]:
+def text_and_tags(html: str, formulas_as_latex: bool = False) -> Iterator[tuple[str, str]]:
     """The likely reading as ("text", text as written) and ("tag", lower-case name) for each
     start or end tag, in order; comments, doctypes and the like are neither. The text of a
-    script or style is not given (no reader sees it); a textarea's or title's is text."""
+    script or style is not given (no reader sees it); a textarea's or title's is text.
+    With `formulas_as_latex`, a <math> with an `alttext` (runpost's formulas: their LaTeX) is that
+    text between dollars, as Hugo's summaries show a formula (its MathML's text runs sub- and
+    superscripts together: "(X⊤X)−1")."""
+    formula = 0                     # depth inside a <math> given as its alttext
     for kind, start, end, name in _likely(html):
-        if kind in ("start", "end"):
+        if formula:
+            formula += (kind == "start" and name == "math") - (kind == "end" and name == "math")
+        elif formulas_as_latex and kind == "start" and name == "math" and \
+                (source := _alttext(html, Tag(start, end, name))) is not None:
+            formula = 1
+            yield "text", "$" + source.replace("&", "&amp;").replace("<", "&lt;") + "$"
+        elif kind in ("start", "end"):
             yield "tag", name
         elif kind == "text" or name not in ("script", "style"):
             yield "text", html[start:end]
+
+
+def _alttext(html: str, tag: Tag) -> str | None:
+    found = next((attribute for attribute in attributes(html, tag) if attribute.name == "alttext"), None)
+    return unescape_attribute(html[found.start:found.end]) if found is not None else None
 
 
 # What images.py puts around an <img> when a dark copy exists (image_tags reads it back).

@@ -164,7 +164,7 @@ def _headings(content: str) -> list[tuple[int, str, str]]:
 
 def table_of_contents(content: str) -> list[dict[str, Any]]:
     """The h2 and h3 headings of rendered content, in order: {"level", "id", "text"}."""
-    return [{"level": level, "id": unescape_attribute(anchor), "text": plain_text(inner)}
+    return [{"level": level, "id": unescape_attribute(anchor), "text": plain_text(inner, formulas_as_latex=False)}
             for level, anchor, inner in _headings(content)]
 
 
@@ -200,11 +200,13 @@ def _summary(text: str) -> str:
     return summary
 
 
-def _lines_of_text(html: str) -> str:
+def _lines_of_text(html: str, formulas_as_latex: bool = True) -> str:
     """Visible text of rendered HTML with each block on its own line and other whitespace as one
     space: what the summary reads (a sentence also ends where its block does, as in Hugo, whose
-    own reading of the page follows goldmark's line breaks; this one does not depend on them)."""
-    text = "".join(part if kind == "text" else "\n" if part in _BLOCKS else "" for kind, part in text_and_tags(html))
+    own reading of the page follows goldmark's line breaks; this one does not depend on them).
+    A formula is its LaTeX (text_and_tags), as in Hugo's summaries, unless `formulas_as_latex` is false."""
+    text = "".join(part if kind == "text" else "\n" if part in _BLOCKS else ""
+                   for kind, part in text_and_tags(html, formulas_as_latex))
     lines = (" ".join(line.split()) for line in unescape(text).split("\n"))
     return "\n".join(line for line in lines if line)
 
@@ -219,10 +221,10 @@ _BLOCKS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul",
                      "dd", "aside", "section", "script", "style"})
 
 
-def plain_text(html: str) -> str:
+def plain_text(html: str, formulas_as_latex: bool = True) -> str:
     """Visible text of rendered HTML (for summaries and word counts), its tags read as a
     browser reads them (html_tags.py: a '>' in a quoted value stays inside its tag).
 
     Block tags separate words; inline tags do not ("<em>a</em>." is "a.").
     """
-    return " ".join(_lines_of_text(html).split())
+    return " ".join(_lines_of_text(html, formulas_as_latex).split())
