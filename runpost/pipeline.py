@@ -59,7 +59,8 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
         return
     posts = execute_posts(posts, config, reporter)
     unpublished = {url: reason for _, reason, url in left_out}      # a link to one is told why it is missing
-    site = call_deep(lambda: render_and_check(posts, config, cache, unpublished))
+    names = {name: reason for name, reason, _ in left_out}           # and a ref to one
+    site = call_deep(lambda: render_and_check(posts, config, cache, unpublished, names))
     folder = write(site, config.output_dir)   # serve passes its PreviewWriter
     reporter.info(f"wrote {len(site.pages)} pages and {len(site.files)} files to {config.output_dir}")
     if save_cache:     # serve saves its cache itself, once the open page has been told to reload
@@ -159,8 +160,8 @@ def render_all_markdown(posts: list[Post], config: Config, cache: RenderCache, e
 
 
 def render_and_check(posts: list[Post], config: Config, cache: RenderCache | None = None,
-                     unpublished: dict[str, str] | None = None) -> Site:
-    site = render_site(posts, config, cache)
+                     unpublished: dict[str, str] | None = None, unpublished_names: dict[str, str] | None = None) -> Site:
+    site = render_site(posts, config, cache, unpublished_names)
     check_links(site, posts, config, cache, unpublished)
     return site
 

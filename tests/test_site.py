@@ -256,6 +256,20 @@ def test_a_file_named_in_the_sites_language_is_the_post_of_that_name_as_in_hugo(
     assert (site / "hello.en/index.html").is_file() and (site / "trip/index.html").is_file()
 
 
+def test_a_ref_to_a_draft_or_future_post_says_why_it_is_not_there(site_dir):
+    (site_dir / "content/posts/refs.md").write_text(
+        "---\ntitle: Refs\ndate: 2024-01-01\n---\n{{< ref \"draft-post\" >}} {{< relref \"future-post.md\" >}} {{< ref \"nope\" >}}\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert "refs.md:5:1: error: ref target 'draft-post' is not published: that post is a draft (--drafts builds drafts)" \
+        in result.stderr, result.stderr
+    assert "relref target 'future-post.md' is not published: that post is dated in the future (--future builds it)" in result.stderr
+    assert "ref target 'nope' is not a post or list page of the site" in result.stderr
+    assert run_build("--drafts", "--future", cwd=site_dir).returncode == 1         # only 'nope' is left
+    (site_dir / "content/posts/refs.md").write_text("---\ntitle: Refs\ndate: 2024-01-01\n---\n{{< ref \"draft-post\" >}}\n")
+    assert run_build("--drafts", cwd=site_dir).returncode == 0
+
+
 def test_aliases_and_url_become_redirect_pages_to_the_post_as_in_hugo(site_dir):
     post = site_dir / "content/posts/moved.md"
     post.write_text("---\ntitle: Moved\ndate: 2024-01-01\naliases: [old-name, /2019/01/moved.html, /a/b/, /a/c/, /old.htm]\n"

@@ -41,9 +41,11 @@ LIGHT_STYLE = "default"        # Pygments' default meets WCAG AA on white
 DARK_STYLE = "github-dark"
 
 
-def render_content(post: Post, refs: dict[str, str], env: jinja2.Environment) -> str:
-    """post.html with every placeholder replaced by its HTML; all errors raised together."""
-    renderer = _Renderer(post, refs, env)
+def render_content(post: Post, refs: dict[str, str], env: jinja2.Environment,
+                   left_out: dict[str, str] | None = None) -> str:
+    """post.html with every placeholder replaced by its HTML; all errors raised together.
+    `left_out`: name -> why of each post not published, for what a ref to one says."""
+    renderer = _Renderer(post, refs, env, left_out)
     content = resolve_heading_ids(renderer.expand(post.html), renderer.heading_id_text)
     if renderer.errors:
         raise BuildErrors(renderer.errors)
@@ -101,9 +103,11 @@ _ID_FORMS.update({"vimeo_simple": _ID_FORMS["vimeo"], "instagram_simple": _ID_FO
 
 
 class _Renderer:
-    def __init__(self, post: Post, refs: dict[str, str], env: jinja2.Environment):
+    def __init__(self, post: Post, refs: dict[str, str], env: jinja2.Environment,
+                 left_out: dict[str, str] | None = None):
         self.post = post
         self.refs = refs
+        self.left_out = left_out or {}
         self.env = env
         self.errors: list[BuildError] = []
         self.rendered: dict[str, str] = {}
@@ -291,8 +295,14 @@ class _Renderer:
     def ref(self, shortcode: Shortcode) -> str:
         found = resolve_ref(shortcode, self.post, self.refs)
         if found is None:
+            from .links import LEFT_OUT       # fragments -> images -> links: imported here
+
             target = ref_target(shortcode)
             path = target.partition("#")[0]
+            name = re.sub(r"(/_?index)?(\.md)?/?$", "", re.sub(r"^/?(posts/)?", "", path))
+            why = next((reason for left, reason in self.left_out.items() if go_lower(left) == go_lower(name)), None)
+            if why is not None:
+                raise self.fail(shortcode, f"{shortcode.name} target '{target}' is not published: that post is {LEFT_OUT[why]}")
             raise self.fail(shortcode, f"{shortcode.name} target '{target}' is not a post or list page of the site"
                                        f"{did_you_mean(go_lower(path), self.refs)}")
         return html.escape(found)

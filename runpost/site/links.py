@@ -329,7 +329,7 @@ def _check_page(page: str, urls: list[str], outputs: set[str], post: Post | None
         reported.add((post.url if post else page, site_path))
 
 
-_LEFT_OUT = {"unrendered": "never rendered (render: never in its build options)",
+LEFT_OUT = {"unrendered": "never rendered (render: never in its build options)",
              "headless": "headless (headless: true: its page is never rendered)", "draft": "a draft (--drafts builds drafts)", "future": "dated in the future (--future builds it)",
              "expired": "past its expiry date (--expired builds it)"}
 
@@ -342,7 +342,7 @@ def missing_message(target: str, site_path: str, base_path: str = "/", left_out:
     why = next((why for url, why in (left_out or {}).items()
                 if site_path == url or site_path == url.rstrip("/") or (url != "/" and site_path.startswith(url))), None)
     if why:
-        hint += f": that post is {_LEFT_OUT[why]}"
+        hint += f": that post is {LEFT_OUT[why]}"
     if unquote(target.split("#")[0].split("?")[0]) == site_path:
         return f"'{target}' does not exist in the site{hint}"
     return f"'{target}' (that is {site_path}) does not exist in the site{hint}"

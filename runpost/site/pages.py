@@ -39,7 +39,9 @@ from .urls import relative_url
 from .views import PostView, post_views, view_inputs
 
 
-def render_site(posts: list[Post], config: Config, cache: RenderCache | None = None) -> Site:
+def render_site(posts: list[Post], config: Config, cache: RenderCache | None = None,
+                left_out: dict[str, str] | None = None) -> Site:
+    """The site in memory; `left_out`: name -> why of each post not published (a ref to one says why)."""
     # The cache (render_cache.py) skips work whose inputs are unchanged; a memory-only one
     # makes this a plain build. Every page is still templated and every link checked.
     cache = cache or RenderCache(None)
@@ -51,7 +53,7 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     # rebuilds keep it while no post's name, slug, URL, kind or tags changed.
     refs = cache.same("reference-map", "", (tuple((post.name, post.meta.slug, post.url, post.bundle is None, post.meta.tags)
                                          for post in posts),), lambda: reference_map(posts))
-    posts = render_post_contents(posts, env, cache, site_key, refs)
+    posts = render_post_contents(posts, env, cache, site_key, refs, left_out)
     # A --param preview shows the images as the code saved them: the WebP and narrower copies are
     # for the published site's readers (making them was 2 s of the article's 9 s quick preview).
     # The settings, --param included, are part of site_key: no page cached here reaches a real build.
@@ -118,7 +120,8 @@ def _same_cname(source: Path | None, cname: str) -> bool:
 
 
 def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: RenderCache | None = None,
-                         site_key: str = "", refs: dict[str, str] | None = None) -> list[Post]:
+                         site_key: str = "", refs: dict[str, str] | None = None,
+                         left_out: dict[str, str] | None = None) -> list[Post]:
     cache = cache or RenderCache(None)
     refs = reference_map(posts) if refs is None else refs
     # A ref may name any post: the whole map is an input of every post's content.
@@ -144,7 +147,7 @@ def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: Rend
             continue
         try:
             content = cache.memo(post.url, "content", None,
-                                 lambda: ready[post.path] if post.path in ready else render_content(post, refs, env),
+                                 lambda: ready[post.path] if post.path in ready else render_content(post, refs, env, left_out),
                                  wanted=keys[post.path])
             done.append(replace(post, content=content))
             cache.keep("content", str(post.path), same[post.path], done[-1])
