@@ -122,7 +122,7 @@ class CommonMarkListPreprocessor(Preprocessor):
                 same_list = len(levels) > 1 or not old_kind or top_kind == old_kind
                 looseness.item(len(levels) - 1, open_lists, same_list, blank_before=not previous.strip())
                 blank_in_item = False
-            elif levels and line.startswith(" "):
+            elif levels and line.startswith(" ") and (previous.strip() or self.content_depth(levels, line)):
                 if not previous.strip():
                     looseness.blank_before_block(self.content_depth(levels, line))
                 text_marker = _LIST_MARKER.match(line)
@@ -143,6 +143,10 @@ class CommonMarkListPreprocessor(Preprocessor):
                 if not previous.strip():
                     levels, top_kind = [], ""
                     looseness.close(0)
+                    # After a blank line, a line indented less than the item's text is outside the
+                    # list (`1. a` + blank + `  b`): its few spaces mean nothing to a paragraph.
+                    if line.startswith(" ") and len(line) - len(line.lstrip(" ")) < 4:
+                        line = line.lstrip(" ")
                 output.append(lazy_line(line) if levels else line)
             indent = len(output[-1]) - len(output[-1].lstrip(" "))
             if block_indent is None:
