@@ -48,8 +48,11 @@ def main(argv: list[str] | None = None) -> int:
         require_project(config)
         if args.content is None:
             _check_content_link(config)
-        from .site.output import check_build_folder
+        from .site.output import check_build_folder, check_output_folder
 
+        if getattr(args, "output", None) is not None and args.command != "serve":
+            # `--output .`: the output's own refusal, not the results folder's (which is inside it).
+            check_output_folder(config.output_dir, config.root, source_folders(config), force=args.force)
         check_build_folder(config.build_dir, config.root, [*source_folders(config, results=False), config.output_dir])
         if args.command == "serve":
             from .serve import serve

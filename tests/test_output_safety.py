@@ -421,3 +421,31 @@ def test_a_site_runpost_wrote_that_holds_a_folder_named_like_a_source_is_replace
     result = run(blog, home=home)
     assert result.returncode == 0, result.stderr
     assert (blog / "site/build/app.js").is_file()
+
+
+def test_a_results_folder_never_replaces_a_users_file_named_as_a_post(tmp_path):
+    # `--build-dir ~/notes` with a post `todo`: the file `todo` was renamed aside as an old results
+    # folder, and the next build's tidying deleted it (found by review).
+    home, blog, notes = tmp_path / "home", tmp_path / "blog", tmp_path / "notes"
+    write(notes / "todo", "IMPORTANT\n")
+    write(blog / "runpost.toml", 'title = "B"\n')
+    write(blog / "content/posts/todo.md", "---\ntitle: T\ndate: 2020-01-01\n---\n```python {exec=true}\nprint(1)\n```\n")
+    for _ in range(2):
+        result = run(blog, "--build-dir", str(notes), home=home)
+        assert result.returncode == 1 and "refusing to replace this file with the post's results" in result.stderr
+    assert sorted(path.name for path in notes.iterdir()) == ["todo"] and (notes / "todo").read_text() == "IMPORTANT\n"
+
+
+@pytest.mark.parametrize("build_dir", ["{home}/.ssh", "{home}/.ssh/b", ".git/results"])
+def test_a_hidden_folder_of_someone_elses_is_refused_as_the_results_folder(world, build_dir):
+    write(world["home"] / ".ssh/config", "Host github.com\n")
+    (world["blog"] / ".git").mkdir(exist_ok=True)
+    before = tree(world["root"])
+    result = run(world["blog"], "--build-dir", output_arg(build_dir, world), home=world["home"])
+    assert result.returncode == 2 and "as the results folder: it is inside" in result.stderr, result.stderr
+    assert tree(world["root"]) == before
+
+
+def test_output_dot_is_refused_as_the_output_not_blamed_on_the_results_folder(world):
+    result = run(world["blog"], "--output", ".", home=world["home"])
+    assert result.returncode == 2 and "as the output folder: it is the project folder" in result.stderr, result.stderr

@@ -143,6 +143,11 @@ def check_replaceable(folder: Path) -> None:
     if folder.is_symlink():
         raise BuildError(Location(folder), f"refusing to write the post's results here: it is a symbolic link "
                          f"(to {os.readlink(folder)}); delete it, runpost makes the folder itself")
+    if (folder.exists() or folder.is_symlink()) and not folder.is_dir():
+        # A file of the user's named as the post (`--build-dir ~/notes` and a post `todo`): renamed
+        # aside as an old results folder, the next build's tidying would delete it.
+        raise BuildError(Location(folder), "refusing to replace this file with the post's results: runpost keeps "
+                         "a folder here (is --build-dir the right folder?)")
     if folder.is_dir():
         foreign = sorted(entry.name for entry in folder.iterdir()
                          if entry.name not in _RESULTS_ENTRIES and TEMP_MARKER not in entry.name

@@ -43,7 +43,7 @@ def check_output_folder(output_dir: Path, root: Path, sources: list[Path], force
     hidden = _hidden_in(output, root.resolve())
     outside = root.resolve() not in output.parents
     below = output.parts[len(root.resolve().parts):] if not outside else ()
-    if hidden and (outside or any(part.lower() in _TOOLS_FOLDERS for part in below)):
+    if _someone_elses(hidden, outside, below):
         raise _hidden_refusal(output_dir, hidden)
     if not output.exists():
         parent = next(path for path in output_dir.parents if path.exists() or path.is_symlink())
@@ -89,9 +89,15 @@ def misplaced(folder: Path, root: Path, others: list[Path]) -> str:
 def check_build_folder(build_dir: Path, root: Path, others: list[Path]) -> None:
     """The results folder is written to and swapped post by post (build/<post>/): misplaced() as the
     output is (`--build-dir content/posts` replaced each post's folder with its results)."""
-    problem = misplaced(build_dir.resolve(), root.resolve(), [path.resolve() for path in others])
+    resolved = build_dir.resolve()
+    problem = misplaced(resolved, root.resolve(), [path.resolve() for path in others])
     if problem:
         raise UsageError(f"refusing to use '{build_dir}' as the results folder: {problem}")
+    # As for the output: `--build-dir ~/.ssh` swapped a file there named as a post for its results.
+    hidden = _hidden_in(resolved, root.resolve())
+    outside = root.resolve() not in resolved.parents
+    if _someone_elses(hidden, outside, resolved.parts[len(root.resolve().parts):] if not outside else ()):
+        raise _hidden_refusal(build_dir, hidden, "results folder")
     existing = next(path for path in (build_dir, *build_dir.parents) if path.exists() or path.is_symlink())
     if not existing.is_dir():
         shown = "it is" if existing == build_dir else f"'{existing}' is"
@@ -124,8 +130,13 @@ def _hidden_in(output: Path, root: Path) -> str:
     return str(Path(*parts[:hidden + 1])) + "/" if hidden is not None else ""
 
 
-def _hidden_refusal(output_dir: Path, hidden: str) -> UsageError:
-    return UsageError(f"refusing to use '{output_dir}' as the output folder: it is inside '{hidden}', a hidden "
+def _someone_elses(hidden: str, outside: bool, below: tuple[str, ...]) -> bool:
+    """A hidden folder a build never writes in: outside the project, or one tools keep (.git, .venv)."""
+    return bool(hidden) and (outside or any(part.lower() in _TOOLS_FOLDERS for part in below))
+
+
+def _hidden_refusal(folder: Path, hidden: str, what: str = "output folder") -> UsageError:
+    return UsageError(f"refusing to use '{folder}' as the {what}: it is inside '{hidden}', a hidden "
                       "folder (such as .git, .github, .venv or ~/.ssh), which even --force does not replace")
 
 
