@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Sequence
@@ -45,13 +47,40 @@ def precompute(function: Callable[[Any], Any], items: Sequence[Any], min_items: 
     try:
         chunks = _chunks(len(items), workers * 4)
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
+                                 initargs=(os.getpid(),)) as pool:
             done: dict[int, Any] = {}
             for part in pool.map(_run_chunk, chunks):
                 done.update(part)
             return done
     finally:
         _work = None
+
+
+def _start_worker(builder: int) -> None:
+    """A worker ends with its builder: killed outright (SIGKILL, the OOM killer) the builder would
+    leave it blocked on a pipe no one reads; and SIGTERM, SIGHUP and Ctrl-C stop it as they stop
+    any process (it inherited the builder's handlers, which stop a build cleanly, not a worker)."""
+    for name in ("SIGTERM", "SIGHUP", "SIGINT"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    die_with_parent(builder)
+
+
+def die_with_parent(parent: int | None) -> None:
+    """Be killed when the process that started this one dies, however it dies (SIGKILL included).
+    `parent`: its pid, to see that it died before this took effect (None: it is not init). Linux
+    only (prctl); elsewhere a kernel learns it when its next event to the builder fails."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)    # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if (os.getppid() != parent) if parent is not None else os.getppid() == 1:
+        os._exit(1)
 
 
 def _run_chunk(bounds: tuple[int, int]) -> dict[int, Any]:

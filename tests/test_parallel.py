@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import pytest
 
 from runpost import parallel
@@ -103,3 +104,29 @@ def test_the_lexers_a_post_needs_are_made_before_its_workers_are_forked(tmp_path
     for language in ("go", "rust", "zsh", "text"):
         highlighting._lexer(language)
     assert highlighting._lexer.cache_info().misses == made        # each one was made already
+
+
+def _worker_state(_item):
+    import ctypes
+    import signal
+
+    wanted = ctypes.c_int(0)
+    ctypes.CDLL(None, use_errno=True).prctl(2, ctypes.byref(wanted))      # PR_GET_PDEATHSIG
+    return wanted.value, signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_die_with_their_builder_and_stop_on_sigterm(monkeypatch):
+    # Killed outright (SIGKILL, the OOM killer), a builder left its two workers blocked on a pipe
+    # forever, and SIGTERM did not stop them: they had the builder's handler (found by review).
+    import signal
+
+    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    signal.signal(signal.SIGTERM, lambda *args: None)          # as the builder's own handler
+    try:
+        states = parallel.precompute(_worker_state, list(range(8)), min_items=2)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if not states:
+        pytest.skip("no fork here, or other threads")
+    assert set(states.values()) == {(signal.SIGKILL, True)}

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import runpost
 
+from ..parallel import die_with_parent
 from .dependencies import Bindings, code_digest, function_state
 from .environment import device
 from .memo_store import write_atomically
@@ -230,23 +231,6 @@ def import_before_fork() -> None:
 def report_call(memoized: Memoized, call: tuple, state: str, **fields: Any) -> None:
     text = runpost.describe_call(memoized.function, call, {})
     memoized.session.events.send("call", state=state, call=text, where=socket.gethostname(), **fields)
-
-
-def die_with_parent(parent: int | None) -> None:
-    """Be killed when the process that started this one dies, however it dies (SIGKILL included).
-    `parent`: its pid, to see that it died before this took effect (None: it is not init). Linux
-    only (prctl); elsewhere a kernel learns it when its next event to the builder fails."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)    # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if (os.getppid() != parent) if parent is not None else os.getppid() == 1:
-        os._exit(1)
 
 
 def compute_in_child(memoized: Memoized, key: str, call: tuple, reports: Path, kernel: int) -> None:
