@@ -147,14 +147,18 @@ def test_a_stored_result_whose_name_holds_tmp_is_committed_by_the_new_blogs_giti
     blog = tmp_path / "blog"
     assert new_blog(blog) == 0
     subprocess.run(["git", "init", "-q", str(blog)], check=True)
-    for name in ("build/p/files/table.tmpl.html", "build/p/files/scores.tmp.csv", "build/p.tmp-123/x",
-                 "build/p/memo/k.json.tmp-9", "build/.cache/render/shard-00.json.abc.tmp"):
+    # ... and "/build/**/*.tmp" ignored a post's own table.tmp, and a whole post named notes.tmp (found by review).
+    for name in ("build/p/files/table.tmpl.html", "build/p/files/scores.tmp.csv", "build/p.tmp-123-0123abcd/x",
+                 "build/p/memo/k.json.tmp-9", "build/.cache/render/shard-00.json.abc.tmp", "build/p/files/table.tmp",
+                 "build/notes.tmp/manifest.json", "build/q.tmp-old-77-0123abcd/x"):
         (blog / name).parent.mkdir(parents=True, exist_ok=True)
         (blog / name).write_text("x")
     ignored = subprocess.run(["git", "-C", str(blog), "status", "--short", "--ignored", "--untracked-files=all", "build"],
                              capture_output=True, text=True, check=True).stdout
     assert "?? build/p/files/table.tmpl.html" in ignored and "?? build/p/files/scores.tmp.csv" in ignored
-    assert "!! build/p.tmp-123/" in ignored and "!! build/p/memo/k.json.tmp-9" in ignored
+    assert "?? build/p/files/table.tmp" in ignored and "?? build/notes.tmp/manifest.json" in ignored
+    assert "!! build/p.tmp-123-0123abcd/" in ignored and "!! build/p/memo/k.json.tmp-9" in ignored
+    assert "!! build/q.tmp-old-77-0123abcd/" in ignored
 
 
 def test_new_refuses_a_folder_name_that_is_not_utf8_with_exit_2_and_makes_nothing(tmp_path, capsys):
