@@ -270,6 +270,19 @@ def test_a_ref_to_a_draft_or_future_post_says_why_it_is_not_there(site_dir):
     assert run_build("--drafts", cwd=site_dir).returncode == 0
 
 
+def test_a_post_file_and_a_bundle_of_one_name_are_an_error_not_one_results_folder(site_dir):
+    # x.md and x/index.md with different slugs shared build/x/: each build ran both and each undid
+    # the other's results, and --frozen always failed (found by review).
+    posts = site_dir / "content/posts"
+    (posts / "x.md").write_text("---\ntitle: One\ndate: 2024-01-01\nslug: one\n---\nOne.\n")
+    (posts / "x").mkdir()
+    (posts / "x/index.md").write_text("---\ntitle: Two\ndate: 2024-01-01\nslug: two\n---\nTwo.\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert "content/posts/x.md:1:1: error: post 'x' is also content/posts/x/index.md: both would keep their " \
+           "results in build/x/; rename one" in result.stderr, result.stderr
+
+
 def test_aliases_and_url_become_redirect_pages_to_the_post_as_in_hugo(site_dir):
     post = site_dir / "content/posts/moved.md"
     post.write_text("---\ntitle: Moved\ndate: 2024-01-01\naliases: [old-name, /2019/01/moved.html, /a/b/, /a/c/, /old.htm]\n"

@@ -67,6 +67,14 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
             collected.add(error)
         except BuildErrors as many:
             collected.extend(many)
+    named: dict[str, Post] = {}
+    for post in posts:
+        # `x.md` and the bundle `x/` (or `x.en.md`) would share build/x/: each run would undo the other's.
+        other = named.setdefault(post.name, post)
+        if other is not post:
+            collected.add(BuildError(Location(post.path, 1, 1), f"post '{post.name}' is also {Location(other.path)}: "
+                                     f"both would keep their results in build/{post.name}/; rename one"))
+    posts = [post for post in posts if named.get(post.name) is post]
     if held_back is not None:
         held_back += [post.meta.publish_date for post in posts
                       if not is_published(post, config, now) and is_published(post, replace(config, future=True), now)]
