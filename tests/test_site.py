@@ -283,6 +283,23 @@ def test_a_post_file_and_a_bundle_of_one_name_are_an_error_not_one_results_folde
            "results in build/x/; rename one" in result.stderr, result.stderr
 
 
+def test_nothing_is_published_at_a_git_path_which_would_stop_every_later_build(site_dir):
+    # url: /.git/ published site/.git/: the next build took the site for a repository and refused
+    # to replace it, even after the alias was removed (found by review).
+    post = site_dir / "content/posts/g.md"
+    post.write_text("---\ntitle: G\ndate: 2024-01-01\nurl: /.git/\naliases: [/.Git/x]\n---\nG.\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1 and "g.md:4:1: error: url '/.git/' would publish /.git/index.html: a site " \
+        "never holds a '.git'" in result.stderr and "alias '/.Git/x' would publish" in result.stderr, result.stderr
+    post.write_text("---\ntitle: G\ndate: 2024-01-01\n---\nG.\n\n```python {exec=true}\nimport runpost\n"
+                    "open(runpost.site_file('.git/HEAD'), 'w').write('ref')\n```\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1 and "would publish /.git/HEAD" in result.stderr, result.stderr
+    assert not (site_dir / "site/.git").exists()
+    post.unlink()
+    assert run_build(cwd=site_dir).returncode == 0
+
+
 def test_aliases_and_url_become_redirect_pages_to_the_post_as_in_hugo(site_dir):
     post = site_dir / "content/posts/moved.md"
     post.write_text("---\ntitle: Moved\ndate: 2024-01-01\naliases: [old-name, /2019/01/moved.html, /a/b/, /a/c/, /old.htm]\n"

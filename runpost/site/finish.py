@@ -113,6 +113,9 @@ def collect_files(posts: list[Post], config: Config, pages: dict[str, str],
 
     def claim(site_path: str, source: Path, owner: str, where: Location) -> None:
         path = site_path.lstrip("/")
+        if repository_path(path):
+            errors.add(BuildError(where, f"{owner} would publish /{path}: {REPOSITORY_REFUSAL}"))
+            return
         if path in owners:
             errors.add(BuildError(where, f"{owner} and {owners[path]} both write /{path}"))
             return
@@ -136,6 +139,15 @@ def collect_files(posts: list[Post], config: Config, pages: dict[str, str],
                                   f"but {owners[folder]} writes a file there"))
     errors.raise_if_any()
     return files
+
+
+# A site that holds `.git` looks like a repository: the next build refuses to replace it (output.py).
+REPOSITORY_REFUSAL = "a site never holds a '.git' (the next build would refuse to replace it, taking it for a repository)"
+
+
+def repository_path(path: str) -> bool:
+    """Whether an output path is or is inside a `.git` (any case: a case-blind file system's too)."""
+    return any(part.lower() == ".git" for part in path.split("/"))
 
 
 def folders_of(path: str) -> list[str]:

@@ -30,8 +30,8 @@ from ..post import Post, Site
 from ..render_cache import MISSING, RenderCache, folder_digest, key, settings_key
 from .environment import make_environment, syntax_error
 from .fragments import render_content, shortcode_renderer, syntax_css
-from .finish import (collect_files, content_files, finish_html, finish_pages, finish_text, folders_of, static_files,
-                     variant_files)
+from .finish import (REPOSITORY_REFUSAL, collect_files, content_files, finish_html, finish_pages, finish_text, folders_of, static_files,
+                     repository_path, variant_files)
 from .notebook import download_files
 from .output import MARKER
 from .variants import light_images
@@ -403,6 +403,8 @@ def alias_pages(env: jinja2.Environment, context: dict, posts: list[Post], views
                           or place == MARKER), path if path in folders else None) if path else None
             if path is None:
                 errors.add(BuildError(where, f"{named} leads above the site's root"))
+            elif repository_path(path):
+                errors.add(BuildError(where, f"{named} would publish /{path}: {REPOSITORY_REFUSAL}"))
             elif clash:
                 other = (f"the alias of {Location(owners[clash].path)}" if clash in owners
                          else f"a folder the alias of {Location(folders[clash].path)} needs" if clash in folders
