@@ -39,6 +39,18 @@ def shown_name(name: str) -> str:
     return "".join(repr(character)[1:-1] if ord(character) in _UNPRINTABLE else character for character in name)
 
 
+_CONTROLS = dict.fromkeys(code for code in _UNPRINTABLE if code not in (0x0A, 0x09))
+
+
+def shown_text(text: str) -> str:
+    """A message as a terminal may print it: what a post wrote into it (a value's name, a URL) may
+    hold an escape sequence that clears the screen or rewrites earlier lines; control characters
+    but newline and tab are written as Python escapes."""
+    if not any(ord(character) in _CONTROLS for character in text):
+        return text
+    return "".join(repr(character)[1:-1] if ord(character) in _CONTROLS else character for character in text)
+
+
 def _display_path(path: Path) -> str:
     # Paths under the working directory print relative, as compilers do, so the
     # message is clickable in a terminal and identical on every machine.
@@ -75,7 +87,7 @@ class BuildError(Exception):
 
     def __str__(self) -> str:
         prefix = f"{self.location}: " if self.location else ""
-        return f"{prefix}error: {self.message}"
+        return f"{prefix}error: {shown_text(self.message)}"
 
 
 def is_long_number(error: ValueError) -> bool:

@@ -20,6 +20,8 @@ class Reporter:
 
     def warning(self, message: str, location: object = None) -> None:
         """Compiler style: `path:line: warning: message` when there is a place to name."""
+        from .errors import shown_text     # what a post wrote may hold escape sequences
+
         prefix = f"{location}: " if location else ""
-        self.warnings.append(f"{prefix}warning: {message}")
+        self.warnings.append(f"{prefix}warning: {shown_text(message)}")
         print(self.warnings[-1], file=self.stream, flush=True)

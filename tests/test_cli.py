@@ -451,3 +451,12 @@ def test_a_file_name_with_control_characters_cannot_forge_error_lines_or_drive_t
     result = run_build(cwd=site_dir)
     assert result.returncode == 1 and "\x1b" not in result.stderr
     assert not any(line.startswith("forged.md") for line in result.stderr.splitlines()), result.stderr
+
+
+def test_escape_sequences_a_post_writes_never_reach_the_terminal_raw(tmp_path):
+    # `{{< value "\x1b[2J..." >}}` printed ESC bytes: a post could clear a terminal or rewrite a CI log.
+    (tmp_path / "content/posts").mkdir(parents=True)
+    (tmp_path / "content/posts/e.md").write_text('---\ntitle: E\ndate: 2024-01-01\n---\nA {{< value "\x1b[2J\x1b[31mOK" >}}.\n')
+    result = run_build(cwd=tmp_path)
+    assert result.returncode == 1 and "\x1b" not in result.stderr
+    assert "value '\\x1b[2J\\x1b[31mOK' was not published" in result.stderr, result.stderr
