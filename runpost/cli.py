@@ -18,6 +18,20 @@ from .report import Reporter
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`runpost build --explain | head -1`): stop quietly, as shell tools do,
+        # and leave nothing for Python to flush into the closed pipe at exit.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+            except (OSError, ValueError):
+                pass
+        return 128 + getattr(signal, "SIGPIPE", 13)
+
+
+def _main(argv: list[str] | None) -> int:
     args = parse_arguments(argv)
     try:
         Path.cwd()
@@ -86,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         # The execution stage says what an interrupted run kept, in one line.
         print(str(interrupt) or "interrupted", file=sys.stderr)
         return 128 + (stopping[0] if stopping else signal.SIGINT)
+    except BrokenPipeError:
+        raise                     # main(): the reader of our output is gone
     except OSError as error:
         # A file of the project that cannot be read (chmod 000, a disk error) or a folder that
         # cannot be written: its path, as a compiler names a file it cannot open.

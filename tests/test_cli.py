@@ -1,11 +1,12 @@
 """The command-line contract: exit codes, compiler-style errors, no traceback, untouched output."""
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import run_build
+from conftest import REPO, run_build
 
 
 def tree_digest(folder: Path) -> dict[str, str]:
@@ -460,3 +461,20 @@ def test_escape_sequences_a_post_writes_never_reach_the_terminal_raw(tmp_path):
     result = run_build(cwd=tmp_path)
     assert result.returncode == 1 and "\x1b" not in result.stderr
     assert "value '\\x1b[2J\\x1b[31mOK' was not published" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("args", [["--explain"], ["new", "blog"]])
+def test_a_reader_that_went_away_stops_the_command_quietly(tmp_path, args):
+    # `build.py --explain | head -1` said "internal error: BrokenPipeError", `new` printed a traceback.
+    import subprocess
+
+    (tmp_path / "content/posts").mkdir(parents=True)
+    (tmp_path / "content/posts/a.md").write_text("---\ntitle: A\ndate: 2024-01-01\n---\nA.\n")
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run([sys.executable, str(REPO / "build.py"), *args], cwd=tmp_path, stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write)
+    assert done.returncode == 141 and "internal error" not in done.stderr and "Traceback" not in done.stderr, done.stderr
