@@ -186,6 +186,19 @@ def test_a_failed_build_is_printed_and_shown_over_the_page_until_the_next_good_b
 def test_missing_page_gets_404(preview):
     status, _, _ = _get(preview.preview.url + "no/such/page/")
     assert status == 404
+    # A name longer than the file system allows printed a traceback and answered nothing (found by review).
+    status, _, _ = _get(preview.preview.url + "a" * 300)
+    assert status == 404
+
+
+def test_an_error_text_never_ends_or_keeps_open_the_script_that_shows_it():
+    # `<!--<script>` in an error (a link a post wrote) kept the script element open past its end
+    # tag: no overlay, and no reload after the fix (found by review).
+    from runpost.serve.preview import client_script
+
+    script = client_script(3, "x.md:1:1: error: '/<!--<script>/' and </script> do not exist")
+    body = script[len("<script>\n"):-len("</script>\n")]
+    assert "<" not in body.rsplit("({", 1)[1] and script.count("</script") == 1
 
 
 def test_serving_the_fixture_site_with_the_real_pipeline(tmp_path):

@@ -74,6 +74,10 @@ class SiteRequestHandler(BaseHTTPRequestHandler):
             return self._redirect(self.base_path) if path == "/" else self._not_found(send_body)
         relative = posixpath.normpath("/" + path[len(self.base_path):]).lstrip("/")
         target = self.site_dir / relative if relative not in ("", ".") else self.site_dir
+        try:
+            target.stat()
+        except (OSError, ValueError):    # a name too long for the file system, a NUL: no such page
+            return self._not_found(send_body)
         if target.is_dir():
             if not path.endswith("/"):
                 # To the folder as normalised: the request's own text (%0d%0a, a leading //) never

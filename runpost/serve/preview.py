@@ -187,5 +187,7 @@ class Preview:
 
 def client_script(generation: int, error: str | None) -> str:
     state = json.dumps({"generation": generation, "error": error, "events": EVENTS_PATH})
-    state = state.replace("</", "<\\/")  # the error text must not close the script element
+    # The error text must not end the script element early (`</script`), nor keep it open past its
+    # end tag (`<!--<script`: the script data's escaped state): every `<` is written as \u003c.
+    state = state.replace("<", "\\u003c")
     return f"<script>\n{_CLIENT_JS.rstrip()}({state});\n</script>\n"
