@@ -156,3 +156,21 @@ def test_a_link_into_the_projects_git_folder_is_an_error_not_a_published_file(si
     (site_dir / "static" / ".well-known" / "security.txt").write_text("Contact: me")
     assert run_build(cwd=site_dir).returncode == 0
     assert (site_dir / "site" / ".well-known" / "security.txt").is_file()
+
+
+def test_a_folder_linked_inside_the_project_is_published_from_a_bundle_and_from_static(site_dir):
+    # `bundle/shared -> ../../../shared` and `static/shared -> ../shared`: their files were left out
+    # silently and links to them were false errors; Hugo publishes the bundle's (found by review).
+    (site_dir / "shared").mkdir()
+    (site_dir / "shared/h.txt").write_text("shared")
+    (site_dir / "content/posts/bundle-post/shared").symlink_to("../../../shared")
+    (site_dir / "static/shared").symlink_to("../shared")
+    post = site_dir / "content/posts/bundle-post/index.md"
+    post.write_text(post.read_text() + "\n[a](shared/h.txt) [b](/shared/h.txt)\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    assert (site_dir / "site/posts/bundle-post/shared/h.txt").read_text() == "shared"
+    assert (site_dir / "site/shared/h.txt").read_text() == "shared"
+    (site_dir / "content/posts/bundle-post/up").symlink_to("/etc")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1 and "bundle-post/up: error: bundle file leads outside the project" in result.stderr

@@ -117,6 +117,27 @@ def symlink_errors(folder: Path, roots: tuple[Path, ...], what: str) -> list[Bui
     return errors
 
 
+def files_under(folder: Path, roots: tuple[Path, ...] | None, what: str, errors: list[BuildError]) -> list[Path]:
+    """Every path under `folder` (files, folders, links), sorted, with linked folders followed as
+    Hugo follows them in a bundle and the up-to-date check reads them (uptodate.files_of, the one
+    walker: each folder once, no loops). A link leading outside the project (`roots`) is an error
+    in `errors`, and nothing under it is listed."""
+    from ..uptodate import files_of     # uptodate reads every input; this module only judges paths
+
+    listed = sorted(Path(path) for path in files_of([folder]) if not path.endswith(" ->") and path != str(folder))
+    found: list[Path] = []
+    refused: list[Path] = []
+    for path in listed:
+        if any(path.is_relative_to(link) for link in refused):
+            continue
+        if roots is not None and path.is_symlink() and (outside := outside_error(path, roots, what)) is not None:
+            errors.append(outside)
+            refused.append(path)
+            continue
+        found.append(path)
+    return found
+
+
 def symlinks_under(folder: Path) -> list[Path]:
     """The symlinks under `folder`, in order. Symlinked folders are listed, not entered; dot-names
     (an editor's lock file `.#name`) are not files of the site."""

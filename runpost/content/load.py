@@ -15,7 +15,7 @@ from typing import Callable
 
 from ..config import Config
 from ..errors import BuildError, BuildErrors, ErrorCollector, Location, shown_name
-from .confine import allowed_roots, check_inside, is_inside, outside_error
+from .confine import allowed_roots, check_inside, files_under, is_inside, outside_error
 from .frontmatter import parse_front_matter
 from .slugs import post_segment
 from ..post import Post
@@ -257,7 +257,9 @@ def parse_post(path: Path, text: str, bundle: Path | None = None, languages: tup
 def _with_bundle_assets(post: Post, bundle: Path, roots: tuple[Path, ...] | None = None) -> Post:
     assets = {}
     problems = ErrorCollector()
-    for file in sorted(bundle.rglob("*")):
+    outside: list[BuildError] = []
+    # Linked folders too (`shared -> ../../shared`), as Hugo publishes them; one leading outside is an error.
+    for file in files_under(bundle, roots, "bundle file", outside):
         relative = file.relative_to(bundle)
         if file == post.path or _is_skipped(relative):
             continue
@@ -265,12 +267,6 @@ def _with_bundle_assets(post: Post, bundle: Path, roots: tuple[Path, ...] | None
             # The bundle's other Markdown (notes, a draft's next part): Hugo's page resources, never
             # published as they are. Copied, a draft's private notes would be on the web.
             continue
-        if roots is not None and file.is_symlink():
-            try:
-                check_inside(file, roots, "bundle file")
-            except BuildError as error:
-                problems.add(error)
-                continue
         if not is_utf8(relative.as_posix()):     # os.fsdecode's surrogates: no page can name it, no manifest hold it
             problems.add(BuildError(Location(file), "the file name is not UTF-8: rename it"))
             continue
@@ -281,6 +277,7 @@ def _with_bundle_assets(post: Post, bundle: Path, roots: tuple[Path, ...] | None
                                     "device?); remove it from the bundle"))
             continue
         assets[post.url + relative.as_posix()] = file
+    problems.extend(error for error in outside if not _is_skipped(Path(error.location.path).relative_to(bundle)))
     problems.raise_if_any()
     return replace(post, assets=assets)
 

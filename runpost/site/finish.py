@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import CONFIG_NAME, Config
-from ..content.confine import allowed_roots, outside_error
+from ..content.confine import allowed_roots, files_under, outside_error
 from ..errors import BuildError, ErrorCollector, Location
 from ..parallel import precompute
 from ..post import Post
@@ -178,11 +178,12 @@ def static_files(config: Config) -> dict[str, Path]:
             for _ in os.walk(folder, onerror=lambda error: errors.add(BuildError(
                     Location(Path(os.fsdecode(error.filename))), f"cannot read this folder: {error.strerror}"))):
                 pass
-            for source in sorted(folder.rglob("*")):
-                if own and source.is_symlink() and (outside := outside_error(source, roots, "static file")):
-                    errors.add(outside)
-                elif source.is_file() and not private(source.relative_to(folder)):
+            # Linked folders too (`static/shared -> ../shared`); one leading outside the project is an error.
+            outside: list[BuildError] = []
+            for source in files_under(folder, roots if own else None, "static file", outside):
+                if source.is_file() and not private(source.relative_to(folder)):
                     files[source.relative_to(folder).as_posix()] = source
+            errors.extend(outside)
     errors.raise_if_any()
     return dict(sorted(files.items()))
 
