@@ -7,6 +7,7 @@ from runpost.config import load_config
 from runpost.errors import BuildError, BuildErrors
 from runpost.content.load import load_posts, parse_post
 from runpost.content.slugs import tag_slug
+from runpost.content.frontmatter import parse_front_matter
 
 SEED = Path(__file__).resolve().parent / "fixtures" / "seed" / "article.md"  # ../shared/seed/article.md
 
@@ -367,3 +368,10 @@ def test_front_matter_libyaml_finds_too_deep_is_its_error_without_the_slow_pytho
     monkeypatch.setattr(frontmatter, "_Loader", Unwanted)
     with pytest.raises(BuildError, match="invalid YAML front matter: exceeded maximum nesting depth"):
         frontmatter._parse_yaml(Path("content/posts/d.md"), "x: [[[]]]")
+
+
+def test_yaml_merge_keys_are_read_as_hugo_reads_them_and_a_posts_own_keys_win():
+    # `<<: *defaults` failed: "could not determine a constructor for the tag ...merge" (found by review).
+    text = "---\ntitle: M\ndate: 2024-01-01\ndefaults: &d {a: 1, b: 1}\nparams:\n  <<: *d\n  b: 2\n---\nBody\n"
+    meta, _, _ = parse_front_matter(Path("content/posts/m.md"), text, "m")
+    assert meta.params == {"a": 1, "b": 2}

@@ -118,12 +118,16 @@ class _FrontMatterYAML:
     def construct_mapping(self, node, deep=False):
         seen = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue           # `<<: *defaults` (Hugo reads merge keys): flatten_mapping merges it below
             key = self.construct_object(key_node, deep=True)
             if isinstance(key, (str, int, float, bool)) and key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"key '{key}' is given twice (first on line {seen[key] + 2})", key_node.start_mark)
             if isinstance(key, (str, int, float, bool)):
                 seen[key] = key_node.start_mark.line
+        if isinstance(node, yaml.MappingNode):
+            self.flatten_mapping(node)     # merged keys first, the mapping's own after them: its own win
         return super().construct_mapping(node, deep)
 
 
