@@ -141,6 +141,10 @@ def require_project(config: Config) -> None:
             raise UsageError(f"no {CONFIG_NAME} and no content/ folder in {config.root}: run runpost in a "
                              "project folder, or give the posts' folder with --content")
         raise UsageError(f"content folder '{content}' does not exist")
+    try:
+        next(os.scandir(content), None)
+    except OSError as error:      # rglob passes over a folder it cannot read: "has no files" would mislead
+        raise UsageError(f"cannot read the content folder '{content}': {error.strerror}") from None
     if not any(path.is_file() or path.is_symlink() for path in content.rglob("*")):
         raise UsageError(f"content folder '{content}' has no files: posts go in {content / 'posts'}")
     if not (content / "posts").is_dir() and not (content / "posts").is_symlink():   # a broken link: load_posts says where

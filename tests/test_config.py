@@ -153,3 +153,24 @@ def test_folders_linked_back_into_templates_are_walked_once(site_dir):
     (site_dir / "templates/b").symlink_to(".")
     result = run_build(cwd=site_dir, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_content_folder_that_cannot_be_read_says_so_not_that_it_is_empty(tmp_path, monkeypatch):
+    # rglob passed over the unreadable folder: "has no files" sent the writer looking for posts (found by review).
+    import os
+
+    from runpost.config import require_project
+    from runpost.errors import UsageError
+
+    (tmp_path / "content/posts").mkdir(parents=True)
+    (tmp_path / "content/posts/a.md").write_text("A")
+    real = os.scandir
+
+    def scandir(path=".", *args):
+        if os.fspath(path) == os.fspath(tmp_path / "content"):
+            raise PermissionError(13, "Permission denied")
+        return real(path, *args)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(UsageError, match="cannot read the content folder .*: Permission denied"):
+        require_project(load_config(tmp_path))
