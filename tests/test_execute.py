@@ -1402,3 +1402,22 @@ def test_results_made_with_another_library_version_are_said_to_be_and_rerun_left
     (leftover / "memo" / "stale.json").write_text("{}")
     assert build(post, site, mode="rerun").results.values == {"runs": [0, 100, 200]}
     assert not (leftover / "memo" / "stale.json").exists()
+
+
+def test_a_package_beside_a_single_file_post_is_in_its_key_as_a_module_is(tmp_path):
+    # `import mylib` (content/posts/mylib/__init__.py): an edit to it left --frozen publishing the
+    # old value, with no warning after the first build (found by review).
+    from conftest import run_build
+
+    posts = tmp_path / "content/posts"
+    (posts / "mylib").mkdir(parents=True)
+    (posts / "mylib/__init__.py").write_text("VALUE = 1\n")
+    (posts / "e.md").write_text("---\ntitle: E\ndate: 2024-01-01\n---\n```python {exec=true}\nimport runpost, mylib\n"
+                                "runpost.publish('v', mylib.VALUE)\n```\nV {{< value v >}}.\n")
+    first = run_build(cwd=tmp_path)
+    assert first.returncode == 0 and "not among the post's inputs" not in first.stderr, first.stderr
+    (posts / "mylib/__init__.py").write_text("VALUE = 2\n")
+    result = run_build("--frozen", cwd=tmp_path)
+    assert result.returncode == 1 and "post 'e' is stale (helper file mylib/__init__.py changed)" in result.stderr
+    assert run_build(cwd=tmp_path).returncode == 0
+    assert "V 2." in (tmp_path / "site/posts/e/index.html").read_text()

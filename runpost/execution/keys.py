@@ -47,8 +47,13 @@ def covered_paths(post: Post) -> list[Path]:
     code is in the keys (kernel.watch_reads: a read of it is warned about, unless declared)."""
     folder = code_folder(post)
     found = [folder / declared for declared in post.meta.inputs]
-    found += [post.bundle] if post.bundle else list(folder.glob("*.py"))
+    found += [post.bundle] if post.bundle else [*folder.glob("*.py"), *_packages_beside(folder)]
     return found
+
+
+def _packages_beside(folder: Path) -> list[Path]:
+    """The packages a single-file post could import from its folder (`mylib/__init__.py`)."""
+    return sorted(path.parent for path in folder.glob("*/__init__.py") if path.is_file())
 
 
 def _helper_hashes(post: Post) -> dict[str, str]:
@@ -56,8 +61,11 @@ def _helper_hashes(post: Post) -> dict[str, str]:
     if post.bundle:
         candidates = (path for path in files_under(folder) if path != post.path)
     else:
-        # A single-file post shares its folder with other posts: only modules it could import count.
-        candidates = (path for path in folder.glob("*.py") if path.is_file())
+        # A single-file post shares its folder with other posts: only modules it could import count,
+        # the packages beside it included (their edit left --frozen publishing old values).
+        candidates = [*(path for path in folder.glob("*.py") if path.is_file()),
+                      *(path for package in _packages_beside(folder) for path in files_under(package)
+                        if path.suffix == ".py")]
     hashes = {}
     for path in candidates:
         relative = path.relative_to(folder)
