@@ -1421,3 +1421,14 @@ def test_a_package_beside_a_single_file_post_is_in_its_key_as_a_module_is(tmp_pa
     assert result.returncode == 1 and "post 'e' is stale (helper file mylib/__init__.py changed)" in result.stderr
     assert run_build(cwd=tmp_path).returncode == 0
     assert "V 2." in (tmp_path / "site/posts/e/index.html").read_text()
+
+
+def test_a_scheduled_posts_missing_results_say_how_to_run_its_code_before_its_date(tmp_path):
+    # Left out until its date, code and all: the first --frozen deploy after it found nothing stored,
+    # and nothing said that `--future` runs the code beforehand (found by review).
+    from conftest import run_build
+
+    (tmp_path / "content/posts").mkdir(parents=True)
+    (tmp_path / "content/posts/soon.md").write_text("---\ntitle: Soon\ndate: 2020-01-01\n---\n```python {exec=true}\nprint(1)\n```\n")
+    result = run_build("--frozen", cwd=tmp_path)
+    assert result.returncode == 1 and "(no stored results)" in result.stderr and "`build --future` runs its code" in result.stderr

@@ -117,8 +117,12 @@ def check_stale(plan: Plan) -> None:
     # Point at the changed block when that is the cause; else at the post.
     changed_block = reasons[0].startswith("block") and first < len(plan.post.cells)
     location = plan.post.cells[first].location if changed_block else Location(plan.post.path, 1)
+    # A scheduled post's code runs only once the post is published: its first deploy after its date
+    # finds nothing stored unless a build with --future ran it beforehand.
+    scheduled = " (a post dated in the future is left out, code and all, until its date: `build --future` " \
+                "runs its code beforehand)" if reasons == ["no stored results"] else ""
     raise BuildError(location, f"post '{plan.post.name}' is stale ({'; '.join(reasons)}); "
-                               f"--frozen never runs code: build without it and commit {stored_at(plan)}")
+                               f"--frozen never runs code: build without it and commit {stored_at(plan)}{scheduled}")
 
 
 def staleness(manifest: dict[str, Any] | None, fingerprints: Fingerprints,
