@@ -255,3 +255,13 @@ def test_a_param_preview_shows_the_pngs_and_a_later_real_build_still_gets_the_co
         assert ('type="image/webp"' in page) is copies, output
         assert bool(list((tmp_path / output / "posts" / "p").glob("*.webp"))) is copies, output
         assert 'alt="Loss"' in page
+
+
+def test_an_image_whose_copies_names_would_be_too_long_keeps_its_name_and_gets_no_copies(tmp_path, shared_cache):
+    # A valid 246-character photo name: its `-1200w.webp` copy's name was past the file system's
+    # 255 bytes, and the build failed without a file to blame (found by review).
+    name = "p" * 246 + ".png"
+    files = {f"/p/{name}": plot(tmp_path / name)}
+    maker = VariantMaker(shared_cache)
+    html = lighten(tag(f"/p/{name}"), files, maker)
+    assert "<picture>" not in html and ".webp" not in html and not maker.made

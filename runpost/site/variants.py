@@ -231,6 +231,8 @@ class VariantMaker:
             return []            # both names are another image's copies
         if not named or any(path in taken for path, _, _ in named):
             return []            # nothing lighter, or a file of the post has that name: leave the image alone
+        if any(len(path.rsplit("/", 1)[-1].encode("utf-8", "surrogateescape")) > 255 for path, _, _ in named):
+            return []            # a name the file system cannot hold (a 250-character photo's -1200w.webp)
         self.made.update({path: file for path, _, file in named})
         if self.claimed is not None:
             self.claimed.update({path: file for path, _, file in named})
