@@ -375,3 +375,15 @@ def test_yaml_merge_keys_are_read_as_hugo_reads_them_and_a_posts_own_keys_win():
     text = "---\ntitle: M\ndate: 2024-01-01\ndefaults: &d {a: 1, b: 1}\nparams:\n  <<: *d\n  b: 2\n---\nBody\n"
     meta, _, _ = parse_front_matter(Path("content/posts/m.md"), text, "m")
     assert meta.params == {"a": 1, "b": 2}
+
+
+def test_a_slug_tag_or_alias_too_long_for_a_file_name_is_an_error_at_its_line():
+    # "cannot write 'tags/tttt...': a name in it is longer than 255 bytes" named no file (found by review).
+    long = "t" * 300
+    text = f"---\ntitle: L\ndate: 2024-01-01\ntags: [{long}]\nslug: {long}\naliases: [/a/{long}/]\n---\nx\n"
+    with pytest.raises(BuildErrors) as raised:
+        parse_front_matter(Path("content/posts/l.md"), text, "l")
+    shown = [str(error) for error in raised.value.errors]
+    assert sorted(line.split(": error: ")[0] for line in shown) == ["content/posts/l.md:4:1", "content/posts/l.md:5:1",
+                                                               "content/posts/l.md:6:1"], shown
+    assert all("longer than 255 bytes" in line for line in shown)

@@ -19,7 +19,7 @@ from ..config import toml_error_location
 from ..errors import BuildError, ErrorCollector, Location, is_long_number, long_number_error
 from ..markup.markdown import without_controls
 from ..post import FrontMatter
-from .slugs import post_segment
+from .slugs import post_segment, tag_slug
 
 _FENCES = {"---": "yaml", "+++": "toml"}
 # A slug is one URL segment: it names a folder under posts/ and nothing else (slugs.post_segment
@@ -303,6 +303,9 @@ def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: s
         given = "slug" if "slug" in data else "the file name (set 'slug' in front matter)"
         errors.add(BuildError(where, f"{given} '{slug}' must be a single URL segment "
                               "(no '/', '\\' or '#', and a letter or digit)"))
+    elif _too_long(post_segment(slug)):
+        where = fields.where("slug") if "slug" in data else Location(path, 1, 1)
+        errors.add(BuildError(where, f"the slug is {_TOO_LONG}"))
     meta = FrontMatter(
         title=title,
         date=date or publish_date or lastmod or _EPOCH,
@@ -327,8 +330,22 @@ def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: s
         extra={key: value for key, value in data.items() if key not in _KNOWN},
         lines=dict(key_lines),
     )
+    # A folder of the site per tag and per alias segment: each a name the file system must hold.
+    for tag in meta.tags:
+        if _too_long(tag_slug(tag)):
+            errors.add(BuildError(fields.where("tags"), f"the tag '{tag[:40]}...' is {_TOO_LONG}"))
+    for key, addresses in (("aliases", meta.aliases), ("url", (meta.url,))):
+        if any(_too_long(part) for address in addresses for part in address.split("/")):
+            errors.add(BuildError(fields.where(key), f"a folder or file name in '{key}' is {_TOO_LONG}"))
     errors.raise_if_any()
     return meta
+
+
+_TOO_LONG = "longer than 255 bytes, the most a file system allows in one name of the site's folders"
+
+
+def _too_long(name: str) -> bool:
+    return len(name.encode("utf-8", "surrogatepass")) > 255
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
