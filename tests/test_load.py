@@ -387,3 +387,18 @@ def test_a_slug_tag_or_alias_too_long_for_a_file_name_is_an_error_at_its_line():
     assert sorted(line.split(": error: ")[0] for line in shown) == ["content/posts/l.md:4:1", "content/posts/l.md:5:1",
                                                                "content/posts/l.md:6:1"], shown
     assert all("longer than 255 bytes" in line for line in shown)
+
+
+def test_a_post_file_that_is_a_pipe_or_a_device_is_an_error_not_a_post_that_vanishes(tmp_path):
+    import os
+
+    posts = tmp_path / "content/posts"
+    (posts / "b").mkdir(parents=True)
+    os.mkfifo(posts / "f.md")
+    os.mkfifo(posts / "b/index.md")
+    (posts / "n.md").symlink_to("/dev/null")
+    (posts / "ok.md").write_text("---\ntitle: OK\ndate: 2024-01-01\n---\nFine.\n")
+    with pytest.raises(BuildErrors) as raised:
+        load_posts(load_config(tmp_path))
+    assert sorted((error.location.path.relative_to(posts).as_posix(), error.message) for error in raised.value.errors) == [
+        (name, "not a regular file (a pipe or a device?): a post is a text file") for name in ("b/index.md", "f.md", "n.md")]

@@ -53,6 +53,8 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
             collected.raise_if_any()
         return []
     languages = site_languages(config)
+    collected.extend(BuildError(Location(path), "not a regular file (a pipe or a device?): a post is a text file")
+                     for path in _special_post_files(posts_dir, languages))
     for path, bundle in find_post_files(config.content_dir, languages):
         name = (bundle or path).name
         if shown_name(name) != name:
@@ -138,6 +140,26 @@ def find_post_files(content_dir: Path, languages: tuple[str, ...] = ()) -> list[
         elif path.suffix == ".md" and entry.name != "_index.md" and _is(entry.is_file):
             found.append((path, None))
     return found
+
+
+def _special_post_files(posts_dir: Path, languages: tuple[str, ...]) -> list[Path]:
+    """Post files (`x.md`, a bundle's `index.md`) that are a pipe, a socket or a device, or lead to one:
+    find_post_files passes over them, and a post would vanish without a word."""
+    if not posts_dir.is_dir():
+        return []
+    found = []
+    with os.scandir(posts_dir) as entries:
+        for entry in entries:
+            if entry.name.endswith(".md") and entry.name != "_index.md":
+                if _is(entry.is_file):        # the folder listing says so: no stat for the many posts
+                    continue
+                candidates = [Path(entry.path)]
+            elif _is(entry.is_dir):
+                candidates = [Path(entry.path, name) for name in ("index.md", *(f"index.{code}.md" for code in languages))]
+            else:
+                continue
+            found += [path for path in candidates if os.path.exists(path) and not path.is_file() and not path.is_dir()]
+    return sorted(found)
 
 
 # (folder, name) -> the Path of a post or bundle listed before. Serve lists the posts on every
