@@ -201,7 +201,9 @@ def test_files_under_content_outside_bundles_are_published_where_they_lie_as_in_
     (content / "posts/first-post").mkdir()
     (content / "posts/first-post/diagram.svg").write_text("<svg/>")      # beside a post that is a file
     (content / "posts/notes.txt").write_text("notes")
-    for hidden in ("images/.secret", "images/chart.png~", "images/#chart.png#", "posts/.env"):
+    (content / "posts/mylib/__pycache__").mkdir(parents=True)
+    for hidden in ("images/.secret", "images/chart.png~", "images/#chart.png#", "posts/.env",
+                   "posts/mylib/__pycache__/x.cpython-311.pyc"):
         (content / hidden).write_text("stays home")
     (content / "posts/bundle-post/extra.txt").write_text("the bundle's own")
     post = content / "posts/first-post.md"

@@ -192,7 +192,8 @@ def content_files(config: Config) -> dict[str, Path]:
     """Output path -> file for each file under content/ that is neither Markdown nor in a page bundle
     (a folder with an index.md: its files are its post's), published where it lies, as Hugo publishes
     content/images/a.png at /images/a.png. As in Hugo, hidden files and folders, `#name#` and `name~`
-    (editors' autosaves and backups) stay home, and so does anything private (`private`)."""
+    (editors' autosaves and backups) stay home, and so do anything private (`private`) and Python's
+    `__pycache__` (a helper package's bytecode), as in a bundle."""
     from ..content.load import MARKDOWN_SUFFIXES, site_languages   # load reads content/; this module writes the site
 
     content = config.content_dir
@@ -206,7 +207,7 @@ def content_files(config: Config) -> dict[str, Path]:
         if folder != str(content) and any(name.lower() in bundle_pages for name in names):
             folders[:] = []
             continue
-        folders[:] = sorted(name for name in folders if not skipped(name))
+        folders[:] = sorted(name for name in folders if not skipped(name) and name != "__pycache__")   # as in a bundle
         for name in sorted(names):
             if skipped(name) or name.lower().endswith(MARKDOWN_SUFFIXES):
                 continue
