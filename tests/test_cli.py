@@ -478,3 +478,14 @@ def test_a_reader_that_went_away_stops_the_command_quietly(tmp_path, args):
     finally:
         os.close(write)
     assert done.returncode == 141 and "internal error" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_missing_link_only_the_finished_page_shows_is_reported_where_the_post_writes_it(tmp_path):
+    # "content/posts/c.md: error: page /posts/c/index.html links to ..." named no line (found by review).
+    (tmp_path / "content/posts").mkdir(parents=True)
+    (tmp_path / "content/posts/c.md").write_text(
+        '---\ntitle: C\ndate: 2024-01-01\n---\nA\n\nSee [a](((((x))))) and {{< figure src="/favicon.svg" link=" /nowhere/" >}}.\n')
+    result = run_build(cwd=tmp_path)
+    assert result.returncode == 1
+    assert "content/posts/c.md:7:9: error: page /posts/c/index.html links to /posts/c/((((x))))" in result.stderr, result.stderr
+    assert "content/posts/c.md:7:" in result.stderr.split("/nowhere/")[0].rsplit("\n", 1)[-1]

@@ -324,9 +324,21 @@ def _check_page(page: str, urls: list[str], outputs: set[str], post: Post | None
         site_path = None if looks_like_template(url) else to_site_path(url, page_url)
         if site_path is None or exists(site_path, outputs) or (post and (post.url, site_path) in reported):
             continue
-        where = Location(post.path) if post else Location(Path(page))
+        where = _first_written(post, url) if post else Location(Path(page))
         errors.add(BuildError(where, f"page /{page} links to {site_path}, which the site does not contain"))
         reported.add((post.url if post else page, site_path))
+
+
+def _first_written(post: Post, url: str) -> Location:
+    """Where in the post's file a URL its finished page holds is written, for a link no scan
+    placed (a shortcode's argument, a link Markdown read otherwise): the first place its text
+    stands in the file, anywhere (_written_at looks only inside tags and formulas); else the file."""
+    for text in dict.fromkeys((url, url.strip(), unquote(url.strip()))):
+        start = post.source.find(text) if text else -1
+        if start >= 0:
+            line = post.source.count("\n", 0, start) + 1
+            return Location(post.path, line, start - (post.source.rfind("\n", 0, start) + 1) + 1)
+    return Location(post.path)
 
 
 LEFT_OUT = {"unrendered": "never rendered (render: never in its build options)",
