@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from conftest import run_build
 
 SECRET = "TOP-SECRET-CONTENT"
@@ -174,3 +176,46 @@ def test_a_folder_linked_inside_the_project_is_published_from_a_bundle_and_from_
     (site_dir / "content/posts/bundle-post/up").symlink_to("/etc")
     result = run_build(cwd=site_dir)
     assert result.returncode == 1 and "bundle-post/up: error: bundle file leads outside the project" in result.stderr
+
+
+@pytest.mark.parametrize("where, target", [("static/all", ".."), ("static/out", "../site"), ("static/b", "../build"),
+                                           ("static/c", "../content"), ("content/posts/bundle-post/root", "../../..")])
+def test_a_linked_folder_that_holds_or_is_inside_what_the_build_reads_or_writes_is_refused(site_dir, where, target):
+    # `static/all -> ..` published the project (.github, drafts' sources, the last site) and the site
+    # grew at every build (found by review).
+    (site_dir / ".github").mkdir()
+    (site_dir / ".github/secret.yml").write_text("secret: x")
+    assert run_build(cwd=site_dir).returncode == 0        # site/ and build/ exist
+    (site_dir / where).symlink_to(target)
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1 and f"{where}: error:" in result.stderr and "a folder that holds or is inside" \
+        in result.stderr, result.stderr
+    assert not [path for path in (site_dir / "site").rglob("*") if path.name == "secret.yml"]
+
+
+def test_two_links_to_one_folder_chained_are_followed_once_each_not_doubled(site_dir):
+    static = site_dir / "static"
+    for level in range(1, 13):
+        (static / f"L{level}").mkdir()
+        if level < 12:
+            for name in "ab":
+                (static / f"L{level}" / name).symlink_to(f"../L{level + 1}")
+    (static / "L12/f.txt").write_text("x")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    assert len([path for path in (site_dir / "site").rglob("f.txt")]) <= 2     # was 2**11
+
+
+def test_a_folder_linked_under_content_is_published_and_content_files_replace_the_themes(site_dir):
+    (site_dir / "imgsrc").mkdir()
+    (site_dir / "imgsrc/p.png").write_bytes(b"png")
+    (site_dir / "content/img").symlink_to("../imgsrc")
+    (site_dir / "content/favicon.svg").write_text("<svg>mine</svg>")       # the theme has one
+    (site_dir / "content/robots.txt").write_text("User-agent: *\n")
+    post = site_dir / "content/posts/first-post.md"
+    post.write_text(post.read_text() + "\n![p](/img/p.png)\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    site = site_dir / "site"
+    assert (site / "img/p.png").read_bytes() == b"png" and (site / "favicon.svg").read_text() == "<svg>mine</svg>"
+    assert (site / "robots.txt").read_text() == "User-agent: *\n"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable
 from stat import S_ISLNK
 
 from ..errors import BuildError, Location
@@ -30,12 +31,15 @@ class Roots(tuple):
     """
     folders: dict[str, str]
     stats: dict[str, os.stat_result]
+    generated: tuple[str, ...]       # resolved: the output and results folders (files_under)
 
 
-def allowed_roots(root: Path, content_dir: Path) -> Roots:
+def allowed_roots(root: Path, content_dir: Path, generated: tuple[Path, ...] = ()) -> Roots:
+    """`generated`: the output and results folders, which no linked folder may lead into or hold."""
     roots = Roots(dict.fromkeys([root.resolve(), content_dir.resolve()]))
     roots.folders = {}
     roots.stats = {}
+    roots.generated = tuple(os.path.realpath(folder) for folder in generated)
     return roots
 
 
@@ -117,25 +121,57 @@ def symlink_errors(folder: Path, roots: tuple[Path, ...], what: str) -> list[Bui
     return errors
 
 
-def files_under(folder: Path, roots: tuple[Path, ...] | None, what: str, errors: list[BuildError]) -> list[Path]:
+def files_under(folder: Path, roots: tuple[Path, ...] | None, what: str, errors: list[BuildError],
+                skip: Callable[[str], bool] | None = None) -> list[Path]:
     """Every path under `folder` (files, folders, links), sorted, with linked folders followed as
-    Hugo follows them in a bundle and the up-to-date check reads them (uptodate.files_of, the one
-    walker: each folder once, no loops). A link leading outside the project (`roots`) is an error
-    in `errors`, and nothing under it is listed."""
-    from ..uptodate import files_of     # uptodate reads every input; this module only judges paths
-
-    listed = sorted(Path(path) for path in files_of([folder]) if not path.endswith(" ->") and path != str(folder))
+    Hugo follows them in a bundle. A link leading outside the project (`roots`), or to a folder that
+    is or holds the project, content/, this folder, the output or the results (`static/all -> ..`
+    published the project, drafts and the last site included, growing each build), or lies inside
+    the output or the results, is an error in `errors`, and nothing under it is listed. Each real
+    folder is entered through one link at most (two links to one folder, chained, doubled the
+    files at each step). A name `skip` accepts is passed over, link or not, and all under it."""
+    base = os.path.realpath(folder)
+    generated = getattr(roots, "generated", ())
+    guarded = [*(os.fspath(root) for root in roots or ()), base, *generated]
+    entered: set[str] = set()
     found: list[Path] = []
-    refused: list[Path] = []
-    for path in listed:
-        if any(path.is_relative_to(link) for link in refused):
-            continue
-        if roots is not None and path.is_symlink() and (outside := outside_error(path, roots, what)) is not None:
-            errors.append(outside)
-            refused.append(path)
-            continue
-        found.append(path)
-    return found
+
+    def holds(outer: str, inner: str) -> bool:
+        return outer == inner or inner.startswith(outer.rstrip(os.sep) + os.sep)
+
+    def walk(directory: Path) -> None:
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError:          # not a folder after all, or unreadable: its caller reports what it cannot read
+            return
+        for entry in entries:
+            if skip is not None and skip(entry.name):
+                continue
+            path = Path(entry.path)
+            if not entry.is_symlink():
+                found.append(path)
+                if entry.is_dir(follow_symlinks=False):
+                    walk(path)
+                continue
+            if roots is not None and (outside := outside_error(path, roots, what)) is not None:
+                errors.append(outside)
+                continue
+            found.append(path)
+            if not os.path.isdir(path):
+                continue             # a linked file; one that leads nowhere is its caller's to report
+            real = os.path.realpath(path)
+            if any(holds(real, kept) for kept in guarded) or any(holds(out, real) for out in generated):
+                found.pop()
+                errors.append(BuildError(Location(path), f"{what} is a link to {real}, a folder that holds or is "
+                                         "inside what the build reads or writes (the project, content/, the output or "
+                                         "build/): link a folder of the files to publish instead"))
+            elif real not in entered:
+                entered.add(real)
+                walk(path)
+
+    walk(folder)
+    return sorted(found)
 
 
 def symlinks_under(folder: Path) -> list[Path]:

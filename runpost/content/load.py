@@ -45,7 +45,7 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
     now = now or dt.datetime.now(dt.timezone.utc)
     collected = errors if errors is not None else ErrorCollector()
     posts = []
-    roots = allowed_roots(config.root, config.content_dir)
+    roots = allowed_roots(config.root, config.content_dir, (config.output_dir, config.build_dir))
     posts_dir = config.content_dir / "posts"
     if posts_dir.is_symlink() and (outside := outside_error(posts_dir, roots, "folder")):
         collected.add(outside)
@@ -120,7 +120,8 @@ def bundle_page(folder: Path, languages: tuple[str, ...] = ()) -> Path | None:
 def language_of(name: str, languages: tuple[str, ...]) -> str:
     """The site language a post file's name ends in before .md (`hello.en.md`: en), else ""."""
     stem = name[:-3] if name.endswith(".md") else name
-    return next((code for code in languages if stem.lower().endswith("." + code) and len(stem) > len(code) + 1), "")
+    # As Hugo matches it: case and all (`hi.EN.md` is the post `hi.EN`).
+    return next((code for code in languages if stem.endswith("." + code) and len(stem) > len(code) + 1), "")
 
 
 def find_post_files(content_dir: Path, languages: tuple[str, ...] = ()) -> list[tuple[Path, Path | None]]:
@@ -199,6 +200,26 @@ def unreadable_links(content_dir: Path) -> list[Path]:
 
 # The names Hugo reads as Markdown pages; runpost's posts are .md.
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".mkdn")
+# Hugo's other content formats (Emacs Org, AsciiDoc, reStructuredText, Pandoc): pages to Hugo, never
+# files to copy; runpost renders none of them (stray_markdown warns).
+OTHER_PAGE_SUFFIXES = (".org", ".adoc", ".asciidoc", ".ad", ".rst", ".pandoc", ".pdc")
+
+
+def is_page_source(path: Path) -> bool:
+    """A file Hugo renders as a page rather than copying it: Markdown, its other content formats, and
+    HTML that opens with front matter (`---`, `+++` or `{`): published as it is, a draft's would be
+    on the web, front matter and all."""
+    name = path.name.lower()
+    if name.endswith(MARKDOWN_SUFFIXES + OTHER_PAGE_SUFFIXES):
+        return True
+    if name.endswith((".html", ".htm")):
+        try:
+            with open(path, "rb") as file:
+                head = file.read(8).removeprefix(b"\xef\xbb\xbf").lstrip()
+        except OSError:
+            return False
+        return head.startswith((b"---", b"+++", b"{"))
+    return False
 
 
 def stray_markdown(content_dir: Path, languages: tuple[str, ...] = ()) -> list[tuple[Path, str]]:
@@ -215,6 +236,11 @@ def stray_markdown(content_dir: Path, languages: tuple[str, ...] = ()) -> list[t
             folders[:] = []                # a bundle: its files are the post's, published beside it
             continue
         for name in sorted(names):
+            if name.lower().endswith(OTHER_PAGE_SUFFIXES) or (name.lower().endswith((".html", ".htm"))
+                                                              and is_page_source(here / name)):
+                found.append((here / name, "not published: a page Hugo renders from this format; runpost reads "
+                                           "posts from Markdown (.md), and publishes no page source as a file"))
+                continue
             if not name.lower().endswith(MARKDOWN_SUFFIXES) or name.lower().startswith("_index."):
                 continue
             if name.endswith(".md") and folder == top:

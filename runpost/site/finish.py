@@ -167,7 +167,7 @@ def static_files(config: Config) -> dict[str, Path]:
     files: dict[str, Path] = {}
     errors = ErrorCollector()
     root = getattr(config, "root", None)
-    roots = allowed_roots(root, config.content_dir) if root is not None else ()
+    roots = allowed_roots(root, config.content_dir, (config.output_dir, config.build_dir)) if root is not None else ()
     for folder in reversed(config.static_dirs):
         # The theme's own folder ships with runpost; the site's may not lead outside the project.
         own = root is not None and folder.parent == root
@@ -189,38 +189,34 @@ def static_files(config: Config) -> dict[str, Path]:
 
 
 def content_files(config: Config) -> dict[str, Path]:
-    """Output path -> file for each file under content/ that is neither Markdown nor in a page bundle
-    (a folder with an index.md: its files are its post's), published where it lies, as Hugo publishes
-    content/images/a.png at /images/a.png. As in Hugo, hidden files and folders, `#name#` and `name~`
-    (editors' autosaves and backups) stay home, and so do anything private (`private`) and Python's
-    `__pycache__` (a helper package's bytecode), as in a bundle."""
-    from ..content.load import MARKDOWN_SUFFIXES, site_languages   # load reads content/; this module writes the site
+    """Output path -> file for each file under content/ that is neither a page source (Markdown, or
+    another format Hugo reads as a page) nor in a page bundle (a folder with an index.md: its files
+    are its post's), published where it lies, as Hugo publishes content/images/a.png at
+    /images/a.png; linked folders too (files_under). As in Hugo, hidden files and folders, `#name#`
+    and `name~` (editors' autosaves and backups) stay home, and so do anything private (`private`)
+    and Python's `__pycache__` (a helper package's bytecode), as in a bundle."""
+    from ..content.load import MARKDOWN_SUFFIXES, is_page_source, site_languages   # load reads content/
 
     content = config.content_dir
     root = getattr(config, "root", None)
-    roots = allowed_roots(root, content) if root is not None else ()
+    roots = allowed_roots(root, content, (config.output_dir, config.build_dir)) if root is not None else None
     files: dict[str, Path] = {}
-    errors = ErrorCollector()
-    skipped = lambda name: name.startswith((".", "#")) or name.endswith("~")
+    outside: list[BuildError] = []
+    skipped = lambda name: name.startswith((".", "#")) or name.endswith("~") or name == "__pycache__"
+    listed = files_under(content, roots, "content file", outside, skip=skipped)
     bundle_pages = {f"index{suffix}" for suffix in MARKDOWN_SUFFIXES} | {f"index.{code}.md" for code in site_languages(config)}
-    for folder, folders, names in os.walk(content):
-        if folder != str(content) and any(name.lower() in bundle_pages for name in names):
-            folders[:] = []
+    bundles = {path.parent for path in listed if path.name.lower() in bundle_pages and path.parent != content}
+    for source in listed:
+        relative = source.relative_to(content)
+        if bundles and any(parent in bundles for parent in source.parents):
             continue
-        folders[:] = sorted(name for name in folders if not skipped(name) and name != "__pycache__")   # as in a bundle
-        for name in sorted(names):
-            if skipped(name) or name.lower().endswith(MARKDOWN_SUFFIXES):
-                continue
-            source = Path(folder, name)
-            relative = source.relative_to(content)
-            if private(relative):
-                continue
-            if not source.is_file():     # a pipe; a link that leads nowhere (a warning: load.unreadable_links)
-                continue
-            if roots and source.is_symlink() and (outside := outside_error(source, roots, "content file")):
-                errors.add(outside)
-            else:
-                files[relative.as_posix()] = source
+        # A pipe; a link that leads nowhere (a warning: load.unreadable_links); a page Hugo would render.
+        if private(relative) or not source.is_file() or is_page_source(source):
+            continue
+        files[relative.as_posix()] = source
+    errors = ErrorCollector()
+    # A link that leads nowhere publishes nothing (a post's is a warning: load.unreadable_links).
+    errors.extend(error for error in outside if error.location is None or os.path.exists(error.location.path))
     errors.raise_if_any()
     return files
 

@@ -82,8 +82,12 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
                             page_keys, remembered, paginated))
     pages.update(notebook_pages(posts, env, config, refs))
     static, loose = static_files(config), content_files(config)
+    # A file of content/ replaces the theme's of that name, as the site's own static/ does.
+    theme = [folder for folder in config.static_dirs if folder.parent != config.root]
+    static = {path: source for path, source in static.items()
+              if path not in loose or not any(source.is_relative_to(folder) for folder in theme)}
     for path in _OWN_FILES_WIN:
-        if path in static:            # the site's own static/robots.txt or 404.html replaces the theme's
+        if path in static or path in loose:   # the site's own robots.txt or 404.html replaces runpost's
             pages.pop(path, None)
     files_to_copy = {*static, *loose, *(path.lstrip("/") for post in posts for path in [*post.assets, *post.results.files])}
     redirects: dict[str, str] = {}
@@ -91,9 +95,9 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     pages.update(first_page_aliases(env, context, paginated, pages.keys() | remembered.keys() | files_to_copy, redirects))
     pages, links, scripts = finish_pages(pages, cache, page_keys, remembered, finished)
     pages["css/syntax.css"] = syntax_css()
-    if ".nojekyll" not in static:
+    if ".nojekyll" not in static and ".nojekyll" not in loose:
         pages[".nojekyll"] = ""
-    if config.cname and not _same_cname(static.get("CNAME"), config.cname):
+    if config.cname and not _same_cname(static.get("CNAME") or loose.get("CNAME"), config.cname):
         pages["CNAME"] = config.cname.strip() + "\n"
     files = collect_files(posts, config, pages, static, loose)
     files.update(variant_files(image_variants, files, pages))
@@ -114,7 +118,7 @@ def _same_cname(source: Path | None, cname: str) -> bool:
     """Whether static/CNAME names the domain runpost.toml's `cname` does (then it is published as it is);
     one that names another is an error (collect_files: both write /CNAME)."""
     try:
-        return source is not None and source.read_text(encoding="utf-8").strip() == cname.strip()
+        return source is not None and source.read_text(encoding="utf-8").strip().lower() == cname.strip().lower()
     except (OSError, UnicodeDecodeError):
         return False
 
@@ -218,6 +222,9 @@ def reference_map(posts: list[Post]) -> dict[str, str]:
             names |= {f"posts/{post.name}/index.md", f"posts/{post.name}/", f"{post.name}/index.md", f"{post.name}/"}
         else:
             names |= {f"posts/{post.name}.md", f"{post.name}.md"}
+            if post.language:        # hello.en.md is also called by its file's name, as Hugo calls it
+                stem = post.path.stem
+                names |= {stem, f"{stem}.md", f"posts/{stem}", f"posts/{stem}.md"}
         names |= {"/" + name for name in list(names) if not name.startswith("/")}
         for name in names:
             refs[go_lower(name)] = post.url
