@@ -74,8 +74,11 @@ def pytest_sessionfinish(session, exitstatus):
 
 # The longest tests, started first so that the workers finish together (pytest-xdist hands
 # tests out in collection order): the quick article build, the browser group, the cluster group.
+# Then the files whose tests mostly wait (past the racy window of file times they set, for serve's
+# watcher): run last, they left the cores a third idle for 3 s while every worker waited in them.
 FIRST = ("tests/test_article.py::test_quick_build", "tests/test_browser.py", "tests/test_html_valid.py",
-         "tests/test_cluster.py", "tests/test_browser_reader.py", "tests/test_trust.py")
+         "tests/test_cluster.py", "tests/test_browser_reader.py", "tests/test_trust.py", "tests/test_uptodate.py",
+         "tests/test_serve.py")
 
 
 def pytest_collection_modifyitems(session, config, items):
