@@ -31,7 +31,7 @@ class Roots(tuple):
     """
     folders: dict[str, str]
     stats: dict[str, os.stat_result]
-    generated: tuple[str, ...]       # resolved: the output and results folders (files_under)
+    generated: tuple[str, ...]       # resolved: the output and results folders (paths_to_publish)
 
 
 def allowed_roots(root: Path, content_dir: Path, generated: tuple[Path, ...] = ()) -> Roots:
@@ -121,10 +121,10 @@ def symlink_errors(folder: Path, roots: tuple[Path, ...], what: str) -> list[Bui
     return errors
 
 
-def files_under(folder: Path, roots: tuple[Path, ...] | None, what: str, errors: list[BuildError],
+def paths_to_publish(folder: Path, roots: tuple[Path, ...] | None, what: str, errors: list[BuildError],
                 skip: Callable[[str], bool] | None = None) -> list[Path]:
-    """Every path under `folder` (files, folders, links), sorted, with linked folders followed as
-    Hugo follows them in a bundle. A link leading outside the project (`roots`), or to a folder that
+    """Every path under `folder` that may be published (files, folders, links), sorted, with linked
+    folders followed as Hugo follows them in a bundle (execution/keys.files_under hashes a bundle). A link leading outside the project (`roots`), or to a folder that
     is or holds the project, content/, this folder, the output or the results (`static/all -> ..`
     published the project, drafts and the last site included, growing each build), or lies inside
     the output or the results, is an error in `errors`, and nothing under it is listed. Each real
@@ -171,7 +171,7 @@ def files_under(folder: Path, roots: tuple[Path, ...] | None, what: str, errors:
                 walk(path)
 
     walk(folder)
-    return sorted(found)
+    return found          # sorted already: each folder's entries by name, depth first, is Path order
 
 
 def symlinks_under(folder: Path) -> list[Path]:

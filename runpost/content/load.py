@@ -15,7 +15,7 @@ from typing import Callable
 
 from ..config import Config
 from ..errors import BuildError, BuildErrors, ErrorCollector, Location, shown_name
-from .confine import allowed_roots, check_inside, files_under, is_inside, outside_error
+from .confine import allowed_roots, check_inside, paths_to_publish, is_inside, outside_error
 from .frontmatter import parse_front_matter
 from .slugs import post_segment
 from ..post import Post
@@ -307,7 +307,7 @@ def _with_bundle_assets(post: Post, bundle: Path, roots: tuple[Path, ...] | None
     problems = ErrorCollector()
     outside: list[BuildError] = []
     # Linked folders too (`shared -> ../../shared`), as Hugo publishes them; one leading outside is an error.
-    for file in files_under(bundle, roots, "bundle file", outside):
+    for file in paths_to_publish(bundle, roots, "bundle file", outside):
         relative = file.relative_to(bundle)
         if file == post.path or _is_skipped(relative):
             continue

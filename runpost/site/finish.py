@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import CONFIG_NAME, Config
-from ..content.confine import allowed_roots, files_under, outside_error
+from ..content.confine import allowed_roots, paths_to_publish, outside_error
 from ..errors import BuildError, ErrorCollector, Location
 from ..parallel import precompute
 from ..post import Post
@@ -180,7 +180,7 @@ def static_files(config: Config) -> dict[str, Path]:
                 pass
             # Linked folders too (`static/shared -> ../shared`); one leading outside the project is an error.
             outside: list[BuildError] = []
-            for source in files_under(folder, roots if own else None, "static file", outside):
+            for source in paths_to_publish(folder, roots if own else None, "static file", outside):
                 if source.is_file() and not private(source.relative_to(folder)):
                     files[source.relative_to(folder).as_posix()] = source
             errors.extend(outside)
@@ -192,7 +192,7 @@ def content_files(config: Config) -> dict[str, Path]:
     """Output path -> file for each file under content/ that is neither a page source (Markdown, or
     another format Hugo reads as a page) nor in a page bundle (a folder with an index.md: its files
     are its post's), published where it lies, as Hugo publishes content/images/a.png at
-    /images/a.png; linked folders too (files_under). As in Hugo, hidden files and folders, `#name#`
+    /images/a.png; linked folders too (paths_to_publish). As in Hugo, hidden files and folders, `#name#`
     and `name~` (editors' autosaves and backups) stay home, and so do anything private (`private`)
     and Python's `__pycache__` (a helper package's bytecode), as in a bundle."""
     from ..content.load import MARKDOWN_SUFFIXES, is_page_source, site_languages   # load reads content/
@@ -203,7 +203,7 @@ def content_files(config: Config) -> dict[str, Path]:
     files: dict[str, Path] = {}
     outside: list[BuildError] = []
     skipped = lambda name: name.startswith((".", "#")) or name.endswith("~") or name == "__pycache__"
-    listed = files_under(content, roots, "content file", outside, skip=skipped)
+    listed = paths_to_publish(content, roots, "content file", outside, skip=skipped)
     bundle_pages = {f"index{suffix}" for suffix in MARKDOWN_SUFFIXES} | {f"index.{code}.md" for code in site_languages(config)}
     bundles = {path.parent for path in listed if path.name.lower() in bundle_pages and path.parent != content}
     for source in listed:
@@ -211,7 +211,7 @@ def content_files(config: Config) -> dict[str, Path]:
         if bundles and any(parent in bundles for parent in source.parents):
             continue
         # A pipe; a link that leads nowhere (a warning: load.unreadable_links); a page Hugo would render.
-        if private(relative) or not source.is_file() or is_page_source(source):
+        if is_page_source(source) or private(relative) or not source.is_file():    # a post's .md: no stat
             continue
         files[relative.as_posix()] = source
     errors = ErrorCollector()
