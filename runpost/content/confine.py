@@ -122,9 +122,10 @@ def symlink_errors(folder: Path, roots: tuple[Path, ...], what: str) -> list[Bui
 
 
 def paths_to_publish(folder: Path, roots: tuple[Path, ...] | None, what: str, errors: list[BuildError],
-                skip: Callable[[str], bool] | None = None) -> list[Path]:
+                     skip: Callable[[str], bool] | None = None) -> list[Path]:
     """Every path under `folder` that may be published (files, folders, links), sorted, with linked
-    folders followed as Hugo follows them in a bundle (execution/keys.files_under hashes a bundle). A link leading outside the project (`roots`), or to a folder that
+    folders followed as Hugo follows them in a bundle (execution/keys.files_under, which hashes a
+    bundle, follows them too). A link leading outside the project (`roots`), or to a folder that
     is or holds the project, content/, this folder, the output or the results (`static/all -> ..`
     published the project, drafts and the last site included, growing each build), or lies inside
     the output or the results, is an error in `errors`, and nothing under it is listed. Each real

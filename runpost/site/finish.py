@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import CONFIG_NAME, Config
-from ..content.confine import allowed_roots, paths_to_publish, outside_error
+from ..content.confine import allowed_roots, outside_error, paths_to_publish
 from ..errors import BuildError, ErrorCollector, Location
 from ..parallel import precompute
 from ..post import Post

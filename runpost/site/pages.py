@@ -30,8 +30,8 @@ from ..post import Post, Site
 from ..render_cache import MISSING, RenderCache, folder_digest, key, settings_key
 from .environment import make_environment, syntax_error
 from .fragments import render_content, shortcode_renderer, syntax_css
-from .finish import (REPOSITORY_REFUSAL, collect_files, content_files, finish_html, finish_pages, finish_text, folders_of, static_files,
-                     repository_path, variant_files)
+from .finish import (REPOSITORY_REFUSAL, collect_files, content_files, finish_html, finish_pages, finish_text,
+                     folders_of, repository_path, static_files, variant_files)
 from .notebook import download_files
 from .output import MARKER
 from .variants import light_images
@@ -50,9 +50,9 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     env = make_environment(config.templates_dirs, config.base_url, config.raw_html)
     site_key = key("site", settings_key(config), folder_digest(config.templates_dirs))
     # Every name a ref shortcode may use, for contents, notebooks and the link check. Serve's
-    # rebuilds keep it while no post's name, slug, URL, kind or tags changed.
-    refs = cache.same("reference-map", "", (tuple((post.name, post.meta.slug, post.url, post.bundle is None, post.meta.tags)
-                                         for post in posts),), lambda: reference_map(posts))
+    # rebuilds keep it while no post's name, slug, URL, kind, tags or language suffix changed.
+    refs = cache.same("reference-map", "", (tuple((post.name, post.meta.slug, post.url, post.bundle is None, post.meta.tags,
+                                                post.language) for post in posts),), lambda: reference_map(posts))
     posts = render_post_contents(posts, env, cache, site_key, refs, left_out)
     # A --param preview shows the images as the code saved them: the WebP and narrower copies are
     # for the published site's readers (making them was 2 s of the article's 9 s quick preview).
