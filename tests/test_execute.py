@@ -1432,3 +1432,13 @@ def test_a_scheduled_posts_missing_results_say_how_to_run_its_code_before_its_da
     (tmp_path / "content/posts/soon.md").write_text("---\ntitle: Soon\ndate: 2020-01-01\n---\n```python {exec=true}\nprint(1)\n```\n")
     result = run_build("--frozen", cwd=tmp_path)
     assert result.returncode == 1 and "(no stored results)" in result.stderr and "`build --future` runs its code" in result.stderr
+
+
+def test_a_block_cannot_take_the_themes_main_id(tmp_path):
+    # `id=site.main` duplicated the theme's <main id>, and the skip link led to the block (found by review).
+    from conftest import run_build
+
+    (tmp_path / "content/posts").mkdir(parents=True)
+    (tmp_path / "content/posts/m.md").write_text("---\ntitle: M\ndate: 2024-01-01\n---\n```python {exec=true id=site.main}\nprint(1)\n```\n")
+    result = run_build(cwd=tmp_path)
+    assert result.returncode == 1 and "m.md:5:1: error: cell id 'site.main' is the theme's (its <main>)" in result.stderr, result.stderr

@@ -135,6 +135,10 @@ def quoted_exec_blocks(post: Post, scan: SourceScan) -> list[BuildError]:
             for offset in quoted_exec_fences(post.body, scan)]
 
 
+# The default theme's <main id>: a name no heading's id can have (base.html), nor a cell's.
+THEME_MAIN_ID = "site.main"
+
+
 def duplicate_cell_ids(cells: list[Cell]) -> list[BuildError]:
     """Outputs and cached results are keyed by cell id, so each id must be unique within its post."""
     errors: list[BuildError] = []
@@ -142,7 +146,9 @@ def duplicate_cell_ids(cells: list[Cell]) -> list[BuildError]:
     stems: dict[str, Cell] = {}        # two ids that name the same figure files ("a b", "a-b")
     for cell in cells:
         stem = figure_stem(cell.id)
-        if cell.id in seen:
+        if cell.id == THEME_MAIN_ID:
+            errors.append(BuildError(cell.location, f"cell id '{cell.id}' is the theme's (its <main>): choose another id"))
+        elif cell.id in seen:
             errors.append(BuildError(cell.location, f"duplicate cell id '{cell.id}' "
                                                     f"(first used at {seen[cell.id].location})"))
         elif stem in stems:
