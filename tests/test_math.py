@@ -158,10 +158,11 @@ def test_a_summary_and_a_heading_id_read_a_formula_as_its_latex_as_hugo_does(tmp
     (tmp_path / "content/posts").mkdir(parents=True)
     (tmp_path / "content/posts/m.md").write_text(
         "---\ntitle: M\ndate: 2024-01-01\nmath: true\n---\nWe fit $\\hat\\beta = (X^\\top X)^{-1} X^\\top y$ here.\n\n"
-        "## Why $\\hat\\beta$ is unbiased\n\nSee [it](#why-hatbeta-is-unbiased).\n")
+        "## Why $\\hat\\beta$ is unbiased\n\nSee [it](#why-hatbeta-is-unbiased).\n\n$$E = mc^2$$\n")
     result = run_build(cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     page = (tmp_path / "site/posts/m/index.html").read_text()
     assert '<meta name="description" content="We fit $\\hat\\beta = (X^\\top X)^{-1} X^\\top y$ here.' in page
     assert '<h2 id="why-hatbeta-is-unbiased">' in page
+    assert "See it. $$E = mc^2$$" in page          # a displayed formula between two dollars, as written
     assert "We fit $\\hat\\beta = (X^\\top X)^{-1} X^\\top y$ here." in (tmp_path / "site/index.html").read_text()

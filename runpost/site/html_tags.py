@@ -202,25 +202,30 @@ def text_and_tags(html: str, formulas_as_latex: bool = False) -> Iterator[tuple[
     start or end tag, in order; comments, doctypes and the like are neither. The text of a
     script or style is not given (no reader sees it); a textarea's or title's is text.
     With `formulas_as_latex`, a <math> with an `alttext` (runpost's formulas: their LaTeX) is that
-    text between dollars, as Hugo's summaries show a formula (its MathML's text runs sub- and
+    text between dollars (two for a displayed one), as Hugo's summaries show a formula (its MathML's text runs sub- and
     superscripts together: "(X⊤X)−1")."""
     formula = 0                     # depth inside a <math> given as its alttext
     for kind, start, end, name in _likely(html):
         if formula:
             formula += (kind == "start" and name == "math") - (kind == "end" and name == "math")
         elif formulas_as_latex and kind == "start" and name == "math" and \
-                (source := _alttext(html, Tag(start, end, name))) is not None:
+                (found := _alttext(html, Tag(start, end, name))) is not None:
             formula = 1
-            yield "text", "$" + source.replace("&", "&amp;").replace("<", "&lt;") + "$"
+            source, block = found
+            dollars = "$$" if block else "$"
+            yield "text", dollars + source.replace("&", "&amp;").replace("<", "&lt;") + dollars
         elif kind in ("start", "end"):
             yield "tag", name
         elif kind == "text" or name not in ("script", "style"):
             yield "text", html[start:end]
 
 
-def _alttext(html: str, tag: Tag) -> str | None:
-    found = next((attribute for attribute in attributes(html, tag) if attribute.name == "alttext"), None)
-    return unescape_attribute(html[found.start:found.end]) if found is not None else None
+def _alttext(html: str, tag: Tag) -> tuple[str, bool] | None:
+    """A <math>'s alttext, and whether it is shown as a block (display="block"); None without one."""
+    listed = {attribute.name: html[attribute.start:attribute.end] for attribute in reversed(attributes(html, tag))}
+    if "alttext" not in listed:
+        return None
+    return unescape_attribute(listed["alttext"]), listed.get("display", "").strip().lower() == "block"
 
 
 # What images.py puts around an <img> when a dark copy exists (image_tags reads it back).
