@@ -15,7 +15,7 @@ from typing import Callable
 
 from ..config import Config
 from ..errors import BuildError, BuildErrors, ErrorCollector, Location, shown_name
-from .confine import allowed_roots, check_inside, paths_to_publish, is_inside, outside_error
+from .confine import allowed_roots, check_inside, is_inside, outside_error, paths_to_publish
 from .frontmatter import parse_front_matter
 from .slugs import post_segment
 from ..post import Post
@@ -109,9 +109,15 @@ def site_languages(config: Config) -> tuple[str, ...]:
     return tuple(dict.fromkeys(part for part in (code, code.split("-")[0]) if part))
 
 
+def bundle_page_names(languages: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The names of a page bundle's page, in the order looked for: index.md, then index.<language>.md
+    (Hugo's name in the site's language)."""
+    return ("index.md", *(f"index.{code}.md" for code in languages))
+
+
 def bundle_page(folder: Path, languages: tuple[str, ...] = ()) -> Path | None:
-    """A page bundle's page: its index.md, else its index.<language>.md (Hugo's name in the site's language)."""
-    for name in ("index.md", *(f"index.{code}.md" for code in languages)):
+    """A page bundle's page (bundle_page_names), or None."""
+    for name in bundle_page_names(languages):
         if (page := _child(folder, name)).is_file():
             return page
     return None
@@ -156,7 +162,7 @@ def _special_post_files(posts_dir: Path, languages: tuple[str, ...]) -> list[Pat
                     continue
                 candidates = [Path(entry.path)]
             elif _is(entry.is_dir):
-                candidates = [Path(entry.path, name) for name in ("index.md", *(f"index.{code}.md" for code in languages))]
+                candidates = [Path(entry.path, name) for name in bundle_page_names(languages)]
             else:
                 continue
             found += [path for path in candidates if os.path.exists(path) and not path.is_file() and not path.is_dir()]

@@ -195,7 +195,7 @@ def content_files(config: Config) -> dict[str, Path]:
     /images/a.png; linked folders too (paths_to_publish). As in Hugo, hidden files and folders, `#name#`
     and `name~` (editors' autosaves and backups) stay home, and so do anything private (`private`)
     and Python's `__pycache__` (a helper package's bytecode), as in a bundle."""
-    from ..content.load import MARKDOWN_SUFFIXES, is_page_source, site_languages   # load reads content/
+    from ..content.load import MARKDOWN_SUFFIXES, bundle_page_names, is_page_source, site_languages   # load reads content/
 
     content = config.content_dir
     root = getattr(config, "root", None)
@@ -204,7 +204,8 @@ def content_files(config: Config) -> dict[str, Path]:
     outside: list[BuildError] = []
     skipped = lambda name: name.startswith((".", "#")) or name.endswith("~") or name == "__pycache__"
     listed = paths_to_publish(content, roots, "content file", outside, skip=skipped)
-    bundle_pages = {f"index{suffix}" for suffix in MARKDOWN_SUFFIXES} | {f"index.{code}.md" for code in site_languages(config)}
+    # Any Markdown index makes a bundle here (one outside posts/ too: its files are its page's, unpublished).
+    bundle_pages = {f"index{suffix}" for suffix in MARKDOWN_SUFFIXES} | set(bundle_page_names(site_languages(config)))
     bundles = {path.parent for path in listed if path.name.lower() in bundle_pages and path.parent != content}
     for source in listed:
         relative = source.relative_to(content)
