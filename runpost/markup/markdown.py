@@ -32,6 +32,7 @@ from .hugo_compat.lists import ListExtension
 from .hugo_compat.raw_html import RawHtmlExtension
 from .hugo_compat.tables import TableExtension
 from .hugo_compat.typographer import TypographerExtension
+from .inline_gate import GatedInlineExtension
 from ..content.scan import find_code_blocks
 from .placeholders import SUMMARY_DIVIDER_TOKEN
 from ..post import Post
@@ -195,4 +196,5 @@ def _extensions(raw_html: bool) -> list:
         TableExtension(),
         FootnoteExtension(),
         TypographerExtension(),
+        GatedInlineExtension(),      # last: it tests for every inline pattern the others registered
     ]
