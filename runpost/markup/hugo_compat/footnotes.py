@@ -84,6 +84,11 @@ class FootnoteExtension(Extension):
 
 class FootnoteTreeprocessor(Treeprocessor):
     def run(self, root: etree.Element) -> None:
+        if not self.md.treeprocessors["footnote"].footnotes.footnotes:
+            # No note defined, so no reference, note or backlink in the tree (an undefined
+            # note's `[^x]` stays text): nothing below can change (fix_footnote visits every element).
+            self.unwrap_backlinks(root)
+            return
         numbers = self.footnote_numbers(root)
         self.drop_unreferenced(root, numbers)
         self.space_backlinks(root)
