@@ -63,6 +63,8 @@ def _mark_summary_divider(body: str) -> str:
     quote or list above it. The token is text, so it is set apart by blank lines; else `Intro.` + divider +
     `---` was read as a heading and the paragraphs on either side as one. Not under a line of
     raw HTML, where it is part of that HTML block."""
+    if SUMMARY_DIVIDER not in body:
+        return body
     position = 0
     code = [(block.start, block.end) for block in find_code_blocks(body)]
     while (position := body.find(SUMMARY_DIVIDER, position)) >= 0:
