@@ -51,8 +51,8 @@ def test_a_parallel_build_writes_the_same_bytes_as_a_serial_one(tmp_path, monkey
     original = parallel.ProcessPoolExecutor
     monkeypatch.setattr(parallel, "ProcessPoolExecutor", lambda **options: pools.append(1) or original(**options))
     run(root, tmp_path / "parallel", RenderCache(None))
-    # Markdown, contents, views, post pages (templated and finished in one go), the other pages.
-    assert len(pools) == 5
+    # Markdown, contents, views, post pages and list pages (each templated and finished in one go), the other pages.
+    assert len(pools) == 6
     assert files(tmp_path / "parallel") == files(tmp_path / "serial")
 
 
@@ -128,3 +128,4 @@ print(sorted(set(parallel.precompute(state, list(range(8)), min_items=2).values(
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
                           cwd=Path(parallel.__file__).parent.parent)
     assert done.stdout.strip() == "[(9, True)]", done.stdout + done.stderr
+

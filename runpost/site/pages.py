@@ -78,8 +78,13 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
         if item[0] not in finished:
             pages[item[0]] = template(item)
     paginated: list[dict] = []
+    deferred: dict[str, Callable[[], str]] = {}
     pages.update(list_pages(env, context, views, config, ListPageKeys(site_key, context, posts, digests, cache),
-                            page_keys, remembered, paginated))
+                            page_keys, remembered, paginated, deferred))
+    # The list pages (a 1,000-post blog has a few hundred) are templated and finished on all cores too.
+    jobs = list(deferred.items())
+    finished.update((jobs[index][0], page) for index, page in precompute(lambda job: finish_html(job[0], job[1]()), jobs).items())
+    pages.update((path, render()) for path, render in jobs if path not in finished)
     pages.update(notebook_pages(posts, env, config, refs))
     static, loose = static_files(config), content_files(config)
     # A file of content/ replaces the theme's of that name, as the site's own static/ does.
@@ -318,10 +323,12 @@ def view_digests(posts: list[Post], site_key: str, cache: RenderCache) -> list[s
 
 def list_pages(env: jinja2.Environment, context: dict, views: list[PostView], config: Config,
                keys: ListPageKeys | None = None, page_keys: dict[str, str] | None = None,
-               remembered: dict[str, dict] | None = None, paginated: list[dict] | None = None) -> dict[str, str]:
+               remembered: dict[str, dict] | None = None, paginated: list[dict] | None = None,
+               deferred: dict[str, Callable[[], str]] | None = None) -> dict[str, str]:
     """Home, /posts/, tags, 404, feed, sitemap, robots.txt. A list page found in the cache by its
     key goes into `remembered` (finished, not templated); one templated gets its key in `page_keys`;
-    each list that is paginated goes into `paginated` (first_page_aliases)."""
+    each list that is paginated goes into `paginated` (first_page_aliases). With `deferred`, a
+    list page with a key is not templated here but goes there, as the call that templates it."""
     # A template whose use cannot be told is paginated: its pages then link only to pages that exist.
     size = {name: config.paginate if names_any(env, name, {"paginator"}) is not False else 0
             for name in ("home.html", "posts.html", "tag.html")}
@@ -329,7 +336,8 @@ def list_pages(env: jinja2.Environment, context: dict, views: list[PostView], co
     def listed(name: str, list_context: dict, posts: list[PostView], page: dict, **extra: Any) -> dict[str, str]:
         if size[name] and paginated is not None:
             paginated.append(page)
-        return paged(env, name, list_context, posts, page, size[name], keys, page_keys, remembered, **extra)
+        return paged(env, name, list_context, posts, page, size[name], keys, page_keys, remembered,
+                     deferred=deferred, **extra)
 
     def feed(page: dict, posts: list[PostView], **extra: Any) -> dict[str, str]:
         # The newest feed_limit posts: a 1,000-post blog's feed with every post in full would be 4 MB.
@@ -365,7 +373,8 @@ def list_pages(env: jinja2.Environment, context: dict, views: list[PostView], co
 
 def paged(env: jinja2.Environment, name: str, context: dict, posts: list[PostView], page: dict, size: int,
           keys: ListPageKeys | None = None, page_keys: dict[str, str] | None = None,
-          remembered: dict[str, dict] | None = None, **extra: Any) -> dict[str, str]:
+          remembered: dict[str, dict] | None = None, deferred: dict[str, Callable[[], str]] | None = None,
+          **extra: Any) -> dict[str, str]:
     """A list page, as Hugo paginates one: `paginator.posts` holds `size` posts (0: all) at the page's
     URL, then at <url>page/2/, <url>page/3/, ... (size 0 for a template that never names `paginator`)."""
     count = max(1, -(-len(posts) // size)) if size else 1
@@ -385,6 +394,9 @@ def paged(env: jinja2.Environment, name: str, context: dict, posts: list[PostVie
             page_keys[path] = wanted
             if (done := keys.cache.lookup(path, "post-page", wanted)) is not None:
                 remembered[path] = done
+                continue
+            if deferred is not None:
+                deferred[path] = functools.partial(_render, env, name, context, page=shown, paginator=paginator, **extra)
                 continue
         pages[path] = _render(env, name, context, page=shown, paginator=paginator, **extra)
     return pages
