@@ -2,8 +2,8 @@
 
 Forked worker processes inherit the items and the function, so only results
 travel back. A result is the same whichever process computes it; an item
-that raises in a worker is left out, and the caller computes it again itself,
-where its error is reported as usual. Small batches, a single core, a platform
+that raises in a worker, or that a killed worker did not send back, is left out,
+and the caller computes it again itself, where its error is reported as usual. Small batches, a single core, a platform
 without fork, or a process with other threads (serve's server: forking one
 that may hold a lock is unsafe) run serially instead.
 """
@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Sequence
 
 # Below this many items a pool's start-up (about 25 ms) costs more than it saves. Measured
@@ -50,8 +51,14 @@ def precompute(function: Callable[[Any], Any], items: Sequence[Any], min_items: 
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
                                  initargs=(os.getpid(),)) as pool:
             done: dict[int, Any] = {}
-            for part in pool.map(_run_chunk, chunks):
-                done.update(part)
+            try:
+                for part in pool.map(_run_chunk, chunks):
+                    done.update(part)
+            except BrokenProcessPool:
+                # A worker was killed (the OOM killer, a signal sent to it alone): the items it had
+                # not sent back are left to the caller, as if they had raised. Ctrl-C stops the
+                # builder itself (KeyboardInterrupt), not this.
+                pass
             return done
     finally:
         _work = None

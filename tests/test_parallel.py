@@ -129,3 +129,43 @@ print(sorted(set(parallel.precompute(state, list(range(8)), min_items=2).values(
                           cwd=Path(parallel.__file__).parent.parent)
     assert done.stdout.strip() == "[(9, True)]", done.stdout + done.stderr
 
+
+def test_a_killed_worker_leaves_its_items_to_the_caller(two_cores):
+    # The OOM killer (or a signal sent to one worker) ended a cold build with "internal error:
+    # BrokenProcessPool"; the items no worker sent back are now the caller's to compute.
+    import signal
+
+    def square_or_die(n: int) -> int:
+        if n == 7:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return n * n
+
+    done = call_deep(lambda: parallel.precompute(square_or_die, list(range(40))))
+    assert 7 not in done and len(done) < 40
+    assert all(done[index] == index * index for index in done)
+
+
+def test_a_build_survives_a_killed_worker(tmp_path, monkeypatch):
+    root = make_project(tmp_path / "project")
+    posts = root / "content/posts"
+    template = (posts / "first-post.md").read_text(encoding="utf-8")
+    for number in range(12):
+        (posts / f"copy-{number}.md").write_text(template.replace("title: \"First post", f"title: \"Copy {number}"),
+                                                 encoding="utf-8")
+    run(root, tmp_path / "serial", RenderCache(None))
+    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "_THREADS_OF_A_BUILD", 10_000)
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 4)
+    monkeypatch.setattr(parallel, "_run_chunk", _first_chunk_killed)
+    run(root, tmp_path / "parallel", RenderCache(None))
+    assert files(tmp_path / "parallel") == files(tmp_path / "serial")
+
+
+_run_chunk = parallel._run_chunk
+
+
+def _first_chunk_killed(bounds):
+    """parallel._run_chunk, except that the worker given each pool's first chunk is killed."""
+    if bounds[0] == 0:
+        os.kill(os.getpid(), 9)
+    return _run_chunk(bounds)
