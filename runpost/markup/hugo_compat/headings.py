@@ -11,6 +11,7 @@ trailing `{#id .class}`. Links into posts and tables of contents use those ids.
 from __future__ import annotations
 
 import re
+from collections import Counter
 import unicodedata
 import xml.etree.ElementTree as etree
 from typing import Callable
@@ -124,6 +125,8 @@ class HeadingIdTreeprocessor(Treeprocessor):
                 source = self.take_attributes(element)
                 if "id" not in element.attrib:
                     element.set(AUTO_ID_ATTRIBUTE, heading_id(source.split("\n")[-1]).lower())
+                else:      # `{#custom}`: taken where it stands among the automatic ids (resolve_heading_ids)
+                    element.set(CUSTOM_ID_ATTRIBUTE, "")
 
     @staticmethod
     def take_attributes(element: etree.Element) -> str:
@@ -176,8 +179,11 @@ def go_lower(text: str) -> str:
 
 
 AUTO_ID_ATTRIBUTE = "data-runpost-auto-id"
+CUSTOM_ID_ATTRIBUTE = "data-runpost-custom-id"
 _AUTO_ID = re.compile(r'\s' + AUTO_ID_ATTRIBUTE + r'="([^"]*)"')
 _ANY_ID = re.compile(r'\sid="([^"]*)"')
+# A heading's marker, automatic or custom (a custom one: the start tag's id, before or after the marker).
+_HEADING_ID = re.compile(r'\s' + AUTO_ID_ATTRIBUTE + r'="([^"]*)"|<h[1-6](?:\s[^>]*?)?\s' + CUSTOM_ID_ATTRIBUTE + r'=""[^>]*>')
 _LOWER_TOKEN = re.compile(TOKEN_PATTERN.pattern.lower())
 
 
@@ -187,13 +193,24 @@ def resolve_heading_ids(html: str, token_text: Callable[[str], str]) -> str:
     Runs once, on the page's content with every placeholder filled; `token_text`
     gives the id text a shortcode's output contributes ("new" for a badge).
     """
-    # Unique among every id the page already has (a cell's `id="results"`, a `{#custom}` id).
-    seen: dict[str, int] = {found: 0 for found in _ANY_ID.findall(html)}
+    # Unique among every id the page already has that is not a heading's (a cell's `id="results"`).
+    # A heading's `{#custom}` id counts from where it stands, as in goldmark: `## Setup` then
+    # `## Installation {#setup}` are both "setup" (the first one is where Hugo's #setup leads),
+    # and a third `## Setup` is "setup-1".
+    ids = Counter(_ANY_ID.findall(html))
+    custom = [match.group() for match in _HEADING_ID.finditer(html) if match.group(1) is None]
+    ids.subtract(_ANY_ID.search(tag).group(1) for tag in custom if _ANY_ID.search(tag))
+    seen: dict[str, int] = {found: 0 for found, count in ids.items() if count > 0}
 
     def final(match: re.Match) -> str:
+        if match.group(1) is None:          # a custom id: taken as it is, and from here on taken
+            tag = match.group().replace(f" {CUSTOM_ID_ATTRIBUTE}=\"\"", "")
+            if (written := _ANY_ID.search(tag)) is not None:
+                seen.setdefault(written.group(1), 0)
+            return tag
         source = _LOWER_TOKEN.sub(lambda token: token_text(token.group().upper()), match.group(1))
         return f' id="{_unique(source or "heading", seen)}"'
-    return _AUTO_ID.sub(final, html)
+    return _HEADING_ID.sub(final, html)
 
 
 def _unique(anchor: str, seen: dict[str, int]) -> str:
