@@ -6,8 +6,15 @@ Hugo highlights a fence only when Chroma knows its language (by name, alias or
 file extension); other languages stay plain `<pre><code>`. Pygments knows a
 different set, so runpost asks this list, not Pygments, whether to highlight.
 Candidates: every Pygments alias and file extension, plus the names in
-EXTRA_NAMES_FILE (one per line, e.g. Chroma's lexer names and aliases). Writes
+EXTRA_NAMES_FILE (one per line: Chroma's lexer names, aliases and file names,
+e.g. `env`, `mts`, `styl`, which Pygments lacks). Chroma also takes a name as a
+file name (`lexers.Get`: "filename." + name against its globs), so `go.mod` is
+highlighted for its `*.mod`: each candidate is asked again as `x.<name>`, and
+those Hugo highlights are the extensions a dotted name may end in. Writes
 runpost/markup/hugo_compat/chroma_languages.json. Needs `hugo` on PATH.
+
+The names in use (2026-12-01): tests/hugo/chroma_names.txt, read from Chroma's
+lexers (lexers/*.go and lexers/embedded/*.xml: name, alias, filename).
 """
 from __future__ import annotations
 
@@ -66,8 +73,10 @@ def main() -> None:
     extra = Path(sys.argv[1]) if len(sys.argv) > 1 else None
     names = candidates(extra)
     highlighted, newline = probe(names)
+    as_files, _ = probe([f"x.{name}" for name in names])
     version = subprocess.run(["hugo", "version"], capture_output=True, text=True).stdout.split()[1]
     OUT.write_text(json.dumps({"hugo": version, "probed": len(names), "highlighted": highlighted,
+                               "extensions": [name[2:] for name in as_files],
                                "keep_last_newline": newline}, indent=0) + "\n")
     print(f"{len(highlighted)} of {len(names)} languages highlighted by Hugo {version}; "
           f"{len(newline)} keep a last newline -> {OUT}")

@@ -119,8 +119,21 @@ def _positions(ranges: tuple[tuple[int, int], ...], count: int) -> frozenset[int
 # Hugo highlights a fence only when Chroma knows its language; Pygments knows a different set
 # (liquid and html+jinja but not go-html-template, say). tests/hugo/probe_chroma.py asked real
 # Hugo 0.111 about every name either knows and wrote the answer here.
-_CHROMA = frozenset(json.loads(resources.files(__package__).joinpath("chroma_languages.json")
-                               .read_text(encoding="utf-8"))["highlighted"])
+_PROBED = json.loads(resources.files(__package__).joinpath("chroma_languages.json").read_text(encoding="utf-8"))
+_CHROMA = frozenset(_PROBED["highlighted"])
+# Chroma also reads a name as a file name ("filename." + name against its globs): `go.mod` is
+# highlighted for `*.mod`. The extensions Hugo matched that way, asked as `x.<extension>`.
+_CHROMA_EXTENSIONS = frozenset(_PROBED["extensions"])
+
+
+def chroma_knows(language: str) -> bool:
+    """Whether Hugo 0.111's Chroma has a lexer for a fence's language: by name or alias in any
+    case (`PY`), or a dotted name by its extension, whose glob is case-sensitive (`go.mod`, `README.md`;
+    not `Go.Mod`)."""
+    if "." not in language:
+        return language.lower() in _CHROMA
+    parts = language.split(".")
+    return language in _CHROMA or any(".".join(parts[index:]) in _CHROMA_EXTENSIONS for index in range(1, len(parts)))
 # Chroma lexers that end the code with a newline (EnsureNL), so the last line keeps one.
 _ENSURE_NEWLINE = frozenset({"console", "shell-session", "diff", "udiff"})
 
@@ -137,7 +150,7 @@ def _lexer(language: str):
     """Pygments' lexer for a language Chroma knows; plain text for one only Chroma knows
     (highlighted markup, untokenised); None for one Chroma does not know (plain <pre>)."""
     name = language.lower()
-    if not name or name not in _CHROMA:
+    if not name or not chroma_knows(language):
         return None
     try:
         if name in _PYGMENTS_NAMES:
