@@ -87,8 +87,10 @@ class CommonMarkSetextHeaderProcessor(SetextHeaderProcessor):
     def test(self, parent: etree.Element, block: str) -> bool:
         # Only a paragraph takes an underline: `- a` + `---`, `> a` + `---` or `***` + `---` is
         # that block and a thematic break, not a heading of the block's source.
+        if NOT_PARAGRAPH.match(block):      # first: it looks at one line, RE at every line of the block
+            return False
         match = self.RE.match(block)
-        if not match or NOT_PARAGRAPH.match(block):
+        if not match:
             return False
         second = block.find("\n") + 1
         return not THEMATIC_BREAK.search(block, 0, match.start("underline")) \

@@ -69,6 +69,12 @@ class TableInParagraphProcessor(BlockProcessor):
 
 
 class GfmTableProcessor(TableProcessor):
+    def test(self, parent: etree.Element, block: str) -> bool:
+        # A header row without a pipe is one cell with no border: never a table. Python-Markdown's
+        # test splits the whole block into rows first (a 1,000-deep list: once for every level).
+        end = block.find("\n")
+        return "|" in (block if end < 0 else block[:end]) and super().test(parent, block)
+
     def run(self, parent: etree.Element, blocks: list[str]) -> None:
         # A table ends where another block starts (a heading, a quote, a thematic break), as in
         # goldmark; Python-Markdown took each such line for one more row.
