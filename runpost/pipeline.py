@@ -161,8 +161,19 @@ def render_all_markdown(posts: list[Post], config: Config, cache: RenderCache, e
 
 def render_and_check(posts: list[Post], config: Config, cache: RenderCache | None = None,
                      unpublished: dict[str, str] | None = None, unpublished_names: dict[str, str] | None = None) -> Site:
-    site = render_site(posts, config, cache, unpublished_names)
-    check_links(site, posts, config, cache, unpublished)
+    # A post whose content fails (a ref to no post) is reported with every broken link of the
+    # others, not alone and then the links on the next build. Its own links and the anchors of
+    # its empty page are not checked: what it links to is not known until it renders.
+    failed: dict[str, list[BuildError]] = {}
+    site = render_site(posts, config, cache, unpublished_names, failed)
+    errors = ErrorCollector()
+    try:
+        check_links(site, posts, config, cache, unpublished, unchecked=set(failed))
+    except BuildErrors as broken:
+        errors.extend(broken)
+    found = [error for url in failed for error in failed[url]] + errors.errors
+    if found:
+        raise BuildErrors(found)
     return site
 
 

@@ -398,3 +398,20 @@ def test_a_link_to_another_project_on_the_same_host_is_not_this_sites(tmp_path):
     assert [line for line in result.stderr.splitlines() if ": error: " in line] == [
         "content/posts/a.md:5:55: error: 'https://user.github.io/posts/b/' is this site's address, and /posts/b/ does "
         "not exist in the site"]
+
+
+def test_a_post_whose_content_fails_is_reported_with_the_other_posts_broken_links(site_dir):
+    # A `ref` to no post stopped the build before the link check: the broken link of another
+    # post came only on the next build. Both come at once now; the failed post's empty page
+    # is not checked for anchors (#section would be a false error), nor are its own links.
+    from conftest import run_build
+    posts = site_dir / "content/posts"
+    (posts / "failing.md").write_text("---\ntitle: Failing\ndate: 2020-01-01\n---\n"
+                                      "See [x]({{< ref \"no-such-post\" >}}).\n\n## Section\n")
+    (posts / "linking.md").write_text("---\ntitle: Linking\ndate: 2020-01-02\n---\n"
+                                      "[a](/posts/failing/#section) and [b](/gone/).\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert "failing.md:5:9: error: ref target 'no-such-post'" in result.stderr
+    assert "linking.md:5:38: error: '/gone/' does not exist in the site" in result.stderr
+    assert result.stderr.count("error:") == 2, result.stderr

@@ -34,9 +34,11 @@ _DECLARED = {"front matter"}
 
 
 def check_links(site: Site, posts: list[Post], config: Config, cache: RenderCache | None = None,
-                unpublished: dict[str, str] | None = None) -> None:
+                unpublished: dict[str, str] | None = None, unchecked: set[str] = frozenset()) -> None:
     """`unpublished`: URL -> "unrendered", "headless", "draft", "future" or "expired" for each post left out
-    (load.unpublished_reason), so that a link to one says why it is missing and what includes it."""
+    (load.unpublished_reason), so that a link to one says why it is missing and what includes it.
+    `unchecked`: URLs of posts whose content failed (their pages are empty): neither their links nor
+    anchors on their pages are checked."""
     # Every link of every page is checked on every build; the cache remembers which URLs a
     # post's rendered Markdown holds (parsing it is the check's main cost). Serve keeps each
     # page's answer (render_cache.same) while the page's links and the site's paths are equal.
@@ -46,6 +48,8 @@ def check_links(site: Site, posts: list[Post], config: Config, cache: RenderCach
     errors = ErrorCollector()
     reported: dict[str, frozenset[str]] = {}     # post URL -> site paths already reported at their source
     left_out = unpublished or {}
+    if unchecked:
+        posts = [post for post in posts if post.url not in unchecked]
     for post in posts:
         page = _output_of(post.url)
         found, reported[post.url] = cache.same(
@@ -53,15 +57,16 @@ def check_links(site: Site, posts: list[Post], config: Config, cache: RenderCach
             lambda: _check_post(post, site, config, cache, outputs, left_out))
         errors.extend(found)
     by_page = {_output_of(post.url): post for post in posts}
+    skipped = {_output_of(url) for url in unchecked}
     for page, html in sorted(site.pages.items()):
-        if page.endswith(".html"):
+        if page.endswith(".html") and page not in skipped:
             post = by_page.get(page)
             urls = _page_urls(site, page)
             scripts = site.scripts[page] if page in site.scripts else None
             done = reported.get(post.url, frozenset()) if post else frozenset()
             errors.extend(cache.same("page-links", page, (post, urls, scripts if scripts is not None else html, done, paths),
                                      lambda: _check_whole_page(page, html, urls, scripts, outputs, post, done)))
-    errors.extend(check_fragments(site, posts, cache))
+    errors.extend(check_fragments(site, posts, cache, unchecked))
     errors.raise_if_any()
 
 
@@ -76,7 +81,8 @@ def page_ids(html: str) -> frozenset[str]:
                      for match in _ID_ATTRIBUTE.finditer(html))
 
 
-def check_fragments(site: Site, posts: list[Post], cache: RenderCache | None = None) -> list[BuildError]:
+def check_fragments(site: Site, posts: list[Post], cache: RenderCache | None = None,
+                    unchecked: set[str] = frozenset()) -> list[BuildError]:
     """A link written in a post to `#anchor`, `page/#anchor` or ref/relref "page#anchor" must find an
     element with that id on the page (HTML pages of this site only; `#top` and text fragments
     always work). Links that templates make are theirs (a script may make the element)."""
@@ -91,6 +97,7 @@ def check_fragments(site: Site, posts: list[Post], cache: RenderCache | None = N
     moved = site.redirects
     refs = site.refs or reference_map(posts)     # render_site's map; a Site made otherwise has none
     found: list[BuildError] = []
+    empty = {_output_of(url) for url in unchecked}      # pages of posts whose content failed
     for post in posts:
         # The post's own fragment targets first: most posts have none, and their pages' URLs
         # (a hundred each) need not be read.
@@ -107,7 +114,7 @@ def check_fragments(site: Site, posts: list[Post], cache: RenderCache | None = N
         written += [(url, f"{shortcode.name} '{ref_target(shortcode)}'", shortcode.location)
                     for shortcode in with_refs if (url := resolve_ref(shortcode, post, refs)) is not None]
         for url, shown, where in written:
-            problem = _fragment_problem(url, post, site, ids, moved)
+            problem = _fragment_problem(url, post, site, ids, moved, empty)
             if problem:
                 found.append(BuildError(where, f"{shown if shown != url else repr(url)}: {problem}"))
     return found
@@ -127,7 +134,7 @@ class _Anchors(dict):
 
 
 def _fragment_problem(url: str, post: Post, site: Site, ids: dict[str, frozenset[str]],
-                      moved: dict[str, str] | None = None) -> str | None:
+                      moved: dict[str, str] | None = None, empty: set[str] = frozenset()) -> str | None:
     parts = split_url(url)
     fragment = unquote(parts.fragment)
     if not fragment or fragment.lower() == "top" or fragment.startswith(":~:"):
@@ -142,7 +149,7 @@ def _fragment_problem(url: str, post: Post, site: Site, ids: dict[str, frozenset
     if page is None:             # a file (a PDF's #page=2), or a page the link check reported
         return None
     old, page = page, (moved or {}).get(page, page)      # an old address: the anchor is looked for where it leads
-    if fragment in ids[page] or unquote(fragment) in ids[page]:
+    if page in empty or fragment in ids[page] or unquote(fragment) in ids[page]:
         return None
     where = "this page" if page == _output_of(post.url) else site_path
     if old != page:

@@ -40,8 +40,12 @@ from .views import PostView, post_views, view_inputs
 
 
 def render_site(posts: list[Post], config: Config, cache: RenderCache | None = None,
-                left_out: dict[str, str] | None = None) -> Site:
-    """The site in memory; `left_out`: name -> why of each post not published (a ref to one says why)."""
+                left_out: dict[str, str] | None = None, failed: dict[str, list[BuildError]] | None = None) -> Site:
+    """The site in memory; `left_out`: name -> why of each post not published (a ref to one says why).
+
+    With `failed`, a post whose content cannot be rendered (a `ref` to no post) does not stop the
+    build here: its errors go into `failed` by its URL and its page is made with no content, so that
+    the link check can still run on the rest (pipeline.render_and_check reports both, writes nothing)."""
     # The cache (render_cache.py) skips work whose inputs are unchanged; a memory-only one
     # makes this a plain build. Every page is still templated and every link checked.
     cache = cache or RenderCache(None)
@@ -53,7 +57,7 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     # rebuilds keep it while no post's name, slug, URL, kind, tags or language suffix changed.
     refs = cache.same("reference-map", "", (tuple((post.name, post.meta.slug, post.url, post.bundle is None, post.meta.tags,
                                                 post.language) for post in posts),), lambda: reference_map(posts))
-    posts = render_post_contents(posts, env, cache, site_key, refs, left_out)
+    posts = render_post_contents(posts, env, cache, site_key, refs, left_out, failed)
     # A --param preview shows the images as the code saved them: the WebP and narrower copies are
     # for the published site's readers (making them was 2 s of the article's 9 s quick preview).
     # The settings, --param included, are part of site_key: no page cached here reaches a real build.
@@ -130,7 +134,8 @@ def _same_cname(source: Path | None, cname: str) -> bool:
 
 def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: RenderCache | None = None,
                          site_key: str = "", refs: dict[str, str] | None = None,
-                         left_out: dict[str, str] | None = None) -> list[Post]:
+                         left_out: dict[str, str] | None = None,
+                         failed: dict[str, list[BuildError]] | None = None) -> list[Post]:
     cache = cache or RenderCache(None)
     refs = reference_map(posts) if refs is None else refs
     # A ref may name any post: the whole map is an input of every post's content.
@@ -160,10 +165,13 @@ def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: Rend
                                  wanted=keys[post.path])
             done.append(replace(post, content=content))
             cache.keep("content", str(post.path), same[post.path], done[-1])
-        except BuildError as error:
-            errors.add(error)
-        except BuildErrors as many:
-            errors.extend(many)
+        except (BuildError, BuildErrors) as problem:
+            found = list(problem.errors) if isinstance(problem, BuildErrors) else [problem]
+            if failed is None:
+                errors.extend(found)
+            else:
+                failed[post.url] = found
+                done.append(replace(post, content=""))      # a page to link to; never written
     errors.raise_if_any()
     return done
 
