@@ -56,6 +56,12 @@ $ pip install runpost
 Successfully installed runpost
 ```
 
+A fence with no language:
+
+```
+plain text, copied too
+```
+
 ## The end
 
 Bye.
@@ -118,11 +124,12 @@ def copied_by(page, button_index: int) -> str:
 @pytest.mark.parametrize("scheme", SCHEMES)
 def test_copy_button_copies_code_without_line_numbers_or_prompts(tab, reader_site, scheme):
     page = open_page(tab, reader_site, scheme)
-    assert page.locator(".copy-button").count() == 4
+    assert page.locator(".copy-button").count() == 5
     assert copied_by(page, 0) == "x = 1\nprint(x)"
     assert copied_by(page, 1) == "a = 1\nb = 2"
     assert copied_by(page, 2) == "c = 3"
     assert copied_by(page, 3) == "pip install runpost\nSuccessfully installed runpost"
+    assert copied_by(page, 4) == "plain text, copied too"
     page.locator(".copy-button").nth(1).scroll_into_view_if_needed()
     shoot(page, f"copy-{scheme}")
 
@@ -188,3 +195,28 @@ def test_reader_aids_pass_axe_in_both_schemes(tab, reader_site, scheme):
             .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '));
     }""")
     assert violations == []
+
+
+def test_wide_code_blocks_grow_evenly_to_both_sides_of_the_text(tab, reader_site):
+    # .highlight had max-width: 100% under its negative margins: on a laptop each block stuck
+    # out 160 px on the left and stopped 160 px short on the right (found by a review).
+    page = open_page(tab, reader_site, viewport={"width": 1280, "height": 800})
+    text = page.locator(".post-content > p").first.bounding_box()
+    blocks = [page.locator(".post-content > .highlight, .post-content > pre").nth(index).bounding_box()
+              for index in range(page.locator(".post-content > .highlight, .post-content > pre").count())]
+    assert len(blocks) == 5
+    for box in blocks:
+        left, right = text["x"] - box["x"], box["x"] + box["width"] - (text["x"] + text["width"])
+        assert left > 50 and abs(left - right) <= 1, (left, right)
+
+
+def test_the_copy_button_shows_when_the_mouse_is_on_the_block(tab, reader_site):
+    # On a one-line block the button sat over the code; with a mouse it now shows on hover only.
+    page = open_page(tab, reader_site)
+    button = page.locator(".copy-button").first
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(250)
+    assert button.evaluate("node => getComputedStyle(node).opacity") == "0"
+    page.locator(".post-content > .highlight").first.hover()
+    page.wait_for_timeout(250)
+    assert float(button.evaluate("node => getComputedStyle(node).opacity")) > 0.8

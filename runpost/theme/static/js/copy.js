@@ -1,11 +1,12 @@
-// Copy buttons on code blocks and cell outputs: progressive enhancement. Without
+// Copy buttons on every code block and cell output: progressive enhancement. Without
 // JavaScript the page has no buttons and the code can still be selected. The
 // copied text leaves out line numbers (Hugo's linenos, inline or table) and shell
 // or Python prompts, so it runs as pasted. A live region says "Copied" to screen readers.
 (function () {
   "use strict";
 
-  var BLOCKS = ".highlight, pre.cell-output";
+  // Highlighted code, cell output, and a plain fence (no language, or one Chroma does not know).
+  var BLOCKS = ".highlight, pre";
   var SKIP = ".ln, .lnt, .linenos, .gp, .copy-bar";
   var status;
 
