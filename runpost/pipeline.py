@@ -204,14 +204,16 @@ def warn_about_setup(config: Config, reporter: Reporter, post_names: set[str], w
 
 
 def orphaned_results(config: Config, names: set[str]) -> list[Path]:
-    """Folders of build/ holding a post's stored results (a manifest) where no post of `names`
-    is (drafts and future posts included): a deleted or renamed post's results."""
+    """Folders of build/ holding a post's stored results (a manifest, or only the memo calls of a
+    post whose code never finished) where no post of `names` is (drafts and future posts
+    included): a deleted or renamed post's results."""
     try:
         entries = sorted(os.scandir(config.build_dir), key=lambda entry: entry.name)
     except OSError:
         return []
     return [Path(entry.path) for entry in entries if not entry.name.startswith(".") and entry.name not in names
-            and entry.is_dir(follow_symlinks=False) and os.path.isfile(os.path.join(entry.path, MANIFEST))]
+            and entry.is_dir(follow_symlinks=False) and (os.path.isfile(os.path.join(entry.path, MANIFEST))
+                                                         or os.path.isdir(os.path.join(entry.path, "memo")))]
 
 
 def each(posts: list[Post], stage: Callable[[Post], Post], errors: ErrorCollector) -> list[Post]:

@@ -367,6 +367,11 @@ def test_results_of_a_deleted_post_are_named_in_a_warning_and_kept(tmp_path):
     assert result.stderr.count("warning: stored results of no post") == 1, result.stderr
     assert "build/gone: warning: stored results of no post in content/posts/" in result.stderr
     assert (tmp_path / "build/gone/manifest.json").is_file()
+    # A post whose code never finished has only the memo calls that did: deleted, it is named too.
+    (tmp_path / "build/unfinished/memo").mkdir(parents=True)
+    (tmp_path / "build/unfinished/memo/0123.json").write_text("{}")
+    result = run_build(cwd=tmp_path)
+    assert "build/unfinished: warning: stored results of no post" in result.stderr, result.stderr
 
 
 def test_results_of_a_renamed_post_are_named_with_the_move_that_keeps_them(tmp_path):
