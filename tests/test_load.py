@@ -402,3 +402,15 @@ def test_a_post_file_that_is_a_pipe_or_a_device_is_an_error_not_a_post_that_vani
         load_posts(load_config(tmp_path))
     assert sorted((error.location.path.relative_to(posts).as_posix(), error.message) for error in raised.value.errors) == [
         (name, "not a regular file (a pipe or a device?): a post is a text file") for name in ("b/index.md", "f.md", "n.md")]
+
+
+def test_hidden_files_and_folders_under_posts_are_not_posts(tmp_path):
+    # `.notes.md` and a `.wip/` bundle were published, in the lists and the feed; macOS's
+    # AppleDouble `._x.md` (binary) failed the build as invalid UTF-8. Hugo skips all three.
+    posts = tmp_path / "content/posts"
+    (posts / ".wip").mkdir(parents=True)
+    (posts / "shown.md").write_text("---\ntitle: Shown\ndate: 2024-01-01\n---\nText.\n")
+    (posts / ".notes.md").write_text("---\ntitle: Private\ndate: 2024-01-01\n---\nDRAFT NOTES\n")
+    (posts / ".wip/index.md").write_text("---\ntitle: WIP\ndate: 2024-01-01\n---\nWIP BUNDLE\n")
+    (posts / "._shown.md").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        \x00\x02\xff\xff")
+    assert [post.name for post in load_posts(load_config(tmp_path))] == ["shown"]

@@ -139,7 +139,8 @@ def find_post_files(content_dir: Path, languages: tuple[str, ...] = ()) -> list[
     # scandir: the folder listing says which entries are folders; no stat per post (serve
     # lists the posts on every rebuild). A symlink is still followed, as Path.is_dir does.
     with os.scandir(posts_dir) as entries:
-        listed = sorted(entries, key=lambda entry: entry.name)
+        # Not hidden names, as in Hugo: `.notes.md`, a `.wip/` bundle, macOS's `._x.md` (AppleDouble).
+        listed = sorted((entry for entry in entries if not entry.name.startswith(".")), key=lambda entry: entry.name)
     for entry in listed:
         path = _child(posts_dir, entry.name)
         if _is(entry.is_dir) and (index := bundle_page(path, languages)) is not None:
@@ -157,6 +158,8 @@ def _special_post_files(posts_dir: Path, languages: tuple[str, ...]) -> list[Pat
     found = []
     with os.scandir(posts_dir) as entries:
         for entry in entries:
+            if entry.name.startswith("."):
+                continue
             if entry.name.endswith(".md") and entry.name != "_index.md":
                 if _is(entry.is_file):        # the folder listing says so: no stat for the many posts
                     continue
