@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import stat
+import threading
 import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from .config import CONFIG_NAME, Config
 from .content.confine import allowed_roots, is_inside, symlink_errors, symlinks_under
@@ -49,7 +51,8 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
     cache.start_build()
     held_back: list[dt.datetime] = []
     left_out: list[tuple[str, str, str]] = []
-    posts = call_deep(lambda: read_content(config, cache, held_back, left_out))
+    with _stopped_at_once(whole):
+        posts = call_deep(lambda: read_content(config, cache, held_back, left_out))
     if left_out:
         reporter.info(left_out_line([reason for _, reason, _ in left_out]))
     warn_about_setup(config, reporter, {post.name for post in posts} | {name for name, _, _ in left_out},
@@ -60,7 +63,8 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
     posts = execute_posts(posts, config, reporter)
     unpublished = {url: reason for _, reason, url in left_out}      # a link to one is told why it is missing
     names = {name: reason for name, reason, _ in left_out}           # and a ref to one
-    site = call_deep(lambda: render_and_check(posts, config, cache, unpublished, names))
+    with _stopped_at_once(whole):
+        site = call_deep(lambda: render_and_check(posts, config, cache, unpublished, names))
     folder = write(site, config.output_dir)   # serve passes its PreviewWriter
     reporter.info(f"wrote {len(site.pages)} pages and {len(site.files)} files to {config.output_dir}")
     if save_cache:     # serve saves its cache itself, once the open page has been told to reload
@@ -68,6 +72,33 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
     if whole:
         declared = [(post.bundle or post.path.parent) / name for post in posts for name in post.meta.inputs]
         uptodate.record(config, started, declared, min(held_back, default=None), reporter.warnings, folder)
+
+
+class _stopped_at_once:
+    """Ctrl-C, SIGTERM and SIGHUP end the process at once while the content and site stages run.
+
+    Those stages write nothing a later build needs (the site is written after them, in one swap),
+    so there is nothing to tidy. And Python runs a signal handler only between bytecodes of the main
+    thread, which waits for the deep thread: one long regular-expression call on a huge post kept a
+    `timeout`'s SIGTERM waiting half a minute. The default action needs no Python. Only the command
+    line's build, on the main thread (serve builds on its own threads and handles its signals);
+    a signal the caller ignores (nohup) stays ignored."""
+
+    def __init__(self, whole: bool) -> None:
+        self.active = whole and threading.current_thread() is threading.main_thread()
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> None:
+        if not self.active:
+            return
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            if number is not None and signal.getsignal(number) not in (signal.SIG_IGN, None):
+                self.previous[number] = signal.signal(number, signal.SIG_DFL)
+
+    def __exit__(self, *_: object) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
 
 
 def left_out_line(reasons: list[str]) -> str:

@@ -336,3 +336,44 @@ def test_a_memo_record_no_manifest_lists_is_checked_by_its_own_seal(site):
     post = execute_posts([read_post(site / "p" / "index.md")], make_config(site), Reporter(log))[0]
     assert post.results.values == {"acc": 0.8123}
     assert "no longer matches its own seal" in log.getvalue()
+
+
+# The Markdown stage stuck in one long regular-expression call (C code that keeps the GIL, as a
+# huge pathological post once did): the handler of a Python-level SIGTERM could not run.
+_STUCK_IN_C = """
+import os, re, runpy, sys
+from runpost.markup import markdown
+def stuck(*args, **kwargs):
+    open(os.environ["RUNPOST_TEST_LOG"] + "-stuck", "w").write("")
+    re.match(r"(a|aa)*c", "a" * 60)             # about forever, in one C call
+markdown.markdown_to_html = stuck
+sys.argv = ["build.py"]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
+def test_a_signal_stops_a_build_stuck_in_one_long_c_call_at_once(tmp_path, stop):
+    project = tmp_path / "project"
+    (project / "content/posts").mkdir(parents=True)
+    (project / "content/posts/p.md").write_text("---\ntitle: P\ndate: 2024-01-01\n---\nText.\n")
+    log = tmp_path / "log"
+    environment = {**os.environ, "RUNPOST_TEST_LOG": str(log),
+                   "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    shutil.copy(REPO / "build.py", project / "build.py")
+    builder = subprocess.Popen([sys.executable, "-c", _STUCK_IN_C], cwd=project, env=environment,
+                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not Path(f"{log}-stuck").exists():
+            assert time.monotonic() < deadline and builder.poll() is None
+            time.sleep(0.02)
+        time.sleep(0.2)
+        os.kill(builder.pid, getattr(signal, stop))
+        builder.wait(timeout=5)       # it waited until the call returned: here, about forever
+        assert builder.returncode == -getattr(signal, stop)
+        assert not (project / "site").exists()
+    finally:
+        if builder.poll() is None:
+            builder.kill()
+            builder.wait()
