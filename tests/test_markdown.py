@@ -317,3 +317,24 @@ def test_a_paragraph_indented_less_than_the_items_text_after_a_blank_line_ends_t
                     "<ul>\n<li>b</li>\n<li>c</li>\n</ul>")
     # Indented to the item's text, the paragraph is the item's (and the list loose).
     assert "<li>\n<p>a</p>\n<p>para in a</p>\n</li>" in markdown_to_html("- a\n\n  para in a\n\n- b\n")
+
+
+def test_patterns_rewritten_to_read_in_linear_time_keep_their_answers():
+    # Found quadratic by a hostile-input review (each took seconds to minutes on a post of
+    # 20-800 KB); the rewritten patterns must say what the old ones said.
+    from runpost.content.scan import _MARKDOWN_TARGET
+    from runpost.markup.hugo_compat.inline import _TRAILING_SPACE
+    import random
+
+    old_trailing = re.compile(r"[ \t]+(</(?:p|li|dt|dd|td|th|h[1-6])>)")
+    chooser = random.Random(7)
+    for _ in range(3000):
+        text = "".join(chooser.choice(["a", " ", "\t", "</p>", "</li>", "<p>", "  "]) for _ in range(chooser.randint(0, 16)))
+        assert _TRAILING_SPACE.sub(r"\1", text) == old_trailing.sub(r"\1", text), text
+    targets = lambda text: [match.group(2) or match.group(3) for match in _MARKDOWN_TARGET.finditer(text)]
+    assert targets('[a](/x "t (p)") [b](/y \'q\') [c](/z (p)) [d](<s p> "t") ![i](/i.png)') == \
+        ["/x", "/y", "/z", "s p", "/i.png"]
+    assert targets('[a](/x ) [b](/y "never closed)') == ["/x"]     # CommonMark: the second is text
+    assert markdown_to_html("[a](x(((y)))z)") == '<p><a href="x(((y)))z">a</a></p>'
+    assert markdown_to_html("[a](" * 40 + "x") == "<p>" + "[a](" * 40 + "x</p>"     # deeper than 32: text
+    assert markdown_to_html('[a](/x "t\n\nu")') == '<p>[a](/x &ldquo;t</p>\n<p>u")</p>'

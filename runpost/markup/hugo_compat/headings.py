@@ -33,6 +33,9 @@ NOT_PARAGRAPH = re.compile(r"[ ]{0,3}(?:[-+*](?:[ \t]|$)|\d{1,9}[.)](?:[ \t]|$)|
 # an ATX heading. `1999. It was` or `[a]: /x` under a line of text is that paragraph's text.
 INTERRUPTS_PARAGRAPH = re.compile(r"^[ ]{0,3}(?:[-+*][ \t]+\S|1[.)][ \t]+\S|>|#{1,6}(?:[ \t]|$))", re.MULTILINE)
 _EQUALS_LINE = re.compile(r"[ ]{0,3}=+[ \t]*")
+# A line that could underline a setext heading; a line that could be a thematic break (ends in -, _ or *).
+_UNDERLINE = re.compile(r"^[ ]{0,3}(?:=+|-+)[ \t]*$", re.MULTILINE)
+_MAY_BE_BREAK = re.compile(r"[-_*][ ]*$", re.MULTILINE)
 _HEADING_ATTRIBUTES = re.compile(r"[ \t]*\{([^{}\n]*)\}[ \t]*$")
 
 
@@ -60,7 +63,7 @@ class LinearHRProcessor(HRProcessor):
     5,000 levels took 0.7 s, now 0.01 s."""
 
     def test(self, parent: etree.Element, block: str) -> bool:
-        if not any(line.rstrip(" ")[-1:] in ("-", "_", "*") for line in block.split("\n")):
+        if not _MAY_BE_BREAK.search(block):     # in C: a block is asked again after each item it loses
             return False
         return super().test(parent, block)
 
@@ -88,6 +91,8 @@ class CommonMarkSetextHeaderProcessor(SetextHeaderProcessor):
         # Only a paragraph takes an underline: `- a` + `---`, `> a` + `---` or `***` + `---` is
         # that block and a thematic break, not a heading of the block's source.
         if NOT_PARAGRAPH.match(block):      # first: it looks at one line, RE at every line of the block
+            return False
+        if not _UNDERLINE.search(block):    # in C, without RE's backtracking over every line
             return False
         match = self.RE.match(block)
         if not match:

@@ -22,7 +22,7 @@ from markdown.util import AtomicString, code_escape
 # CommonMark: a backslash at the end of a line is a hard line break.
 _BACKSLASH_BREAK = r"\\\n"
 # goldmark strips a paragraph's trailing spaces; Python-Markdown keeps one.
-_TRAILING_SPACE = re.compile(r"[ \t]+(</(?:p|li|dt|dd|td|th|h[1-6])>)")
+_TRAILING_SPACE = re.compile(r"(?<![ \t])[ \t]+(</(?:p|li|dt|dd|td|th|h[1-6])>)")
 
 
 class AmpersandEscapeProcessor(EscapeInlineProcessor):

@@ -26,6 +26,10 @@ from ..placeholders import SUMMARY_DIVIDER_TOKEN, TOKEN_PATTERN
 
 # Text that earlier inline patterns (code spans, escapes) stashed: one unit, never split.
 _PLACEHOLDER = re.compile(STX + "[^" + ETX + "]*" + ETX)
+# Parentheses a destination may nest, as in cmark (CommonMark lets a parser set a limit).
+_MAX_PARENTHESES = 32
+# What a destination holds but never ends or nests at: not a space, control character, parenthesis or placeholder.
+_PLAIN_DESTINATION = re.compile("[^\x00-\x20\x7f()" + STX + "]+")
 # CommonMark's whitespace around a destination and title: spaces and tabs, at most one line ending.
 _SPACE = re.compile(r"[ \t]*(?:\n[ \t]*)?")
 _TITLE_END = {'"': '"', "'": "'", "(": ")"}
@@ -78,6 +82,10 @@ def _destination(data: str, position: int) -> tuple[str | None, int]:
         return data[position + 1:end], end + 1
     depth, end = 0, position
     while end < len(data):
+        plain = _PLAIN_DESTINATION.match(data, end)      # the common characters, read in C
+        if plain:
+            end = plain.end()
+            continue
         placeholder = _PLACEHOLDER.match(data, end)
         if placeholder:
             end = placeholder.end()
@@ -86,6 +94,8 @@ def _destination(data: str, position: int) -> tuple[str | None, int]:
         if char <= " " or char == "\x7f" or (char == ")" and depth == 0):
             break
         depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth > _MAX_PARENTHESES:     # cmark's limit: `[a](` x 5,000 read to the end each time
+            return None, position
         end += 1
     if depth:
         return None, position
@@ -95,18 +105,17 @@ def _destination(data: str, position: int) -> tuple[str | None, int]:
 def _title(data: str, position: int) -> tuple[str | None, int]:
     opening = data[position]
     closing = _TITLE_END[opening]
-    end = position + 1
-    while end < len(data) and data[end] != closing:
-        if opening == "(" and data[end] == "(":
-            return None, position
-        if data[end] == "\n":
-            line_end = data.find("\n", end + 1)
-            if not data[end + 1:line_end if line_end >= 0 else len(data)].strip():
-                return None, position                   # a blank line ends the paragraph
-        end += 1
-    if end >= len(data):
+    end = data.find(closing, position + 1)
+    if end < 0:
         return None, position
-    return data[position + 1:end], end + 1
+    title = data[position + 1:end]
+    if opening == "(" and "(" in title:
+        return None, position
+    # A blank line ends the paragraph: a whole line inside the title with nothing on it (the
+    # title's last line holds its closing mark).
+    if "\n" in title and any(not line.strip() for line in title.split("\n")[1:-1]):
+        return None, position
+    return title, end + 1
 
 
 # A line that stands for a block: a token (runpost's placeholders) or a stashed HTML block.
