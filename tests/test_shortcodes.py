@@ -306,3 +306,16 @@ def test_an_executable_block_inside_a_quote_is_an_error_not_a_silent_no_op():
         "not run; move it out of the quote"]
     # Shown as code (a post about runpost), it is text.
     assert not parse("````markdown\n> ```python {exec=true}\n````\n").cells
+
+
+def test_a_misspelled_code_block_option_runpost_reads_is_an_error():
+    # `{exce=true}` was shown and never run, `timout=5` ran under the default limit: no word of either.
+    assert errors_of("```python {exce=true}\nprint(1)\n```\n") == [
+        "content/posts/t.md:5:1: error: unknown code block option 'exce' (did you mean 'exec'?; as written, the block is shown and never run)"]
+    assert errors_of("```python {exec=true timout=5}\nprint(1)\n```\n") == [
+        "content/posts/t.md:5:1: error: unknown code block option 'timout' (did you mean 'timeout'?)"]
+    assert errors_of('{{< highlight python "exec=true,ecko=false" >}}\nprint(1)\n{{< /highlight >}}\n') == [
+        "content/posts/t.md:5:1: error: unknown code block option 'ecko' (did you mean 'echo'?)"]
+    # Hugo's attributes for the block's <div>, and display options, are not misspellings.
+    parse('```python {title="app.py" linenos=true data-x=1 .wide}\nprint(1)\n```\n')
+    parse('```python {exec=true echo=false output=false fold=true id=a timeout=5}\nprint(1)\n```\n')

@@ -7,6 +7,7 @@ module for the Cell. Errors go to `report`, which places them at the block's sta
 """
 from __future__ import annotations
 
+import difflib
 import math
 from typing import TYPE_CHECKING, Callable
 
@@ -82,6 +83,29 @@ def deindent(code: str, indentation: str, fence: bool) -> str:
 
 # The kernel is a Python interpreter; other languages are shown, never run.
 RUNNABLE_LANGUAGES = frozenset({"python", "python3", "py", "py3"})
+
+
+# Options a misspelling of which is reported: on a block that runs, every option of a cell; on one
+# that does not, exec (`{exce=true}` was shown and never run, without a word).
+_RUN_OPTIONS = ("exec", "echo", "output", "timeout", "fold")
+
+
+def misspelled_options(options: dict[str, str], runs: bool) -> list[str]:
+    """A message for each option that is no option of a code block but close to one runpost reads:
+    `{exec=true timout=5}` ran under the default time limit, `{exce=true}` never ran. Other names are
+    Hugo's attributes for the block's <div> (`title="app.py"`), as in Hugo."""
+    from .hugo_compat.highlighting import HIGHLIGHT_OPTIONS
+
+    wanted = _RUN_OPTIONS if runs else ("exec",)
+    found = []
+    for name in options:
+        if name in _CELL_OPTIONS or name.lower() in HIGHLIGHT_OPTIONS:
+            continue
+        close = difflib.get_close_matches(name.lower(), wanted, n=1, cutoff=0.75)
+        if close:
+            shown = "; as written, the block is shown and never run" if close[0] == "exec" else ""
+            found.append(f"unknown code block option '{name}' (did you mean '{close[0]}'?{shown})")
+    return found
 
 
 def make_cell(index: int, language: str, code: str, options: dict[str, str], location: Location,

@@ -255,7 +255,10 @@ class _Parser:
         token = self.next_token()
         # highlight's options are read here, once: the cell, the renderer and the checks use these.
         options = self.highlight_options(tag) if tag.name == "highlight" else {}
-        if tag.name == "highlight" and cells.read_bool(options.get("exec", "false"), self.reporter(tag.start)):
+        runs = tag.name == "highlight" and cells.read_bool(options.get("exec", "false"), self.reporter(tag.start))
+        for message in cells.misspelled_options(options, runs):
+            self.error(tag.start, message)
+        if runs:
             self.add_highlight_cell(call, token, options)
             return tag.start, end, token, None
         if tag.name in self.needing_inner and call.close is None and not tag.self_closing:
@@ -288,7 +291,10 @@ class _Parser:
                 report(f"options after the language go in braces: ```{language} {{{rest.strip()}}}")
             if options is not None:
                 self.check_display_options(options, block.start, block.code_start)
-            if options is not None and cells.read_bool(options.get("exec", "false"), report):
+            runs = options is not None and cells.read_bool(options.get("exec", "false"), report)
+            for message in cells.misspelled_options(options or {}, runs):
+                report(message)
+            if runs:
                 token = self.next_token()
                 code = cells.deindent(self.text[block.code_start:block.code_end], block.indent, fence=True)
                 self.add_cell(language, code, options, block.start, block.first_line + 1, token)

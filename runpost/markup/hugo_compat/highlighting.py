@@ -56,13 +56,13 @@ def _outer_attributes(options: dict[str, str], fenced: bool = False) -> str:
     css = " ".join(["highlight", *options.get("class", "").split()])
     identifier = f' id="{html.escape(options["id"])}"' if options.get("id") else ""
     others = "".join(f' {name}="{html.escape(value)}"' for name, value in options.items()
-                     if fenced and _ATTRIBUTE_NAME.fullmatch(name) and name.lower() not in _HIGHLIGHT_OPTIONS
+                     if fenced and _ATTRIBUTE_NAME.fullmatch(name) and name.lower() not in HIGHLIGHT_OPTIONS
                      and not name.lower().startswith("on"))
     return f'class="{html.escape(css)}"{others}{identifier}'
 
 
 # Hugo's highlighting options (any case), and class/id: the rest of a fence's attributes go on its <div>.
-_HIGHLIGHT_OPTIONS = frozenset({"linenos", "hl_lines", "linenostart", "anchorlinenos", "lineanchors", "hl_inline",
+HIGHLIGHT_OPTIONS = frozenset({"linenos", "hl_lines", "linenostart", "anchorlinenos", "lineanchors", "hl_inline",
                                 "style", "noclasses", "tabwidth", "guesssyntax", "linenumbersintable", "codefences",
                                 "class", "id"})
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z_][-A-Za-z0-9_.:]*")
