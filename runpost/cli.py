@@ -214,7 +214,7 @@ def _print_error(error: BuildError, debug: bool) -> None:
 def _mode(args: argparse.Namespace) -> str:
     chosen = [name for name in ("explain", "rerun", "frozen") if getattr(args, name)]
     if len(chosen) > 1:
-        _parser().error(f"--{chosen[0]} and --{chosen[1]} cannot be combined")
+        _command_parser(args.command or "build").error(f"--{chosen[0]} and --{chosen[1]} cannot be combined")
     return chosen[0] if chosen else "default"
 
 
@@ -271,6 +271,13 @@ def _reject_unknown(command: str, extra: list[str]) -> None:
 def _subcommand_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
     subparsers = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
     return subparsers.choices[command]
+
+
+def _command_parser(command: str) -> argparse.ArgumentParser:
+    """A command's own parser, whose usage line an error about its flags shows."""
+    parser = _parser()
+    commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    return commands.choices.get(command, parser)
 
 
 def _parser() -> argparse.ArgumentParser:
