@@ -138,8 +138,10 @@ def require_project(config: Config) -> None:
     content = config.content_dir
     if not content.is_dir():
         if not (config.root / CONFIG_NAME).is_file() and content == config.root / "content":
+            above = _project_above(config.root)
+            where = f" ({above} is one: cd there)" if above else ""
             raise UsageError(f"no {CONFIG_NAME} and no content/ folder in {config.root}: run runpost in a "
-                             "project folder, or give the posts' folder with --content")
+                             f"project folder{where}, or name the folder that holds posts/ with --content")
         raise UsageError(f"content folder '{content}' does not exist")
     try:
         next(os.scandir(content), None)
@@ -148,8 +150,20 @@ def require_project(config: Config) -> None:
     if not any(path.is_file() or path.is_symlink() for path in content.rglob("*")):
         raise UsageError(f"content folder '{content}' has no files: posts go in {content / 'posts'}")
     if not (content / "posts").is_dir() and not (content / "posts").is_symlink():   # a broken link: load_posts says where
-        hint = f" (did you mean --content {content.parent}?)" if content.name == "posts" else ""
-        raise UsageError(f"content folder '{content}' has no posts/ folder: posts go in {content / 'posts'}{hint}")
+        named = content if content.name else content.resolve()       # `--content .` inside posts/
+        hint = f" (did you mean --content {named.parent}?)" if named.name == "posts" else ""
+        raise UsageError(f"content folder '{content}' has no posts/ folder: --content names the folder that "
+                         f"holds posts/ (here {content / 'posts'}){hint}")
+
+
+def _project_above(folder: Path) -> Path | None:
+    """The nearest folder above `folder` that is a runpost project (a runpost.toml, or content/posts/)."""
+    try:
+        parents = folder.resolve().parents
+        return next((parent for parent in parents if (parent / CONFIG_NAME).is_file()
+                     or (parent / "content" / "posts").is_dir()), None)
+    except OSError:
+        return None
 
 
 def source_folders(config: Config, results: bool = True) -> list[Path]:

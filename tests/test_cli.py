@@ -494,3 +494,15 @@ def test_a_missing_link_only_the_finished_page_shows_is_reported_where_the_post_
     assert result.returncode == 1
     assert "content/posts/c.md:7:9: error: page /posts/c/index.html links to /posts/c/((((x))))" in result.stderr, result.stderr
     assert "content/posts/c.md:7:" in result.stderr.split("/nowhere/")[0].rsplit("\n", 1)[-1]
+
+
+def test_run_inside_a_project_the_error_names_the_project_folder(site_dir):
+    # From content/posts/ the hint was "give the posts' folder with --content", which --content
+    # then refused ("posts go in posts"): it takes the folder that holds posts/.
+    result = run_build(cwd=site_dir / "content/posts")
+    assert result.returncode == 2
+    assert f"run runpost in a project folder ({site_dir.resolve()} is one: cd there)" in result.stderr
+    result = run_build("--content", ".", cwd=site_dir / "content/posts")
+    assert result.returncode == 2
+    assert f"--content names the folder that holds posts/ (here posts) (did you mean --content " \
+           f"{(site_dir / 'content').resolve()}?)" in result.stderr
