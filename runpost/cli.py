@@ -95,6 +95,7 @@ def _main(argv: list[str] | None) -> int:
         return 1
     except BuildError as error:
         _print_error(error, args.debug)
+        print("build failed: 1 error", file=sys.stderr)      # as every failed build ends
         return 1
     except KeyboardInterrupt as interrupt:
         # The execution stage says what an interrupted run kept, in one line.

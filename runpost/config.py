@@ -235,7 +235,8 @@ def _read_settings(path: Path) -> dict[str, Any]:
     except RecursionError:              # tables nested thousands deep
         raise BuildError(Location(path, 1), "invalid TOML: nested deeper than runpost reads") from None
     except tomllib.TOMLDecodeError as error:
-        raise BuildError(toml_error_location(path, error), f"invalid TOML: {error.args[0].split(' (at')[0]}") from None
+        message = error.args[0].split(' (at')[0] + unquoted_text_hint(text, error, "My blog")
+        raise BuildError(toml_error_location(path, error), f"invalid TOML: {message}") from None
     except ValueError as error:         # after TOMLDecodeError, which is one
         if not is_long_number(error):
             raise
@@ -283,6 +284,19 @@ def _line_of_key(path: Path, key: str) -> int:
         if line.split("=", 1)[0].strip() in (key, f'"{key}"'):
             return number
     return 1
+
+
+def unquoted_text_hint(text: str, error: tomllib.TOMLDecodeError, example: str) -> str:
+    """' (text goes in quotes: ...)' where tomllib found an invalid value that starts with a letter
+    (`title = My blog`: TOML's strings are quoted, YAML's need not be), else ''."""
+    location = toml_error_location(Path(), error)
+    lines = text.split("\n")
+    if not str(error).startswith("Invalid value") or not location.column or not 0 < location.line <= len(lines):
+        return ""
+    value = lines[location.line - 1][location.column - 1:]
+    if value[:1].isalpha() and not value.startswith(("true", "false", "inf", "nan")):
+        return f' (text goes in quotes: title = "{example}")'
+    return ""
 
 
 def toml_error_location(path: Path, error: tomllib.TOMLDecodeError, first_line: int = 1) -> Location:

@@ -79,6 +79,14 @@ def test_invalid_toml_is_an_error_with_a_line(tmp_path):
     with pytest.raises(BuildError) as caught:
         load_config(tmp_path)
     assert str(caught.value).startswith(f"{tmp_path}/runpost.toml:2:")
+    assert "quotes" not in str(caught.value)          # nothing written there: no hint about text
+
+
+def test_unquoted_text_in_runpost_toml_says_it_goes_in_quotes(tmp_path):
+    (tmp_path / "runpost.toml").write_text("title = My Blog\n")
+    with pytest.raises(BuildError) as caught:
+        load_config(tmp_path)
+    assert str(caught.value) == f'{tmp_path}/runpost.toml:1:9: error: invalid TOML: Invalid value (text goes in quotes: title = "My blog")'
 
 
 def test_feed_limit_keeps_the_newest_posts_and_zero_keeps_all(tmp_path):

@@ -414,3 +414,11 @@ def test_hidden_files_and_folders_under_posts_are_not_posts(tmp_path):
     (posts / ".wip/index.md").write_text("---\ntitle: WIP\ndate: 2024-01-01\n---\nWIP BUNDLE\n")
     (posts / "._shown.md").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        \x00\x02\xff\xff")
     assert [post.name for post in load_posts(load_config(tmp_path))] == ["shown"]
+
+
+def test_front_matter_errors_a_beginner_makes_say_how_to_fix_them():
+    # Unquoted TOML text and a tab in YAML: located, but the messages did not say what to do.
+    assert errors_of("+++\ntitle = My post\ndate = 2020-01-01\n+++\nx\n")[0] == \
+        'content/posts/p.md:2:9: error: invalid TOML front matter: Invalid value (text goes in quotes: title = "My post")'
+    assert errors_of("---\ntitle: t\ndate: 2020-01-01\ntags:\n\t- a\n---\nx\n")[0].endswith(
+        "found character '\\t' that cannot start any token (YAML indents with spaces, never tabs)")

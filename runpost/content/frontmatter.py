@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from ..config import toml_error_location
+from ..config import toml_error_location, unquoted_text_hint
 from ..errors import BuildError, ErrorCollector, Location, is_long_number, long_number_error
 from ..markup.markdown import without_controls
 from ..post import FrontMatter
@@ -205,6 +205,7 @@ _HINTS = {
     "mapping values are not allowed here": " (a value holding ': ' needs quotes: title: \"Growth: a study\")",
     "but found '<scalar>'": " (a quoted value ends at its closing quote: put quotes inside the other kind, "
                             "title: 'A \"study\"', or double them inside single quotes)",
+    "found character '\\t' that cannot start any token": " (YAML indents with spaces, never tabs)",
 }
 
 
@@ -273,7 +274,7 @@ def _parse_toml(path: Path, raw: str) -> tuple[dict, dict[str, int]]:
         where = toml_error_location(path, error, first_line=2)
         if "(at end of document)" in str(error):
             where = Location(path, 1 + len(raw.split("\n")), 1)  # the last line of the front matter
-        raise BuildError(where, f"invalid TOML front matter: {message}") from None
+        raise BuildError(where, f"invalid TOML front matter: {message}{unquoted_text_hint(raw, error, 'My post')}") from None
     key_lines = {}
     for number, line in enumerate(raw.split("\n"), 2):
         key = line.split("=", 1)[0].strip().strip('"')
