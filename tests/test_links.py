@@ -415,3 +415,17 @@ def test_a_post_whose_content_fails_is_reported_with_the_other_posts_broken_link
     assert "failing.md:5:9: error: ref target 'no-such-post'" in result.stderr
     assert "linking.md:5:38: error: '/gone/' does not exist in the site" in result.stderr
     assert result.stderr.count("error:") == 2, result.stderr
+
+
+def test_a_missing_link_names_the_address_meant(site_dir):
+    # A wrong case (a Mac's disk did not mind), a misspelt slug, a post's .md source: the error
+    # said only "does not exist" (found by a new-user review). A different file is not suggested.
+    from conftest import run_build
+    (site_dir / "content/posts/links.md").write_text(
+        "---\ntitle: Links\ndate: 2020-01-02\n---\n"
+        "[a](/Posts/Links/) [b](/posts/linkz/) [c](../links.md) [d](/posts/nothing-like-it/)\n")
+    result = run_build(cwd=site_dir)
+    assert "'/Posts/Links/' does not exist in the site (did you mean /posts/links/?)" in result.stderr
+    assert "'/posts/linkz/' does not exist in the site (did you mean /posts/links/?)" in result.stderr
+    assert "(a post's source file: link to its page, or write {{< ref \"links\" >}})" in result.stderr
+    assert "'/posts/nothing-like-it/' does not exist in the site\n" in result.stderr

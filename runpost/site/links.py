@@ -11,6 +11,7 @@ shortcodes made are reported per page. Template text (`{{ .Permalink }}`,
 """
 from __future__ import annotations
 
+import difflib
 import functools
 import posixpath
 import re
@@ -186,7 +187,7 @@ def _check_post(post: Post, site: Site, config: Config, cache: RenderCache,
         if site_path is None or exists(site_path, outputs):
             continue
         if target.kind in _DECLARED or site_path in linked:
-            found.append(BuildError(where, missing_message(target.target, site_path, config.base_path, left_out)))
+            found.append(BuildError(where, missing_message(target.target, site_path, config.base_path, left_out, outputs)))
             reported.add(site_path)
     return found, frozenset(reported)
 
@@ -353,7 +354,8 @@ LEFT_OUT = {"unrendered": "never rendered (render: never in its build options)",
              "expired": "past its expiry date (--expired builds it)"}
 
 
-def missing_message(target: str, site_path: str, base_path: str = "/", left_out: dict[str, str] | None = None) -> str:
+def missing_message(target: str, site_path: str, base_path: str = "/", left_out: dict[str, str] | None = None,
+                    outputs: set[str] | None = None) -> str:
     # /blog/posts/b/ under base path /blog/: runpost adds the base path itself.
     hint = f" (runpost adds the base path {base_path} itself: write /{site_path[len(base_path):]})" \
         if base_path != "/" and site_path.startswith(base_path) else ""
@@ -362,6 +364,11 @@ def missing_message(target: str, site_path: str, base_path: str = "/", left_out:
                 if site_path == url or site_path == url.rstrip("/") or (url != "/" and site_path.startswith(url))), None)
     if why:
         hint += f": that post is {LEFT_OUT[why]}"
+    elif site_path.lower().endswith(tuple(f".{suffix}" for suffix in ("md", "markdown"))):
+        name = posixpath.basename(site_path).rsplit(".", 1)[0]
+        hint += f" (a post's source file: link to its page, or write {{{{< ref \"{name}\" >}}}})"
+    elif outputs and (nearest := nearest_address(site_path, outputs)):
+        hint += f" (did you mean {nearest}?)"
     if unquote(target.split("#")[0].split("?")[0]) == site_path:
         return f"'{target}' does not exist in the site{hint}"
     return f"'{target}' (that is {site_path}) does not exist in the site{hint}"
@@ -386,6 +393,22 @@ def to_site_path(url: str, page_url: str) -> str | None:
         path = posixpath.join(page_url, path)
     normal = posixpath.normpath(path)
     return normal + "/" if path.endswith("/") and normal != "/" else normal
+
+
+def nearest_address(site_path: str, outputs: set[str]) -> str | None:
+    """The site's address nearest a missing one: the same in another case (`Coin.jpg` for `coin.jpg`:
+    a Mac's disk does not mind, the web server does), else a close spelling (/posts/random-note/)."""
+    addresses = sorted({"/" + path.removesuffix("index.html") for path in outputs if not path.startswith(".")})
+    wanted = site_path.lower().rstrip("/")
+    same = [address for address in addresses if address.lower().rstrip("/") == wanted]
+    if same:
+        return same[0]
+    # A close spelling of the last part, in the same folder: /img/b.png is not a misspelt /img/a.png.
+    folder, name = posixpath.split(site_path.rstrip("/"))
+    siblings = {posixpath.basename(address.rstrip("/")): address for address in addresses
+                if posixpath.dirname(address.rstrip("/")) == folder}
+    close = difflib.get_close_matches(name, sorted(siblings), n=1, cutoff=0.85)
+    return siblings[close[0]] if close else None
 
 
 def exists(site_path: str, outputs: set[str]) -> bool:
