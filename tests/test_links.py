@@ -421,11 +421,11 @@ def test_a_missing_link_names_the_address_meant(site_dir):
     # A wrong case (a Mac's disk did not mind), a misspelt slug, a post's .md source: the error
     # said only "does not exist" (found by a new-user review). A different file is not suggested.
     from conftest import run_build
-    (site_dir / "content/posts/links.md").write_text(
+    (site_dir / "content/posts/reading-list.md").write_text(
         "---\ntitle: Links\ndate: 2020-01-02\n---\n"
-        "[a](/Posts/Links/) [b](/posts/linkz/) [c](../links.md) [d](/posts/nothing-like-it/)\n")
+        "[a](/Posts/Reading-List/) [b](/posts/reading-lists/) [c](../reading-list.md) [d](/posts/nothing-like-it/)\n")
     result = run_build(cwd=site_dir)
-    assert "'/Posts/Links/' does not exist in the site (did you mean /posts/links/?)" in result.stderr
-    assert "'/posts/linkz/' does not exist in the site (did you mean /posts/links/?)" in result.stderr
-    assert "(a post's source file: link to its page, or write {{< ref \"links\" >}})" in result.stderr
+    assert "'/Posts/Reading-List/' does not exist in the site (did you mean /posts/reading-list/?)" in result.stderr
+    assert "'/posts/reading-lists/' does not exist in the site (did you mean /posts/reading-list/?)" in result.stderr
+    assert "(a post's source file: link to its page, or write {{< ref \"reading-list\" >}})" in result.stderr
     assert "'/posts/nothing-like-it/' does not exist in the site\n" in result.stderr
