@@ -473,7 +473,7 @@ def process_alive(pid: int) -> bool:
 
 def test_default_timeout_comes_from_the_config(site):
     error = build_error(write_post(site / "p", "import time\ntime.sleep(30)"), site, timeout=0.5)
-    assert "timed out after 0.5 seconds" in error.message
+    assert "timed out after 0.5 seconds (allow it longer with {timeout=SECONDS} on the block" in error.message
 
 
 @pytest.mark.parametrize("code, expected", [

@@ -318,7 +318,8 @@ def follow_kernel(process: subprocess.Popen, events: EventReader, plan: Plan, co
         except TimeoutError:
             kill_group(process)
             raise BuildError(current.location, f"block '{current.id}' timed out after "
-                                               f"{timeout_of(current, config):g} seconds") from None
+                                               f"{timeout_of(current, config):g} seconds (allow it longer with "
+                                               f"{{timeout=SECONDS}} on the block, or `timeout` in runpost.toml)") from None
         except (ValueError, RecursionError) as error:    # not JSON, or an int longer than Python reads
             kill_group(process)
             raise garbled(current, error) from None
