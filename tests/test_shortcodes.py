@@ -319,3 +319,11 @@ def test_a_misspelled_code_block_option_runpost_reads_is_an_error():
     # Hugo's attributes for the block's <div>, and display options, are not misspellings.
     parse('```python {title="app.py" linenos=true data-x=1 .wide}\nprint(1)\n```\n')
     parse('```python {exec=true echo=false output=false fold=true id=a timeout=5}\nprint(1)\n```\n')
+
+
+def test_a_misspelled_figure_parameter_is_an_error_naming_the_one_meant():
+    # `scr=` said only "figure needs an image"; `captoin=` left the caption out without a word.
+    assert errors_of('{{< figure scr="a.png" >}}\n{{< figure src="a.png" captoin="x" >}}\n') == [
+        "content/posts/t.md:5:1: error: unknown figure parameter 'scr' (did you mean 'src'?)",
+        "content/posts/t.md:6:1: error: unknown figure parameter 'captoin' (did you mean 'caption'?)"]
+    parse('{{< figure src="a.png" caption="c" alt="a" class="wide" loading="lazy" data-x="1" >}}\n')

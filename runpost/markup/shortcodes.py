@@ -17,6 +17,7 @@ the `%` form whose inner and output are Markdown, and the comment form
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,9 @@ BUILTINS = frozenset({"highlight", "figure", "youtube", "vimeo", "gist", "tweet"
 # Built-ins whose documented form mixes a positional argument with named options
 # (`{{< table results caption="..." >}}`); Hugo's rule forbids mixing elsewhere.
 _MIXED_PARAMETERS = {"highlight", "table", "value"}
+# Hugo 0.111's figure parameters (tpl/tplimpl/embedded/templates/shortcodes/figure.html).
+_FIGURE_PARAMETERS = frozenset({"src", "link", "target", "rel", "alt", "title", "caption", "attr", "attrlink",
+                                "width", "height", "class", "loading"})
 
 
 def available_shortcodes(config) -> frozenset[str]:
@@ -331,8 +335,15 @@ class _Parser:
             self.error(start + found.start() if found else start, message)
 
     def check_figure(self, tag: Tag) -> None:
+        if tag.name != "figure":
+            return
+        # Hugo's figure ignores a parameter it does not know: `captoin=` left the caption out unsaid.
+        misspelt = {name: close for name in tag.named if name not in _FIGURE_PARAMETERS
+                    and (close := difflib.get_close_matches(name.lower(), sorted(_FIGURE_PARAMETERS), n=1, cutoff=0.6))}
+        for name, close in misspelt.items():
+            self.error(tag.start, f"unknown figure parameter '{name}' (did you mean '{close[0]}'?)")
         mixed = tag.positional and tag.named          # reported by check_parameters already
-        if tag.name == "figure" and not mixed and not tag.named.get("src"):
+        if not mixed and not tag.named.get("src") and "src" not in {close[0] for close in misspelt.values()}:
             # Hugo's figure takes named parameters only, so `{{< figure "a.png" >}}` has no src either.
             self.error(tag.start, "figure needs an image: {{< figure src=\"image.png\" >}}")
 
