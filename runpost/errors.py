@@ -120,6 +120,11 @@ class BuildErrors(Exception):
         self.errors = list(errors)
 
 
+class Superseded(Exception):
+    """serve: the code of the post being run changed, and its run was stopped so that the new code
+    runs at once (execution/runner.RunWatch). Not an error of the post's."""
+
+
 class ErrorCollector:
     """Gather errors while a stage walks all its input, then raise them together."""
 

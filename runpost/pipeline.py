@@ -24,7 +24,7 @@ from .content.scan import scan_post
 from .deep import call_deep
 from .errors import BuildError, BuildErrors, ErrorCollector, Location
 from .execution.explain import explain_posts
-from .execution.runner import execute_posts
+from .execution.runner import RunWatch, execute_posts
 from .execution.store import MANIFEST
 from .markup.markdown import prepare_workers, render_markdown
 from .markup.shortcodes import available_shortcodes, parse_shortcodes, shortcodes_needing_inner
@@ -39,7 +39,8 @@ from .site.write import write_site
 
 
 def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
-          write: Callable[[Site, Path], object] = write_site, save_cache: bool = True) -> None:
+          write: Callable[[Site, Path], object] = write_site, save_cache: bool = True,
+          watch: RunWatch | None = None) -> None:
     # Content and site stages run on a deep stack (deep.py); execution stays on
     # the main thread, where Ctrl-C is handled.
     # The render cache (render_cache.py) skips rendering whose inputs did not change.
@@ -60,7 +61,7 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
     if config.mode == "explain":
         explain_posts(posts, config, reporter)
         return
-    posts = execute_posts(posts, config, reporter)
+    posts = execute_posts(posts, config, reporter, watch)     # serve's `watch` may stop a run whose code changed
     unpublished = {url: reason for _, reason, url in left_out}      # a link to one is told why it is missing
     names = {name: reason for name, reason, _ in left_out}           # and a ref to one
     with _stopped_at_once(whole):

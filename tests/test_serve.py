@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -389,3 +390,37 @@ def test_after_its_first_build_serve_has_the_markdown_converter_ready(tmp_path, 
     preview = Preview(load_config(project), Reporter(quiet=True), "127.0.0.1", 1313)
     assert preview.rebuild(), preview.error
     assert _converter.cache_info().currsize >= 1
+
+
+def test_new_code_saved_while_the_old_runs_stops_the_old_run_and_prose_does_not(tmp_path, monkeypatch):
+    # Saving a post's code while its old code ran (a training run) waited for all of the old
+    # run's minutes before the new code ran (found by a new-user review).
+    from runpost.serve.preview import Preview
+
+    project = tmp_path / "project"
+    (project / "content/posts").mkdir(parents=True)
+    (project / "runpost.toml").write_text('title = "T"\nbase_url = "https://example.org/"\n')
+    post = project / "content/posts/slow.md"
+    marker = tmp_path / "running"
+    code = "```python {exec=true timeout=60}\nimport pathlib, time\npathlib.Path(%r).write_text('x')\ntime.sleep(%d)\nprint('%s')\n```\n"
+    post.write_text("---\ntitle: Slow\ndate: 2024-01-01\n---\nProse.\n\n" + code % (str(marker), 30, "old"))
+    monkeypatch.chdir(project)
+    preview = Preview(load_config(project), Reporter(quiet=True), "127.0.0.1", 1313)
+    results: list[bool] = []
+    first = threading.Thread(target=lambda: results.append(preview.rebuild()), daemon=True)
+    first.start()
+    deadline = time.monotonic() + 30
+    while not marker.exists():
+        assert time.monotonic() < deadline and first.is_alive()
+        time.sleep(0.02)
+    post.write_text(post.read_text().replace("Prose.", "Prose, edited."))
+    preview._stop_outdated_run(post)                  # what the watcher does on a save
+    time.sleep(0.5)
+    assert first.is_alive()                           # prose: the run goes on
+    post.write_text(post.read_text().replace("time.sleep(30)", "time.sleep(0)").replace("'old'", "'new'"))
+    started = time.monotonic()
+    preview._stop_outdated_run(post)
+    first.join(timeout=10)
+    assert not first.is_alive() and time.monotonic() - started < 5 and results == [False]
+    assert preview.rebuild(), preview.error           # the build the watcher scheduled
+    assert "new" in (project / "build/.preview/site/posts/slow/index.html").read_text(encoding="utf-8")

@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,14 +26,28 @@ from .environment import installed_versions, stamp_text, version_changes
 from .plan import Plan, check_frozen, parse_overrides, plan_post, warn_unverified
 from .results import KernelRun, make_manifest, previous_values, read_results, report_summary, value_changes
 from ..config import Config
-from ..errors import BuildError, BuildErrors, ErrorCollector, Location
+from ..errors import BuildError, BuildErrors, ErrorCollector, Location, Superseded
 from ..post import Cell, CellOutput, Post, Results
 from ..report import Reporter
 
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 
 
-def execute_posts(posts: list[Post], config: Config, reporter: Reporter) -> list[Post]:
+@dataclasses.dataclass
+class RunWatch:
+    """serve's view of a build's code runs: the post whose code runs now, and a request to stop it
+    (the writer saved new code: waiting minutes for the old code's results helps no one). The
+    memo calls that finished are kept, as after Ctrl-C."""
+
+    stop: threading.Event = dataclasses.field(default_factory=threading.Event)
+    running: Post | None = None
+
+
+# How often a watched run looks at its stop request while the code runs.
+_WATCH_SECONDS = 0.1
+
+
+def execute_posts(posts: list[Post], config: Config, reporter: Reporter, watch: RunWatch | None = None) -> list[Post]:
     """Fill `results` of every post; raise all posts' errors together at the end."""
     overrides = parse_overrides(posts, config)
     if config.build_dir.is_dir() and config.mode != "frozen":
@@ -45,7 +60,7 @@ def execute_posts(posts: list[Post], config: Config, reporter: Reporter) -> list
             done.append(post)       # nothing to run or read (serve: the same object goes on)
             continue
         try:
-            done.append(dataclasses.replace(post, results=execute_post(post, config, overrides, reporter)))
+            done.append(dataclasses.replace(post, results=execute_post(post, config, overrides, reporter, watch)))
         except BuildError as error:
             errors.add(error)
             done.append(post)
@@ -57,7 +72,8 @@ def execute_posts(posts: list[Post], config: Config, reporter: Reporter) -> list
     return done
 
 
-def execute_post(post: Post, config: Config, overrides: dict[str, Any], reporter: Reporter) -> Results:
+def execute_post(post: Post, config: Config, overrides: dict[str, Any], reporter: Reporter,
+                 watch: RunWatch | None = None) -> Results:
     if not post.cells:
         return Results()
     plan = plan_post(post, config, overrides)
@@ -69,10 +85,10 @@ def execute_post(post: Post, config: Config, overrides: dict[str, Any], reporter
         warn_other_versions(plan, reporter)
         return read_results(plan)
     warn_unverified(plan, reporter)
-    return run_post(plan, config, reporter)
+    return run_post(plan, config, reporter, watch)
 
 
-def run_post(plan: Plan, config: Config, reporter: Reporter) -> Results:
+def run_post(plan: Plan, config: Config, reporter: Reporter, watch: RunWatch | None = None) -> Results:
     """Run the post in a temp folder and swap it in only if every block succeeded.
 
     Memo results are stored in build/<post>/memo the moment each call returns,
@@ -83,7 +99,13 @@ def run_post(plan: Plan, config: Config, reporter: Reporter) -> Results:
     memo = memo_folder(plan, temp, config)
     started = time.time()
     try:
-        run = run_kernel(plan, temp, memo, config, reporter)
+        if watch is not None:
+            watch.running = plan.post
+        try:
+            run = run_kernel(plan, temp, memo, config, reporter, watch)
+        finally:
+            if watch is not None:
+                watch.running = None
         store.collect_memo(memo, temp / "memo", [entry["key"] for entry in run.memo])
         manifest = store.write_manifest(temp, make_manifest(plan, temp, run))
         changes = value_changes(previous_values(plan, config), run.values)
@@ -169,7 +191,8 @@ def report_memo(plan: Plan, run: KernelRun, reporter: Reporter) -> None:
         reporter.info(f"{plan.post.name}: memo results: {run.memo_reused} reused, {computed} computed")
 
 
-def run_kernel(plan: Plan, temp: Path, memo: Path, config: Config, reporter: Reporter) -> KernelRun:
+def run_kernel(plan: Plan, temp: Path, memo: Path, config: Config, reporter: Reporter,
+               watch: RunWatch | None = None) -> KernelRun:
     (temp / "files").mkdir()
     job = make_job(plan, temp, memo, config)
     job_read, job_write = os.pipe()
@@ -181,7 +204,7 @@ def run_kernel(plan: Plan, temp: Path, memo: Path, config: Config, reporter: Rep
         os.close(event_write)
     try:
         send_job(job_write, job)
-        run = follow_kernel(process, EventReader(event_read), plan, config, reporter)
+        run = follow_kernel(process, EventReader(event_read), plan, config, reporter, watch)
     except BaseException:
         # An error, a timeout or Ctrl-C: the kernel (its own process group) gets no say.
         kill_group(process)
@@ -305,7 +328,7 @@ def valid_text(value: Any) -> Any:
 
 
 def follow_kernel(process: subprocess.Popen, events: EventReader, plan: Plan, config: Config,
-                  reporter: Reporter) -> KernelRun:
+                  reporter: Reporter, watch: RunWatch | None = None) -> KernelRun:
     """Report progress and enforce each block's timeout until the kernel is done."""
     cells = plan.post.cells
     outputs: list[CellOutput] = []
@@ -314,8 +337,13 @@ def follow_kernel(process: subprocess.Popen, events: EventReader, plan: Plan, co
     deadline = time.monotonic() + timeout_of(current, config)
     while True:
         try:
-            event = events.next(deadline)
+            event = events.next(deadline if watch is None else min(deadline, time.monotonic() + _WATCH_SECONDS))
         except TimeoutError:
+            if watch is not None and watch.stop.is_set():
+                kill_group(process)
+                raise Superseded(f"{Location(plan.post.path)}: its code changed while it ran") from None
+            if watch is not None and time.monotonic() < deadline:
+                continue
             kill_group(process)
             raise BuildError(current.location, f"block '{current.id}' timed out after "
                                                f"{timeout_of(current, config):g} seconds (allow it longer with "

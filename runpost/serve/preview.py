@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import CONFIG_NAME, Config, load_config
-from ..errors import BuildError, BuildErrors
+from ..errors import BuildError, BuildErrors, Superseded
 from ..report import Reporter
 from .handler import EVENTS_PATH
 from .watch import shown
@@ -55,6 +55,7 @@ class Preview:
         self._cache = None             # serve's render cache, kept in memory across rebuilds
         self._warm: set[bool] = set()  # raw_html settings whose Markdown converter this process has made
         self._tidy_timer: threading.Timer | None = None   # a watched edit's build tidies after the reload
+        self._watch = None             # runner.RunWatch of the real build: stops a run whose code the writer changed
 
     @property
     def url(self) -> str:
@@ -80,6 +81,40 @@ class Preview:
         self._timer = threading.Timer(DEBOUNCE_SECONDS, self.rebuild, kwargs={"reason": changed, "tidy_later": True})
         self._timer.daemon = True
         self._timer.start()
+        self._stop_outdated_run(changed)
+
+    def _stop_outdated_run(self, changed: Path) -> None:
+        """A post whose code runs now and whose code (or parameters, or a module of its bundle) was
+        just changed: stop the run, so that the build waiting for the lock runs the new code now
+        rather than after the old code's minutes. A prose edit lets the run go on."""
+        watch = self._watch
+        post = watch.running if watch is not None else None
+        if post is None:
+            return
+        try:
+            changed, source = changed.resolve(), post.path.resolve()
+            in_bundle = post.bundle is not None and changed.is_relative_to(post.bundle.resolve())
+        except OSError:
+            return
+        if changed == source and not self._code_changed(post):
+            return
+        if changed == source or (in_bundle and changed.suffix == ".py"):
+            watch.stop.set()
+
+    def _code_changed(self, post) -> bool:
+        """Whether the post's file now holds other code or parameters than `post` (or cannot be read)."""
+        from ..content.load import parse_post, site_languages
+        from ..content.scan import scan_post
+        from ..markup.shortcodes import available_shortcodes, parse_shortcodes, shortcodes_needing_inner
+
+        try:
+            text = post.path.read_text(encoding="utf-8")
+            now = parse_shortcodes(scan_post(parse_post(post.path, text, post.bundle, site_languages(self.initial))),
+                                   available_shortcodes(self.initial), shortcodes_needing_inner(self.initial))
+        except Exception:       # deleted, half-saved, or now wrong: the next build says so before any code runs
+            return True
+        code = lambda one: ([cell.code for cell in one.cells], one.meta.params)
+        return code(now) != code(post)
 
     def rebuild(self, reason: Path | None = None, tidy_later: bool = False) -> bool:
         if self._build is None:
@@ -89,9 +124,12 @@ class Preview:
             # One render cache for the whole session, kept in memory (and on disk beside the
             # preview site): after an edit only what depends on it is rendered again.
             from ..site.write import PreviewWriter
+            from ..execution.runner import RunWatch
 
             cache = RenderCache(self.output_dir.parent / "render-cache", self.reporter.warning)
-            self._build = functools.partial(pipeline_build, cache=cache, write=PreviewWriter(), save_cache=False)
+            self._watch = RunWatch()
+            self._build = functools.partial(pipeline_build, cache=cache, write=PreviewWriter(), save_cache=False,
+                                            watch=self._watch)
             self._cache = cache
         build = self._build
         with self._build_lock:
@@ -100,10 +138,16 @@ class Preview:
                 self.reporter.info(f"change in {shown(reason)}: rebuilding")
             started = time.monotonic()
             config = None
+            if self._watch is not None:
+                self._watch.stop.clear()     # a stop asked for before this build began was for the one before
             try:
                 config = self.config()      # runpost.toml may be half-saved or wrong: an error like any other
                 build(config, self.reporter)
                 error = None
+            except Superseded as superseded:
+                # The build waiting for this lock runs the new code; the open page waits for that one.
+                self.reporter.info(f"{superseded}: stopped it to run the new code (finished memo calls kept)")
+                return False
             except BuildErrors as errors:
                 error = "\n".join(str(one) for one in errors.errors) + f"\nbuild failed: {len(errors.errors)} error{'s' if len(errors.errors) != 1 else ''}"
             except BuildError as one:
