@@ -197,7 +197,11 @@ def render_and_check(posts: list[Post], config: Config, cache: RenderCache | Non
     # others, not alone and then the links on the next build. Its own links and the anchors of
     # its empty page are not checked: what it links to is not known until it renders.
     failed: dict[str, list[BuildError]] = {}
-    site = render_site(posts, config, cache, unpublished_names, failed)
+    try:
+        site = render_site(posts, config, cache, unpublished_names, failed)
+    except (BuildError, BuildErrors) as later:       # (an alias clash): the failed posts' errors too
+        raise BuildErrors([error for url in failed for error in failed[url]]
+                          + (later.errors if isinstance(later, BuildErrors) else [later])) from None
     errors = ErrorCollector()
     try:
         check_links(site, posts, config, cache, unpublished, unchecked=set(failed))

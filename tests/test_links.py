@@ -429,3 +429,22 @@ def test_a_missing_link_names_the_address_meant(site_dir):
     assert "'/posts/reading-lists/' does not exist in the site (did you mean /posts/reading-list/?)" in result.stderr
     assert "(a post's source file: link to its page, or write {{< ref \"reading-list\" >}})" in result.stderr
     assert "'/posts/nothing-like-it/' does not exist in the site\n" in result.stderr
+
+
+def test_the_address_suggested_for_a_missing_link_is_one_the_site_has():
+    from runpost.site.links import nearest_address
+    outputs = {"notes/reindex.html", "notes/index.html", "files/README.md", "index.html"}
+    assert nearest_address("/notes/Re/", outputs) is None          # not "/notes/re" of reindex.html
+    assert nearest_address("/notes/Reindex.html", outputs) == "/notes/reindex.html"
+    assert nearest_address("/files/README.MD", outputs) == "/files/README.md"
+
+
+def test_a_failed_posts_error_is_kept_when_rendering_fails_later_too(site_dir):
+    # A ref to no post in one post, an alias clash in another: only the clash was reported.
+    from conftest import run_build
+    posts = site_dir / "content/posts"
+    (posts / "failing.md").write_text("---\ntitle: F\ndate: 2020-01-01\n---\nSee [x]({{< ref \"no-such-post\" >}}).\n")
+    (posts / "clash.md").write_text("---\ntitle: C\ndate: 2020-01-02\naliases: [/posts/]\n---\nText.\n")
+    result = run_build(cwd=site_dir)
+    assert "failing.md:5:9: error: ref target 'no-such-post'" in result.stderr, result.stderr
+    assert "alias '/posts/' would replace a page or file of the site" in result.stderr, result.stderr

@@ -335,6 +335,7 @@ def test_patterns_rewritten_to_read_in_linear_time_keep_their_answers():
     assert targets('[a](/x "t (p)") [b](/y \'q\') [c](/z (p)) [d](<s p> "t") ![i](/i.png)') == \
         ["/x", "/y", "/z", "s p", "/i.png"]
     assert targets('[a](/x ) [b](/y "never closed)') == ["/x"]     # CommonMark: the second is text
+    assert targets('[a](#nowhere "say \\"hi\\"") [b](/z \'it\\\'s\')') == ["#nowhere", "/z"]   # escaped quotes
     assert markdown_to_html("[a](x(((y)))z)") == '<p><a href="x(((y)))z">a</a></p>'
     assert markdown_to_html("[a](" * 40 + "x") == "<p>" + "[a](" * 40 + "x</p>"     # deeper than 32: text
     assert markdown_to_html('[a](/x "t\n\nu")') == '<p>[a](/x &ldquo;t</p>\n<p>u")</p>'

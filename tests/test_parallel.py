@@ -169,3 +169,20 @@ def _first_chunk_killed(bounds):
     if bounds[0] == 0:
         os.kill(os.getpid(), 9)
     return _run_chunk(bounds)
+
+
+def test_an_alias_onto_a_page_made_in_a_worker_is_an_error_as_in_one_process(two_cores, tmp_path):
+    # List and post pages templated and finished in the pool were not among the pages an alias may
+    # not replace: with 2 cores an alias to /tags/t1/ replaced nothing and was silently dropped.
+    from runpost.errors import BuildErrors
+
+    posts = tmp_path / "project/content/posts"
+    posts.mkdir(parents=True)
+    for number in range(1, 27):
+        (posts / f"p{number}.md").write_text(f"---\ntitle: P{number}\ndate: 2024-01-01\ntags: [t{number}]\n---\nText.\n")
+    (posts / "moved.md").write_text("---\ntitle: M\ndate: 2024-01-02\naliases: [/tags/t1/, /posts/p2/]\n---\nText.\n")
+    with pytest.raises(BuildErrors) as raised:
+        call_deep(lambda: run(tmp_path / "project", tmp_path / "site", RenderCache(None)))
+    messages = [str(error) for error in raised.value.errors]
+    assert any("alias '/tags/t1/' would replace a page or file of the site" in message for message in messages), messages
+    assert any("alias '/posts/p2/' would replace a page or file of the site" in message for message in messages), messages

@@ -318,6 +318,8 @@ def test_a_misspelled_code_block_option_runpost_reads_is_an_error():
         "content/posts/t.md:5:1: error: unknown code block option 'ecko' (did you mean 'echo'?)"]
     # Hugo's attributes for the block's <div>, and display options, are not misspellings.
     parse('```python {title="app.py" linenos=true data-x=1 .wide}\nprint(1)\n```\n')
+    parse('```console {expect="0 errors" isExec=1 exe=1}\n$ ls\n```\n')      # one edit away only, 4 letters up
+    parse('```python {exec=true bold=true hold=1 old=2}\nprint(1)\n```\n')
     parse('```python {exec=true echo=false output=false fold=true id=a timeout=5}\nprint(1)\n```\n')
 
 

@@ -567,7 +567,7 @@ _LINK_TEXT = r"""(?:\\.|[^\[\]\\\n]|(?<!!)\[(?:\\.|[^\[\]\\\n])*\])*"""
 _BARE_DESTINATION = r"""((?:[^()\s]|\([^()\s]*\))+)"""
 # A title after the destination, closed by its own mark: `[^)]*` read to the text's end at every `[a](x "`
 # of a post that never closes one (quadratic: 800 KB took minutes).
-_TITLE = r"""(?:\s+(?:"[^"]*"|'[^']*'|\([^)]*\)))?"""
+_TITLE = r"""(?:\s+(?:"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|\((?:\\.|[^)\\])*\)))?"""
 # A link or image whose "[" is not escaped; its target bare or in <angle brackets> (which may hold spaces).
 _MARKDOWN_TARGET = re.compile(
     r"""(?<!\\)(!?)\[""" + _LINK_TEXT + r"""\]\(\s*(?:<([^>\n]+)>|""" + _BARE_DESTINATION + r""")""" + _TITLE + r"""\s*\)""")

@@ -7,7 +7,6 @@ module for the Cell. Errors go to `report`, which places them at the block's sta
 """
 from __future__ import annotations
 
-import difflib
 import math
 from typing import TYPE_CHECKING, Callable
 
@@ -85,27 +84,42 @@ def deindent(code: str, indentation: str, fence: bool) -> str:
 RUNNABLE_LANGUAGES = frozenset({"python", "python3", "py", "py3"})
 
 
-# Options a misspelling of which is reported: on a block that runs, every option of a cell; on one
-# that does not, exec (`{exce=true}` was shown and never run, without a word).
-_RUN_OPTIONS = ("exec", "echo", "output", "timeout", "fold")
+# Options whose misspelling is reported: on a block that runs, echo, output and timeout (a wrong
+# one is silently the default: the code shown, a 30-minute limit); on one that does not, exec
+# (`{exce=true}` was shown and never run, without a word). Only names one edit away (a letter
+# dropped, added, changed or two swapped), four letters or more: Hugo puts any other attribute on
+# the block's <div> (`{expect="0 errors"}`, `bold=true`), and those must not fail the build.
+_RUN_OPTIONS = ("echo", "output", "timeout")
 
 
 def misspelled_options(options: dict[str, str], runs: bool) -> list[str]:
-    """A message for each option that is no option of a code block but close to one runpost reads:
-    `{exec=true timout=5}` ran under the default time limit, `{exce=true}` never ran. Other names are
-    Hugo's attributes for the block's <div> (`title="app.py"`), as in Hugo."""
+    """A message for each option that is no option of a code block but one edit from one runpost reads."""
     from .hugo_compat.highlighting import HIGHLIGHT_OPTIONS
 
     wanted = _RUN_OPTIONS if runs else ("exec",)
     found = []
     for name in options:
-        if name in _CELL_OPTIONS or name.lower() in HIGHLIGHT_OPTIONS:
+        lowered = name.lower()
+        if name in _CELL_OPTIONS or lowered in HIGHLIGHT_OPTIONS or len(lowered) < 4:
             continue
-        close = difflib.get_close_matches(name.lower(), wanted, n=1, cutoff=0.75)
+        close = next((option for option in wanted if _one_edit(lowered, option)), None)
         if close:
-            shown = "; as written, the block is shown and never run" if close[0] == "exec" else ""
-            found.append(f"unknown code block option '{name}' (did you mean '{close[0]}'?{shown})")
+            shown = "; as written, the block is shown and never run" if close == "exec" else ""
+            found.append(f"unknown code block option '{name}' (did you mean '{close}'?{shown})")
     return found
+
+
+def _one_edit(one: str, other: str) -> bool:
+    """Whether two different words are one edit apart: a letter dropped, added or changed, or two
+    neighbours swapped."""
+    if one == other or abs(len(one) - len(other)) > 1:
+        return False
+    if len(one) == len(other):
+        differ = [index for index, (a, b) in enumerate(zip(one, other)) if a != b]
+        return len(differ) == 1 or (len(differ) == 2 and differ[1] == differ[0] + 1
+                                    and one[differ[0]] == other[differ[1]] and one[differ[1]] == other[differ[0]])
+    shorter, longer = sorted((one, other), key=len)
+    return any(longer[:index] + longer[index + 1:] == shorter for index in range(len(longer)))
 
 
 def make_cell(index: int, language: str, code: str, options: dict[str, str], location: Location,

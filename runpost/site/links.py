@@ -362,13 +362,14 @@ def missing_message(target: str, site_path: str, base_path: str = "/", left_out:
     # A left-out post's page, or a file of its bundle: say why, and the flag that builds it.
     why = next((why for url, why in (left_out or {}).items()
                 if site_path == url or site_path == url.rstrip("/") or (url != "/" and site_path.startswith(url))), None)
+    source = site_path.lower().endswith((".md", ".markdown"))      # a post's .md: the ref hint, unless its case is all
     if why:
         hint += f": that post is {LEFT_OUT[why]}"
-    elif site_path.lower().endswith(tuple(f".{suffix}" for suffix in ("md", "markdown"))):
+    elif outputs and (nearest := nearest_address(site_path, outputs, spelling=not source)):
+        hint += f" (did you mean {nearest}?)"
+    elif source:
         name = posixpath.basename(site_path).rsplit(".", 1)[0]
         hint += f" (a post's source file: link to its page, or write {{{{< ref \"{name}\" >}}}})"
-    elif outputs and (nearest := nearest_address(site_path, outputs)):
-        hint += f" (did you mean {nearest}?)"
     if unquote(target.split("#")[0].split("?")[0]) == site_path:
         return f"'{target}' does not exist in the site{hint}"
     return f"'{target}' (that is {site_path}) does not exist in the site{hint}"
@@ -395,14 +396,15 @@ def to_site_path(url: str, page_url: str) -> str | None:
     return normal + "/" if path.endswith("/") and normal != "/" else normal
 
 
-def nearest_address(site_path: str, outputs: set[str]) -> str | None:
+def nearest_address(site_path: str, outputs: set[str], spelling: bool = True) -> str | None:
     """The site's address nearest a missing one: the same in another case (`Coin.jpg` for `coin.jpg`:
     a Mac's disk does not mind, the web server does), else a close spelling (/posts/random-note/)."""
-    addresses = sorted({"/" + path.removesuffix("index.html") for path in outputs if not path.startswith(".")})
+    addresses = sorted({"/" + (path[:-len("index.html")] if path == "index.html" or path.endswith("/index.html") else path)
+                        for path in outputs if not path.startswith(".")})
     wanted = site_path.lower().rstrip("/")
     same = [address for address in addresses if address.lower().rstrip("/") == wanted]
-    if same:
-        return same[0]
+    if same or not spelling:
+        return same[0] if same else None
     # A close spelling of the last part, in the same folder: /img/b.png is not a misspelt /img/a.png.
     folder, name = posixpath.split(site_path.rstrip("/"))
     siblings = {posixpath.basename(address.rstrip("/")): address for address in addresses

@@ -100,8 +100,10 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
             pages.pop(path, None)
     files_to_copy = {*static, *loose, *(path.lstrip("/") for post in posts for path in [*post.assets, *post.results.files])}
     redirects: dict[str, str] = {}
-    pages.update(alias_pages(env, context, posts, views, pages.keys() | remembered.keys() | files_to_copy, redirects))
-    pages.update(first_page_aliases(env, context, paginated, pages.keys() | remembered.keys() | files_to_copy, redirects))
+    # Every page there is: templated here, found in the cache, or templated and finished in a worker.
+    taken = lambda: pages.keys() | remembered.keys() | finished.keys() | files_to_copy
+    pages.update(alias_pages(env, context, posts, views, taken(), redirects))
+    pages.update(first_page_aliases(env, context, paginated, taken(), redirects))
     pages, links, scripts = finish_pages(pages, cache, page_keys, remembered, finished)
     pages["css/syntax.css"] = syntax_css()
     if ".nojekyll" not in static and ".nojekyll" not in loose:

@@ -74,9 +74,14 @@ def main() -> None:
     names = candidates(extra)
     highlighted, newline = probe(names)
     as_files, _ = probe([f"x.{name}" for name in names])
+    # A dotted name Hugo knows as a name or alias is found in any case (VB.NET), one it matched as a
+    # file name only as written (go.mod, not Go.Mod): asked again in capitals.
+    dotted = [name for name in highlighted if "." in name]
+    any_case, _ = probe([name.upper() for name in dotted])
     version = subprocess.run(["hugo", "version"], capture_output=True, text=True).stdout.split()[1]
     OUT.write_text(json.dumps({"hugo": version, "probed": len(names), "highlighted": highlighted,
                                "extensions": [name[2:] for name in as_files],
+                               "dotted_any_case": [name.lower() for name in any_case],
                                "keep_last_newline": newline}, indent=0) + "\n")
     print(f"{len(highlighted)} of {len(names)} languages highlighted by Hugo {version}; "
           f"{len(newline)} keep a last newline -> {OUT}")

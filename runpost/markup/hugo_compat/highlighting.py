@@ -124,16 +124,19 @@ _CHROMA = frozenset(_PROBED["highlighted"])
 # Chroma also reads a name as a file name ("filename." + name against its globs): `go.mod` is
 # highlighted for `*.mod`. The extensions Hugo matched that way, asked as `x.<extension>`.
 _CHROMA_EXTENSIONS = frozenset(_PROBED["extensions"])
+# Dotted names Chroma knows as names or aliases, so in any case (VB.NET); Hugo asked in capitals.
+_CHROMA_DOTTED_ANY_CASE = frozenset(_PROBED["dotted_any_case"])
 
 
 def chroma_knows(language: str) -> bool:
     """Whether Hugo 0.111's Chroma has a lexer for a fence's language: by name or alias in any
-    case (`PY`), or a dotted name by its extension, whose glob is case-sensitive (`go.mod`, `README.md`;
-    not `Go.Mod`)."""
+    case (`PY`, `VB.NET`), or a dotted name by its extension, whose glob is case-sensitive (`go.mod`,
+    `README.md`; not `Go.Mod`)."""
     if "." not in language:
         return language.lower() in _CHROMA
     parts = language.split(".")
-    return language in _CHROMA or any(".".join(parts[index:]) in _CHROMA_EXTENSIONS for index in range(1, len(parts)))
+    return language in _CHROMA or language.lower() in _CHROMA_DOTTED_ANY_CASE \
+        or any(".".join(parts[index:]) in _CHROMA_EXTENSIONS for index in range(1, len(parts)))
 # Chroma lexers that end the code with a newline (EnsureNL), so the last line keeps one.
 _ENSURE_NEWLINE = frozenset({"console", "shell-session", "diff", "udiff"})
 
