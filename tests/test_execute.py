@@ -227,6 +227,8 @@ def test_progress_lines_name_the_post_and_block(site):
     text = stream.getvalue()
     assert "p: block 'first' (1/1, line" in text and "p: block 'first' finished in" in text
     assert "p: executed 1 block in" in text
+    # The line errors name the block by (its opening fence), not its first line of code.
+    assert f"(1/1, line {post.cells[0].location.line}) running" in text
 
 
 # --- what re-runs -------------------------------------------------------------

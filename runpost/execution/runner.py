@@ -382,8 +382,9 @@ def _follow(event: dict[str, Any], current: Cell, cells: tuple[Cell, ...], outpu
         if not 0 <= event["index"] < len(cells):
             raise IndexError(f"block number {event['index']} of {len(cells)}")
         current = cells[event["index"]]
+        # The block's opening line, as errors name it (a timeout, --frozen): one number for one block.
         reporter.info(f"{plan.post.name}: block '{current.id}' ({current.index + 1}/{len(cells)}, "
-                      f"line {current.code_line}) running")
+                      f"line {current.location.line}) running")
     elif kind == "end":
         outputs.append(CellOutput(event["stdout"], event["seconds"]))
         figures.append(event.get("figures", []))
