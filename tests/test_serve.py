@@ -424,3 +424,39 @@ def test_new_code_saved_while_the_old_runs_stops_the_old_run_and_prose_does_not(
     assert not first.is_alive() and time.monotonic() - started < 5 and results == [False]
     assert preview.rebuild(), preview.error           # the build the watcher scheduled
     assert "new" in (project / "build/.preview/site/posts/slow/index.html").read_text(encoding="utf-8")
+
+
+def test_a_linked_post_is_a_change_and_a_linked_bundle_is_watched_where_it_leads(project, tmp_path):
+    # A post added as a link (inside or outside the project) rebuilt nothing: its path was read
+    # where it led. A bundle linked from elsewhere in the project was never watched there.
+    from runpost.serve.watch import watch
+
+    seen: list[Path] = []
+
+    def saw(test, since: int = 0) -> bool:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if any(test(path) for path in seen[since:]):
+                return True
+            time.sleep(0.02)
+        return False
+
+    shared = project / "shared" / "post"
+    shared.mkdir(parents=True)
+    (shared / "index.md").write_text("---\ntitle: S\ndate: 2024-01-01\n---\nOne.\n")
+    outside = tmp_path / "outside.md"
+    outside.write_text("---\ntitle: O\ndate: 2024-01-01\n---\nOut.\n")
+    posts = project / "content" / "posts"
+    observer = watch([project / "content", project / "runpost.toml"], seen.append, project=project,
+                     never=(project / "build",))
+    try:
+        (posts / "ext.md").symlink_to(outside)
+        assert saw(lambda path: path.name == "ext.md"), seen
+        (posts / "shared").symlink_to(shared, target_is_directory=True)
+        assert saw(lambda path: path.name == "shared"), seen
+        time.sleep(0.2)                                   # its watch is being added
+        since = len(seen)
+        (shared / "index.md").write_text("---\ntitle: S\ndate: 2024-01-01\n---\nTwo.\n")
+        assert saw(lambda path: path.name == "index.md" and "shared" in path.parts, since), seen
+    finally:
+        observer.stop()

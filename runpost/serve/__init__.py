@@ -75,5 +75,6 @@ def start(config: Config, reporter: Reporter, host: str, port: int,
         raise BuildError(None, f"cannot listen on {host}:{port}: {error.strerror}") from None
     preview.port = server.server_address[1]  # the preview's base_url needs the real port
     preview.rebuild()
-    observer = watch(preview.watched_paths(), preview.schedule_rebuild)
+    observer = watch(preview.watched_paths(), preview.schedule_rebuild, project=config.root,
+                     never=(config.build_dir, preview.output_dir))
     return Running(preview, server, observer)

@@ -7,6 +7,7 @@ destination, the file the user edited.
 """
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -16,8 +17,15 @@ IGNORED_PARTS = ("__pycache__", ".git", ".ipynb_checkpoints")
 IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".swo", ".tmp", ".pyc", ".bak", ".crdownload", ".part")
 
 
-def watch(paths: list[Path], on_change: Callable[[Path], None]):
-    """Call on_change(path) for every change under the given folders and files."""
+def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | None = None,
+          never: tuple[Path, ...] = ()):
+    """Call on_change(path) for every change under the given folders and files.
+
+    A linked folder under them (a bundle `content/posts/x -> ../../shared/x`) is watched where it
+    leads, if that is inside `project` (inotify does not follow links; one leading outside is an
+    error of the build, which the link's creation rebuilds to show). Never into `never` (the results
+    and preview folders, which builds write: a link there is the build's error, not a reason to
+    watch each write)."""
     try:
         from watchdog import events
         from watchdog.events import FileSystemEventHandler
@@ -65,6 +73,8 @@ def watch(paths: list[Path], on_change: Callable[[Path], None]):
                     return
             if event.is_directory and event.event_type == "modified":
                 return  # the file event inside it names what changed
+            if event.event_type in ("created", "moved"):
+                follow_links(Path(getattr(event, "dest_path", "") or event.src_path))
             # A rename (the editor's temp file over the real one) names the real one: dest first.
             for raw in (getattr(event, "dest_path", ""), event.src_path):
                 if raw and _is_relevant(Path(raw), files, folders):
@@ -85,14 +95,34 @@ def watch(paths: list[Path], on_change: Callable[[Path], None]):
     def start_watch(folder: Path) -> None:
         watches[folder] = observer.schedule(handler, str(folder), recursive=True, event_filter=changes)
 
+    def follow_links(where: Path) -> None:
+        """Watch where the linked folders at or under `where` lead (inside the project, not watched yet)."""
+        found = [where] if where.is_symlink() else []
+        if where.is_dir() and not where.is_symlink():
+            for directory, names, _ in os.walk(where):
+                found += [Path(directory, name) for name in names if os.path.islink(os.path.join(directory, name))]
+        for link in found:
+            try:
+                target = link.resolve(strict=True)
+            except (OSError, RuntimeError):
+                continue
+            inside = project is not None and target.is_relative_to(project.resolve()) \
+                and not any(target.is_relative_to(folder.resolve()) or folder.resolve().is_relative_to(target)
+                            for folder in never)
+            if inside and target.is_dir() and not any(target.is_relative_to(folder) for folder in folders):
+                folders.append(target)
+                start_watch(target)
+                follow_links(target)
+
     def end_watch(folder: Path) -> None:
         if folder in watches:
             try:
                 observer.unschedule(watches.pop(folder))
             except (KeyError, OSError):
                 pass
-    for folder in folders:
+    for folder in list(folders):
         start_watch(folder)
+        follow_links(folder)
     # Single files (runpost.toml) and folders (to be, or that may go and come back): watch their
     # folder, filter by name.
     for parent in {path.parent for path in [*files, *missing, *folders]}:
@@ -117,8 +147,11 @@ _TEMPORARY = re.compile(r"\.tmp(?![A-Za-z_])")
 def _is_relevant(path: Path, files: set[Path], folders: list[Path]) -> bool:
     if is_editor_file(path):
         return False
-    resolved = path.resolve()
-    return resolved in files or any(resolved.is_relative_to(folder) for folder in folders)
+    # As written (a link made under content/: where it leads may be anywhere) and where it leads.
+    for candidate in (Path(os.path.abspath(path)), path.resolve()):
+        if candidate in files or any(candidate.is_relative_to(folder) for folder in folders):
+            return True
+    return False
 
 
 def shown(path: Path) -> str:
