@@ -532,3 +532,14 @@ def test_a_language_named_post_is_called_by_its_files_name_too_and_the_suffix_is
     assert result.returncode == 0, result.stderr
     page = (site_dir / "site/posts/r/index.html").read_text()
     assert '<meta name="description" content="/posts/hello/ /posts/hello/ /posts/hello/ /posts/hi.en/">' in page
+
+
+def test_with_no_post_published_the_footer_has_no_year_1970(tmp_path):
+    # The site's date is its newest post's; with none it fell back to the epoch: "© 1970 Your Name".
+    from conftest import run_build
+    (tmp_path / "content/posts").mkdir(parents=True)
+    (tmp_path / "runpost.toml").write_text('title = "T"\nauthor = "Ann"\nbase_url = "https://example.org/"\n')
+    (tmp_path / "content/posts/idea.md").write_text("---\ntitle: I\ndate: 2024-01-01\ndraft: true\n---\nText.\n")
+    assert run_build(cwd=tmp_path).returncode == 0
+    page = (tmp_path / "site/index.html").read_text(encoding="utf-8")
+    assert "© Ann ·" in page and "1970" not in page

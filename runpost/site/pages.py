@@ -248,7 +248,8 @@ def reference_map(posts: list[Post]) -> dict[str, str]:
 
 
 def site_context(posts: list[Post], views: list[PostView], config: Config) -> dict[str, Any]:
-    newest = max((post.meta.lastmod or post.meta.date for post in posts), default=dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc))
+    # None with no post published: a footer read "© 1970" (templates leave the year out then).
+    newest = max((post.meta.lastmod or post.meta.date for post in posts), default=None)
     return {
         "site": {
             "title": config.title,
