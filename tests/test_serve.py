@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import re
 import threading
 import time
 import urllib.error
@@ -460,3 +461,32 @@ def test_a_linked_post_is_a_change_and_a_linked_bundle_is_watched_where_it_leads
         assert saw(lambda path: path.name == "index.md" and "shared" in path.parts, since), seen
     finally:
         observer.stop()
+
+
+def test_a_tab_open_across_a_restart_of_serve_sees_a_new_generation(project):
+    # Both processes counted builds from 0: the tab of the first, reconnecting to the second,
+    # saw the same number and kept showing the old page (found by a review of serve).
+    from runpost.serve.preview import Preview
+
+    first = Preview(load_config(project), Reporter(quiet=True), "127.0.0.1", 1313, build=lambda config, reporter: None)
+    first.rebuild()
+    time.sleep(0.002)
+    second = Preview(load_config(project), Reporter(quiet=True), "127.0.0.1", 1313, build=lambda config, reporter: None)
+    second.rebuild()
+    assert second.generation != first.generation
+
+
+def test_a_changed_base_url_says_serve_needs_a_restart(project, capfd):
+    # The preview is served under the base path serve started with; a new base_url was ignored unsaid.
+    from runpost.serve.preview import Preview
+
+    preview = Preview(load_config(project), Reporter(), "127.0.0.1", 1313, build=lambda config, reporter: None)
+    preview.rebuild()
+    settings = project / "runpost.toml"
+    settings.write_text(settings.read_text() + '\nbase_url = "https://example.com/other/"\n'
+                        if "base_url" not in settings.read_text() else
+                        re.sub(r'base_url = "[^"]*"', 'base_url = "https://example.com/other/"', settings.read_text()))
+    preview.rebuild()
+    preview.rebuild()
+    err = capfd.readouterr().err
+    assert err.count("base_url is now 'https://example.com/other/': restart serve to preview the site under it") == 1, err

@@ -46,7 +46,10 @@ class Preview:
         # build/.preview/ (gitignored) also holds execution/store.py's --param runs (<name>-<hash>/)
         # and pending memo results; the preview site takes its own "site" folder there.
         self.output_dir = config.build_dir / ".preview" / "site"
-        self.generation = 0            # bumped after every build, good or bad
+        # Bumped after every build, good or bad. It starts where no earlier serve process's could
+        # be (milliseconds since 1970): a tab left open across a restart sees a new number and
+        # reloads, where a count from 0 matched the old process's and kept the old page.
+        self.generation = time.time_ns() // 1_000_000
         self.error: str | None = None  # text of the last build's errors; None after a good build
         self.closed = False
         self._changed = threading.Condition()
@@ -56,6 +59,8 @@ class Preview:
         self._warm: set[bool] = set()  # raw_html settings whose Markdown converter this process has made
         self._tidy_timer: threading.Timer | None = None   # a watched edit's build tidies after the reload
         self._watch = None             # runner.RunWatch of the real build: stops a run whose code the writer changed
+        self._started_base: str | None = None   # runpost.toml's base_url at the first build
+        self._told_base: str | None = None      # a changed one the writer was told about
 
     @property
     def url(self) -> str:
@@ -70,6 +75,13 @@ class Preview:
     def config(self) -> Config:
         """The settings for one rebuild: runpost.toml re-read, command-line choices kept."""
         fresh = load_config(self.initial.root)
+        # The path the preview is served under is fixed when serve starts (its server is bound).
+        if self._started_base is None:
+            self._started_base = fresh.base_url
+        elif fresh.base_url != self._started_base and fresh.base_url != self._told_base:
+            self._told_base = fresh.base_url
+            self.reporter.warning(f"base_url is now '{fresh.base_url}': restart serve to preview the site under it "
+                                  f"(it is served under {self.initial.base_path} until then)")
         keep = {name: getattr(self.initial, name) for name in
                 ("content_dir", "build_dir", "drafts", "future", "expired", "mode", "params", "timeout", "debug")}
         return dataclasses.replace(fresh, **keep, output_dir=self.output_dir, base_url=self.url)
