@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import functools
 import re
 import threading
 import time
@@ -321,25 +322,26 @@ def test_reading_the_sources_is_not_an_event_but_saving_one_is(project):
         observer.stop()
 
 
+def saw_event(seen: list[Path], test, since: int = 0) -> bool:
+    """Whether an event after the first `since` of `seen` satisfies `test`, within 5 s (events
+    arrive from watchdog's threads, in an order the test does not control)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if any(test(path) for path in seen[since:]):
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def test_a_watched_folder_made_after_serve_started_is_watched_from_then_on(project):
     # A new blog has no static/ or templates/: made while serving, they must count as sources.
     import shutil
-    import time
 
     from runpost.serve.watch import watch
 
     seen: list[Path] = []
     static = (project / "static").resolve()
-
-    def saw(test, since: int = 0) -> bool:
-        """Whether an event after the first `since` satisfies `test`, within 5 s (events arrive
-        from watchdog's threads, in an order the test does not control)."""
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            if any(test(path) for path in seen[since:]):
-                return True
-            time.sleep(0.02)
-        return False
+    saw = functools.partial(saw_event, seen)
 
     observer = watch([project / "content", project / "static", project / "runpost.toml"], seen.append)
     try:
@@ -433,15 +435,7 @@ def test_a_linked_post_is_a_change_and_a_linked_bundle_is_watched_where_it_leads
     from runpost.serve.watch import watch
 
     seen: list[Path] = []
-
-    def saw(test, since: int = 0) -> bool:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            if any(test(path) for path in seen[since:]):
-                return True
-            time.sleep(0.02)
-        return False
-
+    saw = functools.partial(saw_event, seen)
     shared = project / "shared" / "post"
     shared.mkdir(parents=True)
     (shared / "index.md").write_text("---\ntitle: S\ndate: 2024-01-01\n---\nOne.\n")
