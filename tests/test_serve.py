@@ -484,3 +484,56 @@ def test_a_changed_base_url_says_serve_needs_a_restart(project, capfd):
     preview.rebuild()
     err = capfd.readouterr().err
     assert err.count("base_url is now 'https://example.com/other/': restart serve to preview the site under it") == 1, err
+
+
+def test_a_run_is_outdated_only_by_its_own_files_save_with_other_code(tmp_path):
+    # From a review: a stop request for one post killed the next post's run, and the run of the
+    # new code itself when a save came as two events; a .py the code wrote into its own bundle
+    # stopped every run of it, for ever.
+    from runpost.content.load import parse_post
+    from runpost.content.scan import scan_post
+    from runpost.execution.runner import RunWatch, code_of
+    from runpost.markup.shortcodes import BUILTINS, parse_shortcodes
+
+    def post(name: str, code: str):
+        path = tmp_path / f"{name}.md"
+        text = f"---\ntitle: {name}\ndate: 2024-01-01\n---\nProse.\n\n```python {{exec=true}}\n{code}\n```\n"
+        path.write_text(text)
+        return parse_shortcodes(scan_post(parse_post(path, text, None)), BUILTINS)
+
+    old_a, b = post("a", "print(1)"), post("b", "print(2)")
+    watch = RunWatch()
+    assert not watch.outdated(old_a)
+    new_a = post("a", "print(3)")
+    watch.saved_code(new_a.path, code_of(new_a))
+    assert watch.outdated(old_a) and not watch.outdated(b) and not watch.outdated(new_a)
+    watch.saved_code(new_a.path, code_of(new_a))       # the same save's second event
+    assert not watch.outdated(new_a)
+    watch.start_build()
+    assert not watch.outdated(old_a)                  # the next build read the file itself
+
+
+def test_a_link_made_at_the_projects_root_is_not_followed_and_a_linked_post_file_is_watched(project, tmp_path):
+    # From a review: `ln -s data data-link` at the root made data/ watched (every write there a
+    # rebuild); editing the file a linked post leads to rebuilt nothing.
+    from runpost.serve.watch import watch
+
+    seen: list[Path] = []
+    saw = functools.partial(saw_event, seen)
+    (project / "data").mkdir()
+    (project / "drafts").mkdir()
+    draft = project / "drafts" / "d.md"
+    draft.write_text("---\ntitle: D\ndate: 2024-01-01\n---\nOne.\n")
+    (project / "content/posts/d.md").symlink_to(draft)
+    observer = watch([project / "content", project / "runpost.toml"], seen.append, project=project,
+                     never=(project / "build",))
+    try:
+        (project / "data-link").symlink_to(project / "data", target_is_directory=True)
+        time.sleep(0.3)
+        since = len(seen)
+        (project / "data" / "x.csv").write_text("1\n")
+        draft.write_text("---\ntitle: D\ndate: 2024-01-01\n---\nTwo.\n")
+        assert saw(lambda path: path.name == "d.md", since), seen
+        assert not any(path.name == "x.csv" for path in seen[since:]), seen
+    finally:
+        observer.stop()

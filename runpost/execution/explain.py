@@ -46,7 +46,7 @@ def explain_post(post: Post, config: Config, overrides: dict[str, Any]) -> list[
     states = cell_states(post.cells, first, stored, reasons)
     for position, (cell, state) in enumerate(zip(post.cells, states)):
         last = f"{stored[position]['seconds']:.1f}s last run" if position < len(stored) else "never run"
-        lines.append(f"  block '{cell.id}' line {cell.code_line}: {state}, {last}")
+        lines.append(f"  block '{cell.id}' line {cell.location.line}: {state}, {last}")
     lines += explain_memo(plan, first)
     return lines
 

@@ -175,9 +175,9 @@ def _changed_params(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 def _changed_cells(stored: list[dict[str, Any]], cells: tuple[Cell, ...], keys: list[str]) -> list[str]:
     for position, cell in enumerate(cells):
         if position >= len(stored):
-            return [f"block '{cell.id}' (line {cell.code_line}) is new"]
+            return [f"block '{cell.id}' (line {cell.location.line}) is new"]
         if stored[position].get("key") != keys[position]:
-            return [f"block '{cell.id}' (line {cell.code_line}) code changed"]
+            return [f"block '{cell.id}' (line {cell.location.line}) code changed"]
     if len(stored) > len(cells):
         return [f"block '{stored[len(cells)].get('id')}' was removed"]
     return []

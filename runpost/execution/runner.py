@@ -33,14 +33,35 @@ from ..report import Reporter
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 
 
-@dataclasses.dataclass
 class RunWatch:
-    """serve's view of a build's code runs: the post whose code runs now, and a request to stop it
-    (the writer saved new code: waiting minutes for the old code's results helps no one). The
-    memo calls that finished are kept, as after Ctrl-C."""
+    """serve's view of a build's code runs. The watcher, for each post file saved while code runs,
+    records the code (and parameters) the file now holds; a post's run whose code is not what its
+    file was last saved with is stopped (the writer changed it: waiting minutes for the old code's
+    results helps no one), whichever post runs, as soon as it runs. The memo calls that finished are
+    kept, as after Ctrl-C. Each build starts with nothing recorded: it read the files itself."""
 
-    stop: threading.Event = dataclasses.field(default_factory=threading.Event)
-    running: Post | None = None
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running: Post | None = None            # the post whose code runs now
+        self.saved: dict[Path, tuple] = {}           # post file -> code_of() what it was saved with
+
+    def start_build(self) -> None:
+        with self.lock:
+            self.saved.clear()
+
+    def saved_code(self, path: Path, code: tuple) -> None:
+        with self.lock:
+            self.saved[path.resolve()] = code
+
+    def outdated(self, post: Post) -> bool:
+        with self.lock:
+            saved = self.saved.get(post.path.resolve())
+        return saved is not None and saved != code_of(post)
+
+
+def code_of(post: Post) -> tuple:
+    """What a post's run depends on that a save of its file can change: its blocks' code and its parameters."""
+    return tuple(cell.code for cell in post.cells), repr(sorted(post.meta.params.items()))
 
 
 # How often a watched run looks at its stop request while the code runs.
@@ -102,6 +123,8 @@ def run_post(plan: Plan, config: Config, reporter: Reporter, watch: RunWatch | N
         if watch is not None:
             watch.running = plan.post
         try:
+            if watch is not None and watch.outdated(plan.post):      # saved anew before its turn came
+                raise Superseded(f"{Location(plan.post.path)}: its code changed before it ran")
             run = run_kernel(plan, temp, memo, config, reporter, watch)
         finally:
             if watch is not None:
@@ -339,10 +362,8 @@ def follow_kernel(process: subprocess.Popen, events: EventReader, plan: Plan, co
         try:
             event = events.next(deadline if watch is None else min(deadline, time.monotonic() + _WATCH_SECONDS))
         except TimeoutError:
-            if watch is not None and watch.stop.is_set():
-                kill_group(process)
-                raise Superseded(f"{Location(plan.post.path)}: its code changed while it ran") from None
             if watch is not None and time.monotonic() < deadline:
+                _stop_if_outdated(watch, plan, process)
                 continue
             kill_group(process)
             raise BuildError(current.location, f"block '{current.id}' timed out after "
@@ -361,8 +382,16 @@ def follow_kernel(process: subprocess.Popen, events: EventReader, plan: Plan, co
             raise garbled(current, error) from None
         if finished is not None:
             return finished
+        if watch is not None:
+            _stop_if_outdated(watch, plan, process)       # a block that sends events all the time, too
         if event.get("event") == "start":
             deadline = time.monotonic() + timeout_of(current, config)
+
+
+def _stop_if_outdated(watch: RunWatch, plan: Plan, process: subprocess.Popen) -> None:
+    if watch.outdated(plan.post):
+        kill_group(process)
+        raise Superseded(f"{Location(plan.post.path)}: its code changed while it ran")
 
 
 def garbled(current: Cell, error: Exception) -> BuildError:

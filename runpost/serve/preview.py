@@ -96,37 +96,27 @@ class Preview:
         self._stop_outdated_run(changed)
 
     def _stop_outdated_run(self, changed: Path) -> None:
-        """A post whose code runs now and whose code (or parameters, or a module of its bundle) was
-        just changed: stop the run, so that the build waiting for the lock runs the new code now
-        rather than after the old code's minutes. A prose edit lets the run go on."""
+        """While code runs, a post file saved with other code or parameters than its run has
+        (runner.RunWatch): that run stops as soon as it runs, so that the build waiting for the lock
+        runs the new code now rather than after the old code's minutes. A prose edit, or a file
+        that cannot be read whole yet (a save in two writes, an editor's rename), stops nothing."""
         watch = self._watch
-        post = watch.running if watch is not None else None
-        if post is None:
+        if watch is None or watch.running is None or changed.suffix != ".md":
             return
-        try:
-            changed, source = changed.resolve(), post.path.resolve()
-            in_bundle = post.bundle is not None and changed.is_relative_to(post.bundle.resolve())
-        except OSError:
-            return
-        if changed == source and not self._code_changed(post):
-            return
-        if changed == source or (in_bundle and changed.suffix == ".py"):
-            watch.stop.set()
-
-    def _code_changed(self, post) -> bool:
-        """Whether the post's file now holds other code or parameters than `post` (or cannot be read)."""
-        from ..content.load import parse_post, site_languages
+        from ..content.load import bundle_page_names, parse_post, site_languages
         from ..content.scan import scan_post
+        from ..execution.runner import code_of
         from ..markup.shortcodes import available_shortcodes, parse_shortcodes, shortcodes_needing_inner
 
+        languages = site_languages(self.initial)
+        bundle = changed.parent if changed.name in bundle_page_names(languages) else None
         try:
-            text = post.path.read_text(encoding="utf-8")
-            now = parse_shortcodes(scan_post(parse_post(post.path, text, post.bundle, site_languages(self.initial))),
+            text = changed.read_text(encoding="utf-8")
+            now = parse_shortcodes(scan_post(parse_post(changed, text, bundle, languages)),
                                    available_shortcodes(self.initial), shortcodes_needing_inner(self.initial))
-        except Exception:       # deleted, half-saved, or now wrong: the next build says so before any code runs
-            return True
-        code = lambda one: ([cell.code for cell in one.cells], one.meta.params)
-        return code(now) != code(post)
+        except Exception:      # half-saved, gone or wrong: the next save, or the next build, says
+            return
+        watch.saved_code(changed, code_of(now))
 
     def rebuild(self, reason: Path | None = None, tidy_later: bool = False) -> bool:
         if self._build is None:
@@ -151,7 +141,7 @@ class Preview:
             started = time.monotonic()
             config = None
             if self._watch is not None:
-                self._watch.stop.clear()     # a stop asked for before this build began was for the one before
+                self._watch.start_build()    # this build reads every post itself
             try:
                 config = self.config()      # runpost.toml may be half-saved or wrong: an error like any other
                 build(config, self.reporter)

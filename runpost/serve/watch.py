@@ -74,7 +74,9 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
             if event.is_directory and event.event_type == "modified":
                 return  # the file event inside it names what changed
             if event.event_type in ("created", "moved"):
-                follow_links(Path(getattr(event, "dest_path", "") or event.src_path))
+                made = Path(getattr(event, "dest_path", "") or event.src_path)
+                if any(Path(os.path.abspath(made)).is_relative_to(folder) for folder in folders):
+                    follow_links(made)      # not at the project's root, watched only for runpost.toml
             # A rename (the editor's temp file over the real one) names the real one: dest first.
             for raw in (getattr(event, "dest_path", ""), event.src_path):
                 if raw and _is_relevant(Path(raw), files, folders):
@@ -99,8 +101,9 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
         """Watch where the linked folders at or under `where` lead (inside the project, not watched yet)."""
         found = [where] if where.is_symlink() else []
         if where.is_dir() and not where.is_symlink():
-            for directory, names, _ in os.walk(where):
-                found += [Path(directory, name) for name in names if os.path.islink(os.path.join(directory, name))]
+            for directory, names, files_here in os.walk(where):
+                found += [Path(directory, name) for name in [*names, *files_here]
+                          if os.path.islink(os.path.join(directory, name))]
         for link in found:
             try:
                 target = link.resolve(strict=True)
@@ -109,10 +112,17 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
             inside = project is not None and target.is_relative_to(project.resolve()) \
                 and not any(target.is_relative_to(folder.resolve()) or folder.resolve().is_relative_to(target)
                             for folder in never)
-            if inside and target.is_dir() and not any(target.is_relative_to(folder) for folder in folders):
+            if not inside or any(target.is_relative_to(folder) for folder in folders):
+                continue
+            if target.is_dir():
                 folders.append(target)
                 start_watch(target)
                 follow_links(target)
+            elif target not in files:         # a linked post file: its folder is watched for it alone
+                files.add(target)
+                if target.parent not in parents:
+                    parents.add(target.parent)
+                    observer.schedule(handler, str(target.parent), recursive=False, event_filter=changes)
 
     def end_watch(folder: Path) -> None:
         if folder in watches:
@@ -120,14 +130,15 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
                 observer.unschedule(watches.pop(folder))
             except (KeyError, OSError):
                 pass
-    for folder in list(folders):
-        start_watch(folder)
-        follow_links(folder)
     # Single files (runpost.toml) and folders (to be, or that may go and come back): watch their
     # folder, filter by name.
-    for parent in {path.parent for path in [*files, *missing, *folders]}:
-        if parent not in folders:
-            observer.schedule(handler, str(parent), recursive=False, event_filter=changes)
+    parents = {path.parent for path in [*files, *missing, *folders]} - set(folders)
+    for folder in list(folders):
+        start_watch(folder)
+    for parent in parents:
+        observer.schedule(handler, str(parent), recursive=False, event_filter=changes)
+    for folder in list(folders):
+        follow_links(folder)
     observer.daemon = True
     observer.start()
     return observer
