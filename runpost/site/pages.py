@@ -8,7 +8,6 @@ copy (finish.py).
 """
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import posixpath
 import traceback
