@@ -399,8 +399,7 @@ def to_site_path(url: str, page_url: str) -> str | None:
 def nearest_address(site_path: str, outputs: set[str], spelling: bool = True) -> str | None:
     """The site's address nearest a missing one: the same in another case (`Coin.jpg` for `coin.jpg`:
     a Mac's disk does not mind, the web server does), else a close spelling (/posts/random-note/)."""
-    addresses = sorted({"/" + (path[:-len("index.html")] if path == "index.html" or path.endswith("/index.html") else path)
-                        for path in outputs if not path.startswith(".")})
+    addresses = _addresses(outputs)
     wanted = site_path.lower().rstrip("/")
     same = [address for address in addresses if address.lower().rstrip("/") == wanted]
     if same or not spelling:
@@ -411,6 +410,19 @@ def nearest_address(site_path: str, outputs: set[str], spelling: bool = True) ->
                 if posixpath.dirname(address.rstrip("/")) == folder}
     close = difflib.get_close_matches(name, sorted(siblings), n=1, cutoff=0.85)
     return siblings[close[0]] if close else None
+
+
+_last_addresses: list = [None, []]     # the site's paths last asked about, and their addresses
+
+
+def _addresses(outputs: set[str]) -> list[str]:
+    """The site's addresses (a page's folder, a file's path), made once per build's set of paths:
+    a post with a thousand broken links asks a thousand times."""
+    if _last_addresses[0] is not outputs:
+        _last_addresses[:] = [outputs, sorted({"/" + (path[:-len("index.html")] if path == "index.html"
+                                                      or path.endswith("/index.html") else path)
+                                               for path in outputs if not path.startswith(".")})]
+    return _last_addresses[1]
 
 
 def exists(site_path: str, outputs: set[str]) -> bool:
