@@ -543,3 +543,21 @@ def test_with_no_post_published_the_footer_has_no_year_1970(tmp_path):
     assert run_build(cwd=tmp_path).returncode == 0
     page = (tmp_path / "site/index.html").read_text(encoding="utf-8")
     assert "© Ann ·" in page and "1970" not in page
+
+
+def test_the_not_found_page_writes_site_paths_from_the_base_path(tmp_path):
+    # GitHub Pages serves 404.html at any missing URL (/blog/posts/old-name/): its page-relative
+    # `css/theme.css` and `posts/` led under that URL (found by a theme author's review).
+    from conftest import run_build
+    (tmp_path / "content/posts").mkdir(parents=True)
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "runpost.toml").write_text('title = "T"\n')
+    (tmp_path / "content/posts/p.md").write_text("---\ntitle: P\ndate: 2024-01-01\n---\nText.\n")
+    (tmp_path / "templates/404.html").write_text(
+        '<!doctype html><html lang="en"><title>Not found</title><link rel="stylesheet" href="/css/style.css">'
+        '<a href="/posts/">all posts</a> <a href="/">home</a></html>\n')
+    for base in ("https://example.com/blog/", "https://example.com/"):
+        assert run_build("--base-url", base, cwd=tmp_path).returncode == 0
+        page = (tmp_path / "site/404.html").read_text(encoding="utf-8")
+        root = "/blog" if "blog" in base else ""
+        assert f'href="{root}/css/style.css"' in page and f'href="{root}/posts/"' in page and f'href="{root}/"' in page

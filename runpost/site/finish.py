@@ -23,19 +23,21 @@ from .urls import is_site_path, relative_url, rewrite_css, rewrite_urls
 
 
 def finish_pages(pages: dict[str, str], cache: RenderCache, post_keys: dict[str, str] | None = None,
-                 remembered: dict[str, dict] | None = None, finished: dict[str, dict] | None = None
-                 ) -> tuple[dict[str, str], dict[str, list[str]], dict[str, list[str]]]:
+                 remembered: dict[str, dict] | None = None, finished: dict[str, dict] | None = None,
+                 base_path: str = "/") -> tuple[dict[str, str], dict[str, list[str]], dict[str, list[str]]]:
     """finish_text for every page: (pages, their URLs as written, their script URLs). Remembered by
     the page's path and templated text, or for a post's page by `post_keys` (then `remembered`
     holds those found, not templated at all, and `finished` those pages.py templated and finished
     in one go, to be stored). Pages not seen before are finished on all cores."""
     post_keys, remembered, finished = post_keys or {}, remembered or {}, finished or {}
-    wanted = {path: post_keys.get(path) or key("page", [path, text]) for path, text in pages.items()
-              if path.endswith(".html")}
+    # The not-found page's URLs depend on the base path too (see finish_text).
+    wanted = {path: post_keys.get(path) or key("page", [path, text, base_path if path == NOT_FOUND_PAGE else ""])
+              for path, text in pages.items() if path.endswith(".html")}
     kind = lambda path: "post-page" if path in post_keys else "page"
     missing = [(path, text) for path, text in pages.items()
                if path in wanted and cache.lookup(path, kind(path), wanted[path]) is None]
-    ready = {missing[index][0]: done for index, done in precompute(lambda page: finish_html(*page), missing).items()}
+    ready = {missing[index][0]: done for index, done in
+             precompute(lambda page: finish_html(*page, base_path=base_path), missing).items()}
     out, links, scripts = {}, {}, {}
     for path in [*remembered, *finished, *pages]:
         if path in remembered:
@@ -50,27 +52,40 @@ def finish_pages(pages: dict[str, str], cache: RenderCache, post_keys: dict[str,
         else:
             done = cache.lookup(path, kind(path), wanted[path])
             if done is None:
-                done = ready[path] if path in ready else finish_html(path, pages[path])
+                done = ready[path] if path in ready else finish_html(path, pages[path], base_path=base_path)
                 cache.store(path, kind(path), wanted[path], done)
                 cache.computed.append((path, kind(path)))
         out[path], links[path], scripts[path] = done["text"], done["links"], done["scripts"]
     return out, links, scripts
 
 
-def finish_html(path: str, text: str) -> dict[str, Any]:
+def finish_html(path: str, text: str, base_path: str = "/") -> dict[str, Any]:
     """An HTML page finished: its text, its URLs as written and those that could run script."""
     found: list[str] = []
     script: list[str] = []
-    return {"text": finish_text(path, text, found, script), "links": found, "scripts": script}
+    return {"text": finish_text(path, text, found, script, base_path), "links": found, "scripts": script}
+
+
+# GitHub Pages (and most servers) answer any missing URL with this page, at that URL.
+NOT_FOUND_PAGE = "404.html"
 
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def finish_text(path: str, text: str, links: list[str] | None = None, scripts: list[str] | None = None) -> str:
+def finish_text(path: str, text: str, links: list[str] | None = None, scripts: list[str] | None = None,
+                base_path: str = "/") -> str:
     """Make site paths page-relative in an HTML page or stylesheet; note an HTML page's URLs
-    (as written) in `links` and the URLs that could run script in `scripts`."""
-    convert = lambda url: relative_url(url, path) if is_site_path(url) else url
+    (as written) in `links` and the URLs that could run script in `scripts`.
+
+    The not-found page's are made absolute from the base path instead: served at any missing URL
+    (/blog/posts/old-name/), a relative `css/x.css` would lead under it, and the page lose its
+    styles and links."""
+    if path == NOT_FOUND_PAGE:
+        root = base_path.rstrip("/")
+        convert = lambda url: root + url if is_site_path(url) else url
+    else:
+        convert = lambda url: relative_url(url, path) if is_site_path(url) else url
     if path.endswith(".html"):
         return rewrite_urls(text, convert, links, scripts)
     if path.endswith(".css"):

@@ -103,7 +103,7 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     taken = lambda: pages.keys() | remembered.keys() | finished.keys() | files_to_copy
     pages.update(alias_pages(env, context, posts, views, taken(), redirects))
     pages.update(first_page_aliases(env, context, paginated, taken(), redirects))
-    pages, links, scripts = finish_pages(pages, cache, page_keys, remembered, finished)
+    pages, links, scripts = finish_pages(pages, cache, page_keys, remembered, finished, config.base_path)
     pages["css/syntax.css"] = syntax_css()
     if ".nojekyll" not in static and ".nojekyll" not in loose:
         pages[".nojekyll"] = ""
