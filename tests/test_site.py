@@ -561,3 +561,20 @@ def test_the_not_found_page_writes_site_paths_from_the_base_path(tmp_path):
         page = (tmp_path / "site/404.html").read_text(encoding="utf-8")
         root = "/blog" if "blog" in base else ""
         assert f'href="{root}/css/style.css"' in page and f'href="{root}/posts/"' in page and f'href="{root}/"' in page
+
+
+def test_a_page_template_reads_a_posts_own_front_matter_keys_as_post_params(tmp_path):
+    # A theme could not show a per-post cover or subtitle: post.params did not exist (found by a
+    # theme author's review; shortcodes had page.params).
+    from conftest import run_build
+    (tmp_path / "content/posts").mkdir(parents=True)
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "runpost.toml").write_text('title = "T"\n')
+    (tmp_path / "content/posts/p.md").write_text(
+        "---\ntitle: P\ndate: 2024-01-01\nsubtitle: Sub\nparams:\n  mood: calm\n---\nText.\n")
+    (tmp_path / "templates/post.html").write_text(
+        '{% extends "base.html" %}{% block content %}<p class="x">{{ post.params.subtitle }} / '
+        '{{ post.params.mood }}</p>{% endblock %}\n')
+    result = run_build(cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert '<p class="x">Sub / calm</p>' in (tmp_path / "site/posts/p/index.html").read_text(encoding="utf-8")

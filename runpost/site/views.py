@@ -48,6 +48,9 @@ class PostView:
     reading_minutes: int
     overrides: dict[str, Any]
     draft: bool
+    # Hugo's .Params: the front matter's own keys (`cover:`, `subtitle:`) and its `params:` map, the
+    # values a --param preview ran with included; as the `param` shortcode reads them.
+    params: dict[str, Any] = field(default_factory=dict)
     downloads: dict[str, str] = field(default_factory=dict)   # "notebook", "script" -> site path (posts with blocks)
     toc: list[dict[str, Any]] = field(default_factory=list)   # h2/h3 headings: level, id, text (empty: no contents list)
     prev: "PostView | None" = None
@@ -125,6 +128,7 @@ def _view(post: Post, config: Config, cache: RenderCache, wanted: str, ready: di
         reading_minutes=text["reading_minutes"],
         overrides=dict(post.results.overrides),
         draft=post.meta.draft,
+        params={**post.meta.extra, **post.meta.params, **post.results.overrides},
         downloads=download_links(post),
         toc=text["toc"],
         base_url=config.base_url,
