@@ -578,3 +578,17 @@ def test_a_page_template_reads_a_posts_own_front_matter_keys_as_post_params(tmp_
     result = run_build(cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert '<p class="x">Sub / calm</p>' in (tmp_path / "site/posts/p/index.html").read_text(encoding="utf-8")
+
+
+def test_a_shortcode_templates_error_names_its_line_in_the_project(tmp_path):
+    # It named the template by its absolute path, without the line (a page template's names both).
+    from conftest import run_build
+    (tmp_path / "content/posts").mkdir(parents=True)
+    (tmp_path / "templates/shortcodes").mkdir(parents=True)
+    (tmp_path / "runpost.toml").write_text('title = "T"\n')
+    (tmp_path / "templates/shortcodes/callout.html").write_text("<aside>\n{{ inner }}\n{{ params.type.nope() }}\n</aside>\n")
+    (tmp_path / "content/posts/c.md").write_text('---\ntitle: C\ndate: 2024-01-01\n---\n\n{{< callout type="info" >}}x{{< /callout >}}\n')
+    result = run_build(cwd=tmp_path)
+    assert result.returncode == 1
+    assert "content/posts/c.md:6:1: error: shortcode 'callout' failed: UndefinedError: 'str object' has no " \
+           "attribute 'nope' (at templates/shortcodes/callout.html:3)" in result.stderr, result.stderr

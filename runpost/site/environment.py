@@ -8,6 +8,7 @@ last newline, as Go templates do (Hugo's `<span>…</span>\\n.` shows a space).
 from __future__ import annotations
 
 import functools
+import traceback
 from pathlib import Path
 from typing import Iterable
 
@@ -60,6 +61,14 @@ class _Loader(jinja2.FileSystemLoader):
 def syntax_error(error: jinja2.TemplateSyntaxError, name: str) -> BuildError:
     """A template that cannot be read (its syntax, or not UTF-8: _Loader), at its file and line."""
     return BuildError(Location(Path(error.filename or name), error.lineno or 0), f"template error: {error.message}")
+
+
+def template_location(error: Exception, name: str) -> Location:
+    """The template line that raised: Jinja2 rewrites tracebacks to point into templates."""
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        if frame.filename.endswith((".html", ".xml", ".txt")):
+            return Location(Path(frame.filename), frame.lineno or 0)
+    return Location(Path(name))
 
 
 def _w3c_filter(when) -> str:

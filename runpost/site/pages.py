@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import posixpath
-import traceback
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
@@ -27,7 +26,7 @@ from ..markup.markdown import prepare_workers
 from ..parallel import precompute
 from ..post import Post, Site
 from ..render_cache import MISSING, RenderCache, folder_digest, key, settings_key
-from .environment import make_environment, syntax_error
+from .environment import make_environment, syntax_error, template_location
 from .fragments import render_content, shortcode_renderer, syntax_css
 from .finish import (REPOSITORY_REFUSAL, collect_files, content_files, finish_html, finish_pages, finish_text,
                      folders_of, repository_path, static_files, variant_files)
@@ -513,14 +512,6 @@ def _render(env: jinja2.Environment, name: str, context: dict, **extra: Any) -> 
         raise syntax_error(error, name) from None
     except Exception as error:  # undefined attributes, a filter that raised, 1/0 in a template...
         raise BuildError(template_location(error, name), f"template error: {type(error).__name__}: {error}") from error
-
-
-def template_location(error: Exception, name: str) -> Location:
-    """The template line that raised: Jinja2 rewrites tracebacks to point into templates."""
-    for frame in reversed(traceback.extract_tb(error.__traceback__)):
-        if frame.filename.endswith((".html", ".xml", ".txt")):
-            return Location(Path(frame.filename), frame.lineno or 0)
-    return Location(Path(name))
 
 
 @functools.lru_cache(maxsize=1 << 14)
