@@ -77,3 +77,14 @@ def test_a_relative_url_is_the_same_from_any_working_folder(tmp_path, monkeypatc
     monkeypatch.chdir(deep)
     assert [relative_url(target, page) for target, page in cases] == expected
     assert relative_url("/../up/", "posts/x/index.html") == "../../up/"
+
+
+def test_a_forms_target_is_made_page_relative_but_not_link_checked():
+    # Under a sub-path, <form action="/subscribe/"> left the site (found by a theme author's review);
+    # a host may answer a form's target without a page there, so it is not a link to check.
+    from runpost.site.urls import relative_url, rewrite_urls
+
+    html = '<!doctype html><form action="/posts/"><button formaction="/subscribe/">x</button></form>'
+    found: list[str] = []
+    out = rewrite_urls(html, lambda url: relative_url(url, "posts/p/index.html"), found, [])
+    assert '<form action="../">' in out and 'formaction="../../subscribe/"' in out and found == []

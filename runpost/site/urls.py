@@ -25,6 +25,9 @@ _CSS_URL = re.compile(r"""url\(\s*(?:(")(/[^"]*)"|(')(/[^']*)'|()(/[^)"'\s]*))\s
 _SITE_URL_ATTRIBUTES = frozenset({"href", "src", "poster", "srcset", "data", "xlink:href", "background"})
 # Every attribute whose value a browser may load or navigate to: checked for script URLs.
 _ANY_URL_ATTRIBUTES = frozenset({*_SITE_URL_ATTRIBUTES, "action", "formaction", "xlink:href", "background", "cite"})
+# A form's target: made page-relative as a link is (under a sub-path `/subscribe/` left the site), not
+# link-checked: a host may answer it without a page there (Netlify's forms, a function).
+_FORM_ATTRIBUTES = frozenset({"action", "formaction"})
 _SPACE = "\t\n\f\r "                 # ASCII whitespace, as HTML counts it
 _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*):")
 _IMAGE_ATTRIBUTES = {"src", "srcset", "poster"}
@@ -222,6 +225,8 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
                 if found is not None:
                     found.extend(_urls_in(attribute.name, value))
                 new = _decoded_rewrite(value, lambda css: rewrite_css(css, convert))
+            elif attribute.name in _FORM_ATTRIBUTES:
+                new = _rewrite_value(attribute.name, value, convert)
             else:
                 new = value
             if scripts is not None:
