@@ -592,3 +592,16 @@ def test_a_shortcode_templates_error_names_its_line_in_the_project(tmp_path):
     assert result.returncode == 1
     assert "content/posts/c.md:6:1: error: shortcode 'callout' failed: UndefinedError: 'str object' has no " \
            "attribute 'nope' (at templates/shortcodes/callout.html:3)" in result.stderr, result.stderr
+
+
+def test_a_shortcode_template_sees_the_sites_settings_as_site(tmp_path):
+    # '{{ site.title }}' in a shortcode was "'site' is undefined" (Hugo's shortcodes reach .Site).
+    from conftest import run_build
+    (tmp_path / "content/posts").mkdir(parents=True)
+    (tmp_path / "templates/shortcodes").mkdir(parents=True)
+    (tmp_path / "runpost.toml").write_text('title = "My blog"\nauthor = "Ann"\n[params]\nmotto = "Hi"\n')
+    (tmp_path / "templates/shortcodes/sig.html").write_text('<p class="sig">{{ site.title }} / {{ site.author }} / {{ site.params.motto }}</p>')
+    (tmp_path / "content/posts/c.md").write_text("---\ntitle: C\ndate: 2024-01-01\n---\n\n{{< sig >}}\n")
+    result = run_build(cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert '<p class="sig">My blog / Ann / Hi</p>' in (tmp_path / "site/posts/c/index.html").read_text(encoding="utf-8")

@@ -88,8 +88,10 @@ def _w3c_datetime(when, zone, fold: int | None) -> str:
     return text if zone else text + "Z"
 
 
-def make_environment(templates_dirs: Iterable[Path], base_url: str = "/", raw_html: bool = False) -> jinja2.Environment:
-    """Templates searched in order (the site's own first, then the theme's)."""
+def make_environment(templates_dirs: Iterable[Path], base_url: str = "/", raw_html: bool = False,
+                     site: dict | None = None) -> jinja2.Environment:
+    """Templates searched in order (the site's own first, then the theme's). `site`: the settings a
+    shortcode template sees as `site` (Hugo's .Site.Title...); a page template's context has its own."""
     env = jinja2.Environment(
         loader=_Loader([str(path) for path in templates_dirs]),
         bytecode_cache=_COMPILED.setdefault((base_url, raw_html), _CompiledTemplates()),
@@ -107,4 +109,5 @@ def make_environment(templates_dirs: Iterable[Path], base_url: str = "/", raw_ht
     # Hugo's `markdownify` (inline Markdown -> HTML) for shortcode templates; figure captions use it.
     env.filters["markdownify"] = lambda text: Markup(markdown_to_html(str(text or ""), raw_html, inline=True))
     env.globals["raw_html"] = raw_html
+    env.globals["site"] = site or {}
     return env

@@ -49,7 +49,7 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     cache = cache or RenderCache(None)
     # A new environment for every build: a template's imports are evaluated once per environment,
     # and what they set up (a `namespace` counter) must not carry over to the next build.
-    env = make_environment(config.templates_dirs, config.base_url, config.raw_html)
+    env = make_environment(config.templates_dirs, config.base_url, config.raw_html, site=site_settings(config))
     site_key = key("site", settings_key(config), folder_digest(config.templates_dirs))
     # Every name a ref shortcode may use, for contents, notebooks and the link check. Serve's
     # rebuilds keep it while no post's name, slug, URL, kind, tags or language suffix changed.
@@ -245,19 +245,17 @@ def reference_map(posts: list[Post]) -> dict[str, str]:
     return refs
 
 
+def site_settings(config: Config) -> dict[str, Any]:
+    """What templates see of the site's settings as `site` (page templates also get its `build_date`)."""
+    return {"title": config.title, "description": config.description, "author": config.author,
+            "language": config.language, "base_url": config.base_url, "params": config.extra}
+
+
 def site_context(posts: list[Post], views: list[PostView], config: Config) -> dict[str, Any]:
     # None with no post published: a footer read "© 1970" (templates leave the year out then).
     newest = max((post.meta.lastmod or post.meta.date for post in posts), default=None)
     return {
-        "site": {
-            "title": config.title,
-            "description": config.description,
-            "author": config.author,
-            "language": config.language,
-            "base_url": config.base_url,
-            "build_date": newest,
-            "params": config.extra,
-        },
+        "site": {**site_settings(config), "build_date": newest},
         "posts": views,
         "tags": tag_index(views),
     }
