@@ -448,3 +448,20 @@ def test_a_failed_posts_error_is_kept_when_rendering_fails_later_too(site_dir):
     result = run_build(cwd=site_dir)
     assert "failing.md:5:9: error: ref target 'no-such-post'" in result.stderr, result.stderr
     assert "alias '/posts/' would replace a page or file of the site" in result.stderr, result.stderr
+
+
+def test_a_broken_link_in_a_template_is_one_error_at_the_template(site_dir):
+    # A bad link in base.html was an error for every page, blamed on the posts, without a line.
+    from conftest import run_build
+    import shutil
+    (site_dir / "templates").mkdir(exist_ok=True)
+    base = site_dir / "templates/base.html"
+    if not base.exists():
+        shutil.copy(Path(__file__).parent.parent / "runpost/theme/templates/base.html", base)
+    text = base.read_text(encoding="utf-8")
+    base.write_text(text.replace("<main", '<a href="/nope/">x</a><main', 1), encoding="utf-8")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if "/nope/" in line]
+    assert len(lines) == 1 and lines[0].startswith("templates/base.html:") and \
+        "error: a template links to /nope/, which the site does not contain (on " in lines[0], result.stderr

@@ -68,7 +68,50 @@ def check_links(site: Site, posts: list[Post], config: Config, cache: RenderCach
             errors.extend(cache.same("page-links", page, (post, urls, scripts if scripts is not None else html, done, paths),
                                      lambda: _check_whole_page(page, html, urls, scripts, outputs, post, done)))
     errors.extend(check_fragments(site, posts, cache, unchecked))
+    if errors.errors:
+        errors.errors = _one_per_template_link(errors.errors, config)
     errors.raise_if_any()
+
+
+_WHOLE_PAGE_MISSING = re.compile(r"page /(.*) links to (.*), which the site does not contain")
+
+
+def _one_per_template_link(found: list[BuildError], config: Config) -> list[BuildError]:
+    """A missing link that no post writes (its error has no line: a template wrote it) was one error
+    for each page, blamed on the posts: 44 for a bad link in base.html. Now one, at the first place
+    a template of the site's own writes the address, else at the first page."""
+    groups: dict[str, list[tuple[str, BuildError]]] = {}
+    kept = []
+    for error in found:
+        match = _WHOLE_PAGE_MISSING.fullmatch(error.message)
+        if match and error.location is not None and not error.location.line:
+            groups.setdefault(match.group(2), []).append((match.group(1), error))
+        else:
+            kept.append(error)
+    for site_path, pages in groups.items():
+        if len(pages) == 1:
+            kept.append(pages[0][1])
+            continue
+        where = _written_in_templates(site_path, config) or pages[0][1].location
+        kept.append(BuildError(where, f"a template links to {site_path}, which the site does not contain "
+                                      f"(on {len(pages)} pages, /{pages[0][0]} the first)"))
+    return kept
+
+
+def _written_in_templates(text: str, config: Config) -> Location | None:
+    """The first place one of the site's own templates (not the theme's) holds `text`."""
+    own = [folder for folder in config.templates_dirs if folder.parent == config.root]
+    for folder in own:
+        for path in sorted(folder.rglob("*")):
+            try:
+                content = path.read_text(encoding="utf-8") if path.is_file() else ""
+            except (OSError, UnicodeDecodeError):
+                continue
+            start = content.find(text)
+            if start >= 0:
+                line = content.count("\n", 0, start) + 1
+                return Location(path, line, start - (content.rfind("\n", 0, start) + 1) + 1)
+    return None
 
 
 # An id or name attribute's value, wherever the page has one: read loosely (text that only looks like
