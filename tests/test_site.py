@@ -605,3 +605,22 @@ def test_a_shortcode_template_sees_the_sites_settings_as_site(tmp_path):
     result = run_build(cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert '<p class="sig">My blog / Ann / Hi</p>' in (tmp_path / "site/posts/c/index.html").read_text(encoding="utf-8")
+
+
+def test_a_template_error_names_what_templates_see_not_pythons_classes():
+    # "'runpost.site.views.PostView object' has no attribute 'nothing'" named a class of runpost's.
+    import jinja2
+    from runpost.site.environment import template_problem
+
+    env = jinja2.Environment()
+    from runpost.site.views import PostView
+    import dataclasses
+    fields = {field.name: None for field in dataclasses.fields(PostView) if field.default is dataclasses.MISSING
+              and field.default_factory is dataclasses.MISSING}
+    view = PostView(**fields)
+    try:
+        env.from_string("{{ post.nothing.x }}").render(post=view)
+    except jinja2.UndefinedError as error:
+        assert template_problem(error) == "UndefinedError: 'post' has no attribute 'nothing'"
+    else:
+        raise AssertionError("no error")

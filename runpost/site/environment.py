@@ -63,6 +63,18 @@ def syntax_error(error: jinja2.TemplateSyntaxError, name: str) -> BuildError:
     return BuildError(Location(Path(error.filename or name), error.lineno or 0), f"template error: {error.message}")
 
 
+# What templates see, by the names they use: Jinja's messages name Python's classes.
+_SHOWN_TYPES = {"runpost.site.views.PostView object": "post", "runpost.post.Post object": "page"}
+
+
+def template_problem(error: Exception) -> str:
+    """`UndefinedError: 'post' has no attribute 'titel'`, not 'runpost.site.views.PostView object'."""
+    text = f"{type(error).__name__}: {error}"
+    for internal, shown in _SHOWN_TYPES.items():
+        text = text.replace(f"'{internal}'", f"'{shown}'")
+    return text
+
+
 def template_location(error: Exception, name: str) -> Location:
     """The template line that raised: Jinja2 rewrites tracebacks to point into templates."""
     for frame in reversed(traceback.extract_tb(error.__traceback__)):

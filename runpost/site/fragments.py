@@ -31,7 +31,7 @@ from ..deep import bounded
 from ..errors import BuildError, BuildErrors, did_you_mean
 from ..markup.hugo_compat.headings import go_lower, resolve_heading_ids
 from ..markup.markdown import heading_id, highlight_code, markdown_to_html, without_controls
-from .environment import syntax_error, template_location
+from .environment import syntax_error, template_location, template_problem
 from .images import size_images
 from ..markup.math import MATH_SHORTCODE, MathError, latex_to_mathml
 from ..post import Cell, Post, Shortcode
@@ -198,7 +198,7 @@ class _Renderer:
                                        f"a macro that never stops calling itself (in {template.filename or template.name})") from None
         except Exception as error:   # a template bug: point at the call, and at the template's line
             where = template_location(error, getattr(template, "filename", None) or template.name)
-            raise self.fail(shortcode, f"shortcode '{shortcode.name}' failed: {type(error).__name__}: {error} "
+            raise self.fail(shortcode, f"shortcode '{shortcode.name}' failed: {template_problem(error)} "
                                        f"(at {where})") from None
 
     def _sites_own(self, name: str) -> bool:

@@ -26,7 +26,7 @@ from ..markup.markdown import prepare_workers
 from ..parallel import precompute
 from ..post import Post, Site
 from ..render_cache import MISSING, RenderCache, folder_digest, key, settings_key
-from .environment import make_environment, syntax_error, template_location
+from .environment import make_environment, syntax_error, template_location, template_problem
 from .fragments import render_content, shortcode_renderer, syntax_css
 from .finish import (REPOSITORY_REFUSAL, collect_files, content_files, finish_html, finish_pages, finish_text,
                      folders_of, repository_path, static_files, variant_files)
@@ -509,7 +509,7 @@ def _render(env: jinja2.Environment, name: str, context: dict, **extra: Any) -> 
     except jinja2.TemplateSyntaxError as error:
         raise syntax_error(error, name) from None
     except Exception as error:  # undefined attributes, a filter that raised, 1/0 in a template...
-        raise BuildError(template_location(error, name), f"template error: {type(error).__name__}: {error}") from error
+        raise BuildError(template_location(error, name), f"template error: {template_problem(error)}") from error
 
 
 @functools.lru_cache(maxsize=1 << 14)
