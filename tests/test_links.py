@@ -465,3 +465,34 @@ def test_a_broken_link_in_a_template_is_one_error_at_the_template(site_dir):
     lines = [line for line in result.stderr.splitlines() if "/nope/" in line]
     assert len(lines) == 1 and lines[0].startswith("templates/base.html:") and \
         "error: a template links to /nope/, which the site does not contain (on " in lines[0], result.stderr
+
+
+def test_template_links_are_grouped_only_where_a_template_writes_the_address(site_dir):
+    # From a review: a shortcode making /tags/<argument>/ from each post's argument had its errors
+    # merged into one blaming "a template"; an external https://x.org/about/ in a template was
+    # taken for /about/; two templates writing one missing address were reported one at a time.
+    from conftest import run_build
+    import shutil
+    templates = site_dir / "templates"
+    (templates / "shortcodes").mkdir(parents=True, exist_ok=True)
+    (templates / "shortcodes/taglink.html").write_text('<a href="/tags/{{ positional[0] }}/">tag</a>')
+    posts = site_dir / "content/posts"
+    for name in ("second", "third"):
+        (posts / f"{name}.md").write_text(f"---\ntitle: {name}\ndate: 2020-01-02\n---\nSee {{{{< taglink \"pythn\" >}}}}.\n")
+    base = templates / "base.html"
+    if not base.exists():
+        shutil.copy(Path(__file__).parent.parent / "runpost/theme/templates/base.html", base)
+    text = base.read_text(encoding="utf-8")
+    base.write_text(text.replace("<main", '<a href="https://github.com/about/">gh</a><a href="/about/">a</a><main', 1),
+                    encoding="utf-8")
+    post_template = templates / "post.html"
+    if not post_template.exists():
+        shutil.copy(Path(__file__).parent.parent / "runpost/theme/templates/post.html", post_template)
+    post_template.write_text(post_template.read_text(encoding="utf-8") + '\n{# about: "/about/" #}\n', encoding="utf-8")
+    result = run_build(cwd=site_dir)
+    lines = result.stderr.splitlines()
+    assert any(line.startswith("content/posts/second.md") and "/tags/pythn/" in line for line in lines), result.stderr
+    assert any(line.startswith("content/posts/third.md") and "/tags/pythn/" in line for line in lines), result.stderr
+    about = [line for line in lines if "a template links to /about/" in line]
+    assert sorted(line.split(":")[0] for line in about) == ["templates/base.html", "templates/post.html"], result.stderr
+    assert all(":1:" not in line or "base.html" not in line for line in about)

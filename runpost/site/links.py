@@ -89,29 +89,34 @@ def _one_per_template_link(found: list[BuildError], config: Config) -> list[Buil
         else:
             kept.append(error)
     for site_path, pages in groups.items():
-        if len(pages) == 1:
-            kept.append(pages[0][1])
+        # Only an address a template of the site's own writes as it is: one a shortcode makes from
+        # each post's argument (/tags/{{ positional[0] }}/) stays an error of each post.
+        places = _written_in_templates(site_path, config) if len(pages) > 1 else []
+        if not places:
+            kept.extend(error for _, error in pages)
             continue
-        where = _written_in_templates(site_path, config) or pages[0][1].location
-        kept.append(BuildError(where, f"a template links to {site_path}, which the site does not contain "
-                                      f"(on {len(pages)} pages, /{pages[0][0]} the first)"))
+        kept.extend(BuildError(where, f"a template links to {site_path}, which the site does not contain "
+                                      f"(on {len(pages)} pages, /{pages[0][0]} the first)") for where in places)
     return kept
 
 
-def _written_in_templates(text: str, config: Config) -> Location | None:
-    """The first place one of the site's own templates (not the theme's) holds `text`."""
+def _written_in_templates(address: str, config: Config) -> list[Location]:
+    """Where the site's own templates (not the theme's) write `address` as a quoted value
+    (`href="/about/"`, `link('/about/')`; not `https://x.org/about/`): the first place in each file."""
     own = [folder for folder in config.templates_dirs if folder.parent == config.root]
+    quoted = re.compile("[\"']" + re.escape(address) + "[\"']")
+    found = []
     for folder in own:
         for path in sorted(folder.rglob("*")):
             try:
                 content = path.read_text(encoding="utf-8") if path.is_file() else ""
             except (OSError, UnicodeDecodeError):
                 continue
-            start = content.find(text)
-            if start >= 0:
+            if (match := quoted.search(content)) is not None:
+                start = match.start() + 1
                 line = content.count("\n", 0, start) + 1
-                return Location(path, line, start - (content.rfind("\n", 0, start) + 1) + 1)
-    return None
+                found.append(Location(path, line, start - (content.rfind("\n", 0, start) + 1) + 1))
+    return found
 
 
 # An id or name attribute's value, wherever the page has one: read loosely (text that only looks like
