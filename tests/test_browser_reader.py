@@ -215,8 +215,7 @@ def test_the_copy_button_shows_when_the_mouse_is_on_the_block(tab, reader_site):
     page = open_page(tab, reader_site)
     button = page.locator(".copy-button").first
     page.mouse.move(0, 0)
-    page.wait_for_timeout(250)
-    assert button.evaluate("node => getComputedStyle(node).opacity") == "0"
+    page.wait_for_function("node => getComputedStyle(node).opacity === '0'", arg=button.element_handle(), timeout=2000)
     page.locator(".post-content > .highlight").first.hover()
-    page.wait_for_timeout(250)
-    assert float(button.evaluate("node => getComputedStyle(node).opacity")) > 0.8
+    page.wait_for_function("node => parseFloat(getComputedStyle(node).opacity) > 0.8", arg=button.element_handle(),
+                           timeout=2000)
