@@ -534,12 +534,17 @@ def test_a_language_named_post_is_called_by_its_files_name_too_and_the_suffix_is
     assert '<meta name="description" content="/posts/hello/ /posts/hello/ /posts/hello/ /posts/hi.en/">' in page
 
 
+def write_project(root: Path, files: dict[str, str]) -> None:
+    """A small project: each file at its path under `root` (runpost.toml with a title unless given)."""
+    for name, text in {"runpost.toml": 'title = "T"\n', **files}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+
 def test_with_no_post_published_the_footer_has_no_year_1970(tmp_path):
     # The site's date is its newest post's; with none it fell back to the epoch: "© 1970 Your Name".
     from conftest import run_build
-    (tmp_path / "content/posts").mkdir(parents=True)
-    (tmp_path / "runpost.toml").write_text('title = "T"\nauthor = "Ann"\nbase_url = "https://example.org/"\n')
-    (tmp_path / "content/posts/idea.md").write_text("---\ntitle: I\ndate: 2024-01-01\ndraft: true\n---\nText.\n")
+    write_project(tmp_path, {"runpost.toml": 'title = "T"\nauthor = "Ann"\nbase_url = "https://example.org/"\n',
+                             "content/posts/idea.md": "---\ntitle: I\ndate: 2024-01-01\ndraft: true\n---\nText.\n"})
     assert run_build(cwd=tmp_path).returncode == 0
     page = (tmp_path / "site/index.html").read_text(encoding="utf-8")
     assert "© Ann ·" in page and "1970" not in page
@@ -549,13 +554,10 @@ def test_the_not_found_page_writes_site_paths_from_the_base_path(tmp_path):
     # GitHub Pages serves 404.html at any missing URL (/blog/posts/old-name/): its page-relative
     # `css/theme.css` and `posts/` led under that URL (found by a theme author's review).
     from conftest import run_build
-    (tmp_path / "content/posts").mkdir(parents=True)
-    (tmp_path / "templates").mkdir()
-    (tmp_path / "runpost.toml").write_text('title = "T"\n')
-    (tmp_path / "content/posts/p.md").write_text("---\ntitle: P\ndate: 2024-01-01\n---\nText.\n")
-    (tmp_path / "templates/404.html").write_text(
-        '<!doctype html><html lang="en"><title>Not found</title><link rel="stylesheet" href="/css/style.css">'
-        '<a href="/posts/">all posts</a> <a href="/">home</a></html>\n')
+    write_project(tmp_path, {
+        "content/posts/p.md": "---\ntitle: P\ndate: 2024-01-01\n---\nText.\n",
+        "templates/404.html": '<!doctype html><html lang="en"><title>Not found</title><link rel="stylesheet" '
+                              'href="/css/style.css"><a href="/posts/">all posts</a> <a href="/">home</a></html>\n'})
     for base in ("https://example.com/blog/", "https://example.com/"):
         assert run_build("--base-url", base, cwd=tmp_path).returncode == 0
         page = (tmp_path / "site/404.html").read_text(encoding="utf-8")
@@ -567,14 +569,10 @@ def test_a_page_template_reads_a_posts_own_front_matter_keys_as_post_params(tmp_
     # A theme could not show a per-post cover or subtitle: post.params did not exist (found by a
     # theme author's review; shortcodes had page.params).
     from conftest import run_build
-    (tmp_path / "content/posts").mkdir(parents=True)
-    (tmp_path / "templates").mkdir()
-    (tmp_path / "runpost.toml").write_text('title = "T"\n')
-    (tmp_path / "content/posts/p.md").write_text(
-        "---\ntitle: P\ndate: 2024-01-01\nsubtitle: Sub\nparams:\n  mood: calm\n---\nText.\n")
-    (tmp_path / "templates/post.html").write_text(
-        '{% extends "base.html" %}{% block content %}<p class="x">{{ post.params.subtitle }} / '
-        '{{ post.params.mood }}</p>{% endblock %}\n')
+    write_project(tmp_path, {
+        "content/posts/p.md": "---\ntitle: P\ndate: 2024-01-01\nsubtitle: Sub\nparams:\n  mood: calm\n---\nText.\n",
+        "templates/post.html": '{% extends "base.html" %}{% block content %}<p class="x">{{ post.params.subtitle }} / '
+                               '{{ post.params.mood }}</p>{% endblock %}\n'})
     result = run_build(cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert '<p class="x">Sub / calm</p>' in (tmp_path / "site/posts/p/index.html").read_text(encoding="utf-8")
@@ -583,11 +581,9 @@ def test_a_page_template_reads_a_posts_own_front_matter_keys_as_post_params(tmp_
 def test_a_shortcode_templates_error_names_its_line_in_the_project(tmp_path):
     # It named the template by its absolute path, without the line (a page template's names both).
     from conftest import run_build
-    (tmp_path / "content/posts").mkdir(parents=True)
-    (tmp_path / "templates/shortcodes").mkdir(parents=True)
-    (tmp_path / "runpost.toml").write_text('title = "T"\n')
-    (tmp_path / "templates/shortcodes/callout.html").write_text("<aside>\n{{ inner }}\n{{ params.type.nope() }}\n</aside>\n")
-    (tmp_path / "content/posts/c.md").write_text('---\ntitle: C\ndate: 2024-01-01\n---\n\n{{< callout type="info" >}}x{{< /callout >}}\n')
+    write_project(tmp_path, {
+        "templates/shortcodes/callout.html": "<aside>\n{{ inner }}\n{{ params.type.nope() }}\n</aside>\n",
+        "content/posts/c.md": '---\ntitle: C\ndate: 2024-01-01\n---\n\n{{< callout type="info" >}}x{{< /callout >}}\n'})
     result = run_build(cwd=tmp_path)
     assert result.returncode == 1
     assert "content/posts/c.md:6:1: error: shortcode 'callout' failed: UndefinedError: 'str object' has no " \
@@ -597,11 +593,10 @@ def test_a_shortcode_templates_error_names_its_line_in_the_project(tmp_path):
 def test_a_shortcode_template_sees_the_sites_settings_as_site(tmp_path):
     # '{{ site.title }}' in a shortcode was "'site' is undefined" (Hugo's shortcodes reach .Site).
     from conftest import run_build
-    (tmp_path / "content/posts").mkdir(parents=True)
-    (tmp_path / "templates/shortcodes").mkdir(parents=True)
-    (tmp_path / "runpost.toml").write_text('title = "My blog"\nauthor = "Ann"\n[params]\nmotto = "Hi"\n')
-    (tmp_path / "templates/shortcodes/sig.html").write_text('<p class="sig">{{ site.title }} / {{ site.author }} / {{ site.params.motto }}</p>')
-    (tmp_path / "content/posts/c.md").write_text("---\ntitle: C\ndate: 2024-01-01\n---\n\n{{< sig >}}\n")
+    write_project(tmp_path, {
+        "runpost.toml": 'title = "My blog"\nauthor = "Ann"\n[params]\nmotto = "Hi"\n',
+        "templates/shortcodes/sig.html": '<p class="sig">{{ site.title }} / {{ site.author }} / {{ site.params.motto }}</p>',
+        "content/posts/c.md": "---\ntitle: C\ndate: 2024-01-01\n---\n\n{{< sig >}}\n"})
     result = run_build(cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert '<p class="sig">My blog / Ann / Hi</p>' in (tmp_path / "site/posts/c/index.html").read_text(encoding="utf-8")
