@@ -467,6 +467,25 @@ def test_a_broken_link_in_a_template_is_one_error_at_the_template(site_dir):
         "error: a template links to /nope/, which the site does not contain (on " in lines[0], result.stderr
 
 
+def test_a_missing_url_in_a_templates_style_element_is_one_error_at_the_template(site_dir):
+    from conftest import run_build
+    import shutil
+    (site_dir / "templates").mkdir(exist_ok=True)
+    base = site_dir / "templates/base.html"
+    if not base.exists():
+        shutil.copy(Path(__file__).parent.parent / "runpost/theme/templates/base.html", base)
+    text = base.read_text(encoding="utf-8")
+    base.write_text(text.replace("</head>", "<style>\n.hero { background: url( /images/gone.png ) }\n</style>\n</head>", 1),
+                    encoding="utf-8")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if "/images/gone.png" in line]
+    assert len(lines) == 1 and lines[0].startswith("templates/base.html:") and \
+        "error: a template links to /images/gone.png, which the site does not contain (on " in lines[0], result.stderr
+    line = text[:text.index("</head>")].count("\n") + 2
+    assert lines[0].startswith(f"templates/base.html:{line}:26: "), lines[0]
+
+
 def test_template_links_are_grouped_only_where_a_template_writes_the_address(site_dir):
     # From a review: a shortcode making /tags/<argument>/ from each post's argument had its errors
     # merged into one blaming "a template"; an external https://x.org/about/ in a template was

@@ -30,6 +30,27 @@ def test_srcset_and_style_urls_are_rewritten():
     assert out == '<img srcset="a.png 1x, b.png 2x" src="a.png" style="background: url(bg.png)">'
 
 
+def test_a_style_elements_urls_are_rewritten_and_listed_as_a_style_attributes_are():
+    # A theme's inline critical CSS: url(/images/hero.jpg) left a site served under a base path.
+    html = ('<head><style>.hero { background: url(/images/hero.jpg) } @font-face { src: url("/f/a b.woff2") }'
+            '.ext { background: url(https://e.org/x.png) }</style></head><body style="color: red">'
+            '<!-- <style>.c{background:url(/commented.png)}</style> --><script>"<style>url(/in-script.png)"</script>'
+            '<a href="/posts/">p</a></body>')
+    found: list[str] = []
+    out = rewrite_urls(html, relative_from("posts/a/index.html"), found)
+    assert 'url(../../images/hero.jpg)' in out and 'url("../../f/a b.woff2")' in out
+    assert 'url(https://e.org/x.png)' in out and "url(/commented.png)" in out and "url(/in-script.png)" in out
+    assert found == urls_in(html) == ["/posts/", "/images/hero.jpg", "/f/a b.woff2", "https://e.org/x.png"]
+    # A page without a <style> element is read once, as before.
+    assert urls_in('<p style="background: url(/a.png)">x</p>') == ["/a.png"]
+
+
+def test_a_style_elements_script_url_is_found():
+    scripts: list[str] = []
+    rewrite_urls("<style>.x { background: url(javascript:alert(1)) }</style>", relative_from("index.html"), [], scripts)
+    assert scripts == ["javascript:alert(1"]     # as a style attribute's url() is read
+
+
 def test_urls_in_lists_every_attribute_url():
     assert urls_in('<a href="/a/">x</a><img srcset="/1.png 1x, /2.png 2x">') == ["/a/", "/1.png", "/2.png"]
 

@@ -73,6 +73,11 @@ def start_tags(html: str) -> Iterator[Tag]:
     return (Tag(start, end, name) for _, start, end, name in _likely(html, everything=False))
 
 
+def raw_texts(html: str) -> list[tuple[int, int, str]]:
+    """(start, end, element name) of the text of each script, style, textarea... in the likely reading."""
+    return [(start, end, name) for kind, start, end, name in _likely(html) if kind == "raw"]
+
+
 def _likely(html: str, everything: bool = True) -> Iterator[tuple[str, int, int, str]]:
     """The likely reading, in order: ("start" or "end", offsets, name) for each tag, ("text",
     offsets, "") for text between tags (comments, doctypes and the like are neither), and

@@ -101,10 +101,11 @@ def _one_per_template_link(found: list[BuildError], config: Config) -> list[Buil
 
 
 def _written_in_templates(address: str, config: Config) -> list[Location]:
-    """Where the site's own templates (not the theme's) write `address` as a quoted value
-    (`href="/about/"`, `link('/about/')`; not `https://x.org/about/`): the first place in each file."""
+    """Where the site's own templates (not the theme's) write `address` as a quoted value or a CSS
+    url() (`href="/about/"`, `link('/about/')`, `url(/fonts/a.woff2)`; not `https://x.org/about/`):
+    the first place in each file."""
     own = [folder for folder in config.templates_dirs if folder.parent == config.root]
-    quoted = re.compile("[\"']" + re.escape(address) + "[\"']")
+    quoted = re.compile(r"""(?:["']|url\(\s*["']?)(""" + re.escape(address) + r""")(?:["']|\s*\))""")
     found = []
     for folder in own:
         for path in sorted(folder.rglob("*")):
@@ -113,7 +114,7 @@ def _written_in_templates(address: str, config: Config) -> list[Location]:
             except (OSError, UnicodeDecodeError):
                 continue
             if (match := quoted.search(content)) is not None:
-                start = match.start() + 1
+                start = match.start(1)
                 line = content.count("\n", 0, start) + 1
                 found.append(Location(path, line, start - (content.rfind("\n", 0, start) + 1) + 1))
     return found

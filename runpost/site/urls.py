@@ -16,7 +16,7 @@ from html import escape, unescape
 from typing import Callable
 from urllib.parse import SplitResult, quote, urlsplit
 
-from .html_tags import Tag, attributes, read_tags, start_tags, unescape_attribute
+from .html_tags import Tag, attributes, raw_texts, read_tags, start_tags, unescape_attribute
 
 # A site path in CSS's url(): quoted, it may hold spaces and parentheses (`url("/a (1).png")`); any case.
 _CSS_URL = re.compile(r"""url\(\s*(?:(")(/[^"]*)"|(')(/[^']*)'|()(/[^)"'\s]*))\s*\)""", re.IGNORECASE)
@@ -207,7 +207,9 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
     `found`, if given, receives what urls_in(html) would return, and `scripts`
     what script_urls() of the result would, so that the link check need not
     parse the page again. Rewritten and listed in `found`: the likely reading's
-    tags; `scripts` also has those only another reading has (html_tags.py)."""
+    tags and its <style> elements' url()s; `scripts` also has those only another reading
+    has (html_tags.py)."""
+    html, in_styles = _rewrite_style_elements(html, convert, scripts)
     pieces, last = [], 0
     likely, others = read_tags(html) if scripts is not None else (start_tags(html), [])
     for tag in likely:
@@ -242,15 +244,50 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
             for attribute in found_in:
                 scripts.extend(_scripts_in(kind, attribute.name, html[attribute.start:attribute.end]))
     pieces.append(html[last:])
+    if found is not None:
+        found.extend(in_styles)
     return "".join(pieces)
 
 
 def urls_in(html: str) -> list[str]:
-    """Every URL in a URL attribute of a start tag, in order (srcset split, entities decoded), in
-    the likely reading (html_tags.py): what the link check checks."""
+    """Every URL in a URL attribute of a start tag, in order (srcset split, entities decoded), then
+    those of the <style> elements, in the likely reading (html_tags.py): what the link check checks."""
     return [url for tag in start_tags(html) if _may_hold_url(html, tag) for attribute in attributes(html, tag)
             if attribute.name in _SITE_URL_ATTRIBUTES or attribute.name == "style"
-            for url in _urls_in(attribute.name, html[attribute.start:attribute.end])]
+            for url in _urls_in(attribute.name, html[attribute.start:attribute.end])] + [
+        url for start, end in _style_elements(html) for _, url in _CSS_ANY_URL.findall(html, start, end) if url.strip()]
+
+
+_STYLE_START = re.compile(r"<style[\t\n\f\r />]", re.IGNORECASE)
+
+
+def _style_elements(html: str) -> list[tuple[int, int]]:
+    """The offsets of each <style> element's CSS, as a browser reads the page (not one in a comment,
+    a script or an attribute; one in an <svg> is SVG's own, not read here)."""
+    if _STYLE_START.search(html) is None:        # most pages have none: no second reading
+        return []
+    return [(start, end) for start, end, name in raw_texts(html) if name == "style"]
+
+
+def _rewrite_style_elements(html: str, convert: Callable[[str], str],
+                            scripts: list[str] | None) -> tuple[str, list[str]]:
+    """A <style> element's url()s, made page-relative as a style attribute's are (a theme's inline
+    `background: url(/images/hero.jpg)` left the site under a base path): the page, and the url()s as
+    written (rewrite_urls lists them after the tags' URLs, as urls_in does); those that could run
+    script go into `scripts`."""
+    spans = _style_elements(html)
+    if not spans:
+        return html, []
+    pieces, last, urls = [], 0, []
+    for start, end in spans:
+        css = html[start:end]
+        urls.extend(url for _, url in _CSS_ANY_URL.findall(css) if url.strip())
+        if scripts is not None:
+            scripts.extend(url for _, url in _CSS_ANY_URL.findall(css) if script_scheme(url) in ("javascript", "vbscript"))
+        pieces += [html[last:start], rewrite_css(css, convert)]
+        last = end
+    pieces.append(html[last:])
+    return "".join(pieces), urls
 
 
 def _urls_in(name: str, value: str) -> list[str]:
