@@ -450,8 +450,8 @@ def test_a_failed_posts_error_is_kept_when_rendering_fails_later_too(site_dir):
     assert "alias '/posts/' would replace a page or file of the site" in result.stderr, result.stderr
 
 
-def test_a_broken_link_in_a_template_is_one_error_at_the_template(site_dir):
-    # A bad link in base.html was an error for every page, blamed on the posts, without a line.
+def _build_with_base_template(site_dir: Path, old: str, new: str) -> tuple[str, list[str]]:
+    """Build with the theme's base.html, `old` replaced by `new`, as the site's own; (its text before, error lines)."""
     from conftest import run_build
     import shutil
     (site_dir / "templates").mkdir(exist_ok=True)
@@ -459,31 +459,27 @@ def test_a_broken_link_in_a_template_is_one_error_at_the_template(site_dir):
     if not base.exists():
         shutil.copy(Path(__file__).parent.parent / "runpost/theme/templates/base.html", base)
     text = base.read_text(encoding="utf-8")
-    base.write_text(text.replace("<main", '<a href="/nope/">x</a><main', 1), encoding="utf-8")
+    base.write_text(text.replace(old, new, 1), encoding="utf-8")
     result = run_build(cwd=site_dir)
     assert result.returncode == 1
-    lines = [line for line in result.stderr.splitlines() if "/nope/" in line]
+    return text, result.stderr.splitlines()
+
+
+def test_a_broken_link_in_a_template_is_one_error_at_the_template(site_dir):
+    # A bad link in base.html was an error for every page, blamed on the posts, without a line.
+    _, stderr = _build_with_base_template(site_dir, "<main", '<a href="/nope/">x</a><main')
+    lines = [line for line in stderr if "/nope/" in line]
     assert len(lines) == 1 and lines[0].startswith("templates/base.html:") and \
-        "error: a template links to /nope/, which the site does not contain (on " in lines[0], result.stderr
+        "error: a template links to /nope/, which the site does not contain (on " in lines[0], stderr
 
 
 def test_a_missing_url_in_a_templates_style_element_is_one_error_at_the_template(site_dir):
-    from conftest import run_build
-    import shutil
-    (site_dir / "templates").mkdir(exist_ok=True)
-    base = site_dir / "templates/base.html"
-    if not base.exists():
-        shutil.copy(Path(__file__).parent.parent / "runpost/theme/templates/base.html", base)
-    text = base.read_text(encoding="utf-8")
-    base.write_text(text.replace("</head>", "<style>\n.hero { background: url( /images/gone.png ) }\n</style>\n</head>", 1),
-                    encoding="utf-8")
-    result = run_build(cwd=site_dir)
-    assert result.returncode == 1
-    lines = [line for line in result.stderr.splitlines() if "/images/gone.png" in line]
-    assert len(lines) == 1 and lines[0].startswith("templates/base.html:") and \
-        "error: a template links to /images/gone.png, which the site does not contain (on " in lines[0], result.stderr
+    text, stderr = _build_with_base_template(
+        site_dir, "</head>", "<style>\n.hero { background: url( /images/gone.png ) }\n</style>\n</head>")
+    lines = [line for line in stderr if "/images/gone.png" in line]
     line = text[:text.index("</head>")].count("\n") + 2
-    assert lines[0].startswith(f"templates/base.html:{line}:26: "), lines[0]
+    assert len(lines) == 1 and lines[0].startswith(f"templates/base.html:{line}:26: ") and \
+        "error: a template links to /images/gone.png, which the site does not contain (on " in lines[0], stderr
 
 
 def test_template_links_are_grouped_only_where_a_template_writes_the_address(site_dir):
