@@ -115,6 +115,10 @@ def test_arg_is_an_operator_name_as_in_latex_and_katex():
     (r"\\{1, 2\\}", r"\{1, 2\}"),
     ("\\begin{aligned}\na &= b \\\\\\\\\nc &= d\n\\end{aligned}", "\\begin{aligned}\na &= b \\\\\nc &= d\n\\end{aligned}"),
     (r"\\{x\\} \\, y", r"\{x\} \, y"),
+    # Spaces and norms escaped for goldmark: a line break and a stray comma, "|x|" for ‖x‖.
+    (r"\int f(x)\\,dx", r"\int f(x)\,dx"),
+    (r"\\|x\\|_2", r"\|x\|_2"),
+    (r"a\\;b\\!c\\:d", r"a\;b\!c\:d"),
 ])
 def test_math_escaped_for_hugos_markdown_reads_as_hugo_shows_it(written, as_latex):
     from runpost.markup.math import latex_to_mathml
@@ -166,3 +170,33 @@ def test_a_summary_and_a_heading_id_read_a_formula_as_its_latex_as_hugo_does(tmp
     assert '<h2 id="why-hatbeta-is-unbiased">' in page
     assert "See it. $$E = mc^2$$" in page          # a displayed formula between two dollars, as written
     assert "We fit $\\hat\\beta = (X^\\top X)^{-1} X^\\top y$ here." in (tmp_path / "site/index.html").read_text()
+
+
+def test_a_paragraph_that_is_only_a_formula_stays_a_paragraph():
+    # Its <p> was dropped as a figure's is: three such lines showed as one, "a = 1 b = 2 c = 3".
+    from types import SimpleNamespace
+    from runpost.markup.markdown import render_markdown
+    date = dt.datetime(2020, 5, 2)
+    post = Post(path=Path("content/posts/t.md"), source="", body="Two facts:\n\n$a = 1$\n\n$b = 2$\n\n\\(c = 3\\)\n\n$$d$$\n",
+                body_line=5, url="/posts/t/", meta=FrontMatter(title="t", date=date, publish_date=date, extra={"math": True}))
+    post = render_markdown(parse_shortcodes(post, known=BUILTINS), SimpleNamespace(raw_html=False))
+    html = render_content(post, {}, make_environment([DEFAULT_TEMPLATES]))
+    assert html.count('<p><math xmlns="http://www.w3.org/1998/Math/MathML" display="inline"') == 3, html
+    assert '\n<math xmlns="http://www.w3.org/1998/Math/MathML" display="block"' in html, html   # a block stays one
+
+
+@pytest.mark.parametrize("latex, shown, hidden", [
+    # Sized delimiters written as commands were "unknown LaTeX command '\langle'" (KaTeX shows them).
+    (r"\big\langle x, y \big\rangle", ['size="1.2em">&#x027E8;</mo>', "&#x027E9;</mo>"], ["\\langle"]),
+    (r"\Bigl\lvert x \Bigr\rvert + \bigg\lfloor y \bigg\rfloor", ["&#x0007C;</mo>", "&#x0230A;</mo>", "&#x0230B;</mo>"], ["\\lvert"]),
+    (r"\big\{ x \big\} \Big\| y \Big\|", ["&#x0007B;</mo>", "&#x0007D;</mo>", "&#x02016;</mo>"], ["\\{", "\\|"]),
+    # \sim is the relation U+223C, not a tilde.
+    (r"x \sim \mathcal{N}(0, 1)", ["<mo>&#x0223C;</mo>"], ["&#x0007E;"]),
+    # An operator name with a space in it is one name, not a `*` and letters.
+    (r"\operatorname*{arg\,min}_\theta L", ['<mo movablelimits="true">arg\u2009min</mo>'], ["<mi>a</mi>", "<mo>*</mo>"]),
+    (r"\operatorname{lim\;sup} + \operatorname{a\!b}", ["<mo>lim\u2005sup</mo>", "<mo>ab</mo>"], ["<mi>l</mi>"]),
+])
+def test_what_ml_posts_write_renders_as_katex_shows_it(latex, shown, hidden):
+    mathml = latex_to_mathml(latex, False)
+    assert all(part in mathml for part in shown), mathml
+    assert not any(part in mathml.split(">", 1)[1] for part in hidden), mathml      # (the alttext holds the LaTeX)

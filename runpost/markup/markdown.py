@@ -37,6 +37,7 @@ from ..content.scan import find_code_blocks
 from .placeholders import SUMMARY_DIVIDER_TOKEN
 from ..post import Post
 from .placeholders import unwrap_block_tokens
+from .math import MATH_SHORTCODE
 
 __all__ = ["render_markdown", "markdown_to_html", "highlight_code", "heading_id"]
 
@@ -50,8 +51,10 @@ _DIVIDER_TOKEN = SUMMARY_DIVIDER_TOKEN
 def render_markdown(post: Post, config: Config) -> Post:
     """post.body (with placeholders) -> post.html (placeholders intact)."""
     body = _mark_summary_divider(post.body)
+    formulas = frozenset(shortcode.token for shortcode in post.shortcodes
+                         if shortcode.name == MATH_SHORTCODE and shortcode.named.get("display") == "false")
     # Heading ids stay provisional until the site stage has filled the placeholders.
-    html = markdown_to_html(body, raw_html=config.raw_html, final_ids=False)
+    html = markdown_to_html(body, raw_html=config.raw_html, final_ids=False, inline_tokens=formulas)
     html = re.sub(rf"<p>\s*{_DIVIDER_TOKEN}\s*</p>|{_DIVIDER_TOKEN}", SUMMARY_DIVIDER, html, count=1)
     return dataclasses.replace(post, html=html)
 
@@ -90,8 +93,10 @@ def without_controls(text: str) -> str:
     return _CONTROLS.sub("\ufffd", text) if _CONTROLS.search(text) else text
 
 
-def markdown_to_html(text: str, raw_html: bool = False, inline: bool = False, final_ids: bool = True) -> str:
+def markdown_to_html(text: str, raw_html: bool = False, inline: bool = False, final_ids: bool = True,
+                     inline_tokens: frozenset[str] = frozenset()) -> str:
     """Markdown -> HTML; `inline` drops the `<p>` around a single paragraph (Hugo's markdownify).
+    A placeholder alone in a paragraph stands for a block, and loses its `<p>`, but `inline_tokens`.
 
     With `final_ids`, heading ids are made now (the text holds no placeholder that
     could add to them); else they are left for `resolve_heading_ids`.
@@ -100,7 +105,7 @@ def markdown_to_html(text: str, raw_html: bool = False, inline: bool = False, fi
     converter.reset()
     # CommonMark replaces U+0000 with U+FFFD; HTML allows no control character but whitespace
     # (a page with one is invalid): each becomes U+FFFD.
-    rendered = unwrap_block_tokens(converter.convert(without_controls(text)))
+    rendered = unwrap_block_tokens(converter.convert(without_controls(text)), inline_tokens)
     if final_ids:
         rendered = resolve_heading_ids(rendered, lambda token: token)
     if inline:

@@ -29,6 +29,7 @@ def latex_to_mathml(latex: str, display: bool) -> str:
         mathml = convert(_as_latex2mathml_reads(latex).strip(), display="block" if display else "inline")
     except Exception as error:       # latex2mathml raises bare Exception subclasses with no message
         raise MathError(str(error) or _words(type(error).__name__)) from None
+    mathml = _SIZED_DELIMITER.sub(_delimiter, mathml) if "size=" in mathml else mathml
     # latex2mathml keeps a command it does not know as text (<mi>\foo</mi>): the reader would see LaTeX.
     unknown = re.search(r">(\\[A-Za-z]+)<", mathml)
     if unknown:
@@ -50,15 +51,35 @@ _SPELLINGS = [
     (_NOT_SHOWN := re.compile(r"\\label\s*\{[^{}]*\}|\\(?:nonumber|notag)(?![A-Za-z])"), ""),
     # The one operator name of LaTeX's that latex2mathml lacks (\arg\max in every ML post).
     (re.compile(r"\\arg(?![A-Za-z])"), r"\\operatorname{arg}"),
+    # latex2mathml reads \sim as a tilde (<mi>~</mi>); KaTeX's is the relation U+223C, \thicksim's.
+    (re.compile(r"\\sim(?![A-Za-z])"), r"\\thicksim"),
+    # A space inside an operator's name (\operatorname*{arg\,min}) made latex2mathml spell it letter by
+    # letter, after an empty operator and a `*`: the name keeps the space as a character.
+    (re.compile(r"\\operatorname(\*?)\{([^{}]*\\[,:;! ][^{}]*)\}"),
+     lambda found: f"\\operatorname{found.group(1)}{{{_NAME_SPACES.sub(lambda space: _SPACES[space.group()], found.group(2))}}}"),
 ]
+# Thin, medium and thick spaces, a negative one, a normal one: as characters of an operator's name.
+_SPACES = {"\\,": "\u2009", "\\:": "\u205f", "\\;": "\u2005", "\\!": "", "\\ ": " "}
+_NAME_SPACES = re.compile(r"\\[,:;! ]")
+# A delimiter sized with \big, \Bigl... (`\big\langle`): latex2mathml sizes the <mo> but keeps a
+# delimiter written as a command as its LaTeX, which it then is for the reader.
+_SIZED_DELIMITER = re.compile(r"(<mo [^>]*size=[^>]*>)(\\(?:[A-Za-z]+|[{}|]))(</mo>)")
+
+
+def _delimiter(found: re.Match) -> str:
+    from latex2mathml.symbols_parser import convert_symbol
+
+    code = convert_symbol(found.group(2))
+    return found.group() if code is None else f"{found.group(1)}&#x{code};{found.group(3)}"
 
 
 # Math written for Hugo 0.111 and KaTeX: goldmark reads the formula as Markdown first, so its authors
-# escape what Markdown would take (`x\_i`, `\\{1, 2\\}`, `\\\\` between rows) and KaTeX is
-# handed the unescaped text. A formula with a doubled backslash before a brace or another backslash
-# was written so (LaTeX has no use for `\\{`); it is unescaped as goldmark does. Elsewhere `\_`
+# escape what Markdown would take (`x\_i`, `\\{1, 2\\}`, `\\\\` between rows, `\\,dx`) and KaTeX is
+# handed the unescaped text. A formula with a doubled backslash before a brace, another backslash,
+# or a space or norm command's mark (`\\,` `\\;` `\\!` `\\|`) was written so (LaTeX has no use for
+# `\\{`, and a row does not start with a comma); it is unescaped as goldmark does. Elsewhere `\_`
 # outside text is a subscript too: LaTeX's literal underscore has no place in math.
-_WRITTEN_FOR_GOLDMARK = re.compile(r"\\\\(?:\\\\|[{}])")
+_WRITTEN_FOR_GOLDMARK = re.compile(r"\\\\(?:\\\\|[{}]|[,:;!|])")
 _MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _TEXT_COMMANDS = re.compile(r"\\(?:text\w*|mathrm|mbox|operatorname|verb)(?![A-Za-z])")
 

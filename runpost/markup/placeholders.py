@@ -27,9 +27,12 @@ def make_token(number: int) -> str:
     return TOKEN_FORMAT.format(number)
 
 
-def unwrap_block_tokens(html: str) -> str:
-    """Drop the <p> around a token that is alone in its paragraph."""
-    return _BLOCK_TOKEN.sub(r"\1", html)
+def unwrap_block_tokens(html: str, inline: frozenset[str] = frozenset()) -> str:
+    """Drop the <p> around a token that is alone in its paragraph, but one of the `inline` tokens (a
+    formula in the text, `$a = 1$`: Hugo hands KaTeX a paragraph, and three such lines stay three)."""
+    if not inline:
+        return _BLOCK_TOKEN.sub(r"\1", html)
+    return _BLOCK_TOKEN.sub(lambda match: match.group() if match.group(1) in inline else match.group(1), html)
 
 
 def fill(text: str, render: Callable[[str], str]) -> str:
