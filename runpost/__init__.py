@@ -102,7 +102,28 @@ def to_json(name: str, value: Any) -> Any:
         text = json.dumps(value, default=convert, allow_nan=True)
     except ValueError as error:  # circular references
         raise TypeError(f"cannot publish '{name}': {error}") from None
+    _check_keys(name, value)
     return json.loads(text)
+
+
+def _check_keys(name: str, value: Any) -> None:
+    """JSON's keys are strings: json.dumps writes 1 as "1", so {1: a, "1": b} would keep only b, silently.
+    Two keys that would be one are a TypeError (keys of other types json.dumps has refused already)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            seen: dict[str, Any] = {}
+            for key in item:
+                text = key if isinstance(key, str) else json.dumps(key) if key is None or isinstance(key, bool) \
+                    else float.__repr__(key) if isinstance(key, float) else str(int(key)) if isinstance(key, int) else None
+                if text is not None and text in seen:
+                    raise TypeError(f"cannot publish '{name}': the keys {seen[text]!r} and {key!r} would both be "
+                                    f"the key \"{text}\" (JSON's keys are strings); keep one")
+                seen[text] = key
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
 
 
 def arguments_hash(args: tuple, kwargs: dict) -> str:

@@ -681,6 +681,16 @@ def test_publish_of_a_non_serialisable_value_is_an_error_at_the_calling_line(sit
     assert error.message.startswith("TypeError: cannot publish 'bad': object is not JSON-serialisable")
 
 
+def test_publishing_two_keys_json_would_make_one_is_an_error_not_a_lost_value(site):
+    # {1: "int key", "1": "str key"} was stored as {"1": "str key"}: one entry gone, no error.
+    post = write_post(site / "p", "import runpost\nrunpost.publish('d', {'x': [{1: 'int key', '1': 'str key'}]})")
+    assert build_error(post, site).message.startswith(
+        "TypeError: cannot publish 'd': the keys 1 and '1' would both be the key \"1\" (JSON's keys are strings)")
+    # Keys of other types alone are written as JSON writes them.
+    post = write_post(site / "q", "import runpost\nrunpost.publish('d', {1: 0.5, 2.5: 0.7, None: 1})")
+    assert build(post, site).results.values == {"d": {"1": 0.5, "2.5": 0.7, "null": 1}}
+
+
 def test_api_works_in_memory_outside_a_kernel():
     script = textwrap.dedent("""
         import runpost

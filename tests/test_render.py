@@ -359,6 +359,16 @@ def test_value_formats_published_values_with_dotted_paths():
     assert render('{{< value acc ".2%" >}} {{< value runs.0.name >}}', values=values) == "<p>89.12% &lt;lstm&gt;</p>"
 
 
+def test_a_published_name_with_a_dot_is_found_as_it_is_and_an_ambiguous_one_is_an_error():
+    # {"acc": {"test": 0.5}, "acc.test": 0.91}: the page showed 0.5, silently.
+    assert render("Loss {{< value loss.val >}}.", values={"loss.val": 0.25}) == "<p>Loss 0.25.</p>"
+    assert errors_of("Acc {{< value acc.test >}}", values={"acc": {"test": 0.5}, "acc.test": 0.91}) == [
+        "content/posts/t.md:5:5: error: value 'acc.test' is ambiguous: the code published 'acc.test', and 'acc' "
+        "holding the item 'test'; rename one"]
+    # Published as it is, and a dict without that item: the name is the published one.
+    assert render("Acc {{< value acc.test >}}", values={"acc": {"train": 0.5}, "acc.test": 0.91}) == "<p>Acc 0.91</p>"
+
+
 def test_unpublished_value_is_an_error_at_its_location():
     assert errors_of("\nAccuracy: {{< value acc >}}") == [
         "content/posts/t.md:6:11: error: value 'acc' was not published by the post's code (runpost.publish)"]

@@ -321,7 +321,20 @@ class _Renderer:
         return html.escape(text, quote=False)
 
     def published(self, shortcode: Shortcode, name: str) -> Any:
+        """The value `name` names: a published name, or one and the items in it (`acc.test`, `rows.0.loss`).
+        A name with a dot that is published as it is and also names an item is ambiguous: an error."""
         first, *keys = name.split(".")
+        values = self.post.results.values
+        if keys and name in values:
+            try:
+                self.walk(shortcode, name, first, keys)
+            except BuildError:
+                return values[name]
+            raise self.fail(shortcode, f"value '{name}' is ambiguous: the code published '{name}', and '{first}' "
+                                       f"holding the item '{'.'.join(keys)}'; rename one")
+        return self.walk(shortcode, name, first, keys)
+
+    def walk(self, shortcode: Shortcode, name: str, first: str, keys: list[str]) -> Any:
         values = self.post.results.values
         if first not in values:
             raise self.fail(shortcode, f"value '{first}' was not published by the post's code (runpost.publish)"
