@@ -369,6 +369,26 @@ def test_a_published_name_with_a_dot_is_found_as_it_is_and_an_ambiguous_one_is_a
     assert render("Acc {{< value acc.test >}}", values={"acc": {"train": 0.5}, "acc.test": 0.91}) == "<p>Acc 0.91</p>"
 
 
+def test_a_misspelt_parameter_of_value_or_table_is_an_error_naming_the_one_meant():
+    # `fromat=` printed every digit and `captoin=` dropped the caption, and nothing said so.
+    values = {"acc": 0.8912, "rows": [{"a": 1}]}
+    assert errors_of('A {{< value acc fromat=".2f" >}} {{< table rows captoin="x" >}} {{< value acc bogus=1 >}}',
+                     values=values) == [
+        "content/posts/t.md:5:17: error: unknown value parameter 'fromat' (did you mean 'format'?)",
+        "content/posts/t.md:5:49: error: unknown table parameter 'captoin' (did you mean 'caption'?)",
+        "content/posts/t.md:5:79: error: unknown value parameter 'bogus' (it takes name, format)"]
+
+
+def test_a_tables_format_writes_its_numbers_and_only_its_numbers():
+    values = {"t": [["model", "acc", "ok"], ["RNN", 0.853214, True], ["LSTM", 1, False]]}
+    rendered = render('{{< table t format=".3f" >}}', values=values)
+    assert ('<tr><td>RNN</td><td class="num">0.853</td><td>true</td></tr>'
+            '<tr><td>LSTM</td><td class="num">1.000</td><td>false</td></tr>') in rendered, rendered
+    assert errors_of('{{< table t format=".3q" >}}', values=values) == [
+        "content/posts/t.md:5:1: error: cannot format the numbers of table 't' with '.3q': "
+        "Unknown format code 'q' for object of type 'float'"]
+
+
 def test_unpublished_value_is_an_error_at_its_location():
     assert errors_of("\nAccuracy: {{< value acc >}}") == [
         "content/posts/t.md:6:11: error: value 'acc' was not published by the post's code (runpost.publish)"]

@@ -37,6 +37,8 @@ BUILTINS = frozenset({"highlight", "figure", "youtube", "vimeo", "gist", "tweet"
 # Built-ins whose documented form mixes a positional argument with named options
 # (`{{< table results caption="..." >}}`); Hugo's rule forbids mixing elsewhere.
 _MIXED_PARAMETERS = {"highlight", "table", "value"}
+# runpost's own shortcodes and the named parameters each takes (any other is a typo: `fromat=`).
+_OWN_PARAMETERS = {"value": ("name", "format"), "table": ("name", "caption", "format")}
 # Hugo 0.111's figure parameters (tpl/tplimpl/embedded/templates/shortcodes/figure.html).
 _FIGURE_PARAMETERS = frozenset({"src", "link", "target", "rel", "alt", "title", "caption", "attr", "attrlink",
                                 "width", "height", "class", "loading"})
@@ -256,6 +258,7 @@ class _Parser:
         self.check_name(tag)
         self.check_parameters(tag)
         self.check_figure(tag)
+        self.check_own_parameters(tag)
         token = self.next_token()
         # highlight's options are read here, once: the cell, the renderer and the checks use these.
         options = self.highlight_options(tag) if tag.name == "highlight" else {}
@@ -346,6 +349,18 @@ class _Parser:
         if not mixed and not tag.named.get("src") and "src" not in {close[0] for close in misspelt.values()}:
             # Hugo's figure takes named parameters only, so `{{< figure "a.png" >}}` has no src either.
             self.error(tag.start, "figure needs an image: {{< figure src=\"image.png\" >}}")
+
+    def check_own_parameters(self, tag: Tag) -> None:
+        """A named parameter runpost's value or table does not take was ignored: `fromat=".2f"` printed
+        every digit, `captoin=` left the table without its caption, and nothing said so."""
+        takes = _OWN_PARAMETERS.get(tag.name)
+        for parameter in tag.parameters if takes else ():
+            if parameter.name is not None and parameter.name not in takes:
+                close = difflib.get_close_matches(parameter.name.lower(), takes, n=1, cutoff=0.6)
+                hint = f"did you mean '{close[0]}'?" if close else f"it takes {', '.join(takes)}"
+                written = self.text.rfind(parameter.name, tag.start, parameter.offset)   # (offset: its value's)
+                self.error(written if written >= 0 else parameter.offset,
+                           f"unknown {tag.name} parameter '{parameter.name}' ({hint})")
 
     def add_highlight_cell(self, call: _Call, token: str, options: dict[str, str]) -> None:
         tag = call.tag

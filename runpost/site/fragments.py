@@ -354,9 +354,14 @@ class _Renderer:
             raise self.fail(shortcode, "table needs the name of a published value: {{< table name >}}")
         header, rows = self.table_rows(shortcode, name, self.published(shortcode, name))
         caption = shortcode.named.get("caption", "")
+        spec = shortcode.named.get("format", "")       # for its numbers: format=".3f"
+        try:
+            cells = [[_table_cell(cell, spec) for cell in row] for row in rows]
+        except (ValueError, TypeError) as error:
+            raise self.fail(shortcode, f"cannot format the numbers of table '{name}' with '{spec}': {error}") from None
         table = ("<table><thead><tr>" + "".join(f"<th>{html.escape(str(cell))}</th>" for cell in header)
                  + "</tr></thead><tbody>"
-                 + "".join("<tr>" + "".join(_table_cell(cell) for cell in row) + "</tr>" for row in rows)
+                 + "".join("<tr>" + "".join(row) + "</tr>" for row in cells)
                  + "</tbody></table>")
         # The wrapper scrolls on narrow screens, so it must be focusable and
         # named for keyboard users. The caption sits outside it (in a figure),
@@ -426,9 +431,10 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
-def _table_cell(value: Any) -> str:
+def _table_cell(value: Any, spec: str = "") -> str:
+    """A cell; a number right-aligned, and written with `spec` (the table's format) if it has one."""
     if isinstance(value, numbers.Number) and not isinstance(value, bool):
-        return f'<td class="num">{html.escape(_plain(value))}</td>'
+        return f'<td class="num">{html.escape(format(value, spec) if spec else _plain(value))}</td>'
     return f"<td>{html.escape(_plain(value))}</td>"
 
 
