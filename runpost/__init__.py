@@ -94,8 +94,10 @@ def to_json(name: str, value: Any) -> Any:
                     return getattr(item, method)()
                 except (TypeError, ValueError):
                     continue
+        # A pandas DataFrame (or Series) has to_dict(): its records are a table's rows.
+        hint = "; for a table, publish its .to_dict(\"records\")" if callable(getattr(item, "to_dict", None)) else ""
         raise TypeError(f"cannot publish '{name}': {type(item).__name__} is not JSON-serialisable "
-                        f"(use numbers, strings, bools, None, lists and dicts)")
+                        f"(use numbers, strings, bools, None, lists and dicts{hint})")
 
     try:
         # Key order is kept: a published table's columns are its first row's keys.

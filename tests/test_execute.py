@@ -681,6 +681,17 @@ def test_publish_of_a_non_serialisable_value_is_an_error_at_the_calling_line(sit
     assert error.message.startswith("TypeError: cannot publish 'bad': object is not JSON-serialisable")
 
 
+def test_publishing_a_data_frame_says_to_publish_its_records():
+    from runpost import to_json
+
+    class DataFrame:          # pandas' shape, without pandas
+        def to_dict(self, orient="dict"):
+            return []
+    with pytest.raises(TypeError, match=r"DataFrame is not JSON-serialisable \(use numbers, strings, bools, None, "
+                                        r'lists and dicts; for a table, publish its .to_dict\("records"\)\)'):
+        to_json("t", DataFrame())
+
+
 def test_publishing_two_keys_json_would_make_one_is_an_error_not_a_lost_value(site):
     # {1: "int key", "1": "str key"} was stored as {"1": "str key"}: one entry gone, no error.
     post = write_post(site / "p", "import runpost\nrunpost.publish('d', {'x': [{1: 'int key', '1': 'str key'}]})")
