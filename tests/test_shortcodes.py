@@ -323,6 +323,15 @@ def test_a_misspelled_code_block_option_runpost_reads_is_an_error():
     parse('```python {exec=true echo=false output=false fold=true id=a timeout=5}\nprint(1)\n```\n')
 
 
+def test_another_tools_word_for_exec_is_an_error_naming_exec():
+    # Quarto's and R Markdown's `execute`/`eval`: the block was shown, never run, and `value` failed far from it.
+    for word in ("execute", "eval", "run", "Execute"):
+        assert errors_of(f"```python {{{word}=true}}\nprint(1)\n```\n") == [
+            f"content/posts/t.md:5:1: error: unknown code block option '{word}' (did you mean 'exec'?; "
+            "as written, the block is shown and never run)"]
+    parse("```python {eval=false run=no}\nprint(1)\n```\n")       # not asking to run: nothing to say
+
+
 def test_a_misspelled_figure_parameter_is_an_error_naming_the_one_meant():
     # `scr=` said only "figure needs an image"; `captoin=` left the caption out without a word.
     assert errors_of('{{< figure scr="a.png" >}}\n{{< figure src="a.png" captoin="x" >}}\n') == [

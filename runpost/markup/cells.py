@@ -90,6 +90,8 @@ RUNNABLE_LANGUAGES = frozenset({"python", "python3", "py", "py3"})
 # dropped, added, changed or two swapped), four letters or more: Hugo puts any other attribute on
 # the block's <div> (`{expect="0 errors"}`, `bold=true`), and those must not fail the build.
 _RUN_OPTIONS = ("echo", "output", "timeout")
+# What other tools call exec (Quarto's and R Markdown's `eval`, `execute`): `{execute=true}` shown, never run.
+_OTHER_TOOLS_EXEC = frozenset({"execute", "eval", "evaluate", "run", "executable"})
 
 
 def misspelled_options(options: dict[str, str], runs: bool) -> list[str]:
@@ -103,6 +105,8 @@ def misspelled_options(options: dict[str, str], runs: bool) -> list[str]:
         if name in _CELL_OPTIONS or lowered in HIGHLIGHT_OPTIONS or len(lowered) < 4:
             continue
         close = next((option for option in wanted if _one_edit(lowered, option)), None)
+        if not runs and lowered in _OTHER_TOOLS_EXEC and options[name].strip().lower() in ("true", "yes", "1"):
+            close = "exec"
         if close:
             shown = "; as written, the block is shown and never run" if close == "exec" else ""
             found.append(f"unknown code block option '{name}' (did you mean '{close}'?{shown})")
