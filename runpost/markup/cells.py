@@ -102,11 +102,12 @@ def misspelled_options(options: dict[str, str], runs: bool) -> list[str]:
     found = []
     for name in options:
         lowered = name.lower()
-        if name in _CELL_OPTIONS or lowered in HIGHLIGHT_OPTIONS or len(lowered) < 4:
-            continue
-        close = next((option for option in wanted if _one_edit(lowered, option)), None)
         if not runs and lowered in _OTHER_TOOLS_EXEC and options[name].strip().lower() in ("true", "yes", "1"):
-            close = "exec"
+            close: str | None = "exec"
+        elif name in _CELL_OPTIONS or lowered in HIGHLIGHT_OPTIONS or len(lowered) < 4:
+            continue
+        else:
+            close = next((option for option in wanted if _one_edit(lowered, option)), None)
         if close:
             shown = "; as written, the block is shown and never run" if close == "exec" else ""
             found.append(f"unknown code block option '{name}' (did you mean '{close}'?{shown})")
