@@ -325,7 +325,7 @@ def test_a_misspelled_code_block_option_runpost_reads_is_an_error():
 
 def test_another_tools_word_for_exec_is_an_error_naming_exec():
     # Quarto's and R Markdown's `execute`/`eval`: the block was shown, never run, and `value` failed far from it.
-    for word in ("execute", "eval", "run", "Execute"):
+    for word in ("execute", "eval", "run"):
         assert errors_of(f"```python {{{word}=true}}\nprint(1)\n```\n") == [
             f"content/posts/t.md:5:1: error: unknown code block option '{word}' (did you mean 'exec'?; "
             "as written, the block is shown and never run)"]
