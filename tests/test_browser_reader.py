@@ -219,3 +219,29 @@ def test_the_copy_button_shows_when_the_mouse_is_on_the_block(tab, reader_site):
     page.locator(".post-content > .highlight").first.hover()
     page.wait_for_function("node => parseFloat(getComputedStyle(node).opacity) > 0.8", arg=button.element_handle(),
                            timeout=2000)
+
+
+def test_on_a_touch_screen_the_copy_button_covers_no_code(browser, reader_site):
+    # A touch screen has no hover: the button stayed shown over one-line blocks, and their code or
+    # output and "Copy" mixed. It now has a line of its own above the code.
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto(reader_site, wait_until="load")
+        assert page.evaluate("() => matchMedia('(hover: none)').matches")
+        overlaps = page.evaluate("""() => Array.from(document.querySelectorAll('.copy-button')).map(button => {
+            const box = button.getBoundingClientRect(), block = button.closest('.highlight, pre');
+            const walker = document.createTreeWalker(block, NodeFilter.SHOW_TEXT);
+            const hits = [];
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                if (node.parentElement.closest('.copy-bar') || !node.textContent.trim()) continue;
+                const range = document.createRange(); range.selectNodeContents(node);
+                for (const r of range.getClientRects())
+                    if (r.left < box.right && r.right > box.left && r.top < box.bottom && r.bottom > box.top)
+                        hits.push(node.textContent.trim());
+            }
+            return [getComputedStyle(button).opacity, hits];
+        })""")
+        assert len(overlaps) == 5 and all(opacity == "1" and not hits for opacity, hits in overlaps), overlaps
+    finally:
+        context.close()
