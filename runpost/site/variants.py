@@ -18,9 +18,11 @@
   A photograph is stored lossy at quality 90.
   A dark variant (`<source media="(prefers-color-scheme: dark)">`, images.py) gets its
   own WebP copies, listed before it.
-- Copies are made once per input: `cache_dir/<sha256 of source, width, settings>.webp`
-  (build/.cache/images, gitignored). Pillow's encoders give the same bytes for the same
-  pixels and settings, so two builds write identical files. Pillow is a core dependency (a
+- Copies are made once per input: `cache_dir/<sha256 of source, width, settings>-<sha256 of
+  the copy>.webp` (build/.cache/images, gitignored). A copy whose bytes are not the ones its
+  name records (a damaged disk, a file cut short or replaced by hand) is deleted and made
+  again, never published. Pillow's encoders give the same bytes for the same pixels and
+  settings, so two builds write identical files. Pillow is a core dependency (a
   deploy makes the copies a local build makes); were it missing, images are left as they are.
 - Every image but the first of a post gets `loading="lazy"` (unless its tag says how to
   load); the first loads at once, since it is often in the first screen.
@@ -184,6 +186,7 @@ class VariantMaker:
         self.claimed: dict[str, Path] | None = None
         self._sources: dict[Path, tuple[Any, int]] = {}   # image file -> (sha256 of its bytes, pixel width)
         self._graphic: dict[Path, bool] = {}
+        self._checked: dict[str, Path] = {}      # key -> its copy, whose bytes this build has checked
 
     def missing(self, content: str, files: dict[str, Path], page_url: str = "/") -> list[tuple[Path, int]]:
         """(image file, width) of each copy `content`'s images need that the cache does not hold yet."""
@@ -204,7 +207,7 @@ class VariantMaker:
             except Exception:      # no Pillow, or not an image it reads: variants() decides, serially
                 continue
             jobs += [(source, width) for width in _widths(full_width)
-                     if not self._target(digest, width).is_file()]
+                     if self._copy(self._key(digest, width)) is None]
         return jobs
 
     def variants(self, site_path: str, source: Path, taken: dict[str, Path]) -> list[tuple[str, int]]:
@@ -247,10 +250,11 @@ class VariantMaker:
         process's job): the full width lossless; narrower ones as the docstring says. A rebuild
         reads the file's bytes and hashes them once; only a copy not in the cache opens the pixels."""
         digest, _ = self._source(source)
-        target = self._target(digest, width)
-        if not target.is_file():
+        key = self._key(digest, width)
+        target = self._copy(key)
+        if target is None:
             from PIL import Image
-            target.parent.mkdir(parents=True, exist_ok=True)
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
             with Image.open(source) as opened:
                 image = displayed(opened)
                 if width == image.width:
@@ -264,7 +268,10 @@ class VariantMaker:
                     options["icc_profile"] = opened.info["icc_profile"]
                 data = io.BytesIO()
                 encoded.save(data, format="WEBP", method=WEBP_METHOD, **options)
-            replace_file(target, data.getvalue())   # a concurrent build never reads half a file
+            encoded_bytes = data.getvalue()
+            target = self.cache_dir / f"{key}-{hashlib.sha256(encoded_bytes).hexdigest()}.webp"
+            replace_file(target, encoded_bytes)   # a concurrent build never reads half a file
+            self._checked[key] = target
         return target
 
     def _source(self, source: Path) -> tuple[Any, int]:
@@ -281,14 +288,37 @@ class VariantMaker:
             self._graphic[source] = _is_graphic(image)
         return self._graphic[source]
 
-    def _cached(self, data: bytes, width: int) -> Path:
-        """Where the copy of an image with these bytes at `width` is kept."""
-        return self._target(hashlib.sha256(data), width)
+    def _cached(self, data: bytes, width: int) -> Path | None:
+        """The kept copy of an image with these bytes at `width`, if there is a sound one."""
+        return self._copy(self._key(hashlib.sha256(data), width))
 
-    def _target(self, digest: Any, width: int) -> Path:
+    def _key(self, digest: Any, width: int) -> str:
         key = digest.copy()
         key.update(f"|{width}|{SETTINGS}|{_pillow_version()}".encode())
-        return self.cache_dir / f"{key.hexdigest()}.webp"
+        return key.hexdigest()
+
+    def _copy(self, key: str) -> Path | None:
+        """The cache's copy for `key` whose bytes are the ones its name records (read and hashed once
+        a build); one that is not is deleted: it is made again rather than published."""
+        if key in self._checked:
+            return self._checked[key]
+        found = None
+        try:
+            candidates = sorted(self.cache_dir.glob(f"{key}-*.webp"))
+        except OSError:
+            candidates = []
+        for path in candidates:
+            try:
+                sound = hashlib.sha256(path.read_bytes()).hexdigest() == path.name[len(key) + 1:-len(".webp")]
+            except OSError:
+                sound = False
+            if sound and found is None:
+                found = path
+            elif not sound:
+                path.unlink(missing_ok=True)
+        if found is not None:
+            self._checked[key] = found
+        return found
 
 
 def displayed(image):
