@@ -39,22 +39,29 @@ def new_blog(folder: Path) -> int:
               "(or one that holds only .git)", file=sys.stderr)
         return 2
     name = folder.resolve().name
+    requirement = runpost_requirement()
     values = {"__BLOG_NAME__": name, "__TODAY__": dt.date.today().isoformat(),
               # A TOML string (a name may hold quotes or backslashes), and the name GitHub would
               # give a repository of that name (spaces and the like as "-"), for the base URL.
               "__BLOG_TITLE__": json.dumps(name, ensure_ascii=False),
               "__BLOG_SLUG__": re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "blog",
-              "__RUNPOST_REQUIREMENT__": runpost_requirement()}
+              "__RUNPOST_REQUIREMENT__": requirement or f"./{VENDOR}/{wheel_name()}"}
     try:
         write_skeleton(folder, values)
+        if requirement is None:
+            write_wheel(folder / VENDOR)
     except OSError as error:
         print(f"error: cannot create the blog: {error}", file=sys.stderr)
         return 1
-    if not values["__RUNPOST_REQUIREMENT__"].startswith("runpost @ "):
-        print(f"note: the Pages workflow installs what requirements.txt names, "
-              f"'{values['__RUNPOST_REQUIREMENT__']}', from your package index; if runpost is not there, "
-              "write where you install it from (runpost @ git+https://github.com/OWNER/runpost) before you push",
+    if requirement is None:
+        print(f"note: runpost was installed from a file, not from a package index or a git repository, so the "
+              f"blog holds a copy of it ({VENDOR}/{wheel_name()}, to commit) and the Pages workflow installs that; "
+              "to upgrade, install a newer runpost and copy its wheel there (or name a git URL in requirements.txt)",
               file=sys.stderr)
+    elif not requirement.startswith("runpost @ "):
+        print(f"note: the Pages workflow installs what requirements.txt names, "
+              f"'{requirement}', from your package index (where this runpost came from); if that is a private "
+              "index, write where GitHub's runner can install it from before you push", file=sys.stderr)
     print(f"created a blog in {folder}/ (its README.md says what next)\n\n"
           f"  cd {shlex.quote(str(folder))}\n"
           f"  runpost build     # runs the example post's code: needs runpost[exec]\n"
@@ -70,22 +77,89 @@ def write_skeleton(folder: Path, values: dict[str, str]) -> None:
             target.write_text(_fill(source.read_text(encoding="utf-8"), values), encoding="utf-8")
 
 
-def runpost_requirement() -> str:
+VENDOR = "vendor"         # where a blog keeps the copy of runpost its workflow installs
+
+
+def runpost_requirement() -> str | None:
     """How the blog's Pages workflow installs this runpost: the git URL it came from (pip's record
-    of a `git+` install, or the remote of the checkout it is installed from), else its version."""
+    of a `git+` install, or the remote of the checkout it is installed from), the URL of an archive
+    it was installed from, or its version if it came from a package index. None where it came
+    from a file of this machine (a wheel, a folder that is no clone): no runner can fetch that, and
+    `runpost>=VERSION` would install whatever another party may one day publish under the name."""
     try:
         distribution = metadata.distribution("runpost")
-    except metadata.PackageNotFoundError:
-        return "runpost"
+    except metadata.PackageNotFoundError:     # a checkout run as it is (python build.py new)
+        remote = _checkout_remote(Path(__file__).resolve().parent.parent)
+        return f"runpost @ git+{remote}" if remote else None
     direct = json.loads(distribution.read_text("direct_url.json") or "{}")
     vcs = direct.get("vcs_info")
+    url = str(direct.get("url", ""))
     if vcs and vcs.get("vcs") == "git":
-        return f"runpost @ git+{direct['url']}@{vcs['commit_id']}"
-    if "dir_info" in direct and str(direct.get("url", "")).startswith("file://"):
-        remote = _checkout_remote(Path(direct["url"][len("file://"):]))
-        if remote:
-            return f"runpost @ git+{remote}"
-    return f"runpost>={distribution.version}"
+        return f"runpost @ git+{url}@{vcs['commit_id']}"
+    if "dir_info" in direct and url.startswith("file://"):
+        remote = _checkout_remote(Path(url[len("file://"):]))
+        return f"runpost @ git+{remote}" if remote else None
+    if "archive_info" in direct:
+        return f"runpost @ {url}" if url.startswith("https://") else None
+    if direct:
+        return None
+    if distribution.read_text("INSTALLER"):
+        return f"runpost>={distribution.version}"      # an installer's, with no direct URL: from an index
+    # Metadata in a source tree (an egg-info beside the package): the checkout's remote, if any.
+    remote = _checkout_remote(Path(__file__).resolve().parent.parent)
+    return f"runpost @ git+{remote}" if remote else None
+
+
+def wheel_name() -> str:
+    return f"runpost-{_version()}-py3-none-any.whl"
+
+
+def _version() -> str:
+    try:
+        return metadata.version("runpost")
+    except metadata.PackageNotFoundError:      # run from a checkout that was never installed
+        return "0.0.0"
+
+
+def write_wheel(folder: Path) -> Path:
+    """A wheel of the runpost that runs this: its package folder (what the installed wheel put there,
+    or an editable install's source) and its metadata; the same bytes each time (fixed file times)."""
+    import base64
+    import hashlib
+    import zipfile
+
+    version = _version()
+    info = f"runpost-{version}.dist-info"
+    package = Path(__file__).resolve().parent
+    files: dict[str, bytes] = {}
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
+            files[f"runpost/{path.relative_to(package).as_posix()}"] = path.read_bytes()
+    try:
+        distribution = metadata.distribution("runpost")
+        text = lambda name: distribution.read_text(name)
+    except metadata.PackageNotFoundError:
+        text = lambda name: None
+    # An egg-info (a source tree's metadata) calls it PKG-INFO; without either, a wheel that
+    # installed no dependencies would fail on the runner, so there is no made-up one.
+    described = text("METADATA") or text("PKG-INFO")
+    if not described or "Requires-Dist:" not in described:
+        raise OSError(f"runpost's metadata (its dependencies) cannot be read to copy it into the blog; "
+                      f"install runpost with pip, or name where to install it from in requirements.txt")
+    files[f"{info}/METADATA"] = described.encode()
+    files[f"{info}/entry_points.txt"] = (text("entry_points.txt") or "[console_scripts]\nrunpost = runpost.cli:main\n").encode()
+    files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: runpost new\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    record = [f"{name},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},{len(data)}"
+              for name, data in files.items()]
+    files[f"{info}/RECORD"] = ("\n".join([*record, f"{info}/RECORD,,"]) + "\n").encode()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / wheel_name()
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as wheel:
+        for name, data in files.items():
+            entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.external_attr = 0o644 << 16
+            wheel.writestr(entry, data, zipfile.ZIP_DEFLATED)
+    return target
 
 
 def _checkout_remote(folder: Path) -> str:

@@ -8,15 +8,18 @@ import pytest
 
 from conftest import needs, run_build
 from runpost.cli import main
-from runpost.new import new_blog
+from runpost.new import new_blog, wheel_name
 
 
 def test_new_blog_has_settings_a_post_ignores_readme_and_pages_workflow(tmp_path):
     assert new_blog(tmp_path / "myblog") == 0
     files = {path.relative_to(tmp_path / "myblog").as_posix() for path in (tmp_path / "myblog").rglob("*")
              if path.is_file()}
+    # Plus a copy of runpost where it came from a file (requirements.txt then names it).
+    vendored = (tmp_path / "myblog/requirements.txt").read_text().splitlines()[-1].startswith("./vendor/")
     assert files == {"runpost.toml", "README.md", ".gitignore", "requirements.txt",
-                     ".github/workflows/pages.yml", "content/posts/hello-runpost/index.md"}
+                     ".github/workflows/pages.yml", "content/posts/hello-runpost/index.md",
+                     *([f"vendor/{wheel_name()}"] if vendored else [])}
 
 
 def test_new_blog_settings_are_valid_and_commented(tmp_path):
@@ -115,6 +118,54 @@ def test_a_blog_made_from_a_git_checkout_installs_runpost_from_its_remote(tmp_pa
     assert _checkout_remote(tmp_path / "vendor/runpost") == ""               # inside another repository
     git("remote", "set-url", "origin", "/srv/git/runpost.git")
     assert _checkout_remote(tmp_path) == ""                                  # a path no runner can reach
+
+
+class _Installed:
+    """What importlib.metadata says of a runpost installed one way or another."""
+
+    def __init__(self, real, files: dict[str, str]):
+        self.real, self.files, self.version = real, files, real.version
+
+    def read_text(self, name: str):
+        return self.files[name] if name in self.files else self.real.read_text(name)
+
+
+@pytest.mark.parametrize("how, expected", [
+    ("a wheel file", "./vendor/"), ("a folder that is no clone", "./vendor/"),
+    ("an archive on the web", "runpost @ https://example.org/runpost-0.1.0-py3-none-any.whl"),
+    ("a package index", "runpost>="),
+])
+def test_the_workflow_installs_runpost_from_where_it_came_from_or_from_a_copy_in_the_blog(
+        tmp_path, monkeypatch, how, expected):
+    # Installed from a wheel file, requirements.txt said `runpost>=0.1.0`: no such package on PyPI,
+    # so every deploy failed, and whoever registered the name would have run code in the workflow.
+    import json
+    import subprocess
+    import sys
+    from importlib import metadata
+
+    real = metadata.distribution("runpost")
+    direct = {"a wheel file": {"url": f"file://{tmp_path}/runpost-0.1.0-py3-none-any.whl", "archive_info": {}},
+              "a folder that is no clone": {"url": f"file://{tmp_path}", "dir_info": {}},
+              "an archive on the web": {"url": "https://example.org/runpost-0.1.0-py3-none-any.whl", "archive_info": {}},
+              "a package index": None}[how]
+    files = {"direct_url.json": json.dumps(direct) if direct else None, "INSTALLER": "pip\n",
+             "METADATA": real.read_text("METADATA") or real.read_text("PKG-INFO")}
+    monkeypatch.setattr(metadata, "distribution", lambda name: _Installed(real, files))
+    assert new_blog(tmp_path / "blog") == 0
+    line = (tmp_path / "blog/requirements.txt").read_text().splitlines()[-1]
+    assert line.startswith(expected), line
+    wheel = tmp_path / "blog" / line
+    assert wheel.is_file() == (expected == "./vendor/")
+    if wheel.is_file():
+        target = tmp_path / "installed"
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target",
+                        str(target), str(wheel)], check=True, capture_output=True)
+        installed = metadata.Distribution.at(next(target.glob("runpost-*.dist-info")))
+        assert any(requirement.startswith("jinja2") for requirement in installed.requires)   # it brings its dependencies
+        assert (target / "runpost/theme/templates/post.html").is_file() and (target / "bin/runpost").is_file()
+        # The same bytes each time: committing it again changes nothing.
+        assert new_blog(tmp_path / "again") == 0 and (tmp_path / "again" / line).read_bytes() == wheel.read_bytes()
 
 
 def test_a_folder_name_with_quotes_and_spaces_gives_valid_settings_and_a_url_without_spaces(tmp_path):
