@@ -144,8 +144,8 @@ def write_wheel(folder: Path) -> Path:
     # installed no dependencies would fail on the runner, so there is no made-up one.
     described = text("METADATA") or text("PKG-INFO")
     if not described or "Requires-Dist:" not in described:
-        raise OSError(f"runpost's metadata (its dependencies) cannot be read to copy it into the blog; "
-                      f"install runpost with pip, or name where to install it from in requirements.txt")
+        raise OSError("runpost's metadata (its dependencies) cannot be read to copy it into the blog; "
+                      "install runpost with pip, or name where to install it from in requirements.txt")
     files[f"{info}/METADATA"] = described.encode()
     files[f"{info}/entry_points.txt"] = (text("entry_points.txt") or "[console_scripts]\nrunpost = runpost.cli:main\n").encode()
     files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: runpost new\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
