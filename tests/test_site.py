@@ -619,3 +619,20 @@ def test_a_template_error_names_what_templates_see_not_pythons_classes():
         assert template_problem(error) == "UndefinedError: 'post' has no attribute 'nothing'"
     else:
         raise AssertionError("no error")
+
+
+def test_a_bundle_file_the_posts_code_also_writes_is_an_error_unless_they_are_the_same(site_dir):
+    # The code's fig.png replaced the author's in the site, silently (static/'s was an error).
+    bundle = site_dir / "content/posts/drawn"
+    bundle.mkdir()
+    (bundle / "fig.png").write_bytes(b"the author's")
+    (bundle / "index.md").write_text("---\ntitle: Drawn\ndate: 2024-01-01\n---\n\n```python {exec=true}\n"
+                                     "open('fig.png', 'wb').write(b\"the code's\")\n```\n", encoding="utf-8")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1 and ("content/posts/drawn/fig.png: error: the post's code also writes fig.png, "
+                                       "which would replace this file at /posts/drawn/fig.png; rename one of them") \
+        in result.stderr, result.stderr
+    (bundle / "fig.png").write_bytes(b"the code's")            # the very bytes: one file, no clash
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    assert (site_dir / "site/posts/drawn/fig.png").read_bytes() == b"the code's"

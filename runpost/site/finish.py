@@ -144,6 +144,13 @@ def collect_files(posts: list[Post], config: Config, pages: dict[str, str],
     for post in posts:
         for site_path, source in {**post.assets, **post.results.files}.items():
             claim(site_path, source, str(Location(post.path)), Location(post.path, 1, 1))
+        # A bundle's own file that the code also writes: the code's was published and the author's
+        # dropped, silently (the same clash with static/ was an error).
+        for site_path in sorted(post.assets.keys() & post.results.files.keys()):
+            bundled, written = post.assets[site_path], post.results.files[site_path]
+            if not _same_bytes(bundled, written):
+                errors.add(BuildError(Location(bundled), f"the post's code also writes {site_path.rsplit('/', 1)[-1]}, "
+                                      f"which would replace this file at {site_path}; rename one of them"))
     # A path both a file and a folder (a static file `posts`, beside the posts' pages): one would
     # replace the other in the output.
     for path in sorted(owners):
@@ -154,6 +161,13 @@ def collect_files(posts: list[Post], config: Config, pages: dict[str, str],
                                   f"but {owners[folder]} writes a file there"))
     errors.raise_if_any()
     return files
+
+
+def _same_bytes(one: Path, other: Path) -> bool:
+    try:
+        return one.stat().st_size == other.stat().st_size and one.read_bytes() == other.read_bytes()
+    except OSError:
+        return False
 
 
 # A site that holds `.git` looks like a repository: the next build refuses to replace it (output.py).
