@@ -1011,6 +1011,27 @@ open("written.txt").read()
     assert warnings[1].startswith("content/posts/numbers.txt: warning: post 'p': read by block 'load' ")
 
 
+def test_a_project_folder_the_code_lists_is_a_warning_unless_declared_or_the_bundle(site):
+    # len(os.listdir("../data/samples")) went stale silently when files were added: no key, no warning.
+    folder = site / "content" / "posts" / "p"
+    folder.mkdir(parents=True)
+    for name in ("samples", "declared", "nested/deeper"):
+        (site / "content" / "data" / name).mkdir(parents=True)
+    (folder / "local.txt").write_text("1")
+    code = ("import os, glob, runpost\nfrom pathlib import Path\n"
+            "data = runpost.post_dir / '..' / '..' / 'data'\n"
+            "n = len(os.listdir(data / 'samples')) + len(list((data / 'declared').iterdir()))\n"
+            "n += len(glob.glob(str(data / 'nested' / '*'))) + len(os.listdir(runpost.post_dir)) + len(os.listdir())\n"
+            "runpost.publish('n', n)")
+    stream = io.StringIO()
+    execute_posts([write_post(folder, code, inputs=("../../data/declared",))], make_config(site), Reporter(stream))
+    warnings = sorted(line for line in stream.getvalue().splitlines() if "warning" in line)
+    assert warnings == [
+        f"content/data/{name}: warning: post 'p': listed by block 'cell-1' but not among the post's inputs: a file "
+        "added to it or removed will not run the code again (list the folder under inputs: in the front matter, "
+        "as a path from the post's folder)" for name in ("nested", "samples")], warnings
+
+
 def test_a_dot_file_of_the_bundle_read_by_the_code_is_a_warning_unless_declared(site):
     # The bundle's key skips dot-files, yet reading one counted as covered: no key, no warning.
     folder = site / "content" / "posts" / "p"

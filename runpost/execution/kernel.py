@@ -135,10 +135,16 @@ def run_job(job: dict[str, Any], events: EventPipe) -> bool:
             return False
     for relative, index in sorted(session.reads.items()):
         cell = job["cells"][index] if 0 <= index < len(job["cells"]) else None
+        by = f"block '{cell['id']}'" if cell else "the code"
+        if relative.endswith(os.sep):      # a folder it listed (watch_reads)
+            events.send("warning", path=relative[:-1], message=(
+                f"listed by {by} but not among the post's inputs: a file added to it or removed will not "
+                "run the code again (list the folder under inputs: in the front matter, as a path from the "
+                "post's folder)"))
+            continue
         events.send("warning", path=relative, message=(
-            f"read by block '{cell['id']}' " if cell else "read by the code ") +
-            "but not among the post's inputs: an edit to it will not run the code again "
-            "(list it under inputs: in the front matter, as a path from the post's folder)")
+            f"read by {by} but not among the post's inputs: an edit to it will not run the code again "
+            "(list it under inputs: in the front matter, as a path from the post's folder)"))
     events.send("done", values=session.values, memo=list(session.used.values()), memo_reused=session.reused(),
                 environment=environment(time.perf_counter() - start, session.devices,
                                         before_the_post | (session.cluster.imported if session.cluster else set())))
@@ -212,7 +218,9 @@ def watch_reads(job: dict[str, Any], session: KernelSession) -> dict[str, int]:
     to show source lines (linecache: tracebacks, warnings, inspect), which only shows code lines.
     A module's bytecode (`__pycache__/m.cpython-311.pyc`) counts as a read of its source. Not noted:
     what the run itself wrote, installed packages (site-packages, their metadata), and the tools'
-    own state in the project's dot-folders (.git, .venv, .cache: a project that is a home folder)."""
+    own state in the project's dot-folders (.git, .venv, .cache: a project that is a home folder).
+    A folder of the project it lists is noted too, as its path with a separator at its end: which
+    files it holds is an input (`len(os.listdir("data/samples"))`)."""
     roots = tuple(os.path.join(os.path.abspath(folder), "") for folder in job["watched"])
     content = os.path.join(os.path.abspath(job["content"]), "")
     covered = [os.path.abspath(path) for path in job["covered"]]
@@ -227,6 +235,9 @@ def watch_reads(job: dict[str, Any], session: KernelSession) -> dict[str, int]:
     showing_source = {os.path.abspath(linecache.__file__), os.path.abspath(tokenize.__file__)}
 
     def hook(event: str, args: tuple) -> None:
+        if event in ("os.listdir", "os.scandir"):
+            listed(args[0])
+            return
         if event not in ("open", "sqlite3.connect"):
             return
         try:
@@ -255,6 +266,27 @@ def watch_reads(job: dict[str, Any], session: KernelSession) -> dict[str, int]:
                 return
             reads.setdefault(name, session.cell_index)
         except Exception:      # an audit hook that raises would fail the post's open()
+            pass
+
+    def listed(path: Any) -> None:
+        """A folder of the project the code lists (os.listdir, os.scandir: glob, Path.iterdir, os.walk):
+        which files it holds is an input too. Noted as its path and a separator, unless a declared
+        folder (or the post's bundle) covers it."""
+        try:
+            if path is None or isinstance(path, int):
+                return                 # the working folder (the run's own) or an open folder
+            name = os.path.join(os.path.abspath(os.fsdecode(path)), "")
+            if name in checked or _listed_by_importing():
+                return            # (import finds modules by listing sys.path's folders: no input of the code's)
+            checked.add(name)
+            folder = name[:-1]
+            if not name.startswith(roots) or name.startswith(skipped) or name in roots \
+                    or any(part.endswith(_METADATA) for part in folder.split(os.sep)) \
+                    or (not name.startswith(content) and _in_dot_folder(folder, roots)) \
+                    or any(_covers(path, folder, bundle) for path in covered) or not os.path.isdir(folder):
+                return
+            reads.setdefault(name, session.cell_index)
+        except Exception:      # as for open(): never fail the post's own call
             pass
 
     sys.addaudithook(hook)
@@ -303,6 +335,21 @@ def _called_from(files: set[str], depth: int = 12) -> bool:
     frame = sys._getframe(2)
     while frame is not None and depth > 0:
         if frame.f_code.co_filename in files:
+            return True
+        frame, depth = frame.f_back, depth - 1
+    return False
+
+
+_IMPORTING = os.path.join(os.path.dirname(os.path.abspath(importlib.machinery.__file__)), "")
+
+
+def _listed_by_importing(depth: int = 16) -> bool:
+    """Whether the import system (or importlib.metadata, importlib.resources) is listing a folder:
+    a frame of the frozen bootstrap or of the importlib package among the audit hook's callers."""
+    frame = sys._getframe(2)
+    while frame is not None and depth > 0:
+        name = frame.f_code.co_filename
+        if name.startswith("<frozen importlib") or name.startswith("<frozen zipimport") or name.startswith(_IMPORTING):
             return True
         frame, depth = frame.f_back, depth - 1
     return False
