@@ -20,11 +20,10 @@ class Location:
     column: int = 0
 
     def __str__(self) -> str:
+        """`path`, or `path:line:column` as a compiler writes it (column 1 where only the line is known)."""
         text = shown_name(_display_path(self.path))
         if self.line:
-            text += f":{self.line}"
-            if self.column:
-                text += f":{self.column}"
+            text += f":{self.line}:{self.column or 1}"
         return text
 
 

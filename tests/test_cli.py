@@ -131,7 +131,7 @@ def test_a_template_that_fails_while_rendering_is_an_error_at_its_line(site_dir)
     (site_dir / "templates/home.html").write_text("<p>fine</p>\n{{ 1 // 0 }}\n")
     result = run_build(cwd=site_dir)
     assert result.returncode == 1
-    assert "templates/home.html:2: error: template error: ZeroDivisionError" in result.stderr
+    assert "templates/home.html:2:1: error: template error: ZeroDivisionError" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -150,7 +150,7 @@ def test_code_errors_point_at_the_markdown_line_and_offer_the_traceback(site_dir
         "---\ntitle: Code\ndate: 2020-01-01\n---\nProse.\n\n```python {exec=true}\nx = 1\ny = {}['missing']\n```\n")
     plain = run_build(cwd=site_dir)
     assert plain.returncode == 1
-    assert "content/posts/code.md:9: error: KeyError: 'missing' (use --debug for the traceback)" in plain.stderr
+    assert "content/posts/code.md:9:1: error: KeyError: 'missing' (use --debug for the traceback)" in plain.stderr
     assert "Traceback" not in plain.stderr
     debug = run_build("--debug", cwd=site_dir)
     assert "Traceback" in debug.stderr and "content/posts/code.md" in debug.stderr
@@ -288,7 +288,7 @@ def test_a_link_to_a_left_out_post_says_why_it_is_missing_and_the_flag_that_buil
     ({}, ("--port", "8000"), "error: --port is a flag of serve"),
     ({"content/posts/y.md": "---\ntitle: Y\ndate: 2024-01-01\n---\n\n```python {exec=true}\n"
                             "import sys\nsys.modules['numpy'] = None\nimport numpy\n```\n"}, (),
-     'y.md:9: error: ModuleNotFoundError: import of numpy halted; None in sys.modules (pip install "runpost[exec]"'),
+     'y.md:9:1: error: ModuleNotFoundError: import of numpy halted; None in sys.modules (pip install "runpost[exec]"'),
 ], ids=["setting-typo", "setting-type", "yaml-colon", "yaml-quotes", "build-port", "no-numpy"])
 def test_an_error_says_what_to_do(site_dir, files, args, expected):
     for name, text in files.items():
@@ -323,13 +323,13 @@ def test_hostile_values_are_errors_at_their_place_not_internal_errors(site_dir, 
 
 @pytest.mark.parametrize("files, expected", [
     ({"templates/shortcodes/note2.html": b"{% if %}\n", "content/posts/x.md": b"{{< note2 >}}\n"},
-     "templates/shortcodes/note2.html:1: error: template error: Expected an expression"),
+     "templates/shortcodes/note2.html:1:1: error: template error: Expected an expression"),
     ({"templates/shortcodes/figure.html": b"{% endif %}\n", "content/posts/x.md": b'{{< figure src="/a.png" >}}\n'},
-     "templates/shortcodes/figure.html:1: error: template error: Encountered unknown tag 'endif'"),
+     "templates/shortcodes/figure.html:1:1: error: template error: Encountered unknown tag 'endif'"),
     ({"templates/post.html": b"<p>caf\xe9</p>\n", "content/posts/x.md": b"Hi\n"},
-     "templates/post.html:1: error: template error: not UTF-8 (byte 0xe9): save it as UTF-8"),
+     "templates/post.html:1:1: error: template error: not UTF-8 (byte 0xe9): save it as UTF-8"),
     ({"templates/shortcodes/b.html": b"\n<b>caf\xe9</b>\n", "content/posts/x.md": b"{{< b >}}\n"},
-     "templates/shortcodes/b.html:2: error: template error: not UTF-8 (byte 0xe9)"),
+     "templates/shortcodes/b.html:2:1: error: template error: not UTF-8 (byte 0xe9)"),
     ({"content/posts/x/index.md": b"Hi\n", "content/posts/x/caf\xe9.png": b"x"},
      "content/posts/x/caf\\udce9.png: error: the file name is not UTF-8: rename it"),
     ({"content/posts/x/index.md": b"```python {exec=true}\nopen(b'caf\\xe9.txt', 'wb').write(b'x')\n```\n"},
@@ -339,7 +339,7 @@ def test_hostile_values_are_errors_at_their_place_not_internal_errors(site_dir, 
     ({"templates/shortcodes/m.html": b"{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}\n", "content/posts/x.md": b"{{< m >}}\n"},
      "x.md:5:1: error: shortcode 'm' never ends"),
     ({"templates/post.html": b"{% include 'post.html' %}\n", "content/posts/x.md": b"Hi\n"},
-     "templates/post.html:1: error: template error: it never ends (it includes itself"),
+     "templates/post.html:1:1: error: template error: it never ends (it includes itself"),
 ], ids=["shortcode-syntax", "builtin-override-syntax", "page-template-latin1", "shortcode-latin1",
         "bundle-file-name", "written-file-name", "shortcode-includes-itself", "shortcode-macro-recursion",
         "page-includes-itself"])
@@ -397,7 +397,7 @@ def test_a_base_url_with_a_control_character_is_refused_and_shown_escaped(site_d
 
 @pytest.mark.parametrize("code, status, expected", [
     ("class Oops(Exception):\n    def __str__(self):\n        raise KeyboardInterrupt\nraise Oops()\n", 1,
-     "x.md:10: error: Oops: <exception str() failed>"),
+     "x.md:10:1: error: Oops: <exception str() failed>"),
     ("import json\njson.dumps = lambda *a, **k: 1 / 0\nprint('done')\n", 0, "wrote"),
     ("class M(type):\n    @property\n    def __name__(cls):\n        1 / 0\n"
      "class Oops(Exception, metaclass=M):\n    pass\nraise Oops('x')\n", 1, "the post's code broke the process running it"),
@@ -433,7 +433,7 @@ def test_an_exception_message_of_several_lines_never_reads_as_another_error(tmp_
                                                  "raise ValueError('a\\nfoo.md:1:1: error: fake\\n')\n```\n")
     result = run_build(cwd=tmp_path)
     assert result.returncode == 1
-    assert "content/posts/x.md:7: error: ValueError: a\n    foo.md:1:1: error: fake (use --debug" in result.stderr, result.stderr
+    assert "content/posts/x.md:7:1: error: ValueError: a\n    foo.md:1:1: error: fake (use --debug" in result.stderr, result.stderr
     assert not [line for line in result.stderr.splitlines() if line.startswith("foo.md")]
 
 

@@ -166,7 +166,7 @@ def test_exception_on_a_worker_is_reported_at_its_markdown_line(tmp_path, schedu
     result = run_build("--executor", scheduler, cwd=project)
     line = post.splitlines().index('        raise ValueError("bad n")') + 1
     assert result.returncode == 1
-    assert f"content/posts/p/index.md:{line}: error: ValueError: bad n" in result.stderr
+    assert f"content/posts/p/index.md:{line}:9: error: ValueError: bad n" in result.stderr     # where `raise` is
     assert "Traceback" not in result.stderr
     # The calls that finished are kept for the next run (one not started yet may have been cancelled).
     finished = result.stderr.count(" finished in ")
@@ -178,7 +178,7 @@ def test_resources_no_worker_offers_are_an_error_at_the_call(tmp_path, scheduler
     result = run_build("--executor", scheduler, cwd=make_project(tmp_path, post))
     line = post.splitlines().index("results = square.map([1, 2, 3], processes=2)") + 1
     assert result.returncode == 1
-    assert (f"content/posts/p/index.md:{line}: error: RuntimeError: no worker of tcp://127.0.0.1:"
+    assert (f"content/posts/p/index.md:{line}:1: error: RuntimeError: no worker of tcp://127.0.0.1:"
             in result.stderr) and "offers resources GPU=1" in result.stderr
 
 

@@ -122,7 +122,7 @@ def test_a_malformed_url_or_a_deeply_nested_table_is_a_located_error(tmp_path):
     (tmp_path / "runpost.toml").write_text("params = " + "{a=" * 2000 + "1" + "}" * 2000 + "\n")
     with pytest.raises(BuildError) as caught:
         load_config(tmp_path)
-    assert str(caught.value) == f"{tmp_path}/runpost.toml:1: error: invalid TOML: nested deeper than runpost reads"
+    assert str(caught.value) == f"{tmp_path}/runpost.toml:1:1: error: invalid TOML: nested deeper than runpost reads"
 
 
 @pytest.mark.parametrize("make, message", [

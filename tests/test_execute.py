@@ -422,7 +422,7 @@ def test_fresh_build_does_not_import_torch_or_start_python(hello, site):
 def test_exception_reports_markdown_line_of_the_failing_statement(site):
     post = write_post(site / "p", "x = 1", "y = 2\nz = x / 0\nprint(z)")
     error = build_error(post, site)
-    assert str(error).startswith(f"p/index.md:{post.cells[1].code_line + 1}: error: ZeroDivisionError: division by zero")
+    assert str(error).startswith(f"p/index.md:{post.cells[1].code_line + 1}:1: error: ZeroDivisionError: division by zero")
     assert f'index.md", line {post.cells[1].code_line + 1}' in error.detail
     assert "z = x / 0" in error.detail and "kernel.py" not in error.detail
 

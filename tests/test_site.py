@@ -587,7 +587,7 @@ def test_a_shortcode_templates_error_names_its_line_in_the_project(tmp_path):
     result = run_build(cwd=tmp_path)
     assert result.returncode == 1
     assert "content/posts/c.md:6:1: error: shortcode 'callout' failed: UndefinedError: 'str object' has no " \
-           "attribute 'nope' (at templates/shortcodes/callout.html:3)" in result.stderr, result.stderr
+           "attribute 'nope' (at templates/shortcodes/callout.html:3:1)" in result.stderr, result.stderr
 
 
 def test_a_shortcode_template_sees_the_sites_settings_as_site(tmp_path):

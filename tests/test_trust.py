@@ -311,7 +311,7 @@ def test_a_sealed_manifest_of_the_wrong_shape_is_refused_not_an_internal_error(s
     manifest["sha256"] = seal(manifest)
     (stored / "manifest.json").write_text(json.dumps(manifest))
     [error] = frozen_errors(post, site)
-    assert error == ("content/posts/p/index.md:1: error: post 'p' is stale (its stored manifest.json cannot be read as "
+    assert error == ("content/posts/p/index.md:1:1: error: post 'p' is stale (its stored manifest.json cannot be read as "
                      "runpost wrote it (not JSON, or a field of the wrong type)); --frozen never runs code: build without it "
                      "and commit build/p")
 

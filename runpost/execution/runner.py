@@ -513,8 +513,13 @@ def code_error(post: Post, event: dict[str, Any]) -> BuildError:
 
 def _file_column(post: Post, line: int, column: int) -> int:
     """A column of a block's code (a SyntaxError's) as a column of the Markdown file: a block indented
-    in a list item runs without the indentation its lines have in the file."""
-    for cell in post.cells if column else ():
+    in a list item runs without the indentation its lines have in the file. Unknown (0): where the
+    line's statement starts."""
+    if not column:
+        lines = post.source.splitlines()
+        text = lines[line - 1] if 0 < line <= len(lines) else ""
+        return len(text) - len(text.lstrip()) + 1 if text.strip() else 0
+    for cell in post.cells:
         code = cell.code.split("\n")
         if cell.code_line <= line < cell.code_line + len(code):
             written, run = post.source.splitlines()[line - 1], code[line - cell.code_line]
