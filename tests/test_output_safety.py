@@ -374,6 +374,29 @@ def test_a_results_folder_runpost_did_not_make_is_never_replaced(world):
     assert tree(home) == before
 
 
+@pytest.mark.parametrize("held", ["files/thesis.tex", ".git/HEAD", ".notes", ".venv/pyvenv.cfg"])
+def test_a_folder_holding_what_runpost_writes_or_hidden_files_but_no_manifest_is_never_replaced(world, held):
+    # `files/thesis.tex`, `.notes`, `.venv/` and a `.git` repository in ~/x/<post>/ were deleted by
+    # `--build-dir ~/x`: the check looked only at top-level names and skipped hidden ones.
+    blog, home = world["blog"], world["home"]
+    write(blog / "content/posts/thesis.md", "---\ntitle: T\ndate: 2020-01-01\n---\n```python {exec=true}\nprint(1)\n```\n")
+    write(home / "x/thesis" / held, "mine\n")
+    before = tree(home)
+    result = run(blog, "--build-dir", str(home / "x"), home=home)
+    assert result.returncode == 1 and "refusing to replace this folder with the post's results" in result.stderr
+    assert tree(home) == before
+
+
+def test_a_results_folder_runpost_made_is_replaced_with_its_finders_file(world):
+    blog, home = world["blog"], world["home"]
+    write(blog / "content/posts/r.md", "---\ntitle: R\ndate: 2020-01-01\n---\n```python {exec=true}\nprint(1)\n```\n")
+    assert run(blog, home=home).returncode == 0
+    write(blog / "build/r/.DS_Store", "finder\n")
+    write(blog / "content/posts/r.md", "---\ntitle: R\ndate: 2020-01-01\n---\n```python {exec=true}\nprint(2)\n```\n")
+    result = run(blog, home=home)
+    assert result.returncode == 0, result.stderr
+
+
 def test_a_content_folder_without_posts_is_a_usage_error_that_keeps_the_site(world):
     # --content content/posts built an empty site over site/ and exited 0.
     blog, home = world["blog"], world["home"]

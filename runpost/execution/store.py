@@ -134,7 +134,7 @@ def swap_in(temp: Path, final: Path) -> None:
 # What runpost writes in a post's results folder (a run cut short leaves memo/ alone), and what a
 # file browser leaves in any folder it shows (hidden files such as .DS_Store count too).
 _RESULTS_ENTRIES = frozenset({MANIFEST, "memo", "files", "site"})
-_DESKTOP_FILES = frozenset({"Thumbs.db", "desktop.ini", "Icon\r"})
+_DESKTOP_FILES = frozenset({"Thumbs.db", "desktop.ini", "Icon\r", ".DS_Store"})
 
 
 def check_replaceable(folder: Path) -> None:
@@ -149,9 +149,15 @@ def check_replaceable(folder: Path) -> None:
         raise BuildError(Location(folder), "refusing to replace this file with the post's results: runpost keeps "
                          "a folder here (is --build-dir the right folder?)")
     if folder.is_dir():
-        foreign = sorted(entry.name for entry in folder.iterdir()
-                         if entry.name not in _RESULTS_ENTRIES and TEMP_MARKER not in entry.name
-                         and not entry.name.startswith(".") and entry.name not in _DESKTOP_FILES)
+        names = {entry.name for entry in folder.iterdir()}
+        # Without a manifest, only a run that never finished was here (its memo calls): a `files`
+        # folder, a dot-folder (.git, .venv) or a dot-file of the user's is theirs, and went with
+        # the folder (`--build-dir ~/papers` and a post named like a project folder there).
+        made = MANIFEST in names
+        foreign = sorted(name for name in names
+                         if name == ".git" or not (name in (_RESULTS_ENTRIES if made else {"memo"})
+                                                   or TEMP_MARKER in name or name in _DESKTOP_FILES
+                                                   or (made and name.startswith("."))))
         if foreign:
             raise BuildError(Location(folder), f"refusing to replace this folder with the post's results: it holds "
                              f"{foreign[0]!r}, which runpost does not write there (is --build-dir the right folder?)")
