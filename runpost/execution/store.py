@@ -150,14 +150,13 @@ def check_replaceable(folder: Path) -> None:
                          "a folder here (is --build-dir the right folder?)")
     if folder.is_dir():
         names = {entry.name for entry in folder.iterdir()}
-        # Without a manifest, only a run that never finished was here (its memo calls): a `files`
-        # folder, a dot-folder (.git, .venv) or a dot-file of the user's is theirs, and went with
-        # the folder (`--build-dir ~/papers` and a post named like a project folder there).
-        made = MANIFEST in names
+        # runpost's: its manifest, or its memo calls (a run that never finished, a manifest deleted
+        # to run the code again). Else a `files` folder, a dot-folder (.git, .venv) or a dot-file is
+        # the user's, and went with the folder (`--build-dir ~/papers`, a post named like a folder there).
+        made = MANIFEST in names or "memo" in names
         foreign = sorted(name for name in names
-                         if name == ".git" or not (name in (_RESULTS_ENTRIES if made else {"memo"})
-                                                   or TEMP_MARKER in name or name in _DESKTOP_FILES
-                                                   or (made and name.startswith("."))))
+                         if name == ".git" or not ((made and name in _RESULTS_ENTRIES) or TEMP_MARKER in name
+                                                   or name in _DESKTOP_FILES or (MANIFEST in names and name.startswith("."))))
         if foreign:
             raise BuildError(Location(folder), f"refusing to replace this folder with the post's results: it holds "
                              f"{foreign[0]!r}, which runpost does not write there (is --build-dir the right folder?)")
