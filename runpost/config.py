@@ -149,7 +149,11 @@ def require_project(config: Config) -> None:
         raise UsageError(f"cannot read the content folder '{content}': {error.strerror}") from None
     if not any(path.is_file() or path.is_symlink() for path in content.rglob("*")):
         raise UsageError(f"content folder '{content}' has no files: posts go in {content / 'posts'}")
-    if not (content / "posts").is_dir() and not (content / "posts").is_symlink():   # a broken link: load_posts says where
+    if (content / "posts").is_symlink() and not (content / "posts").is_dir():
+        # Read as no posts, it built a site of none over the last one and exited 0.
+        raise UsageError(f"'{content / 'posts'}' is a symbolic link to {os.readlink(content / 'posts')}, which cannot be "
+                         "read (missing, a loop, or no permission): fix the link; no site is built without the posts")
+    if not (content / "posts").is_dir():
         named = content if content.name else content.resolve()       # `--content .` inside posts/
         hint = f" (did you mean --content {named.parent}?)" if named.name == "posts" else ""
         raise UsageError(f"content folder '{content}' has no posts/ folder: --content names the folder that "

@@ -408,6 +408,20 @@ def test_a_content_folder_without_posts_is_a_usage_error_that_keeps_the_site(wor
     assert tree(blog / "site") == before
 
 
+@pytest.mark.parametrize("target", ["../drafts", "posts"])
+def test_a_posts_folder_that_is_a_link_leading_nowhere_is_a_usage_error_that_keeps_the_site(world, target):
+    # content/posts -> ../drafts (gone), or a link to itself: an empty blog replaced the site, exit 0.
+    blog, home = world["blog"], world["home"]
+    assert run(blog, home=home).returncode == 0
+    before = tree(blog / "site")
+    shutil.move(str(blog / "content/posts"), str(blog / "moved-posts"))
+    (blog / "content/posts").symlink_to(target)
+    result = run(blog, home=home)
+    assert_usage_error(result)
+    assert f"is a symbolic link to {target}, which cannot be read" in result.stderr, result.stderr
+    assert tree(blog / "site") == before
+
+
 def test_a_relative_build_dir_keeps_site_files_where_the_site_finds_them(world):
     # The kernel resolved a relative --build-dir from its own folder: site_file's file landed in the results.
     blog, home = world["blog"], world["home"]
