@@ -7,13 +7,14 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import re
 import signal
 import sys
 import traceback
 from pathlib import Path
 
 from .config import Config, load_config, require_project, source_folders
-from .errors import BuildError, BuildErrors, Location, UsageError, did_you_mean
+from .errors import BuildError, BuildErrors, Location, UsageError, did_you_mean, shown_name
 from .report import Reporter
 
 
@@ -41,7 +42,13 @@ def _main(argv: list[str] | None) -> int:
         return 2
     if args.command == "new":
         from .new import new_blog       # here: only this command needs it
-        return new_blog(args.folder)
+        try:
+            return new_blog(args.folder)
+        except (OSError, RuntimeError) as error:     # a name too long, a link loop on the way there
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else \
+                "a symbolic link on the way leads back to itself" if _SYMLINK_LOOP.fullmatch(str(error)) else str(error)
+            print(f"error: cannot make a blog at {shown_name(str(args.folder))}: {reason}", file=sys.stderr)
+            return 2
     reporter = Reporter()
     stopping = _stop_on_signals()
     try:
@@ -117,12 +124,27 @@ def _main(argv: list[str] | None) -> int:
             return 1
         print(f"{Location(Path(os.fsdecode(error.filename)))}: error: {error.strerror or error}", file=sys.stderr)
         return 1
+    except RuntimeError as error:
+        if args.debug:
+            raise
+        looping = _SYMLINK_LOOP.fullmatch(str(error))
+        if looping:           # pathlib's resolve() met a link that leads back to itself (`ln -s site site`)
+            print(f"{Location(Path(looping.group(1)))}: error: a symbolic link that leads back to itself (a loop); "
+                  "remove it, or point it at a folder", file=sys.stderr)
+            return 1
+        print(f"error: internal error: {type(error).__name__}: {error} (use --debug for the traceback)",
+              file=sys.stderr)
+        return 1
     except Exception as error:  # a bug in runpost itself, not in the user's content
         if args.debug:
             raise
         print(f"error: internal error: {type(error).__name__}: {error} (use --debug for the traceback)",
               file=sys.stderr)
         return 1
+
+
+# What pathlib says of a symbolic link loop (Path.resolve, Python 3.11-3.12).
+_SYMLINK_LOOP = re.compile(r"Symlink loop from '(.*)'", re.DOTALL)
 
 
 # The machine's trouble, not runpost's: said as the system says it, without "internal error".

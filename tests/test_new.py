@@ -220,6 +220,15 @@ def test_new_refuses_a_folder_name_that_is_not_utf8_with_exit_2_and_makes_nothin
     assert "is not a UTF-8 name" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
 
 
+def test_new_at_a_name_too_long_or_through_a_link_loop_is_an_error_not_a_traceback(tmp_path, capsys):
+    (tmp_path / "loopy").symlink_to("loopy")
+    assert main(["new", str(tmp_path / ("n" * 300))]) == 2
+    assert main(["new", str(tmp_path / "loopy/x")]) == 2
+    err = capsys.readouterr().err
+    assert "File name too long" in err and "a symbolic link on the way leads back to itself" in err, err
+    assert "Traceback" not in err
+
+
 def test_a_command_started_in_a_deleted_folder_is_a_usage_error_not_a_traceback(tmp_path):
     import subprocess
     import sys

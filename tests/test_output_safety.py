@@ -422,6 +422,19 @@ def test_a_posts_folder_that_is_a_link_leading_nowhere_is_a_usage_error_that_kee
     assert tree(blog / "site") == before
 
 
+@pytest.mark.parametrize("name, args", [("site", ()), ("build", ()), ("static", ()), ("templates", ()),
+                                        (".git", ()), ("L", ("--output", "L")), ("L", ("--build-dir", "L"))])
+def test_a_link_that_leads_to_itself_is_an_error_at_it_not_an_internal_error(world, name, args):
+    # `ln -s site site` (or build, static, templates, .git, an --output or --build-dir): "internal error: RuntimeError".
+    blog, home = world["blog"], world["home"]
+    if (blog / name).exists():
+        shutil.rmtree(blog / name)
+    (blog / name).symlink_to(name)
+    result = run(blog, *args, home=home)
+    assert result.returncode == 1 and "internal error" not in result.stderr, result.stderr
+    assert f"{name}: error: a symbolic link that leads back to itself (a loop)" in result.stderr, result.stderr
+
+
 def test_a_relative_build_dir_keeps_site_files_where_the_site_finds_them(world):
     # The kernel resolved a relative --build-dir from its own folder: site_file's file landed in the results.
     blog, home = world["blog"], world["home"]
