@@ -212,6 +212,24 @@ def test_a_stored_result_whose_name_holds_tmp_is_committed_by_the_new_blogs_giti
     assert "!! build/q.tmp-old-77-0123abcd/" in ignored
 
 
+def test_the_new_blogs_gitignore_ignores_the_spare_site_of_any_output_and_a_linked_site(tmp_path):
+    # `--output docs` left .docs.spare/ (a whole copy of the site) for `git add -A`; a site/ that
+    # is a link matched no `/site/`.
+    import subprocess
+
+    blog = tmp_path / "blog"
+    assert new_blog(blog) == 0
+    subprocess.run(["git", "init", "-q", str(blog)], check=True)
+    for name in (".docs.spare/index.html", ".docs.spare-123/index.html", ".public.tmp-9-0a1b2c3d/x", ".site.old-5/x"):
+        (blog / name).parent.mkdir(parents=True, exist_ok=True)
+        (blog / name).write_text("x")
+    (tmp_path / "elsewhere").mkdir()
+    (blog / "site").symlink_to(tmp_path / "elsewhere")
+    status = subprocess.run(["git", "-C", str(blog), "status", "--short", "--untracked-files=all"],
+                            capture_output=True, text=True, check=True).stdout
+    assert not any(name in status for name in ("spare", ".public.tmp", ".site.old", "site\n")), status
+
+
 def test_new_refuses_a_folder_name_that_is_not_utf8_with_exit_2_and_makes_nothing(tmp_path, capsys):
     # A traceback (UnicodeEncodeError) that left a folder holding only README.md.
     import os
