@@ -44,6 +44,8 @@ def _main(argv: list[str] | None) -> int:
         from .new import new_blog       # here: only this command needs it
         try:
             return new_blog(args.folder)
+        except BrokenPipeError:
+            raise                                    # main(): the reader of our output is gone
         except (OSError, RuntimeError) as error:     # a name too long, a link loop on the way there
             reason = error.strerror if isinstance(error, OSError) and error.strerror else \
                 "a symbolic link on the way leads back to itself" if _SYMLINK_LOOP.fullmatch(str(error)) else str(error)

@@ -151,8 +151,8 @@ def require_project(config: Config) -> None:
         raise UsageError(f"content folder '{content}' has no files: posts go in {content / 'posts'}")
     if (content / "posts").is_symlink() and not (content / "posts").is_dir():
         # Read as no posts, it built a site of none over the last one and exited 0.
-        raise UsageError(f"'{content / 'posts'}' is a symbolic link to {os.readlink(content / 'posts')}, which cannot be "
-                         "read (missing, a loop, or no permission): fix the link; no site is built without the posts")
+        raise UsageError(f"{Location(content / 'posts')}: a symbolic link to {os.readlink(content / 'posts')}, which cannot "
+                         "be read (missing, a loop, or no permission): fix the link; no site is built without the posts")
     if not (content / "posts").is_dir():
         named = content if content.name else content.resolve()       # `--content .` inside posts/
         hint = f" (did you mean --content {named.parent}?)" if named.name == "posts" else ""

@@ -418,7 +418,7 @@ def test_a_posts_folder_that_is_a_link_leading_nowhere_is_a_usage_error_that_kee
     (blog / "content/posts").symlink_to(target)
     result = run(blog, home=home)
     assert_usage_error(result)
-    assert f"is a symbolic link to {target}, which cannot be read" in result.stderr, result.stderr
+    assert f"content/posts: a symbolic link to {target}, which cannot be read" in result.stderr, result.stderr
     assert tree(blog / "site") == before
 
 

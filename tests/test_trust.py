@@ -259,9 +259,13 @@ def test_ctrl_c_keeps_finished_memo_results_exits_130_and_leaves_no_process(tmp_
 # A block that says nothing for a minute: no event it sends fails to tell it the builder is gone.
 SILENT_POST = ("---\ntitle: S\ndate: 2024-01-01\n---\n```python {exec=true}\nimport os, time\n"
                "open(os.environ['RUNPOST_TEST_LOG'] + '-kernel', 'w').write(str(os.getpid()))\ntime.sleep(60)\n```\n")
+# A block that starts a program of its own (a server, a tool): it outlived a builder killed outright.
+SPAWNING_POST = ("---\ntitle: S\ndate: 2024-01-01\n---\n```python {exec=true}\nimport os, subprocess, time\n"
+                 "child = subprocess.Popen(['sleep', '77'])\n"
+                 "open(os.environ['RUNPOST_TEST_LOG'] + '-started', 'w').write(str(child.pid))\ntime.sleep(60)\n```\n")
 
 
-@pytest.mark.parametrize("post, process", [(SILENT_POST, "kernel"), (SLOW_POST, "60")])
+@pytest.mark.parametrize("post, process", [(SILENT_POST, "kernel"), (SLOW_POST, "60"), (SPAWNING_POST, "started")])
 def test_the_kernel_and_its_map_children_end_when_the_builder_is_killed_outright(tmp_path, post, process):
     # SIGKILL cannot be handled: the kernel (and a .map child sleeping a minute) trained on as orphans.
     builder, _, log = start_builder(tmp_path, post, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -499,6 +499,7 @@ def _name_of(error: BaseException) -> str:
 def main(argv: list[str]) -> None:
     # A post's code must not train on for an hour as an orphan of a builder killed outright.
     die_with_parent(None)
+    start_reaper()
     job = read_job(int(argv[0]))
     events = EventPipe(int(argv[1]))
     try:
@@ -512,6 +513,35 @@ def main(argv: list[str]) -> None:
     # os._exit: threads or atexit handlers the post left behind must not keep
     # the kernel alive or print after the builder has its results.
     os._exit(0 if ok else 1)
+
+
+def start_reaper() -> None:
+    """Fork a process that kills this kernel's process group once the kernel is gone, however it
+    went (Linux). The builder kills the group itself after a run, a timeout or Ctrl-C; but a
+    builder killed outright takes the kernel with it (die_with_parent) and nothing else: what the
+    post's code started (`subprocess.Popen(["sleep", "77"])`, a server) ran on as an orphan,
+    writing into build/'s temporary folder."""
+    if not sys.platform.startswith("linux"):
+        return
+    kernel = os.getpid()
+    try:
+        child = os.fork()
+    except OSError:
+        return                   # no process to spare: the builder's own kill_group still covers the run
+    if child:
+        return
+    try:
+        import ctypes
+        import signal
+
+        os.closerange(3, 65536)      # holding the event pipe open would keep the builder waiting for its end
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)      # PR_SET_PDEATHSIG: told when the kernel dies
+        if os.getppid() == kernel:
+            signal.sigwait({signal.SIGTERM})
+        os.killpg(os.getpgrp(), signal.SIGKILL)       # (this process is in it too)
+    finally:
+        os._exit(0)
 
 
 if __name__ == "__main__":
