@@ -636,3 +636,15 @@ def test_a_bundle_file_the_posts_code_also_writes_is_an_error_unless_they_are_th
     result = run_build(cwd=site_dir)
     assert result.returncode == 0, result.stderr
     assert (site_dir / "site/posts/drawn/fig.png").read_bytes() == b"the code's"
+
+
+@pytest.mark.parametrize("named", ["slug: index.xml", "file"])
+def test_a_post_whose_page_needs_a_folder_where_a_feed_is_is_an_error_at_the_post(site_dir, named):
+    # `slug: index.xml` (or a file index.xml.md) was an error at an output path, posts/index.xml/index.html.
+    name = "index.xml.md" if named == "file" else "clash.md"
+    front = "" if named == "file" else "slug: index.xml\n"
+    (site_dir / "content/posts" / name).write_text(f"---\ntitle: C\ndate: 2024-01-01\n{front}---\nText.\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert (f"content/posts/{name}:1:1: error: the page of content/posts/{name} needs /posts/index.xml/ to be "
+            "a folder, but a generated page writes a file there") in result.stderr, result.stderr

@@ -19,7 +19,7 @@ from ..parallel import precompute
 from ..post import Post
 from ..render_cache import RenderCache, key
 from .output import MARKER
-from .urls import is_site_path, relative_url, rewrite_css, rewrite_urls
+from .urls import is_site_path, output_path, relative_url, rewrite_css, rewrite_urls
 
 
 def finish_pages(pages: dict[str, str], cache: RenderCache, post_keys: dict[str, str] | None = None,
@@ -121,7 +121,11 @@ def collect_files(posts: list[Post], config: Config, pages: dict[str, str],
     """Static files, content/'s own files, bundle resources and files the code wrote; two sources
     for one path is an error."""
     files: dict[str, Path] = {}
-    owners: dict[str, str] = {MARKER: "runpost's marker file", **{path: "a generated page" for path in pages}}
+    # A post's page is named by its post (a slug `index.xml` needs a folder where the feed is).
+    of_posts = {output_path(post.url): post for post in posts}
+    owners: dict[str, str] = {MARKER: "runpost's marker file",
+                              **{path: f"the page of {Location(of_posts[path].path)}" if path in of_posts
+                                 else "a generated page" for path in pages}}
     if "CNAME" in pages:
         owners["CNAME"] = f"the cname of {CONFIG_NAME}"
     errors = ErrorCollector()
@@ -156,7 +160,8 @@ def collect_files(posts: list[Post], config: Config, pages: dict[str, str],
     for path in sorted(owners):
         folder = next((folder for folder in folders_of(path) if folder in owners), None)
         if folder is not None:
-            where = Location(files[path]) if path in files else Location(Path(path))
+            post = of_posts.get(path) or of_posts.get(folder)
+            where = Location(files[path]) if path in files else Location(post.path, 1, 1) if post else Location(Path(path))
             errors.add(BuildError(where, f"{owners[path]} needs /{folder}/ to be a folder, "
                                   f"but {owners[folder]} writes a file there"))
     errors.raise_if_any()

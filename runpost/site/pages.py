@@ -33,7 +33,7 @@ from .finish import (REPOSITORY_REFUSAL, collect_files, content_files, finish_ht
 from .notebook import download_files
 from .output import MARKER
 from .variants import light_images
-from .urls import relative_url
+from .urls import output_path, relative_url
 from .views import PostView, post_views, view_inputs
 
 
@@ -512,12 +512,6 @@ def _render(env: jinja2.Environment, name: str, context: dict, **extra: Any) -> 
         raise BuildError(template_location(error, name), f"template error: {template_problem(error)}") from error
 
 
-@functools.lru_cache(maxsize=1 << 14)
-def output_path(url: str) -> str:
-    """Site path of a page ("/posts/x/") -> file in the output ("posts/x/index.html").
-    Remembered: serve's rebuilds ask for every post's, in several stages."""
-    path = url.lstrip("/")
-    return posixpath.join(path, "index.html") if url.endswith("/") else path
 
 
 def post_page_keys(env: jinja2.Environment, posts: list[Post], views: list[PostView], context: dict,

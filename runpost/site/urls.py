@@ -38,6 +38,14 @@ _SVG_IMAGE_ELEMENTS = frozenset({"image", "feimage"})
 _ANIMATION_VALUES = frozenset({"to", "from", "by", "values"})
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def output_path(url: str) -> str:
+    """Site path of a page ("/posts/x/") -> file in the output ("posts/x/index.html").
+    Remembered: serve's rebuilds ask for every post's, in several stages."""
+    path = url.lstrip("/")
+    return posixpath.join(path, "index.html") if url.endswith("/") else path
+
+
 def script_scheme(url: str, image: bool = False) -> str:
     """The scheme of a URL that could run script ('javascript', 'vbscript', 'data'), else ''.
 
