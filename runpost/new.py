@@ -46,11 +46,14 @@ def new_blog(folder: Path) -> int:
               "__BLOG_TITLE__": json.dumps(name, ensure_ascii=False),
               "__BLOG_SLUG__": re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "blog",
               "__RUNPOST_REQUIREMENT__": requirement or f"./{VENDOR}/{wheel_name()}"}
+    existed = folder.exists()
     try:
         write_skeleton(folder, values)
         if requirement is None:
             write_wheel(folder / VENDOR)
     except OSError as error:
+        # Half a blog would be refused by the next try ("not empty"): what this wrote goes (a full disk).
+        _remove_made(folder, existed)
         print(f"error: cannot create the blog: {error}", file=sys.stderr)
         return 1
     if requirement is None:
@@ -67,6 +70,20 @@ def new_blog(folder: Path) -> int:
           f"  runpost build     # runs the example post's code: needs runpost[exec]\n"
           f"  runpost serve     # preview with live reload: needs runpost[exec,serve]")
     return 0
+
+
+def _remove_made(folder: Path, existed: bool) -> None:
+    """Everything in `folder` but a .git (it held nothing else: new_blog checked), and the folder if new."""
+    import shutil
+
+    try:
+        for entry in folder.iterdir():
+            if entry.name != ".git":
+                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        if not existed:
+            folder.rmdir()
+    except OSError:
+        pass
 
 
 def write_skeleton(folder: Path, values: dict[str, str]) -> None:

@@ -247,6 +247,28 @@ def test_new_at_a_name_too_long_or_through_a_link_loop_is_an_error_not_a_traceba
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("holding", ["nothing", "only .git"])
+def test_a_blog_that_could_not_be_written_whole_leaves_nothing_so_a_second_try_works(tmp_path, monkeypatch, holding, capsys):
+    # A full disk left half a blog, and the next `runpost new` refused the folder as not empty.
+    import errno
+    import runpost.new as new
+
+    target = tmp_path / "blog"
+    if holding == "only .git":
+        (target / ".git").mkdir(parents=True)
+    real = Path.write_text
+    def full_disk(self, *args, **kwargs):
+        if self.name == "runpost.toml":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    assert new.new_blog(target) == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert (not target.exists()) if holding == "nothing" else [path.name for path in target.iterdir()] == [".git"]
+    monkeypatch.setattr(Path, "write_text", real)
+    assert new.new_blog(target) == 0
+
+
 def test_a_command_started_in_a_deleted_folder_is_a_usage_error_not_a_traceback(tmp_path):
     import subprocess
     import sys

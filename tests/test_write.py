@@ -200,3 +200,21 @@ def test_serves_writer_copies_a_file_changed_with_its_size_and_modification_time
     os.utime(source, ns=times)
     writer(Site(pages={}, files={"img.txt": source}, links={}, scripts={}), out)
     assert (out / "img.txt").read_text() == "img XX\n"
+
+
+def test_an_output_folder_that_is_a_mount_point_is_an_error_that_says_so(tmp_path, monkeypatch):
+    # A bind mount or a Docker volume at site/: every build said only "site: error: Device or resource busy".
+    import errno
+    import os
+
+    from runpost.site import write
+
+    write_site(Site(pages={"index.html": "old"}, files={}), tmp_path / "site")
+
+    def busy(staging, output_dir):
+        raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), str(output_dir))
+    monkeypatch.setattr(write, "_swap", busy)
+    monkeypatch.setattr(write.os.path, "ismount", lambda path: str(path) == str(tmp_path / "site"))
+    with pytest.raises(BuildError, match="cannot replace this folder: it is a mount point"):
+        write_site(Site(pages={"index.html": "new"}, files={}), tmp_path / "site")
+    assert (tmp_path / "site/index.html").read_text() == "old"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import os
 import re
 import shutil
@@ -22,7 +23,7 @@ import threading
 from pathlib import Path, PurePosixPath
 
 from ..atomic import replace_file, running
-from ..errors import BuildError
+from ..errors import BuildError, Location
 from ..post import Site
 from .output import MARKER
 
@@ -56,7 +57,15 @@ def write_site(site: Site, output_dir: Path) -> tuple[int, int]:
             staging = _fresh_staging(output_dir)
             _fill(staging, wanted, output_dir)
         status = staging.stat()
-        _swap(staging, output_dir)
+        try:
+            _swap(staging, output_dir)
+        except OSError as error:
+            if error.errno == errno.EBUSY and os.path.ismount(output_dir):
+                # A bind mount or a container's volume: a folder that cannot be renamed away.
+                raise BuildError(Location(output_dir), "cannot replace this folder: it is a mount point, and the "
+                                 "finished site is swapped in by renaming folders (so a reader never sees half a "
+                                 "site); mount the folder above it, or build with --output elsewhere") from None
+            raise
         return status.st_dev, status.st_ino
     finally:
         shutil.rmtree(staging, ignore_errors=True)
