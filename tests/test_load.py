@@ -51,6 +51,18 @@ def test_seed_article_front_matter_is_read_as_written():
     assert post.url == "/posts/rnn/"
 
 
+def test_a_misspelt_title_or_date_key_is_named_at_its_line_and_a_day_that_is_none_says_so():
+    # `titel:` said only "missing 'title'"; 2026-11-31 said to use YYYY-MM-DD, which it was.
+    assert errors_of("---\ntitel: X\ndate: 2026-11-31\n---\n") == [
+        "content/posts/p.md:2:1: error: missing 'title' in front matter ('titel' is a misspelling of it?)",
+        "content/posts/p.md:3:1: error: invalid date '2026-11-31' for 'date' (day is out of range for month: "
+        "2026-11-31 is no day of the calendar)"]
+    assert errors_of("---\ntitle: X\ndat: 2026-11-01\n---\n") == [
+        "content/posts/p.md:3:1: error: missing 'date' (or 'publishDate') in front matter ('dat' is a misspelling of it?)"]
+    assert errors_of("---\ntitle: X\ndate: 01/02/2020\n---\n") == [
+        "content/posts/p.md:3:1: error: invalid date '01/02/2020' for 'date' (use YYYY-MM-DD or an ISO 8601 date-time)"]
+
+
 def test_missing_title_is_reported_at_the_file():
     assert errors_of("---\ndate: 2020-01-01\n---\n") == ["content/posts/p.md:1:1: error: missing 'title' in front matter"]
 

@@ -297,7 +297,10 @@ def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: s
     # Hugo's defaults: the date is `date`, else `publishDate`, else `lastmod`; the publish date
     # is `publishDate`, else `date`. A blank field is not given (Hugo's archetypes write `lastmod:`).
     if date is None and publish_date is None and lastmod is None and not fields.invalid & {"date", "publishDate", "lastmod"}:
-        errors.add(BuildError(Location(path, 1, 1), "missing 'date' (or 'publishDate') in front matter"))
+        close = fields.misspelling("date")
+        errors.add(BuildError(fields.where(close), f"missing 'date' (or 'publishDate') in front matter ('{close}' is "
+                                                   "a misspelling of it?)") if close else
+                   BuildError(Location(path, 1, 1), "missing 'date' (or 'publishDate') in front matter"))
     slug = fields.text("slug") or default_slug
     if _BAD_SLUG.search(slug) or not post_segment(slug):
         where = fields.where("slug") if "slug" in data else Location(path, 1, 1)
@@ -418,6 +421,14 @@ class _Fields:
         self.path, self.data, self.key_lines, self.errors = path, data, key_lines, errors
         self.invalid: set[str] = set()     # keys reported as errors
 
+    def misspelling(self, key: str) -> str | None:
+        """A key of the front matter one edit or so from `key` (`titel`, `dat`), if there is one."""
+        import difflib
+
+        given = [name for name in self.data if isinstance(name, str) and name.lower() != key.lower()]
+        close = difflib.get_close_matches(key.lower(), [name.lower() for name in given], n=1, cutoff=0.75)
+        return next((name for name in given if close and name.lower() == close[0]), None)
+
     def where(self, key: str) -> Location:
         return Location(self.path, self.key_lines.get(key, 1), 1)
 
@@ -429,7 +440,13 @@ class _Fields:
         value = self.data.get(key)
         if value is None or (isinstance(value, str) and not value.strip() and required):
             if required:
-                self._fail(key, f"missing '{key}' in front matter")
+                close = self.misspelling(key)
+                if close is not None:       # `titel:`: at that line, naming it
+                    self.invalid.add(key)
+                    self.errors.add(BuildError(self.where(close), f"missing '{key}' in front matter "
+                                                                  f"('{close}' is a misspelling of it?)"))
+                else:
+                    self._fail(key, f"missing '{key}' in front matter")
             return ""
         if isinstance(value, (dict, list)):
             self._fail(key, f"'{key}' must be text, not a {type(value).__name__}")
@@ -521,8 +538,24 @@ class _Fields:
             return None
         parsed = parse_date(self.data[key])
         if parsed is None:
-            self._fail(key, f"invalid date '{self.data[key]}' for '{key}' (use YYYY-MM-DD or an ISO 8601 date-time)")
+            written = str(self.data[key]).strip()
+            # Written as a date, but no such day (2026-11-31): say that, not which format to use.
+            reason = _no_such_day(written)
+            self._fail(key, f"invalid date '{self.data[key]}' for '{key}' ({reason})" if reason else
+                       f"invalid date '{self.data[key]}' for '{key}' (use YYYY-MM-DD or an ISO 8601 date-time)")
         return parsed
+
+
+def _no_such_day(written: str) -> str | None:
+    """Why a YYYY-MM-DD that names no day is none ("day is out of range for month"), else None."""
+    found = re.match(r"(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)", written)
+    if not found:
+        return None
+    try:
+        dt.date(*(int(part) for part in found.groups()))
+    except ValueError as error:
+        return f"{error}: {found.group()} is no day of the calendar"
+    return None
 
 
 def _without_controls(value: Any) -> Any:
