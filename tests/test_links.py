@@ -511,3 +511,15 @@ def test_template_links_are_grouped_only_where_a_template_writes_the_address(sit
     about = [line for line in lines if "a template links to /about/" in line]
     assert sorted(line.split(":")[0] for line in about) == ["templates/base.html", "templates/post.html"], result.stderr
     assert all(":1:" not in line or "base.html" not in line for line in about)
+
+
+def test_a_missing_relative_link_in_a_post_with_a_url_says_where_relative_links_resolve(site_dir):
+    # Written for Hugo, where `url: /now/` moves the page: ../posts/x/ was a bare "does not exist".
+    from conftest import run_build
+    (site_dir / "content/posts/now.md").write_text("---\ntitle: Now\ndate: 2024-01-01\nurl: /now/\n---\n"
+                                                 "Recent: [x](../posts/first-post/).\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert ("content/posts/now.md:6:13: error: '../posts/first-post/' (that is /posts/posts/first-post/) does not exist "
+            "in the site; relative links resolve from the post's page, /posts/now/: its url, /now/, only redirects "
+            "there (docs/hugo.md)") in result.stderr, result.stderr

@@ -236,7 +236,12 @@ def _check_post(post: Post, site: Site, config: Config, cache: RenderCache,
         if site_path is None or exists(site_path, outputs):
             continue
         if target.kind in _DECLARED or site_path in linked:
-            found.append(BuildError(where, missing_message(target.target, site_path, config.base_path, left_out, outputs)))
+            message = missing_message(target.target, site_path, config.base_path, left_out, outputs)
+            if post.meta.url and not target.target.startswith(("/", "#")) and is_internal(target.target):
+                # Written for Hugo, where `url:` moves the page: here it redirects to the post's page.
+                message += (f"; relative links resolve from the post's page, {post.url}: its url, "
+                            f"{post.meta.url}, only redirects there (docs/hugo.md)")
+            found.append(BuildError(where, message))
             reported.add(site_path)
     return found, frozenset(reported)
 
