@@ -374,13 +374,15 @@ def test_a_results_folder_runpost_did_not_make_is_never_replaced(world):
     assert tree(home) == before
 
 
-@pytest.mark.parametrize("held", ["files/thesis.tex", ".git/HEAD", ".notes", ".venv/pyvenv.cfg"])
+@pytest.mark.parametrize("held", ["files/thesis.tex", ".git/HEAD", ".notes", ".venv/pyvenv.cfg", "memo/meeting.txt",
+                                  "memo/" + "a" * 64 + ".json files/thesis.tex"])
 def test_a_folder_holding_what_runpost_writes_or_hidden_files_but_no_manifest_is_never_replaced(world, held):
     # `files/thesis.tex`, `.notes`, `.venv/` and a `.git` repository in ~/x/<post>/ were deleted by
     # `--build-dir ~/x`: the check looked only at top-level names and skipped hidden ones.
     blog, home = world["blog"], world["home"]
     write(blog / "content/posts/thesis.md", "---\ntitle: T\ndate: 2020-01-01\n---\n```python {exec=true}\nprint(1)\n```\n")
-    write(home / "x/thesis" / held, "mine\n")
+    for name in held.split():          # a memo call's record beside the user's files/ makes them no results
+        write(home / "x/thesis" / name, "mine\n")
     before = tree(home)
     result = run(blog, "--build-dir", str(home / "x"), home=home)
     assert result.returncode == 1 and "refusing to replace this folder with the post's results" in result.stderr

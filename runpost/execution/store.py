@@ -150,16 +150,31 @@ def check_replaceable(folder: Path) -> None:
                          "a folder here (is --build-dir the right folder?)")
     if folder.is_dir():
         names = {entry.name for entry in folder.iterdir()}
-        # runpost's: its manifest, or its memo calls (a run that never finished, a manifest deleted
-        # to run the code again). Else a `files` folder, a dot-folder (.git, .venv) or a dot-file is
-        # the user's, and went with the folder (`--build-dir ~/papers`, a post named like a folder there).
-        made = MANIFEST in names or "memo" in names
+        # runpost's: with its manifest, what runpost writes there (and a Finder's dot-files). Without
+        # one (a run that never finished, a manifest deleted to run the code again), only memo calls
+        # named as the memo store names them. Else a `files` folder, a dot-folder (.git, .venv) or
+        # a dot-file is the user's, and went with the folder (`--build-dir ~/papers`, a post named
+        # like a folder there).
+        made = MANIFEST in names
         foreign = sorted(name for name in names
                          if name == ".git" or not ((made and name in _RESULTS_ENTRIES) or TEMP_MARKER in name
-                                                   or name in _DESKTOP_FILES or (MANIFEST in names and name.startswith("."))))
+                                                   or name in _DESKTOP_FILES or (made and name.startswith("."))
+                                                   or (name == "memo" and _memo_calls_only(folder / name))))
         if foreign:
             raise BuildError(Location(folder), f"refusing to replace this folder with the post's results: it holds "
                              f"{foreign[0]!r}, which runpost does not write there (is --build-dir the right folder?)")
+
+
+# What memo_store writes in memo/: <sha256>.json, its data file (.pt, .pkl), and their temporaries.
+_MEMO_ENTRY = re.compile(r"[0-9a-f]{64}\.(?:json|pt|pkl)(?:\.tmp-\d+)?")
+
+
+def _memo_calls_only(folder: Path) -> bool:
+    try:
+        return folder.is_dir() and not folder.is_symlink() and all(
+            _MEMO_ENTRY.fullmatch(entry.name) or entry.name in _DESKTOP_FILES for entry in folder.iterdir())
+    except OSError:
+        return False
 
 
 def temp_name(name: str, kind: str = "") -> str:
