@@ -330,6 +330,7 @@ def test_another_tools_word_for_exec_is_an_error_naming_exec():
             f"content/posts/t.md:5:1: error: unknown code block option '{word}' (did you mean 'exec'?; "
             "as written, the block is shown and never run)"]
     parse("```python {eval=false run=no}\nprint(1)\n```\n")       # not asking to run: nothing to say
+    parse("```r {eval=true}\nprint(1)\n```\n```js {run=true}\nf()\n```\n")    # R Markdown's, on code runpost never runs
 
 
 def test_a_misspelled_figure_parameter_is_an_error_naming_the_one_meant():

@@ -94,15 +94,17 @@ _RUN_OPTIONS = ("echo", "output", "timeout")
 _OTHER_TOOLS_EXEC = frozenset({"execute", "eval", "evaluate", "run", "executable"})
 
 
-def misspelled_options(options: dict[str, str], runs: bool) -> list[str]:
-    """A message for each option that is no option of a code block but one edit from one runpost reads."""
+def misspelled_options(options: dict[str, str], runs: bool, language: str = "python") -> list[str]:
+    """A message for each option that is no option of a code block but one edit from one runpost reads;
+    and another tool's word for exec on a block runpost could run (`{eval=true}` on R is R Markdown's)."""
     from .hugo_compat.highlighting import HIGHLIGHT_OPTIONS
 
     wanted = _RUN_OPTIONS if runs else ("exec",)
     found = []
     for name in options:
         lowered = name.lower()
-        if not runs and lowered in _OTHER_TOOLS_EXEC and options[name].strip().lower() in ("true", "yes", "1"):
+        if not runs and lowered in _OTHER_TOOLS_EXEC and options[name].strip().lower() in ("true", "yes", "1") \
+                and (language or "python").lower() in RUNNABLE_LANGUAGES:
             close: str | None = "exec"
         elif name in _CELL_OPTIONS or lowered in HIGHLIGHT_OPTIONS or len(lowered) < 4:
             continue

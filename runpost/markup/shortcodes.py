@@ -263,7 +263,8 @@ class _Parser:
         # highlight's options are read here, once: the cell, the renderer and the checks use these.
         options = self.highlight_options(tag) if tag.name == "highlight" else {}
         runs = tag.name == "highlight" and cells.read_bool(options.get("exec", "false"), self.reporter(tag.start))
-        for message in cells.misspelled_options(options, runs):
+        language = (tag.positional[0] if tag.positional else tag.named.get("lang", "python")) if tag.name == "highlight" else ""
+        for message in cells.misspelled_options(options, runs, language):
             self.error(tag.start, message)
         if runs:
             self.add_highlight_cell(call, token, options)
@@ -299,7 +300,7 @@ class _Parser:
             if options is not None:
                 self.check_display_options(options, block.start, block.code_start)
             runs = options is not None and cells.read_bool(options.get("exec", "false"), report)
-            for message in cells.misspelled_options(options or {}, runs):
+            for message in cells.misspelled_options(options or {}, runs, language or ""):
                 report(message)
             if runs:
                 token = self.next_token()
