@@ -45,6 +45,17 @@ def test_a_style_elements_urls_are_rewritten_and_listed_as_a_style_attributes_ar
     assert urls_in('<p style="background: url(/a.png)">x</p>') == ["/a.png"]
 
 
+def test_a_style_elements_commented_urls_are_not_listed_and_its_imports_are_rewritten_and_listed():
+    # A commented-out url() failed the build as a missing file; `@import "/css/print.css"` was neither
+    # rewritten nor checked, and left a site under a base path.
+    html = ('<style>/* .old { background: url(/images/old.jpg) } */ @import "/css/print.css"; @import url(/css/a.css);'
+            "@import 'https://e.org/x.css'; .b { background: url(/b.png) }</style>")
+    found: list[str] = []
+    out = rewrite_urls(html, relative_from("posts/a/index.html"), found)
+    assert '@import "../../css/print.css"' in out and "url(../../css/a.css)" in out and "url(../../b.png)" in out
+    assert found == urls_in(html) == ["/css/print.css", "/css/a.css", "https://e.org/x.css", "/b.png"]
+
+
 def test_a_style_elements_script_url_is_found():
     scripts: list[str] = []
     rewrite_urls("<style>.x { background: url(javascript:alert(1)) }</style>", relative_from("index.html"), [], scripts)

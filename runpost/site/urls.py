@@ -263,7 +263,7 @@ def urls_in(html: str) -> list[str]:
     return [url for tag in start_tags(html) if _may_hold_url(html, tag) for attribute in attributes(html, tag)
             if attribute.name in _SITE_URL_ATTRIBUTES or attribute.name == "style"
             for url in _urls_in(attribute.name, html[attribute.start:attribute.end])] + [
-        url for start, end in _style_elements(html) for _, url in _CSS_ANY_URL.findall(html, start, end) if url.strip()]
+        url for start, end in _style_elements(html) for url in css_urls(html[start:end])]
 
 
 _STYLE_START = re.compile(r"<style[\t\n\f\r />]", re.IGNORECASE)
@@ -289,7 +289,7 @@ def _rewrite_style_elements(html: str, convert: Callable[[str], str],
     pieces, last, urls = [], 0, []
     for start, end in spans:
         css = html[start:end]
-        urls.extend(url for _, url in _CSS_ANY_URL.findall(css) if url.strip())
+        urls.extend(css_urls(css))
         if scripts is not None:
             scripts.extend(url for _, url in _CSS_ANY_URL.findall(css) if script_scheme(url) in ("javascript", "vbscript"))
         pieces += [html[last:start], rewrite_css(css, convert)]
@@ -330,11 +330,30 @@ def _requoted(value: str) -> str:
 
 
 def rewrite_css(css: str, convert: Callable[[str], str]) -> str:
+    """Site paths in url() and in `@import "..."` made by `convert`."""
     def one(match: re.Match) -> str:
         quote, path = next((match.group(index), match.group(index + 1)) for index in (1, 3, 5)
                            if match.group(index + 1) is not None)
         return f"url({quote}{convert(path)}{quote})"
-    return _CSS_URL.sub(one, css)
+    css = _CSS_URL.sub(one, css)
+    return _CSS_IMPORT.sub(lambda match: f"{match.group(1)}{match.group(2)}{convert(match.group(3))}{match.group(2)}", css) \
+        if "@import" in css.lower() else css
+
+
+# `@import "/css/print.css"`: a site path as a string (url() forms are _CSS_URL's).
+_CSS_IMPORT = re.compile(r"""(@import\s*)(["'])(/[^"']*)\2""", re.IGNORECASE)
+_CSS_ANY_IMPORT = re.compile(r"""@import\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
+_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|$)", re.DOTALL)
+
+
+def css_urls(css: str) -> list[str]:
+    """Every URL a stylesheet loads, in order: url()s and `@import "..."`, not those in comments."""
+    if "/*" in css:
+        css = _CSS_COMMENT.sub(lambda comment: " " * len(comment.group()), css)
+    found = [(match.start(), match.group(2)) for match in _CSS_ANY_URL.finditer(css) if match.group(2).strip()]
+    if "@import" in css.lower():
+        found += [(match.start(), match.group(2)) for match in _CSS_ANY_IMPORT.finditer(css) if match.group(2).strip()]
+    return [url for _, url in sorted(found)]
 
 
 def _srcset_spans(value: str) -> list[tuple[int, int]]:
