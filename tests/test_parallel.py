@@ -67,6 +67,7 @@ def test_webp_copies_made_on_both_cores_are_the_bytes_a_serial_build_makes(two_c
     made = call_deep(lambda: parallel.precompute(lambda job: (maker.make(*job), os.getpid()), missing, min_items=2))
     assert len(missing) >= 6 and sorted(made) == list(range(len(missing)))
     assert os.getpid() not in {pid for _, pid in made.values()}
+    maker.forget_listing()            # as light_images does once the workers made their copies
     assert all(maker._cached(source.read_bytes(), width).is_file() for source, width in missing)
     parallel_html = variants.lighten(content, files, maker)
     serial = variants.VariantMaker(tmp_path / "serial")

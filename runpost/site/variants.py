@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..atomic import replace_file
 from ..parallel import precompute
@@ -58,7 +59,7 @@ _WIDTH = re.compile(r"[\t\n\f\r ]*(\d+)(?![\d.]*%)")
 
 def light_images(posts: list[Post], cache_dir: Path, cache: RenderCache | None = None) -> tuple[list[Post], dict[str, Path]]:
     cache = cache or RenderCache(None)
-    maker = VariantMaker(cache_dir)
+    maker = VariantMaker(cache_dir, lambda path: cache.file_digest(path))
     # A post with no image is passed on as it is (serve then finds it unchanged in later stages).
     # Serve: whether a content shows an image is asked again only when the content changed.
     shown = {post.path: {**post.assets, **post.results.files} for post in posts
@@ -74,6 +75,7 @@ def light_images(posts: list[Post], cache_dir: Path, cache: RenderCache | None =
     missing = sorted({job for post in posts if post.path in shown and post.path not in kept
                       for job in maker.missing(post.content, shown[post.path], post.url)})
     precompute(lambda job: maker.make(*job), missing, min_items=2)
+    maker.forget_listing()         # the workers' copies are in the folder now
     done = []
     for post in posts:
         if post.path not in shown:
@@ -178,8 +180,12 @@ def _site_path(tag: str, page_url: str) -> str:
 class VariantMaker:
     """WebP copies of images, made once and kept in the cache folder; `made` collects what pages use."""
 
-    def __init__(self, cache_dir: Path):
+    def __init__(self, cache_dir: Path, digest: Callable[[Path], str | None] | None = None):
         self.cache_dir = cache_dir
+        # sha256 of a copy's bytes: the render cache's (RenderCache.file_digest) hashes a file again
+        # only when what stat says of it changed, so a rebuild does not read every copy.
+        self.digest = digest or _sha256_of
+        self._listing: dict[str, list[Path]] | None = None    # key -> its copies in the folder, listed once
         self.made: dict[str, Path] = {}
         # While light_images lightens one post: what its choices of names depended on (_Choice).
         self.probed: dict[str, Path | None] | None = None
@@ -272,6 +278,8 @@ class VariantMaker:
             target = self.cache_dir / f"{key}-{hashlib.sha256(encoded_bytes).hexdigest()}.webp"
             replace_file(target, encoded_bytes)   # a concurrent build never reads half a file
             self._checked[key] = target
+            if self._listing is not None:
+                self._listing.setdefault(key, []).insert(0, target)
         return target
 
     def _source(self, source: Path) -> tuple[Any, int]:
@@ -298,27 +306,50 @@ class VariantMaker:
         return key.hexdigest()
 
     def _copy(self, key: str) -> Path | None:
-        """The cache's copy for `key` whose bytes are the ones its name records (read and hashed once
-        a build); one that is not is deleted: it is made again rather than published."""
+        """The cache's copy for `key` whose bytes are the ones its name records (checked once a build);
+        one that is not is deleted: it is made again rather than published."""
         if key in self._checked:
             return self._checked[key]
         found = None
-        try:
-            candidates = sorted(self.cache_dir.glob(f"{key}-*.webp"))
-        except OSError:
-            candidates = []
-        for path in candidates:
-            try:
-                sound = hashlib.sha256(path.read_bytes()).hexdigest() == path.name[len(key) + 1:-len(".webp")]
-            except OSError:
-                sound = False
-            if sound and found is None:
+        for path in self._listed().get(key, []):
+            if found is None and self.digest(path) == path.name[len(key) + 1:-len(".webp")]:
                 found = path
-            elif not sound:
+            elif found is None:
                 path.unlink(missing_ok=True)
         if found is not None:
             self._checked[key] = found
         return found
+
+    def _listed(self) -> dict[str, list[Path]]:
+        """The folder's copies by key, listed once (a glob per key read the whole folder each time).
+        Copies named as before their bytes were in the name (`<key>.webp`) are deleted."""
+        if self._listing is None:
+            self._listing = {}
+            try:
+                entries = sorted(os.scandir(self.cache_dir), key=lambda entry: entry.name)
+            except OSError:
+                entries = []
+            for entry in entries:
+                named = _COPY_NAME.fullmatch(entry.name)
+                if named:
+                    self._listing.setdefault(named.group(1), []).append(Path(entry.path))
+                elif _OLD_COPY_NAME.fullmatch(entry.name):
+                    Path(entry.path).unlink(missing_ok=True)
+        return self._listing
+
+    def forget_listing(self) -> None:
+        self._listing = None
+
+
+_COPY_NAME = re.compile(r"([0-9a-f]{64})-[0-9a-f]{64}\.webp")
+_OLD_COPY_NAME = re.compile(r"[0-9a-f]{64}\.webp")
+
+
+def _sha256_of(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def displayed(image):
