@@ -285,6 +285,16 @@ def test_the_kernel_and_its_map_children_end_when_the_builder_is_killed_outright
         time.sleep(0.05)
 
 
+def test_code_that_waits_for_all_its_children_is_not_kept_waiting_by_runpost(site):
+    # The reaper that kills what the code started was the code's own child: `os.wait()` until no
+    # child is left waited for it until the block timed out.
+    code = ("import os, subprocess\nsubprocess.Popen(['true'])\nwhile True:\n    try:\n        os.wait()\n"
+            "    except ChildProcessError:\n        break\nprint('all done')")
+    stream = io.StringIO()
+    post = execute_posts([write_post(site / "p", code)], make_config(site), Reporter(stream))[0]
+    assert post.results.outputs["cell-1"].stdout == "all done\n", stream.getvalue()
+
+
 def test_the_next_run_reuses_what_an_interrupted_run_kept(site):
     class InterruptAfterFirstCall(Reporter):
         def info(self, message: str) -> None:

@@ -498,8 +498,8 @@ def _name_of(error: BaseException) -> str:
 
 def main(argv: list[str]) -> None:
     # A post's code must not train on for an hour as an orphan of a builder killed outright.
-    die_with_parent(None)
-    start_reaper()
+    if not become_reaper():
+        die_with_parent(None)
     job = read_job(int(argv[0]))
     events = EventPipe(int(argv[1]))
     try:
@@ -515,33 +515,52 @@ def main(argv: list[str]) -> None:
     os._exit(0 if ok else 1)
 
 
-def start_reaper() -> None:
-    """Fork a process that kills this kernel's process group once the kernel is gone, however it
-    went (Linux). The builder kills the group itself after a run, a timeout or Ctrl-C; but a
-    builder killed outright takes the kernel with it (die_with_parent) and nothing else: what the
-    post's code started (`subprocess.Popen(["sleep", "77"])`, a server) ran on as an orphan,
-    writing into build/'s temporary folder."""
-    if not sys.platform.startswith("linux"):
-        return
-    kernel = os.getpid()
-    try:
-        child = os.fork()
-    except OSError:
-        return                   # no process to spare: the builder's own kill_group still covers the run
-    if child:
-        return
-    try:
-        import ctypes
-        import signal
+def become_reaper() -> bool:
+    """Fork: the child returns True and runs the post as the kernel; this process stays behind as
+    its reaper and never returns. Linux only (False elsewhere: this process is the kernel).
 
-        os.closerange(3, 65536)      # holding the event pipe open would keep the builder waiting for its end
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)      # PR_SET_PDEATHSIG: told when the kernel dies
-        if os.getppid() == kernel:
-            signal.sigwait({signal.SIGTERM})
-        os.killpg(os.getpgrp(), signal.SIGKILL)       # (this process is in it too)
+    The builder kills the kernel's process group after a run, a timeout or Ctrl-C; but a builder
+    killed outright could take only the kernel with it (PR_SET_PDEATHSIG), and what the post's
+    code started (`subprocess.Popen(["sleep", "77"])`, a server) ran on as an orphan, writing into
+    build/'s temporary folder. The reaper, the process the builder started and the group's
+    leader, is told when the builder dies and kills the whole group. It is the kernel's parent,
+    not its child: code that waits for all its children (`os.wait()` until none) never waits for it.
+    It ends as the kernel ended (its exit status, or its signal), for the builder to read."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    import signal
+
+    watched = {signal.SIGTERM, signal.SIGCHLD}
+    signal.pthread_sigmask(signal.SIG_BLOCK, watched)
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG: told when the builder dies
+        kernel = os.fork()
+    except (OSError, AttributeError):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, watched)
+        return False
+    if kernel == 0:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, watched)
+        die_with_parent(os.getppid())         # and the kernel dies with its reaper
+        return True
+    try:
+        os.closerange(3, 65536)     # its copy of the event pipe would keep the builder waiting after the kernel
+        if os.getppid() == 1:       # the builder died before PR_SET_PDEATHSIG took effect
+            os.killpg(os.getpgrp(), signal.SIGKILL)
+        while True:
+            if signal.sigwait(watched) == signal.SIGTERM:
+                os.killpg(os.getpgrp(), signal.SIGKILL)       # (this process is in it too)
+            done, status = os.waitpid(kernel, os.WNOHANG)
+            if done:
+                break
+        if os.WIFSIGNALED(status):
+            number = os.WTERMSIG(status)
+            signal.signal(number, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {number})
+            os.kill(os.getpid(), number)
+        os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
     finally:
-        os._exit(0)
+        os._exit(1)
 
 
 if __name__ == "__main__":
