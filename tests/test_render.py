@@ -377,6 +377,10 @@ def test_a_misspelt_parameter_of_value_or_table_is_an_error_naming_the_one_meant
         "content/posts/t.md:5:17: error: unknown value parameter 'fromat' (did you mean 'format'?)",
         "content/posts/t.md:5:49: error: unknown table parameter 'captoin' (did you mean 'caption'?)",
         "content/posts/t.md:5:79: error: unknown value parameter 'bogus' (it takes name, format)"]
+    # One positional too many: `{{< table rows ".2f" >}}` printed every digit.
+    assert errors_of('A {{< table rows ".2f" >}} {{< value acc ".2f" "x" >}}', values=values) == [
+        "content/posts/t.md:5:18: error: table takes 1 positional parameter (name); give caption= or format= by name",
+        "content/posts/t.md:5:48: error: value takes 2 positional parameters (name, format)"]
 
 
 def test_a_tables_format_writes_its_numbers_and_only_its_numbers():

@@ -37,8 +37,10 @@ BUILTINS = frozenset({"highlight", "figure", "youtube", "vimeo", "gist", "tweet"
 # Built-ins whose documented form mixes a positional argument with named options
 # (`{{< table results caption="..." >}}`); Hugo's rule forbids mixing elsewhere.
 _MIXED_PARAMETERS = {"highlight", "table", "value"}
-# runpost's own shortcodes and the named parameters each takes (any other is a typo: `fromat=`).
+# runpost's own shortcodes and the named parameters each takes (any other is a typo: `fromat=`),
+# and how many of them may be given by position (`{{< value acc ".2f" >}}`, `{{< table rows >}}`).
 _OWN_PARAMETERS = {"value": ("name", "format"), "table": ("name", "caption", "format")}
+_OWN_POSITIONAL = {"value": ("name", "format"), "table": ("name",)}
 # Hugo 0.111's figure parameters (tpl/tplimpl/embedded/templates/shortcodes/figure.html).
 _FIGURE_PARAMETERS = frozenset({"src", "link", "target", "rel", "alt", "title", "caption", "attr", "attrlink",
                                 "width", "height", "class", "loading"})
@@ -355,6 +357,14 @@ class _Parser:
         """A named parameter runpost's value or table does not take was ignored: `fromat=".2f"` printed
         every digit, `captoin=` left the table without its caption, and nothing said so."""
         takes = _OWN_PARAMETERS.get(tag.name)
+        positional = [parameter for parameter in tag.parameters if parameter.name is None] if takes else []
+        for extra in positional[len(_OWN_POSITIONAL.get(tag.name, ())):]:
+            allowed = _OWN_POSITIONAL[tag.name]
+            named = [name for name in takes if name not in allowed]
+            by_name = f"; give {' or '.join(f'{name}=' for name in named)} by name" if named else ""
+            self.error(extra.offset, f"{tag.name} takes {len(allowed)} positional parameter"
+                                     f"{'s' if len(allowed) > 1 else ''} ({', '.join(allowed)}){by_name}")
+            break
         for parameter in tag.parameters if takes else ():
             if parameter.name is not None and parameter.name not in takes:
                 close = difflib.get_close_matches(parameter.name.lower(), takes, n=1, cutoff=0.6)
