@@ -200,3 +200,23 @@ def test_what_ml_posts_write_renders_as_katex_shows_it(latex, shown, hidden):
     mathml = latex_to_mathml(latex, False)
     assert all(part in mathml for part in shown), mathml
     assert not any(part in mathml.split(">", 1)[1] for part in hidden), mathml      # (the alttext holds the LaTeX)
+
+
+def test_a_paragraph_that_is_only_a_value_or_a_formula_inside_a_markdown_shortcode_stays_a_paragraph(tmp_path):
+    # Inside {{% note %}}...{{% /note %}}, two formula lines came out as one line; so did two
+    # paragraphs that are each a published value.
+    from conftest import FIXTURE_SITE, run_build
+    import shutil
+    project = tmp_path / "p"
+    shutil.copytree(FIXTURE_SITE, project)
+    (project / "templates/shortcodes").mkdir(parents=True, exist_ok=True)
+    (project / "templates/shortcodes/note.html").write_text('<aside class="note">{{ inner }}</aside>\n')
+    (project / "content/posts/m.md").write_text(
+        "---\ntitle: M\ndate: 2024-01-01\nmath: true\n---\n```python {exec=true}\nimport runpost\n"
+        "runpost.publish('a', 1)\nrunpost.publish('b', 2)\n```\n\n{{< value a >}}\n\n{{< value b >}}\n\n"
+        "{{% note %}}\nFacts:\n\n$c = 3$\n\n$d = 4$\n{{% /note %}}\n")
+    result = run_build(cwd=project)
+    assert result.returncode == 0, result.stderr
+    page = (project / "site/posts/m/index.html").read_text()
+    assert "<p>1</p>" in page and "<p>2</p>" in page, page
+    assert page.count('<p><math xmlns="http://www.w3.org/1998/Math/MathML" display="inline"') == 2, page

@@ -36,8 +36,7 @@ from .inline_gate import GatedInlineExtension
 from ..content.scan import find_code_blocks
 from .placeholders import SUMMARY_DIVIDER_TOKEN
 from ..post import Post
-from .placeholders import unwrap_block_tokens
-from .math import MATH_SHORTCODE
+from .placeholders import inline_tokens, unwrap_block_tokens
 
 __all__ = ["render_markdown", "markdown_to_html", "highlight_code", "heading_id"]
 
@@ -51,10 +50,8 @@ _DIVIDER_TOKEN = SUMMARY_DIVIDER_TOKEN
 def render_markdown(post: Post, config: Config) -> Post:
     """post.body (with placeholders) -> post.html (placeholders intact)."""
     body = _mark_summary_divider(post.body)
-    formulas = frozenset(shortcode.token for shortcode in post.shortcodes
-                         if shortcode.name == MATH_SHORTCODE and shortcode.named.get("display") == "false")
     # Heading ids stay provisional until the site stage has filled the placeholders.
-    html = markdown_to_html(body, raw_html=config.raw_html, final_ids=False, inline_tokens=formulas)
+    html = markdown_to_html(body, raw_html=config.raw_html, final_ids=False, inline_tokens=inline_tokens(post.shortcodes))
     html = re.sub(rf"<p>\s*{_DIVIDER_TOKEN}\s*</p>|{_DIVIDER_TOKEN}", SUMMARY_DIVIDER, html, count=1)
     return dataclasses.replace(post, html=html)
 

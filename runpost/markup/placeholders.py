@@ -12,7 +12,7 @@ a substring of another.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import Any, Callable, Iterable
 
 TOKEN_FORMAT = "RPSC{:04d}X"
 TOKEN_PATTERN = re.compile(r"RPSC\d{4,}X")
@@ -25,6 +25,17 @@ _BLOCK_TOKEN = re.compile(r"<p>\s*(" + TOKEN_PATTERN.pattern + r")\s*</p>")
 def make_token(number: int) -> str:
     """The post's `number`-th placeholder (1-based)."""
     return TOKEN_FORMAT.format(number)
+
+
+def inline_tokens(shortcodes: Iterable[Any]) -> frozenset[str]:
+    """The tokens of calls that stand for text, not a block: a formula in the text (`$a = 1$`) and a
+    published value. Alone in a paragraph they keep it (unwrap_block_tokens): two such lines are two
+    paragraphs, not one line."""
+    from .math import MATH_SHORTCODE
+
+    return frozenset(shortcode.token for shortcode in shortcodes
+                     if shortcode.name == "value" or (shortcode.name == MATH_SHORTCODE
+                                                      and shortcode.named.get("display") == "false"))
 
 
 def unwrap_block_tokens(html: str, inline: frozenset[str] = frozenset()) -> str:
