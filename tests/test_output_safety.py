@@ -389,6 +389,21 @@ def test_a_folder_holding_what_runpost_writes_or_hidden_files_but_no_manifest_is
     assert tree(home) == before
 
 
+def test_a_results_folder_that_is_refused_stops_the_build_before_any_other_is_replaced(world):
+    # --build-dir ~/papers: a post's folder was replaced, then a later post's was refused, exit 1.
+    blog, home = world["blog"], world["home"]
+    for name in ("a-first", "b-second"):
+        write(blog / f"content/posts/{name}.md", "---\ntitle: T\ndate: 2020-01-01\n---\n```python {exec=true}\nprint(1)\n```\n")
+    write(home / "papers/a-first/draft.tmp-1.txt", "mine\n")             # not one of runpost's temporaries
+    write(home / "papers/a-first/manifest.json", "{}\n")                  # nor a manifest runpost wrote
+    write(home / "papers/a-first/.env", "SECRET=1\n")
+    write(home / "papers/b-second/memo/letter.docx", "mine\n")
+    before = tree(home)
+    result = run(blog, "--build-dir", str(home / "papers"), home=home)
+    assert result.returncode == 1 and result.stderr.count("refusing to replace this folder") == 2, result.stderr
+    assert tree(home) == before
+
+
 def test_a_results_folder_runpost_made_is_replaced_with_its_finders_file(world):
     blog, home = world["blog"], world["home"]
     write(blog / "content/posts/r.md", "---\ntitle: R\ndate: 2020-01-01\n---\n```python {exec=true}\nprint(1)\n```\n")

@@ -76,12 +76,31 @@ def execute_posts(posts: list[Post], config: Config, reporter: Reporter, watch: 
     errors = ErrorCollector()
     done = []
     nothing = Results()
-    for post in posts:
+    plans: dict[int, Plan | None] = {}
+    for index, post in enumerate(posts):
+        if post.cells:
+            try:
+                plans[index] = plan_post(post, config, overrides)
+            except BuildError as error:
+                errors.add(error)
+            except BuildErrors as many:
+                errors.extend(many)
+    # Every results folder a run will replace is checked before any code runs: one that is a
+    # user's (--build-dir ~/papers) stops the build before another post's folder is replaced.
+    for plan in plans.values():
+        if plan is not None and config.mode != "frozen" and (config.mode == "rerun" or not plan.fresh):
+            try:
+                store.check_replaceable(plan.folder)
+            except BuildError as error:
+                errors.add(error)
+    errors.raise_if_any()
+    for index, post in enumerate(posts):
         if not post.cells and post.results == nothing:
             done.append(post)       # nothing to run or read (serve: the same object goes on)
             continue
         try:
-            done.append(dataclasses.replace(post, results=execute_post(post, config, overrides, reporter, watch)))
+            done.append(dataclasses.replace(post, results=execute_post(post, config, overrides, reporter, watch,
+                                                                       plans.get(index))))
         except BuildError as error:
             errors.add(error)
             done.append(post)
@@ -94,10 +113,10 @@ def execute_posts(posts: list[Post], config: Config, reporter: Reporter, watch: 
 
 
 def execute_post(post: Post, config: Config, overrides: dict[str, Any], reporter: Reporter,
-                 watch: RunWatch | None = None) -> Results:
+                 watch: RunWatch | None = None, plan: Plan | None = None) -> Results:
     if not post.cells:
         return Results()
-    plan = plan_post(post, config, overrides)
+    plan = plan or plan_post(post, config, overrides)
     if config.mode == "frozen":
         check_frozen(plan)
         warn_other_versions(plan, reporter)

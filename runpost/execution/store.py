@@ -155,9 +155,10 @@ def check_replaceable(folder: Path) -> None:
         # named as the memo store names them. Else a `files` folder, a dot-folder (.git, .venv) or
         # a dot-file is the user's, and went with the folder (`--build-dir ~/papers`, a post named
         # like a folder there).
-        made = MANIFEST in names
+        made = MANIFEST in names and _runposts_manifest(folder / MANIFEST)
         foreign = sorted(name for name in names
-                         if name == ".git" or not ((made and name in _RESULTS_ENTRIES) or TEMP_MARKER in name
+                         if name == ".git" or not ((made and name in _RESULTS_ENTRIES) or name == MANIFEST
+                                                   or _TEMPORARY.fullmatch(name)
                                                    or name in _DESKTOP_FILES or (made and name.startswith("."))
                                                    or (name == "memo" and _memo_calls_only(folder / name))))
         if foreign:
@@ -167,6 +168,20 @@ def check_replaceable(folder: Path) -> None:
 
 # What memo_store writes in memo/: <sha256>.json, its data file (.pt, .pkl), and their temporaries.
 _MEMO_ENTRY = re.compile(r"[0-9a-f]{64}\.(?:json|pt|pkl)(?:\.tmp-\d+)?")
+
+
+# A temporary runpost names in a results folder (temp_name's, write_atomically's), not `draft.tmp-1.txt`.
+_TEMPORARY = re.compile(r".+\.tmp-(?:old-)?\d+(?:-[0-9a-f]{8})?")
+
+
+def _runposts_manifest(path: Path) -> bool:
+    """Whether a manifest.json is one runpost wrote (a JSON object naming its post), not any file of that name."""
+    try:
+        with open(path, "rb") as file:
+            data = json.loads(file.read(1 << 24))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("post"), str) and "format" in data
 
 
 def _memo_calls_only(folder: Path) -> bool:
