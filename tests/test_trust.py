@@ -267,7 +267,14 @@ SPAWNING_POST = ("---\ntitle: S\ndate: 2024-01-01\n---\n```python {exec=true}\ni
                  "open(os.environ['RUNPOST_TEST_LOG'] + '-started', 'w').write(str(child.pid))\ntime.sleep(60)\n```\n")
 
 
-@pytest.mark.parametrize("post, process", [(SILENT_POST, "kernel"), (SLOW_POST, "60"), (SPAWNING_POST, "started")])
+# ... and one that left the process group (start_new_session, setsid): it outlived every build.
+ESCAPING_POST = ("---\ntitle: S\ndate: 2024-01-01\n---\n```python {exec=true}\nimport os, subprocess, time\n"
+                 "child = subprocess.Popen(['sleep', '78'], start_new_session=True)\n"
+                 "open(os.environ['RUNPOST_TEST_LOG'] + '-escaped', 'w').write(str(child.pid))\ntime.sleep(60)\n```\n")
+
+
+@pytest.mark.parametrize("post, process", [(SILENT_POST, "kernel"), (SLOW_POST, "60"), (SPAWNING_POST, "started"),
+                                           (ESCAPING_POST, "escaped")])
 def test_the_kernel_and_its_map_children_end_when_the_builder_is_killed_outright(tmp_path, post, process):
     # SIGKILL cannot be handled: the kernel (and a .map child sleeping a minute) trained on as orphans.
     builder, _, log = start_builder(tmp_path, post, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -282,6 +289,31 @@ def test_the_kernel_and_its_map_children_end_when_the_builder_is_killed_outright
     deadline = time.monotonic() + 10
     while process_alive(orphan):
         assert time.monotonic() < deadline, f"the {process} process outlived its builder"
+        time.sleep(0.05)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the reaper is Linux's (PR_SET_CHILD_SUBREAPER)")
+def _running(command_line: str) -> bool:
+    """Whether a process of this machine has this command line (its arguments joined by NUL)."""
+    for name in os.listdir("/proc"):
+        try:
+            if name.isdigit() and Path(f"/proc/{name}/cmdline").read_bytes().decode(errors="replace").startswith(command_line):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def test_nothing_the_code_started_outlives_a_successful_run_even_out_of_its_process_group(site):
+    # A program started in a session of its own wrote into build/ after the manifest was sealed.
+    code = ("import os, subprocess\nchild = subprocess.Popen(['sleep', '79'], start_new_session=True)\n"
+            "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        os.execvp('sleep', ['sleep', '79'])\n"
+            "    os._exit(0)\nprint(child.pid)")
+    post = execute_posts([write_post(site / "p", code)], make_config(site), Reporter(io.StringIO()))[0]
+    escaped = int(post.results.outputs["cell-1"].stdout)
+    deadline = time.monotonic() + 10
+    while process_alive(escaped) or _running("sleep\0" + "79"):
+        assert time.monotonic() < deadline, "a process the code started outlived the run"
         time.sleep(0.05)
 
 

@@ -525,7 +525,8 @@ def become_reaper() -> bool:
     build/'s temporary folder. The reaper, the process the builder started and the group's
     leader, is told when the builder dies and kills the whole group. It is the kernel's parent,
     not its child: code that waits for all its children (`os.wait()` until none) never waits for it.
-    It ends as the kernel ended (its exit status, or its signal), for the builder to read."""
+    It ends as the kernel ended (its exit status, or its signal), for the builder to read, once
+    nothing the code started is left. SIGTERM (the builder's stop: a timeout, Ctrl-C) kills them all."""
     if not sys.platform.startswith("linux"):
         return False
     import ctypes
@@ -534,7 +535,11 @@ def become_reaper() -> bool:
     watched = {signal.SIGTERM, signal.SIGCHLD}
     signal.pthread_sigmask(signal.SIG_BLOCK, watched)
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG: told when the builder dies
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)       # PR_SET_PDEATHSIG: told when the builder dies
+        # Orphans of the post's code (a double fork, setsid, start_new_session: out of the group) are
+        # reparented here, not to init, so that none outlives the run.
+        libc.prctl(36, 1)                   # PR_SET_CHILD_SUBREAPER
         kernel = os.fork()
     except (OSError, AttributeError):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, watched)
@@ -545,14 +550,14 @@ def become_reaper() -> bool:
         return True
     try:
         os.closerange(3, 65536)     # its copy of the event pipe would keep the builder waiting after the kernel
-        if os.getppid() == 1:       # the builder died before PR_SET_PDEATHSIG took effect
-            os.killpg(os.getpgrp(), signal.SIGKILL)
-        while True:
-            if signal.sigwait(watched) == signal.SIGTERM:
-                os.killpg(os.getpgrp(), signal.SIGKILL)       # (this process is in it too)
-            done, status = os.waitpid(kernel, os.WNOHANG)
-            if done:
-                break
+        status = None
+        builder_gone = os.getppid() == 1        # it died before PR_SET_PDEATHSIG took effect
+        while status is None and not builder_gone:
+            builder_gone = signal.sigwait(watched) == signal.SIGTERM
+            status = _reap(kernel)
+        _kill_descendants()
+        if builder_gone or status is None:
+            os._exit(1)
         if os.WIFSIGNALED(status):
             number = os.WTERMSIG(status)
             signal.signal(number, signal.SIG_DFL)
@@ -561,6 +566,59 @@ def become_reaper() -> bool:
         os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
     finally:
         os._exit(1)
+
+
+def _reap(kernel: int) -> int | None:
+    """Collect every child that ended; the kernel's wait status if it was one of them."""
+    found = None
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return found
+        if pid == 0:
+            return found
+        if pid == kernel:
+            found = status
+
+
+def _kill_descendants() -> None:
+    """SIGKILL every process below this one until none is left: each killed process's own children
+    come here (PR_SET_CHILD_SUBREAPER) and are killed in turn."""
+    import signal
+    import time
+
+    for _ in range(200):
+        children = _children()
+        if not children:
+            return
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.01)
+        _reap(-1)
+
+
+def _children() -> list[int]:
+    """This process's children (Linux: /proc/self/task/*/children, else each process's parent in /proc)."""
+    me = os.getpid()
+    try:
+        return [int(pid) for task in os.listdir("/proc/self/task")
+                for pid in open(f"/proc/self/task/{task}/children").read().split()]
+    except OSError:
+        pass
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                stat = open(f"/proc/{name}/stat").read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == me:
+                found.append(int(name))
+    return found
 
 
 if __name__ == "__main__":

@@ -500,6 +500,14 @@ def timeout_of(cell: Cell, config: Config) -> float:
 
 
 def kill_group(process: subprocess.Popen) -> None:
+    """End the kernel and all the post's code started. Its reaper (kernel.become_reaper) is asked
+    first: it also kills what left the process group (setsid); then the group is killed outright."""
+    if process.poll() is None:
+        try:
+            os.kill(process.pid, signal.SIGTERM)
+            process.wait(timeout=3)
+        except (ProcessLookupError, PermissionError, subprocess.TimeoutExpired):
+            pass
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
