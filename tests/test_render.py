@@ -383,11 +383,23 @@ def test_a_misspelt_parameter_of_value_or_table_is_an_error_naming_the_one_meant
         "content/posts/t.md:5:48: error: value takes 2 positional parameters (name, format)"]
 
 
+def test_a_lists_item_is_named_by_its_place_in_digits_and_a_tables_empty_cell_is_empty():
+    values = {"rows": [{"a": 1, "b": None}, {"a": 2, "b": 3}]}
+    assert render("{{< table rows >}}", values=values).count("<td></td>") == 1       # not "None"
+    for name in ("rows.-1.a", "rows.0_0.a"):
+        assert errors_of(f"A {{{{< value {name} >}}}}", values=values) == [
+            f"content/posts/t.md:5:3: error: value '{name}': 'rows' has no item '{name.split('.')[1]}'"]
+
+
 def test_a_tables_format_writes_its_numbers_and_only_its_numbers():
     values = {"t": [["model", "acc", "ok"], ["RNN", 0.853214, True], ["LSTM", 1, False]]}
     rendered = render('{{< table t format=".3f" >}}', values=values)
     assert ('<tr><td>RNN</td><td class="num">0.853</td><td>true</td></tr>'
             '<tr><td>LSTM</td><td class="num">1.000</td><td>false</td></tr>') in rendered, rendered
+    huge = {"big": [{"n": 10 ** 400}]}          # an int too large for a float: "internal error: OverflowError"
+    assert errors_of('{{< table big format=".2f" >}} and {{< value big.0.n "e" >}}', values=huge) == [
+        "content/posts/t.md:5:1: error: cannot format the numbers of table 'big' with '.2f': int too large to convert to float",
+        "content/posts/t.md:5:36: error: cannot format value 'big.0.n' with 'e': int too large to convert to float"]
     assert errors_of('{{< table t format=".3q" >}}', values=values) == [
         "content/posts/t.md:5:1: error: cannot format the numbers of table 't' with '.3q': "
         "Unknown format code 'q' for object of type 'float'"]

@@ -317,7 +317,7 @@ class _Renderer:
         spec = _argument(shortcode, 1, "format")
         try:
             text = format(value, spec) if spec else _plain(value)
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, OverflowError) as error:   # 10**400 as a float
             raise self.fail(shortcode, f"cannot format value '{name}' with '{spec}': {error}") from None
         return html.escape(text, quote=False)
 
@@ -343,7 +343,8 @@ class _Renderer:
         value = values[first]
         for depth, key in enumerate(keys, 1):
             try:
-                value = value[int(key)] if isinstance(value, list) else value[key]
+                # A list's item by its place, 0 up, written as digits (not -1, not 0_0, which int() reads).
+                value = value[int(key) if re.fullmatch(r"[0-9]+", key) else None] if isinstance(value, list) else value[key]
             except (KeyError, IndexError, ValueError, TypeError):
                 walked = ".".join([first, *keys[:depth - 1]])
                 raise self.fail(shortcode, f"value '{name}': '{walked}' has no item '{key}'") from None
@@ -358,7 +359,7 @@ class _Renderer:
         spec = shortcode.named.get("format", "")       # for its numbers: format=".3f"
         try:
             cells = [[_table_cell(cell, spec) for cell in row] for row in rows]
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, OverflowError) as error:
             raise self.fail(shortcode, f"cannot format the numbers of table '{name}' with '{spec}': {error}") from None
         table = ("<table><thead><tr>" + "".join(f"<th>{html.escape(str(cell))}</th>" for cell in header)
                  + "</tr></thead><tbody>"
@@ -436,7 +437,7 @@ def _table_cell(value: Any, spec: str = "") -> str:
     """A cell; a number right-aligned, and written with `spec` (the table's format) if it has one."""
     if isinstance(value, numbers.Number) and not isinstance(value, bool):
         return f'<td class="num">{html.escape(format(value, spec) if spec else _plain(value))}</td>'
-    return f"<td>{html.escape(_plain(value))}</td>"
+    return "<td></td>" if value is None else f"<td>{html.escape(_plain(value))}</td>"     # None: no measurement
 
 
 def _describe(value: Any) -> str:
