@@ -87,13 +87,17 @@ def site_file(relative_path: str | Path) -> Path:
 def to_json(name: str, value: Any) -> Any:
     """`value` as plain JSON data (a deep copy), or TypeError naming what is wrong."""
     def convert(item: Any) -> Any:
-        # numpy/torch scalars have .item(); arrays and tensors have .tolist().
-        for method in ("item", "tolist"):
+        # numpy/torch scalars have .item(); arrays and tensors have .tolist(). An array is a list
+        # even of one element (`.item()` made np.array([0.5]) the number 0.5).
+        methods = ("tolist", "item") if getattr(item, "ndim", 0) else ("item", "tolist")
+        for method in methods:
             if callable(getattr(item, method, None)):
                 try:
-                    return getattr(item, method)()
+                    converted = getattr(item, method)()
                 except (TypeError, ValueError):
                     continue
+                _check_keys(name, converted)       # an object array's dicts are checked as they come out
+                return converted
         # A pandas DataFrame (or Series) has to_dict(): its records are a table's rows.
         hint = "; for a table, publish its .to_dict(\"records\")" if callable(getattr(item, "to_dict", None)) else ""
         raise TypeError(f"cannot publish '{name}': {type(item).__name__} is not JSON-serialisable "
@@ -117,8 +121,9 @@ def _check_keys(name: str, value: Any) -> None:
         if isinstance(item, dict):
             seen: dict[str, Any] = {}
             for key in item:
-                text = key if isinstance(key, str) else json.dumps(key) if key is None or isinstance(key, bool) \
-                    else float.__repr__(key) if isinstance(key, float) else str(int(key)) if isinstance(key, int) else None
+                # As json.dumps writes each key (a float's NaN and Infinity as JSON spells them).
+                text = key if isinstance(key, str) else json.dumps(key) if key is None or isinstance(key, (bool, float)) \
+                    else str(int(key)) if isinstance(key, int) else None
                 if text is not None and text in seen:
                     raise TypeError(f"cannot publish '{name}': the keys {seen[text]!r} and {key!r} would both be "
                                     f"the key \"{text}\" (JSON's keys are strings); keep one")

@@ -681,6 +681,20 @@ def test_publish_of_a_non_serialisable_value_is_an_error_at_the_calling_line(sit
     assert error.message.startswith("TypeError: cannot publish 'bad': object is not JSON-serialisable")
 
 
+def test_publishing_arrays_keeps_their_shape_and_checks_the_keys_of_what_they_hold():
+    # np.array([0.5]) was published as 0.5 (so value d.0 failed); an object array's dicts and a
+    # NaN key beside "NaN" lost an entry, silently.
+    import numpy
+    from runpost import to_json
+
+    assert to_json("a", numpy.array([0.5])) == [0.5] and to_json("b", numpy.array([[7]])) == [[7]]
+    assert to_json("c", numpy.float32(0.25)) == 0.25
+    for value in ({float("nan"): 1, "NaN": 2}, {float("inf"): 1, "Infinity": 2},
+                  numpy.array([{1: "a", "1": "b"}], dtype=object)):
+        with pytest.raises(TypeError, match="would both be the key"):
+            to_json("d", value)
+
+
 def test_publishing_a_data_frame_says_to_publish_its_records():
     from runpost import to_json
 
