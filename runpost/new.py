@@ -72,6 +72,35 @@ def new_blog(folder: Path) -> int:
     return 0
 
 
+# What the package ships besides its modules: pyproject.toml's [tool.setuptools.package-data].
+_PACKAGE_DATA = ("theme/", "skeleton/", "serve/client.js", "markup/hugo_compat/chroma_languages.json")
+
+
+def _package_files(package: Path) -> list[str]:
+    """The package's files as a wheel of it holds them (relative to it): the ones pip's record of
+    the install lists, else (an editable install, a checkout) its modules and package data, never
+    a hidden file, an editor's swap or backup file, or anything else lying in the folder."""
+    try:
+        distribution = metadata.distribution("runpost")
+        # RECORD: an installer's list of what it put there (a source tree's egg-info lists sources, maybe stale).
+        recorded = sorted({str(path)[len("runpost/"):] for path in distribution.files or ()
+                           if str(path).startswith("runpost/") and "__pycache__" not in str(path)}) \
+            if distribution.read_text("RECORD") is not None else []
+    except metadata.PackageNotFoundError:
+        recorded = []
+    if recorded and all((package / relative).is_file() for relative in recorded):
+        return recorded
+    found = []
+    for path in sorted(package.rglob("*")):
+        relative = path.relative_to(package).as_posix()
+        if not path.is_file() or any(part.startswith(".") or part == "__pycache__" for part in relative.split("/")) \
+                or relative.endswith(("~", ".swp", ".pyc", ".pyo", ".orig", ".rej")):
+            continue
+        if relative.endswith(".py") or relative.startswith(_PACKAGE_DATA):
+            found.append(relative)
+    return found
+
+
 def _remove_made(folder: Path, existed: bool) -> None:
     """Everything in `folder` but a .git (it held nothing else: new_blog checked), and the folder if new."""
     import shutil
@@ -148,10 +177,7 @@ def write_wheel(folder: Path) -> Path:
     version = _version()
     info = f"runpost-{version}.dist-info"
     package = Path(__file__).resolve().parent
-    files: dict[str, bytes] = {}
-    for path in sorted(package.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
-            files[f"runpost/{path.relative_to(package).as_posix()}"] = path.read_bytes()
+    files = {f"runpost/{relative}": (package / relative).read_bytes() for relative in _package_files(package)}
     try:
         distribution = metadata.distribution("runpost")
         text = lambda name: distribution.read_text(name)

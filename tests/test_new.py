@@ -168,6 +168,21 @@ def test_the_workflow_installs_runpost_from_where_it_came_from_or_from_a_copy_in
         assert new_blog(tmp_path / "again") == 0 and (tmp_path / "again" / line).read_bytes() == wheel.read_bytes()
 
 
+def test_the_blogs_copy_of_runpost_holds_its_modules_and_package_data_and_nothing_else_lying_there(tmp_path):
+    # From an editable install, every file under the package folder went into the wheel the blogger
+    # commits: runpost/.env, an editor's .cli.py.swp, notes/todo.txt.
+    from runpost.new import _package_files
+
+    package = tmp_path / "runpost"
+    for name in ("__init__.py", "site/pages.py", "theme/templates/post.html", "skeleton/dot-gitignore",
+                 "serve/client.js", ".env", ".cli.py.swp", "cli.py~", "notes/todo.txt", "theme/.DS_Store",
+                 "__pycache__/cli.cpython-311.pyc", "serve/other.js"):
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        (package / name).write_text("x")
+    assert _package_files(package) == ["__init__.py", "serve/client.js", "site/pages.py",
+                                       "skeleton/dot-gitignore", "theme/templates/post.html"]
+
+
 def test_a_folder_name_with_quotes_and_spaces_gives_valid_settings_and_a_url_without_spaces(tmp_path):
     assert new_blog(tmp_path / 'my "blog" \\ 2') == 0
     settings = tomllib.loads((tmp_path / 'my "blog" \\ 2' / "runpost.toml").read_text(encoding="utf-8"))
