@@ -78,7 +78,7 @@ def test_copies_are_byte_identical_across_builds_and_made_once(tmp_path, monkeyp
     assert saves == []
 
 
-@pytest.mark.parametrize("damage", ["cut short", "replaced"])
+@pytest.mark.parametrize("damage", ["cut short", "replaced", "a folder"])
 def test_a_damaged_copy_in_the_cache_is_made_again_not_published(tmp_path, damage):
     # A copy cut short (or replaced by another image) was copied into the site as it was: the
     # readers' browsers, which pick the WebP, showed a broken or wrong figure.
@@ -90,11 +90,16 @@ def test_a_damaged_copy_in_the_cache_is_made_again_not_published(tmp_path, damag
     kept = sorted((tmp_path / "cache").glob("*.webp"))
     assert len(kept) == len(expected)
     for path in kept:
-        path.write_bytes(path.read_bytes()[:30] if damage == "cut short" else kept[0].read_bytes()[::-1])
+        if damage == "a folder":
+            path.unlink()
+            path.mkdir()
+        else:
+            path.write_bytes(path.read_bytes()[:30] if damage == "cut short" else kept[0].read_bytes()[::-1])
     again = VariantMaker(tmp_path / "cache")
     lighten(tag(), files, again)
     assert {path: file.read_bytes() for path, file in again.made.items()} == expected
-    assert len(list((tmp_path / "cache").glob("*.webp"))) == len(expected)      # the damaged ones are gone
+    copies = [path for path in (tmp_path / "cache").glob("*.webp") if path.is_file()]
+    assert len(copies) == len(expected)      # the damaged ones are gone (a folder is left alone)
 
 
 def test_without_pillow_images_are_left_alone_but_still_lazy(tmp_path, monkeypatch):

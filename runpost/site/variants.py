@@ -315,7 +315,10 @@ class VariantMaker:
             if found is None and self.digest(path) == path.name[len(key) + 1:-len(".webp")]:
                 found = path
             elif found is None:
-                path.unlink(missing_ok=True)
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError:          # a folder of that name: not a copy, left alone
+                    pass
         if found is not None:
             self._checked[key] = found
         return found
