@@ -33,6 +33,7 @@ import hashlib
 import io
 import os
 import re
+import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -315,10 +316,10 @@ class VariantMaker:
             if found is None and self.digest(path) == path.name[len(key) + 1:-len(".webp")]:
                 found = path
             elif found is None:
-                try:
+                if path.is_dir() and not path.is_symlink():     # (the cache is runpost's own folder)
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
                     path.unlink(missing_ok=True)
-                except OSError:          # a folder of that name: not a copy, left alone
-                    pass
         if found is not None:
             self._checked[key] = found
         return found
