@@ -43,7 +43,7 @@ def new_blog(folder: Path) -> int:
     values = {"__BLOG_NAME__": name, "__TODAY__": dt.date.today().isoformat(),
               # A TOML string (a name may hold quotes or backslashes), and the name GitHub would
               # give a repository of that name (spaces and the like as "-"), for the base URL.
-              "__BLOG_TITLE__": json.dumps(name, ensure_ascii=False),
+              "__BLOG_TITLE__": json.dumps(name, ensure_ascii=False).replace("\x7f", "\\u007f"),   # TOML: no raw DEL
               "__BLOG_SLUG__": re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "blog",
               "__RUNPOST_REQUIREMENT__": requirement or f"./{VENDOR}/{wheel_name()}"}
     existed = folder.exists()

@@ -188,6 +188,9 @@ def test_a_folder_name_with_quotes_and_spaces_gives_valid_settings_and_a_url_wit
     settings = tomllib.loads((tmp_path / 'my "blog" \\ 2' / "runpost.toml").read_text(encoding="utf-8"))
     assert settings["title"] == 'my "blog" \\ 2'
     assert settings["base_url"] == "https://your-user-name.github.io/my-blog-2/"
+    # A DEL in the name was written raw: TOML forbids it, so the blog's first build failed.
+    assert new_blog(tmp_path / "del\x7fname") == 0
+    assert tomllib.loads((tmp_path / "del\x7fname" / "runpost.toml").read_text(encoding="utf-8"))["title"] == "del\x7fname"
 
 
 def test_the_readmes_example_post_builds_with_one_figure_and_its_value(tmp_path):
