@@ -1038,12 +1038,16 @@ def test_a_project_folder_the_code_lists_is_a_warning_unless_declared_or_the_bun
             "n += len(glob.glob(str(data / 'nested' / '*'))) + len(os.listdir(runpost.post_dir)) + len(os.listdir())\n"
             "runpost.publish('n', n)")
     stream = io.StringIO()
+    # A helper module beside the post that lists a folder as it is imported lists it too.
+    (folder / "helper.py").write_text("import os, runpost\nN = len(os.listdir(runpost.post_dir / '..' / '..' / 'data' / 'helped'))\n")
+    (site / "content" / "data" / "helped").mkdir()
+    code += "\nimport helper"
     execute_posts([write_post(folder, code, inputs=("../../data/declared",))], make_config(site), Reporter(stream))
     warnings = sorted(line for line in stream.getvalue().splitlines() if "warning" in line)
     assert warnings == [
         f"content/data/{name}: warning: post 'p': listed by block 'cell-1' but not among the post's inputs: a file "
         "added to it or removed will not run the code again (list the folder under inputs: in the front matter, "
-        "as a path from the post's folder)" for name in ("nested", "samples")], warnings
+        "as a path from the post's folder)" for name in ("helped", "nested", "samples")], warnings
 
 
 def test_a_dot_file_of_the_bundle_read_by_the_code_is_a_warning_unless_declared(site):

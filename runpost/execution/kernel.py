@@ -280,7 +280,7 @@ def watch_reads(job: dict[str, Any], session: KernelSession) -> dict[str, int]:
                 return            # (import finds modules by listing sys.path's folders: no input of the code's)
             checked.add(name)
             folder = name[:-1]
-            if not name.startswith(roots) or name.startswith(skipped) or name in roots \
+            if not name.startswith(roots) or name.startswith(skipped) \
                     or any(part.endswith(_METADATA) for part in folder.split(os.sep)) \
                     or (not name.startswith(content) and _in_dot_folder(folder, roots)) \
                     or any(_covers(path, folder, bundle) for path in covered) or not os.path.isdir(folder):
@@ -343,16 +343,13 @@ def _called_from(files: set[str], depth: int = 12) -> bool:
 _IMPORTING = os.path.join(os.path.dirname(os.path.abspath(importlib.machinery.__file__)), "")
 
 
-def _listed_by_importing(depth: int = 16) -> bool:
-    """Whether the import system (or importlib.metadata, importlib.resources) is listing a folder:
-    a frame of the frozen bootstrap or of the importlib package among the audit hook's callers."""
-    frame = sys._getframe(2)
-    while frame is not None and depth > 0:
-        name = frame.f_code.co_filename
-        if name.startswith("<frozen importlib") or name.startswith("<frozen zipimport") or name.startswith(_IMPORTING):
-            return True
-        frame, depth = frame.f_back, depth - 1
-    return False
+def _listed_by_importing() -> bool:
+    """Whether the import system (or importlib.metadata, importlib.resources) lists the folder itself:
+    the Python function that called os.listdir or os.scandir is one of theirs. Only that one: a
+    module of the post's that lists a folder while it is imported is the post's code listing it."""
+    frame = sys._getframe(3)          # (this function <- listed <- the audit hook <- the caller)
+    name = frame.f_code.co_filename if frame is not None else ""
+    return name.startswith(("<frozen importlib", "<frozen zipimport")) or name.startswith(_IMPORTING)
 
 
 def _covers(path: str, name: str, bundle: str | None) -> bool:
