@@ -68,6 +68,7 @@ def _main(argv: list[str] | None) -> int:
             debug=args.debug,
             executor=args.executor,
         )
+        _check_link_loops(config)
         require_project(config)
         if args.content is None:
             _check_content_link(config)
@@ -131,8 +132,7 @@ def _main(argv: list[str] | None) -> int:
             raise
         looping = _SYMLINK_LOOP.fullmatch(str(error))
         if looping:           # pathlib's resolve() met a link that leads back to itself (`ln -s site site`)
-            print(f"{Location(Path(looping.group(1)))}: error: a symbolic link that leads back to itself (a loop); "
-                  "remove it, or point it at a folder", file=sys.stderr)
+            print(f"{Location(Path(looping.group(1)))}: error: {_LOOP_MESSAGE}", file=sys.stderr)
             return 1
         print(f"error: internal error: {type(error).__name__}: {error} (use --debug for the traceback)",
               file=sys.stderr)
@@ -185,6 +185,27 @@ def _choose_output(config: Config, explicit: bool, force: bool, reporter: Report
         return dataclasses.replace(config, output_dir=preview)
     check_output_folder(config.output_dir, config.root, source_folders(config), force=force)
     return config
+
+
+def _check_link_loops(config: Config) -> None:
+    """A folder the build reads or writes that is a link leading back to itself (`ln -s site site`)
+    is an error at it. Asked of the file system (ELOOP), not of pathlib: Python 3.13's resolve()
+    no longer raises for a loop, and the build went on to fail at a temporary folder's name."""
+    import errno
+
+    from .errors import BuildError
+
+    folders = [config.output_dir, config.build_dir, config.content_dir, *config.templates_dirs,
+               *config.static_dirs, config.root / ".git"]      # (content/posts: require_project says it)
+    for folder in folders:
+        try:
+            os.stat(folder)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise BuildError(Location(folder), _LOOP_MESSAGE) from None
+
+
+_LOOP_MESSAGE = "a symbolic link that leads back to itself (a loop); remove it, or point it at a folder"
 
 
 def _check_content_link(config: Config) -> None:
