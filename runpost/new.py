@@ -40,6 +40,9 @@ def new_blog(folder: Path) -> int:
         return 2
     name = folder.resolve().name
     requirement = runpost_requirement()
+    unknown = requirement is None and _described() is None     # a checkout run as it is: no wheel can be made of it
+    if unknown:
+        requirement = "# runpost @ git+https://github.com/OWNER/runpost    <- where the workflow installs runpost from"
     values = {"__BLOG_NAME__": name, "__TODAY__": dt.date.today().isoformat(),
               # A TOML string (a name may hold quotes or backslashes), and the name GitHub would
               # give a repository of that name (spaces and the like as "-"), for the base URL.
@@ -56,7 +59,11 @@ def new_blog(folder: Path) -> int:
         _remove_made(folder, existed)
         print(f"error: cannot create the blog: {error}", file=sys.stderr)
         return 1
-    if requirement is None:
+    if unknown:
+        print("note: this runpost is not installed (its metadata cannot be read), so requirements.txt names no "
+              "runpost: write where the Pages workflow installs it from (runpost @ git+https://github.com/OWNER/runpost) "
+              "before you push", file=sys.stderr)
+    elif requirement is None:
         print(f"note: runpost was installed from a file, not from a package index or a git repository, so the "
               f"blog holds a copy of it ({VENDOR}/{wheel_name()}, to commit) and the Pages workflow installs that; "
               "to upgrade, install a newer runpost and copy its wheel there (or name a git URL in requirements.txt)",
@@ -70,6 +77,17 @@ def new_blog(folder: Path) -> int:
           f"  runpost build     # runs the example post's code: needs runpost[exec]\n"
           f"  runpost serve     # preview with live reload: needs runpost[exec,serve]")
     return 0
+
+
+def _described() -> str | None:
+    """runpost's metadata as a wheel's METADATA (an egg-info, a source tree's, calls it PKG-INFO), if it
+    names its dependencies: a wheel without them would install runpost and nothing it needs."""
+    try:
+        distribution = metadata.distribution("runpost")
+    except metadata.PackageNotFoundError:
+        return None
+    described = distribution.read_text("METADATA") or distribution.read_text("PKG-INFO")
+    return described if described and "Requires-Dist:" in described else None
 
 
 # What the package ships besides its modules: pyproject.toml's [tool.setuptools.package-data].
@@ -178,19 +196,15 @@ def write_wheel(folder: Path) -> Path:
     info = f"runpost-{version}.dist-info"
     package = Path(__file__).resolve().parent
     files = {f"runpost/{relative}": (package / relative).read_bytes() for relative in _package_files(package)}
+    described = _described()
+    if described is None:
+        raise OSError("runpost's metadata (its dependencies) cannot be read to copy it into the blog")
     try:
-        distribution = metadata.distribution("runpost")
-        text = lambda name: distribution.read_text(name)
+        entry_points = metadata.distribution("runpost").read_text("entry_points.txt")
     except metadata.PackageNotFoundError:
-        text = lambda name: None
-    # An egg-info (a source tree's metadata) calls it PKG-INFO; without either, a wheel that
-    # installed no dependencies would fail on the runner, so there is no made-up one.
-    described = text("METADATA") or text("PKG-INFO")
-    if not described or "Requires-Dist:" not in described:
-        raise OSError("runpost's metadata (its dependencies) cannot be read to copy it into the blog; "
-                      "install runpost with pip, or name where to install it from in requirements.txt")
+        entry_points = None
     files[f"{info}/METADATA"] = described.encode()
-    files[f"{info}/entry_points.txt"] = (text("entry_points.txt") or "[console_scripts]\nrunpost = runpost.cli:main\n").encode()
+    files[f"{info}/entry_points.txt"] = (entry_points or "[console_scripts]\nrunpost = runpost.cli:main\n").encode()
     files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: runpost new\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     record = [f"{name},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},{len(data)}"
               for name, data in files.items()]

@@ -168,6 +168,21 @@ def test_the_workflow_installs_runpost_from_where_it_came_from_or_from_a_copy_in
         assert new_blog(tmp_path / "again") == 0 and (tmp_path / "again" / line).read_bytes() == wheel.read_bytes()
 
 
+def test_a_checkout_run_as_it_is_writes_a_blog_whose_requirements_say_what_to_write(tmp_path, monkeypatch, capsys):
+    # Not installed and no remote: runpost new failed ("metadata cannot be read") and left nothing.
+    from importlib import metadata
+    import runpost.new as new
+
+    def missing(name):
+        raise metadata.PackageNotFoundError(name)
+    monkeypatch.setattr(metadata, "distribution", missing)
+    monkeypatch.setattr(new, "_checkout_remote", lambda folder: "")
+    assert new.new_blog(tmp_path / "blog") == 0
+    assert (tmp_path / "blog/requirements.txt").read_text().splitlines()[-1].startswith("# runpost @ git+")
+    assert not (tmp_path / "blog/vendor").exists()
+    assert "requirements.txt names no runpost" in capsys.readouterr().err
+
+
 def test_the_blogs_copy_of_runpost_holds_its_modules_and_package_data_and_nothing_else_lying_there(tmp_path):
     # From an editable install, every file under the package folder went into the wheel the blogger
     # commits: runpost/.env, an editor's .cli.py.swp, notes/todo.txt.
