@@ -11,7 +11,7 @@ import json
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -297,7 +297,7 @@ def _validate(path: Path, data: dict, key_lines: dict[str, int], default_slug: s
     # Hugo's defaults: the date is `date`, else `publishDate`, else `lastmod`; the publish date
     # is `publishDate`, else `date`. A blank field is not given (Hugo's archetypes write `lastmod:`).
     if date is None and publish_date is None and lastmod is None and not fields.invalid & {"date", "publishDate", "lastmod"}:
-        close = fields.misspelling("date")
+        close = fields.misspelling("date", lambda value: parse_date(value) is not None)
         errors.add(BuildError(fields.where(close), f"missing 'date' (or 'publishDate') in front matter ('{close}' is "
                                                    "a misspelling of it?)") if close else
                    BuildError(Location(path, 1, 1), "missing 'date' (or 'publishDate') in front matter"))
@@ -421,11 +421,13 @@ class _Fields:
         self.path, self.data, self.key_lines, self.errors = path, data, key_lines, errors
         self.invalid: set[str] = set()     # keys reported as errors
 
-    def misspelling(self, key: str) -> str | None:
-        """A key of the front matter one edit or so from `key` (`titel`, `dat`), if there is one."""
+    def misspelling(self, key: str, holds: Callable[[Any], bool] = lambda value: True) -> str | None:
+        """A key of the front matter one edit or so from `key` (`titel`, `dat`) whose value `holds` what
+        `key` takes (`data: foo` is a parameter, not a misspelt date), if there is one."""
         import difflib
 
-        given = [name for name in self.data if isinstance(name, str) and name.lower() != key.lower()]
+        given = [name for name in self.data if isinstance(name, str) and name.lower() != key.lower()
+                 and holds(self.data[name])]
         close = difflib.get_close_matches(key.lower(), [name.lower() for name in given], n=1, cutoff=0.75)
         return next((name for name in given if close and name.lower() == close[0]), None)
 
@@ -440,7 +442,7 @@ class _Fields:
         value = self.data.get(key)
         if value is None or (isinstance(value, str) and not value.strip() and required):
             if required:
-                close = self.misspelling(key)
+                close = self.misspelling(key, lambda value: isinstance(value, str) and bool(value.strip()))
                 if close is not None:       # `titel:`: at that line, naming it
                     self.invalid.add(key)
                     self.errors.add(BuildError(self.where(close), f"missing '{key}' in front matter "
