@@ -11,7 +11,7 @@ from runpost.config import DEFAULT_TEMPLATES
 from runpost.content.scan import scan_source
 from runpost.errors import BuildErrors
 from runpost.markup.markdown import markdown_to_html
-from runpost.markup.math import latex_to_mathml
+from runpost.markup.math import MathError, latex_to_mathml
 from runpost.markup.shortcodes import BUILTINS, parse_shortcodes
 from runpost.post import FrontMatter, Post, Results
 from runpost.site.environment import make_environment
@@ -104,7 +104,7 @@ def test_what_katex_and_mathjax_posts_write_renders():
 def test_arg_is_an_operator_name_as_in_latex_and_katex():
     # "unknown LaTeX command '\arg'" failed the build of every post with an argmax.
     from runpost.markup.math import latex_to_mathml
-    assert "<mo>arg</mo><msub><mo>max</mo>" in latex_to_mathml(r"\hat\theta = \arg\max_\theta p(x;\theta)", False)
+    assert '<mo>arg</mo><munder><mo movablelimits="true">max</mo>' in latex_to_mathml(r"\hat\theta = \arg\max_\theta p(x;\theta)", False)
     assert "argument" in latex_to_mathml(r"\text{argument}", False)
 
 
@@ -125,7 +125,7 @@ def test_math_escaped_for_hugos_markdown_reads_as_hugo_shows_it(written, as_late
     assert latex_to_mathml(written, True) == latex_to_mathml(as_latex, True)
 
 
-@pytest.mark.parametrize("latex", [r"\{1,2\}", "a &= b \\\\\nc &= d", r"\text{max\_len} = x_i", r"\alpha\,\beta", r"a\_b\text{x}"])
+@pytest.mark.parametrize("latex", [r"\{1,2\}", "a &= b \\\\\nc &= d", r"\text{max\_len} = x_i", r"\alpha\,\beta", r"\text{a\_b}"])
 def test_latex_written_for_latex_is_read_as_it_is(latex):
     from runpost.markup.math import as_hugo_shows
     assert as_hugo_shows(latex) == latex
@@ -220,3 +220,49 @@ def test_a_paragraph_that_is_only_a_value_or_a_formula_inside_a_markdown_shortco
     page = (project / "site/posts/m/index.html").read_text()
     assert "<p>1</p>" in page and "<p>2</p>" in page, page
     assert page.count('<p><math xmlns="http://www.w3.org/1998/Math/MathML" display="inline"') == 2, page
+
+
+@pytest.mark.parametrize("latex, display, shown, hidden", [
+    # Font styles: MathML Core shows mathvariant="bold" and the like as plain letters.
+    (r"\mathbf{Wx} + \boldsymbol{\mu} + \mathbb{1} + \mathcal{GP} + \mathcal{B}", True,
+     ["<mi>𝐖</mi><mi>𝐱</mi>", "<mi>𝝁</mi>", "<mn>𝟙</mn>", "<mi>𝒢</mi><mi>𝒫</mi>", "<mi>&#x0212C;</mi>"], ["mathvariant="]),
+    # Limits under the operator where the formula is displayed, beside it in the text (movablelimits).
+    (r"\max_{a'} Q + \lim_{x\to 0} g", True, ['<munder><mo movablelimits="true">max</mo>',
+                                               '<munder><mo movablelimits="true">lim</mo>'], ["<msub><mo>max"]),
+    (r"\mathbb{E}\left[\sum_{t=0}^\infty r_t\right] + \bigcup_{i=1}^n A_i", True,
+     ['<munderover><mo movablelimits="true">&#x02211;</mo>', '<munderover><mo movablelimits="true">&#x022C3;</mo>'],
+     ["<msubsup><mo>&#x02211;"]),
+    (r"\sum\nolimits_i x_i + \int_0^1 f", True, ["<msub><mo>&#x02211;</mo>", "<msubsup><mo>&#x0222B;</mo>"], ["<munder"]),
+    # A \text's escaped characters are the characters.
+    (r"\text{max\_iter} = \text{50\%}, \text{a \& b}", False, ["<mtext>max_iter</mtext>", "<mtext>50%</mtext>", "&amp;"],
+     ["\\_", "\\%", "\\&"]),
+    # \boxed and \cancel were dropped (menclose is no MathML Core): drawn with CSS.
+    (r"\boxed{x = 1} + \cancel{y}", True, ['<mrow style="border: 1px solid', "background: linear-gradient(to top right"],
+     ["menclose"]),
+    # A row's extra space was printed as "[4pt]"; \newline, alignat and rcases were false errors.
+    ("\\begin{aligned} a &= b \\\\[4pt] c &= d \\end{aligned}", True, ["<mi>c</mi>"], ["4pt"]),
+    (r"a \newline b", True, ['<mspace linebreak="newline" />'], []),
+    (r"\begin{alignat}{2} a &= b & c &= d \end{alignat}", True, ["<mtable"], []),
+    ("\\begin{rcases} a & x>0 \\\\ b & x<0 \\end{rcases}", True, ["&#x0007D;</mo>"], []),
+])
+def test_what_mathml_core_leaves_out_is_said_in_what_it_has(latex, display, shown, hidden):
+    mathml = latex_to_mathml(latex, display)
+    body = mathml.split(">", 1)[1]          # (the alttext holds the LaTeX)
+    assert all(part in body for part in shown), mathml
+    assert not any(part in body for part in hidden), mathml
+
+
+def test_an_equations_tag_goes_to_the_right_margin_and_only_a_displayed_one_has_one():
+    # "E = mc²(1)" read as a product: latex2mathml glued the tag to the formula.
+    html = latex_to_mathml(r"E = mc^2 \tag{1}", True)
+    assert html.startswith('<span class="math-tagged"><math ') and html.endswith('<span class="math-tag">(1)</span></span>')
+    assert "(1)" not in html.split('<span class="math-tag">')[0]
+    assert latex_to_mathml(r"x \tag*{A}", True).endswith('<span class="math-tag">A</span></span>')
+    with pytest.raises(MathError, match="tag numbers a displayed formula"):
+        latex_to_mathml(r"x \tag{1}", False)
+
+
+def test_an_escaped_underscore_outside_a_text_is_a_subscript_though_the_formula_has_a_text():
+    # `x\_i + \text{bias}` kept x\_i as a literal underscore: any \text turned the rule off.
+    from runpost.markup.math import as_hugo_shows
+    assert as_hugo_shows(r"x\_i + \text{bias\_term} + y\_{j}") == r"x_i + \text{bias\_term} + y_{j}"

@@ -9,8 +9,10 @@ cannot render is reported before any code runs.
 """
 from __future__ import annotations
 
+import functools
 import html
 import re
+import unicodedata
 
 # Not a valid shortcode name (the scan's names are [\w.-]), so no site template can take it.
 MATH_SHORTCODE = "$math"
@@ -24,12 +26,25 @@ def latex_to_mathml(latex: str, display: bool) -> str:
     """`<math>` for `latex`; raises MathError with a one-line reason."""
     latex = as_hugo_shows(latex)
     _check_braces(latex)
+    # An equation's tag goes to the right margin, as KaTeX puts it; latex2mathml glued "(1)" to the
+    # formula, where it read as a product (E = mc²(1)).
+    tags = list(_TAG.finditer(latex))
+    if tags and not display:
+        raise MathError("\\tag numbers a displayed formula ($$...$$), as in KaTeX, not one in the text")
+    if len(tags) > 1:
+        raise MathError("a formula has at most one \\tag")
+    if tags:
+        shown = tags[0].group(2) if tags[0].group(1) else f"({tags[0].group(2)})"
+        bare = latex[:tags[0].start()] + latex[tags[0].end():]
+        return (f'<span class="math-tagged">{latex_to_mathml(bare, display)}'
+                f'<span class="math-tag">{html.escape(shown)}</span></span>')
     from latex2mathml.converter import convert     # here, not above: 30 ms of every build without math
     try:
         mathml = convert(_as_latex2mathml_reads(latex).strip(), display="block" if display else "inline")
     except Exception as error:       # latex2mathml raises bare Exception subclasses with no message
         raise MathError(str(error) or _words(type(error).__name__)) from None
     mathml = _SIZED_DELIMITER.sub(_delimiter, mathml) if "size=" in mathml else mathml
+    mathml = for_mathml_core(mathml, limits="\\nolimits" not in latex)
     # latex2mathml keeps a command it does not know as text (<mi>\foo</mi>): the reader would see LaTeX.
     unknown = re.search(r">(\\[A-Za-z]+)<", mathml)
     if unknown:
@@ -49,6 +64,14 @@ _SPELLINGS = [
     (re.compile(r"\\(begin|end)\{aligned\}"), r"\\\1{align*}"),
     (re.compile(r"\\(begin|end)\{dcases\}"), r"\\\1{cases}"),
     (_NOT_SHOWN := re.compile(r"\\label\s*\{[^{}]*\}|\\(?:nonumber|notag)(?![A-Za-z])"), ""),
+    # A row's extra space (`\\[4pt]`, which latex2mathml printed as text); \newline, a row's end.
+    (re.compile(r"\\\\\s*\[\s*-?[\d.]+\s*(?:pt|em|ex|mm|cm|in|mu|px|bp|pc|dd|sp)\s*\]"), r"\\\\ "),
+    (re.compile(r"\\newline(?![A-Za-z])"), r"\\\\ "),
+    # alignat (columns given) is align's layout; rcases, cases with the brace on the right.
+    (re.compile(r"\\begin\{alignat\*?\}\s*\{\s*\d+\s*\}"), r"\\begin{align*}"),
+    (re.compile(r"\\end\{alignat\*?\}"), r"\\end{align*}"),
+    (re.compile(r"\\begin\{rcases\}"), r"\\left.\\begin{array}{ll}"),
+    (re.compile(r"\\end\{rcases\}"), r"\\end{array}\\right\\}"),
     # The one operator name of LaTeX's that latex2mathml lacks (\arg\max in every ML post).
     (re.compile(r"\\arg(?![A-Za-z])"), r"\\operatorname{arg}"),
     # latex2mathml reads \sim as a tilde (<mi>~</mi>); KaTeX's is the relation U+223C, \thicksim's.
@@ -58,12 +81,122 @@ _SPELLINGS = [
     (re.compile(r"\\operatorname(\*?)\{([^{}]*\\[,:;! ][^{}]*)\}"),
      lambda found: f"\\operatorname{found.group(1)}{{{_NAME_SPACES.sub(lambda space: _SPACES[space.group()], found.group(2))}}}"),
 ]
+_TAG = re.compile(r"\\tag(\*?)\s*\{([^{}]*)\}")
 # Thin, medium and thick spaces, a negative one, a normal one: as characters of an operator's name.
 _SPACES = {"\\,": "\u2009", "\\:": "\u205f", "\\;": "\u2005", "\\!": "", "\\ ": " "}
 _NAME_SPACES = re.compile(r"\\[,:;! ]")
 # A delimiter sized with \big, \Bigl... (`\big\langle`): latex2mathml sizes the <mo> but keeps a
 # delimiter written as a command as its LaTeX, which it then is for the reader.
 _SIZED_DELIMITER = re.compile(r"(<mo [^>]*size=[^>]*>)(\\(?:[A-Za-z]+|[{}|]))(</mo>)")
+
+
+def for_mathml_core(mathml: str, limits: bool = True) -> str:
+    """latex2mathml's MathML as browsers render it (MathML Core, Chromium's): what Core leaves out,
+    said in what it has. A font style (`\\mathbf{Wx}`, `\\boldsymbol{\\mu}`, `\\mathbb{1}`, `\\mathcal{GP}`)
+    is written with the styled characters (Core shows mathvariant="bold" as plain); an operator's
+    limits (`\\max_a`, `\\lim_{x\\to 0}`, `\\sum` inside `\\left[`) go under it where the formula is
+    displayed (`<munder>` with movablelimits, which stays a subscript inline); a `\\text{}`'s escaped
+    characters (`max\\_iter`, `50\\%`) are the characters; \\boxed and \\cancel are drawn with CSS.
+    `limits`: false where the LaTeX says \\nolimits."""
+    if "mathvariant=" in mathml:
+        mathml = _STYLED_TOKEN.sub(_styled_token, mathml)
+    if limits:
+        mathml = _with_limits(mathml)
+    if "<mtext" in mathml and "\\" in mathml:
+        mathml = _TEXT_TOKEN.sub(lambda found: found.group(1) + _TEXT_ESCAPE.sub(
+            lambda escape: "&amp;" if escape.group(1) == "&" else escape.group(1), found.group(2)) + "</mtext>", mathml)
+    if "<menclose" in mathml:
+        mathml = _ENCLOSED.sub(_enclosed, mathml).replace("</menclose>", "</mrow>")
+    return mathml
+
+
+_STYLED_TOKEN = re.compile(r'<(mi|mn|mo|mtext)((?: [a-z-]+="[^"]*")*?) mathvariant="([a-z-]+)"((?: [a-z-]+="[^"]*")*)>([^<]*)</\1>')
+# mathvariant -> the words of its characters' Unicode names ("MATHEMATICAL BOLD ITALIC SMALL MU").
+_VARIANTS = {"bold": "BOLD", "italic": "ITALIC", "bold-italic": "BOLD ITALIC", "double-struck": "DOUBLE-STRUCK",
+             "script": "SCRIPT", "bold-script": "BOLD SCRIPT", "fraktur": "FRAKTUR", "bold-fraktur": "BOLD FRAKTUR",
+             "sans-serif": "SANS-SERIF", "bold-sans-serif": "SANS-SERIF BOLD", "sans-serif-italic": "SANS-SERIF ITALIC",
+             "sans-serif-bold-italic": "SANS-SERIF BOLD ITALIC", "monospace": "MONOSPACE"}
+# The letters Unicode had before its mathematical alphabets, where those have a hole: ℬ, ℝ, ℭ, ℎ.
+_OLDER_NAMES = {"SCRIPT": "SCRIPT", "FRAKTUR": "BLACK-LETTER", "DOUBLE-STRUCK": "DOUBLE-STRUCK"}
+
+
+def _styled_token(found: re.Match) -> str:
+    name, before, variant, after, text = found.groups()
+    if variant not in _VARIANTS:
+        return found.group()         # "normal" (Core has it) or one it has no characters for
+    styled = "".join(_styled(character, _VARIANTS[variant]) for character in html.unescape(text))
+    return f"<{name}{before}{after}>{html.escape(styled, quote=False)}</{name}>"
+
+
+@functools.lru_cache(maxsize=4096)
+def _styled(character: str, variant: str) -> str:
+    """`character` in the mathematical alphabet `variant` ("BOLD ITALIC"), if Unicode has it there."""
+    try:
+        words = unicodedata.name(character).replace("LATIN ", "").replace("GREEK ", "").replace(" LETTER", "")
+    except ValueError:
+        return character
+    for name in (f"MATHEMATICAL {variant} {words}", f"{_OLDER_NAMES.get(variant, '')} {words}".strip()):
+        try:
+            return unicodedata.lookup(name)
+        except KeyError:
+            continue
+    return "\u210e" if (variant, words) == ("ITALIC", "SMALL H") else character       # ℎ, Planck's constant
+
+
+# Operators whose limits go under them in a displayed formula, as in LaTeX and KaTeX (an integral's
+# stay beside it). latex2mathml marks \det, \Pr, \liminf... movablelimits itself.
+_LIMIT_NAMES = frozenset({"lim", "max", "min", "sup", "inf", "arg", "gcd", "det", "Pr", "argmax", "argmin",
+                          "\u2211", "\u220f", "\u2210", "\u22c3", "\u22c2", "\u2a01", "\u2a02", "\u2a00",
+                          "\u2a04", "\u2a06", "\u22c1", "\u22c0"})
+_SCRIPTED = re.compile(r"<(msub|msup|msubsup)><(mo|mi)((?: [a-z-]+=\"[^\"]*\")*)>([^<]*)</\2>")
+_UNDER = {"msub": "munder", "msup": "mover", "msubsup": "munderover"}
+
+
+def _with_limits(mathml: str) -> str:
+    position = 0
+    while (found := _SCRIPTED.search(mathml, position)) is not None:
+        kind, token, attributes, text = found.groups()
+        position = found.end()
+        if html.unescape(text) not in _LIMIT_NAMES and 'movablelimits="true"' not in attributes:
+            continue
+        close = _closing(mathml, kind, found.end())
+        if close < 0:
+            continue
+        movable = attributes if "movablelimits" in attributes else f' movablelimits="true"{attributes}'
+        mathml = (mathml[:found.start()] + f"<{_UNDER[kind]}><mo{movable}>{text}</mo>" + mathml[found.end():close]
+                  + f"</{_UNDER[kind]}>" + mathml[close + len(f"</{kind}>"):])
+    return mathml
+
+
+def _closing(mathml: str, kind: str, start: int) -> int:
+    """Where the `</kind>` that closes the element opened just before `start` is."""
+    depth = 1
+    for tag in re.finditer(rf"<(/?){kind}(?=[ >])", mathml[start:]):
+        depth += -1 if tag.group(1) else 1
+        if depth == 0:
+            return start + tag.start()
+    return -1
+
+
+_TEXT_TOKEN = re.compile(r"(<mtext(?: [^>]*)?>)([^<]*)</mtext>")
+_TEXT_ESCAPE = re.compile(r"\\([_%&$#{}])")
+_ENCLOSED = re.compile(r'<menclose notation="([a-z ]+)">')
+_THIN_LINE = "transparent calc(50% - 0.6px), currentColor calc(50% - 0.6px), currentColor calc(50% + 0.6px), " \
+             "transparent calc(50% + 0.6px)"
+_NOTATIONS = {"box": "border: 1px solid; padding: 0.1em 0.2em",
+              "updiagonalstrike": f"linear-gradient(to top right, {_THIN_LINE})",
+              "downdiagonalstrike": f"linear-gradient(to bottom right, {_THIN_LINE})",
+              "horizontalstrike": f"linear-gradient(to bottom, {_THIN_LINE})"}
+
+
+def _enclosed(found: re.Match) -> str:
+    """\\boxed as a border, \\cancel, \\bcancel, \\xcancel and \\sout as lines drawn over it."""
+    notations = found.group(1).split()
+    lines = [_NOTATIONS[name] for name in notations if name in _NOTATIONS and name != "box"]
+    style = [_NOTATIONS["box"]] if "box" in notations else []
+    if lines:
+        style.append("background: " + ", ".join(lines))
+    return f'<mrow style="{"; ".join(style)}">' if style else "<mrow>"
 
 
 def _delimiter(found: re.Match) -> str:
@@ -90,9 +223,34 @@ def as_hugo_shows(latex: str) -> str:
         return latex
     if _WRITTEN_FOR_GOLDMARK.search(latex):
         return _MARKDOWN_ESCAPE.sub(r"\1", latex)
-    if "\\_" in latex and not _TEXT_COMMANDS.search(latex):
-        return latex.replace("\\_", "_")
+    if "\\_" in latex:
+        # A subscript, outside the arguments of \\text and the like (where it is a literal underscore).
+        inside = _text_arguments(latex)
+        return "".join("_" if latex.startswith("\\_", index) and not any(start <= index < end for start, end in inside)
+                       else ("" if index > 0 and latex.startswith("\\_", index - 1)
+                             and not any(start <= index - 1 < end for start, end in inside) else character)
+                       for index, character in enumerate(latex))
     return latex
+
+
+def _text_arguments(latex: str) -> list[tuple[int, int]]:
+    """The spans of the braced arguments of \\text, \\mathrm, \\operatorname... (braces balanced)."""
+    spans = []
+    for command in _TEXT_COMMANDS.finditer(latex):
+        start = latex.find("{", command.end())
+        if start < 0 or latex[command.end():start].strip():
+            continue
+        depth, index = 0, start
+        while index < len(latex):
+            if latex[index] == "\\":
+                index += 2
+                continue
+            depth += {"{": 1, "}": -1}.get(latex[index], 0)
+            if depth == 0:
+                break
+            index += 1
+        spans.append((start, index + 1))
+    return spans
 
 
 # KaTeX's texvc macros (its src/macros.js; MediaWiki's names), which KaTeX posts use as LaTeX:
