@@ -255,9 +255,9 @@ def test_what_mathml_core_leaves_out_is_said_in_what_it_has(latex, display, show
 def test_an_equations_tag_goes_to_the_right_margin_and_only_a_displayed_one_has_one():
     # "E = mc²(1)" read as a product: latex2mathml glued the tag to the formula.
     html = latex_to_mathml(r"E = mc^2 \tag{1}", True)
-    assert html.startswith('<span class="math-tagged"><math ') and html.endswith('<span class="math-tag">(1)</span></span>')
-    assert "(1)" not in html.split('<span class="math-tag">')[0]
-    assert latex_to_mathml(r"x \tag*{A}", True).endswith('<span class="math-tag">A</span></span>')
+    assert html.startswith('<span class="math-tagged"><math ') and html.endswith('<span class="math-tag" data-tag="(1)"></span></span>')
+    assert "<mtext>(1)" not in html
+    assert latex_to_mathml(r"x \tag*{A}", True).endswith('<span class="math-tag" data-tag="A"></span></span>')
     with pytest.raises(MathError, match="tag numbers a displayed formula"):
         latex_to_mathml(r"x \tag{1}", False)
 
@@ -266,3 +266,34 @@ def test_an_escaped_underscore_outside_a_text_is_a_subscript_though_the_formula_
     # `x\_i + \text{bias}` kept x\_i as a literal underscore: any \text turned the rule off.
     from runpost.markup.math import as_hugo_shows
     assert as_hugo_shows(r"x\_i + \text{bias\_term} + y\_{j}") == r"x_i + \text{bias\_term} + y_{j}"
+
+
+@pytest.mark.parametrize("latex, shown, hidden", [
+    # A control space in a \text came out as "&#x000A0;" on the page; a `<` in one opened an HTML tag
+    # that swallowed the rest of the page.
+    (r"\text{e.g.\ this}", ["<mtext>e.g.&#x000A0;this</mtext>"], ["&amp;#x"]),
+    (r"\text{if x<y} \text{a > b}", ["x&lt;y</mtext>", "&gt;"], ["x<y"]),
+    # Words in bold stay words (a font weight), bold symbols are symbols, not unknown operators.
+    (r"\textbf{bold} + \boldsymbol{\nabla} f + \boldsymbol{\epsilon}", ['<mtext style="font-weight: bold">bold</mtext>',
+                                                                        "<mi>𝛁</mi>", "<mi>𝝐</mi>"], ["<mo>𝛁"]),
+    # Upright where TeX sets them upright: \mathrm's letters and Greek capitals.
+    (r"\mathrm{d}x + \Sigma", ['<mi mathvariant="normal">&#x00064;</mi>', '<mi mathvariant="normal">&#x003A3;</mi>'], []),
+    # A named operator before a bracket has no gap after it, as \log has none.
+    (r"\max(a, b) + \operatorname{Var}(X)", ['<mo rspace="0">max</mo>', '<mo rspace="0">Var</mo>'], []),
+    # \operatorname*{\mathbb{E}}_x printed a "*" and kept its limits beside; \mathbbm{1} was a plain 1.
+    (r"\operatorname*{\mathbb{E}}_{x} f + \mathbbm{1}", ['<munder><mo movablelimits="true">𝔼</mo>', "<mn>𝟙</mn>"], ["*"]),
+])
+def test_what_ml_posts_write_reads_as_katex_shows_it_in_mathml_core(latex, shown, hidden):
+    body = latex_to_mathml(latex, True).split(">", 1)[1]
+    assert all(part in body for part in shown), body
+    assert not any(part in body for part in hidden), body
+
+
+def test_a_tagged_equation_reads_as_its_whole_latex_and_a_tag_of_commands_is_an_error():
+    # A summary showed "$$E=mc^2$$(1)": the tag's text came after a formula whose LaTeX had lost it.
+    from runpost.site.views import plain_text
+    html = latex_to_mathml(r"E=mc^2 \tag{1}", True)
+    assert plain_text(html) == r"$$E=mc^2 \tag{1}$$" and 'data-tag="(1)"' in html
+    for latex in (r"x \tag{\ref{a}}", r"x \tag{$\star$}"):
+        with pytest.raises(MathError, match="give it plain text"):
+            latex_to_mathml(latex, True)

@@ -33,16 +33,27 @@ def latex_to_mathml(latex: str, display: bool) -> str:
         raise MathError("\\tag numbers a displayed formula ($$...$$), as in KaTeX, not one in the text")
     if len(tags) > 1:
         raise MathError("a formula has at most one \\tag")
+    if not tags and re.search(r"\\tag(?![A-Za-z])", latex):
+        raise MathError("a \\tag is shown as it is written: give it plain text (\\tag{1}, \\tag{A.2}), not commands")
     if tags:
         shown = tags[0].group(2) if tags[0].group(1) else f"({tags[0].group(2)})"
-        bare = latex[:tags[0].start()] + latex[tags[0].end():]
-        return (f'<span class="math-tagged">{latex_to_mathml(bare, display)}'
-                f'<span class="math-tag">{html.escape(shown)}</span></span>')
+        bare = latex_to_mathml(latex[:tags[0].start()] + latex[tags[0].end():], display)
+        # The number is drawn by CSS (data-tag): read as text (a summary, a feed's text), the formula
+        # is its whole LaTeX, \tag included, as Hugo's KaTeX pages read.
+        whole = html.escape(" ".join(_NOT_SHOWN.sub("", latex).split()))
+        bare = re.sub(r'alttext="[^"]*"', lambda _: f'alttext="{whole}"', bare, count=1)
+        return (f'<span class="math-tagged">{bare}'
+                f'<span class="math-tag" data-tag="{html.escape(shown)}"></span></span>')
     from latex2mathml.converter import convert     # here, not above: 30 ms of every build without math
+    # A `<` or `>` in a \text{} came out raw: `\text{if x<y}` opened an HTML tag that swallowed the
+    # rest of the page. Each crosses the conversion as letters and comes out as a reference.
+    guarded = _guard_text_brackets(latex) if "<" in latex or ">" in latex else latex
     try:
-        mathml = convert(_as_latex2mathml_reads(latex).strip(), display="block" if display else "inline")
+        mathml = convert(_as_latex2mathml_reads(guarded).strip(), display="block" if display else "inline")
     except Exception as error:       # latex2mathml raises bare Exception subclasses with no message
         raise MathError(str(error) or _words(type(error).__name__)) from None
+    if guarded is not latex:
+        mathml = mathml.replace(_LESS, "&lt;").replace(_GREATER, "&gt;")
     mathml = _SIZED_DELIMITER.sub(_delimiter, mathml) if "size=" in mathml else mathml
     mathml = for_mathml_core(mathml, limits="\\nolimits" not in latex)
     # latex2mathml keeps a command it does not know as text (<mi>\foo</mi>): the reader would see LaTeX.
@@ -67,6 +78,10 @@ _SPELLINGS = [
     # A row's extra space (`\\[4pt]`, which latex2mathml printed as text); \newline, a row's end.
     (re.compile(r"\\\\\s*\[\s*-?[\d.]+\s*(?:pt|em|ex|mm|cm|in|mu|px|bp|pc|dd|sp)\s*\]"), r"\\\\ "),
     (re.compile(r"\\newline(?![A-Za-z])"), r"\\\\ "),
+    # \operatorname* of more than letters (`\operatorname*{\mathbb{E}}_x`): an operator with limits.
+    (re.compile(r"\\operatorname\*\s*\{([^{}]*\\[A-Za-z][^{}]*(?:\{[^{}]*\}[^{}]*)*)\}"), r"\\mathop{\1}\\limits"),
+    # \mathbbm and \mathds (the bbm and dsfont packages' double-struck letters) are \mathbb's.
+    (re.compile(r"\\(?:mathbbm|mathds)(?![A-Za-z])"), r"\\mathbb"),
     # alignat (columns given) is align's layout; rcases, cases with the brace on the right.
     (re.compile(r"\\begin\{alignat\*?\}\s*\{\s*\d+\s*\}"), r"\\begin{align*}"),
     (re.compile(r"\\end\{alignat\*?\}"), r"\\end{align*}"),
@@ -81,7 +96,7 @@ _SPELLINGS = [
     (re.compile(r"\\operatorname(\*?)\{([^{}]*\\[,:;! ][^{}]*)\}"),
      lambda found: f"\\operatorname{found.group(1)}{{{_NAME_SPACES.sub(lambda space: _SPACES[space.group()], found.group(2))}}}"),
 ]
-_TAG = re.compile(r"\\tag(\*?)\s*\{([^{}]*)\}")
+_TAG = re.compile(r"\\tag(\*?)\s*\{([^{}\\$]*)\}")
 # Thin, medium and thick spaces, a negative one, a normal one: as characters of an operator's name.
 _SPACES = {"\\,": "\u2009", "\\:": "\u205f", "\\;": "\u2005", "\\!": "", "\\ ": " "}
 _NAME_SPACES = re.compile(r"\\[,:;! ]")
@@ -100,11 +115,22 @@ def for_mathml_core(mathml: str, limits: bool = True) -> str:
     `limits`: false where the LaTeX says \\nolimits."""
     if "mathvariant=" in mathml:
         mathml = _STYLED_TOKEN.sub(_styled_token, mathml)
+    if "<mo><mrow>" in mathml:
+        # \mathop{...} (from \operatorname*{\mathbb{E}}): latex2mathml put the name's tokens inside an
+        # <mo>, which holds only text; the name, as one operator whose limits may go under it.
+        mathml = _OPERATOR_OF_TOKENS.sub(lambda found: '<mo movablelimits="true">' + "".join(
+            html.unescape(text) for text in re.findall(r">([^<]+)<", found.group(1))) + "</mo>", mathml)
     if limits:
         mathml = _with_limits(mathml)
     if "<mtext" in mathml and "\\" in mathml:
         mathml = _TEXT_TOKEN.sub(lambda found: found.group(1) + _TEXT_ESCAPE.sub(
             lambda escape: "&amp;" if escape.group(1) == "&" else escape.group(1), found.group(2)) + "</mtext>", mathml)
+    if "<mi>&#x" in mathml:
+        mathml = _ENTITY_LETTER.sub(_upright, mathml)
+    if "<mo" in mathml:
+        # A named operator before a bracket has no space after it (`\max(a, b)`, `\operatorname{Var}(X)`),
+        # as \log has none: MathML's default for an unknown operator set one.
+        mathml = _NAMED_BEFORE_BRACKET.sub(lambda found: f'<mo{found.group(1) or ""} rspace="0">{found.group(2)}</mo>', mathml)
     if "<menclose" in mathml:
         mathml = _ENCLOSED.sub(_enclosed, mathml).replace("</menclose>", "</mrow>")
     return mathml
@@ -124,8 +150,18 @@ def _styled_token(found: re.Match) -> str:
     name, before, variant, after, text = found.groups()
     if variant not in _VARIANTS:
         return found.group()         # "normal" (Core has it) or one it has no characters for
+    if name == "mtext":
+        # Words (\textbf{bold}): in a font's weight and style, still words a reader can search for.
+        return f'<mtext{before}{after} style="{_TEXT_STYLES.get(variant, "")}">{text}</mtext>'
     styled = "".join(_styled(character, _VARIANTS[variant]) for character in html.unescape(text))
+    if name == "mo" and styled != html.unescape(text) and not (before + after).strip():
+        name = "mi"                  # a bold ∇ is a symbol, not an operator Core spaces as unknown
     return f"<{name}{before}{after}>{html.escape(styled, quote=False)}</{name}>"
+
+
+_TEXT_STYLES = {"bold": "font-weight: bold", "italic": "font-style: italic",
+                "bold-italic": "font-weight: bold; font-style: italic", "monospace": "font-family: monospace",
+                "sans-serif": "font-family: sans-serif", "bold-sans-serif": "font-family: sans-serif; font-weight: bold"}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -133,6 +169,7 @@ def _styled(character: str, variant: str) -> str:
     """`character` in the mathematical alphabet `variant` ("BOLD ITALIC"), if Unicode has it there."""
     try:
         words = unicodedata.name(character).replace("LATIN ", "").replace("GREEK ", "").replace(" LETTER", "")
+        words = {"LUNATE EPSILON SYMBOL": "EPSILON SYMBOL", "LUNAR EPSILON SYMBOL": "EPSILON SYMBOL"}.get(words, words)
     except ValueError:
         return character
     for name in (f"MATHEMATICAL {variant} {words}", f"{_OLDER_NAMES.get(variant, '')} {words}".strip()):
@@ -178,8 +215,22 @@ def _closing(mathml: str, kind: str, start: int) -> int:
     return -1
 
 
+_OPERATOR_OF_TOKENS = re.compile(r"<mo>((?:<mrow>|</mrow>|<m[in](?: [a-z-]+=\"[^\"]*\")*>[^<]*</m[in]>)+)</mo>")
 _TEXT_TOKEN = re.compile(r"(<mtext(?: [^>]*)?>)([^<]*)</mtext>")
-_TEXT_ESCAPE = re.compile(r"\\([_%&$#{}])")
+# (`\ `, a control space, comes out as a backslash before its no-break space: the space alone.)
+_TEXT_ESCAPE = re.compile(r"\\(&#x[0-9A-Fa-f]+;|[_%&$#{}])")
+# A letter latex2mathml wrote as a character reference: \mathrm's (`\mathrm{d}x`), or a Greek capital,
+# which TeX and KaTeX set upright; MathML Core sets a one-letter <mi> in italic unless told "normal".
+_ENTITY_LETTER = re.compile(r"<mi>(&#x[0-9A-Fa-f]+;)</mi>")
+_NAMED_BEFORE_BRACKET = re.compile(r'<mo((?: [a-z-]+="[^"]*")*)>([A-Za-z][A-Za-z&#x0-9;]*)</mo>'
+                                   r"(?=<mo[^>]*>(?:&#x00028;|&#x0005B;|&#x0007B;|&#x0007C;|\(|\[|\{|\|))")
+
+
+def _upright(found: re.Match) -> str:
+    character = html.unescape(found.group(1))
+    if (character.isascii() and character.isalpha()) or "\u0391" <= character <= "\u03a9":
+        return f'<mi mathvariant="normal">{found.group(1)}</mi>'
+    return found.group()
 _ENCLOSED = re.compile(r'<menclose notation="([a-z ]+)">')
 _THIN_LINE = "transparent calc(50% - 0.6px), currentColor calc(50% - 0.6px), currentColor calc(50% + 0.6px), " \
              "transparent calc(50% + 0.6px)"
@@ -231,6 +282,16 @@ def as_hugo_shows(latex: str) -> str:
                              and not any(start <= index - 1 < end for start, end in inside) else character)
                        for index, character in enumerate(latex))
     return latex
+
+
+_LESS, _GREATER = "RPMATHLESSX", "RPMATHGREATERX"     # letters latex2mathml keeps as they are
+
+
+def _guard_text_brackets(latex: str) -> str:
+    spans = _text_arguments(latex)
+    return "".join({"<": _LESS, ">": _GREATER}.get(character, character)
+                   if any(start <= index < end for start, end in spans) else character
+                   for index, character in enumerate(latex))
 
 
 def _text_arguments(latex: str) -> list[tuple[int, int]]:
