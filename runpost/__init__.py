@@ -96,7 +96,8 @@ def to_json(name: str, value: Any) -> Any:
                     converted = getattr(item, method)()
                 except (TypeError, ValueError):
                     continue
-                _check_keys(name, converted)       # an object array's dicts are checked as they come out
+                if getattr(getattr(item, "dtype", None), "kind", "O") == "O":
+                    _check_keys(name, converted)   # an object array's dicts are checked as they come out
                 return converted
         # A pandas DataFrame (or Series) has to_dict(): its records are a table's rows.
         hint = "; for a table, publish its .to_dict(\"records\")" if callable(getattr(item, "to_dict", None)) else ""
@@ -130,7 +131,7 @@ def _check_keys(name: str, value: Any) -> None:
                 seen[text] = key
             stack.extend(item.values())
         elif isinstance(item, (list, tuple)):
-            stack.extend(item)
+            stack.extend(entry for entry in item if isinstance(entry, (dict, list, tuple)))
 
 
 def arguments_hash(args: tuple, kwargs: dict) -> str:

@@ -482,6 +482,8 @@ def test_default_timeout_comes_from_the_config(site):
     ("import sys\nsys.exit(3)", "SystemExit: the block called sys.exit(3)"),
     ("import os\nos._exit(4)", "exited with status 4"),
     ("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)", "was killed by SIGSEGV"),
+    # The OOM killer's signal: "exited with status 1 (os._exit?)" once the reaper could not pass it on.
+    ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", "was killed by SIGKILL"),
 ])
 def test_exits_and_crashes_in_a_block_are_errors_not_builder_crashes(site, code, expected):
     post = write_post(site / "p", "print(1)", code)
@@ -496,6 +498,24 @@ def test_failed_run_leaves_previous_results_intact(site):
     build_error(write_post(site / "p", "print('v2')", "raise RuntimeError('boom')"), site)
     after = {path: path.read_bytes() for path in (site / "build").rglob("*") if path.is_file()}
     assert after == before
+
+
+def test_a_posts_planning_error_does_not_keep_the_other_posts_from_running(site):
+    # One post's missing input stopped every other post's run (and the results it would have kept).
+    broken = write_post(site / "k", "print(1)", inputs=("missing.csv",))
+    with pytest.raises(BuildErrors) as caught:
+        build([broken, write_post(site / "m", "print(2)")], site)
+    assert [error.location.path.parent.name for error in caught.value.errors] == ["k"]
+    assert (site / "build" / "m" / "manifest.json").exists()
+
+
+def test_a_results_folder_with_a_manifest_over_16_mb_is_still_runposts_to_replace(site):
+    # A published value of 17 MB: the manifest, read only up to 16 MiB, did not parse, and the next
+    # run refused the post's own folder ("is --build-dir the right folder?").
+    build(write_post(site / "p", "import runpost\nrunpost.publish('big', 'y' * (17 << 20))"), site)
+    assert (site / "build/p/manifest.json").stat().st_size > 17 << 20
+    results = build(write_post(site / "p", "import runpost\nrunpost.publish('big', 'small')"), site).results
+    assert results.values == {"big": "small"}
 
 
 def test_errors_of_all_posts_are_reported_together(site):

@@ -59,6 +59,9 @@ def test_a_misspelt_title_or_date_key_is_named_at_its_line_and_a_day_that_is_non
         "2026-11-31 is no day of the calendar)"]
     assert errors_of("---\ntitle: X\ndat: 2026-11-01\n---\n") == [
         "content/posts/p.md:3:1: error: missing 'date' (or 'publishDate') in front matter ('dat' is a misspelling of it?)"]
+    assert errors_of("---\nsubtitle: A sub\nupdate: 2026-12-01\n---\n") == [     # real keys of their own
+        "content/posts/p.md:1:1: error: missing 'title' in front matter",
+        "content/posts/p.md:1:1: error: missing 'date' (or 'publishDate') in front matter"]
     assert errors_of("---\ntitle: X\ndata: foo\n---\n") == [       # a parameter named data, not a misspelt date
         "content/posts/p.md:1:1: error: missing 'date' (or 'publishDate') in front matter"]
     assert errors_of("---\ntitle: X\ndate: 01/02/2020\n---\n") == [

@@ -317,6 +317,26 @@ def test_nothing_the_code_started_outlives_a_successful_run_even_out_of_its_proc
         time.sleep(0.05)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the reaper is Linux's (PR_SET_CHILD_SUBREAPER)")
+def test_a_long_chain_of_processes_out_of_the_group_ends_with_the_run(site):
+    # Processes forked one from another after setsid: the reaper gave up after 200 rounds and 244 of
+    # a 400-deep chain outlived the build, holding its stderr (a pipe to `tail` hung).
+    pids = site / "chain-pids"
+    code = (f"import os, time\nlog = {str(pids)!r}\nif os.fork() == 0:\n    os.setsid()\n    for _ in range(260):\n"
+            "        open(log, 'a').write(f'{os.getpid()}\\n')\n"
+            "        if os.fork():\n            time.sleep(3006)\n            os._exit(0)\n    time.sleep(3006)\n"
+            "    os._exit(0)\nwhile len(open(log).read().split()) < 260 if os.path.exists(log) else True:\n"
+            "    time.sleep(0.05)\nprint('done')")
+    post = execute_posts([write_post(site / "p", code)], make_config(site), Reporter(io.StringIO()))[0]
+    assert post.results.outputs["cell-1"].stdout == "done\n"
+    started = [int(pid) for pid in pids.read_text().split()]
+    assert len(started) == 260    # (more levels than the 200 rounds the reaper once gave up after)
+    deadline = time.monotonic() + 20
+    while any(process_alive(pid) for pid in started):
+        assert time.monotonic() < deadline, "processes of the chain outlived the run"
+        time.sleep(0.1)
+
+
 def test_code_that_waits_for_all_its_children_is_not_kept_waiting_by_runpost(site):
     # The reaper that kills what the code started was the code's own child: `os.wait()` until no
     # child is left waited for it until the block timed out.

@@ -427,7 +427,7 @@ class _Fields:
         import difflib
 
         given = [name for name in self.data if isinstance(name, str) and name.lower() != key.lower()
-                 and holds(self.data[name])]
+                 and abs(len(name) - len(key)) <= 1 and holds(self.data[name])]    # not `subtitle`, `update`
         close = difflib.get_close_matches(key.lower(), [name.lower() for name in given], n=1, cutoff=0.75)
         return next((name for name in given if close and name.lower() == close[0]), None)
 

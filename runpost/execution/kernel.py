@@ -557,9 +557,10 @@ def become_reaper() -> bool:
             os._exit(1)
         if os.WIFSIGNALED(status):
             number = os.WTERMSIG(status)
-            signal.signal(number, signal.SIG_DFL)
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {number})
-            os.kill(os.getpid(), number)
+            if number not in (signal.SIGKILL, signal.SIGSTOP):     # (neither can be handled or blocked)
+                signal.signal(number, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {number})
+            os.kill(os.getpid(), number)      # ended as the kernel ended: the OOM killer's SIGKILL is told as such
         os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
     finally:
         os._exit(1)
@@ -581,21 +582,19 @@ def _reap(kernel: int) -> int | None:
 
 def _kill_descendants() -> None:
     """SIGKILL every process below this one until none is left: each killed process's own children
-    come here (PR_SET_CHILD_SUBREAPER) and are killed in turn."""
+    come here (PR_SET_CHILD_SUBREAPER) and are killed in turn, however deep the chain or slow the death."""
     import signal
-    import time
 
-    for _ in range(200):
-        children = _children()
-        if not children:
-            return
-        for pid in children:
+    while True:
+        for pid in _children():
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        time.sleep(0.01)
-        _reap(-1)
+        try:
+            os.waitpid(-1, 0)            # until one ends (its orphans are ours now); none left: done
+        except ChildProcessError:
+            return
 
 
 def _children() -> list[int]:

@@ -76,24 +76,23 @@ def execute_posts(posts: list[Post], config: Config, reporter: Reporter, watch: 
     errors = ErrorCollector()
     done = []
     nothing = Results()
-    plans: dict[int, Plan | None] = {}
+    plans: dict[int, Plan] = {}
     for index, post in enumerate(posts):
         if post.cells:
             try:
                 plans[index] = plan_post(post, config, overrides)
-            except BuildError as error:
-                errors.add(error)
-            except BuildErrors as many:
-                errors.extend(many)
+            except (BuildError, BuildErrors):
+                pass                   # reported when its turn comes; the other posts still run
     # Every results folder a run will replace is checked before any code runs: one that is a
     # user's (--build-dir ~/papers) stops the build before another post's folder is replaced.
+    refused = ErrorCollector()
     for plan in plans.values():
-        if plan is not None and config.mode != "frozen" and (config.mode == "rerun" or not plan.fresh):
+        if config.mode != "frozen" and (config.mode == "rerun" or not plan.fresh):
             try:
                 store.check_replaceable(plan.folder)
             except BuildError as error:
-                errors.add(error)
-    errors.raise_if_any()
+                refused.add(error)
+    refused.raise_if_any()
     for index, post in enumerate(posts):
         if not post.cells and post.results == nothing:
             done.append(post)       # nothing to run or read (serve: the same object goes on)

@@ -177,8 +177,7 @@ _TEMPORARY = re.compile(r".+\.tmp-(?:old-)?\d+(?:-[0-9a-f]{8})?")
 def _runposts_manifest(path: Path) -> bool:
     """Whether a manifest.json is one runpost wrote (a JSON object naming its post), not any file of that name."""
     try:
-        with open(path, "rb") as file:
-            data = json.loads(file.read(1 << 24))
+        data = json.loads(path.read_bytes())      # whole: a manifest holds every published value, 18 MB or more
     except (OSError, ValueError, RecursionError):
         return False
     return isinstance(data, dict) and isinstance(data.get("post"), str) and "format" in data

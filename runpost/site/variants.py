@@ -316,10 +316,7 @@ class VariantMaker:
             if found is None and self.digest(path) == path.name[len(key) + 1:-len(".webp")]:
                 found = path
             elif found is None:
-                if path.is_dir() and not path.is_symlink():     # (the cache is runpost's own folder)
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    path.unlink(missing_ok=True)
+                _remove(path)
         if found is not None:
             self._checked[key] = found
         return found
@@ -338,11 +335,22 @@ class VariantMaker:
                 if named:
                     self._listing.setdefault(named.group(1), []).append(Path(entry.path))
                 elif _OLD_COPY_NAME.fullmatch(entry.name):
-                    Path(entry.path).unlink(missing_ok=True)
+                    _remove(Path(entry.path))
         return self._listing
 
     def forget_listing(self) -> None:
         self._listing = None
+
+
+def _remove(path: Path) -> None:
+    """A file, or a folder of that name, out of the image cache (runpost's own folder)."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 _COPY_NAME = re.compile(r"([0-9a-f]{64})-[0-9a-f]{64}\.webp")
