@@ -297,3 +297,23 @@ def test_a_tagged_equation_reads_as_its_whole_latex_and_a_tag_of_commands_is_an_
     for latex in (r"x \tag{\ref{a}}", r"x \tag{$\star$}"):
         with pytest.raises(MathError, match="give it plain text"):
             latex_to_mathml(latex, True)
+
+
+def test_the_text_guard_leaves_formulas_in_formula_commands_and_markup_never_reaches_the_page():
+    # \textstyle{\sum_{i<n}} and \mathrm{x<y} showed "RPMATHLESSX" (the guard's own letters);
+    # \verb|<img onerror=...>| and \hbox{<b>} put raw markup in the page.
+    for latex in (r"\textstyle{\sum_{i<n} x_i}", r"\mathrm{x<y}"):
+        mathml = latex_to_mathml(latex, True)
+        assert "RPMATH" not in mathml and "&#x0003C;" in mathml, mathml
+    for latex in (r"\verb|<img src=x onerror=alert(1)>|", r"\hbox{<b>}", r"\style{<b>}{x}"):
+        with pytest.raises(MathError, match="would be read as markup"):
+            latex_to_mathml(latex, True)
+
+
+def test_rows_keep_their_own_tags_and_an_operator_name_of_commands_is_one_operator_or_stays_what_it_is():
+    # One \tag a row of align (KaTeX allows it) failed the build: "a formula has at most one \tag".
+    latex_to_mathml("\\begin{align} a&=b \\tag{1} \\\\ c&=d \\tag{2} \\end{align}", True)
+    # \operatorname*{\arg\max}: "argmax"; \operatorname*{\mathbb{E}^2}: an <msup> inside an <mo> (lost).
+    assert '<munder><mo movablelimits="true">arg\u2006max</mo>' in latex_to_mathml(r"\operatorname*{\arg\max}_x f", True)
+    mathml = latex_to_mathml(r"\operatorname*{\mathbb{E}^2}_x f", True)
+    assert "<msup>" in mathml and "<mo><mrow>" not in mathml

@@ -398,9 +398,13 @@ def test_a_results_folder_that_is_refused_stops_the_build_before_any_other_is_re
     write(home / "papers/a-first/manifest.json", "{}\n")                  # nor a manifest runpost wrote
     write(home / "papers/a-first/.env", "SECRET=1\n")
     write(home / "papers/b-second/memo/letter.docx", "mine\n")
+    # A third post's own error (a missing input) is said with them, not after they are fixed.
+    write(blog / "content/posts/c-third.md", "---\ntitle: T\ndate: 2020-01-01\ninputs: [missing.csv]\n---\n"
+                                             "```python {exec=true}\nprint(1)\n```\n")
     before = tree(home)
     result = run(blog, "--build-dir", str(home / "papers"), home=home)
     assert result.returncode == 1 and result.stderr.count("refusing to replace this folder") == 2, result.stderr
+    assert "c-third.md" in result.stderr and "missing.csv" in result.stderr, result.stderr
     assert tree(home) == before
 
 

@@ -77,12 +77,15 @@ def execute_posts(posts: list[Post], config: Config, reporter: Reporter, watch: 
     done = []
     nothing = Results()
     plans: dict[int, Plan] = {}
+    planning = ErrorCollector()        # reported when the post's turn comes; the other posts still run
     for index, post in enumerate(posts):
         if post.cells:
             try:
                 plans[index] = plan_post(post, config, overrides)
-            except (BuildError, BuildErrors):
-                pass                   # reported when its turn comes; the other posts still run
+            except BuildError as error:
+                planning.add(error)
+            except BuildErrors as many:
+                planning.extend(many)
     # Every results folder a run will replace is checked before any code runs: one that is a
     # user's (--build-dir ~/papers) stops the build before another post's folder is replaced.
     refused = ErrorCollector()
@@ -92,7 +95,9 @@ def execute_posts(posts: list[Post], config: Config, reporter: Reporter, watch: 
                 store.check_replaceable(plan.folder)
             except BuildError as error:
                 refused.add(error)
-    refused.raise_if_any()
+    if refused.errors:                 # with the other posts' errors: all said at once
+        refused.extend(planning.errors)
+        refused.raise_if_any()
     for index, post in enumerate(posts):
         if not post.cells and post.results == nothing:
             done.append(post)       # nothing to run or read (serve: the same object goes on)

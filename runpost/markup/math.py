@@ -28,12 +28,13 @@ def latex_to_mathml(latex: str, display: bool) -> str:
     _check_braces(latex)
     # An equation's tag goes to the right margin, as KaTeX puts it; latex2mathml glued "(1)" to the
     # formula, where it read as a product (E = mc²(1)).
-    tags = list(_TAG.finditer(latex))
+    # An environment with rows (align, gather...) numbers them itself, one \tag a row, as in KaTeX.
+    tags = [] if _ROWS.search(latex) else list(_TAG.finditer(latex))
     if tags and not display:
         raise MathError("\\tag numbers a displayed formula ($$...$$), as in KaTeX, not one in the text")
     if len(tags) > 1:
         raise MathError("a formula has at most one \\tag")
-    if not tags and re.search(r"\\tag(?![A-Za-z])", latex):
+    if not tags and not _ROWS.search(latex) and re.search(r"\\tag(?![A-Za-z])", latex):
         raise MathError("a \\tag is shown as it is written: give it plain text (\\tag{1}, \\tag{A.2}), not commands")
     if tags:
         shown = tags[0].group(2) if tags[0].group(1) else f"({tags[0].group(2)})"
@@ -54,6 +55,8 @@ def latex_to_mathml(latex: str, display: bool) -> str:
         raise MathError(str(error) or _words(type(error).__name__)) from None
     if guarded is not latex:
         mathml = mathml.replace(_LESS, "&lt;").replace(_GREATER, "&gt;")
+        if _LESS[:6] in mathml or "RPMATHGREATERX"[:6] in mathml:
+            raise MathError("a '<' or '>' where it cannot be shown: write \\lt or \\gt")
     mathml = _SIZED_DELIMITER.sub(_delimiter, mathml) if "size=" in mathml else mathml
     mathml = for_mathml_core(mathml, limits="\\nolimits" not in latex)
     # latex2mathml keeps a command it does not know as text (<mi>\foo</mi>): the reader would see LaTeX.
@@ -62,6 +65,7 @@ def latex_to_mathml(latex: str, display: bool) -> str:
         raise MathError(f"unknown LaTeX command '{unknown.group(1)}'")
     if "<mi>&</mi>" in mathml:
         raise MathError("'&' outside an environment latex2mathml aligns (align, matrix, cases...)")
+    _check_markup(mathml)
     # The formula's LaTeX as its text (MathML's alttext): what a summary, a feed's text or a
     # screen reader without MathML shows of it (html_tags.text_and_tags reads it back).
     text = " ".join(_NOT_SHOWN.sub("", latex).split())
@@ -79,7 +83,9 @@ _SPELLINGS = [
     (re.compile(r"\\\\\s*\[\s*-?[\d.]+\s*(?:pt|em|ex|mm|cm|in|mu|px|bp|pc|dd|sp)\s*\]"), r"\\\\ "),
     (re.compile(r"\\newline(?![A-Za-z])"), r"\\\\ "),
     # \operatorname* of more than letters (`\operatorname*{\mathbb{E}}_x`): an operator with limits.
-    (re.compile(r"\\operatorname\*\s*\{([^{}]*\\[A-Za-z][^{}]*(?:\{[^{}]*\}[^{}]*)*)\}"), r"\\mathop{\1}\\limits"),
+    # (Bounded: an operator's name is short, and a long unclosed one is read in linear time.)
+    (re.compile(r"\\operatorname\*\s*\{([^{}\\]{0,100}\\[A-Za-z][^{}]{0,200}(?:\{[^{}]{0,200}\}[^{}]{0,200}){0,8})\}"),
+     r"\\mathop{\1}\\limits"),
     # \mathbbm and \mathds (the bbm and dsfont packages' double-struck letters) are \mathbb's.
     (re.compile(r"\\(?:mathbbm|mathds)(?![A-Za-z])"), r"\\mathbb"),
     # alignat (columns given) is align's layout; rcases, cases with the brace on the right.
@@ -93,16 +99,41 @@ _SPELLINGS = [
     (re.compile(r"\\sim(?![A-Za-z])"), r"\\thicksim"),
     # A space inside an operator's name (\operatorname*{arg\,min}) made latex2mathml spell it letter by
     # letter, after an empty operator and a `*`: the name keeps the space as a character.
-    (re.compile(r"\\operatorname(\*?)\{([^{}]*\\[,:;! ][^{}]*)\}"),
+    (re.compile(r"\\operatorname(\*?)\{([^{}\\]{0,200}\\[,:;! ][^{}]{0,200})\}"),
      lambda found: f"\\operatorname{found.group(1)}{{{_NAME_SPACES.sub(lambda space: _SPACES[space.group()], found.group(2))}}}"),
 ]
 _TAG = re.compile(r"\\tag(\*?)\s*\{([^{}\\$]*)\}")
+_ROWS = re.compile(r"\\begin\{(?:align|gather|alignat|multline|flalign|eqnarray)\*?\}")
 # Thin, medium and thick spaces, a negative one, a normal one: as characters of an operator's name.
 _SPACES = {"\\,": "\u2009", "\\:": "\u205f", "\\;": "\u2005", "\\!": "", "\\ ": " "}
 _NAME_SPACES = re.compile(r"\\[,:;! ]")
 # A delimiter sized with \big, \Bigl... (`\big\langle`): latex2mathml sizes the <mo> but keeps a
 # delimiter written as a command as its LaTeX, which it then is for the reader.
 _SIZED_DELIMITER = re.compile(r"(<mo [^>]*size=[^>]*>)(\\(?:[A-Za-z]+|[{}|]))(</mo>)")
+
+
+# What a formula's MathML may hold: MathML's elements, and no attribute that runs anything.
+_MATHML_ELEMENTS = frozenset({"math", "mrow", "mi", "mn", "mo", "mtext", "mspace", "ms", "mfrac", "msqrt", "mroot",
+                              "mstyle", "merror", "mpadded", "mphantom", "menclose", "msub", "msup", "msubsup",
+                              "munder", "mover", "munderover", "mmultiscripts", "mprescripts", "none", "mtable",
+                              "mtr", "mtd", "mlabeledtr", "semantics", "annotation", "annotation-xml", "mfenced"})
+
+
+def _check_markup(mathml: str) -> None:
+    """The MathML is well-formed XML of MathML's elements only: a `<` or `&` latex2mathml let through
+    raw (`\\verb|<img onerror=...>|`, `\\hbox{<b>}`, `\\style{<b>}{x}`, `\\text{R&D}`) was markup on the
+    page, whatever the site's raw_html said, and a feed that holds it is no XML."""
+    import xml.etree.ElementTree as ElementTree
+
+    try:
+        root = ElementTree.fromstring(mathml)
+    except ElementTree.ParseError:
+        raise MathError("a '<', '>' or '&' in it would be read as markup: write \\lt, \\gt or \\&") from None
+    for element in root.iter():
+        name = element.tag.rsplit("}", 1)[-1]
+        # (\\href's link is checked with the page's other links, a script URL refused there.)
+        if name not in _MATHML_ELEMENTS or any(attribute.lower().startswith("on") for attribute in element.attrib):
+            raise MathError(f"it would put a <{name}> element or an event handler in the page, which a formula never holds")
 
 
 def for_mathml_core(mathml: str, limits: bool = True) -> str:
@@ -116,10 +147,12 @@ def for_mathml_core(mathml: str, limits: bool = True) -> str:
     if "mathvariant=" in mathml:
         mathml = _STYLED_TOKEN.sub(_styled_token, mathml)
     if "<mo><mrow>" in mathml:
-        # \mathop{...} (from \operatorname*{\mathbb{E}}): latex2mathml put the name's tokens inside an
-        # <mo>, which holds only text; the name, as one operator whose limits may go under it.
-        mathml = _OPERATOR_OF_TOKENS.sub(lambda found: '<mo movablelimits="true">' + "".join(
+        # \mathop{...} (from \operatorname*{\mathbb{E}}): latex2mathml put the name inside an <mo>, which
+        # holds only text. Tokens become one operator, whose limits may go under it (`\arg\max`:
+        # "arg max"); anything else (`\mathbb{E}^2`) stays what it is, in an <mrow>.
+        mathml = _OPERATOR_OF_TOKENS.sub(lambda found: '<mo movablelimits="true">' + "\u2006".join(
             html.unescape(text) for text in re.findall(r">([^<]+)<", found.group(1))) + "</mo>", mathml)
+        mathml = _operators_with_structure(mathml)
     if limits:
         mathml = _with_limits(mathml)
     if "<mtext" in mathml and "\\" in mathml:
@@ -215,7 +248,17 @@ def _closing(mathml: str, kind: str, start: int) -> int:
     return -1
 
 
-_OPERATOR_OF_TOKENS = re.compile(r"<mo>((?:<mrow>|</mrow>|<m[in](?: [a-z-]+=\"[^\"]*\")*>[^<]*</m[in]>)+)</mo>")
+_OPERATOR_OF_TOKENS = re.compile(r"<mo>((?:<mrow>|</mrow>|<m[ino](?: [a-z-]+=\"[^\"]*\")*>[^<]*</m[ino]>)+)</mo>")
+
+
+def _operators_with_structure(mathml: str) -> str:
+    """`<mo><mrow>...</mrow></mo>` left after the tokens' case: the <mo> becomes an <mrow>."""
+    while (start := mathml.find("<mo><mrow>")) >= 0:
+        close = _closing(mathml, "mo", start + len("<mo>"))
+        if close < 0:
+            break
+        mathml = mathml[:start] + "<mrow>" + mathml[start + len("<mo>"):close] + "</mrow>" + mathml[close + len("</mo>"):]
+    return mathml
 _TEXT_TOKEN = re.compile(r"(<mtext(?: [^>]*)?>)([^<]*)</mtext>")
 # (`\ `, a control space, comes out as a backslash before its no-break space: the space alone.)
 _TEXT_ESCAPE = re.compile(r"\\(&#x[0-9A-Fa-f]+;|[_%&$#{}])")
@@ -276,11 +319,8 @@ def as_hugo_shows(latex: str) -> str:
         return _MARKDOWN_ESCAPE.sub(r"\1", latex)
     if "\\_" in latex:
         # A subscript, outside the arguments of \\text and the like (where it is a literal underscore).
-        inside = _text_arguments(latex)
-        return "".join("_" if latex.startswith("\\_", index) and not any(start <= index < end for start, end in inside)
-                       else ("" if index > 0 and latex.startswith("\\_", index - 1)
-                             and not any(start <= index - 1 < end for start, end in inside) else character)
-                       for index, character in enumerate(latex))
+        inside = _inside(latex, _text_arguments(latex))
+        return re.sub(r"\\_", lambda found: found.group() if inside[found.start()] else "_", latex)
     return latex
 
 
@@ -288,16 +328,29 @@ _LESS, _GREATER = "RPMATHLESSX", "RPMATHGREATERX"     # letters latex2mathml kee
 
 
 def _guard_text_brackets(latex: str) -> str:
-    spans = _text_arguments(latex)
-    return "".join({"<": _LESS, ">": _GREATER}.get(character, character)
-                   if any(start <= index < end for start, end in spans) else character
-                   for index, character in enumerate(latex))
+    """`<` and `>` in the arguments of the commands whose argument is one piece of text (\\text, \\mbox)."""
+    inside = _inside(latex, _text_arguments(latex, _TEXT_PIECES))
+    return re.sub(r"[<>]", lambda found: ({"<": _LESS, ">": _GREATER}[found.group()] if inside[found.start()]
+                                          else found.group()), latex)
 
 
-def _text_arguments(latex: str) -> list[tuple[int, int]]:
+# Commands whose argument latex2mathml writes as one <mtext> (not \textstyle, \textcolor or \mathrm,
+# whose arguments are formulas).
+_TEXT_PIECES = re.compile(r"\\(?:text|textbf|textit|textrm|texttt|textsf|textup|textmd|textnormal|mbox)(?![A-Za-z])")
+
+
+def _inside(latex: str, spans: list[tuple[int, int]]) -> bytearray:
+    """For each offset of `latex`, 1 if it lies in one of `spans` (one pass, however many spans)."""
+    mask = bytearray(len(latex) + 1)
+    for start, end in spans:
+        mask[start:end] = b"\x01" * (end - start)
+    return mask
+
+
+def _text_arguments(latex: str, commands: re.Pattern | None = None) -> list[tuple[int, int]]:
     """The spans of the braced arguments of \\text, \\mathrm, \\operatorname... (braces balanced)."""
     spans = []
-    for command in _TEXT_COMMANDS.finditer(latex):
+    for command in (commands or _TEXT_COMMANDS).finditer(latex):
         start = latex.find("{", command.end())
         if start < 0 or latex[command.end():start].strip():
             continue
