@@ -509,6 +509,24 @@ def test_a_posts_planning_error_does_not_keep_the_other_posts_from_running(site)
     assert (site / "build" / "m" / "manifest.json").exists()
 
 
+def test_a_posts_inputs_are_hashed_when_its_turn_comes_not_before_the_posts_before_it_run(site):
+    # All posts were planned before any code ran: a helper edited while an earlier post ran was run
+    # with its new text under the key of its old one, and an undo then published the stale value.
+    class EditWhileTheFirstRuns(Reporter):
+        def info(self, message: str) -> None:
+            if message.startswith("a: block") and "running" in message:
+                (site / "b" / "helper.py").write_text("VALUE = 5\n")
+            super().info(message)
+
+    first = write_post(site / "a", "print('first')")
+    second = write_post(site / "b", "import helper\nprint(helper.VALUE)", files={"helper.py": "VALUE = 4\n"})
+    done = execute_posts([first, second], make_config(site), EditWhileTheFirstRuns(io.StringIO()))
+    assert done[1].results.outputs["cell-1"].stdout == "5\n"
+    (site / "b" / "helper.py").write_text("VALUE = 4\n")              # an editor's undo
+    again = build([read_post(site / "a" / "index.md"), read_post(site / "b" / "index.md")], site)
+    assert again[1].results.outputs["cell-1"].stdout == "4\n"
+
+
 def test_a_results_folder_with_a_manifest_over_16_mb_is_still_runposts_to_replace(site):
     # A published value of 17 MB: the manifest, read only up to 16 MiB, did not parse, and the next
     # run refused the post's own folder ("is --build-dir the right folder?").

@@ -470,6 +470,18 @@ def test_a_tab_open_across_a_restart_of_serve_sees_a_new_generation(project):
     assert second.generation != first.generation
 
 
+def test_serve_keeps_the_executor_given_on_its_command_line_for_every_rebuild(project):
+    # `serve --executor dask://...` ran memoized calls locally: each rebuild re-read runpost.toml and
+    # kept the command line's other choices, not this one.
+    from runpost.serve.preview import Preview
+
+    seen = []
+    preview = Preview(load_config(project, executor="dask://127.0.0.1:8786"), Reporter(quiet=True), "127.0.0.1", 1313,
+                      build=lambda config, reporter: seen.append(config.executor))
+    preview.rebuild()
+    assert seen == ["dask://127.0.0.1:8786"]
+
+
 def test_a_changed_base_url_says_serve_needs_a_restart(project, capfd):
     # The preview is served under the base path serve started with; a new base_url was ignored unsaid.
     from runpost.serve.preview import Preview

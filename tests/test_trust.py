@@ -337,6 +337,17 @@ def test_a_long_chain_of_processes_out_of_the_group_ends_with_the_run(site):
         time.sleep(0.1)
 
 
+def test_code_that_sends_its_process_group_sigterm_is_not_stopped_by_runpost(site):
+    # The reaper, in the group, took the code's own os.killpg(0, SIGTERM) for the builder's stop and
+    # killed the kernel: "exited with status 1 (os._exit?)".
+    code = ("import os, signal, subprocess\nprocs = [subprocess.Popen(['sleep', '303']) for _ in range(2)]\n"
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nos.killpg(0, signal.SIGTERM)\n"
+            "for process in procs:\n    process.wait()\nprint('cleaned up')")
+    stream = io.StringIO()
+    post = execute_posts([write_post(site / "p", code)], make_config(site), Reporter(stream))[0]
+    assert post.results.outputs["cell-1"].stdout == "cleaned up\n", stream.getvalue()
+
+
 def test_code_that_waits_for_all_its_children_is_not_kept_waiting_by_runpost(site):
     # The reaper that kills what the code started was the code's own child: `os.wait()` until no
     # child is left waited for it until the block timed out.

@@ -531,6 +531,7 @@ def become_reaper() -> bool:
 
     watched = {signal.SIGTERM, signal.SIGCHLD}
     signal.pthread_sigmask(signal.SIG_BLOCK, watched)
+    builder = os.getppid()
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGTERM)       # PR_SET_PDEATHSIG: told when the builder dies
@@ -550,7 +551,11 @@ def become_reaper() -> bool:
         status = None
         builder_gone = os.getppid() == 1        # it died before PR_SET_PDEATHSIG took effect
         while status is None and not builder_gone:
-            builder_gone = signal.sigwait(watched) == signal.SIGTERM
+            # A stop is the builder's SIGTERM (a timeout, Ctrl-C) or the kernel's own for the builder's
+            # death (PR_SET_PDEATHSIG, sent by no process): not one the post's code sent its group
+            # (`os.killpg(0, SIGTERM)` to end its helpers), which this process, in that group, gets too.
+            received = signal.sigwaitinfo(watched)
+            builder_gone = received.si_signo == signal.SIGTERM and received.si_pid in (builder, 0)
             status = _reap(kernel)
         _kill_descendants()
         if builder_gone or status is None:

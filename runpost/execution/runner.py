@@ -23,7 +23,7 @@ from typing import Any
 
 from . import keys, store
 from .environment import installed_versions, stamp_text, version_changes
-from .plan import Plan, check_frozen, parse_overrides, plan_post, warn_unverified
+from .plan import Plan, check_frozen, effective_params, parse_overrides, plan_post, warn_unverified
 from .results import KernelRun, make_manifest, previous_values, read_results, report_summary, value_changes
 from ..config import Config
 from ..errors import BuildError, BuildErrors, ErrorCollector, Location, Superseded
@@ -76,35 +76,34 @@ def execute_posts(posts: list[Post], config: Config, reporter: Reporter, watch: 
     errors = ErrorCollector()
     done = []
     nothing = Results()
-    plans: dict[int, Plan] = {}
-    planning = ErrorCollector()        # reported when the post's turn comes; the other posts still run
-    for index, post in enumerate(posts):
-        if post.cells:
-            try:
-                plans[index] = plan_post(post, config, overrides)
-            except BuildError as error:
-                planning.add(error)
-            except BuildErrors as many:
-                planning.extend(many)
-    # Every results folder a run will replace is checked before any code runs: one that is a
-    # user's (--build-dir ~/papers) stops the build before another post's folder is replaced.
-    refused = ErrorCollector()
-    for plan in plans.values():
-        if config.mode != "frozen" and (config.mode == "rerun" or not plan.fresh):
-            try:
-                store.check_replaceable(plan.folder)
-            except BuildError as error:
-                refused.add(error)
-    if refused.errors:                 # with the other posts' errors: all said at once
-        refused.extend(planning.errors)
-        refused.raise_if_any()
-    for index, post in enumerate(posts):
+    # Every results folder a run may replace is checked before any code runs: one that is a user's
+    # (--build-dir ~/papers) stops the build before another post's folder is replaced. Only the
+    # folder: a post's inputs are hashed when its turn comes (an earlier post's run may take hours,
+    # and a file edited meanwhile must key the results it gives).
+    if config.mode != "frozen":
+        refused = ErrorCollector()
+        for post in posts:
+            if post.cells:
+                try:
+                    applied = effective_params(post, overrides)[1]
+                    store.check_replaceable(store.result_folder(config.build_dir, post.name, applied))
+                except BuildError as error:
+                    refused.add(error)
+        if refused.errors:             # said with every other post's own error, all at once
+            for post in posts:
+                try:
+                    plan_post(post, config, overrides) if post.cells else None
+                except BuildError as error:
+                    refused.add(error)
+                except BuildErrors as many:
+                    refused.extend(many)
+            refused.raise_if_any()
+    for post in posts:
         if not post.cells and post.results == nothing:
             done.append(post)       # nothing to run or read (serve: the same object goes on)
             continue
         try:
-            done.append(dataclasses.replace(post, results=execute_post(post, config, overrides, reporter, watch,
-                                                                       plans.get(index))))
+            done.append(dataclasses.replace(post, results=execute_post(post, config, overrides, reporter, watch)))
         except BuildError as error:
             errors.add(error)
             done.append(post)
@@ -117,10 +116,10 @@ def execute_posts(posts: list[Post], config: Config, reporter: Reporter, watch: 
 
 
 def execute_post(post: Post, config: Config, overrides: dict[str, Any], reporter: Reporter,
-                 watch: RunWatch | None = None, plan: Plan | None = None) -> Results:
+                 watch: RunWatch | None = None) -> Results:
     if not post.cells:
         return Results()
-    plan = plan or plan_post(post, config, overrides)
+    plan = plan_post(post, config, overrides)
     if config.mode == "frozen":
         check_frozen(plan)
         warn_other_versions(plan, reporter)

@@ -83,7 +83,7 @@ class Preview:
             self.reporter.warning(f"base_url is now '{fresh.base_url}': restart serve to preview the site under it "
                                   f"(it is served under {self.initial.base_path} until then)")
         keep = {name: getattr(self.initial, name) for name in
-                ("content_dir", "build_dir", "drafts", "future", "expired", "mode", "params", "timeout", "debug")}
+                ("content_dir", "build_dir", "drafts", "future", "expired", "mode", "params", "timeout", "debug", "executor")}
         return dataclasses.replace(fresh, **keep, output_dir=self.output_dir, base_url=self.url)
 
     def schedule_rebuild(self, changed: Path) -> None:
