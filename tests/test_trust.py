@@ -324,7 +324,7 @@ def test_a_long_chain_of_processes_out_of_the_group_ends_with_the_run(site):
     pids = site / "chain-pids"
     code = (f"import os, time\nlog = {str(pids)!r}\nif os.fork() == 0:\n    os.setsid()\n    for _ in range(260):\n"
             "        open(log, 'a').write(f'{os.getpid()}\\n')\n"
-            "        if os.fork():\n            time.sleep(3006)\n            os._exit(0)\n    time.sleep(3006)\n"
+            "        if os.fork():\n            os.execvp('sleep', ['sleep', '3006'])\n    time.sleep(3006)\n"
             "    os._exit(0)\nwhile len(open(log).read().split()) < 260 if os.path.exists(log) else True:\n"
             "    time.sleep(0.05)\nprint('done')")
     post = execute_posts([write_post(site / "p", code)], make_config(site), Reporter(io.StringIO()))[0]
