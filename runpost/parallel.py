@@ -74,6 +74,12 @@ def _start_worker(builder: int) -> None:
     die_with_parent(builder)
 
 
+# The builder's stop for a post's run, and the kernel's reaper's notice of the builder's death
+# (execution/kernel.become_reaper, runner.kill_group): a real-time signal, queued, never merged
+# with the SIGTERMs a post's code may send its process group.
+STOP_SIGNAL = int(getattr(signal, "SIGRTMIN", 34)) + 2
+
+
 def die_with_parent(parent: int | None) -> None:
     """Be killed when the process that started this one dies, however it dies (SIGKILL included).
     `parent`: its pid, to see that it died before this took effect (None: it is not init). Linux

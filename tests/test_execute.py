@@ -527,6 +527,15 @@ def test_a_posts_inputs_are_hashed_when_its_turn_comes_not_before_the_posts_befo
     assert again[1].results.outputs["cell-1"].stdout == "4\n"
 
 
+def test_a_note_beside_fresh_results_is_no_reason_to_refuse_a_build_that_reuses_them(site):
+    # The up-front check of results folders refused a post whose results were fresh (not to be
+    # replaced) because its folder held the user's notes.txt.
+    build(write_post(site / "p", "print(1)"), site)
+    (site / "build" / "p" / "notes.txt").write_text("mine")
+    assert build(read_post(site / "p" / "index.md"), site).results.outputs["cell-1"].stdout == "1\n"
+    assert (site / "build" / "p" / "notes.txt").read_text() == "mine"
+
+
 def test_a_results_folder_with_a_manifest_over_16_mb_is_still_runposts_to_replace(site):
     # A published value of 17 MB: the manifest, read only up to 16 MiB, did not parse, and the next
     # run refused the post's own folder ("is --build-dir the right folder?").

@@ -305,14 +305,21 @@ def test_the_text_guard_leaves_formulas_in_formula_commands_and_markup_never_rea
     for latex in (r"\textstyle{\sum_{i<n} x_i}", r"\mathrm{x<y}"):
         mathml = latex_to_mathml(latex, True)
         assert "RPMATH" not in mathml and "&#x0003C;" in mathml, mathml
-    for latex in (r"\verb|<img src=x onerror=alert(1)>|", r"\hbox{<b>}", r"\style{<b>}{x}"):
+    for latex in (r"\verb|<img src=x onerror=alert(1)>|", r"\style{<b>}{x}"):
         with pytest.raises(MathError, match="would be read as markup"):
             latex_to_mathml(latex, True)
+    assert "a&lt;b" in latex_to_mathml(r"\hbox{a<b}", True)          # a text command's `<` is shown
+    # An \href's `&` is written as a reference; \mathrel{<} is a relation, not markup.
+    assert "a=1&amp;b=2" in latex_to_mathml(r"\href{https://example.org/?a=1&b=2}{x}", True)
+    assert "&lt;" in latex_to_mathml(r"x \mathrel{<} y", True)
 
 
-def test_rows_keep_their_own_tags_and_an_operator_name_of_commands_is_one_operator_or_stays_what_it_is():
-    # One \tag a row of align (KaTeX allows it) failed the build: "a formula has at most one \tag".
-    latex_to_mathml("\\begin{align} a&=b \\tag{1} \\\\ c&=d \\tag{2} \\end{align}", True)
+def test_a_tag_in_rows_is_an_error_that_says_how_and_an_operator_name_of_commands_is_one_operator_or_stays_what_it_is():
+    # A \tag in a row of align: latex2mathml glued it to the row beside a number of its own. An error
+    # that says how to number such a formula (aligned, then one \tag).
+    with pytest.raises(MathError, match="tag inside align"):
+        latex_to_mathml("\\begin{align} a&=b \\tag{1} \\\\ c&=d \\tag{2} \\end{align}", True)
+    assert "data-tag" in latex_to_mathml("\\begin{aligned} a&=b \\\\ c&=d \\end{aligned} \\tag{1}", True)
     # \operatorname*{\arg\max}: "argmax"; \operatorname*{\mathbb{E}^2}: an <msup> inside an <mo> (lost).
     assert '<munder><mo movablelimits="true">arg\u2006max</mo>' in latex_to_mathml(r"\operatorname*{\arg\max}_x f", True)
     mathml = latex_to_mathml(r"\operatorname*{\mathbb{E}^2}_x f", True)

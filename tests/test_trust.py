@@ -348,6 +348,45 @@ def test_code_that_sends_its_process_group_sigterm_is_not_stopped_by_runpost(sit
     assert post.results.outputs["cell-1"].stdout == "cleaned up\n", stream.getvalue()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the reaper is Linux's")
+def test_a_timeout_stops_code_that_floods_its_group_with_sigterm(site):
+    # The builder's stop was a SIGTERM too: merged with the code's own pending ones and refused, the
+    # run ended only by the group's SIGKILL 3 s later, and a child in a session of its own survived.
+    code = ("import os, signal, subprocess, time\nchild = subprocess.Popen(['sleep', '3171'], start_new_session=True)\n"
+            "open(os.environ['RUNPOST_TEST_LOG'] + '-flood', 'w').write(str(child.pid))\n"
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n    os.killpg(0, signal.SIGTERM)\n")
+    log = site / "log"
+    os.environ["RUNPOST_TEST_LOG"] = str(log)
+    try:
+        error = build_error(write_post(site / "p", code), site, timeout=1)
+    finally:
+        del os.environ["RUNPOST_TEST_LOG"]
+    assert "timed out after 1 second" in error.message
+    child = int(Path(f"{log}-flood").read_text())
+    deadline = time.monotonic() + 10
+    while process_alive(child):
+        assert time.monotonic() < deadline, "the child in a session of its own outlived the run"
+        time.sleep(0.05)
+
+
+def test_a_builder_that_is_pid_1_runs_code(site):
+    # In a container without an init the builder is PID 1: the reaper took a parent of PID 1 for a
+    # dead builder, and every block "exited with status 1 (os._exit?)".
+    import shutil
+    if not shutil.which("unshare") or subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "true"],
+                                                     capture_output=True).returncode != 0:
+        pytest.skip("no PID namespace to be PID 1 in (unshare)")
+    write_post(site / "content" / "posts" / "p", "print('ran')")
+    script = ("import io, sys\nfrom pathlib import Path\nsys.path.insert(0, sys.argv[2])\n"
+              "from test_execute import make_config, read_post\nfrom runpost.execution.runner import execute_posts\n"
+              "from runpost.report import Reporter\nroot = Path(sys.argv[1])\n"
+              "post = execute_posts([read_post(root / 'content/posts/p/index.md')], make_config(root), Reporter(io.StringIO()))[0]\n"
+              "print(post.results.outputs['cell-1'].stdout, end='')")
+    result = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c", script, str(site),
+                             str(Path(__file__).parent)], capture_output=True, text=True, timeout=120)
+    assert result.stdout == "ran\n", result.stderr
+
+
 def test_code_that_waits_for_all_its_children_is_not_kept_waiting_by_runpost(site):
     # The reaper that kills what the code started was the code's own child: `os.wait()` until no
     # child is left waited for it until the block timed out.

@@ -40,6 +40,7 @@ from .environment import environment
 from .figures import capture_figures
 from .cluster import DaskExecutor
 from .memo import Memoized, die_with_parent
+from ..parallel import STOP_SIGNAL
 from .memo_store import MemoStore
 
 
@@ -523,18 +524,18 @@ def become_reaper() -> bool:
     leader, is told when the builder dies and kills the whole group. It is the kernel's parent,
     not its child: code that waits for all its children (`os.wait()` until none) never waits for it.
     It ends as the kernel ended (its exit status, or its signal), for the builder to read, once
-    nothing the code started is left. SIGTERM (the builder's stop: a timeout, Ctrl-C) kills them all."""
+    nothing the code started is left. STOP_SIGNAL (the builder's stop: a timeout, Ctrl-C) kills them all."""
     if not sys.platform.startswith("linux"):
         return False
     import ctypes
     import signal
 
-    watched = {signal.SIGTERM, signal.SIGCHLD}
+    watched = {STOP_SIGNAL, signal.SIGCHLD}
     signal.pthread_sigmask(signal.SIG_BLOCK, watched)
     builder = os.getppid()
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)       # PR_SET_PDEATHSIG: told when the builder dies
+        libc.prctl(1, STOP_SIGNAL)          # PR_SET_PDEATHSIG: told when the builder dies
         # Orphans of the post's code (a double fork, setsid, start_new_session: out of the group) are
         # reparented here, not to init, so that none outlives the run.
         libc.prctl(36, 1)                   # PR_SET_CHILD_SUBREAPER
@@ -546,16 +547,18 @@ def become_reaper() -> bool:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, watched)
         die_with_parent(os.getppid())         # and the kernel dies with its reaper
         return True
+    # The post's code may send its process group SIGTERM (to end its helpers): not this process's
+    # stop, which is a real-time signal (each one queued, none lost among the code's own signals).
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         os.closerange(3, 65536)     # its copy of the event pipe would keep the builder waiting after the kernel
         status = None
-        builder_gone = os.getppid() == 1        # it died before PR_SET_PDEATHSIG took effect
+        # The builder died before PR_SET_PDEATHSIG took effect (a builder that is PID 1, in a
+        # container without an init, is no dead builder).
+        builder_gone = os.getppid() != builder
         while status is None and not builder_gone:
-            # A stop is the builder's SIGTERM (a timeout, Ctrl-C) or the kernel's own for the builder's
-            # death (PR_SET_PDEATHSIG, sent by no process): not one the post's code sent its group
-            # (`os.killpg(0, SIGTERM)` to end its helpers), which this process, in that group, gets too.
-            received = signal.sigwaitinfo(watched)
-            builder_gone = received.si_signo == signal.SIGTERM and received.si_pid in (builder, 0)
+            builder_gone = signal.sigwaitinfo(watched).si_signo == STOP_SIGNAL
             status = _reap(kernel)
         _kill_descendants()
         if builder_gone or status is None:

@@ -23,6 +23,7 @@ from typing import Any
 
 from . import keys, store
 from .environment import installed_versions, stamp_text, version_changes
+from ..parallel import STOP_SIGNAL
 from .plan import Plan, check_frozen, effective_params, parse_overrides, plan_post, warn_unverified
 from .results import KernelRun, make_manifest, previous_values, read_results, report_summary, value_changes
 from ..config import Config
@@ -76,17 +77,19 @@ def execute_posts(posts: list[Post], config: Config, reporter: Reporter, watch: 
     errors = ErrorCollector()
     done = []
     nothing = Results()
-    # Every results folder a run may replace is checked before any code runs: one that is a user's
-    # (--build-dir ~/papers) stops the build before another post's folder is replaced. Only the
-    # folder: a post's inputs are hashed when its turn comes (an earlier post's run may take hours,
-    # and a file edited meanwhile must key the results it gives).
+    # A results folder that holds no results of runpost's will be replaced (its post must run): each
+    # is checked before any code runs, so one that is a user's (--build-dir ~/papers) stops the build
+    # before another post's folder is replaced. A post whose folder holds results is checked at its
+    # turn, if it runs; its inputs are hashed then too (an earlier post's run may take hours, and a
+    # file edited meanwhile must key the results it gives).
     if config.mode != "frozen":
         refused = ErrorCollector()
         for post in posts:
             if post.cells:
                 try:
-                    applied = effective_params(post, overrides)[1]
-                    store.check_replaceable(store.result_folder(config.build_dir, post.name, applied))
+                    folder = store.result_folder(config.build_dir, post.name, effective_params(post, overrides)[1])
+                    if not store.holds_results(folder):
+                        store.check_replaceable(folder)
                 except BuildError as error:
                     refused.add(error)
         if refused.errors:             # said with every other post's own error, all at once
@@ -507,7 +510,7 @@ def kill_group(process: subprocess.Popen) -> None:
     first: it also kills what left the process group (setsid); then the group is killed outright."""
     if process.poll() is None:
         try:
-            os.kill(process.pid, signal.SIGTERM)
+            os.kill(process.pid, STOP_SIGNAL if sys.platform.startswith("linux") else signal.SIGTERM)
             process.wait(timeout=3)
         except (ProcessLookupError, PermissionError, subprocess.TimeoutExpired):
             pass

@@ -174,6 +174,11 @@ _MEMO_ENTRY = re.compile(r"[0-9a-f]{64}\.(?:json|pt|pkl)(?:\.tmp-\d+)?")
 _TEMPORARY = re.compile(r".+\.tmp-(?:old-)?\d+(?:-[0-9a-f]{8})?")
 
 
+def holds_results(folder: Path) -> bool:
+    """Whether a post's results folder holds a manifest runpost wrote (its results may be reused)."""
+    return _runposts_manifest(folder / MANIFEST)
+
+
 def _runposts_manifest(path: Path) -> bool:
     """Whether a manifest.json is one runpost wrote (a JSON object naming its post), not any file of that name."""
     try:

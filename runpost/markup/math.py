@@ -28,13 +28,16 @@ def latex_to_mathml(latex: str, display: bool) -> str:
     _check_braces(latex)
     # An equation's tag goes to the right margin, as KaTeX puts it; latex2mathml glued "(1)" to the
     # formula, where it read as a product (E = mc²(1)).
-    # An environment with rows (align, gather...) numbers them itself, one \tag a row, as in KaTeX.
-    tags = [] if _ROWS.search(latex) else list(_TAG.finditer(latex))
+    if _ROWS.search(latex) and re.search(r"\\tag(?![A-Za-z])", latex):
+        # latex2mathml glues a row's tag to it, beside a number of its own: "a = b(1.1)(1)".
+        raise MathError("\\tag inside align, gather... is not shown as KaTeX shows it: write the rows in "
+                        "\\begin{aligned}...\\end{aligned} and one \\tag after it")
+    tags = list(_TAG.finditer(latex))
     if tags and not display:
         raise MathError("\\tag numbers a displayed formula ($$...$$), as in KaTeX, not one in the text")
     if len(tags) > 1:
         raise MathError("a formula has at most one \\tag")
-    if not tags and not _ROWS.search(latex) and re.search(r"\\tag(?![A-Za-z])", latex):
+    if not tags and re.search(r"\\tag(?![A-Za-z])", latex):
         raise MathError("a \\tag is shown as it is written: give it plain text (\\tag{1}, \\tag{A.2}), not commands")
     if tags:
         shown = tags[0].group(2) if tags[0].group(1) else f"({tags[0].group(2)})"
@@ -65,6 +68,8 @@ def latex_to_mathml(latex: str, display: bool) -> str:
         raise MathError(f"unknown LaTeX command '{unknown.group(1)}'")
     if "<mi>&</mi>" in mathml:
         raise MathError("'&' outside an environment latex2mathml aligns (align, matrix, cases...)")
+    # A bare `&` (an \href's `?a=1&b=2`) is what a browser reads as one: written as a reference.
+    mathml = _BARE_AMPERSAND.sub("&amp;", mathml) if "&" in mathml else mathml
     _check_markup(mathml)
     # The formula's LaTeX as its text (MathML's alttext): what a summary, a feed's text or a
     # screen reader without MathML shows of it (html_tags.text_and_tags reads it back).
@@ -151,7 +156,8 @@ def for_mathml_core(mathml: str, limits: bool = True) -> str:
         # holds only text. Tokens become one operator, whose limits may go under it (`\arg\max`:
         # "arg max"); anything else (`\mathbb{E}^2`) stays what it is, in an <mrow>.
         mathml = _OPERATOR_OF_TOKENS.sub(lambda found: '<mo movablelimits="true">' + "\u2006".join(
-            html.unescape(text) for text in re.findall(r">([^<]+)<", found.group(1))) + "</mo>", mathml)
+            html.escape(html.unescape(text), quote=False) for text in re.findall(r">([^<]+)<", found.group(1)))
+            + "</mo>", mathml)
         mathml = _operators_with_structure(mathml)
     if limits:
         mathml = _with_limits(mathml)
@@ -336,7 +342,9 @@ def _guard_text_brackets(latex: str) -> str:
 
 # Commands whose argument latex2mathml writes as one <mtext> (not \textstyle, \textcolor or \mathrm,
 # whose arguments are formulas).
-_TEXT_PIECES = re.compile(r"\\(?:text|textbf|textit|textrm|texttt|textsf|textup|textmd|textnormal|mbox)(?![A-Za-z])")
+_TEXT_PIECES = re.compile(r"\\(?:text|textbf|textit|textrm|texttt|textsf|textup|textmd|textnormal|mbox|hbox|fbox|emph)"
+                          r"(?![A-Za-z])")
+_BARE_AMPERSAND = re.compile(r"&(?!#[xX]?[0-9A-Fa-f]+;|[A-Za-z][A-Za-z0-9]*;)")
 
 
 def _inside(latex: str, spans: list[tuple[int, int]]) -> bytearray:
