@@ -312,6 +312,8 @@ def test_the_text_guard_leaves_formulas_in_formula_commands_and_markup_never_rea
     # An \href's `&` is written as a reference; \mathrel{<} is a relation, not markup.
     assert "a=1&amp;b=2" in latex_to_mathml(r"\href{https://example.org/?a=1&b=2}{x}", True)
     assert "&lt;" in latex_to_mathml(r"x \mathrel{<} y", True)
+    with pytest.raises(MathError, match="'&' outside an environment"):       # (an attribute on its <mi>)
+        latex_to_mathml(r"\mathrm{a&b}", True)
 
 
 def test_a_tag_in_rows_is_an_error_that_says_how_and_an_operator_name_of_commands_is_one_operator_or_stays_what_it_is():

@@ -408,6 +408,19 @@ def test_a_results_folder_that_is_refused_stops_the_build_before_any_other_is_re
     assert tree(home) == before
 
 
+def test_a_rerun_refuses_a_results_folder_holding_a_users_file_before_any_code_runs(world):
+    # With --rerun every folder is replaced: b's was refused only after a's had been replaced.
+    blog, home = world["blog"], world["home"]
+    for name in ("a-first", "b-second"):
+        write(blog / f"content/posts/{name}.md", "---\ntitle: T\ndate: 2020-01-01\n---\n```python {exec=true}\nprint(1)\n```\n")
+    assert run(blog, home=home).returncode == 0
+    write(blog / "build/b-second/notes.txt", "mine\n")
+    before = [tree(blog / "build" / name) for name in ("a-first", "b-second")]
+    result = run(blog, "--rerun", home=home)
+    assert result.returncode == 1 and "refusing to replace this folder" in result.stderr, result.stderr
+    assert [tree(blog / "build" / name) for name in ("a-first", "b-second")] == before
+
+
 def test_a_results_folder_runpost_made_is_replaced_with_its_finders_file(world):
     blog, home = world["blog"], world["home"]
     write(blog / "content/posts/r.md", "---\ntitle: R\ndate: 2020-01-01\n---\n```python {exec=true}\nprint(1)\n```\n")

@@ -383,8 +383,22 @@ def test_a_builder_that_is_pid_1_runs_code(site):
               "post = execute_posts([read_post(root / 'content/posts/p/index.md')], make_config(root), Reporter(io.StringIO()))[0]\n"
               "print(post.results.outputs['cell-1'].stdout, end='')")
     result = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c", script, str(site),
-                             str(Path(__file__).parent)], capture_output=True, text=True, timeout=120)
+                             str(Path(__file__).parent)], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
     assert result.stdout == "ran\n", result.stderr
+
+
+@pytest.mark.parametrize("name", ["SIGUSR1", "SIGHUP", "STOP"])
+def test_a_signal_the_code_sends_its_group_is_neither_the_reapers_death_nor_its_stop(site, name):
+    # SIGUSR1 to the group killed the reaper and the kernel with it; the code's own SIGRTMIN+2 was
+    # taken for the builder's stop.
+    from runpost.parallel import STOP_SIGNAL
+    number = STOP_SIGNAL if name == "STOP" else getattr(signal, name)
+    code = (f"import os, signal, time\nsignal.signal({number}, lambda *a: None)\nos.killpg(0, {number})\n"
+            "time.sleep(0.3)\nprint('done')")
+    stream = io.StringIO()
+    post = execute_posts([write_post(site / "p", code)], make_config(site), Reporter(stream))[0]
+    assert post.results.outputs["cell-1"].stdout == "done\n", stream.getvalue()
 
 
 def test_code_that_waits_for_all_its_children_is_not_kept_waiting_by_runpost(site):

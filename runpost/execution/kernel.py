@@ -530,8 +530,11 @@ def become_reaper() -> bool:
     import ctypes
     import signal
 
-    watched = {STOP_SIGNAL, signal.SIGCHLD}
-    signal.pthread_sigmask(signal.SIG_BLOCK, watched)
+    # Every signal is blocked here and taken one at a time below (the kernel gets the mask it had):
+    # one the post's code sends its whole group (SIGUSR1, SIGTERM, a real-time one) must not kill
+    # the reaper, nor be taken for the builder's stop.
+    watched = set(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}
+    original = signal.pthread_sigmask(signal.SIG_BLOCK, watched)
     builder = os.getppid()
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -541,16 +544,12 @@ def become_reaper() -> bool:
         libc.prctl(36, 1)                   # PR_SET_CHILD_SUBREAPER
         kernel = os.fork()
     except (OSError, AttributeError):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, watched)
+        signal.pthread_sigmask(signal.SIG_SETMASK, original)
         return False
     if kernel == 0:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, watched)
+        signal.pthread_sigmask(signal.SIG_SETMASK, original)
         die_with_parent(os.getppid())         # and the kernel dies with its reaper
         return True
-    # The post's code may send its process group SIGTERM (to end its helpers): not this process's
-    # stop, which is a real-time signal (each one queued, none lost among the code's own signals).
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         os.closerange(3, 65536)     # its copy of the event pipe would keep the builder waiting after the kernel
         status = None
@@ -558,7 +557,10 @@ def become_reaper() -> bool:
         # container without an init, is no dead builder).
         builder_gone = os.getppid() != builder
         while status is None and not builder_gone:
-            builder_gone = signal.sigwaitinfo(watched).si_signo == STOP_SIGNAL
+            # The stop: STOP_SIGNAL (a real-time signal: queued, never merged) from the builder, or
+            # sent for its death (PR_SET_PDEATHSIG, which carries the dying builder's pid).
+            received = signal.sigwaitinfo(watched)
+            builder_gone = received.si_signo == STOP_SIGNAL and received.si_pid in (builder, 0)
             status = _reap(kernel)
         _kill_descendants()
         if builder_gone or status is None:

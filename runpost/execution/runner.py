@@ -88,7 +88,7 @@ def execute_posts(posts: list[Post], config: Config, reporter: Reporter, watch: 
             if post.cells:
                 try:
                     folder = store.result_folder(config.build_dir, post.name, effective_params(post, overrides)[1])
-                    if not store.holds_results(folder):
+                    if config.mode == "rerun" or not store.holds_results(folder):      # (--rerun replaces all)
                         store.check_replaceable(folder)
                 except BuildError as error:
                     refused.add(error)

@@ -66,7 +66,7 @@ def latex_to_mathml(latex: str, display: bool) -> str:
     unknown = re.search(r">(\\[A-Za-z]+)<", mathml)
     if unknown:
         raise MathError(f"unknown LaTeX command '{unknown.group(1)}'")
-    if "<mi>&</mi>" in mathml:
+    if re.search(r"<mi(?: [^>]*)?>&</mi>", mathml):        # (`\\mathrm{a&b}`'s has an attribute)
         raise MathError("'&' outside an environment latex2mathml aligns (align, matrix, cases...)")
     # A bare `&` (an \href's `?a=1&b=2`) is what a browser reads as one: written as a reference.
     mathml = _BARE_AMPERSAND.sub("&amp;", mathml) if "&" in mathml else mathml
