@@ -127,19 +127,13 @@ def _main(argv: list[str] | None) -> int:
             return 1
         print(f"{Location(Path(os.fsdecode(error.filename)))}: error: {error.strerror or error}", file=sys.stderr)
         return 1
-    except RuntimeError as error:
-        if args.debug:
-            raise
-        looping = _SYMLINK_LOOP.fullmatch(str(error))
-        if looping:           # pathlib's resolve() met a link that leads back to itself (`ln -s site site`)
-            print(f"{Location(Path(looping.group(1)))}: error: {_LOOP_MESSAGE}", file=sys.stderr)
-            return 1
-        print(f"error: internal error: {type(error).__name__}: {error} (use --debug for the traceback)",
-              file=sys.stderr)
-        return 1
     except Exception as error:  # a bug in runpost itself, not in the user's content
         if args.debug:
             raise
+        looping = _SYMLINK_LOOP.fullmatch(str(error)) if isinstance(error, RuntimeError) else None
+        if looping:           # pathlib's resolve() met a link that leads back to itself (`ln -s site site`)
+            print(f"{Location(Path(looping.group(1)))}: error: {_LOOP_MESSAGE}", file=sys.stderr)
+            return 1
         print(f"error: internal error: {type(error).__name__}: {error} (use --debug for the traceback)",
               file=sys.stderr)
         return 1
