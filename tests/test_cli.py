@@ -135,6 +135,38 @@ def test_a_template_that_fails_while_rendering_is_an_error_at_its_line(site_dir)
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("expression, message", [
+    ("{{ post.titel }}", "'post' has no field 'titel' (did you mean 'title'?)"),
+    ("{% if post.summry %}x{% endif %}", "'post' has no field 'summry' (did you mean 'summary'?)"),
+    ("{{ post.prev.titel if post.prev }}", "'post' has no field 'titel' (did you mean 'title'?)"),
+    ("{% for t in post.tgas %}{% endfor %}", "'post' has no field 'tgas' (did you mean 'tags'?)"),
+    ("{{ site.autor }}", "'site' has no field 'autor' (did you mean 'author'?)"),
+    ("{{ site['titel'] }}", "'site' has no field 'titel' (did you mean 'title'?)"),
+])
+def test_a_field_a_post_or_the_site_lacks_is_an_error_at_the_templates_line(site_dir, expression, message):
+    # {{ post.titel }} made an empty <h1> on every page, exit 0; Hugo says "can't evaluate field Titel".
+    (site_dir / "content/posts/second.md").write_text("---\ntitle: Second\ndate: 2024-02-01\n---\nBody\n")
+    (site_dir / "templates").mkdir()
+    (site_dir / "templates/post.html").write_text("<!doctype html>\n<title>{{ post.title }}</title>\n" + expression + "\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1, result.stderr
+    assert f"templates/post.html:3:1: error: template error: UndefinedError: {message}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_what_a_post_or_the_site_may_lack_is_still_asked_as_jinja_asks(site_dir):
+    # `is defined` and `default` are how a template asks; the writer's own params stay open, as Hugo's .Params.
+    (site_dir / "templates").mkdir()
+    (site_dir / "templates/post.html").write_text(
+        "<!doctype html>\n<title>{{ post.title }}</title>\n<p id=t>{{ post.subtitle | default('none') }}|"
+        "{{ 'yes' if site.logo is defined else 'no' }}|{{ post.params.cover }}|{{ site.params.motto }}|"
+        "{{ post.reading_minutes }}</p>\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    page = next((site_dir / "site/posts").glob("*/index.html")).read_text()
+    assert "<p id=t>none|no|||1</p>" in page
+
+
 def test_errors_of_different_posts_and_stages_come_together_sorted(site_dir):
     posts = site_dir / "content/posts"
     (posts / "b-front.md").write_text("---\ntitle: B\ndate: nope\n---\n")

@@ -7,6 +7,8 @@ last newline, as Go templates do (Hugo's `<span>…</span>\\n.` shows a space).
 """
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import functools
 import traceback
 from pathlib import Path
@@ -100,11 +102,62 @@ def _w3c_datetime(when, zone, fold: int | None) -> str:
     return text if zone else text + "Z"
 
 
+class Record(dict):
+    """A dict whose keys are all that templates may read of it (`site`): a name it lacks is a
+    template error, as Hugo's `can't evaluate field Titel` is, not an empty string on the page.
+    `name` is what templates call it. Maps of the writer's own keys (`site.params`, `post.params`)
+    stay plain dicts: a key missing there is empty, as in Hugo."""
+
+    def __init__(self, name: str, fields: dict) -> None:
+        super().__init__(fields)
+        self.name = name
+
+    def __reduce__(self):      # pickled to worker processes: the name with the keys
+        return (Record, (self.name, dict(self)))
+
+
+def _record_fields(obj: object) -> tuple[str, list[str]] | None:
+    """(the name templates call it, its fields) of a record with a fixed set of fields; None for other values.
+    A class says it is one with `template_name` (views.PostView: `post`)."""
+    if isinstance(obj, Record):
+        return obj.name, list(obj)
+    name = getattr(type(obj), "template_name", None)
+    if isinstance(name, str) and dataclasses.is_dataclass(obj):
+        properties = [field for field, value in vars(type(obj)).items() if isinstance(value, property)]
+        return name, [field.name for field in dataclasses.fields(obj) if not field.name.startswith("_")] + properties
+    return None
+
+
+class _Environment(jinja2.Environment):
+    """Jinja's environment, for which a field that a record (`post`, `site`) does not have is a
+    strict undefined: printing it, testing it or looping over it is an error naming the field and
+    the likely one meant; `is defined` and `default` still work."""
+
+    def getattr(self, obj, attribute):
+        return _checked(obj, attribute, super().getattr(obj, attribute))
+
+    def getitem(self, obj, argument):
+        return _checked(obj, argument, super().getitem(obj, argument))
+
+
+def _checked(obj: object, name: object, found: object) -> object:
+    if not isinstance(found, jinja2.Undefined) or not isinstance(name, str):
+        return found
+    record = _record_fields(obj)
+    if record is None:
+        return found
+    shown, fields = record
+    close = difflib.get_close_matches(name, fields, n=1, cutoff=0.6)
+    hint = f"'{shown}' has no field '{name}'" + (f" (did you mean '{close[0]}'?)" if close else
+                                                 f"; it has: {', '.join(sorted(fields))}")
+    return jinja2.StrictUndefined(hint=hint, obj=obj, name=name)
+
+
 def make_environment(templates_dirs: Iterable[Path], base_url: str = "/", raw_html: bool = False,
                      site: dict | None = None) -> jinja2.Environment:
     """Templates searched in order (the site's own first, then the theme's). `site`: the settings a
     shortcode template sees as `site` (Hugo's .Site.Title...); a page template's context has its own."""
-    env = jinja2.Environment(
+    env = _Environment(
         loader=_Loader([str(path) for path in templates_dirs]),
         bytecode_cache=_COMPILED.setdefault((base_url, raw_html), _CompiledTemplates()),
         autoescape=jinja2.select_autoescape(["html", "xml", "htm"], default_for_string=True),

@@ -26,7 +26,7 @@ from ..markup.markdown import prepare_workers
 from ..parallel import precompute
 from ..post import Post, Site
 from ..render_cache import MISSING, RenderCache, folder_digest, key, settings_key
-from .environment import make_environment, syntax_error, template_location, template_problem
+from .environment import Record, make_environment, syntax_error, template_location, template_problem
 from .fragments import render_content, shortcode_renderer, syntax_css
 from .finish import (REPOSITORY_REFUSAL, collect_files, content_files, finish_html, finish_pages, finish_text,
                      folders_of, repository_path, static_files, variant_files)
@@ -255,7 +255,7 @@ def site_context(posts: list[Post], views: list[PostView], config: Config) -> di
     # None with no post published: a footer read "© 1970" (templates leave the year out then).
     newest = max((post.meta.lastmod or post.meta.date for post in posts), default=None)
     return {
-        "site": {**site_settings(config), "build_date": newest},
+        "site": Record("site", {**site_settings(config), "build_date": newest}),
         "posts": views,
         "tags": tag_index(views),
     }

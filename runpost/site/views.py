@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from html import unescape
-from typing import Any
+from typing import Any, ClassVar
 
 from markupsafe import Markup
 
@@ -34,7 +34,9 @@ SUMMARY_CHARACTERS = 1000
 
 @dataclass(frozen=True)
 class PostView:
-    """What templates see of a post."""
+    """What templates see of a post (as `post`: a field it lacks is a template error, environment.Record)."""
+
+    template_name: ClassVar[str] = "post"
 
     title: str
     url: str
