@@ -498,6 +498,25 @@ def test_a_changed_base_url_says_serve_needs_a_restart(project, capfd):
     assert err.count("base_url is now 'https://example.com/other/': restart serve to preview the site under it") == 1, err
 
 
+def test_a_changed_timeout_or_executor_says_serve_needs_a_restart(project, capfd):
+    # serve keeps the timeout and executor it started with; a runpost.toml edit to either was ignored unsaid.
+    from runpost.serve.preview import Preview
+
+    preview = Preview(load_config(project), Reporter(), "127.0.0.1", 1313, build=lambda config, reporter: None)
+    preview.rebuild()
+    settings = project / "runpost.toml"
+    original = settings.read_text()
+    settings.write_text(original + '\ntimeout = 60\nexecutor = "dask://127.0.0.1:8786"\n')
+    preview.rebuild()
+    preview.rebuild()
+    err = capfd.readouterr().err
+    assert err.count("timeout is now '60' in runpost.toml: restart serve to use it (its runs use '1800' until then)") == 1, err
+    assert err.count("executor is now 'dask://127.0.0.1:8786' in runpost.toml: restart serve to use it") == 1, err
+    settings.write_text(original)
+    preview.rebuild()
+    assert "is now" not in capfd.readouterr().err
+
+
 def test_a_run_is_outdated_only_by_its_own_files_save_with_other_code(tmp_path):
     # From a review: a stop request for one post killed the next post's run, and the run of the
     # new code itself when a save came as two events; a .py the code wrote into its own bundle

@@ -59,8 +59,10 @@ class Preview:
         self._warm: set[bool] = set()  # raw_html settings whose Markdown converter this process has made
         self._tidy_timer: threading.Timer | None = None   # a watched edit's build tidies after the reload
         self._watch = None             # runner.RunWatch of the real build: stops a run whose code the writer changed
-        self._started_base: str | None = None   # runpost.toml's base_url at the first build
-        self._told_base: str | None = None      # a changed one the writer was told about
+        # runpost.toml's settings that serve keeps from its start, as read at the first build,
+        # and the changed values the writer was told about (each once).
+        self._started: dict[str, object] | None = None
+        self._told: dict[str, object] = {}
 
     @property
     def url(self) -> str:
@@ -75,16 +77,34 @@ class Preview:
     def config(self) -> Config:
         """The settings for one rebuild: runpost.toml re-read, command-line choices kept."""
         fresh = load_config(self.initial.root)
-        # The path the preview is served under is fixed when serve starts (its server is bound).
-        if self._started_base is None:
-            self._started_base = fresh.base_url
-        elif fresh.base_url != self._started_base and fresh.base_url != self._told_base:
-            self._told_base = fresh.base_url
-            self.reporter.warning(f"base_url is now '{fresh.base_url}': restart serve to preview the site under it "
-                                  f"(it is served under {self.initial.base_path} until then)")
+        self._tell_about_kept_settings(fresh)
         keep = {name: getattr(self.initial, name) for name in
                 ("content_dir", "build_dir", "drafts", "future", "expired", "mode", "params", "timeout", "debug", "executor")}
         return dataclasses.replace(fresh, **keep, output_dir=self.output_dir, base_url=self.url)
+
+    def _tell_about_kept_settings(self, fresh: Config) -> None:
+        """A runpost.toml edit to a setting serve keeps from its start is said once, not ignored unsaid:
+        the path the preview is served under (its server is bound), and the timeout and executor of
+        the code's runs (the command line's --timeout or --executor wins over the file's anyway)."""
+        now = {"base_url": fresh.base_url, "timeout": fresh.timeout, "executor": fresh.executor}
+        if self._started is None:
+            self._started = now
+            return
+        for name, value in now.items():
+            if value == self._started[name] or self._told.get(name) == value:
+                continue
+            self._told[name] = value
+            shown = f"{value:g}" if isinstance(value, float) else value
+            if name == "base_url":
+                self.reporter.warning(f"base_url is now '{value}': restart serve to preview the site under it "
+                                      f"(it is served under {self.initial.base_path} until then)")
+            else:
+                self.reporter.warning(f"{name} is now '{shown}' in {CONFIG_NAME}: restart serve to use it "
+                                      f"(its runs use '{self._shown(name)}' until then)")
+
+    def _shown(self, name: str) -> object:
+        value = getattr(self.initial, name)
+        return f"{value:g}" if isinstance(value, float) else value
 
     def schedule_rebuild(self, changed: Path) -> None:
         # Editors save in bursts (temp file, rename, chmod); wait for the burst to end.
