@@ -18,7 +18,7 @@ import datetime as dt
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import Location
 
@@ -131,6 +131,8 @@ class Results:
 
 @dataclass(frozen=True)
 class Post:
+    # A shortcode template sees the post as `page`: a field it lacks is an error (site/environment.py).
+    template_name: ClassVar[str] = "page"
     path: Path                       # content/posts/rnn/index.md
     source: str                      # the whole file, for mapping positions to lines
     meta: FrontMatter                # validated front matter

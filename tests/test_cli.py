@@ -154,6 +154,20 @@ def test_a_field_a_post_or_the_site_lacks_is_an_error_at_the_templates_line(site
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("template, message", [
+    ("<b>{{ page.titel }}</b>", "'page' has no field 'titel' (did you mean 'title'?)"),
+    ("<b>{{ site.autor }}</b>", "'site' has no field 'autor' (did you mean 'author'?)"),
+])
+def test_a_field_a_shortcode_templates_page_or_site_lacks_is_an_error(site_dir, template, message):
+    (site_dir / "templates/shortcodes").mkdir(parents=True)
+    (site_dir / "templates/shortcodes/sig.html").write_text(template + "\n")
+    (site_dir / "content/posts/s.md").write_text("---\ntitle: S\ndate: 2024-01-01\n---\n\nHi {{< sig >}}\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1, result.stderr
+    assert (f"content/posts/s.md:6:4: error: shortcode 'sig' failed: UndefinedError: {message} "
+            "(at templates/shortcodes/sig.html:1:1)") in result.stderr
+
+
 def test_what_a_post_or_the_site_may_lack_is_still_asked_as_jinja_asks(site_dir):
     # `is defined` and `default` are how a template asks; the writer's own params stay open, as Hugo's .Params.
     (site_dir / "templates").mkdir()

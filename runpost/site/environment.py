@@ -123,7 +123,8 @@ def _record_fields(obj: object) -> tuple[str, list[str]] | None:
         return obj.name, list(obj)
     name = getattr(type(obj), "template_name", None)
     if isinstance(name, str) and dataclasses.is_dataclass(obj):
-        properties = [field for field, value in vars(type(obj)).items() if isinstance(value, property)]
+        properties = [field for field, value in vars(type(obj)).items()
+                      if isinstance(value, (property, functools.cached_property)) and not field.startswith("_")]
         return name, [field.name for field in dataclasses.fields(obj) if not field.name.startswith("_")] + properties
     return None
 
