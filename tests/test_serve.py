@@ -482,6 +482,32 @@ def test_serve_keeps_the_executor_given_on_its_command_line_for_every_rebuild(pr
     assert seen == ["dask://127.0.0.1:8786"]
 
 
+def test_an_edit_saved_during_the_first_build_is_built_after_it(project):
+    # serve watched only once its first build was done: a post saved while that build ran (its code
+    # training for minutes) stayed unseen, the page showing the old text until the next save.
+    pytest.importorskip("watchdog")
+    source = project / "content" / "posts" / "a.md"
+    calls = []
+
+    def slow_first_build(config, reporter):
+        fake_build(config, reporter)
+        calls.append(source.read_text(encoding="utf-8"))
+        if len(calls) == 1:
+            source.write_text("saved while the first build ran", encoding="utf-8")
+            time.sleep(0.5)          # the build goes on after the save
+
+    running = start(load_config(project), Reporter(quiet=True), "127.0.0.1", 0, build=slow_first_build)
+    try:
+        deadline = time.monotonic() + 10
+        while len(calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert calls[:2] == ["first version", "saved while the first build ran"]
+        page = (running.preview.output_dir / "index.html").read_text(encoding="utf-8")
+        assert "saved while the first build ran" in page
+    finally:
+        running.close()
+
+
 def test_a_changed_base_url_says_serve_needs_a_restart(project, capfd):
     # The preview is served under the base path serve started with; a new base_url was ignored unsaid.
     from runpost.serve.preview import Preview

@@ -6,7 +6,7 @@ under the config's base path (`/repo/` when base_url is
 Open tabs reload through a server-sent event; a failed build is printed in the
 terminal, compiler style, and shown over the page until the next good build.
 
-  __init__.py   serve(): bind, build once, watch, answer requests until Ctrl+C
+  __init__.py   serve(): bind, watch, build once, answer requests until Ctrl+C
   preview.py    Preview: rebuilds into build/.preview/site, tracks the last result
   handler.py    the HTTP server: files under the base path, the event stream
   watch.py      watchdog: which file changes trigger a rebuild
@@ -74,7 +74,16 @@ def start(config: Config, reporter: Reporter, host: str, port: int,
                              "number (--port 0 picks a free one)") from None
         raise BuildError(None, f"cannot listen on {host}:{port}: {error.strerror}") from None
     preview.port = server.server_address[1]  # the preview's base_url needs the real port
-    preview.rebuild()
+    # Watched from before the first build: an edit saved while it runs (a post's code may run for
+    # minutes) is built right after it, not left unseen until the next save.
     observer = watch(preview.watched_paths(), preview.schedule_rebuild, project=config.root,
                      never=(config.build_dir, preview.output_dir))
+    try:
+        preview.rebuild()
+    except BaseException:        # Ctrl-C during the first build
+        if observer is not None:
+            observer.stop()
+        preview.close()
+        server.server_close()
+        raise
     return Running(preview, server, observer)
