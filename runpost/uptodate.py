@@ -4,7 +4,7 @@
     record(config, started, declared, next_release, warnings, folder)   # pipeline.py, after the write
 
 make and ninja judge a target by the sizes and modification times of its inputs; this
-adds each file's status change time, as git's index does (a copy that keeps an old
+adds each file's status change time and inode, as git's index does (a copy that keeps an old
 modification time still changes it). A successful build leaves build/.cache/last-build.json:
 the settings and engine it ran with, the size and times of every file (and each folder and
 symlink) it could have read (the content folder, the templates and static folders,
@@ -38,7 +38,7 @@ from .atomic import replace_file
 from .config import CONFIG_NAME, Config
 
 MANIFEST = Path(".cache") / "last-build.json"
-FORMAT = "runpost-last-build-3"
+FORMAT = "runpost-last-build-4"
 # How close before a build's start a change may have been made and still share its timestamp
 # tick with the build's reading of the file: whole-second timestamps (FAT, HFS+, some network
 # file systems) tick every 1 to 2 s; finer ones (ext4, APFS, NTFS) every few milliseconds.
@@ -143,7 +143,7 @@ def settings_of(config: Config) -> str:
 
 
 def files_of(paths: Iterable[Path], skip: Iterable[Path] = ()) -> dict[str, Any]:
-    """Every file, folder and symlink under `paths` but the `skip` folders: {path: [size, mtime_ns, ctime_ns]}
+    """Every file, folder and symlink under `paths` but the `skip` folders: {path: [size, mtime_ns, ctime_ns, inode]}
     for a file, "folder", the target of a symlink (under "path ->"), None where stat fails.
 
     Symlinked folders are followed (each path they are reached by is listed), except into a
@@ -165,8 +165,10 @@ def _list(path: str, found: dict[str, Any], skipped: set[str], ancestors: frozen
         return
     if not stat.S_ISDIR(status.st_mode):
         # The status change time too: a copy that keeps the old modification time (cp -p, tar,
-        # rsync -t, touch -d) of a file of the same size still changes it.
-        found[path] = [status.st_size, status.st_mtime_ns, status.st_ctime_ns]
+        # rsync -t, touch -d) of a file of the same size still changes it. And its inode, as git's
+        # index keeps: a folder renamed into its place (a bundle swapped for another) changes no
+        # time of the files in it.
+        found[path] = [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino]
         return
     found[path] = "folder"
     identity = (status.st_dev, status.st_ino)

@@ -194,6 +194,34 @@ def test_a_post_rewritten_with_its_old_size_and_modification_time_is_built_again
     assert "emphasys" in (project / "site/posts/first-post/index.html").read_text(encoding="utf-8")
 
 
+def test_a_bundle_swapped_for_one_whose_files_have_the_same_size_and_times_is_built_again(tmp_path):
+    # From a review: `mv content/posts/b stash/old && mv stash/b content/posts/b`, two index.md of one
+    # size given one `touch -d`, left the old page up: "nothing changed" (no inode was compared).
+    root = tmp_path / "blog"
+    shutil.copytree(FIXTURE_SITE, root)
+    bundle, spare = root / "content/posts/swap", tmp_path / "stash/swap"
+    for folder, word in ((bundle, "AAAA"), (spare, "BBBB")):
+        folder.mkdir(parents=True)
+        (folder / "index.md").write_text(f"---\ntitle: Swap\ndate: 2024-01-01\n---\n\nVersion {word}.\n")
+    age(root)
+    for _ in range(50):       # the same status change time too: both set within one clock tick
+        when = time.time() - 3600
+        for folder in (bundle, spare):
+            os.utime(folder / "index.md", (when, when))
+        one, other = ((folder / "index.md").stat() for folder in (bundle, spare))
+        if (one.st_size, one.st_mtime_ns, one.st_ctime_ns) == (other.st_size, other.st_mtime_ns, other.st_ctime_ns):
+            break
+    else:
+        pytest.skip("could not give two files one status change time here")
+    time.sleep(0.15)
+    assert run_build(cwd=root).returncode == 0
+    bundle.rename(tmp_path / "stash/old")
+    spare.rename(bundle)
+    result = again(root)
+    assert UP_TO_DATE not in result.stderr, result.stderr
+    assert "Version BBBB." in (root / "site/posts/swap/index.html").read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("when", ["same instant", "whole second", "old modification time kept"])
 def test_a_file_changed_just_before_the_last_build_is_not_trusted(tmp_path, when):
     root = tmp_path / "blog"
