@@ -170,6 +170,19 @@ def test_incremental_build_is_byte_identical_to_a_clean_build(tmp_path, change):
     assert files(root / "site") == clean_site(root, tmp_path)
 
 
+@pytest.mark.parametrize("before, after", [("$x$", "$$x$$"), ("$$x$$", "$x$"), ("$x$", "{{< note >}}hi{{< /note >}}")])
+def test_a_lone_call_that_changes_kind_is_byte_identical_to_a_clean_build(tmp_path, before, after):
+    # From a review: the Markdown was keyed by the body, which holds only each call's token; a lone
+    # `$x$` (its <p> kept) turned into `$$x$$` (no <p>) kept the old wrapping: <p><math display="block">.
+    root = make_project(tmp_path / "project")
+    post = root / "content/posts/lone.md"
+    post.write_text(f"---\ntitle: Lone\ndate: 2024-02-01\nmath: true\n---\nIntro.\n\n{before}\n\nEnd.\n", encoding="utf-8")
+    run(root, root / "site")
+    edit(post, f"\n{before}\n", f"\n{after}\n")
+    run(root, root / "site")
+    assert files(root / "site") == clean_site(root, tmp_path)
+
+
 def test_a_build_with_nothing_changed_renders_nothing_again(tmp_path):
     root = make_project(tmp_path / "project")
     run(root, root / "site")
