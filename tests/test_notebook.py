@@ -122,3 +122,20 @@ def test_script_runs_with_plain_python_beside_the_bundle_files(built, tmp_path):
                             timeout=120, env={**os.environ, "MPLBACKEND": "Agg"})
     assert result.returncode == 0, result.stderr
     assert result.stdout == "6\n"
+
+
+def test_a_call_inside_a_highlight_is_rendered_into_its_code_on_the_page_and_in_the_downloads(site_dir):
+    # From a review: `name := "{{< param author >}}"` inside a highlight showed `name := "RPSC0002X"` on the
+    # page, the home page and the feeds; Hugo renders the inner call first: `name := "Jane"`.
+    (site_dir / "content/posts/hl.md").write_text(
+        "---\ntitle: HL\ndate: 2024-01-02\nauthor: Jane\n---\n\n"
+        '{{< highlight go >}}\nname := "{{< param author >}}"\n{{< /highlight >}}\n\n'
+        "```python {exec=true}\nprint(1)\n```\n", encoding="utf-8")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    page = (site_dir / "site/posts/hl/index.html").read_text(encoding="utf-8")
+    assert "&#34;Jane&#34;" in page
+    for path in (site_dir / "site").rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".xml", ".py", ".ipynb"):
+            assert "RPSC" not in path.read_text(encoding="utf-8"), path
+    assert 'name := "Jane"' in (site_dir / "site/posts/hl/hl.py").read_text(encoding="utf-8")

@@ -264,7 +264,9 @@ class _Renderer:
     def highlight(self, shortcode: Shortcode) -> str:
         language = shortcode.positional[0] if shortcode.positional else shortcode.named.get("lang", "")
         options = shortcode.options          # parsed (and checked) once, by parse_shortcodes
-        code = shortcode.inner or ""
+        # A call inside is rendered first and its output is code, as Hugo's .Inner has it
+        # (`name := "{{< param author >}}"` shows the author); its token must never reach the page.
+        code = self.expand(shortcode.inner or "")
         start, end = highlight_code_bounds(code, 0, len(code))
         return highlight_code(code[start:end], language, options)
 

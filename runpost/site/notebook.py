@@ -229,7 +229,8 @@ class _ProseWriter:
 
     def write_highlight(self, shortcode: Shortcode) -> str:
         language = shortcode.positional[0] if shortcode.positional else shortcode.named.get("lang", "")
-        return f"```{language}\n{(shortcode.inner or '').strip(chr(10))}\n```"
+        code = fill(shortcode.inner or "", self.render)      # calls inside rendered, as on the page
+        return f"```{language}\n{code.strip(chr(10))}\n```"
 
     def write_ref(self, shortcode: Shortcode) -> str:
         return self.absolute(html.unescape(self.render(shortcode.token)))
