@@ -141,3 +141,20 @@ def test_a_post_that_cannot_be_read_is_an_error_at_its_path(tmp_path, monkeypatc
     with pytest.raises(BuildErrors) as raised:
         load_posts(load_config(root))
     assert str(raised.value.errors[0]).endswith("locked.md: error: cannot read the post: Permission denied")
+
+
+def test_text_the_writer_typed_that_looks_like_a_placeholder_stays_as_written(site_dir):
+    # From a review: `RPSC0001X` typed in prose became the output of the post's first call, and a
+    # typed `RPSUMMARYDIVIDERX` became the summary divider, its word lost.
+    (site_dir / "content/posts/tok.md").write_text(
+        "---\ntitle: Tok\ndate: 2024-01-03\nauthor: Jane\n---\n\n"
+        "Token RPSC0000X and RPSC0001X here, by {{< param author >}}.\n\n"
+        "Second RPSUMMARYDIVIDERX in text, `RPSC0002X` and rpsc0003x.\n\n## Head RPSC0001X\n\nMore.\n", encoding="utf-8")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    page = (site_dir / "site/posts/tok/index.html").read_text(encoding="utf-8")
+    assert "<p>Token RPSC0000X and RPSC0001X here, by Jane.</p>" in page
+    assert "<p>Second RPSUMMARYDIVIDERX in text, <code>RPSC0002X</code> and rpsc0003x.</p>" in page
+    assert '<h2 id="head-rpsc0001x">Head RPSC0001X</h2>' in page
+    home = (site_dir / "site/index.html").read_text(encoding="utf-8")
+    assert "Token RPSC0000X and RPSC0001X here, by Jane. Second RPSUMMARYDIVIDERX in text" in home

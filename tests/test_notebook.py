@@ -139,3 +139,4 @@ def test_a_call_inside_a_highlight_is_rendered_into_its_code_on_the_page_and_in_
         if path.is_file() and path.suffix in (".html", ".xml", ".py", ".ipynb"):
             assert "RPSC" not in path.read_text(encoding="utf-8"), path
     assert 'name := "Jane"' in (site_dir / "site/posts/hl/hl.py").read_text(encoding="utf-8")
+

@@ -34,7 +34,7 @@ from .hugo_compat.tables import TableExtension
 from .hugo_compat.typographer import TypographerExtension
 from .inline_gate import GatedInlineExtension
 from ..content.scan import find_code_blocks
-from .placeholders import SUMMARY_DIVIDER_TOKEN
+from .placeholders import SUMMARY_DIVIDER_TOKEN, divider_token
 from ..post import Post
 from .placeholders import inline_tokens, unwrap_block_tokens
 
@@ -44,19 +44,20 @@ __all__ = ["render_markdown", "markdown_to_html", "highlight_code", "heading_id"
 # replace, so it crosses the conversion as a token and comes out as itself;
 # site/views.py splits the summary there and removes it from the page.
 SUMMARY_DIVIDER = "<!--more-->"
-_DIVIDER_TOKEN = SUMMARY_DIVIDER_TOKEN
 
 
 def render_markdown(post: Post, config: Config) -> Post:
     """post.body (with placeholders) -> post.html (placeholders intact)."""
-    body = _mark_summary_divider(post.body)
+    token = divider_token(post.body)     # never text the writer typed
+    body = _mark_summary_divider(post.body, token)
     # Heading ids stay provisional until the site stage has filled the placeholders.
     html = markdown_to_html(body, raw_html=config.raw_html, final_ids=False, inline_tokens=inline_tokens(post.shortcodes))
-    html = re.sub(rf"<p>\s*{_DIVIDER_TOKEN}\s*</p>|{_DIVIDER_TOKEN}", SUMMARY_DIVIDER, html, count=1)
+    if body is not post.body:
+        html = re.sub(rf"<p>\s*{token}\s*</p>|{token}", SUMMARY_DIVIDER, html, count=1)
     return dataclasses.replace(post, html=html)
 
 
-def _mark_summary_divider(body: str) -> str:
+def _mark_summary_divider(body: str, token: str = SUMMARY_DIVIDER_TOKEN) -> str:
     """The first `<!--more-->` outside code, as a token.
 
     On a line of its own, at its start, it is an HTML block, as in goldmark: it ends the paragraph,
@@ -76,8 +77,8 @@ def _mark_summary_divider(body: str) -> str:
             # At the line's start only: indented, it continues a list item or a definition (as in goldmark).
             alone = line_start == position and not body[end:line_end].strip()
             if alone and above.strip() and not above.lstrip().startswith("<"):
-                return body[:line_start] + "\n" + _DIVIDER_TOKEN + "\n\n" + body[line_end + 1:]
-            return body[:position] + _DIVIDER_TOKEN + body[end:]
+                return body[:line_start] + "\n" + token + "\n\n" + body[line_end + 1:]
+            return body[:position] + token + body[end:]
         position += len(SUMMARY_DIVIDER)
     return body
 

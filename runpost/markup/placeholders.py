@@ -16,8 +16,18 @@ from typing import Any, Callable, Iterable
 
 TOKEN_FORMAT = "RPSC{:04d}X"
 TOKEN_PATTERN = re.compile(r"RPSC\d{4,}X")
-# Hugo's summary divider, `<!--more-->`, while the Markdown is converted (markdown.py).
+# Hugo's summary divider, `<!--more-->`, while the Markdown is converted (markdown.py); with more
+# X's where the writer's own text holds this one (divider_token).
 SUMMARY_DIVIDER_TOKEN = "RPSUMMARYDIVIDERX"
+SUMMARY_DIVIDER_PATTERN = SUMMARY_DIVIDER_TOKEN + "+"
+
+
+def divider_token(text: str) -> str:
+    """The summary divider's token for a body: one that it does not already hold."""
+    token = SUMMARY_DIVIDER_TOKEN
+    while token in text or token.lower() in text:
+        token += "X"
+    return token
 # A token alone in a paragraph stands for a block (a figure, a video): Hugo drops that <p>.
 _BLOCK_TOKEN = re.compile(r"<p>\s*(" + TOKEN_PATTERN.pattern + r")\s*</p>")
 

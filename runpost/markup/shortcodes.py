@@ -126,7 +126,11 @@ class _Parser:
         return lambda message: self.error(offset, message)
 
     def next_token(self) -> str:
+        # A number whose token the writer's own text holds (`RPSC0001X`, typed) is skipped: fill()
+        # leaves text that is no call's token as it is, so it stays on the page as written.
         self.tokens += 1
+        while make_token(self.tokens) in self.text or make_token(self.tokens).lower() in self.text:
+            self.tokens += 1
         return make_token(self.tokens)
 
     # -- driver

@@ -131,6 +131,8 @@ class _Renderer:
         """What the call or formula `token` adds to its heading's id: its output's text; a formula's
         LaTeX, as Hugo's id reads the formula's source (`## Why $\\hat\\beta$`: why-hatbeta)."""
         call = self.calls.get(token)
+        if call is None:        # the writer's own text that looks like a token: lower-cased, as the id's other words
+            return token.lower()
         if isinstance(call, Shortcode) and call.name == MATH_SHORTCODE:
             return heading_id(fill(call.inner or "", lambda inner: heading_id_text(self.render(inner))))
         return heading_id_text(self.render(token))

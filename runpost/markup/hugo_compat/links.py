@@ -22,7 +22,7 @@ from markdown.inlinepatterns import (IMAGE_LINK_RE, IMAGE_REFERENCE_RE, LINK_RE,
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import ETX, HTML_PLACEHOLDER_RE, STX
 
-from ..placeholders import SUMMARY_DIVIDER_TOKEN, TOKEN_PATTERN
+from ..placeholders import SUMMARY_DIVIDER_PATTERN, TOKEN_PATTERN
 
 # Text that earlier inline patterns (code spans, escapes) stashed: one unit, never split.
 _PLACEHOLDER = re.compile(STX + "[^" + ETX + "]*" + ETX)
@@ -119,7 +119,7 @@ def _title(data: str, position: int) -> tuple[str | None, int]:
 
 
 # A line that stands for a block: a token (runpost's placeholders) or a stashed HTML block.
-_BLOCK_LINE = re.compile(rf"(?:{TOKEN_PATTERN.pattern}|{SUMMARY_DIVIDER_TOKEN}|{HTML_PLACEHOLDER_RE.pattern})")
+_BLOCK_LINE = re.compile(rf"(?:{TOKEN_PATTERN.pattern}|{SUMMARY_DIVIDER_PATTERN}|{HTML_PLACEHOLDER_RE.pattern})")
 
 
 def label_key(label: str) -> str:
