@@ -289,3 +289,20 @@ def test_an_image_whose_copies_names_would_be_too_long_keeps_its_name_and_gets_n
     maker = VariantMaker(shared_cache)
     html = lighten(tag(f"/p/{name}"), files, maker)
     assert "<picture>" not in html and ".webp" not in html and not maker.made
+
+
+def test_an_alias_where_an_images_webp_copy_is_is_an_error_at_the_alias(site_dir):
+    # From a review: `aliases: ["/posts/b/photo.webp"]` made the copy's path a folder holding the
+    # redirect, exit 0; post b's <picture> then offered a WebP that was a folder.
+    from conftest import run_build
+
+    pytest.importorskip("PIL")
+    (site_dir / "content/posts/b").mkdir()
+    plot(site_dir / "content/posts/b/photo.png", 300, 200)
+    (site_dir / "content/posts/b/index.md").write_text("---\ntitle: B\ndate: 2024-01-01\n---\n\n![p](photo.png)\n")
+    (site_dir / "content/posts/al.md").write_text(
+        '---\ntitle: Al\ndate: 2024-01-02\naliases: ["/posts/b/photo.webp"]\n---\n\nHi.\n')
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1, result.stderr
+    assert ("content/posts/al.md:4:1: error: alias '/posts/b/photo.webp' would replace a page or file of the site "
+            "(/posts/b/photo.webp)") in result.stderr

@@ -98,8 +98,9 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
             pages.pop(path, None)
     files_to_copy = {*static, *loose, *(path.lstrip("/") for post in posts for path in [*post.assets, *post.results.files])}
     redirects: dict[str, str] = {}
-    # Every page there is: templated here, found in the cache, or templated and finished in a worker.
-    taken = lambda: pages.keys() | remembered.keys() | finished.keys() | files_to_copy
+    # Every page there is: templated here, found in the cache, or templated and finished in a worker;
+    # and every file (an image's WebP copy too: an alias made into a folder would break its <picture>).
+    taken = lambda: pages.keys() | remembered.keys() | finished.keys() | files_to_copy | {path.lstrip("/") for path in image_variants}
     pages.update(alias_pages(env, context, posts, views, taken(), redirects))
     pages.update(first_page_aliases(env, context, paginated, taken(), redirects))
     pages, links, scripts = finish_pages(pages, cache, page_keys, remembered, finished, config.base_path)
