@@ -355,6 +355,22 @@ date: 2024-01-02
         "content/posts/a.md:7:9: error: relref 'b#nope': /posts/b/ has no element with id 'nope'"]
 
 
+def test_an_anchor_in_an_absolute_link_into_this_site_is_checked_as_a_site_paths_is(tmp_path):
+    # From a review: [a](https://example.org/blog/posts/b/#nope) built; written /posts/b/#nope it was an error.
+    from conftest import run_build
+
+    posts = tmp_path / "content" / "posts"
+    posts.mkdir(parents=True)
+    (tmp_path / "runpost.toml").write_text('base_url = "https://example.org/blog/"\n')
+    (posts / "b.md").write_text("---\ntitle: B\ndate: 2024-01-01\n---\n## Setup\n\nB.\n")
+    (posts / "a.md").write_text("---\ntitle: A\ndate: 2024-01-02\n---\n"
+                                "[ok](https://example.org/blog/posts/b/#setup) [no](https://example.org/blog/posts/b/#nope) "
+                                "[other site](https://example.com/blog/posts/b/#nope)\n")
+    result = run_build(cwd=tmp_path)
+    assert [line for line in result.stderr.splitlines() if ": error: " in line] == [
+        "content/posts/a.md:5:52: error: 'https://example.org/blog/posts/b/#nope': /posts/b/ has no element with id 'nope'"]
+
+
 def test_absolute_links_into_this_site_are_checked_and_dot_dots_may_not_climb_above_its_root(tmp_path):
     # A pasted https://example.org/blog/posts/bb/ (a typo) built; ../../../posts/b/ was read as /posts/b/
     # but left the site under its sub-path; /blog/posts/b/ got no hint that runpost adds /blog/ itself.

@@ -67,7 +67,7 @@ def check_links(site: Site, posts: list[Post], config: Config, cache: RenderCach
             done = reported.get(post.url, frozenset()) if post else frozenset()
             errors.extend(cache.same("page-links", page, (post, urls, scripts if scripts is not None else html, done, paths),
                                      lambda: _check_whole_page(page, html, urls, scripts, outputs, post, done)))
-    errors.extend(check_fragments(site, posts, cache, unchecked))
+    errors.extend(check_fragments(site, posts, cache, unchecked, config.base_url))
     if errors.errors:
         errors.errors = _one_per_template_link(errors.errors, config)
     errors.raise_if_any()
@@ -132,10 +132,11 @@ def page_ids(html: str) -> frozenset[str]:
 
 
 def check_fragments(site: Site, posts: list[Post], cache: RenderCache | None = None,
-                    unchecked: set[str] = frozenset()) -> list[BuildError]:
+                    unchecked: set[str] = frozenset(), base_url: str = "") -> list[BuildError]:
     """A link written in a post to `#anchor`, `page/#anchor` or ref/relref "page#anchor" must find an
     element with that id on the page (HTML pages of this site only; `#top` and text fragments
-    always work). Links that templates make are theirs (a script may make the element)."""
+    always work), written as a site path or as this site's own absolute URL (under `base_url`).
+    Links that templates make are theirs (a script may make the element)."""
     from .fragments import ref_target, resolve_ref   # fragments -> images -> links: imported here
 
     from .pages import reference_map
@@ -164,7 +165,7 @@ def check_fragments(site: Site, posts: list[Post], cache: RenderCache | None = N
         written += [(url, f"{shortcode.name} '{ref_target(shortcode)}'", shortcode.location)
                     for shortcode in with_refs if (url := resolve_ref(shortcode, post, refs)) is not None]
         for url, shown, where in written:
-            problem = _fragment_problem(url, post, site, ids, moved, empty)
+            problem = _fragment_problem(url, post, site, ids, moved, empty, base_url)
             if problem:
                 found.append(BuildError(where, f"{shown if shown != url else repr(url)}: {problem}"))
     return found
@@ -184,13 +185,16 @@ class _Anchors(dict):
 
 
 def _fragment_problem(url: str, post: Post, site: Site, ids: dict[str, frozenset[str]],
-                      moved: dict[str, str] | None = None, empty: set[str] = frozenset()) -> str | None:
+                      moved: dict[str, str] | None = None, empty: set[str] = frozenset(),
+                      base_url: str = "") -> str | None:
     parts = split_url(url)
     fragment = unquote(parts.fragment)
     if not fragment or fragment.lower() == "top" or fragment.startswith(":~:"):
         return None
     own_page = not (parts.scheme or parts.netloc or parts.path or parts.query)
     site_path = post.url if own_page else to_site_path(url, post.url)
+    if site_path is None and base_url:        # https://example.org/posts/x/#setup: this site's page
+        site_path = own_site_path(url, base_url)
     if site_path is None:
         return None
     path = site_path.lstrip("/")
