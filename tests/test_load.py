@@ -29,6 +29,21 @@ def test_yaml_front_matter_fields_and_body_line():
     assert post.url == "/posts/hello/"
 
 
+@pytest.mark.parametrize("opening", ["---\ntitle: Hello\ndate: 2020-05-02\n---\n",
+                                     "+++\ntitle = 'Hello'\ndate = 2020-05-02\n+++\n",
+                                     '{"title": "Hello", "date": "2020-05-02"}\n'])
+def test_blank_lines_before_the_front_matter_are_passed_over_as_hugo_does(opening):
+    # From a review: a post starting with a blank line was "missing front matter"; Hugo 0.111 builds it.
+    post = parse_post(Path("content/posts/hello.md"), "\n \r\n" + opening + "Body\n")
+    assert post.meta.title == "Hello" and post.body.strip() == "Body"
+    assert post.body_line == 2 + opening.count("\n") + 1        # two blank lines (one ends in CR LF)
+    assert post.meta.lines["title"] == 4 - (1 if opening.startswith("{") else 0)
+    assert errors_of("\n\n---\ntitle: Hello\ndate: 2020-01-32\n---\nBody\n")[0].startswith(
+        "content/posts/p.md:5:1: error: invalid date '2020-01-32'")
+    assert errors_of("\n\nBody\n") == [
+        "content/posts/p.md:1:1: error: missing front matter (start the file with '---', '+++' or '{')"]
+
+
 def test_toml_front_matter_and_slug():
     post = parse_post(Path("content/posts/x.md"), '+++\ntitle = "T"\ndate = 2021-01-02T03:04:05Z\nslug = "custom"\n+++\nHi')
     assert post.url == "/posts/custom/"

@@ -6,6 +6,7 @@ front matter that does not parse is an error, never silently dropped.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 import email.utils
 import json
 import re
@@ -16,7 +17,7 @@ from typing import Any, Callable
 import yaml
 
 from ..config import toml_error_location, unquoted_text_hint
-from ..errors import BuildError, ErrorCollector, Location, is_long_number, long_number_error
+from ..errors import BuildError, BuildErrors, ErrorCollector, Location, is_long_number, long_number_error
 from ..markup.markdown import without_controls
 from ..post import FrontMatter
 from .slugs import post_segment, tag_slug
@@ -30,7 +31,40 @@ _NOT_AN_ADDRESS = re.compile(r"[\\?#\x00-\x1f\x7f]")
 
 
 def parse_front_matter(path: Path, text: str, default_slug: str) -> tuple[FrontMatter, str, int]:
-    """Return (front matter, body, file line where the body starts)."""
+    """Return (front matter, body, file line where the body starts).
+
+    Blank lines before the front matter are passed over, as Hugo passes them; every line
+    number (errors, each key's line, the body's) still counts them."""
+    blank = _blank_lines_before_front_matter(text)
+    if not blank:
+        return _parse_checked(path, text, default_slug)
+    try:
+        meta, body, body_line = _parse_checked(path, text.split("\n", blank)[blank], default_slug)
+    except BuildError as error:
+        raise _moved(error, blank) from None
+    except BuildErrors as errors:
+        raise BuildErrors([_moved(error, blank) for error in errors.errors]) from None
+    return replace(meta, lines={key: line + blank for key, line in meta.lines.items()}), body, body_line + blank
+
+
+def _blank_lines_before_front_matter(text: str) -> int:
+    """How many blank (or whitespace-only) lines come before a line opening the front matter; 0 if none do."""
+    count = 0
+    for line in text.split("\n", 64):
+        if line.strip():
+            return count if line.rstrip() in _FENCES or line.startswith("{") else 0
+        count += 1
+    return 0
+
+
+def _moved(error: BuildError, lines: int) -> BuildError:
+    location = error.location
+    if location is None or not location.line:
+        return error
+    return BuildError(Location(location.path, location.line + lines, location.column), error.message, error.detail)
+
+
+def _parse_checked(path: Path, text: str, default_slug: str) -> tuple[FrontMatter, str, int]:
     try:
         return _parse_front_matter(path, text, default_slug)
     except ValueError as error:
