@@ -116,6 +116,17 @@ def test_slug_cannot_escape_the_posts_folder():
     assert "single URL segment" in errors_of("---\ntitle: x\ndate: 2020-01-01\nslug: ../../etc\n---\n")[0]
 
 
+@pytest.mark.parametrize("name, segment", [("Part 1 - Intro", "part-1-intro"), ("Hello - World", "hello-world"),
+                                           ("a -- b", "a--b"), ("a- b", "a-b"), ("a -b", "a-b"), ("a - & b", "a-b"),
+                                           ("x  y", "x-y")])
+def test_a_space_beside_a_dash_adds_none_as_in_hugo(name, segment):
+    # From a review: `Part 1 - Intro.md` was at /posts/part-1---intro/, Hugo 0.111's at /posts/part-1-intro/
+    # (checked with hugo for each of these, as a file name, a slug and a tag).
+    from runpost.content.slugs import post_segment
+
+    assert post_segment(name) == segment and tag_slug(name) == segment
+
+
 def test_tag_slug_is_a_safe_segment():
     assert tag_slug("Data Analysis") == "data-analysis"
     assert tag_slug("../../etc/passwd") == "etc-passwd"

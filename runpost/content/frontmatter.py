@@ -143,7 +143,7 @@ class _DuplicateKey(Exception):
 class _FrontMatterYAML:
     """YAML as front matter needs it: dates stay text (parse_date checks them where they
     stand, so 2020-13-45 is an error at its line, not a crash inside PyYAML), and a key
-    given twice is an error (Hugo refuses it too; PyYAML would keep the last silently)."""
+    given twice is an error (Hugo 0.111 and PyYAML keep the last silently; docs/hugo.md)."""
 
     yaml_implicit_resolvers = {
         first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]

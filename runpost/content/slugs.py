@@ -2,7 +2,8 @@
 
 Part of the load stage (front matter and views name URLs with these). Hugo makes both with
 its path sanitiser (helpers.UnicodeSanitize, then lower case): letters, digits and marks stay,
-as do `. _ + ~ - @`; a run of spaces inside becomes one dash; anything else (`& ' : ! ( ) ,`)
+as do `. _ + ~ - @`; a run of spaces inside becomes one dash, none beside a dash
+(`Part 1 - Intro` is part-1-intro); anything else (`& ' : ! ( ) ,`)
 goes. So `Trip Report Lisbon.md` is at /posts/trip-report-lisbon/ and `C++` at /tags/c++/,
 as in Hugo. Where Hugo's paths break, these do not: a segment never holds `/` or `\\` (Hugo
 makes `ci/cd` two folders), nor `#` (Hugo links `C#` as /tags/c#/, which a browser reads as
@@ -23,14 +24,16 @@ _KEPT_SYMBOLS = frozenset("._+~-@")
 def path_segment(name: str) -> str:
     """Hugo's sanitised, lower-cased path of `name`, without `/`, `\\`, `#`, `%` (see above)."""
     kept: list[str] = []
-    dash = False
+    dash = False           # a space was passed over since the last character kept
+    after_dash = False     # the last character kept is a dash: a space after it adds none
     for character in name:
         if character in _KEPT_SYMBOLS or character.isalpha() or unicodedata.category(character) in ("Nd", "Mn", "Mc", "Me"):
-            if dash:
+            if dash and character != "-":      # `Part 1 - Intro` is part-1-intro, as in Hugo
                 kept.append("-")
-                dash = False
+            dash = False
             kept.append(character)
-        elif kept and character.isspace():
+            after_dash = character == "-"
+        elif kept and not after_dash and character.isspace():
             dash = True
     return go_lower("".join(kept))
 
