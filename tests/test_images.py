@@ -103,3 +103,19 @@ def test_a_png_with_an_exif_orientation_is_sized_as_shown(tmp_path):
     exif[0x0112] = 6
     stored.save(tmp_path / "shot.png", exif=exif)
     assert image_size(tmp_path / "shot.png") == (90, 160)
+
+
+def test_an_image_of_the_sites_static_folder_gets_its_size_on_the_page(site_dir):
+    # From a review: `![x](/images/wide.png)` of static/ had no width or height (the usual Hugo
+    # habit), so the text below jumped when it arrived; a bundle's image had them.
+    from conftest import run_build
+
+    png(site_dir / "static/images/wide.png", 40, 30)
+    (site_dir / "content/images").mkdir(parents=True, exist_ok=True)
+    png(site_dir / "content/images/loose.png", 20, 10)
+    (site_dir / "content/posts/st.md").write_text(
+        '---\ntitle: St\ndate: 2024-01-05\n---\n\n![x](/images/wide.png)\n\n{{< figure src="/images/loose.png" alt="l" >}}\n')
+    assert run_build(cwd=site_dir).returncode == 0
+    page = (site_dir / "site/posts/st/index.html").read_text(encoding="utf-8")
+    assert '<img alt="x" src="../../images/wide.png" width="40" height="30">' in page
+    assert 'src="../../images/loose.png"' in page and 'width="20" height="10"' in page

@@ -18,6 +18,7 @@ import numbers
 import os
 import posixpath
 import re
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import jinja2
@@ -42,14 +43,15 @@ DARK_STYLE = "github-dark"
 
 
 def render_content(post: Post, refs: dict[str, str], env: jinja2.Environment,
-                   left_out: dict[str, str] | None = None) -> str:
+                   left_out: dict[str, str] | None = None, images: dict[str, Path] | None = None) -> str:
     """post.html with every placeholder replaced by its HTML; all errors raised together.
-    `left_out`: name -> why of each post not published, for what a ref to one says."""
+    `left_out`: name -> why of each post not published, for what a ref to one says; `images`:
+    the site's own images (static/, content/), sized like the post's own files."""
     renderer = _Renderer(post, refs, env, left_out)
     content = resolve_heading_ids(renderer.expand(post.html), renderer.heading_id_text)
     if renderer.errors:
         raise BuildErrors(renderer.errors)
-    return size_images(content, {**post.assets, **post.results.files}, post.url)
+    return size_images(content, {**(images or {}), **post.assets, **post.results.files}, post.url)
 
 
 def shortcode_renderer(post: Post, refs: dict[str, str], env: jinja2.Environment) -> Callable[[str], str]:

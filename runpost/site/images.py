@@ -3,7 +3,7 @@
     size_images(content, files) -> content
 
 - Every `<img src>` whose file is among `files` (site path -> file: what the post's
-  code wrote, its bundle's files) gets `width` and `height`, so the browser reserves
+  code wrote, its bundle's files, the site's own images of static/ and content/) gets `width` and `height`, so the browser reserves
   its box before the image arrives and the text below does not jump. The size is
   the one the image was drawn at: a PNG that records its resolution (matplotlib
   writes `savefig.dpi`) is given in CSS pixels (96 per inch), so a figure drawn at

@@ -55,7 +55,9 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     # rebuilds keep it while no post's name, slug, URL, kind, tags or language suffix changed.
     refs = cache.same("reference-map", "", (tuple((post.name, post.meta.slug, post.url, post.bundle is None, post.meta.tags,
                                                 post.language) for post in posts),), lambda: reference_map(posts))
-    posts = render_post_contents(posts, env, cache, site_key, refs, left_out, failed)
+    # The site's own files (static/, content/): an <img> of one gets its size as a bundle's does.
+    static, loose = static_files(config), content_files(config)
+    posts = render_post_contents(posts, env, cache, site_key, refs, left_out, failed, site_images(static, loose))
     # A --param preview shows the images as the code saved them: the WebP and narrower copies are
     # for the published site's readers (making them was 2 s of the article's 9 s quick preview).
     # The settings, --param included, are part of site_key: no page cached here reaches a real build.
@@ -88,7 +90,6 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     finished.update((jobs[index][0], page) for index, page in precompute(lambda job: finish_html(job[0], job[1]()), jobs).items())
     pages.update((path, render()) for path, render in jobs if path not in finished)
     pages.update(notebook_pages(posts, env, config, refs))
-    static, loose = static_files(config), content_files(config)
     # A file of content/ replaces the theme's of that name, as the site's own static/ does.
     theme = [folder for folder in config.static_dirs if folder.parent != config.root]
     static = {path: source for path, source in static.items()
@@ -133,15 +134,29 @@ def _same_cname(source: Path | None, cname: str) -> bool:
         return False
 
 
+def site_images(static: dict[str, Path], loose: dict[str, Path]) -> dict[str, Path]:
+    """Site path -> file of each image among the site's own files (static/, and content/ outside bundles)."""
+    return {"/" + path: source for path, source in {**static, **loose}.items()
+            if path.lower().endswith(_IMAGE_SUFFIXES)}
+
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".bmp", ".tif", ".tiff")
+
+
 def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: RenderCache | None = None,
                          site_key: str = "", refs: dict[str, str] | None = None,
                          left_out: dict[str, str] | None = None,
-                         failed: dict[str, list[BuildError]] | None = None) -> list[Post]:
+                         failed: dict[str, list[BuildError]] | None = None,
+                         images: dict[str, Path] | None = None) -> list[Post]:
+    """Each post's content (fragments.render_content); `images`: the site's own images (site_images),
+    sized in any post that shows one, so their files are an input of every post's content."""
     cache = cache or RenderCache(None)
     refs = reference_map(posts) if refs is None else refs
+    images = images or {}
     # A ref may name any post: the whole map is an input of every post's content.
     # Serve: the map's key is kept while the map is equal (a dict compare, not 10,000 names hashed).
-    inputs = [site_key, cache.same("refs", "", (refs,), lambda: key("refs", sorted(refs.items())))]
+    inputs = [site_key, cache.same("refs", "", (refs,), lambda: key("refs", sorted(refs.items()))),
+              key("site-images", sorted((path, cache.file_digest(source)) for path, source in images.items()))]
     # Serve: a post equal to last time's, with the same site and files, keeps its content as is.
     # Results compare by key, not ==: a published 1 and 1.0 (or True) are equal to Python, not on the page.
     digests = {post.path: file_digests(post, cache) for post in posts}
@@ -151,7 +166,7 @@ def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: Rend
     keys = {post.path: key("content", [*inputs, *content_inputs(post, digests[post.path])]) for post in posts if post.path not in kept}
     missing = [post for post in posts if post.path in keys and not cache.has(post.url, "content", keys[post.path])]
     ready = {missing[index].path: content for index, content in
-             precompute(lambda post: render_content(post, refs, env), missing,
+             precompute(lambda post: render_content(post, refs, env, images=images), missing,
                         prepare=lambda: prepare_workers(missing, bool(env.globals.get("raw_html")))).items()}
     errors = ErrorCollector()
     done = []
@@ -162,7 +177,7 @@ def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: Rend
             continue
         try:
             content = cache.memo(post.url, "content", None,
-                                 lambda: ready[post.path] if post.path in ready else render_content(post, refs, env, left_out),
+                                 lambda: ready[post.path] if post.path in ready else render_content(post, refs, env, left_out, images),
                                  wanted=keys[post.path])
             done.append(replace(post, content=content))
             cache.keep("content", str(post.path), same[post.path], done[-1])
