@@ -648,3 +648,19 @@ def test_a_post_whose_page_needs_a_folder_where_a_feed_is_is_an_error_at_the_pos
     assert result.returncode == 1
     assert (f"content/posts/{name}:1:1: error: the page of content/posts/{name} needs /posts/index.xml/ to be "
             "a folder, but a generated page writes a file there") in result.stderr, result.stderr
+
+
+def test_an_in_page_link_in_a_feed_entry_leads_to_the_posts_page(site_dir):
+    # From a review: `[setup](#setup)` and a footnote's `#fn:1` in a feed entry led to index.xml#setup.
+    from conftest import run_build
+    from runpost.config import load_config
+
+    (site_dir / "content/posts/fn.md").write_text(
+        "---\ntitle: Fn\ndate: 2030-01-06\n---\n\nSee [setup](#setup) and a note[^1].\n\n## Setup\n\n[^1]: The note.\n")
+    result = run_build("--future", cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    page = load_config(site_dir).base_url.rstrip("/") + "/posts/fn/"
+    feed = (site_dir / "site/index.xml").read_text(encoding="utf-8")
+    for anchor in ("#setup", "#fn:1", "#fnref:1"):
+        assert f"href=&#34;{page}{anchor}&#34;" in feed, anchor
+    assert "href=&#34;#" not in feed

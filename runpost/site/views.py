@@ -64,11 +64,15 @@ class PostView:
 
     @property
     def content_absolute(self) -> Markup:
-        """The content with every internal URL absolute (for the feed): made when a template asks,
+        """The content with every internal URL absolute, in-page links too (for the feed): made when a template asks,
         as the feed shows the newest few posts and a URL rewrite is a tenth of a cold build's views."""
         if "content_absolute" not in self._made:
+            # An in-page link (`#setup`, a footnote's `#fn:1`) too: a feed reader reads it against
+            # the feed's address, where no such element is.
+            page = absolute_url(self.url, self.base_url)
             self._made["content_absolute"] = Markup(rewrite_urls(
-                str(self.content), lambda url: absolute_url(url, self.base_url, self.url)))
+                str(self.content), lambda url: page + url if url.startswith("#")
+                else absolute_url(url, self.base_url, self.url)))
         return self._made["content_absolute"]
 
 
