@@ -664,3 +664,17 @@ def test_an_in_page_link_in_a_feed_entry_leads_to_the_posts_page(site_dir):
     for anchor in ("#setup", "#fn:1", "#fnref:1"):
         assert f"href=&#34;{page}{anchor}&#34;" in feed, anchor
     assert "href=&#34;#" not in feed
+
+
+@pytest.mark.parametrize("alias", ["/CNAME", "/css/syntax.css", "/.nojekyll"])
+def test_an_alias_where_a_file_written_last_goes_is_an_error_at_the_alias(site_dir, alias):
+    # From a review: `aliases: ["/CNAME"]` with a cname was reported at CNAME/index.html, not at the post.
+    from conftest import run_build
+
+    settings = site_dir / "runpost.toml"
+    settings.write_text('cname = "blog.example.com"\n' + settings.read_text())
+    (site_dir / "content/posts/al.md").write_text(f'---\ntitle: Al\ndate: 2024-01-02\naliases: ["{alias}"]\n---\n\nHi.\n')
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert [line for line in result.stderr.splitlines() if ": error: " in line] == [
+        f"content/posts/al.md:4:1: error: alias '{alias}' would replace a page or file of the site ({alias})"]

@@ -101,7 +101,11 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     redirects: dict[str, str] = {}
     # Every page there is: templated here, found in the cache, or templated and finished in a worker;
     # and every file (an image's WebP copy too: an alias made into a folder would break its <picture>).
-    taken = lambda: pages.keys() | remembered.keys() | finished.keys() | files_to_copy | {path.lstrip("/") for path in image_variants}
+    # The files written last (the highlighting stylesheet, .nojekyll, CNAME) too: an alias there was
+    # an error at the output path, not at the alias.
+    written_last = {"css/syntax.css", ".nojekyll", *(["CNAME"] if config.cname else [])}
+    taken = lambda: (pages.keys() | remembered.keys() | finished.keys() | files_to_copy | written_last
+                     | {path.lstrip("/") for path in image_variants})
     pages.update(alias_pages(env, context, posts, views, taken(), redirects))
     pages.update(first_page_aliases(env, context, paginated, taken(), redirects))
     pages, links, scripts = finish_pages(pages, cache, page_keys, remembered, finished, config.base_path)
