@@ -91,3 +91,17 @@ def test_script_url_in_a_formulas_href_is_an_error_at_its_line_and_column(site_d
     result = run_build(cwd=site_dir)
     assert result.returncode == 1
     assert "content/posts/evil.md:6:12: error: 'javascript:alert(1)' is a javascript: URL" in result.stderr, result.stderr
+
+
+def test_a_script_url_a_shortcode_template_writes_is_an_error_at_the_call(site_dir):
+    # From a review: the error had no line, only the post: "page /posts/t/index.html has a javascript: URL".
+    from conftest import run_build
+
+    (site_dir / "templates/shortcodes").mkdir(parents=True)
+    (site_dir / "templates/shortcodes/bad.html").write_text('<a href="java\tscript:x">x</a>\n')
+    (site_dir / "content/posts/t.md").write_text("---\ntitle: T\ndate: 2024-01-02\n---\n\nText {{< bad >}} here.\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert [line for line in result.stderr.splitlines() if ": error: " in line] == [
+        "content/posts/t.md:6:6: error: shortcode 'bad' writes a javascript: URL ('java\tscript:x', in "
+        "templates/shortcodes/bad.html): links and images may not run script"]

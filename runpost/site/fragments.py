@@ -29,7 +29,7 @@ from pygments.styles import get_style_by_name
 from ..config import DEFAULT_TEMPLATES
 from ..markup.cells import highlight_code_bounds
 from ..deep import bounded
-from ..errors import BuildError, BuildErrors, did_you_mean
+from ..errors import BuildError, BuildErrors, Location, did_you_mean
 from ..markup.hugo_compat.headings import go_lower, resolve_heading_ids
 from ..markup.markdown import heading_id, highlight_code, markdown_to_html, without_controls
 from .environment import syntax_error, template_location, template_problem
@@ -194,8 +194,8 @@ class _Renderer:
             raise syntax_error(error, f"shortcodes/{shortcode.name}.html") from None
         try:
             inner = self.inner(shortcode)
-            return bounded(lambda: template.render(params=dict(shortcode.named), positional=list(shortcode.positional),
-                                                   inner=inner, page=self.post, name=shortcode.name))
+            output = bounded(lambda: template.render(params=dict(shortcode.named), positional=list(shortcode.positional),
+                                                     inner=inner, page=self.post, name=shortcode.name))
         except BuildError:
             raise
         except RecursionError:
@@ -205,6 +205,17 @@ class _Renderer:
             where = template_location(error, getattr(template, "filename", None) or template.name)
             raise self.fail(shortcode, f"shortcode '{shortcode.name}' failed: {template_problem(error)} "
                                        f"(at {where})") from None
+        # A URL that would run script, made by the template (not from the call's own parameters,
+        # which the link check finds where they are written): an error at the call, not at the whole page.
+        from .urls import script_scheme, script_urls       # fragments -> urls -> html_tags: light, but only here
+
+        given = [*shortcode.named.values(), *shortcode.positional]
+        for url in script_urls(output) if not any(script_scheme(str(value)) for value in given) else ():
+            if not any(url in value for value in given):
+                raise self.fail(shortcode, f"shortcode '{shortcode.name}' writes a {script_scheme(url)}: URL "
+                                           f"('{url[:60]}', in {Location(Path(template.filename or template.name))}): "
+                                           "links and images may not run script")
+        return output
 
     def _sites_own(self, name: str) -> bool:
         """Whether the site's templates/shortcodes/<name>.html stands in for the theme's."""
