@@ -142,6 +142,8 @@ def require_project(config: Config) -> None:
             where = f" ({above} is one: cd there)" if above else ""
             raise UsageError(f"no {CONFIG_NAME} and no content/ folder in {config.root}: run runpost in a "
                              f"project folder{where}, or name the folder that holds posts/ with --content")
+        if content.exists():
+            raise UsageError(f"content folder '{content}' is not a folder (--content names the folder that holds posts/)")
         raise UsageError(f"content folder '{content}' does not exist")
     try:
         next(os.scandir(content), None)

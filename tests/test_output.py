@@ -90,6 +90,10 @@ def test_missing_content_folder_is_a_usage_error_and_keeps_the_site(site_dir):
     assert result.returncode == 2
     assert "content folder 'nope' does not exist" in result.stderr
     assert (site_dir / "site/index.html").read_bytes() == before
+    # A file there is not "missing": it is not a folder (from a review: `--content runpost.toml`).
+    result = run_build("--content", "runpost.toml", cwd=site_dir)
+    assert result.returncode == 2
+    assert "content folder 'runpost.toml' is not a folder" in result.stderr
 
 
 def test_a_folder_that_is_no_project_is_a_usage_error(tmp_path):
