@@ -539,3 +539,16 @@ def test_a_missing_relative_link_in_a_post_with_a_url_says_where_relative_links_
     assert ("content/posts/now.md:6:13: error: '../posts/first-post/' (that is /posts/posts/first-post/) does not exist "
             "in the site; relative links resolve from the post's page, /posts/now/: its url, /now/, only redirects "
             "there (docs/hugo.md)") in result.stderr, result.stderr
+
+
+def test_a_file_url_in_a_link_or_image_is_an_error_at_it(site_dir):
+    # From a review: [a](file:///etc/passwd) was published as written (goldmark writes href="").
+    from conftest import run_build
+
+    (site_dir / "content/posts/f.md").write_text(
+        "---\ntitle: F\ndate: 2024-01-02\n---\n\n[a](file:///etc/passwd) and ![i](FILE:///x.png)\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert [line.split(": error: ")[0] for line in result.stderr.splitlines() if ": error: " in line] == [
+        "content/posts/f.md:6:5", "content/posts/f.md:6:34"]
+    assert "'file:///etc/passwd' is a file: URL, a file on the reader's own computer" in result.stderr

@@ -215,6 +215,9 @@ def _walk(shortcodes) -> list:
     return [found for shortcode in shortcodes for found in (shortcode, *_walk(shortcode.children))]
 
 
+_FILE_URL = re.compile(r"[\x00-\x20]*file:", re.IGNORECASE)
+
+
 def _check_post(post: Post, site: Site, config: Config, cache: RenderCache,
                 outputs: set[str], left_out: dict[str, str]) -> tuple[list[BuildError], frozenset[str]]:
     """Errors at the post's own link targets, and the site paths they reported."""
@@ -230,6 +233,11 @@ def _check_post(post: Post, site: Site, config: Config, cache: RenderCache,
             found.append(BuildError(where, f"'{target.target}' climbs above the site's root: write it from the "
                                            f"root ({to_site_path(target.target, post.url)}) or with fewer '../'"))
             reported.add(to_site_path(target.target, post.url))
+            continue
+        if target.kind != "html" and _FILE_URL.match(target.target):
+            # A file on the reader's own computer: no reader has it (goldmark writes href="" for one).
+            found.append(BuildError(where, f"'{target.target}' is a file: URL, a file on the reader's own computer, "
+                                           "not on the site: publish the file beside the post and link it by its name"))
             continue
         site_path = to_site_path(target.target, post.url)
         own = own_site_path(target.target, config.base_url)      # https://example.org/blog/posts/x/: this site
