@@ -142,6 +142,8 @@ def test_a_template_that_fails_while_rendering_is_an_error_at_its_line(site_dir)
     ("{% for t in post.tgas %}{% endfor %}", "'post' has no field 'tgas' (did you mean 'tags'?)"),
     ("{{ site.autor }}", "'site' has no field 'autor' (did you mean 'author'?)"),
     ("{{ site['titel'] }}", "'site' has no field 'titel' (did you mean 'title'?)"),
+    ("{% for t in post.tags %}{{ t.nmae }}{% endfor %}", "'tag' has no field 'nmae' (did you mean 'name'?)"),
+    ("{% for t in tags %}{{ t.cout }}{% endfor %}", "'tag' has no field 'cout' (did you mean 'count'?)"),
 ])
 def test_a_field_a_post_or_the_site_lacks_is_an_error_at_the_templates_line(site_dir, expression, message):
     # {{ post.titel }} made an empty <h1> on every page, exit 0; Hugo says "can't evaluate field Titel".
@@ -168,17 +170,27 @@ def test_a_field_a_shortcode_templates_page_or_site_lacks_is_an_error(site_dir, 
             "(at templates/shortcodes/sig.html:1:1)") in result.stderr
 
 
+def test_a_field_the_paginator_lacks_is_an_error_at_the_list_templates_line(site_dir):
+    (site_dir / "templates").mkdir()
+    (site_dir / "templates/home.html").write_text("<!doctype html>\n<title>{{ site.title }}</title>\n"
+                                                  "{{ paginator.number }} of {{ paginator.totl }}\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert ("templates/home.html:3:1: error: template error: UndefinedError: 'paginator' has no field 'totl' "
+            "(did you mean 'total'?)") in result.stderr
+
+
 def test_what_a_post_or_the_site_may_lack_is_still_asked_as_jinja_asks(site_dir):
     # `is defined` and `default` are how a template asks; the writer's own params stay open, as Hugo's .Params.
     (site_dir / "templates").mkdir()
     (site_dir / "templates/post.html").write_text(
         "<!doctype html>\n<title>{{ post.title }}</title>\n<p id=t>{{ post.subtitle | default('none') }}|"
         "{{ 'yes' if site.logo is defined else 'no' }}|{{ post.params.cover }}|{{ site.params.motto }}|"
-        "{{ post.reading_minutes }}</p>\n")
+        "{{ post.reading_minutes }}|{% for t in post.tags %}{{ t.name }}{% endfor %}</p>\n")
     result = run_build(cwd=site_dir)
     assert result.returncode == 0, result.stderr
     page = next((site_dir / "site/posts").glob("*/index.html")).read_text()
-    assert "<p id=t>none|no|||1</p>" in page
+    assert "<p id=t>none|no|||1|" in page
 
 
 def test_errors_of_different_posts_and_stages_come_together_sorted(site_dir):

@@ -108,19 +108,21 @@ class Record(dict):
     `name` is what templates call it. Maps of the writer's own keys (`site.params`, `post.params`)
     stay plain dicts: a key missing there is empty, as in Hugo."""
 
+    __slots__ = ("_record_name",)     # not `name`: Jinja reads an attribute before a key (`tag.name`)
+
     def __init__(self, name: str, fields: dict) -> None:
         super().__init__(fields)
-        self.name = name
+        self._record_name = name
 
     def __reduce__(self):      # pickled to worker processes: the name with the keys
-        return (Record, (self.name, dict(self)))
+        return (Record, (self._record_name, dict(self)))
 
 
 def _record_fields(obj: object) -> tuple[str, list[str]] | None:
     """(the name templates call it, its fields) of a record with a fixed set of fields; None for other values.
     A class says it is one with `template_name` (views.PostView: `post`)."""
     if isinstance(obj, Record):
-        return obj.name, list(obj)
+        return obj._record_name, list(obj)
     name = getattr(type(obj), "template_name", None)
     if isinstance(name, str) and dataclasses.is_dataclass(obj):
         properties = [field for field, value in vars(type(obj)).items()

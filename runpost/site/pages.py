@@ -287,7 +287,7 @@ def tag_index(views: list[PostView]) -> list[dict[str, Any]]:
         for tag in view.tags:
             entry = tags.setdefault(tag["url"], {"name": tag["name"], "url": tag["url"], "posts": []})
             entry["posts"].append(view)
-    return [dict(entry, count=len(entry["posts"])) for entry in sorted(tags.values(), key=lambda t: t["name"].lower())]
+    return [Record("tag", {**entry, "count": len(entry["posts"])}) for entry in sorted(tags.values(), key=lambda t: t["name"].lower())]
 
 
 class ListPageKeys:
@@ -409,11 +409,11 @@ def paged(env: jinja2.Environment, name: str, context: dict, posts: list[PostVie
     step = size if count > 1 else len(posts)
     pages = {}
     for number in range(1, count + 1):
-        paginator = {
+        paginator = Record("paginator", {
             "posts": posts[(number - 1) * step:number * step], "number": number, "total": count,
             "total_posts": len(posts), "first": url_of(1), "last": url_of(count),
             "prev": url_of(number - 1) if number > 1 else None, "next": url_of(number + 1) if number < count else None,
-        }
+        })
         shown = page if number == 1 else {**page, "url": url_of(number), "number": number}
         path = output_path(url_of(number))
         wanted = keys.key(env, name, shown, paginator, extra.get("tag")) if keys is not None else None

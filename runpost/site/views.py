@@ -21,6 +21,7 @@ from ..markup.markdown import SUMMARY_DIVIDER, markdown_to_html
 from ..parallel import precompute
 from ..post import Post
 from ..render_cache import MISSING, RenderCache, key
+from .environment import Record
 from .html_tags import attributes, start_tags, text_and_tags, unescape_attribute
 from .notebook import download_links
 from .urls import absolute_url, rewrite_urls
@@ -192,7 +193,7 @@ def tag_links(tags: tuple[str, ...]) -> list[dict[str, str]]:
     links: dict[str, dict[str, str]] = {}
     for tag in tags:
         url = f"/tags/{tag_slug(tag)}/"
-        links.setdefault(url, {"name": tag, "url": url})
+        links.setdefault(url, Record("tag", {"name": tag, "url": url}))
     return list(links.values())
 
 
