@@ -6,11 +6,11 @@ front matter that does not parse is an error, never silently dropped.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 import email.utils
 import json
 import re
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 

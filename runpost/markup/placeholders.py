@@ -28,6 +28,8 @@ def divider_token(text: str) -> str:
     while token in text or token.lower() in text:
         token += "X"
     return token
+
+
 # A token alone in a paragraph stands for a block (a figure, a video): Hugo drops that <p>.
 _BLOCK_TOKEN = re.compile(r"<p>\s*(" + TOKEN_PATTERN.pattern + r")\s*</p>")
 

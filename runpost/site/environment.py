@@ -103,10 +103,10 @@ def _w3c_datetime(when, zone, fold: int | None) -> str:
 
 
 class Record(dict):
-    """A dict whose keys are all that templates may read of it (`site`): a name it lacks is a
-    template error, as Hugo's `can't evaluate field Titel` is, not an empty string on the page.
-    `name` is what templates call it. Maps of the writer's own keys (`site.params`, `post.params`)
-    stay plain dicts: a key missing there is empty, as in Hugo."""
+    """A dict whose keys are all that templates may read of it (`site`, `paginator`, a tag): a name
+    it lacks is a template error, as Hugo's `can't evaluate field Titel` is, not an empty string on
+    the page. `name` is what templates call it (in messages). Maps of the writer's own keys
+    (`site.params`, `post.params`) stay plain dicts: a key missing there is empty, as in Hugo."""
 
     __slots__ = ("_record_name",)     # not `name`: Jinja reads an attribute before a key (`tag.name`)
 

@@ -56,8 +56,13 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     refs = cache.same("reference-map", "", (tuple((post.name, post.meta.slug, post.url, post.bundle is None, post.meta.tags,
                                                 post.language) for post in posts),), lambda: reference_map(posts))
     # The site's own files (static/, content/): an <img> of one gets its size as a bundle's does.
-    static, loose = static_files(config), content_files(config)
-    posts = render_post_contents(posts, env, cache, site_key, refs, left_out, failed, site_images(static, loose))
+    # Their errors (a link leading outside) are raised below, with the posts' own, as before.
+    try:
+        static, loose = static_files(config), content_files(config)
+    except (BuildError, BuildErrors):
+        static = loose = None
+    posts = render_post_contents(posts, env, cache, site_key, refs, left_out, failed,
+                                 site_images(static, loose) if static is not None and loose is not None else {})
     # A --param preview shows the images as the code saved them: the WebP and narrower copies are
     # for the published site's readers (making them was 2 s of the article's 9 s quick preview).
     # The settings, --param included, are part of site_key: no page cached here reaches a real build.
@@ -90,6 +95,8 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     finished.update((jobs[index][0], page) for index, page in precompute(lambda job: finish_html(job[0], job[1]()), jobs).items())
     pages.update((path, render()) for path, render in jobs if path not in finished)
     pages.update(notebook_pages(posts, env, config, refs))
+    if static is None or loose is None:
+        static, loose = static_files(config), content_files(config)      # raises what it found
     # A file of content/ replaces the theme's of that name, as the site's own static/ does.
     theme = [folder for folder in config.static_dirs if folder.parent != config.root]
     static = {path: source for path, source in static.items()
