@@ -27,7 +27,7 @@ from .execution.explain import explain_posts
 from .execution.runner import RunWatch, execute_posts
 from .execution.store import MANIFEST
 from .markup.markdown import prepare_workers, render_markdown
-from .markup.placeholders import inline_tokens
+from .markup.placeholders import call_tokens, inline_tokens
 from .markup.shortcodes import available_shortcodes, parse_shortcodes, shortcodes_needing_inner
 from .parallel import precompute
 from .post import Post, Site
@@ -170,8 +170,10 @@ def render_all_markdown(posts: list[Post], config: Config, cache: RenderCache, e
     kept = {post.path: found for post in posts
             if (found := cache.recall("markdown", str(post.path), (post, config.raw_html))) is not MISSING}
     # The body holds only each call's token: which of them stand for text (inline_tokens: a `$x$`
-    # alone on its line keeps its <p>, a `$$x$$` or a block shortcode does not) is keyed too.
-    keys = {post.path: key("markdown", [post.body, config.raw_html, sorted(inline_tokens(post.shortcodes))])
+    # alone on its line keeps its <p>, a `$$x$$` or a block shortcode does not), and which token-like
+    # text is a call's at all (a typed `RPSC0001X` is the writer's), are keyed too.
+    keys = {post.path: key("markdown", [post.body, config.raw_html, sorted(inline_tokens(post.shortcodes)),
+                                        sorted(call_tokens(post.shortcodes, post.cells))])
             for post in posts if post.path not in kept}
     convert = lambda post: render_markdown(post, config).html
     missing = [post for post in posts if post.path in keys and not cache.has(post.url, "markdown", keys[post.path])]

@@ -132,7 +132,7 @@ class Results:
 @dataclass(frozen=True)
 class Post:
     # A shortcode template sees the post as `page`: a field it lacks is an error (site/environment.py).
-    template_name: ClassVar[str] = "page"
+    _template_name: ClassVar[str] = "page"
     path: Path                       # content/posts/rnn/index.md
     source: str                      # the whole file, for mapping positions to lines
     meta: FrontMatter                # validated front matter

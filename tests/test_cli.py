@@ -144,6 +144,7 @@ def test_a_template_that_fails_while_rendering_is_an_error_at_its_line(site_dir)
     ("{{ site['titel'] }}", "'site' has no field 'titel' (did you mean 'title'?)"),
     ("{% for t in post.tags %}{{ t.nmae }}{% endfor %}", "'tag' has no field 'nmae' (did you mean 'name'?)"),
     ("{% for t in tags %}{{ t.cout }}{% endfor %}", "'tag' has no field 'cout' (did you mean 'count'?)"),
+    ("{{ post | attr('titel') }}", "'post' has no field 'titel' (did you mean 'title'?)"),
 ])
 def test_a_field_a_post_or_the_site_lacks_is_an_error_at_the_templates_line(site_dir, expression, message):
     # {{ post.titel }} made an empty <h1> on every page, exit 0; Hugo says "can't evaluate field Titel".
@@ -178,6 +179,20 @@ def test_a_field_the_paginator_lacks_is_an_error_at_the_list_templates_line(site
     assert result.returncode == 1
     assert ("templates/home.html:3:1: error: template error: UndefinedError: 'paginator' has no field 'totl' "
             "(did you mean 'total'?)") in result.stderr
+
+
+def test_a_macro_imported_without_context_may_still_ask_for_the_build_date(site_dir):
+    # From a review: `{% if site.build_date %}` in a macro imported without context (it sees the
+    # environment's `site`) had become "'site' has no field 'build_date'"; it built before.
+    (site_dir / "templates").mkdir()
+    (site_dir / "templates/m.html").write_text(
+        "{% macro foot() %}[{% if site.build_date %}{{ site.build_date.year }}{% endif %} {{ site.title }}]{% endmacro %}\n")
+    (site_dir / "templates/post.html").write_text(
+        '{% import "m.html" as m %}<!doctype html>\n<title>{{ post.title }}</title>\n<p id=f>{{ m.foot() }}</p>\n')
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    page = next((site_dir / "site/posts").glob("*/index.html")).read_text()
+    assert "<p id=f>[ " in page
 
 
 def test_what_a_post_or_the_site_may_lack_is_still_asked_as_jinja_asks(site_dir):

@@ -158,3 +158,16 @@ def test_text_the_writer_typed_that_looks_like_a_placeholder_stays_as_written(si
     assert '<h2 id="head-rpsc0001x">Head RPSC0001X</h2>' in page
     home = (site_dir / "site/index.html").read_text(encoding="utf-8")
     assert "Token RPSC0000X and RPSC0001X here, by Jane. Second RPSUMMARYDIVIDERX in text" in home
+
+
+def test_token_like_text_in_any_case_keeps_its_paragraph_and_its_heading_id(site_dir):
+    # From a review: `## Part Rpsc0001x` took the id of the post's first call ("part-mix"), and a
+    # paragraph of only `RPSC0002X` lost its <p> (in a quote too), as if it were a block's placeholder.
+    (site_dir / "content/posts/mix.md").write_text(
+        "---\ntitle: Mix\ndate: 2024-04-05\n---\n\n## Part Rpsc0001x\n\nBy {{< param title >}}.\n\n"
+        "RPSC0002X\n\n> RPSC0003X\n\n{{< highlight go >}}\nx\n{{< /highlight >}}\n", encoding="utf-8")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    page = (site_dir / "site/posts/mix/index.html").read_text(encoding="utf-8")
+    assert '<h2 id="part-rpsc0001x">Part Rpsc0001x</h2>\n<p>By Mix.</p>\n<p>RPSC0002X</p>' in page
+    assert "<blockquote>\n<p>RPSC0003X</p>\n</blockquote>" in page

@@ -119,3 +119,15 @@ def test_an_image_of_the_sites_static_folder_gets_its_size_on_the_page(site_dir)
     page = (site_dir / "site/posts/st/index.html").read_text(encoding="utf-8")
     assert '<img alt="x" src="../../images/wide.png" width="40" height="30">' in page
     assert 'src="../../images/loose.png"' in page and 'width="20" height="10"' in page
+
+
+def test_a_png_whose_header_gives_no_drawable_size_gets_none(tmp_path):
+    # From a review: a damaged IHDR gave width="4294967295" height="1", and 0 x 0 gave width="0".
+    huge, empty = png(tmp_path / "a.png", 40, 30), tmp_path / "b.png"
+    data = bytearray(huge.read_bytes())
+    data[16:20] = (0xFFFFFFFF).to_bytes(4, "big")
+    huge.write_bytes(bytes(data))
+    data[16:24] = bytes(8)
+    empty.write_bytes(bytes(data))
+    assert image_size(huge) is None and image_size(empty) is None
+    assert size_images('<img src="/p/a.png">', {"/p/a.png": huge}) == '<img src="/p/a.png">'

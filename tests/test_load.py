@@ -40,6 +40,10 @@ def test_blank_lines_before_the_front_matter_are_passed_over_as_hugo_does(openin
     assert post.meta.lines["title"] == 4 - (1 if opening.startswith("{") else 0)
     assert errors_of("\n\n---\ntitle: Hello\ndate: 2020-01-32\n---\nBody\n")[0].startswith(
         "content/posts/p.md:5:1: error: invalid date '2020-01-32'")
+    assert errors_of("\n\n---\ntitle: A\ntitle: B\ndate: 2020-01-02\n---\nBody\n") == [
+        "content/posts/p.md:5:1: error: invalid YAML front matter: key 'title' is given twice (first on line 4)"]
+    assert errors_of("\u00a0\n---\ntitle: A\ndate: 2020-01-02\n---\n")[0].endswith(
+        "missing front matter (start the file with '---', '+++' or '{')")      # as Hugo: a no-break space is text
     assert errors_of("\n\nBody\n") == [
         "content/posts/p.md:1:1: error: missing front matter (start the file with '---', '+++' or '{')"]
 

@@ -51,7 +51,7 @@ def _blank_lines_before_front_matter(text: str) -> int:
     """How many blank (or whitespace-only) lines come before a line opening the front matter; 0 if none do."""
     count = 0
     for line in text.split("\n", 64):
-        if line.strip():
+        if line.strip(" \t\r"):          # as Hugo's reader: a no-break space or a form feed is text
             return count if line.rstrip() in _FENCES or line.startswith("{") else 0
         count += 1
     return 0
@@ -61,7 +61,12 @@ def _moved(error: BuildError, lines: int) -> BuildError:
     location = error.location
     if location is None or not location.line:
         return error
-    return BuildError(Location(location.path, location.line + lines, location.column), error.message, error.detail)
+    # A line the message names too ("key 'title' is given twice (first on line 2)").
+    message = _FIRST_ON_LINE.sub(lambda found: f"(first on line {int(found.group(1)) + lines})", error.message)
+    return BuildError(Location(location.path, location.line + lines, location.column), message, error.detail)
+
+
+_FIRST_ON_LINE = re.compile(r"\(first on line (\d+)\)")
 
 
 def _parse_checked(path: Path, text: str, default_slug: str) -> tuple[FrontMatter, str, int]:

@@ -36,7 +36,7 @@ from .inline_gate import GatedInlineExtension
 from ..content.scan import find_code_blocks
 from .placeholders import SUMMARY_DIVIDER_TOKEN, divider_token
 from ..post import Post
-from .placeholders import inline_tokens, unwrap_block_tokens
+from .placeholders import call_tokens, inline_tokens, unwrap_block_tokens
 
 __all__ = ["render_markdown", "markdown_to_html", "highlight_code", "heading_id"]
 
@@ -51,7 +51,8 @@ def render_markdown(post: Post, config: Config) -> Post:
     token = divider_token(post.body)     # never text the writer typed
     body = _mark_summary_divider(post.body, token)
     # Heading ids stay provisional until the site stage has filled the placeholders.
-    html = markdown_to_html(body, raw_html=config.raw_html, final_ids=False, inline_tokens=inline_tokens(post.shortcodes))
+    html = markdown_to_html(body, raw_html=config.raw_html, final_ids=False, inline_tokens=inline_tokens(post.shortcodes),
+                            tokens=call_tokens(post.shortcodes, post.cells))
     if body is not post.body:
         html = re.sub(rf"<p>\s*{token}\s*</p>|{token}", SUMMARY_DIVIDER, html, count=1)
     return dataclasses.replace(post, html=html)
@@ -92,9 +93,10 @@ def without_controls(text: str) -> str:
 
 
 def markdown_to_html(text: str, raw_html: bool = False, inline: bool = False, final_ids: bool = True,
-                     inline_tokens: frozenset[str] = frozenset()) -> str:
+                     inline_tokens: frozenset[str] = frozenset(), tokens: frozenset[str] | None = None) -> str:
     """Markdown -> HTML; `inline` drops the `<p>` around a single paragraph (Hugo's markdownify).
-    A placeholder alone in a paragraph stands for a block, and loses its `<p>`, but `inline_tokens`.
+    A placeholder alone in a paragraph stands for a block, and loses its `<p>`, but `inline_tokens`
+    (and, with `tokens`, the calls' own tokens, text only looking like one: unwrap_block_tokens).
 
     With `final_ids`, heading ids are made now (the text holds no placeholder that
     could add to them); else they are left for `resolve_heading_ids`.
@@ -103,7 +105,7 @@ def markdown_to_html(text: str, raw_html: bool = False, inline: bool = False, fi
     converter.reset()
     # CommonMark replaces U+0000 with U+FFFD; HTML allows no control character but whitespace
     # (a page with one is invalid): each becomes U+FFFD.
-    rendered = unwrap_block_tokens(converter.convert(without_controls(text)), inline_tokens)
+    rendered = unwrap_block_tokens(converter.convert(without_controls(text)), inline_tokens, tokens)
     if final_ids:
         rendered = resolve_heading_ids(rendered, lambda token: token)
     if inline:

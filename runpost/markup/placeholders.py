@@ -24,8 +24,8 @@ SUMMARY_DIVIDER_PATTERN = SUMMARY_DIVIDER_TOKEN + "+"
 
 def divider_token(text: str) -> str:
     """The summary divider's token for a body: one that it does not already hold."""
-    token = SUMMARY_DIVIDER_TOKEN
-    while token in text or token.lower() in text:
+    token, folded = SUMMARY_DIVIDER_TOKEN, text.lower() if "rpsummary" in text.lower() else ""
+    while token.lower() in folded:
         token += "X"
     return token
 
@@ -50,12 +50,19 @@ def inline_tokens(shortcodes: Iterable[Any]) -> frozenset[str]:
                                                       and shortcode.named.get("display") == "false"))
 
 
-def unwrap_block_tokens(html: str, inline: frozenset[str] = frozenset()) -> str:
+def unwrap_block_tokens(html: str, inline: frozenset[str] = frozenset(), tokens: frozenset[str] | None = None) -> str:
     """Drop the <p> around a token that is alone in its paragraph, but one of the `inline` tokens (a
-    formula in the text, `$a = 1$`: Hugo hands KaTeX a paragraph, and three such lines stay three)."""
-    if not inline:
+    formula in the text, `$a = 1$`: Hugo hands KaTeX a paragraph, and three such lines stay three).
+    `tokens`: the calls' own tokens, where known; text that only looks like one keeps its <p>."""
+    if not inline and tokens is None:
         return _BLOCK_TOKEN.sub(r"\1", html)
-    return _BLOCK_TOKEN.sub(lambda match: match.group() if match.group(1) in inline else match.group(1), html)
+    return _BLOCK_TOKEN.sub(lambda match: match.group() if match.group(1) in inline
+                            or (tokens is not None and match.group(1) not in tokens) else match.group(1), html)
+
+
+def call_tokens(shortcodes: Iterable[Any], cells: Iterable[Any] = ()) -> frozenset[str]:
+    """The tokens of these calls and cells: what in a body is a placeholder, not the writer's text."""
+    return frozenset(item.token for item in (*shortcodes, *cells))
 
 
 def fill(text: str, render: Callable[[str], str]) -> str:

@@ -112,6 +112,7 @@ class _Parser:
         self.errors: list[BuildError] = []
         self.cells: list[Cell] = []
         self.tokens = 0
+        self._folded: str | None = None       # the body in lower case, made when a token is first needed
         self._closes: tuple[list, dict[int, int]] | None = None     # pair()'s items and their closing tags
 
     # -- positions and errors
@@ -129,7 +130,9 @@ class _Parser:
         # A number whose token the writer's own text holds (`RPSC0001X`, typed) is skipped: fill()
         # leaves text that is no call's token as it is, so it stays on the page as written.
         self.tokens += 1
-        while make_token(self.tokens) in self.text or make_token(self.tokens).lower() in self.text:
+        if self._folded is None:
+            self._folded = self.text.lower()      # in any case: heading ids read tokens lower-cased
+        while make_token(self.tokens).lower() in self._folded:
             self.tokens += 1
         return make_token(self.tokens)
 

@@ -120,10 +120,10 @@ class Record(dict):
 
 def _record_fields(obj: object) -> tuple[str, list[str]] | None:
     """(the name templates call it, its fields) of a record with a fixed set of fields; None for other values.
-    A class says it is one with `template_name` (views.PostView: `post`)."""
+    A class says it is one with `_template_name` (views.PostView: `post`)."""
     if isinstance(obj, Record):
         return obj._record_name, list(obj)
-    name = getattr(type(obj), "template_name", None)
+    name = getattr(type(obj), "_template_name", None)
     if isinstance(name, str) and dataclasses.is_dataclass(obj):
         properties = [field for field, value in vars(type(obj)).items()
                       if isinstance(value, (property, functools.cached_property)) and not field.startswith("_")]
@@ -176,6 +176,9 @@ def make_environment(templates_dirs: Iterable[Path], base_url: str = "/", raw_ht
     env.filters["human_date"] = lambda when: f"{when.day} {when.strftime('%B %Y')}"
     # Hugo's `markdownify` (inline Markdown -> HTML) for shortcode templates; figure captions use it.
     env.filters["markdownify"] = lambda text: Markup(markdown_to_html(str(text or ""), raw_html, inline=True))
+    # Jinja's `attr` filter reads an attribute without the environment's getattr: a field a record
+    # lacks is then as strict as `post.titel` is.
+    env.filters["attr"] = lambda obj, name: env.getattr(obj, name)
     env.globals["raw_html"] = raw_html
     env.globals["site"] = site or {}
     return env

@@ -36,7 +36,7 @@ from .environment import syntax_error, template_location, template_problem
 from .images import size_images
 from ..markup.math import MATH_SHORTCODE, MathError, latex_to_mathml
 from ..post import Cell, Post, Shortcode
-from ..markup.placeholders import fill, inline_tokens
+from ..markup.placeholders import call_tokens, fill, inline_tokens
 
 LIGHT_STYLE = "default"        # Pygments' default meets WCAG AA on white
 DARK_STYLE = "github-dark"
@@ -177,7 +177,7 @@ class _Renderer:
         if shortcode.markdown:
             # Inline when written inline ({{% mark %}}*x*{{% /mark %}}), blocks otherwise.
             rendered = markdown_to_html(shortcode.inner, self.raw_html(), inline="\n" not in shortcode.inner,
-                                        inline_tokens=inline_tokens(shortcode.children))
+                                        inline_tokens=inline_tokens(shortcode.children), tokens=call_tokens(shortcode.children))
             return Markup(self.expand(rendered))
         return Markup(self.expand(shortcode.inner))
 

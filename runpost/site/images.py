@@ -98,19 +98,26 @@ def image_size(file: Path) -> tuple[int, int] | None:
         return None
     # A PNG with an EXIF block (eXIf, before its pixels) may be turned: Pillow reads its orientation.
     exif = b"eXIf" in head[:head.find(b"IDAT") if b"IDAT" in head else len(head)]
-    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR" and not exif:
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR" and not exif and len(head) >= 24:
         width, height = struct.unpack(">II", head[16:24])
+        if not (0 < width <= _LARGEST and 0 < height <= _LARGEST):
+            return None        # a damaged header (PNG allows 1 to 2**31 - 1): no size is better than a wrong one
         dpi = _png_dpi(head)
         if dpi and dpi > CSS_PIXELS_PER_INCH:
             scale = CSS_PIXELS_PER_INCH / dpi
-            return round(width * scale), round(height * scale)
+            return max(1, round(width * scale)), max(1, round(height * scale))
         return width, height
     try:
         from PIL import Image
         with Image.open(file) as image:
-            return shown_size(image)
+            size = shown_size(image)
     except Exception:   # no Pillow, or not an image it reads: leave the tag as it is
         return None
+    return size if 0 < size[0] <= _LARGEST and 0 < size[1] <= _LARGEST else None
+
+
+# Pixels a side past which a header is taken as damaged: no browser draws an image this large.
+_LARGEST = 1 << 16
 
 
 _SIDEWAYS = (5, 6, 7, 8)     # EXIF orientations that turn the stored image a quarter

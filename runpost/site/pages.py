@@ -49,7 +49,10 @@ def render_site(posts: list[Post], config: Config, cache: RenderCache | None = N
     cache = cache or RenderCache(None)
     # A new environment for every build: a template's imports are evaluated once per environment,
     # and what they set up (a `namespace` counter) must not carry over to the next build.
-    env = make_environment(config.templates_dirs, config.base_url, config.raw_html, site=Record("site", site_settings(config)))
+    # `site` as shortcode templates and macros imported without context see it: no build_date (it
+    # comes from the posts, and a post's content is cached by what it depends on: not the others' dates).
+    env = make_environment(config.templates_dirs, config.base_url, config.raw_html,
+                           site=Record("site", {**site_settings(config), "build_date": None}))
     site_key = key("site", settings_key(config), folder_digest(config.templates_dirs))
     # Every name a ref shortcode may use, for contents, notebooks and the link check. Serve's
     # rebuilds keep it while no post's name, slug, URL, kind, tags or language suffix changed.

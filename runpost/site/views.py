@@ -37,7 +37,7 @@ SUMMARY_CHARACTERS = 1000
 class PostView:
     """What templates see of a post (as `post`: a field it lacks is a template error, environment.Record)."""
 
-    template_name: ClassVar[str] = "post"
+    _template_name: ClassVar[str] = "post"
 
     title: str
     url: str
