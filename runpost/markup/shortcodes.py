@@ -24,7 +24,7 @@ from pathlib import Path
 
 from . import cells
 from .codeblocks import display_option_problems
-from .placeholders import make_token
+from .placeholders import TOKEN_PATTERN, make_token
 from .math import MATH_SHORTCODE, MathError, latex_to_mathml
 from ..content.scan import CodeBlock, MathRegion, Tag, closer_of, closing_tags, scan_of
 from ..errors import BuildError, BuildErrors, Location, did_you_mean
@@ -102,6 +102,10 @@ class _Call:
     children: list["_Call"]
 
 
+# Text of the writer's that a token could be mistaken for, in any case (TOKEN_PATTERN's).
+_TYPED_TOKEN = re.compile(TOKEN_PATTERN.pattern, re.IGNORECASE)
+
+
 class _Parser:
     def __init__(self, post: Post, scan, known: frozenset[str], needing_inner: frozenset[str]):
         self.post = post
@@ -112,7 +116,7 @@ class _Parser:
         self.errors: list[BuildError] = []
         self.cells: list[Cell] = []
         self.tokens = 0
-        self._folded: str | None = None       # the body in lower case, made when a token is first needed
+        self._typed: set[str] | None = None   # token-like text the writer typed, found when a token is first needed
         self._closes: tuple[list, dict[int, int]] | None = None     # pair()'s items and their closing tags
 
     # -- positions and errors
@@ -130,9 +134,9 @@ class _Parser:
         # A number whose token the writer's own text holds (`RPSC0001X`, typed) is skipped: fill()
         # leaves text that is no call's token as it is, so it stays on the page as written.
         self.tokens += 1
-        if self._folded is None:
-            self._folded = self.text.lower()      # in any case: heading ids read tokens lower-cased
-        while make_token(self.tokens).lower() in self._folded:
+        if self._typed is None:       # in any case: heading ids read tokens lower-cased
+            self._typed = {found.upper() for found in _TYPED_TOKEN.findall(self.text)}
+        while make_token(self.tokens) in self._typed:
             self.tokens += 1
         return make_token(self.tokens)
 

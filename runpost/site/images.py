@@ -55,6 +55,14 @@ def size_images(content: str, files: dict[str, Path], page_url: str = "/") -> st
     return "".join(pieces)
 
 
+def shown_images(content: str, page_url: str) -> list[str]:
+    """The site path each <img src> a browser reads in `content` leads to (size_images' lookups)."""
+    if not ANY_IMAGE.search(content):
+        return []
+    return [path for image in image_tags(content)
+            if (path := file_of(attribute_values(content[image.tag.start:image.tag.end]).get("src", ""), page_url))]
+
+
 def file_of(src: str, page_url: str) -> str:
     """The site path an `src`/`srcset` URL as written in HTML leads to from the page ("" if none)."""
     return to_site_path(unescape_attribute(src), page_url) or "" if src else ""

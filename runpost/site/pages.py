@@ -32,6 +32,7 @@ from .finish import (REPOSITORY_REFUSAL, collect_files, content_files, finish_ht
                      folders_of, repository_path, static_files, variant_files)
 from .notebook import download_files
 from .output import MARKER
+from .images import dark_variant, shown_images
 from .variants import light_images
 from .urls import output_path, relative_url
 from .views import PostView, post_views, view_inputs
@@ -163,22 +164,28 @@ def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: Rend
                          failed: dict[str, list[BuildError]] | None = None,
                          images: dict[str, Path] | None = None) -> list[Post]:
     """Each post's content (fragments.render_content); `images`: the site's own images (site_images),
-    sized in any post that shows one, so their files are an input of every post's content."""
+    sized where a post shows one. Which of them a content shows is known once it is made, so it is
+    kept beside it (image_inputs), and the content is made again when one of those changes (make's
+    depfiles): an image no post shows costs no post a render."""
     cache = cache or RenderCache(None)
     refs = reference_map(posts) if refs is None else refs
     images = images or {}
     # A ref may name any post: the whole map is an input of every post's content.
     # Serve: the map's key is kept while the map is equal (a dict compare, not 10,000 names hashed).
-    inputs = [site_key, cache.same("refs", "", (refs,), lambda: key("refs", sorted(refs.items()))),
-              key("site-images", sorted((path, cache.file_digest(source)) for path, source in images.items()))]
+    inputs = [site_key, cache.same("refs", "", (refs,), lambda: key("refs", sorted(refs.items())))]
+    now = lambda path: cache.file_digest(images[path]) if path in images else None
+    current = lambda shown: shown is not None and all(now(path) == digest for path, digest in shown.items())
     # Serve: a post equal to last time's, with the same site and files, keeps its content as is.
     # Results compare by key, not ==: a published 1 and 1.0 (or True) are equal to Python, not on the page.
     digests = {post.path: file_digests(post, cache) for post in posts}
     same = {post.path: (post, *inputs, digests[post.path], results_key(post)) for post in posts}
     kept = {post.path: found for post in posts
-            if (found := cache.recall("content", str(post.path), same[post.path])) is not MISSING}
+            if (found := cache.recall("content", str(post.path), same[post.path])) is not MISSING and current(found[1])}
     keys = {post.path: key("content", [*inputs, *content_inputs(post, digests[post.path])]) for post in posts if post.path not in kept}
-    missing = [post for post in posts if post.path in keys and not cache.has(post.url, "content", keys[post.path])]
+    stored = {post.path: content for post in posts if post.path in keys
+              and (content := cache.lookup(post.url, "content", keys[post.path])) is not None
+              and current(cache.lookup(post.url, "content-images", keys[post.path]))}
+    missing = [post for post in posts if post.path in keys and post.path not in stored]
     ready = {missing[index].path: content for index, content in
              precompute(lambda post: render_content(post, refs, env, images=images), missing,
                         prepare=lambda: prepare_workers(missing, bool(env.globals.get("raw_html")))).items()}
@@ -187,14 +194,20 @@ def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: Rend
     for post in posts:
         if post.path in kept:
             cache.touch(post.url)      # its stored entries stay in the cache
-            done.append(kept[post.path])
+            done.append(kept[post.path][0])
             continue
         try:
-            content = cache.memo(post.url, "content", None,
-                                 lambda: ready[post.path] if post.path in ready else render_content(post, refs, env, left_out, images),
-                                 wanted=keys[post.path])
+            if post.path in stored:
+                content = stored[post.path]
+                cache.hits += 1
+            else:
+                content = ready[post.path] if post.path in ready else render_content(post, refs, env, left_out, images)
+                cache.computed.append((post.url, "content"))
+                cache.store(post.url, "content", keys[post.path], content)
+                cache.store(post.url, "content-images", keys[post.path], image_inputs(content, post, images, now))
             done.append(replace(post, content=content))
-            cache.keep("content", str(post.path), same[post.path], done[-1])
+            cache.keep("content", str(post.path), same[post.path],
+                       (done[-1], cache.lookup(post.url, "content-images", keys[post.path])))
         except (BuildError, BuildErrors) as problem:
             found = list(problem.errors) if isinstance(problem, BuildErrors) else [problem]
             if failed is None:
@@ -204,6 +217,16 @@ def render_post_contents(posts: list[Post], env: jinja2.Environment, cache: Rend
                 done.append(replace(post, content=""))      # a page to link to; never written
     errors.raise_if_any()
     return done
+
+
+def image_inputs(content: str, post: Post, images: dict[str, Path],
+                 digest: Callable[[str], str | None]) -> dict[str, str | None]:
+    """The site's own images that the content's <img>s show, or would show were they there (a dark
+    variant beside one, a file not made yet), each with its digest (None: no such file): what
+    fragments.size_images read of `images` for it. The post's own files are keyed with the post."""
+    own = post.assets.keys() | post.results.files.keys()
+    shown = {found for path in shown_images(content, post.url) for found in (path, dark_variant(path)) if found}
+    return {path: digest(path) for path in sorted(shown - own)}
 
 
 def notebook_pages(posts: list[Post], env: jinja2.Environment, config: Config,
