@@ -678,3 +678,20 @@ def test_an_alias_where_a_file_written_last_goes_is_an_error_at_the_alias(site_d
     assert result.returncode == 1
     assert [line for line in result.stderr.splitlines() if ": error: " in line] == [
         f"content/posts/al.md:4:1: error: alias '{alias}' would replace a page or file of the site ({alias})"]
+
+
+def test_an_svgs_own_reference_in_a_feed_entry_stays_in_the_entry(site_dir):
+    # From a review: the feed's `#x` -> page#x rewrite made an inline SVG's <use href="#dot"> point at
+    # the HTML page, where the icon is not drawn; only links (<a>, <area>) lead to the page.
+    from conftest import run_build
+
+    settings = site_dir / "runpost.toml"
+    settings.write_text(settings.read_text() + "\nraw_html = true\n")
+    (site_dir / "content/posts/svg.md").write_text(
+        '---\ntitle: Svg\ndate: 2030-01-07\n---\n\nAn icon: <svg width="20" height="20"><defs><symbol id="dot">'
+        '<circle cx="5" cy="5" r="4"/></symbol></defs><use href="#dot"/></svg> and <a href=#dot>u</a>.\n')
+    result = run_build("--future", cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    feed = (site_dir / "site/index.xml").read_text(encoding="utf-8")
+    assert "&lt;use href=&#34;#dot&#34;/&gt;" in feed
+    assert "&lt;a href=https://example.org/blog/posts/svg/#dot&gt;" in feed

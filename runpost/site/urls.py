@@ -253,6 +253,24 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
     return "".join(pieces)
 
 
+def page_links_absolute(html: str, page: str) -> str:
+    """Each link (<a>, <area>) to an element of this page (`href="#setup"`) as one to `page#setup`:
+    for HTML read away from the page (a feed entry). Other `#` references (an SVG's `<use>`) stay."""
+    if 'href="#' not in html and "href='#" not in html and "href=#" not in html:
+        return html
+    pieces, last = [], 0
+    for tag in start_tags(html):
+        if tag.name not in ("a", "area"):
+            continue
+        for attribute in attributes(html, tag):
+            if attribute.name == "href" and html.startswith("#", attribute.start):
+                pieces += [html[last:attribute.start], escape(page)]      # absolute_url's: no space or quote in it
+                last = attribute.start
+                break
+    pieces.append(html[last:])
+    return "".join(pieces)
+
+
 def urls_in(html: str) -> list[str]:
     """Every URL in a URL attribute of a start tag, in order (srcset split, entities decoded), then
     those of the <style> elements, in the likely reading (html_tags.py): what the link check checks."""

@@ -24,7 +24,7 @@ from ..render_cache import MISSING, RenderCache, key
 from .environment import Record
 from .html_tags import attributes, start_tags, text_and_tags, unescape_attribute
 from .notebook import download_links
-from .urls import absolute_url, rewrite_urls
+from .urls import absolute_url, page_links_absolute, rewrite_urls
 
 WORDS_PER_MINUTE = 213  # Hugo's reading-time rate
 SUMMARY_WORDS = 70      # Hugo's default summary length
@@ -68,12 +68,11 @@ class PostView:
         """The content with every internal URL absolute, in-page links too (for the feed): made when a template asks,
         as the feed shows the newest few posts and a URL rewrite is a tenth of a cold build's views."""
         if "content_absolute" not in self._made:
+            absolute = rewrite_urls(str(self.content), lambda url: absolute_url(url, self.base_url, self.url))
             # An in-page link (`#setup`, a footnote's `#fn:1`) too: a feed reader reads it against
-            # the feed's address, where no such element is.
-            page = absolute_url(self.url, self.base_url)
-            self._made["content_absolute"] = Markup(rewrite_urls(
-                str(self.content), lambda url: page + url if url.startswith("#")
-                else absolute_url(url, self.base_url, self.url)))
+            # the feed's address, where no such element is. Links only: an SVG's <use href="#dot">
+            # names an element of the entry itself.
+            self._made["content_absolute"] = Markup(page_links_absolute(absolute, absolute_url(self.url, self.base_url)))
         return self._made["content_absolute"]
 
 
