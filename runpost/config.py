@@ -49,6 +49,14 @@ class Config:
     feed_limit: int = 20             # newest posts in each Atom feed (0: all), as jekyll-feed and WordPress limit theirs
     paginate: int = 10               # posts per home and tag page (0: all on one), Hugo's default
     extra: dict[str, Any] = field(default_factory=dict)    # [params] table, for templates
+    # The published site's base_url, where base_url is another (serve previews at 127.0.0.1): an
+    # absolute link to it is still this site's, and checked as one (site_url).
+    published_url: str = ""
+
+    @property
+    def site_url(self) -> str:
+        """The base URL the site is published under: links written with it lead into this site."""
+        return self.published_url or self.base_url
 
     @property
     def base_path(self) -> str:

@@ -552,3 +552,32 @@ def test_a_file_url_in_a_link_or_image_is_an_error_at_it(site_dir):
     assert [line.split(": error: ")[0] for line in result.stderr.splitlines() if ": error: " in line] == [
         "content/posts/f.md:6:5", "content/posts/f.md:6:34"]
     assert "'file:///etc/passwd' is a file: URL, a file on the reader's own computer" in result.stderr
+
+
+def test_serve_checks_absolute_links_into_the_published_site_as_a_build_does(tmp_path):
+    # From a review: serve previews under http://127.0.0.1:1313/blog/, so a link written with the
+    # published https://example.org/blog/ was not this site's there: `build` failed, serve did not.
+    import dataclasses
+
+    from runpost.config import load_config
+    from runpost.errors import BuildErrors
+    from runpost.pipeline import build
+    from runpost.report import Reporter
+    from runpost.serve.preview import Preview
+
+    posts = tmp_path / "content" / "posts"
+    posts.mkdir(parents=True)
+    (tmp_path / "runpost.toml").write_text('base_url = "https://example.org/blog/"\n')
+    (posts / "b.md").write_text("---\ntitle: B\ndate: 2024-01-01\n---\nB.\n")
+    (posts / "a.md").write_text("---\ntitle: A\ndate: 2024-01-02\n---\n"
+                                "[x](https://example.org/blog/posts/b/#nope) [y](https://example.org/blog/posts/c/)\n")
+    preview = Preview(load_config(tmp_path), Reporter(quiet=True), "127.0.0.1", 1313)
+    config = preview.config()
+    assert config.base_url.startswith("http://127.0.0.1:1313/") and config.published_url == "https://example.org/blog/"
+    with pytest.raises(BuildErrors) as caught:
+        build(dataclasses.replace(config, output_dir=tmp_path / "out"), Reporter(quiet=True))
+    messages = sorted(str(error).split("content/posts/", 1)[1] for error in caught.value.errors)
+    assert messages == [
+        "a.md:5:49: error: 'https://example.org/blog/posts/c/' is this site's address, and /posts/c/ does "
+        "not exist in the site",
+        "a.md:5:5: error: 'https://example.org/blog/posts/b/#nope': /posts/b/ has no element with id 'nope'"]

@@ -67,7 +67,7 @@ def check_links(site: Site, posts: list[Post], config: Config, cache: RenderCach
             done = reported.get(post.url, frozenset()) if post else frozenset()
             errors.extend(cache.same("page-links", page, (post, urls, scripts if scripts is not None else html, done, paths),
                                      lambda: _check_whole_page(page, html, urls, scripts, outputs, post, done)))
-    errors.extend(check_fragments(site, posts, cache, unchecked, config.base_url))
+    errors.extend(check_fragments(site, posts, cache, unchecked, config.site_url))
     if errors.errors:
         errors.errors = _one_per_template_link(errors.errors, config)
     errors.raise_if_any()
@@ -240,7 +240,7 @@ def _check_post(post: Post, site: Site, config: Config, cache: RenderCache,
                                            "not on the site: publish the file beside the post and link it by its name"))
             continue
         site_path = to_site_path(target.target, post.url)
-        own = own_site_path(target.target, config.base_url)      # https://example.org/blog/posts/x/: this site
+        own = own_site_path(target.target, config.site_url)      # https://example.org/blog/posts/x/: this site
         if site_path is None and own is not None and not exists(own, outputs) and _ours(own, outputs):
             found.append(BuildError(where, f"'{target.target}' is this site's address, and {own} does not exist in the site"))
             reported.add(own)
