@@ -166,15 +166,20 @@ def _stop_on_signals() -> list[int]:
     return received
 
 
+_PREVIEW_HELD = None     # a --param build's hold on build/.preview (output.hold_preview)
+
+
 def _choose_output(config: Config, explicit: bool, force: bool, reporter: Reporter) -> Config:
     """The folder this build may replace; a --param preview never goes to the deploy folder."""
     import dataclasses
 
-    from .site.output import check_output_folder, check_preview_folder
+    from .site.output import check_output_folder, check_preview_folder, hold_preview
 
     if config.params and not explicit:
         preview = config.build_dir / ".preview" / "site"
         check_preview_folder(preview, config.build_dir)
+        global _PREVIEW_HELD
+        _PREVIEW_HELD = hold_preview(config.build_dir)      # held until the process ends
         reporter.info(f"--param preview: writing the site to {preview}, not {config.output_dir}")
         return dataclasses.replace(config, output_dir=preview)
     check_output_folder(config.output_dir, config.root, source_folders(config), force=force)

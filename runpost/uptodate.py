@@ -44,9 +44,9 @@ FORMAT = "runpost-last-build-4"
 # file systems) tick every 1 to 2 s; finer ones (ext4, APFS, NTFS) every few milliseconds.
 RACY_SECONDS = 2.0
 RACY_SECONDS_FINE = 0.1
-# build/'s own caches and serve's preview, written by builds and never their inputs; a --param
+# build/'s own caches and serve's preview (and its lock), written by builds and never their inputs; a --param
 # run's results (build/.preview/<post>-<hash>/) are inputs like any stored result.
-_BUILD_CACHES = (".cache", ".preview/site", ".preview/render-cache")
+_BUILD_CACHES = (".cache", ".preview/site", ".preview/render-cache", ".preview/.lock")
 
 
 def current(config: Config) -> dict[str, Any] | None:

@@ -221,12 +221,47 @@ def test_serving_the_fixture_site_with_the_real_pipeline(tmp_path):
         running.close()
 
 
-def test_a_port_in_use_is_a_one_line_error_suggesting_port(project, preview):
+def test_a_port_in_use_is_a_one_line_error_suggesting_port(project, preview, tmp_path_factory):
     from runpost.serve import start as start_again
 
+    other = tmp_path_factory.mktemp("other")          # another project: this one's preview is held
+    shutil.copytree(project / "content", other / "content")
+    shutil.copy(project / "runpost.toml", other / "runpost.toml")
     taken = preview.preview.port
     with pytest.raises(BuildError, match=f"port {taken} on 127.0.0.1 is already in use: pass --port"):
-        start_again(load_config(project), Reporter(quiet=True), "127.0.0.1", taken, build=fake_build)
+        start_again(load_config(other), Reporter(quiet=True), "127.0.0.1", taken, build=fake_build)
+
+
+def test_a_second_serve_or_a_param_build_on_one_project_is_refused_while_one_serves(project, preview):
+    # From a review: two serves (one with --drafts) or a --param build wrote build/.preview/site in
+    # turn, each replacing the other's pages in the other's open tab.
+    from runpost.errors import UsageError
+    from runpost.serve import start as start_again
+
+    with pytest.raises(UsageError, match="another runpost is writing the preview in .*: stop it first"):
+        start_again(load_config(project), Reporter(quiet=True), "127.0.0.1", 0, build=fake_build)
+    from conftest import run_build
+
+    result = run_build("--param", "x=1", cwd=project)
+    assert result.returncode == 2 and "another runpost is writing the preview" in result.stderr
+
+
+def test_a_page_asked_for_before_any_build_wrote_it_reloads_when_one_has(project):
+    # From a review: the first build stopped for new code left no site; the tab got a bare
+    # "Not found." without the reload script, and stayed on it after the next build.
+    from runpost.serve.handler import make_server
+    from runpost.serve.preview import Preview
+
+    preview = Preview(load_config(project), Reporter(quiet=True), "127.0.0.1", 0, build=fake_build)
+    server = make_server(preview.output_dir, "/repo/", "127.0.0.1", 0, preview=preview)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        status, page, _ = _get(f"http://127.0.0.1:{server.server_address[1]}/repo/posts/a/")
+        assert status == 404 and "Not built yet" in page and EVENTS_PATH in page
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_a_client_that_disconnects_prints_nothing(preview, capfd):

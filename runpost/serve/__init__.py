@@ -27,7 +27,7 @@ from ..config import Config
 from ..errors import BuildError
 from ..report import Reporter
 from .handler import EVENTS_PATH, make_server
-from ..site.output import check_preview_folder
+from ..site.output import check_preview_folder, hold_preview
 from .preview import Preview
 from .watch import watch
 
@@ -53,12 +53,15 @@ class Running:
     preview: "Preview"
     server: ThreadingHTTPServer
     observer: object | None          # the watchdog Observer, None without watchdog
+    held: object | None = None       # the preview's lock (output.hold_preview), let go at close
 
     def close(self) -> None:
         self.preview.close()
         if self.observer is not None:
             self.observer.stop()
         self.server.server_close()
+        if self.held is not None:
+            self.held.close()
 
 
 def start(config: Config, reporter: Reporter, host: str, port: int,
@@ -66,6 +69,16 @@ def start(config: Config, reporter: Reporter, host: str, port: int,
     """Bind the server (port 0 picks a free one), build once, start watching."""
     preview = Preview(config, reporter, host, port, build)
     check_preview_folder(preview.output_dir, config.build_dir)
+    held = hold_preview(config.build_dir)
+    try:
+        return _start(config, preview, host, port, held)
+    except BaseException:
+        if held is not None:
+            held.close()
+        raise
+
+
+def _start(config: Config, preview: Preview, host: str, port: int, held) -> Running:
     try:
         server = make_server(preview.output_dir, config.base_path, host, port, preview=preview)
     except OSError as error:
@@ -86,4 +99,4 @@ def start(config: Config, reporter: Reporter, host: str, port: int,
         preview.close()
         server.server_close()
         raise
-    return Running(preview, server, observer)
+    return Running(preview, server, observer, held)

@@ -95,6 +95,11 @@ class SiteRequestHandler(BaseHTTPRequestHandler):
         body = b"<!DOCTYPE html><title>Not found</title><p>Not found.</p>"
         if self.preview is not None and self.preview.error:
             body = self.preview.inject(b"<!DOCTYPE html><title>Build failed</title><body></body>")
+        elif self.preview is not None:
+            # With the reload script: a page asked for before the first build has written it (that
+            # build stopped for new code, say) shows once a build has.
+            text = b"Not found." if self.preview.built else b"Not built yet: this page reloads when the build is done."
+            body = self.preview.inject(b"<!DOCTYPE html><title>Not found</title><body><p>" + text + b"</p></body>")
         self._send(HTTPStatus.NOT_FOUND, "text/html; charset=utf-8", body, send_body)
 
     def _send_file(self, file: Path, status: HTTPStatus, send_body: bool) -> None:

@@ -61,6 +61,7 @@ class Preview:
         self._watch = None             # runner.RunWatch of the real build: stops a run whose code the writer changed
         # runpost.toml's settings that serve keeps from its start, as read at the first build,
         # and the changed values the writer was told about (each once).
+        self.built = False             # whether a build has ended (the preview folder may not exist before)
         self._started: dict[str, object] | None = None
         self._told: dict[str, object] = {}
 
@@ -182,6 +183,7 @@ class Preview:
                 self.reporter.info(f"built in {time.monotonic() - started:.2f}s")
             with self._changed:
                 self.error = error
+                self.built = True
                 self.generation += 1
                 self._changed.notify_all()
             tidy = functools.partial(self._tidy, config if error is None else None)

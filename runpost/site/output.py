@@ -158,3 +158,31 @@ def check_preview_folder(folder: Path, build_dir: Path) -> None:
         raise UsageError(f"refusing to write the preview into '{folder}': it holds files runpost did not write "
                          f"(it has no {MARKER} file); delete it, runpost makes the folder itself")
 
+
+
+# Held by the process that writes build/.preview/site (serve for its whole run, a --param build
+# for its build): two of them replaced each other's pages, a --drafts serve's drafts showing in
+# another's tab. An flock (Linux, macOS) ends with the process, however it ends.
+PREVIEW_LOCK = ".lock"
+
+
+def hold_preview(build_dir: Path):
+    """An open file holding the preview's lock (close it to let go), or UsageError if another process
+    has it; None where the system has no flock (the preview is not guarded there)."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    folder = build_dir / ".preview"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / PREVIEW_LOCK, "a+b")
+    except OSError:      # a read-only checkout: check_preview_folder and the write say what is wrong
+        return None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise UsageError(f"another runpost is writing the preview in {folder / 'site'} (a `serve`, or a build "
+                         "with --param): stop it first (a build with --param may write elsewhere with --output)") from None
+    return handle
