@@ -41,7 +41,7 @@ from .site.write import write_site
 
 def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
           write: Callable[[Site, Path], object] = write_site, save_cache: bool = True,
-          watch: RunWatch | None = None) -> None:
+          watch: RunWatch | None = None, inputs: Callable[[list[Path]], object] | None = None) -> None:
     # Content and site stages run on a deep stack (deep.py); execution stays on
     # the main thread, where Ctrl-C is handled.
     # The render cache (render_cache.py) skips rendering whose inputs did not change.
@@ -55,6 +55,9 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
     left_out: list[tuple[str, str, str]] = []
     with _stopped_at_once(whole):
         posts = call_deep(lambda: read_content(config, cache, held_back, left_out))
+    declared = [(post.bundle or post.path.parent) / name for post in posts for name in post.meta.inputs]
+    if inputs is not None:
+        inputs(declared)        # serve watches them (a data file outside content/)
     if left_out:
         reporter.info(left_out_line([reason for _, reason, _ in left_out]))
     warn_about_setup(config, reporter, {post.name for post in posts} | {name for name, _, _ in left_out},
@@ -72,7 +75,6 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
     if save_cache:     # serve saves its cache itself, once the open page has been told to reload
         cache.save()
     if whole:
-        declared = [(post.bundle or post.path.parent) / name for post in posts for name in post.meta.inputs]
         uptodate.record(config, started, declared, min(held_back, default=None), reporter.warnings, folder)
 
 

@@ -629,3 +629,28 @@ def test_a_link_made_at_the_projects_root_is_not_followed_and_a_linked_post_file
         assert not any(path.name == "x.csv" for path in seen[since:]), seen
     finally:
         observer.stop()
+
+
+def test_a_declared_input_outside_the_watched_folders_rebuilds_the_preview(tmp_path):
+    # From a review: `inputs: [../../../data/abtest.csv]` changed while serve ran; no rebuild, and the
+    # preview showed the old numbers (a build reran the post).
+    pytest.importorskip("watchdog")
+    from runpost.serve.watch import watch
+
+    (tmp_path / "content").mkdir()
+    (tmp_path / "data").mkdir()
+    data = tmp_path / "data" / "abtest.csv"
+    data.write_text("a\n1\n")
+    changed: list[Path] = []
+    observer = watch([tmp_path / "content"], changed.append, project=tmp_path, never=(tmp_path / "build",))
+    try:
+        observer.watch_inputs([tmp_path / "content" / "posts" / "ab" / ".." / ".." / ".." / "data" / "abtest.csv"])
+        (tmp_path / "data" / "other.csv").write_text("not declared\n")
+        data.write_text("a\n2\n")
+        deadline = time.monotonic() + 5
+        while not changed and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        assert changed and {path.resolve() for path in changed} == {data.resolve()}
+    finally:
+        observer.stop()

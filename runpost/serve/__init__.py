@@ -91,6 +91,7 @@ def _start(config: Config, preview: Preview, host: str, port: int, held) -> Runn
     # minutes) is built right after it, not left unseen until the next save.
     observer = watch(preview.watched_paths(), preview.schedule_rebuild, project=config.root,
                      never=(config.build_dir, preview.output_dir))
+    preview.watch_inputs = getattr(observer, "watch_inputs", preview.watch_inputs)
     try:
         preview.rebuild()
     except BaseException:        # Ctrl-C during the first build

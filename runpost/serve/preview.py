@@ -62,6 +62,8 @@ class Preview:
         # runpost.toml's settings that serve keeps from its start, as read at the first build,
         # and the changed values the writer was told about (each once).
         self.built = False             # whether a build has ended (the preview folder may not exist before)
+        # Watches the posts' declared inputs too (serve/watch.py; set once watching starts).
+        self.watch_inputs: Callable[[list[Path]], None] = lambda paths: None
         self._started: dict[str, object] | None = None
         self._told: dict[str, object] = {}
 
@@ -152,7 +154,7 @@ class Preview:
             cache = RenderCache(self.output_dir.parent / "render-cache", self.reporter.warning)
             self._watch = RunWatch()
             self._build = functools.partial(pipeline_build, cache=cache, write=PreviewWriter(), save_cache=False,
-                                            watch=self._watch)
+                                            watch=self._watch, inputs=lambda paths: self.watch_inputs(paths))
             self._cache = cache
         build = self._build
         with self._build_lock:

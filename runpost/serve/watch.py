@@ -139,6 +139,28 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
         observer.schedule(handler, str(parent), recursive=False, event_filter=changes)
     for folder in list(folders):
         follow_links(folder)
+
+    def watch_inputs(paths: list[Path]) -> None:
+        """Also watch the inputs posts declare (`inputs:`), wherever in the project they are
+        (a shared data/ folder): known once a build has read the posts, so added then."""
+        for path in paths:
+            try:
+                target = Path(os.path.abspath(path)).resolve()
+            except (OSError, RuntimeError):
+                continue
+            if (target in files or any(target.is_relative_to(folder) for folder in folders)
+                    or any(target.is_relative_to(Path(folder).resolve()) for folder in never)):
+                continue
+            if target.is_dir():
+                folders.append(target)
+                start_watch(target)
+            elif target.parent.is_dir():
+                files.add(target)
+                if target.parent not in parents:
+                    parents.add(target.parent)
+                    observer.schedule(handler, str(target.parent), recursive=False, event_filter=changes)
+
+    observer.watch_inputs = watch_inputs       # Preview calls it after each build's reading of the posts
     observer.daemon = True
     observer.start()
     return observer
