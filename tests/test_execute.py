@@ -1234,7 +1234,7 @@ def test_code_that_changes_its_own_posts_files_is_warned_about(site):
     execute_posts([post], make_config(site), Reporter(stream))
     assert [line.split(": warning: ")[0] for line in stream.getvalue().splitlines() if ": warning: " in line] == [
         "p/dataset.txt"]
-    assert "its code changed this file of the post's own sources, so its results are stale at once" in stream.getvalue()
+    assert "this file of the post's own sources changed while its code ran" in stream.getvalue()
 
 
 def test_a_timeout_too_long_for_select_still_runs_the_block(site):

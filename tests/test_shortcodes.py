@@ -339,3 +339,12 @@ def test_a_misspelled_figure_parameter_is_an_error_naming_the_one_meant():
         "content/posts/t.md:5:1: error: unknown figure parameter 'scr' (did you mean 'src'?)",
         "content/posts/t.md:6:1: error: unknown figure parameter 'captoin' (did you mean 'caption'?)"]
     parse('{{< figure src="a.png" caption="c" alt="a" class="wide" loading="lazy" data-x="1" >}}\n')
+
+
+def test_a_value_or_table_without_a_name_is_an_error_before_any_code_runs():
+    # From a review: `{{< value >}}` was reported only once the post's code had run (a training run first).
+    assert errors_of("A {{< value >}} and {{< table caption=\"x\" >}} and {{< value nmae=a >}}.") == [
+        "content/posts/t.md:5:3: error: value needs the name of a published value: {{< value name >}}",
+        "content/posts/t.md:5:21: error: table needs the name of a published value: {{< table name >}}",
+        "content/posts/t.md:5:61: error: unknown value parameter 'nmae' (did you mean 'name'?)"]
+    parse("{{< value name=acc >}} {{< value acc >}} {{< table rows >}}")       # no error

@@ -79,5 +79,5 @@ def explain_memo(plan: Plan, first: int) -> list[str]:
             state = "stale (memo file missing)"
         else:
             state = "stale (its block or an earlier one changed)"
-        lines.append(f"  memo {entry['call']}: {state}, {entry['seconds']:.1f}s last run")
+        lines.append(f"  memo {' '.join(str(entry['call']).split())}: {state}, {entry['seconds']:.1f}s last run")
     return lines

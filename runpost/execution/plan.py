@@ -121,6 +121,9 @@ def check_stale(plan: Plan) -> None:
     # finds nothing stored unless a build with --future ran it beforehand.
     scheduled = " (a post dated in the future is left out, code and all, until its date: `build --future` " \
                 "runs its code beforehand)" if reasons == ["no stored results"] else ""
+    if plan.overrides:     # a --param preview: stored under build/.preview, never committed
+        raise BuildError(location, f"post '{plan.post.name}' has no preview for these parameters "
+                                   f"({'; '.join(reasons)}); --frozen never runs code: build without --frozen to run it")
     raise BuildError(location, f"post '{plan.post.name}' is stale ({'; '.join(reasons)}); "
                                f"--frozen never runs code: build without it and commit {stored_at(plan)}{scheduled}")
 

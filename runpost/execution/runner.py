@@ -187,9 +187,10 @@ def warn_changed_sources(plan: Plan, reporter: Reporter) -> None:
     changed = sorted({name for old, new in ((before.helpers, after.helpers), (before.inputs, after.inputs))
                       for name in old.keys() | new.keys() if old.get(name) != new.get(name)})
     for name in changed:
-        reporter.warning(f"post '{plan.post.name}': its code changed this file of the post's own sources, so its "
-                         "results are stale at once (the next build runs it again, --frozen fails): write what the "
-                         "code makes to its working folder (published beside the page) or outside content/",
+        reporter.warning(f"post '{plan.post.name}': this file of the post's own sources changed while its code ran "
+                         "(an edit saved meanwhile, or the code writing it), so its results are stale at once (the next "
+                         "build runs it again, --frozen fails); if the code writes it, write what the code makes to its "
+                         "working folder (published beside the page) or outside content/",
                          Location(folder / name))
 
 
@@ -490,7 +491,9 @@ def _check_shape(event: Any) -> None:
 
 
 def call_progress(post_name: str, event: dict[str, Any]) -> str:
-    """A memoized call computed in the kernel, a forked child or on a Dask worker: one line per state."""
+    """A memoized call computed in the kernel, a forked child or on a Dask worker: one line per state
+    (a call's arguments as one line: numpy writes a long array over several)."""
+    event = {**event, "call": " ".join(str(event["call"]).split())}
     where = f" on {event['where']}" if event.get("where") else ""
     if event["state"] == "started":
         return f"{post_name}: memo {event['call']} running{where}"

@@ -376,6 +376,11 @@ class _Parser:
             self.error(extra.offset, f"{tag.name} takes {len(allowed)} positional parameter"
                                      f"{'s' if len(allowed) > 1 else ''} ({', '.join(allowed)}){by_name}")
             break
+        # No name at all: said now, before any code runs, not once the post's code has run (fragments.py).
+        named = {parameter.name for parameter in tag.parameters if parameter.name is not None}
+        if takes and not positional and "name" not in named and not any(
+                difflib.get_close_matches(name.lower(), ["name"], n=1, cutoff=0.6) for name in named - set(takes)):
+            self.error(tag.start, f"{tag.name} needs the name of a published value: {{{{< {tag.name} name >}}}}")
         for parameter in tag.parameters if takes else ():
             if parameter.name is not None and parameter.name not in takes:
                 close = difflib.get_close_matches(parameter.name.lower(), takes, n=1, cutoff=0.6)
