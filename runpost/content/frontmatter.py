@@ -36,10 +36,10 @@ def parse_front_matter(path: Path, text: str, default_slug: str) -> tuple[FrontM
     Blank lines before the front matter are passed over, as Hugo passes them; every line
     number (errors, each key's line, the body's) still counts them."""
     blank = _blank_lines_before_front_matter(text)
-    if not blank:
+    if blank is None:
         return _parse_checked(path, text, default_slug)
     try:
-        meta, body, body_line = _parse_checked(path, text.split("\n", blank)[blank], default_slug)
+        meta, body, body_line = _parse_checked(path, text.split("\n", blank)[blank].lstrip(" \t"), default_slug)
     except BuildError as error:
         raise _moved(error, blank) from None
     except BuildErrors as errors:
@@ -47,14 +47,18 @@ def parse_front_matter(path: Path, text: str, default_slug: str) -> tuple[FrontM
     return replace(meta, lines={key: line + blank for key, line in meta.lines.items()}), body, body_line + blank
 
 
-def _blank_lines_before_front_matter(text: str) -> int:
-    """How many blank (or whitespace-only) lines come before a line opening the front matter; 0 if none do."""
+def _blank_lines_before_front_matter(text: str) -> int | None:
+    """How many blank (or whitespace-only) lines come before the line opening the front matter, where
+    that line is indented or follows blank lines (Hugo passes over both); None where neither is so."""
     count = 0
-    for line in text.split("\n", 64):
+    for line in text.split("\n", 256):
         if line.strip(" \t\r"):          # as Hugo's reader: a no-break space or a form feed is text
-            return count if line.rstrip() in _FENCES or line.startswith("{") else 0
+            opening = line.lstrip(" \t")
+            if not (opening.rstrip() in _FENCES or opening.startswith("{")) or (count == 0 and opening == line):
+                return None
+            return count
         count += 1
-    return 0
+    return None
 
 
 def _moved(error: BuildError, lines: int) -> BuildError:
