@@ -45,7 +45,7 @@ def test_blank_lines_before_the_front_matter_are_passed_over_as_hugo_does(openin
     assert errors_of("\u00a0\n---\ntitle: A\ndate: 2020-01-02\n---\n")[0].endswith(
         "missing front matter (start the file with '---', '+++' or '{')")      # as Hugo: a no-break space is text
     indented = parse_post(Path("content/posts/i.md"), "\n\n  ---\ntitle: Indented\ndate: 2024-01-01\n---\n\nBody.\n")
-    assert (indented.meta.title, indented.body_line, indented.meta.lines["title"]) == ("Indented", 6, 4)
+    assert (indented.meta.title, indented.body_line, indented.meta.lines["title"]) == ("Indented", 7, 4)
     assert errors_of("\n\nBody\n") == [
         "content/posts/p.md:1:1: error: missing front matter (start the file with '---', '+++' or '{')"]
 
