@@ -137,6 +137,8 @@ def _main(argv: list[str] | None) -> int:
         print(f"error: internal error: {type(error).__name__}: {error} (use --debug for the traceback)",
               file=sys.stderr)
         return 1
+    finally:
+        _let_go_of_preview()
 
 
 # What pathlib says of a symbolic link loop (Path.resolve, Python 3.11-3.12).
@@ -166,7 +168,14 @@ def _stop_on_signals() -> list[int]:
     return received
 
 
-_PREVIEW_HELD = None     # a --param build's hold on build/.preview (output.hold_preview)
+_PREVIEW_HELD = None     # a --param build's hold on build/.preview (output.hold_preview), until it ends
+
+
+def _let_go_of_preview() -> None:
+    global _PREVIEW_HELD
+    if _PREVIEW_HELD is not None:
+        _PREVIEW_HELD.close()
+        _PREVIEW_HELD = None
 
 
 def _choose_output(config: Config, explicit: bool, force: bool, reporter: Reporter) -> Config:
@@ -179,7 +188,7 @@ def _choose_output(config: Config, explicit: bool, force: bool, reporter: Report
         preview = config.build_dir / ".preview" / "site"
         check_preview_folder(preview, config.build_dir)
         global _PREVIEW_HELD
-        _PREVIEW_HELD = hold_preview(config.build_dir)      # held until the process ends
+        _PREVIEW_HELD = hold_preview(config.build_dir)      # held until the build ends (_main)
         reporter.info(f"--param preview: writing the site to {preview}, not {config.output_dir}")
         return dataclasses.replace(config, output_dir=preview)
     check_output_folder(config.output_dir, config.root, source_folders(config), force=force)

@@ -574,6 +574,9 @@ def test_serve_checks_absolute_links_into_the_published_site_as_a_build_does(tmp
     preview = Preview(load_config(tmp_path), Reporter(quiet=True), "127.0.0.1", 1313)
     config = preview.config()
     assert config.base_url.startswith("http://127.0.0.1:1313/") and config.published_url == "https://example.org/blog/"
+    # `serve --base-url X` checks against X, as `build --base-url X` does.
+    overridden = Preview(load_config(tmp_path, base_url="https://me.example.org/"), Reporter(quiet=True), "127.0.0.1", 1313)
+    assert overridden.config().published_url == "https://me.example.org/"
     with pytest.raises(BuildErrors) as caught:
         build(dataclasses.replace(config, output_dir=tmp_path / "out"), Reporter(quiet=True))
     messages = sorted(str(error).split("content/posts/", 1)[1] for error in caught.value.errors)

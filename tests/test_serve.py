@@ -654,3 +654,14 @@ def test_a_declared_input_outside_the_watched_folders_rebuilds_the_preview(tmp_p
         assert changed and {path.resolve() for path in changed} == {data.resolve()}
     finally:
         observer.stop()
+
+
+def test_a_param_build_lets_go_of_the_preview_when_it_ends(project, monkeypatch):
+    # From a review: the lock of a --param build was held until the process ended, so a second
+    # main() in one process (a script, a test) was refused by the first's.
+    from runpost.cli import main
+
+    monkeypatch.chdir(project)
+    (project / "content" / "posts" / "a.md").write_text("---\ntitle: A\ndate: 2024-01-01\nparams: {n: 1}\n---\nA.\n")
+    assert main(["build", "--param", "n=2"]) == 0
+    assert main(["build", "--param", "n=3"]) == 0

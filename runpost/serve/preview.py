@@ -83,7 +83,10 @@ class Preview:
         self._tell_about_kept_settings(fresh)
         keep = {name: getattr(self.initial, name) for name in
                 ("content_dir", "build_dir", "drafts", "future", "expired", "mode", "params", "timeout", "debug", "executor")}
-        return dataclasses.replace(fresh, **keep, output_dir=self.output_dir, base_url=self.url, published_url=fresh.base_url)
+        # Links written with the published address (the command line's --base-url, else runpost.toml's
+        # at the start: serve keeps it, as it keeps the path it serves under) are this site's.
+        return dataclasses.replace(fresh, **keep, output_dir=self.output_dir, base_url=self.url,
+                                   published_url=self.initial.base_url)
 
     def _tell_about_kept_settings(self, fresh: Config) -> None:
         """A runpost.toml edit to a setting serve keeps from its start is said once, not ignored unsaid:
