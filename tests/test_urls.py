@@ -146,3 +146,17 @@ def test_css_urls_are_read_in_one_pass_and_say_what_the_patterns_said():
         assert [url for _, _, _, url in _css_url_calls(css)] == [url for _, url in old_any.findall(css)], css
         assert rewrite_css(css, str.upper) == old_rewrite(css), css
     assert _css_url_calls("a{b:url(" * 20000) == [] and _css_url_calls('url("' * 20000) == []
+
+
+def test_in_page_links_for_a_feed_entry_are_read_as_a_browser_reads_them():
+    # From a review: `HREF="#setup"`, `href = "#setup"` and `href="&#35;setup"` stayed relative
+    # (a quick test looked for `href="#` as written).
+    from runpost.site.urls import page_links_absolute
+
+    page = "https://e.org/posts/x/"
+    assert page_links_absolute('<a HREF="#setup">u</a>', page) == '<a HREF="https://e.org/posts/x/#setup">u</a>'
+    assert page_links_absolute('<a href = "#setup">s</a>', page) == '<a href = "https://e.org/posts/x/#setup">s</a>'
+    assert page_links_absolute('<a href="&#35;setup">e</a>', page) == '<a href="https://e.org/posts/x/#setup">e</a>'
+    assert page_links_absolute('<area href=#s>', page) == '<area href=https://e.org/posts/x/#s>'
+    assert page_links_absolute('<svg><use href="#dot"/></svg><a href="/x/#y">k</a>', page) == \
+        '<svg><use href="#dot"/></svg><a href="/x/#y">k</a>'

@@ -256,16 +256,20 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
 def page_links_absolute(html: str, page: str) -> str:
     """Each link (<a>, <area>) to an element of this page (`href="#setup"`) as one to `page#setup`:
     for HTML read away from the page (a feed entry). Other `#` references (an SVG's `<use>`) stay."""
-    if 'href="#' not in html and "href='#" not in html and "href=#" not in html:
+    if "#" not in html:      # written `#setup` or `&#35;setup`: both hold one
         return html
     pieces, last = [], 0
     for tag in start_tags(html):
         if tag.name not in ("a", "area"):
             continue
-        for attribute in attributes(html, tag):
-            if attribute.name == "href" and html.startswith("#", attribute.start):
-                pieces += [html[last:attribute.start], escape(page)]      # absolute_url's: no space or quote in it
-                last = attribute.start
+        for attribute in attributes(html, tag):       # (the first href is the one a browser takes)
+            if attribute.name == "href":
+                value = html[attribute.start:attribute.end]
+                if unescape_attribute(value).startswith("#"):
+                    # absolute_url's page address holds no space or quote: it needs no quoting.
+                    new = escape(page) + value if value.startswith("#") else escape(page + unescape_attribute(value))
+                    pieces += [html[last:attribute.start], new]
+                    last = attribute.end
                 break
     pieces.append(html[last:])
     return "".join(pieces)
