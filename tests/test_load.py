@@ -44,6 +44,8 @@ def test_blank_lines_before_the_front_matter_are_passed_over_as_hugo_does(openin
         "content/posts/p.md:5:1: error: invalid YAML front matter: key 'title' is given twice (first on line 4)"]
     assert errors_of("\u00a0\n---\ntitle: A\ndate: 2020-01-02\n---\n")[0].endswith(
         "missing front matter (start the file with '---', '+++' or '{')")      # as Hugo: a no-break space is text
+    assert errors_of('\n    {"title": "FM", "date": "2024-07-01", "x": ]\n}\n\nbody\n') == [
+        "content/posts/p.md:2:48: error: invalid JSON front matter: Expecting value"]      # the indent counted
     indented = parse_post(Path("content/posts/i.md"), "\n\n  ---\ntitle: Indented\ndate: 2024-01-01\n---\n\nBody.\n")
     assert (indented.meta.title, indented.body_line, indented.meta.lines["title"]) == ("Indented", 7, 4)
     assert errors_of("\n\nBody\n") == [

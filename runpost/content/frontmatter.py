@@ -38,12 +38,14 @@ def parse_front_matter(path: Path, text: str, default_slug: str) -> tuple[FrontM
     blank = _blank_lines_before_front_matter(text)
     if blank is None:
         return _parse_checked(path, text, default_slug)
+    rest = text.split("\n", blank)[blank]
+    indent = len(rest) - len(rest.lstrip(" \t"))        # of the opening line: its columns count it
     try:
-        meta, body, body_line = _parse_checked(path, text.split("\n", blank)[blank].lstrip(" \t"), default_slug)
+        meta, body, body_line = _parse_checked(path, rest[indent:], default_slug)
     except BuildError as error:
-        raise _moved(error, blank) from None
+        raise _moved(error, blank, indent) from None
     except BuildErrors as errors:
-        raise BuildErrors([_moved(error, blank) for error in errors.errors]) from None
+        raise BuildErrors([_moved(error, blank, indent) for error in errors.errors]) from None
     return replace(meta, lines={key: line + blank for key, line in meta.lines.items()}), body, body_line + blank
 
 
@@ -61,13 +63,14 @@ def _blank_lines_before_front_matter(text: str) -> int | None:
     return None
 
 
-def _moved(error: BuildError, lines: int) -> BuildError:
+def _moved(error: BuildError, lines: int, indent: int = 0) -> BuildError:
     location = error.location
     if location is None or not location.line:
         return error
     # A line the message names too ("key 'title' is given twice (first on line 2)").
     message = _FIRST_ON_LINE.sub(lambda found: f"(first on line {int(found.group(1)) + lines})", error.message)
-    return BuildError(Location(location.path, location.line + lines, location.column), message, error.detail)
+    column = location.column + indent if location.line == 1 and location.column else location.column
+    return BuildError(Location(location.path, location.line + lines, column), message, error.detail)
 
 
 _FIRST_ON_LINE = re.compile(r"\(first on line (\d+)\)")
