@@ -665,3 +665,37 @@ def test_a_param_build_lets_go_of_the_preview_when_it_ends(project, monkeypatch)
     (project / "content" / "posts" / "a.md").write_text("---\ntitle: A\ndate: 2024-01-01\nparams: {n: 1}\n---\nA.\n")
     assert main(["build", "--param", "n=2"]) == 0
     assert main(["build", "--param", "n=3"]) == 0
+
+
+def test_a_declared_input_whose_folder_comes_later_or_is_made_anew_is_watched(tmp_path):
+    # From a review: an input in a folder not made yet (the build said "not found") and one whose
+    # folder a script deleted and made again were never watched; their edits left the preview stale.
+    pytest.importorskip("watchdog")
+    import shutil as files
+    from runpost.serve.watch import watch
+
+    (tmp_path / "content").mkdir()
+    data = tmp_path / "data" / "sub" / "y.txt"
+    changed: list[Path] = []
+    observer = watch([tmp_path / "content"], changed.append, project=tmp_path, never=(tmp_path / "build",))
+
+    def after(change, then=lambda: None) -> set[Path]:
+        changed.clear()
+        change()
+        deadline = time.monotonic() + 5
+        while not changed and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        then()        # what a rebuild does: the posts' inputs asked again
+        return {Path(os.path.abspath(path)) for path in changed}
+
+    rebuild = lambda: observer.watch_inputs([data])
+    try:
+        rebuild()
+        assert after(lambda: data.parent.mkdir(parents=True), rebuild)       # data/ made: a change
+        assert data in after(lambda: data.write_text("7\n"), rebuild)
+        remake = lambda: (files.rmtree(tmp_path / "data"), data.parent.mkdir(parents=True), data.write_text("8\n"))
+        assert after(remake, rebuild)
+        assert data in after(lambda: data.write_text("9\n"), rebuild)
+    finally:
+        observer.stop()

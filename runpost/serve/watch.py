@@ -42,6 +42,9 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
     # watched too, and the site rebuilt with what it holds.
     missing = {path.resolve() for path in paths if not path.exists() and not path.suffix}
     watches: dict[Path, object] = {}       # each watched folder's watch, to end when it goes
+    input_folders: set[Path] = set()       # the folders a declared input lies in, and theirs: made or gone is a change
+    input_watches: dict[Path, tuple[object, int]] = {}   # a folder watched for inputs -> (its watch, its inode)
+    remade: set[Path] = set()              # input folders deleted, made or moved since the last watch_inputs
 
     class Handler(FileSystemEventHandler):
         def on_any_event(self, event) -> None:
@@ -71,6 +74,13 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
                     start_watch(made)
                     on_change(made)
                     return
+            if event.is_directory and event.event_type in ("created", "deleted", "moved") and any(
+                    Path(os.path.abspath(raw)) in input_folders for raw in (getattr(event, "dest_path", ""), event.src_path) if raw):
+                for raw in (getattr(event, "dest_path", ""), event.src_path):
+                    if raw:
+                        remade.add(Path(os.path.abspath(raw)))   # its watches (a deleted folder's end) made again
+                on_change(Path(getattr(event, "dest_path", "") or event.src_path))   # data/ made anew: built, and watched again
+                return
             if event.is_directory and event.event_type == "modified":
                 return  # the file event inside it names what changed
             if event.event_type in ("created", "moved"):
@@ -142,23 +152,49 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
 
     def watch_inputs(paths: list[Path]) -> None:
         """Also watch the inputs posts declare (`inputs:`), wherever in the project they are
-        (a shared data/ folder): known once a build has read the posts, so added then."""
+        (a shared data/ folder): known once a build has read the posts, so added then, and asked
+        again after every build. A file is watched in its folder; one whose folder is not there
+        (yet, or any more: a script that deletes and remakes data/) in the nearest folder that is,
+        where that folder's making is a change (input_folders), and the next build watches further."""
         for path in paths:
             try:
                 target = Path(os.path.abspath(path)).resolve()
             except (OSError, RuntimeError):
                 continue
-            if (target in files or any(target.is_relative_to(folder) for folder in folders)
+            if (any(target.is_relative_to(folder) for folder in folders)
                     or any(target.is_relative_to(Path(folder).resolve()) for folder in never)):
                 continue
             if target.is_dir():
                 folders.append(target)
                 start_watch(target)
-            elif target.parent.is_dir():
-                files.add(target)
-                if target.parent not in parents:
-                    parents.add(target.parent)
-                    observer.schedule(handler, str(target.parent), recursive=False, event_filter=changes)
+                follow_links(target)         # a linked folder inside it is read by the build too
+                continue
+            files.add(target)
+            folder = target.parent
+            input_folders.update(parent for parent in target.parents
+                                 if project is None or parent.is_relative_to(project.resolve()))
+            while not folder.is_dir() and folder != folder.parent:
+                folder = folder.parent
+            watch_folder(folder)
+        remade.clear()
+
+    def watch_folder(folder: Path) -> None:
+        """A folder watched for the input files in it, watched anew if it was made anew since (the
+        watch of a deleted folder ends with it, and its new one is another inode)."""
+        try:
+            inode = folder.stat().st_ino
+        except OSError:
+            return
+        known = input_watches.get(folder)
+        again = any(folder == changed or folder.is_relative_to(changed) for changed in remade)
+        if known is not None and known[1] == inode and not again:     # (a new folder may reuse an inode)
+            return
+        if known is not None:
+            try:
+                observer.unschedule(known[0])
+            except (KeyError, OSError):
+                pass
+        input_watches[folder] = (observer.schedule(handler, str(folder), recursive=False, event_filter=changes), inode)
 
     observer.watch_inputs = watch_inputs       # Preview calls it after each build's reading of the posts
     observer.daemon = True
