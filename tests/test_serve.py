@@ -699,3 +699,40 @@ def test_a_declared_input_whose_folder_comes_later_or_is_made_anew_is_watched(tm
         assert data in after(lambda: data.write_text("9\n"), rebuild)
     finally:
         observer.stop()
+
+
+def test_declared_inputs_are_watched_as_the_last_build_declared_them(tmp_path):
+    # From a review: a declared link re-pointed (`ln -sfn b.csv cur.csv`), a declared `.baseline.csv`
+    # (an editor's file by its name) never rebuilt; an input no longer declared went on rebuilding.
+    pytest.importorskip("watchdog")
+    from runpost.serve.watch import watch
+
+    (tmp_path / "content").mkdir()
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("a.csv", "b.csv", ".baseline.csv", "metrics.log"):
+        (data / name).write_text("1\n")
+    (data / "cur.csv").symlink_to("a.csv")
+    changed: list[Path] = []
+    observer = watch([tmp_path / "content"], changed.append, project=tmp_path, never=(tmp_path / "build",))
+
+    def after(change, wait: float = 3) -> bool:
+        changed.clear()
+        change()
+        deadline = time.monotonic() + wait
+        while not changed and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return bool(changed)
+
+    try:
+        observer.watch_inputs([data / "cur.csv", data / ".baseline.csv", data / "metrics.log"])
+        assert after(lambda: (data / ".baseline.csv").write_text("2\n"))
+        def repoint():
+            (data / "new.csv").symlink_to("b.csv")
+            (data / "new.csv").replace(data / "cur.csv")
+        assert after(repoint)
+        observer.watch_inputs([data / "cur.csv", data / ".baseline.csv"])        # the next build: metrics.log dropped
+        assert after(lambda: (data / "b.csv").write_text("2\n"))                 # where the link leads now
+        assert not after(lambda: (data / "metrics.log").write_text("2\n"), wait=1)
+    finally:
+        observer.stop()

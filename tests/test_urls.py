@@ -158,5 +158,7 @@ def test_in_page_links_for_a_feed_entry_are_read_as_a_browser_reads_them():
     assert page_links_absolute('<a href = "#setup">s</a>', page) == '<a href = "https://e.org/posts/x/#setup">s</a>'
     assert page_links_absolute('<a href="&#35;setup">e</a>', page) == '<a href="https://e.org/posts/x/#setup">e</a>'
     assert page_links_absolute('<area href=#s>', page) == '<area href=https://e.org/posts/x/#s>'
+    assert page_links_absolute('<a href="&num;s">n</a><a href=" #t">t</a>', page) == \
+        '<a href="https://e.org/posts/x/#s">n</a><a href="https://e.org/posts/x/#t">t</a>'
     assert page_links_absolute('<svg><use href="#dot"/></svg><a href="/x/#y">k</a>', page) == \
         '<svg><use href="#dot"/></svg><a href="/x/#y">k</a>'

@@ -7,11 +7,12 @@ destination, the file the user edited.
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 IGNORED_PARTS = ("__pycache__", ".git", ".ipynb_checkpoints")
 IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".swo", ".tmp", ".pyc", ".bak", ".crdownload", ".part")
@@ -35,6 +36,9 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
               "serving without rebuilding on change", file=sys.stderr)
         return None
 
+    # watchdog logs an error when a watched folder goes while its watch is being set up (a script
+    # remaking data/): a race it survives, and this module handles, not a line for the writer's terminal.
+    logging.getLogger("watchdog.observers.inotify").setLevel(logging.CRITICAL)
     files = {path.resolve() for path in paths if path.is_file() or path.suffix}
     folders = [path.resolve() for path in paths if path.is_dir()]
     # Folders that do not exist yet (a new blog has no static/ or templates/), or no longer (a
@@ -42,7 +46,9 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
     # watched too, and the site rebuilt with what it holds.
     missing = {path.resolve() for path in paths if not path.exists() and not path.suffix}
     watches: dict[Path, object] = {}       # each watched folder's watch, to end when it goes
-    input_folders: set[Path] = set()       # the folders a declared input lies in, and theirs: made or gone is a change
+    # The declared inputs as the last build read them (watch_inputs): the paths asked for, the files
+    # and folders that are changes, and the folders they lie in (made or gone is a change too).
+    inputs: dict[str, Any] = {"asked": [], "files": set(), "folders": [], "ancestors": set()}
     input_watches: dict[Path, tuple[object, int]] = {}   # a folder watched for inputs -> (its watch, its inode)
     remade: set[Path] = set()              # input folders deleted, made or moved since the last watch_inputs
 
@@ -75,7 +81,8 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
                     on_change(made)
                     return
             if event.is_directory and event.event_type in ("created", "deleted", "moved") and any(
-                    Path(os.path.abspath(raw)) in input_folders for raw in (getattr(event, "dest_path", ""), event.src_path) if raw):
+                    Path(os.path.abspath(raw)) in inputs["ancestors"] or Path(os.path.abspath(raw)) in inputs["folders"]
+                    for raw in (getattr(event, "dest_path", ""), event.src_path) if raw):
                 for raw in (getattr(event, "dest_path", ""), event.src_path):
                     if raw:
                         remade.add(Path(os.path.abspath(raw)))   # its watches (a deleted folder's end) made again
@@ -89,7 +96,7 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
                     follow_links(made)      # not at the project's root, watched only for runpost.toml
             # A rename (the editor's temp file over the real one) names the real one: dest first.
             for raw in (getattr(event, "dest_path", ""), event.src_path):
-                if raw and _is_relevant(Path(raw), files, folders):
+                if raw and (_is_relevant(Path(raw), files, folders) or _is_input(Path(raw), inputs["files"], inputs["folders"])):
                     on_change(Path(raw))
                     return
 
@@ -151,50 +158,72 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
         follow_links(folder)
 
     def watch_inputs(paths: list[Path]) -> None:
-        """Also watch the inputs posts declare (`inputs:`), wherever in the project they are
-        (a shared data/ folder): known once a build has read the posts, so added then, and asked
-        again after every build. A file is watched in its folder; one whose folder is not there
-        (yet, or any more: a script that deletes and remakes data/) in the nearest folder that is,
-        where that folder's making is a change (input_folders), and the next build watches further."""
-        for path in paths:
+        """Watch the inputs posts declare (`inputs:`) wherever in the project they are (a shared
+        data/ folder), as the last build read them: called after every build's reading of the posts,
+        and what a post no longer declares is no longer a change. A file is watched in its folder, a
+        link and where it leads both; one whose folder is not there (yet, or any more: a script that
+        deletes and remakes data/) in the nearest folder that is, whose making is then a change, and
+        the next build watches further. A folder is watched with all it holds."""
+        wanted = list(dict.fromkeys(Path(os.path.abspath(path)) for path in paths))
+        if wanted == inputs["asked"] and not remade:
+            return                    # as last time: nothing to do (serve asks after every edit)
+        found_files: set[Path] = set()
+        found_folders: list[Path] = []
+        ancestors: set[Path] = set()
+        root = project.resolve() if project is not None else None
+        outside = [Path(folder).resolve() for folder in never]
+        for path in wanted:
             try:
-                target = Path(os.path.abspath(path)).resolve()
+                seen = {path, path.resolve()}          # a link, and where it leads
             except (OSError, RuntimeError):
-                continue
-            if (any(target.is_relative_to(folder) for folder in folders)
-                    or any(target.is_relative_to(Path(folder).resolve()) for folder in never)):
-                continue
-            if target.is_dir():
-                folders.append(target)
-                start_watch(target)
-                follow_links(target)         # a linked folder inside it is read by the build too
-                continue
-            files.add(target)
-            folder = target.parent
-            input_folders.update(parent for parent in target.parents
-                                 if project is None or parent.is_relative_to(project.resolve()))
-            while not folder.is_dir() and folder != folder.parent:
-                folder = folder.parent
-            watch_folder(folder)
+                seen = {path}
+            for target in seen:
+                if any(target.is_relative_to(folder) for folder in outside):
+                    continue
+                if any(target.is_relative_to(folder) for folder in folders):     # content/: watched already,
+                    (found_folders.append if target.is_dir() else found_files.add)(target)    # a change by any name
+                    continue
+                ancestors.update(parent for parent in target.parents if root is None or parent.is_relative_to(root))
+                if target.is_dir() and not target.is_symlink():
+                    found_folders.append(target)
+                    known = watches.get(target)
+                    if known is None or any(target == changed or target.is_relative_to(changed) for changed in remade):
+                        end_watch(target)
+                        try:
+                            start_watch(target)
+                        except OSError:          # gone again already: its folder's event comes
+                            continue
+                        follow_links(target)     # a linked folder inside it is read by the build too
+                    target = target.parent       # and its folder, for its going and coming back
+                else:
+                    found_files.add(target)
+                    target = target.parent
+                while not target.is_dir() and target != target.parent:
+                    target = target.parent
+                watch_folder(target)
+        inputs.update(asked=wanted, files=found_files, folders=found_folders, ancestors=ancestors)
         remade.clear()
 
     def watch_folder(folder: Path) -> None:
         """A folder watched for the input files in it, watched anew if it was made anew since (the
-        watch of a deleted folder ends with it, and its new one is another inode)."""
+        watch of a deleted folder ends with it; a new folder may reuse its inode)."""
         try:
             inode = folder.stat().st_ino
         except OSError:
             return
         known = input_watches.get(folder)
         again = any(folder == changed or folder.is_relative_to(changed) for changed in remade)
-        if known is not None and known[1] == inode and not again:     # (a new folder may reuse an inode)
+        if known is not None and known[1] == inode and not again:
             return
         if known is not None:
             try:
                 observer.unschedule(known[0])
             except (KeyError, OSError):
                 pass
-        input_watches[folder] = (observer.schedule(handler, str(folder), recursive=False, event_filter=changes), inode)
+        try:
+            input_watches[folder] = (observer.schedule(handler, str(folder), recursive=False, event_filter=changes), inode)
+        except OSError:       # deleted since (a script remaking data/): its parent's event says so
+            input_watches.pop(folder, None)
 
     observer.watch_inputs = watch_inputs       # Preview calls it after each build's reading of the posts
     observer.daemon = True
@@ -211,6 +240,17 @@ def is_editor_file(path: Path) -> bool:
 
 # `.tmp` then the end, a dash, a dot or a digit (`x.md.tmp.1234`, `x.tmp-5`), not a word (`table.tmpl.html`).
 _TEMPORARY = re.compile(r"\.tmp(?![A-Za-z_])")
+
+
+def _is_input(path: Path, files: set[Path], folders: list[Path]) -> bool:
+    """Whether `path` is a declared input, or in one: whatever its name (`.baseline.csv` is data,
+    not an editor's file, once a post declares it)."""
+    candidates = {Path(os.path.abspath(path))}
+    try:
+        candidates.add(path.resolve())
+    except (OSError, RuntimeError):
+        pass
+    return any(candidate in files or any(candidate.is_relative_to(folder) for folder in folders) for candidate in candidates)
 
 
 def _is_relevant(path: Path, files: set[Path], folders: list[Path]) -> bool:

@@ -256,7 +256,7 @@ def rewrite_urls(html: str, convert: Callable[[str], str], found: list[str] | No
 def page_links_absolute(html: str, page: str) -> str:
     """Each link (<a>, <area>) to an element of this page (`href="#setup"`) as one to `page#setup`:
     for HTML read away from the page (a feed entry). Other `#` references (an SVG's `<use>`) stay."""
-    if "#" not in html:      # written `#setup` or `&#35;setup`: both hold one
+    if "#" not in html and "&" not in html:      # written `#setup`, `&#35;setup` or `&num;setup`
         return html
     pieces, last = [], 0
     for tag in start_tags(html):
@@ -265,9 +265,10 @@ def page_links_absolute(html: str, page: str) -> str:
         for attribute in attributes(html, tag):       # (the first href is the one a browser takes)
             if attribute.name == "href":
                 value = html[attribute.start:attribute.end]
-                if unescape_attribute(value).startswith("#"):
+                read = unescape_attribute(value).strip("\t\n\f\r ")         # as a browser reads a URL
+                if read.startswith("#"):
                     # absolute_url's page address holds no space or quote: it needs no quoting.
-                    new = escape(page) + value if value.startswith("#") else escape(page + unescape_attribute(value))
+                    new = escape(page) + value if value.startswith("#") else escape(page + read)
                     pieces += [html[last:attribute.start], new]
                     last = attribute.end
                 break
