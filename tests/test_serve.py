@@ -731,8 +731,10 @@ def test_declared_inputs_are_watched_as_the_last_build_declared_them(tmp_path):
             (data / "new.csv").symlink_to("b.csv")
             (data / "new.csv").replace(data / "cur.csv")
         assert after(repoint)
-        observer.watch_inputs([data / "cur.csv", data / ".baseline.csv"])        # the next build: metrics.log dropped
+        observer.watch_inputs([data / "cur.csv", data / ".baseline.csv", data / "metrics.log"])   # the rebuild: same list
         assert after(lambda: (data / "b.csv").write_text("2\n"))                 # where the link leads now
+        observer.watch_inputs([data / "cur.csv", data / ".baseline.csv"])        # the next build: metrics.log dropped
         assert not after(lambda: (data / "metrics.log").write_text("2\n"), wait=1)
+        assert not after(lambda: (data / "a.csv").write_text("2\n"), wait=1)    # where the link led
     finally:
         observer.stop()

@@ -165,7 +165,8 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
         deletes and remakes data/) in the nearest folder that is, whose making is then a change, and
         the next build watches further. A folder is watched with all it holds."""
         wanted = list(dict.fromkeys(Path(os.path.abspath(path)) for path in paths))
-        if wanted == inputs["asked"] and not remade:
+        asked = [(path, _link_of(path)) for path in wanted]       # a link re-pointed leads elsewhere
+        if asked == inputs["asked"] and not remade:
             return                    # as last time: nothing to do (serve asks after every edit)
         found_files: set[Path] = set()
         found_folders: list[Path] = []
@@ -201,7 +202,7 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
                 while not target.is_dir() and target != target.parent:
                     target = target.parent
                 watch_folder(target)
-        inputs.update(asked=wanted, files=found_files, folders=found_folders, ancestors=ancestors)
+        inputs.update(asked=asked, files=found_files, folders=found_folders, ancestors=ancestors)
         remade.clear()
 
     def watch_folder(folder: Path) -> None:
@@ -240,6 +241,14 @@ def is_editor_file(path: Path) -> bool:
 
 # `.tmp` then the end, a dash, a dot or a digit (`x.md.tmp.1234`, `x.tmp-5`), not a word (`table.tmpl.html`).
 _TEMPORARY = re.compile(r"\.tmp(?![A-Za-z_])")
+
+
+def _link_of(path: Path) -> str | None:
+    """Where a symbolic link leads, as written; None for anything else."""
+    try:
+        return os.readlink(path)
+    except OSError:
+        return None
 
 
 def _is_input(path: Path, files: set[Path], folders: list[Path]) -> bool:
