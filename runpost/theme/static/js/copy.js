@@ -1,4 +1,5 @@
-// Copy buttons on every code block and cell output: progressive enhancement. Without
+// Copy buttons on every code block and cell output, and keyboard-reachable wide tables and
+// formulas: progressive enhancement. Without
 // JavaScript the page has no buttons and the code can still be selected. The
 // copied text leaves out line numbers (Hugo's linenos, inline or table) and shell
 // or Python prompts, so it runs as pasted. A live region says "Copied" to screen readers.
@@ -61,7 +62,29 @@
     block.insertBefore(bar, block.firstChild);
   }
 
+  // A Markdown table or a displayed formula wider than the screen scrolls inside itself
+  // (style.css). One a keyboard cannot reach hides its right-hand part from readers without a
+  // mouse (Safari does not focus scrolling regions by itself; code blocks and {{< table >}}s carry
+  // tabindex in their HTML): those that overflow get tabindex="0", again as the window changes.
+  var WIDE = ".post-content > table, math[display=block]";
+  function reachable() {
+    Array.prototype.forEach.call(document.querySelectorAll(WIDE), function (region) {
+      var added = region.hasAttribute("data-scroll-tabindex");
+      if (region.scrollWidth > region.clientWidth + 1) {
+        if (!region.hasAttribute("tabindex")) {
+          region.setAttribute("tabindex", "0");
+          region.setAttribute("data-scroll-tabindex", "");
+        }
+      } else if (added) {
+        region.removeAttribute("tabindex");
+        region.removeAttribute("data-scroll-tabindex");
+      }
+    });
+  }
+
   function start() {
+    reachable();
+    window.addEventListener("resize", reachable);
     status = document.createElement("p");
     status.className = "visually-hidden copy-status";
     status.setAttribute("aria-live", "polite");
