@@ -741,3 +741,55 @@ def test_declared_inputs_are_watched_as_the_last_build_declared_them(tmp_path):
         assert "a.csv" not in after(lambda: (data / "a.csv").write_text("2\n"), wait=1)    # where the link led
     finally:
         observer.stop()
+
+
+def test_the_watcher_outlives_a_link_loop_and_follows_link_chains_and_a_file_made_a_folder(tmp_path):
+    # From a review: a symbolic link loop made in a watched folder ended the watcher's thread (no
+    # rebuild until a restart); `chain1 -> chain2 -> d2` re-pointed in its middle, and a declared
+    # file made a folder, were not watched; a declared folder holding build/ rebuilt for ever.
+    pytest.importorskip("watchdog")
+    from runpost.serve.watch import watch
+
+    (tmp_path / "content").mkdir()
+    for folder in ("d2", "d3", "build", "data"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "d2/a").write_text("1")
+    (tmp_path / "d3/a").write_text("2")
+    (tmp_path / "data/x.csv").write_text("3")
+    (tmp_path / "chain2").symlink_to("d2")
+    (tmp_path / "chain1").symlink_to("chain2")
+    changed: list[Path] = []
+    observer = watch([tmp_path / "content"], changed.append, project=tmp_path, never=(tmp_path / "build",))
+    declared = [tmp_path / "chain1", tmp_path / "data" / "x.csv", tmp_path]
+
+    def after(change, wait: float = 3) -> set[str]:
+        time.sleep(0.3)
+        changed.clear()
+        change()
+        deadline = time.monotonic() + wait
+        while not changed and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        observer.watch_inputs(declared)        # what the rebuild does
+        return {Path(path).name for path in changed}
+
+    try:
+        observer.watch_inputs(declared)
+        def loop():
+            (tmp_path / "content" / "l1").symlink_to("l2")
+            (tmp_path / "content" / "l2").symlink_to("l1")
+        after(loop)
+        assert "a" in after(lambda: (tmp_path / "d2/a").write_text("4"))        # still watching
+        def repoint():
+            (tmp_path / "new").symlink_to("d3")
+            (tmp_path / "new").replace(tmp_path / "chain2")
+        assert after(repoint)
+        assert "a" in after(lambda: (tmp_path / "d3/a").write_text("5"))
+        def folder_now():
+            (tmp_path / "data/x.csv").unlink()
+            (tmp_path / "data/x.csv").mkdir()
+        assert after(folder_now)
+        assert "one" in after(lambda: (tmp_path / "data/x.csv/one").write_text("6"))
+        assert not after(lambda: (tmp_path / "build/results.json").write_text("{}"), wait=1)
+    finally:
+        observer.stop()

@@ -58,7 +58,10 @@ class Running:
     def close(self) -> None:
         self.preview.close()
         if self.observer is not None:
-            self.observer.stop()
+            try:
+                self.observer.stop()
+            except Exception:        # watchdog ending a watch of a folder gone since: nothing left to end
+                pass
         self.server.server_close()
         if self.held is not None:
             self.held.close()

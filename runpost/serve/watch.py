@@ -51,9 +51,20 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
     inputs: dict[str, Any] = {"asked": [], "files": set(), "folders": [], "ancestors": set()}
     input_watches: dict[Path, tuple[object, int]] = {}   # a folder watched for inputs -> (its watch, its inode)
     remade: set[Path] = set()              # input folders deleted, made or moved since the last watch_inputs
+    # The build's own folders (results, the preview): what it writes there is never a change, even
+    # inside a declared folder (`inputs: [../../..]`, the project, had each build start the next).
+    outside = [Path(folder).resolve() for folder in never]
 
     class Handler(FileSystemEventHandler):
         def on_any_event(self, event) -> None:
+            # The watcher's thread must outlive any event (a symbolic link loop made in a watched
+            # folder raised in Path.resolve and ended it: no rebuild again until a restart).
+            try:
+                self.handle(event)
+            except Exception:      # what the event means is unclear: build, and let the build say
+                on_change(Path(os.path.abspath(getattr(event, "dest_path", "") or event.src_path)))
+
+        def handle(self, event) -> None:
             if event.event_type in ("opened", "closed", "closed_no_write"):
                 return
             if event.is_directory and event.event_type in ("deleted", "moved"):
@@ -82,6 +93,7 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
                     return
             if event.is_directory and event.event_type in ("created", "deleted", "moved") and any(
                     Path(os.path.abspath(raw)) in inputs["ancestors"] or Path(os.path.abspath(raw)) in inputs["folders"]
+                    or Path(os.path.abspath(raw)) in inputs["files"]          # a declared file made a folder
                     for raw in (getattr(event, "dest_path", ""), event.src_path) if raw):
                 for raw in (getattr(event, "dest_path", ""), event.src_path):
                     if raw:
@@ -96,7 +108,8 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
                     follow_links(made)      # not at the project's root, watched only for runpost.toml
             # A rename (the editor's temp file over the real one) names the real one: dest first.
             for raw in (getattr(event, "dest_path", ""), event.src_path):
-                if raw and (_is_relevant(Path(raw), files, folders) or _is_input(Path(raw), inputs["files"], inputs["folders"])):
+                if raw and (_is_relevant(Path(raw), files, folders)
+                            or _is_input(Path(raw), inputs["files"], inputs["folders"], outside)):
                     on_change(Path(raw))
                     return
 
@@ -165,20 +178,15 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
         deletes and remakes data/) in the nearest folder that is, whose making is then a change, and
         the next build watches further. A folder is watched with all it holds."""
         wanted = list(dict.fromkeys(Path(os.path.abspath(path)) for path in paths))
-        asked = [(path, _link_of(path)) for path in wanted]       # a link re-pointed leads elsewhere
+        asked = [(path, _chain(path)) for path in wanted]       # a link re-pointed leads elsewhere
         if asked == inputs["asked"] and not remade:
             return                    # as last time: nothing to do (serve asks after every edit)
         found_files: set[Path] = set()
         found_folders: list[Path] = []
         ancestors: set[Path] = set()
         root = project.resolve() if project is not None else None
-        outside = [Path(folder).resolve() for folder in never]
-        for path in wanted:
-            try:
-                seen = {path, path.resolve()}          # a link, and where it leads
-            except (OSError, RuntimeError):
-                seen = {path}
-            for target in seen:
+        for path, chain in asked:
+            for target in chain:                     # the path, each link on the way, where it leads
                 if any(target.is_relative_to(folder) for folder in outside):
                     continue
                 if any(target.is_relative_to(folder) for folder in folders):     # content/: watched already,
@@ -187,6 +195,8 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
                 ancestors.update(parent for parent in target.parents if root is None or parent.is_relative_to(root))
                 if target.is_dir() and not target.is_symlink():
                     found_folders.append(target)
+                    if any(folder.is_relative_to(target) for folder in outside):
+                        continue      # the whole project (`inputs: [../../..]`): not the build's own writes
                     known = watches.get(target)
                     if known is None or any(target == changed or target.is_relative_to(changed) for changed in remade):
                         end_watch(target)
@@ -201,7 +211,8 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
                     target = target.parent
                 while not target.is_dir() and target != target.parent:
                     target = target.parent
-                watch_folder(target)
+                if root is None or target.is_relative_to(root):      # (the folder above the project: no)
+                    watch_folder(target)
         inputs.update(asked=asked, files=found_files, folders=found_folders, ancestors=ancestors)
         remade.clear()
 
@@ -243,30 +254,47 @@ def is_editor_file(path: Path) -> bool:
 _TEMPORARY = re.compile(r"\.tmp(?![A-Za-z_])")
 
 
-def _link_of(path: Path) -> str | None:
-    """Where a symbolic link leads, as written; None for anything else."""
+def _chain(path: Path) -> tuple[Path, ...]:
+    """`path`, each symbolic link it leads through (`chain1 -> chain2 -> data/d2`), and where it leads
+    in the end: each is watched, as re-pointing any of them changes what the build reads."""
+    found = [path]
+    for _ in range(40):                       # the kernel's own limit on links followed
+        try:
+            target = os.readlink(found[-1])
+        except OSError:
+            break
+        following = Path(os.path.abspath(os.path.join(os.path.dirname(found[-1]), target)))
+        if following in found:                # a loop: the build reports it
+            break
+        found.append(following)
     try:
-        return os.readlink(path)
-    except OSError:
-        return None
+        found.append(path.resolve())          # links in the folders on the way too
+    except (OSError, RuntimeError):
+        pass
+    return tuple(dict.fromkeys(found))
 
 
-def _is_input(path: Path, files: set[Path], folders: list[Path]) -> bool:
-    """Whether `path` is a declared input, or in one: whatever its name (`.baseline.csv` is data,
-    not an editor's file, once a post declares it)."""
+def _is_input(path: Path, files: set[Path], folders: list[Path], outside: list[Path] = ()) -> bool:
+    """Whether `path` is a declared input, or in one, whatever its name (`.baseline.csv` is data,
+    not an editor's file, once a post declares it); never in the build's own folders (`outside`)."""
     candidates = {Path(os.path.abspath(path))}
     try:
         candidates.add(path.resolve())
     except (OSError, RuntimeError):
         pass
-    return any(candidate in files or any(candidate.is_relative_to(folder) for folder in folders) for candidate in candidates)
+    return any((candidate in files or any(candidate.is_relative_to(folder) for folder in folders))
+               and not any(candidate.is_relative_to(folder) for folder in outside) for candidate in candidates)
 
 
 def _is_relevant(path: Path, files: set[Path], folders: list[Path]) -> bool:
     if is_editor_file(path):
         return False
     # As written (a link made under content/: where it leads may be anywhere) and where it leads.
-    for candidate in (Path(os.path.abspath(path)), path.resolve()):
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):           # a symbolic link loop: the path as written
+        resolved = Path(os.path.abspath(path))
+    for candidate in (Path(os.path.abspath(path)), resolved):
         if candidate in files or any(candidate.is_relative_to(folder) for folder in folders):
             return True
     return False
@@ -275,5 +303,5 @@ def _is_relevant(path: Path, files: set[Path], folders: list[Path]) -> bool:
 def shown(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):          # elsewhere, or a symbolic link loop
         return str(path)
