@@ -23,11 +23,13 @@ SUMMARY_DIVIDER_PATTERN = SUMMARY_DIVIDER_TOKEN + "+"
 
 
 def divider_token(text: str) -> str:
-    """The summary divider's token for a body: one that it does not already hold."""
-    token, folded = SUMMARY_DIVIDER_TOKEN, text.lower() if "rpsummary" in text.lower() else ""
-    while token.lower() in folded:
-        token += "X"
-    return token
+    """The summary divider's token for a body: one that it does not already hold, in any case
+    (one X more than the longest the writer typed)."""
+    typed = [len(found) for found in _TYPED_DIVIDER.findall(text)]
+    return SUMMARY_DIVIDER_TOKEN + "X" * (max(typed) + 1 - len(SUMMARY_DIVIDER_TOKEN)) if typed else SUMMARY_DIVIDER_TOKEN
+
+
+_TYPED_DIVIDER = re.compile(SUMMARY_DIVIDER_PATTERN, re.IGNORECASE)
 
 
 # A token alone in a paragraph stands for a block (a figure, a video): Hugo drops that <p>.

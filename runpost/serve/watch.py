@@ -91,14 +91,12 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
                     start_watch(made)
                     on_change(made)
                     return
+            named = [Path(os.path.abspath(raw)) for raw in (getattr(event, "dest_path", ""), event.src_path) if raw]
             if event.is_directory and event.event_type in ("created", "deleted", "moved") and any(
-                    Path(os.path.abspath(raw)) in inputs["ancestors"] or Path(os.path.abspath(raw)) in inputs["folders"]
-                    or Path(os.path.abspath(raw)) in inputs["files"]          # a declared file made a folder
-                    for raw in (getattr(event, "dest_path", ""), event.src_path) if raw):
-                for raw in (getattr(event, "dest_path", ""), event.src_path):
-                    if raw:
-                        remade.add(Path(os.path.abspath(raw)))   # its watches (a deleted folder's end) made again
-                on_change(Path(getattr(event, "dest_path", "") or event.src_path))   # data/ made anew: built, and watched again
+                    path in inputs["ancestors"] or path in inputs["folders"]
+                    or path in inputs["files"] for path in named):          # (a declared file made a folder)
+                remade.update(named)          # its watches (a deleted folder's end with it) made again
+                on_change(named[0])           # data/ made anew: built, and watched again
                 return
             if event.is_directory and event.event_type == "modified":
                 return  # the file event inside it names what changed
@@ -197,8 +195,7 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
                     found_folders.append(target)
                     if any(folder.is_relative_to(target) for folder in outside):
                         continue      # the whole project (`inputs: [../../..]`): not the build's own writes
-                    known = watches.get(target)
-                    if known is None or any(target == changed or target.is_relative_to(changed) for changed in remade):
+                    if target not in watches or remade_around(target):
                         end_watch(target)
                         try:
                             start_watch(target)
@@ -216,6 +213,10 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
         inputs.update(asked=asked, files=found_files, folders=found_folders, ancestors=ancestors)
         remade.clear()
 
+    def remade_around(folder: Path) -> bool:
+        """Whether the folder, or one it lies in, was deleted, made or moved since the last watch_inputs."""
+        return any(folder.is_relative_to(changed) for changed in remade)
+
     def watch_folder(folder: Path) -> None:
         """A folder watched for the input files in it, watched anew if it was made anew since (the
         watch of a deleted folder ends with it; a new folder may reuse its inode)."""
@@ -224,8 +225,7 @@ def watch(paths: list[Path], on_change: Callable[[Path], None], project: Path | 
         except OSError:
             return
         known = input_watches.get(folder)
-        again = any(folder == changed or folder.is_relative_to(changed) for changed in remade)
-        if known is not None and known[1] == inode and not again:
+        if known is not None and known[1] == inode and not remade_around(folder):
             return
         if known is not None:
             try:
@@ -274,30 +274,29 @@ def _chain(path: Path) -> tuple[Path, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def _is_input(path: Path, files: set[Path], folders: list[Path], outside: list[Path] = ()) -> bool:
-    """Whether `path` is a declared input, or in one, whatever its name (`.baseline.csv` is data,
-    not an editor's file, once a post declares it); never in the build's own folders (`outside`)."""
+def _as_named_and_led(path: Path) -> set[Path]:
+    """The path as written (a link made under content/: where it leads may be anywhere) and where
+    it leads (the path as written alone where it cannot be followed: a symbolic link loop)."""
     candidates = {Path(os.path.abspath(path))}
     try:
         candidates.add(path.resolve())
     except (OSError, RuntimeError):
         pass
+    return candidates
+
+
+def _is_input(path: Path, files: set[Path], folders: list[Path], outside: list[Path] = ()) -> bool:
+    """Whether `path` is a declared input, or in one, whatever its name (`.baseline.csv` is data,
+    not an editor's file, once a post declares it); never in the build's own folders (`outside`)."""
     return any((candidate in files or any(candidate.is_relative_to(folder) for folder in folders))
-               and not any(candidate.is_relative_to(folder) for folder in outside) for candidate in candidates)
+               and not any(candidate.is_relative_to(folder) for folder in outside) for candidate in _as_named_and_led(path))
 
 
 def _is_relevant(path: Path, files: set[Path], folders: list[Path]) -> bool:
     if is_editor_file(path):
         return False
-    # As written (a link made under content/: where it leads may be anywhere) and where it leads.
-    try:
-        resolved = path.resolve()
-    except (OSError, RuntimeError):           # a symbolic link loop: the path as written
-        resolved = Path(os.path.abspath(path))
-    for candidate in (Path(os.path.abspath(path)), resolved):
-        if candidate in files or any(candidate.is_relative_to(folder) for folder in folders):
-            return True
-    return False
+    return any(candidate in files or any(candidate.is_relative_to(folder) for folder in folders)
+               for candidate in _as_named_and_led(path))
 
 
 def shown(path: Path) -> str:
