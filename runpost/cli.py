@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 
 from .config import Config, load_config, require_project, source_folders
-from .errors import BuildError, BuildErrors, Location, UsageError, did_you_mean, shown_name
+from .errors import BuildError, BuildErrors, Location, StartError, UsageError, did_you_mean, shown_name
 from .report import Reporter
 
 
@@ -105,7 +105,8 @@ def _main(argv: list[str] | None) -> int:
         return 1
     except BuildError as error:
         _print_error(error, args.debug)
-        print("build failed: 1 error", file=sys.stderr)      # as every failed build ends
+        if not isinstance(error, StartError):
+            print("build failed: 1 error", file=sys.stderr)      # as every failed build ends
         return 1
     except KeyboardInterrupt as interrupt:
         # The execution stage says what an interrupted run kept, in one line.

@@ -89,6 +89,10 @@ class BuildError(Exception):
         return f"{prefix}error: {shown_text(self.message)}"
 
 
+class StartError(BuildError):
+    """serve could not start (its port is in use): no build ran, so none is said to have failed."""
+
+
 def is_long_number(error: ValueError) -> bool:
     """Python's int() refuses 4,300 digits and more (CVE-2020-10735): PyYAML, tomllib and json too."""
     return "integer string conversion" in str(error)

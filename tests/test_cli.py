@@ -35,6 +35,21 @@ def test_a_port_that_cannot_be_is_a_usage_error_before_anything_runs(site_dir, p
     assert not (site_dir / "site").exists()
 
 
+def test_serve_on_a_port_in_use_is_one_error_and_no_failed_build(site_dir):
+    # From a review: it ended "build failed: 1 error", though no build had run.
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = run_build("serve", "--port", port, cwd=site_dir, timeout=30)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (f"error: port {port} on 127.0.0.1 is already in use: pass --port "
+                                                      "with another number (--port 0 picks a free one)")
+    assert "build failed" not in result.stderr and not (site_dir / "site").exists()
+
+
 @pytest.mark.parametrize("url", ["example.com/blog", "/blog/", "ftp://example.org/", "https://", "//example.org/blog/",
                                  "https://exa mple.org/", "https://example.org:abc/", "https://example.org/?"])
 def test_a_base_url_that_is_not_an_absolute_web_address_is_one_error_before_anything_runs(site_dir, url):

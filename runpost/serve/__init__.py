@@ -24,7 +24,7 @@ from http.server import ThreadingHTTPServer
 from typing import Callable
 
 from ..config import Config
-from ..errors import BuildError
+from ..errors import StartError
 from ..report import Reporter
 from .handler import EVENTS_PATH, make_server
 from ..site.output import check_preview_folder, hold_preview
@@ -86,9 +86,9 @@ def _start(config: Config, preview: Preview, host: str, port: int, held) -> Runn
         server = make_server(preview.output_dir, config.base_path, host, port, preview=preview)
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
-            raise BuildError(None, f"port {port} on {host} is already in use: pass --port with another "
+            raise StartError(None, f"port {port} on {host} is already in use: pass --port with another "
                              "number (--port 0 picks a free one)") from None
-        raise BuildError(None, f"cannot listen on {host}:{port}: {error.strerror}") from None
+        raise StartError(None, f"cannot listen on {host}:{port}: {error.strerror}") from None
     preview.port = server.server_address[1]  # the preview's base_url needs the real port
     # Watched from before the first build: an edit saved while it runs (a post's code may run for
     # minutes) is built right after it, not left unseen until the next save.
