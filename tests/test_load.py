@@ -52,6 +52,14 @@ def test_blank_lines_before_the_front_matter_are_passed_over_as_hugo_does(openin
         "content/posts/p.md:1:1: error: missing front matter (start the file with '---', '+++' or '{')"]
 
 
+def test_a_boolean_or_number_where_text_is_wanted_reads_as_hugo_prints_it():
+    # From a review: `tags: [go, true]` showed the tag "True" (Python's str), where Hugo shows "true".
+    post = parse_post(Path("content/posts/p.md"),
+                      "---\ntitle: true\ndate: 2020-05-02\ntags: [2023, go, true, 1.5, 2.0]\n---\nBody\n")
+    assert post.meta.tags == ("2023", "go", "true", "1.5", "2")
+    assert post.meta.title == "true"
+
+
 def test_toml_front_matter_and_slug():
     post = parse_post(Path("content/posts/x.md"), '+++\ntitle = "T"\ndate = 2021-01-02T03:04:05Z\nslug = "custom"\n+++\nHi')
     assert post.url == "/posts/custom/"

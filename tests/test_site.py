@@ -70,6 +70,20 @@ def test_summary_divider_sets_the_summary_and_leaves_the_page(site_dir):
     assert "The teaser sentence." in home and "The body goes on here." not in home
 
 
+def test_the_summary_divider_comes_before_a_front_matter_summary_as_in_hugo(site_dir):
+    # From a review against Hugo 0.111: its .Summary is the text before <!--more--> even when the
+    # front matter has a summary; without the divider, the front matter's.
+    (site_dir / "content/posts/both.md").write_text(
+        "---\ntitle: Both\ndate: 2024-05-01\nsummary: From the *front matter*.\n---\nThe teaser sentence.\n\n"
+        "<!--more-->\n\nThe body goes on here.\n")
+    (site_dir / "content/posts/only.md").write_text(
+        "---\ntitle: Only\ndate: 2024-05-02\nsummary: Only the *front matter*.\n---\nThe first words.\n")
+    assert run_build(cwd=site_dir).returncode == 0
+    home = (site_dir / "site/index.html").read_text()
+    assert "The teaser sentence." in home and "From the front matter." not in home
+    assert "Only the front matter." in home and "The first words." not in home
+
+
 # ---------------------------------------------------------------- contents list
 
 def test_toc_lists_h2_and_h3_headings_with_their_ids():

@@ -6,8 +6,10 @@ front matter that does not parse is an error, never silently dropped.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import email.utils
 import json
+import math
 import re
 import tomllib
 from dataclasses import replace
@@ -499,16 +501,16 @@ class _Fields:
         if isinstance(value, (dict, list)):
             self._fail(key, f"'{key}' must be text, not a {type(value).__name__}")
             return ""
-        return str(value)
+        return _as_text(value)
 
     def strings(self, key: str) -> tuple[str, ...]:
         value = self.data.get(key)
         if value is None:
             return ()
         if isinstance(value, (str, int, float)):
-            return (str(value),)
+            return (_as_text(value),)
         if isinstance(value, list) and all(isinstance(item, (str, int, float)) for item in value):
-            return tuple(str(item) for item in value)
+            return tuple(_as_text(item) for item in value)
         self._fail(key, f"'{key}' must be a list of strings")
         return ()
 
@@ -670,3 +672,14 @@ def _other_date(text: str) -> dt.datetime | None:
         return email.utils.parsedate_to_datetime(text) if re.match(r"(?:[A-Za-z]{3}, )?\d{1,2} [A-Za-z]{3} (?:\d{2}|\d{4}) ", text) else None
     except (ValueError, TypeError, IndexError):
         return None
+
+
+def _as_text(value: object) -> str:
+    """A scalar where front matter wants text, as Hugo reads it (Go's cast.ToString): `true`, not
+    Python's `True` (`tags: [go, true]` is the tag "true"); a float in plain digits, shortest
+    (`2.0` is "2", `1e3` is "1000")."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and math.isfinite(value):
+        return format(decimal.Decimal(repr(value)).normalize(), "f")
+    return str(value)

@@ -148,8 +148,9 @@ def view_text(post: Post, config: Config) -> dict[str, Any]:
     content = before + after
     lines = _lines_of_text(content)
     return {
-        "summary": front_matter_summary(post.meta.summary) if post.meta.summary
-        else plain_text(before) if divider else _summary(lines),
+        # Hugo 0.111's order: the divider, then a front matter `summary`, then the first 70 words.
+        "summary": plain_text(before) if divider else front_matter_summary(post.meta.summary) if post.meta.summary
+        else _summary(lines),
         "content": content,
         "reading_minutes": max(1, math.ceil(len(lines.split()) / WORDS_PER_MINUTE)),
         "toc": table_of_contents(content) if wants_toc(post, content, config) else [],
