@@ -146,7 +146,7 @@ def test_youtube_is_a_click_to_load_link_without_third_party_requests():
     rendered = render('{{< youtube id="LHXXI4-IEns" title="A talk" start="42" autoplay="true" class="wide" >}}')
     # The template's last newline stays, as in Go templates (and as on the page: one environment).
     assert rendered.removesuffix("\n") == (
-        '<div class="youtube-embed wide"><a class="youtube-embed__link" href="https://www.youtube.com/watch?v=LHXXI4-IEns"'
+        '<div class="youtube-embed wide" data-embed><a class="youtube-embed__link" href="https://www.youtube.com/watch?v=LHXXI4-IEns"'
         ' data-youtube-id="LHXXI4-IEns" data-title="A talk" data-start="42" data-autoplay="1">'
         '<span class="youtube-embed__play" aria-hidden="true"></span>'
         '<span class="youtube-embed__label">Play video: A talk (YouTube)</span></a></div>')
@@ -154,13 +154,13 @@ def test_youtube_is_a_click_to_load_link_without_third_party_requests():
 
 def test_youtube_takes_its_class_as_the_second_positional_parameter_as_hugo_does():
     assert render("{{< youtube LHXXI4-IEns my-class >}}").startswith(
-        '<div class="youtube-embed my-class"><a class="youtube-embed__link" '
+        '<div class="youtube-embed my-class" data-embed><a class="youtube-embed__link" '
         'href="https://www.youtube.com/watch?v=LHXXI4-IEns"')
 
 
 def test_vimeo_is_a_click_to_load_link_as_youtube_is():
     assert render('{{< vimeo id="146022717" title="A talk" >}}').removesuffix("\n") == (
-        '<div class="vimeo-embed"><a class="vimeo-embed__link" href="https://vimeo.com/146022717"'
+        '<div class="vimeo-embed" data-embed><a class="vimeo-embed__link" href="https://vimeo.com/146022717"'
         ' data-vimeo-id="146022717" data-title="A talk"><span class="vimeo-embed__play" aria-hidden="true"></span>'
         '<span class="vimeo-embed__label">Play video: A talk (Vimeo)</span></a></div>')
     assert errors_of('{{< vimeo "1 onclick=alert(1)" >}}') == [
@@ -170,7 +170,7 @@ def test_vimeo_is_a_click_to_load_link_as_youtube_is():
 def test_tweet_and_instagram_are_links_to_the_post_and_load_nothing():
     # Unknown shortcodes before: a Hugo post using either failed to build.
     assert render('{{< tweet user="SanDiegoZoo" id="1453110110599868418" >}}').removesuffix("\n") == (
-        '<p class="tweet-link"><a href="https://x.com/SanDiegoZoo/status/1453110110599868418">'
+        '<p class="tweet-link" data-embed><a href="https://x.com/SanDiegoZoo/status/1453110110599868418">'
         'Post by @SanDiegoZoo on X</a></p>')
     assert 'href="https://x.com/i/web/status/1453110110599868418"' in render("{{< tweet 1453110110599868418 >}}")
     assert errors_of('{{< tweet user="a b" id="1?" >}}') == [
@@ -180,7 +180,7 @@ def test_tweet_and_instagram_are_links_to_the_post_and_load_nothing():
     assert errors_of("{{< instagram >}}") == [
         "content/posts/t.md:5:1: error: instagram needs a post id like {{< instagram BWNjjyYFxVx >}}, got ''"]
     assert render("{{< instagram BWNjjyYFxVx >}}").removesuffix("\n") == (
-        '<p class="instagram-link"><a href="https://www.instagram.com/p/BWNjjyYFxVx/">A post on Instagram</a></p>')
+        '<p class="instagram-link" data-embed><a href="https://www.instagram.com/p/BWNjjyYFxVx/">A post on Instagram</a></p>')
     assert "script" not in render("{{< tweet user=a id=1 >}}") + render("{{< instagram x >}}")
 
 
@@ -213,7 +213,7 @@ def test_a_sites_own_template_of_a_linking_built_in_takes_its_own_parameters(tmp
 
 def test_gist_is_a_link_to_the_gist_and_loads_no_script():
     assert render('{{< gist spf13 7896402 "img.html" >}}').removesuffix("\n") == (
-        '<p class="gist-link"><a href="https://gist.github.com/spf13/7896402#file-img-html">'
+        '<p class="gist-link" data-embed><a href="https://gist.github.com/spf13/7896402#file-img-html">'
         'img.html in gist 7896402 by spf13 (GitHub)</a></p>')
     assert "script" not in render("{{< gist spf13 7896402 >}}")
     assert errors_of("{{< gist spf13 >}}") == [
@@ -278,7 +278,7 @@ def test_highlight_of_only_blank_lines_renders_no_lines_as_chroma_does():
 
 def test_youtube_defaults_omit_start_autoplay_and_class():
     rendered = render("{{< youtube LHXXI4-IEns >}}")
-    assert rendered.startswith('<div class="youtube-embed"><a ')
+    assert rendered.startswith('<div class="youtube-embed" data-embed><a ')
     assert 'data-title="YouTube video"' in rendered and "data-start" not in rendered and "data-autoplay" not in rendered
     assert "<iframe" not in rendered and "ytimg" not in rendered
 

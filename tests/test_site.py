@@ -84,6 +84,22 @@ def test_the_summary_divider_comes_before_a_front_matter_summary_as_in_hugo(site
     assert "Only the front matter." in home and "The first words." not in home
 
 
+def test_a_video_gist_or_post_link_adds_no_text_to_the_summary_as_an_embed_adds_none_in_hugo(site_dir):
+    # From a review against Hugo 0.111: a post opening with a video had "Play the video on YouTube ..."
+    # as its summary (home page, feed, meta description); Hugo's iframe adds no text.
+    (site_dir / "content/posts/video.md").write_text(
+        "---\ntitle: Video\ndate: 2024-05-01\n---\nA video:\n\n{{< youtube dQw4w9WgXcQ >}}\n"
+        "{{< vimeo 146022717 >}}\n{{< gist spf13 7896402 >}}\n{{< tweet user=\"a\" id=\"1\" >}}\n"
+        "{{< instagram BWNjjyYFxVx >}}\n\nText after.\n")
+    assert run_build(cwd=site_dir).returncode == 0
+    page = (site_dir / "site/posts/video/index.html").read_text()
+    assert '<meta name="description" content="A video: Text after.">' in page
+    assert "Play the video on YouTube" in page and "Gist 7896402 by spf13" in page    # still on the page
+    from runpost.site.views import plain_text
+
+    assert plain_text('<p>a</p><DIV Data-Embed class="x"><div>label</div><p>more</p></DIV><p>b</p>') == "a b"
+
+
 # ---------------------------------------------------------------- contents list
 
 def test_toc_lists_h2_and_h3_headings_with_their_ids():

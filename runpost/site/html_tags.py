@@ -208,10 +208,22 @@ def text_and_tags(html: str, formulas_as_latex: bool = False) -> Iterator[tuple[
     script or style is not given (no reader sees it); a textarea's or title's is text.
     With `formulas_as_latex`, a <math> with an `alttext` (runpost's formulas: their LaTeX) is that
     text between dollars (two for a displayed one), as Hugo's summaries show a formula (its MathML's text runs sub- and
-    superscripts together: "(X⊤X)−1")."""
+    superscripts together: "(X⊤X)−1").
+
+    An element with a `data-embed` attribute stands for something else (the theme's video, gist and
+    post links: an iframe or a script in Hugo, which adds no text), so its text is not given: a post
+    that opens with a video does not have "Play the video on YouTube" as its summary."""
     formula = 0                     # depth inside a <math> given as its alttext
+    embed, embed_depth = "", 0      # the element holding an embed, and how deep inside it
+    marked = _EMBED.search(html) is not None
     for kind, start, end, name in _likely(html):
-        if formula:
+        if embed_depth:
+            embed_depth += (kind == "start" and name == embed) - (kind == "end" and name == embed)
+        elif marked and kind == "start" and _EMBED.search(html, start, end) and name not in _VOID and \
+                any(attribute.name == EMBED_ATTRIBUTE for attribute in attributes(html, Tag(start, end, name))):
+            embed, embed_depth = name, 1
+            yield "tag", name       # a block still ends the text before it
+        elif formula:
             formula += (kind == "start" and name == "math") - (kind == "end" and name == "math")
         elif formulas_as_latex and kind == "start" and name == "math" and \
                 (found := _alttext(html, Tag(start, end, name))) is not None:
@@ -223,6 +235,12 @@ def text_and_tags(html: str, formulas_as_latex: bool = False) -> Iterator[tuple[
             yield "tag", name
         elif kind == "text" or name not in ("script", "style"):
             yield "text", html[start:end]
+
+
+# The attribute that marks an embed's stand-in (text_and_tags), and elements that have no end tag.
+EMBED_ATTRIBUTE = "data-embed"
+_EMBED = re.compile(re.escape(EMBED_ATTRIBUTE), re.IGNORECASE)
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"})
 
 
 def _alttext(html: str, tag: Tag) -> tuple[str, bool] | None:

@@ -109,7 +109,7 @@ def normalise(fragment: str) -> str:
 def _canonical_youtube(fragment: str) -> str:
     hugo = re.compile(r'<div[^>]*>\s*<iframe src="https://www\.youtube\.com/embed/([\w-]+)[^"]*"[^>]*'
                       r'title="([^"]*)"></iframe>\s*</div>', re.S)
-    ours = re.compile(r'<div class="youtube-embed[^"]*"><a [^>]*data-youtube-id="([\w-]+)" '
+    ours = re.compile(r'<div class="youtube-embed[^"]*" data-embed><a [^>]*data-youtube-id="([\w-]+)" '
                       r'data-title="([^"]*)".*?</a></div>', re.S)
     fragment = hugo.sub(lambda m: f'<youtube id="{m[1]}" title="{m[2].lower()}"></youtube>', fragment)
     return ours.sub(lambda m: f'<youtube id="{m[1]}" title="{m[2].lower()}"></youtube>', fragment)
