@@ -218,6 +218,16 @@ def test_mixing_positional_and_named_parameters_is_an_error():
         f"content/posts/t.md:{BODY_LINE}:19: error: shortcode 'figure' mixes positional and named parameters"]
 
 
+def test_a_single_quote_in_an_unquoted_positional_parameter_is_an_error_as_in_hugo():
+    # From a review: {{< badge 'new' >}} showed the quotes; Hugo 0.111 refuses a ' there.
+    message = "error: a single quote does not quote a shortcode parameter: write \"...\" (or `...` for text holding double quotes)"
+    assert errors_of("{{< badge 'new' >}}") == [f"content/posts/t.md:{BODY_LINE}:11: {message}"]
+    assert errors_of("{{< figure /a.png it's >}}") == [f"content/posts/t.md:{BODY_LINE}:21: {message}"]
+    quoted = parse('{{< badge "it\'s" >}} {{< badge `it\'s "x"` >}} {{< figure src="a.png" alt=it\'s >}}').shortcodes
+    assert [call.positional for call in quoted[:2]] == [("it's",), ('it\'s "x"',)]
+    assert quoted[2].named["alt"] == "it's"         # a named value keeps it, as Hugo's does
+
+
 def test_stray_closing_tag_is_an_error():
     assert errors_of("text {{< /note >}}") == [
         f"content/posts/t.md:{BODY_LINE}:6: error: closing tag '{{{{< /note >}}}}' has no matching opening tag"]

@@ -373,6 +373,11 @@ def _read_parameter(text: str, position: int) -> tuple[Parameter, int]:
         value_start = _skip_space(text, following + 1)
         named_value, after = _read_value(text, value_start)
         return Parameter(value, named_value, position, _inside_quotes(text, value_start)), after
+    if text[position] not in "\"`" and "'" in value:
+        # `{{< badge 'new' >}}` would show the quotes: Hugo 0.111 refuses a ' in an unquoted positional
+        # parameter, and so do we (in a named one, `alt=it's`, it keeps it, as we do).
+        raise TagError(text.index("'", position), "a single quote does not quote a shortcode parameter: write "
+                       "\"...\" (or `...` for text holding double quotes)")
     return Parameter(None, value, position, _inside_quotes(text, position)), after
 
 
