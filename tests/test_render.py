@@ -396,13 +396,22 @@ def test_a_tables_format_writes_its_numbers_and_only_its_numbers():
     rendered = render('{{< table t format=".3f" >}}', values=values)
     assert ('<tr><td>RNN</td><td class="num">0.853</td><td>true</td></tr>'
             '<tr><td>LSTM</td><td class="num">1.000</td><td>false</td></tr>') in rendered, rendered
-    huge = {"big": [{"n": 10 ** 400}]}          # an int too large for a float: "internal error: OverflowError"
+    huge = {"big": [{"n": 10 ** 400}, {"n": 0.5}]}          # an int too large for a float: "internal error: OverflowError"
     assert errors_of('{{< table big format=".2f" >}} and {{< value big.0.n "e" >}}', values=huge) == [
         "content/posts/t.md:5:1: error: cannot format the numbers of table 'big' with '.2f': int too large to convert to float",
         "content/posts/t.md:5:36: error: cannot format value 'big.0.n' with 'e': int too large to convert to float"]
     assert errors_of('{{< table t format=".3q" >}}', values=values) == [
         "content/posts/t.md:5:1: error: cannot format the numbers of table 't' with '.3q': "
         "Unknown format code 'q' for object of type 'float'"]
+
+
+def test_a_tables_format_with_a_precision_leaves_a_column_of_whole_numbers_as_they_are():
+    # From a review: format=".4f" wrote a column of layer sizes as 16.0000 and 128.0000.
+    values = {"rows": [{"hidden": 16, "acc": 0.71484, "n": 1200}, {"hidden": 128, "acc": 1, "n": 34000}]}
+    rendered = render('{{< table rows format=".4f" >}}', values=values)
+    assert ('<tr><td class="num">16</td><td class="num">0.7148</td><td class="num">1200</td></tr>'
+            '<tr><td class="num">128</td><td class="num">1.0000</td><td class="num">34000</td></tr>') in rendered, rendered
+    assert '<td class="num">34,000</td>' in render('{{< table rows format="," >}}', values=values)
 
 
 def test_unpublished_value_is_an_error_at_its_location():
@@ -435,7 +444,7 @@ def test_table_from_lists_uses_the_first_row_as_header():
 
 def test_table_of_the_wrong_shape_is_an_error():
     assert errors_of("{{< table t >}}", values={"t": 3}) == [
-        "content/posts/t.md:5:1: error: table 't' must be a list of dicts or a list of lists (header first), not a int"]
+        "content/posts/t.md:5:1: error: table 't' must be a list of dicts or a list of lists (header first), not an int"]
 
 
 def test_every_render_error_in_a_post_is_reported():

@@ -374,8 +374,14 @@ class _Renderer:
         header, rows = self.table_rows(shortcode, name, self.published(shortcode, name))
         caption = shortcode.named.get("caption", "")
         spec = shortcode.named.get("format", "")       # for its numbers: format=".3f"
+        # A column of whole numbers only keeps its digits where the format gives a precision (`.4f`,
+        # `.1%`): layer sizes beside accuracies are `16`, not `16.0000`, as pandas' float_format leaves
+        # an int column; a format without one (`,`) writes them too. A column holding any float is
+        # written whole with it (an accuracy of exactly 1 among 0.853 reads `1.000`).
+        floats = {index for row in rows for index, cell in enumerate(row) if isinstance(cell, float)}
         try:
-            cells = [[_table_cell(cell, spec) for cell in row] for row in rows]
+            cells = [[_table_cell(cell, spec if index in floats or "." not in spec else "") for index, cell in enumerate(row)]
+                     for row in rows]
         except (ValueError, TypeError, OverflowError) as error:
             raise self.fail(shortcode, f"cannot format the numbers of table '{name}' with '{spec}': {error}") from None
         table = ("<table><thead><tr>" + "".join(f"<th>{html.escape(str(cell))}</th>" for cell in header)
@@ -460,7 +466,8 @@ def _table_cell(value: Any, spec: str = "") -> str:
 def _describe(value: Any) -> str:
     if isinstance(value, list):
         return "an empty list" if not value else "a list of " + type(value[0]).__name__
-    return f"a {type(value).__name__}"
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def ref_target(shortcode: Shortcode) -> str:
