@@ -241,7 +241,8 @@ def test_a_paragraph_that_is_only_a_value_or_a_formula_inside_a_markdown_shortco
      ["menclose"]),
     # A row's extra space was printed as "[4pt]"; \newline, alignat and rcases were false errors.
     ("\\begin{aligned} a &= b \\\\[4pt] c &= d \\end{aligned}", True, ["<mi>c</mi>"], ["4pt"]),
-    (r"a \newline b", True, ['<mspace linebreak="newline" />'], []),
+    (r"a \newline b", True, ['<mtable displaystyle="true" rowspacing="3pt"><mtr><mtd><mi>a</mi></mtd></mtr><mtr><mtd><mi>b</mi>'],
+     ["linebreak"]),
     (r"\begin{alignat}{2} a &= b & c &= d \end{alignat}", True, ["<mtable"], []),
     ("\\begin{rcases} a & x>0 \\\\ b & x<0 \\end{rcases}", True, ["&#x0007D;</mo>"], []),
 ])
@@ -326,3 +327,25 @@ def test_a_tag_in_rows_is_an_error_that_says_how_and_an_operator_name_of_command
     assert '<munder><mo movablelimits="true">arg\u2006max</mo>' in latex_to_mathml(r"\operatorname*{\arg\max}_x f", True)
     mathml = latex_to_mathml(r"\operatorname*{\mathbb{E}^2}_x f", True)
     assert "<msup>" in mathml and "<mo><mrow>" not in mathml
+
+
+@pytest.mark.parametrize("latex", [r"a = b \\ c = d", r"\begin{gather*} a = b \\ c = d \end{gather*}",
+                                   r"\begin{gathered} a = b \\ c = d \end{gathered}"])
+def test_a_displayed_formulas_lines_are_rows_as_katex_shows_them(latex):
+    # From a review: `a = b \\ c = d` was written with an <mspace linebreak>, which browsers ignore:
+    # the page read "a = bc = d".
+    body = latex_to_mathml(latex, True).split(">", 1)[1]
+    assert "linebreak" not in body
+    assert ('<mtable displaystyle="true" rowspacing="3pt"><mtr><mtd><mi>a</mi><mo>&#x0003D;</mo><mi>b</mi></mtd></mtr>'
+            '<mtr><mtd><mi>c</mi><mo>&#x0003D;</mo><mi>d</mi></mtd></mtr></mtable>') in body
+
+
+@pytest.mark.parametrize("latex, display, message", [
+    (r"a = b \\ c = d", False, "a line break (\\\\ or \\newline) in a formula in the text, which browsers do not show"),
+    (r"\frac{a \\ b}{c}", True, "a line break (\\\\) where browsers cannot show it"),
+    (r"\left( a \\ b \right)", True, "a line break (\\\\) where browsers cannot show it"),
+])
+def test_a_line_break_that_cannot_be_a_row_is_an_error(latex, display, message):
+    with pytest.raises(MathError) as raised:
+        latex_to_mathml(latex, display)
+    assert str(raised.value).startswith(message), str(raised.value)

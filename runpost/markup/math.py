@@ -62,6 +62,8 @@ def latex_to_mathml(latex: str, display: bool) -> str:
             raise MathError("a '<' or '>' where it cannot be shown: write \\lt or \\gt")
     mathml = _SIZED_DELIMITER.sub(_delimiter, mathml) if "size=" in mathml else mathml
     mathml = for_mathml_core(mathml, limits="\\nolimits" not in latex)
+    if _LINE_BREAK in mathml:
+        mathml = _line_breaks_as_rows(mathml, display)
     # latex2mathml keeps a command it does not know as text (<mi>\foo</mi>): the reader would see LaTeX.
     unknown = re.search(r">(\\[A-Za-z]+)<", mathml)
     if unknown:
@@ -183,6 +185,45 @@ _VARIANTS = {"bold": "BOLD", "italic": "ITALIC", "bold-italic": "BOLD ITALIC", "
              "sans-serif-bold-italic": "SANS-SERIF BOLD ITALIC", "monospace": "MONOSPACE"}
 # The letters Unicode had before its mathematical alphabets, where those have a hole: ℬ, ℝ, ℭ, ℎ.
 _OLDER_NAMES = {"SCRIPT": "SCRIPT", "FRAKTUR": "BLACK-LETTER", "DOUBLE-STRUCK": "DOUBLE-STRUCK"}
+
+
+_LINE_BREAK = '<mspace linebreak="newline" />'
+_TAG_TOKEN = re.compile(r"<(/?)([a-z]+)\b[^>]*?(/?)>")
+
+
+def _line_breaks_as_rows(mathml: str, display: bool) -> str:
+    """A line break (`\\\\` or \\newline outside an environment that lays out rows, gather's) as the rows
+    of a table, each centred, as KaTeX shows a displayed formula's lines: latex2mathml writes an
+    <mspace linebreak="newline"/>, which MathML Core ignores (`a = b \\\\ c = d` read "a = bc = d")."""
+    if not display:
+        raise MathError("a line break (\\\\ or \\newline) in a formula in the text, which browsers do not show: "
+                        "write two formulas, or display it ($$...$$)")
+    stack: list[tuple[str, int]] = []          # open elements: name, where their content starts
+    breaks: dict[int, tuple[str, int, list[int]]] = {}     # the parent's start -> its name, content end, breaks
+    for found in _TAG_TOKEN.finditer(mathml):
+        closing, name, empty = found.group(1), found.group(2), found.group(3)
+        if found.group() == _LINE_BREAK:
+            parent, start = stack[-1] if stack else ("", 0)
+            # Only between the formula's own lines: not inside a fraction, a script or \left...\right.
+            if parent != "mrow" or any(name not in ("math", "mrow") for name, _ in stack) \
+                    or mathml.startswith("<mo stretchy=\"true\" fence=\"true\"", start):
+                raise MathError("a line break (\\\\) where browsers cannot show it: write the lines in "
+                                "\\begin{aligned}...\\end{aligned}")
+            breaks.setdefault(start, (parent, -1, []))[2].append(found.start())
+        elif closing:
+            name_open, start = stack.pop()
+            if start in breaks:
+                breaks[start] = (name_open, found.start(), breaks[start][2])
+        elif not empty:
+            stack.append((name, found.end()))
+    for start in sorted(breaks, reverse=True):          # from the end: earlier offsets stay valid
+        _, end, marks = breaks[start]
+        edges = [start, *marks, end]
+        rows = [mathml[edges[index] + (len(_LINE_BREAK) if index else 0):edges[index + 1]] for index in range(len(edges) - 1)]
+        table = '<mtable displaystyle="true" rowspacing="3pt">' + "".join(
+            f"<mtr><mtd>{row}</mtd></mtr>" for row in rows) + "</mtable>"
+        mathml = mathml[:start] + table + mathml[end:]
+    return mathml
 
 
 def _styled_token(found: re.Match) -> str:
