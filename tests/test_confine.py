@@ -91,6 +91,7 @@ def test_declared_input_outside_the_project_is_an_error(site_dir, tmp_path):
     result = run_build(cwd=site_dir)
     assert result.returncode == 1
     assert "content/posts/inputs.md:4:" in result.stderr and "outside the project" in result.stderr
+    assert "copy it into the project (the post's folder, or a data/ folder) and read it there" in result.stderr
 
 
 def test_a_post_link_that_leads_nowhere_is_named_in_a_warning_and_the_rest_builds(site_dir):

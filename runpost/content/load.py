@@ -348,7 +348,9 @@ def check_inputs(post: Post, roots: tuple[Path, ...]) -> None:
         path = folder / declared
         if path.exists() and not is_inside(path, roots):
             raise BuildError(post.meta.location_of(post.path, "inputs"),
-                             f"input '{declared}' is outside the project ({path.resolve()})")
+                             f"input '{declared}' is outside the project ({path.resolve()}): a clone of the "
+                             "blog (and its Pages workflow) would not have it, so it cannot key the stored results; "
+                             "copy it into the project (the post's folder, or a data/ folder) and read it there")
 
 
 def _is_skipped(relative: Path) -> bool:
