@@ -223,6 +223,18 @@ def test_two_posts_claiming_one_url_is_an_error(site_dir):
     assert "URL /posts/first-post/ is also claimed" in str(caught.value.errors[0])
 
 
+def test_two_posts_whose_urls_differ_only_in_how_their_letters_are_composed_is_an_error(site_dir):
+    # From a review: café-über.md (NFC) and its NFD spelling (macOS's file names) built as two URLs
+    # that read the same; a checkout on macOS holds one of the two files.
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    for name in (composed, decomposed):
+        (site_dir / f"content/posts/{name}.md").write_text("---\ntitle: c\ndate: 2020-01-01\n---\nx\n")
+    with pytest.raises(BuildErrors) as caught:
+        load_posts(load_config(site_dir))
+    (error,) = caught.value.errors
+    assert "reads the same as" in str(error) and "rename one" in str(error)
+
+
 def test_bundle_siblings_become_assets(site_dir):
     post = next(post for post in load_posts(load_config(site_dir)) if post.name == "bundle-post")
     assert list(post.assets) == ["/posts/bundle-post/dot.png"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import unicodedata
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
@@ -379,10 +380,14 @@ def check_unique_urls(posts: list[Post]) -> None:
     claimed: dict[str, Post] = {}
     errors = ErrorCollector()
     for post in posts:
-        other = claimed.setdefault(post.url, post)
+        # By its letters as composed (NFC): `café` typed on Linux and the `café` of a macOS file name
+        # (e + a combining accent) are two URLs that read the same, and one file on macOS.
+        other = claimed.setdefault(unicodedata.normalize("NFC", post.url), post)
         if other is not post:
             where = post.meta.location_of(post.path, "slug") if "slug" in post.meta.lines else Location(post.path, 1, 1)
-            errors.add(BuildError(where, f"URL {post.url} is also claimed by {Location(other.path)}"))
+            errors.add(BuildError(where, f"URL {post.url} is also claimed by {Location(other.path)}" if other.url == post.url
+                                  else f"URL {post.url} reads the same as {other.url}, of {Location(other.path)} (its "
+                                       "letters composed otherwise, as macOS writes file names): rename one"))
     errors.raise_if_any()
 
 
