@@ -7,6 +7,7 @@ output folder unless every stage succeeded.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import signal
 import stat
@@ -49,6 +50,8 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
     whole = write is write_site      # the command line's build (serve previews elsewhere and keeps no manifest)
     if whole:
         uptodate.forget(config)      # from here on the last build's manifest may no longer hold
+        checked = _identity(config.output_dir)       # the folder the command line checked, if any
+        write = functools.partial(write_site, checked=checked)
     cache = cache or open_cache(config.build_dir, reporter.warning)
     cache.start_build()
     held_back: list[dt.datetime] = []
@@ -76,6 +79,14 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
         cache.save()
     if whole:
         uptodate.record(config, started, declared, min(held_back, default=None), reporter.warnings, folder)
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    try:
+        status = os.stat(folder)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
 
 
 class _stopped_at_once:

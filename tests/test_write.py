@@ -89,8 +89,45 @@ def test_a_folder_without_the_marker_is_not_kept_as_spare(tmp_path):
     out = tmp_path / "site"
     out.mkdir()
     (out / "mine.txt").write_text("unrelated")
-    write_site(Site(pages={"index.html": "one"}), out)
+    write_site(Site(pages={"index.html": "one"}), out, checked=_identity(out))    # replaced with --force
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def _identity(folder):
+    status = folder.stat()
+    return status.st_dev, status.st_ino
+
+
+def test_a_folder_made_a_repository_or_filled_by_someone_else_while_the_build_ran_is_not_replaced(tmp_path):
+    # From a review: `git init` in site/ while a post's code ran (a manual deploy), or a folder of
+    # the user's made where site/ was missing at the start, was deleted by the swap without --force.
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "notes.txt").write_text("precious")          # made after the build began (it checked no folder)
+    with pytest.raises(BuildError, match="files that runpost did not write were put there while the build ran"):
+        write_site(Site(pages={"index.html": "one"}), out, checked=None)
+    assert (out / "notes.txt").read_text() == "precious"
+    (out / "notes.txt").unlink()
+    write_site(Site(pages={"index.html": "one"}), out, checked=None)     # empty: the build's to fill
+    first = _identity(out)
+    (out / ".git").mkdir()
+    (out / "DEPLOY.md").write_text("deploy notes")
+    with pytest.raises(BuildError, match="not replaced: the folder became a repository while the build ran"):
+        write_site(Site(pages={"index.html": "two"}), out, checked=first)
+    assert (out / ".git").is_dir() and (out / "DEPLOY.md").read_text() == "deploy notes"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]     # no staging left behind
+
+
+def test_a_spare_folder_made_a_repository_is_never_recycled(tmp_path):
+    out = tmp_path / "site"
+    write_site(Site(pages={"index.html": "one"}), out, checked=None)
+    write_site(Site(pages={"index.html": "two"}), out, checked=_identity(out))
+    spare = tmp_path / ".site.spare"
+    (spare / ".git").mkdir()
+    (spare / "DEPLOY.md").write_text("deploy notes")
+    write_site(Site(pages={"index.html": "three"}), out, checked=_identity(out))
+    assert (out / "index.html").read_text() == "three"
+    assert (spare / ".git").is_dir() and (spare / "DEPLOY.md").read_text() == "deploy notes"
 
 
 def test_serves_writer_recovers_from_a_failed_write_and_from_another_builds_folder(tmp_path):
