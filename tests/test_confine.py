@@ -72,6 +72,18 @@ def test_a_repository_keys_and_credentials_in_static_are_never_published(site_di
     assert (site_dir / "site/.well-known/security.txt").is_file() and (site_dir / "site/vendor/lib/lib.js").is_file()
 
 
+def test_keys_and_credentials_in_a_bundle_are_never_published(site_dir):
+    # From a review: content/posts/b/id_rsa, keys/id_ed25519 and _netrc were copied beside the page.
+    bundle = site_dir / "content/posts/bundle-post"
+    for name in ("id_rsa", "keys/id_ed25519", "_netrc", "notes/id_ecdsa.pub"):
+        (bundle / name).parent.mkdir(parents=True, exist_ok=True)
+        (bundle / name).write_text(f"{SECRET}\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    assert not [path for path in (site_dir / "site").rglob("*") if path.is_file() and SECRET in path.read_text(errors="replace")]
+    assert (site_dir / "site/posts/bundle-post/dot.png").is_file()
+
+
 def test_symlinks_inside_the_project_work(site_dir):
     (site_dir / "shared.csv").write_text("a,b\n")
     (site_dir / "content/posts/bundle-post/data.csv").symlink_to(site_dir / "shared.csv")

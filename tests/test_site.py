@@ -112,7 +112,7 @@ def test_toc_lists_h2_and_h3_headings_with_their_ids():
 def test_toc_is_a_labelled_nav_of_links_on_a_post_with_toc_true(site_dir):
     assert run_build(cwd=site_dir).returncode == 0
     page = (site_dir / "site/posts/bundle-post/index.html").read_text()
-    assert '<nav class="toc" aria-label="Contents">' in page
+    assert '<nav class="toc" id="TableOfContents" aria-label="Contents">' in page
     assert '<a href="#the-dot">The dot</a>' in page and '<a href="#its-size">Its size</a>' in page
     assert 'aria-label="Contents"' not in (site_dir / "site/posts/first-post/index.html").read_text()
 

@@ -184,3 +184,17 @@ def symlinks_under(folder: Path) -> list[Path]:
                   if not name.startswith(".") and os.path.islink(os.path.join(parent, name))]
         folders[:] = sorted(name for name in folders if not name.startswith("."))
     return found
+
+
+# What a static folder or a bundle may hold that is never for readers: a repository (a vendored clone's history,
+# a remote URL with a token), keys, credentials. Other dot-files (.well-known/, .nojekyll) are published.
+_PRIVATE_FOLDERS = frozenset({".git", ".hg", ".svn", ".ssh", ".gnupg", ".aws", ".docker", ".kube", ".env.d"})
+_PRIVATE_FILES = frozenset({".env", ".envrc", ".htpasswd", ".netrc", ".npmrc", ".pypirc", ".pgpass",
+                            ".git-credentials", "_netrc", ".bash_history", ".zsh_history", ".python_history"})
+_KEY_FILES = ("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519")
+
+
+def private(relative: Path) -> bool:
+    name = relative.name.lower()
+    return any(part.lower() in _PRIVATE_FOLDERS for part in relative.parts) or name in _PRIVATE_FILES \
+        or name.startswith(".env.") or name.startswith(_KEY_FILES)

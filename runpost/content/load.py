@@ -16,7 +16,7 @@ from typing import Callable
 
 from ..config import Config
 from ..errors import BuildError, BuildErrors, ErrorCollector, Location, shown_name
-from .confine import allowed_roots, check_inside, is_inside, outside_error, paths_to_publish
+from .confine import allowed_roots, check_inside, is_inside, outside_error, paths_to_publish, private
 from .frontmatter import parse_front_matter
 from .slugs import post_segment
 from ..post import Post
@@ -355,7 +355,8 @@ def check_inputs(post: Post, roots: tuple[Path, ...]) -> None:
 
 
 def _is_skipped(relative: Path) -> bool:
-    return any(part in _SKIPPED_ASSET_PARTS or part.startswith(".") for part in relative.parts)
+    # Dot-files, caches, and keys or credentials (`id_rsa`, `_netrc`: never published from static/ either).
+    return any(part in _SKIPPED_ASSET_PARTS or part.startswith(".") for part in relative.parts) or private(relative)
 
 
 def is_published(post: Post, config: Config, now: dt.datetime) -> bool:

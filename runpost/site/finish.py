@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import CONFIG_NAME, Config
-from ..content.confine import allowed_roots, outside_error, paths_to_publish
+from ..content.confine import allowed_roots, outside_error, paths_to_publish, private
 from ..errors import BuildError, ErrorCollector, Location
 from ..parallel import precompute
 from ..post import Post
@@ -254,17 +254,3 @@ def content_files(config: Config) -> dict[str, Path]:
     errors.extend(error for error in outside if error.location is None or os.path.exists(error.location.path))
     errors.raise_if_any()
     return files
-
-
-# What a static folder may hold that is never for readers: a repository (a vendored clone's history,
-# a remote URL with a token), keys, credentials. Other dot-files (.well-known/, .nojekyll) are published.
-_PRIVATE_FOLDERS = frozenset({".git", ".hg", ".svn", ".ssh", ".gnupg", ".aws", ".docker", ".kube", ".env.d"})
-_PRIVATE_FILES = frozenset({".env", ".envrc", ".htpasswd", ".netrc", ".npmrc", ".pypirc", ".pgpass",
-                            ".git-credentials", ".bash_history", ".zsh_history", ".python_history"})
-_KEY_FILES = ("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519")
-
-
-def private(relative: Path) -> bool:
-    name = relative.name.lower()
-    return any(part.lower() in _PRIVATE_FOLDERS for part in relative.parts) or name in _PRIVATE_FILES \
-        or name.startswith(".env.") or name.startswith(_KEY_FILES)
