@@ -113,3 +113,12 @@ def test_param_preview_never_writes_the_deploy_folder(site_dir):
     preview = site_dir / "build/.preview/site"
     assert "42" in (preview / "posts/param/index.html").read_text()
     assert f"writing the site to {preview}" in result.stderr
+
+
+@pytest.mark.parametrize("folder", ["/etc", "/usr", "/var", "/boot", "/opt", "/usr/local/bin", "/srv", "/mnt", "/home",
+                                    "/etc/nginx"])
+def test_force_never_replaces_a_system_folder(project, folder):
+    # From a review: `--output /etc --force` (a typo for ./etc) passed the check; as root the build
+    # would have replaced /etc with the site.
+    with pytest.raises(UsageError, match="it is a system folder, which a build never replaces, even with --force"):
+        check_output_folder(Path(folder), project, sources(project), force=True)

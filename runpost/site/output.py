@@ -33,7 +33,7 @@ def check_output_folder(output_dir: Path, root: Path, sources: list[Path], force
     sit inside one.
     """
     output = output_dir.resolve()
-    refusal = _never_allowed(output, root.resolve(), [path.resolve() for path in sources])
+    refusal = _never_allowed(output, root.resolve(), [path.resolve() for path in sources]) or _system_folder(output)
     if refusal:
         raise UsageError(f"refusing to use '{output_dir}' as the output folder: {refusal}")
     # A hidden folder of someone else's (outside the project, or one tools keep: .git, .venv) is
@@ -102,6 +102,20 @@ def check_build_folder(build_dir: Path, root: Path, others: list[Path]) -> None:
     if not existing.is_dir():
         shown = "it is" if existing == build_dir else f"'{existing}' is"
         raise UsageError(f"cannot use '{build_dir}' as the results folder: {shown} a file, not a folder")
+
+
+# The system's own folders, whatever they hold: `--output /etc --force` (a typo for ./etc) as root
+# would have replaced /etc with the site.
+_SYSTEM_TREES = frozenset({"etc", "usr", "boot", "proc", "sys", "dev", "bin", "sbin", "lib", "lib32", "lib64",
+                           "libx32", "run", "snap"})
+
+
+def _system_folder(output: Path) -> str:
+    """Why `output` is the system's (a folder right under /, or anything in /etc, /usr...), or ""."""
+    parts = output.parts
+    if os.name == "posix" and len(parts) >= 2 and (len(parts) == 2 or parts[1] in _SYSTEM_TREES):
+        return "it is a system folder, which a build never replaces, even with --force"
+    return ""
 
 
 def _never_allowed(output: Path, root: Path, sources: list[Path]) -> str:
