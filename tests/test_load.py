@@ -235,6 +235,21 @@ def test_two_posts_whose_urls_differ_only_in_how_their_letters_are_composed_is_a
     assert "reads the same as" in str(error) and "rename one" in str(error)
 
 
+def test_a_post_named_like_runposts_temporary_folders_is_an_error_and_its_results_stay(site_dir):
+    # From a review: build/run.tmp-4242-deadbeef/ (its committed results) was deleted as a leftover.
+    from conftest import run_build
+
+    (site_dir / "content/posts/run.tmp-4242-deadbeef.md").write_text("---\ntitle: t\ndate: 2020-01-01\n---\nx\n")
+    kept = site_dir / "build/run.tmp-4242-deadbeef"
+    kept.mkdir(parents=True)
+    (kept / "manifest.json").write_text("{}")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    assert "content/posts/run.tmp-4242-deadbeef.md: error: the name 'run.tmp-4242-deadbeef' reads as one of " \
+           "runpost's temporary folders" in result.stderr
+    assert (kept / "manifest.json").read_text() == "{}"
+
+
 def test_bundle_siblings_become_assets(site_dir):
     post = next(post for post in load_posts(load_config(site_dir)) if post.name == "bundle-post")
     assert list(post.assets) == ["/posts/bundle-post/dot.png"]

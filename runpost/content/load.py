@@ -16,6 +16,7 @@ from typing import Callable
 
 from ..config import Config
 from ..errors import BuildError, BuildErrors, ErrorCollector, Location, shown_name
+from ..execution.store import is_temporary_name
 from .confine import allowed_roots, check_inside, is_inside, outside_error, paths_to_publish, private
 from .frontmatter import parse_front_matter
 from .slugs import post_segment
@@ -78,6 +79,12 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
             collected.add(BuildError(Location(post.path, 1, 1), f"post '{post.name}' is also {Location(other.path)}: "
                                      f"both would keep their results in build/{post.name}/; rename one"))
     posts = [post for post in posts if named.get(post.name) is post]
+    for post in [post for post in posts if is_temporary_name(post.name)]:
+        # Before any code runs: the execution stage's tidying would delete build/<name>/ as a leftover.
+        collected.add(BuildError(Location(post.bundle or post.path), f"the name '{post.name}' reads as one of "
+                                 "runpost's temporary folders (<name>.tmp-<number>-<8 hex digits>), which a build "
+                                 "deletes from build/: rename the post"))
+    posts = [post for post in posts if not is_temporary_name(post.name)]
     if held_back is not None:
         held_back += [post.meta.publish_date for post in posts
                       if not is_published(post, config, now) and is_published(post, replace(config, future=True), now)]

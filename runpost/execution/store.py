@@ -208,6 +208,12 @@ _LEFTOVER = re.compile(r".+\.tmp-(?:old-)?(?P<pid>\d+)-[0-9a-f]{8}")
 _MEMO_LEFTOVER = re.compile(r".+\.tmp-(?P<pid>\d+)")
 
 
+def is_temporary_name(name: str) -> bool:
+    """Whether `name` reads as one of runpost's temporaries in build/ (temp_name's): a post so named
+    (`run.tmp-4242-deadbeef.md`) would have its results taken for a leftover and deleted."""
+    return _LEFTOVER.fullmatch(name) is not None
+
+
 def _is_leftover(name: str, pattern: re.Pattern = _LEFTOVER) -> bool:
     """A temporary of a run that no longer runs (another build or serve may be filling its own)."""
     match = pattern.fullmatch(name)
