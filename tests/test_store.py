@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -104,7 +105,40 @@ def test_clean_leftovers_removes_only_temp_folders(tmp_path):
         (build / name).mkdir(parents=True)
     (build / "p" / f"manifest.json.tmp-{dead}-0123abcd").write_text("{")
     cache.clean_leftovers(build)
-    assert sorted(str(path.relative_to(build)) for path in build.rglob("*")) == [".preview", ".preview/x", "p"]
+    # q's old results were aside with none in place (a kill between two renames): put back.
+    assert sorted(str(path.relative_to(build)) for path in build.rglob("*")) == [".preview", ".preview/x", "p", "q"]
+
+
+def test_results_swapped_in_are_never_missing_after_a_kill_between_two_renames(tmp_path, monkeypatch):
+    # From a review: SIGKILL between swap_in's renames left build/<post>/ missing, and the next build
+    # deleted both the old and the new results (hours of memo calls). Where the system can, the two
+    # folders trade places in one step; elsewhere the next build puts the old ones back.
+    build = tmp_path / "build"
+    final = build / "post"
+    final.mkdir(parents=True)
+    (final / "manifest.json").write_text("old")
+    temp = cache.new_temp_folder(final)
+    (temp / "manifest.json").write_text("new")
+    cache.swap_in(temp, final)
+    assert (final / "manifest.json").read_text() == "new" and sorted(p.name for p in build.iterdir()) == ["post"]
+
+    temp = cache.new_temp_folder(final)
+    (temp / "manifest.json").write_text("newer")
+    monkeypatch.setattr(cache, "exchange", lambda first, second: False)
+    real_rename = os.rename
+
+    def killed(source, target):                     # the process dies right after the first rename
+        real_rename(source, target)
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(cache.os, "rename", killed)
+    with pytest.raises(SystemExit):
+        cache.swap_in(temp, final)
+    monkeypatch.setattr(cache.os, "rename", real_rename)
+    assert not final.exists()
+    monkeypatch.setattr(cache, "_is_leftover", lambda name, pattern=None: ".tmp-" in name)   # its pid is ours: dead
+    cache.clean_leftovers(build)
+    assert (final / "manifest.json").read_text() == "new" and sorted(p.name for p in build.iterdir()) == ["post"]
 
 
 def test_clean_leftovers_never_removes_a_users_files_or_a_running_builds_temporaries(tmp_path):

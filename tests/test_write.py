@@ -175,7 +175,7 @@ out = Path(sys.argv[1])
 write.write_site(site("one"), out)
 write.write_site(site("two"), out)                   # a spare folder exists now
 if sys.argv[2] == "two-renames":
-    write._exchange = lambda first, second: False
+    write.exchange = lambda first, second: False
 renames, real_rename = [], os.rename
 def interrupted(source, target):                     # Ctrl-C right after the swap's first rename
     real_rename(source, target)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .keys import FORMAT_VERSION, canonical_json, hash_file, hash_text
-from ..atomic import running
+from ..atomic import exchange, running
 from ..errors import BuildError, Location
 
 __all__ = ["FORMAT_VERSION"]  # re-exported: a manifest's format is the keys' format
@@ -119,12 +119,16 @@ def new_temp_folder(final: Path) -> Path:
 def swap_in(temp: Path, final: Path) -> None:
     """Replace `final` by the complete folder `temp`.
 
-    Two renames: if the process dies between them, `final` is missing (the
-    post re-runs next time) but never half-written; the moved-aside old folder
-    carries the temp marker and is cleaned next time.
+    Where the system can (atomic.exchange), the two folders trade places in one step, and `temp`
+    then holds the old results, removed. Elsewhere, two renames: a process killed between them
+    leaves the old folder aside under `<name>.tmp-old-<pid>-...`, and the next build puts it back
+    (clean_leftovers), so `final` is never missing for long, nor half-written.
     """
-    old = final.with_name(temp_name(final.name, "old-"))
     check_replaceable(final)
+    if final.is_dir() and not final.is_symlink() and exchange(temp, final):
+        shutil.rmtree(temp, ignore_errors=True)
+        return
+    old = final.with_name(temp_name(final.name, "old-"))
     if final.exists() or final.is_symlink():
         os.rename(final, old)
     os.rename(temp, final)
@@ -226,8 +230,14 @@ def clean_leftovers(build_dir: Path) -> list[Path]:
     for parent in (build_dir, build_dir / PREVIEW_DIR):
         if not parent.is_dir():
             continue
-        for path in parent.iterdir():
+        for path in sorted(parent.iterdir()):
             if _is_leftover(path.name) and not path.is_symlink():
+                aside = path.name.rfind(TEMP_MARKER + "old-")
+                own = path.with_name(path.name[:aside])
+                if aside > 0 and path.is_dir() and not (own.exists() or own.is_symlink()):
+                    # Killed between swap_in's two renames: the old results were aside, none in place.
+                    os.rename(path, own)
+                    continue
                 if path.is_dir():
                     shutil.rmtree(path, ignore_errors=True)
                 else:

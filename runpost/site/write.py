@@ -9,20 +9,17 @@ replace (output.py checks that before the build starts).
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import errno
 import os
 import re
 import shutil
 import signal
 import stat
-import sys
 import tempfile
 import threading
 from pathlib import Path, PurePosixPath
 
-from ..atomic import replace_file, running
+from ..atomic import exchange, replace_file, running
 from ..errors import BuildError, Location
 from ..post import Site
 from .output import MARKER
@@ -269,7 +266,7 @@ def _swap(staging: Path, output_dir: Path) -> None:
     back before anything else (_clean_leftovers)."""
     spare = _spare(output_dir)
     with _signals_held():
-        if output_dir.exists() and _exchange(staging, output_dir):
+        if output_dir.exists() and exchange(staging, output_dir):
             previous: Path | None = staging          # the old site, under staging's name
         else:
             previous = None
@@ -287,27 +284,6 @@ def _swap(staging: Path, output_dir: Path) -> None:
                 pass               # another build left a spare meanwhile: ours goes
     if previous:
         shutil.rmtree(previous, ignore_errors=True)
-
-
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
-
-def _exchange(first: Path, second: Path) -> bool:
-    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where it cannot."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        renameat2 = _libc().renameat2
-    except (AttributeError, OSError):
-        return False             # a C library without it (glibc before 2.28, musl)
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    done = renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE)
-    return done == 0             # EINVAL (a file system without it), ENOSYS...: the two renames
-
-
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 
 
 class _signals_held:
