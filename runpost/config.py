@@ -238,6 +238,13 @@ def _read_settings(path: Path) -> dict[str, Any]:
         raise BuildError(Location(path), "a link to nothing (or a loop of links): the settings cannot be read") from None
     if not path.exists():
         return {}
+    if path.is_symlink():
+        from .content.confine import outside_error   # here: the content package imports this module
+
+        # As every other link that leads outside: its title and settings would be published.
+        error = outside_error(path, (Path(os.path.realpath(path.parent)),), "the settings file")
+        if error is not None:
+            raise error
     if not path.is_file():      # a pipe would hang the build, waiting for a writer
         raise BuildError(Location(path), "not a regular file (a folder, a pipe or a device?)")
     try:

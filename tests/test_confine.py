@@ -84,6 +84,18 @@ def test_keys_and_credentials_in_a_bundle_are_never_published(site_dir):
     assert (site_dir / "site/posts/bundle-post/dot.png").is_file()
 
 
+def test_a_settings_file_linked_from_outside_the_project_is_an_error(site_dir, tmp_path):
+    # From a review: runpost.toml -> /elsewhere/r.toml was read, and its title published on every page.
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "r.toml").write_text(f'title = "{SECRET}"\n')
+    (site_dir / "runpost.toml").unlink()
+    (site_dir / "runpost.toml").symlink_to(outside / "r.toml")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1 and "runpost.toml: error: the settings file leads outside the project" in result.stderr
+    assert not (site_dir / "site").exists() or SECRET not in (site_dir / "site/index.html").read_text()
+
+
 def test_symlinks_inside_the_project_work(site_dir):
     (site_dir / "shared.csv").write_text("a,b\n")
     (site_dir / "content/posts/bundle-post/data.csv").symlink_to(site_dir / "shared.csv")
