@@ -328,14 +328,15 @@ def test_an_executable_block_inside_a_quote_is_an_error_not_a_silent_no_op():
     assert not parse("````markdown\n> ```python {exec=true}\n````\n").cells
 
 
-def test_a_misspelled_code_block_option_runpost_reads_is_an_error():
+def test_a_misspelled_code_block_option_runpost_reads_is_an_error_at_the_option():
     # `{exce=true}` was shown and never run, `timout=5` ran under the default limit: no word of either.
+    # (The column is the option's, not the fence's: from a review.)
     assert errors_of("```python {exce=true}\nprint(1)\n```\n") == [
-        "content/posts/t.md:5:1: error: unknown code block option 'exce' (did you mean 'exec'?; as written, the block is shown and never run)"]
+        "content/posts/t.md:5:12: error: unknown code block option 'exce' (did you mean 'exec'?; as written, the block is shown and never run)"]
     assert errors_of("```python {exec=true timout=5}\nprint(1)\n```\n") == [
-        "content/posts/t.md:5:1: error: unknown code block option 'timout' (did you mean 'timeout'?)"]
+        "content/posts/t.md:5:22: error: unknown code block option 'timout' (did you mean 'timeout'?)"]
     assert errors_of('{{< highlight python "exec=true,ecko=false" >}}\nprint(1)\n{{< /highlight >}}\n') == [
-        "content/posts/t.md:5:1: error: unknown code block option 'ecko' (did you mean 'echo'?)"]
+        "content/posts/t.md:5:33: error: unknown code block option 'ecko' (did you mean 'echo'?)"]
     # Hugo's attributes for the block's <div>, and display options, are not misspellings.
     parse('```python {title="app.py" linenos=true data-x=1 .wide}\nprint(1)\n```\n')
     parse('```console {expect="0 errors" isExec=1 exe=1}\n$ ls\n```\n')      # one edit away only, 4 letters up
@@ -347,7 +348,7 @@ def test_another_tools_word_for_exec_is_an_error_naming_exec():
     # Quarto's and R Markdown's `execute`/`eval`: the block was shown, never run, and `value` failed far from it.
     for word in ("execute", "eval", "run"):
         assert errors_of(f"```python {{{word}=true}}\nprint(1)\n```\n") == [
-            f"content/posts/t.md:5:1: error: unknown code block option '{word}' (did you mean 'exec'?; "
+            f"content/posts/t.md:5:12: error: unknown code block option '{word}' (did you mean 'exec'?; "
             "as written, the block is shown and never run)"]
     parse("```python {eval=false run=no}\nprint(1)\n```\n")       # not asking to run: nothing to say
     parse("```r {eval=true}\nprint(1)\n```\n```js {run=true}\nf()\n```\n")    # R Markdown's, on code runpost never runs

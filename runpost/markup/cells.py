@@ -94,9 +94,9 @@ _RUN_OPTIONS = ("echo", "output", "timeout")
 _OTHER_TOOLS_EXEC = frozenset({"execute", "eval", "evaluate", "run", "executable"})
 
 
-def misspelled_options(options: dict[str, str], runs: bool, language: str = "python") -> list[str]:
-    """A message for each option that is no option of a code block but one edit from one runpost reads;
-    and another tool's word for exec on a block runpost could run (`{eval=true}` on R is R Markdown's)."""
+def misspelled_options(options: dict[str, str], runs: bool, language: str = "python") -> list[tuple[str, str]]:
+    """(option, message) for each option that is no option of a code block but one edit from one runpost
+    reads; and another tool's word for exec on a block runpost could run (`{eval=true}` on R is R Markdown's)."""
     from .hugo_compat.highlighting import HIGHLIGHT_OPTIONS
 
     wanted = _RUN_OPTIONS if runs else ("exec",)
@@ -112,7 +112,7 @@ def misspelled_options(options: dict[str, str], runs: bool, language: str = "pyt
             close = next((option for option in wanted if _one_edit(lowered, option)), None)
         if close:
             shown = "; as written, the block is shown and never run" if close == "exec" else ""
-            found.append(f"unknown code block option '{name}' (did you mean '{close}'?{shown})")
+            found.append((name, f"unknown code block option '{name}' (did you mean '{close}'?{shown})"))
     return found
 
 

@@ -134,6 +134,11 @@ class _Parser:
     def error(self, offset: int, message: str) -> None:
         self.errors.append(BuildError(self.location(offset), message))
 
+    def option_offset(self, start: int, end: int, name: str) -> int:
+        """Where option `name` is written in text[start:end] (a fence's line, a highlight call), else `start`."""
+        found = re.compile(rf"(?<![\w-]){re.escape(name)}(?=\s*=|[\s,}}\]\"])").search(self.text, start, end)
+        return found.start() if found else start
+
     def reporter(self, offset: int) -> cells.Report:
         return lambda message: self.error(offset, message)
 
@@ -284,8 +289,8 @@ class _Parser:
         options = self.highlight_options(tag) if tag.name == "highlight" else {}
         runs = tag.name == "highlight" and cells.read_bool(options.get("exec", "false"), self.reporter(tag.start))
         language = (tag.positional[0] if tag.positional else tag.named.get("lang", "python")) if tag.name == "highlight" else ""
-        for message in cells.misspelled_options(options, runs, language):
-            self.error(tag.start, message)
+        for name, message in cells.misspelled_options(options, runs, language):
+            self.error(self.option_offset(tag.start, tag.end, name), message)
         if runs:
             self.add_highlight_cell(call, token, options)
             return tag.start, end, token, None
@@ -328,8 +333,9 @@ class _Parser:
             if options is not None:
                 self.check_display_options(options, block.start, block.code_start)
             runs = options is not None and cells.read_bool(options.get("exec", "false"), report)
-            for message in cells.misspelled_options(options or {}, runs, language or ""):
-                report(message)
+            for name, message in cells.misspelled_options(options or {}, runs, language or ""):
+                line_end = self.text.find("\n", block.start)
+                self.error(self.option_offset(block.start, line_end if line_end >= 0 else block.end, name), message)
             if runs:
                 token = self.next_token()
                 code = cells.deindent(self.text[block.code_start:block.code_end], block.indent, fence=True)
