@@ -37,7 +37,7 @@ from . import uptodate
 from .report import Reporter
 from .site.links import check_links
 from .site.pages import render_site
-from .site.write import write_site
+from .site.write import forced_folder, write_site
 
 
 def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
@@ -50,8 +50,8 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
     whole = write is write_site      # the command line's build (serve previews elsewhere and keeps no manifest)
     if whole:
         uptodate.forget(config)      # from here on the last build's manifest may no longer hold
-        checked = _identity(config.output_dir)       # the folder the command line checked, if any
-        write = functools.partial(write_site, checked=checked)
+        # The folder the command line let this build replace though runpost did not write it (--force).
+        write = functools.partial(write_site, checked=forced_folder(config.output_dir))
     cache = cache or open_cache(config.build_dir, reporter.warning)
     cache.start_build()
     held_back: list[dt.datetime] = []
@@ -79,14 +79,6 @@ def build(config: Config, reporter: Reporter, cache: RenderCache | None = None,
         cache.save()
     if whole:
         uptodate.record(config, started, declared, min(held_back, default=None), reporter.warnings, folder)
-
-
-def _identity(folder: Path) -> tuple[int, int] | None:
-    try:
-        status = os.stat(folder)
-    except OSError:
-        return None
-    return status.st_dev, status.st_ino
 
 
 class _stopped_at_once:

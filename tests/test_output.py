@@ -116,9 +116,15 @@ def test_param_preview_never_writes_the_deploy_folder(site_dir):
 
 
 @pytest.mark.parametrize("folder", ["/etc", "/usr", "/var", "/boot", "/opt", "/usr/local/bin", "/srv", "/mnt", "/home",
-                                    "/etc/nginx"])
+                                    "/etc/nginx", "/var/lib", "/var/log", "/home/bob", "/usr/share"])
 def test_force_never_replaces_a_system_folder(project, folder):
     # From a review: `--output /etc --force` (a typo for ./etc) passed the check; as root the build
     # would have replaced /etc with the site.
-    with pytest.raises(UsageError, match="it is a system folder, which a build never replaces, even with --force"):
+    with pytest.raises(UsageError, match="it is a system folder .or a user's home., which a build never replaces"):
         check_output_folder(Path(folder), project, sources(project), force=True)
+
+
+@pytest.mark.parametrize("folder", ["/usr/share/nginx/html", "/var/www/html", "/srv/www/blog"])
+def test_a_web_root_is_not_taken_for_a_system_folder(project, folder):
+    # A review of the first version: it refused nginx's web root even without --force.
+    check_output_folder(Path(folder), project, sources(project), force=True)

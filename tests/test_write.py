@@ -118,6 +118,22 @@ def test_a_folder_made_a_repository_or_filled_by_someone_else_while_the_build_ra
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]     # no staging left behind
 
 
+def test_files_put_into_an_empty_output_folder_while_the_build_ran_are_not_replaced(tmp_path):
+    # From a review: an empty site/ passed the start's check, and its identity let the swap replace
+    # the notes put in it while a post's code ran.
+    from runpost.site.write import forced_folder
+
+    out = tmp_path / "site"
+    out.mkdir()
+    checked = forced_folder(out)                        # what the pipeline notes as the build begins
+    assert checked is None
+    (out / "NOTES.txt").write_text("notes")
+    with pytest.raises(BuildError, match="files that runpost did not write were put there while the build ran"):
+        write_site(Site(pages={"index.html": "one"}), out, checked=checked)
+    assert (out / "NOTES.txt").read_text() == "notes"
+    assert forced_folder(out) == _identity(out)         # now only --force lets a build replace it
+
+
 def test_a_spare_folder_made_a_repository_is_never_recycled(tmp_path):
     out = tmp_path / "site"
     write_site(Site(pages={"index.html": "one"}), out, checked=None)

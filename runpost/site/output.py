@@ -105,16 +105,28 @@ def check_build_folder(build_dir: Path, root: Path, others: list[Path]) -> None:
 
 
 # The system's own folders, whatever they hold: `--output /etc --force` (a typo for ./etc) as root
-# would have replaced /etc with the site.
-_SYSTEM_TREES = frozenset({"etc", "usr", "boot", "proc", "sys", "dev", "bin", "sbin", "lib", "lib32", "lib64",
-                           "libx32", "run", "snap"})
+# would have replaced /etc with the site. Any folder right under / (/etc, /usr, /var, /home, /opt,
+# /srv...), anything in the trees that are wholly the system's, the well-known folders of /usr and
+# /var, and a user's home folder. A web root deeper down (/var/www/html, /usr/share/nginx/html) is
+# a place a site goes.
+_SYSTEM_TREES = frozenset({"etc", "boot", "proc", "sys", "dev", "bin", "sbin", "lib", "lib32", "lib64", "libx32",
+                           "run", "snap"})
+_SYSTEM_FOLDERS = frozenset({
+    "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libexec", "/usr/include", "/usr/share",
+    "/usr/src", "/usr/games", "/usr/local", "/usr/local/bin", "/usr/local/sbin", "/usr/local/lib",
+    "/usr/local/include", "/usr/local/share", "/usr/local/etc", "/usr/local/src",
+    "/var/lib", "/var/log", "/var/cache", "/var/spool", "/var/mail", "/var/tmp", "/var/backups", "/var/opt",
+    "/var/local", "/var/run", "/var/lock", "/var/db", "/var/empty"})
 
 
 def _system_folder(output: Path) -> str:
-    """Why `output` is the system's (a folder right under /, or anything in /etc, /usr...), or ""."""
+    """Why `output` is the system's, or ""."""
     parts = output.parts
-    if os.name == "posix" and len(parts) >= 2 and (len(parts) == 2 or parts[1] in _SYSTEM_TREES):
-        return "it is a system folder, which a build never replaces, even with --force"
+    if os.name != "posix" or len(parts) < 2:
+        return ""
+    if len(parts) == 2 or parts[1] in _SYSTEM_TREES or output.as_posix() in _SYSTEM_FOLDERS \
+            or (parts[1] in ("home", "Users") and len(parts) == 3):
+        return "it is a system folder (or a user's home), which a build never replaces, even with --force"
     return ""
 
 
