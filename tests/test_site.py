@@ -98,6 +98,10 @@ def test_a_video_gist_or_post_link_adds_no_text_to_the_summary_as_an_embed_adds_
     from runpost.site.views import plain_text
 
     assert plain_text('<p>a</p><DIV Data-Embed class="x"><div>label</div><p>more</p></DIV><p>b</p>') == "a b"
+    # A review: a template of the writer's that leaves out `</p>` (valid HTML) hid the rest of the post;
+    # and a marked element whose end is never found hides nothing but is read.
+    assert plain_text('<p class="vid" data-embed><a href="x">Watch</a>\n<p>First.</p><h2>Next</h2>') == "First. Next"
+    assert plain_text('<div data-embed><div>label<p>rest</p>') == "label rest"
 
 
 # ---------------------------------------------------------------- contents list

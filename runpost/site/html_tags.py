@@ -214,16 +214,17 @@ def text_and_tags(html: str, formulas_as_latex: bool = False) -> Iterator[tuple[
     post links: an iframe or a script in Hugo, which adds no text), so its text is not given: a post
     that opens with a video does not have "Play the video on YouTube" as its summary."""
     formula = 0                     # depth inside a <math> given as its alttext
-    embed, embed_depth = "", 0      # the element holding an embed, and how deep inside it
-    marked = _EMBED.search(html) is not None
-    for kind, start, end, name in _likely(html):
-        if embed_depth:
-            embed_depth += (kind == "start" and name == embed) - (kind == "end" and name == embed)
-        elif marked and kind == "start" and _EMBED.search(html, start, end) and name not in _VOID and \
-                any(attribute.name == EMBED_ATTRIBUTE for attribute in attributes(html, Tag(start, end, name))):
-            embed, embed_depth = name, 1
+    tokens = list(_likely(html))
+    skipped = _embeds(html, tokens) if _EMBED.search(html) else {}      # an embed's first token -> past its last
+    index = 0
+    while index < len(tokens):
+        kind, start, end, name = tokens[index]
+        if index in skipped:
             yield "tag", name       # a block still ends the text before it
-        elif formula:
+            index = skipped[index]
+            continue
+        index += 1
+        if formula:
             formula += (kind == "start" and name == "math") - (kind == "end" and name == "math")
         elif formulas_as_latex and kind == "start" and name == "math" and \
                 (found := _alttext(html, Tag(start, end, name))) is not None:
@@ -235,6 +236,41 @@ def text_and_tags(html: str, formulas_as_latex: bool = False) -> Iterator[tuple[
             yield "tag", name
         elif kind == "text" or name not in ("script", "style"):
             yield "text", html[start:end]
+
+
+def _embeds(html: str, tokens: list[tuple[str, int, int, str]]) -> dict[int, int]:
+    """{index of an embed's start tag: index past its end} for each element marked `data-embed` whose
+    end the reading finds: its own end tag (elements of its name nested inside counted), or, for a
+    <p> whose `</p>` is left out, the next block that closes a paragraph. One whose end is not found
+    is not skipped: a stand-in's label in a summary, never the rest of the post."""
+    found: dict[int, int] = {}
+    index = 0
+    while index < len(tokens):
+        kind, start, end, name = tokens[index]
+        if kind == "start" and name not in _VOID and _EMBED.search(html, start, end) and \
+                any(attribute.name == EMBED_ATTRIBUTE for attribute in attributes(html, Tag(start, end, name))):
+            depth, after = 1, None
+            for later in range(index + 1, len(tokens)):
+                other_kind, _, _, other = tokens[later]
+                if name == "p" and other_kind == "start" and other in _CLOSES_P:
+                    after = later                   # the block itself is read
+                    break
+                depth += (other_kind == "start" and other == name) - (other_kind == "end" and other == name)
+                if depth == 0:
+                    after = later + 1
+                    break
+            if after is not None:
+                found[index] = after
+                index = after
+                continue
+        index += 1
+    return found
+
+
+# Start tags that end an open paragraph (the HTML standard's tree construction).
+_CLOSES_P = frozenset({"address", "article", "aside", "blockquote", "details", "dialog", "div", "dl", "fieldset",
+                       "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup",
+                       "hr", "main", "menu", "nav", "ol", "p", "pre", "section", "table", "ul"})
 
 
 # The attribute that marks an embed's stand-in (text_and_tags), and elements that have no end tag.
