@@ -233,6 +233,13 @@ def test_two_posts_whose_urls_differ_only_in_how_their_letters_are_composed_is_a
         load_posts(load_config(site_dir))
     (error,) = caught.value.errors
     assert "reads the same as" in str(error) and "rename one" in str(error)
+    # And by post name, whatever their slugs (a review): one results folder on macOS.
+    for index, name in enumerate((composed, decomposed)):
+        (site_dir / f"content/posts/{name}.md").write_text(f"---\ntitle: c\ndate: 2020-01-01\nslug: s{index}\n---\nx\n")
+    with pytest.raises(BuildErrors) as caught:
+        load_posts(load_config(site_dir))
+    (error,) = caught.value.errors
+    assert "macOS keeps one results folder for both: rename one" in str(error)
 
 
 def test_a_post_named_like_runposts_temporary_folders_is_an_error_and_its_results_stay(site_dir):

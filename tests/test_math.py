@@ -330,7 +330,8 @@ def test_a_tag_in_rows_is_an_error_that_says_how_and_an_operator_name_of_command
 
 
 @pytest.mark.parametrize("latex", [r"a = b \\ c = d", r"\begin{gather*} a = b \\ c = d \end{gather*}",
-                                   r"\begin{gathered} a = b \\ c = d \end{gathered}"])
+                                   r"\begin{gathered} a = b \\ c = d \end{gathered}",
+                                   r"\displaystyle a = b \\ c = d", r"\color{red} a = b \\ c = d"])
 def test_a_displayed_formulas_lines_are_rows_as_katex_shows_them(latex):
     # From a review: `a = b \\ c = d` was written with an <mspace linebreak>, which browsers ignore:
     # the page read "a = bc = d".

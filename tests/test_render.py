@@ -412,6 +412,8 @@ def test_a_tables_format_with_a_precision_leaves_a_column_of_whole_numbers_as_th
     assert ('<tr><td class="num">16</td><td class="num">0.7148</td><td class="num">1200</td></tr>'
             '<tr><td class="num">128</td><td class="num">1.0000</td><td class="num">34000</td></tr>') in rendered, rendered
     assert '<td class="num">34,000</td>' in render('{{< table rows format="," >}}', values=values)
+    grouped = render('{{< table rows format=",.2f" >}}', values={"rows": [{"params": 1250000, "acc": 0.71484}]})
+    assert '<td class="num">1,250,000</td><td class="num">0.71</td>' in grouped, grouped     # (a review: 1250000)
 
 
 def test_unpublished_value_is_an_error_at_its_location():

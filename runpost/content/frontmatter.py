@@ -677,7 +677,7 @@ def _other_date(text: str) -> dt.datetime | None:
 def _as_text(value: object) -> str:
     """A scalar where front matter wants text, as Hugo reads it (Go's cast.ToString): `true`, not
     Python's `True` (`tags: [go, true]` is the tag "true"); a float in plain digits, shortest
-    (`2.0` is "2", `1e3` is "1000")."""
+    (`2.0` is "2"; TOML's `1e3` is "1000", where YAML 1.1 reads `1e3` as text and keeps it so)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and math.isfinite(value):

@@ -74,11 +74,16 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
     named: dict[str, Post] = {}
     for post in posts:
         # `x.md` and the bundle `x/` (or `x.en.md`) would share build/x/: each run would undo the other's.
-        other = named.setdefault(post.name, post)
+        # (By its letters as composed: macOS holds `café` and `café` as one name.)
+        other = named.setdefault(unicodedata.normalize("NFC", post.name), post)
         if other is not post:
             collected.add(BuildError(Location(post.path, 1, 1), f"post '{post.name}' is also {Location(other.path)}: "
-                                     f"both would keep their results in build/{post.name}/; rename one"))
-    posts = [post for post in posts if named.get(post.name) is post]
+                                     f"both would keep their results in build/{post.name}/; rename one"
+                                     if other.name == post.name else
+                                     f"post '{post.name}' reads the same as '{other.name}', of {Location(other.path)} "
+                                     "(its letters composed otherwise, as macOS writes file names), and macOS keeps "
+                                     "one results folder for both: rename one"))
+    posts = [post for post in posts if named.get(unicodedata.normalize("NFC", post.name)) is post]
     for post in [post for post in posts if is_temporary_name(post.name)]:
         # Before any code runs: the execution stage's tidying would delete build/<name>/ as a leftover.
         collected.add(BuildError(Location(post.bundle or post.path), f"the name '{post.name}' reads as one of "

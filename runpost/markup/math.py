@@ -205,7 +205,8 @@ def _line_breaks_as_rows(mathml: str, display: bool) -> str:
         if found.group() == _LINE_BREAK:
             parent, start = stack[-1] if stack else ("", 0)
             # Only between the formula's own lines: not inside a fraction, a script or \left...\right.
-            if parent != "mrow" or any(name not in ("math", "mrow") for name, _ in stack) \
+            # (An <mstyle> is a style around the lines: `\displaystyle a \\ b`, `\color{red} a \\ b`.)
+            if parent not in ("mrow", "mstyle") or any(name not in ("math", "mrow", "mstyle") for name, _ in stack) \
                     or mathml.startswith("<mo stretchy=\"true\" fence=\"true\"", start):
                 raise MathError("a line break (\\\\) where browsers cannot show it: write the lines in "
                                 "\\begin{aligned}...\\end{aligned}")

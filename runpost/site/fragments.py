@@ -374,13 +374,14 @@ class _Renderer:
         header, rows = self.table_rows(shortcode, name, self.published(shortcode, name))
         caption = shortcode.named.get("caption", "")
         spec = shortcode.named.get("format", "")       # for its numbers: format=".3f"
-        # A column of whole numbers only keeps its digits where the format gives a precision (`.4f`,
-        # `.1%`): layer sizes beside accuracies are `16`, not `16.0000`, as pandas' float_format leaves
-        # an int column; a format without one (`,`) writes them too. A column holding any float is
-        # written whole with it (an accuracy of exactly 1 among 0.853 reads `1.000`).
+        # A column of whole numbers only is written without the format's precision and float type
+        # (`.4f`, `.1%`), its grouping and width kept: layer sizes beside accuracies are `16`, not
+        # `16.0000`, as pandas' float_format leaves an int column, and `,.2f` writes 1,250,000. A column
+        # holding any float is written whole with the format (an accuracy of 1 among 0.853 reads `1.000`).
         floats = {index for row in rows for index, cell in enumerate(row) if isinstance(cell, float)}
+        whole = _FLOAT_PART.sub("", spec)
         try:
-            cells = [[_table_cell(cell, spec if index in floats or "." not in spec else "") for index, cell in enumerate(row)]
+            cells = [[_table_cell(cell, spec if index in floats else whole) for index, cell in enumerate(row)]
                      for row in rows]
         except (ValueError, TypeError, OverflowError) as error:
             raise self.fail(shortcode, f"cannot format the numbers of table '{name}' with '{spec}': {error}") from None
@@ -454,6 +455,10 @@ def _plain(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+# A format's precision and float presentation type (`.2f`, `.1%`, `e`): what a whole number goes without.
+_FLOAT_PART = re.compile(r"(?:\.\d+)?[eEfFgG%]?$")
 
 
 def _table_cell(value: Any, spec: str = "") -> str:
