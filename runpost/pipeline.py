@@ -27,6 +27,7 @@ from .errors import BuildError, BuildErrors, ErrorCollector, Location
 from .execution.explain import explain_posts
 from .execution.runner import RunWatch, execute_posts
 from .execution.store import MANIFEST
+from .markup.cells import hidden_exec_blocks
 from .markup.markdown import prepare_workers, render_markdown
 from .markup.placeholders import call_tokens, inline_tokens
 from .markup.shortcodes import available_shortcodes, parse_shortcodes, shortcodes_needing_inner
@@ -136,6 +137,7 @@ def read_content(config: Config, cache: RenderCache | None = None,
                                     lambda: parse_shortcodes(scan_post(post), known, needing_inner))
     posts = each(posts, parse, content_errors)
     posts = render_all_markdown(posts, config, cache, content_errors)
+    content_errors.extend(error for post in posts for error in hidden_exec_blocks(post))
     content_errors.raise_if_any()
     return posts
 

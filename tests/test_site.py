@@ -104,6 +104,28 @@ def test_a_video_gist_or_post_link_adds_no_text_to_the_summary_as_an_embed_adds_
     assert plain_text('<div data-embed><div>label<p>rest</p>') == "label rest"
 
 
+@pytest.mark.parametrize("raw_html", [False, True])
+def test_an_executable_block_the_page_does_not_show_is_an_error_before_any_code_runs(site_dir, raw_html):
+    # From a review: a block commented out (`<!-- ... -->`) or right under a `<div>` still ran and set
+    # the value the prose published, while the page hid its code.
+    if raw_html:
+        with open(site_dir / "runpost.toml", "a") as settings:
+            settings.write("raw_html = true\n")
+    (site_dir / "content/posts/hidden.md").write_text(
+        "---\ntitle: Hidden\ndate: 2024-05-01\n---\n```python {exec=true id=a}\nlr = 0.1\n```\n\n"
+        "<!-- disabled\n```python {exec=true id=old}\nlr = 100.0\n```\n-->\n\n"
+        "<div class=\"note\">\n```python {exec=true id=hid}\nlr = 5.0\n```\n</div>\n\n"
+        "{{< note >}}\n```python {exec=true id=inner}\nx = 1\n```\n{{< /note >}}\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 1
+    hidden = "error: this executable block is not shown on the page (it is inside an HTML comment or a raw HTML block)"
+    assert f"content/posts/hidden.md:10:1: {hidden}" in result.stderr
+    # With raw HTML kept, the block under the <div> is shown inside it: no error for it.
+    assert (f"content/posts/hidden.md:16:1: {hidden}" in result.stderr) is not raw_html
+    assert result.stderr.count(hidden) == (1 if raw_html else 2)      # the note's block is shown
+    assert "running" not in result.stderr and "executed" not in result.stderr       # nothing ran
+
+
 # ---------------------------------------------------------------- contents list
 
 def test_toc_lists_h2_and_h3_headings_with_their_ids():

@@ -8,7 +8,7 @@ module for the Cell. Errors go to `report`, which places them at the block's sta
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from .codeblocks import parse_bool, parse_fence_info, parse_highlight_options
 from ..errors import BuildError, Location
@@ -178,6 +178,35 @@ def quoted_exec_blocks(post: Post, scan: SourceScan) -> list[BuildError]:
     return [BuildError(Location(post.path, scan.position(offset)[0], 1),
                        "exec=true on a block inside a quote: it would be shown, not run; move it out of the quote")
             for offset in quoted_exec_fences(post.body, scan)]
+
+
+def hidden_exec_blocks(post: Post) -> list[BuildError]:
+    """An executable block the page does not show: inside an HTML comment (`<!-- disabled ... -->`)
+    or a raw HTML block the page leaves out or keeps as markup (a fence right under `<div>`, no blank
+    line between). It would still run, and what it computes reach the page's values unseen: an error
+    at the block, before any code runs. Read from the rendered body: the block's token must be in the
+    page's text, or inside a shortcode's inner text (rendered there)."""
+    if not post.cells:
+        return []
+    from ..site.html_tags import visible_text_spans     # (the site stage's reading of HTML)
+
+    spans = visible_text_spans(post.html)
+    inners = [call.inner or "" for call in _every_call(post.shortcodes)]
+    hidden = []
+    for cell in post.cells:
+        at = post.html.find(cell.token)
+        shown = at >= 0 and any(start <= at < end for start, end in spans)
+        if not shown and not any(cell.token in inner for inner in inners):
+            hidden.append(BuildError(cell.location, "this executable block is not shown on the page (it is inside "
+                                     "an HTML comment or a raw HTML block), yet it would run and change what the "
+                                     "page says: take it out, or remove exec=true"))
+    return hidden
+
+
+def _every_call(calls) -> Iterable:
+    for call in calls:
+        yield call
+        yield from _every_call(call.children)
 
 
 # The default theme's <main id>: a name no heading's id can have (base.html), nor a cell's.

@@ -238,6 +238,12 @@ def text_and_tags(html: str, formulas_as_latex: bool = False) -> Iterator[tuple[
             yield "text", html[start:end]
 
 
+def visible_text_spans(html: str) -> list[tuple[int, int]]:
+    """(start, end) of each run of text in the likely reading: not a comment, not inside a tag, not
+    the text of a script, style, textarea or other raw-text element."""
+    return [(start, end) for kind, start, end, _ in _likely(html) if kind == "text"]
+
+
 def _embeds(html: str, tokens: list[tuple[str, int, int, str]]) -> dict[int, int]:
     """{index of an embed's start tag: index past its end} for each element marked `data-embed` whose
     end the reading finds: its own end tag (elements of its name nested inside counted), or, for a
