@@ -1551,3 +1551,34 @@ def test_a_block_cannot_take_the_themes_main_id(tmp_path):
     (tmp_path / "content/posts/m.md").write_text("---\ntitle: M\ndate: 2024-01-01\n---\n```python {exec=true id=site.main}\nprint(1)\n```\n")
     result = run_build(cwd=tmp_path)
     assert result.returncode == 1 and "m.md:5:1: error: cell id 'site.main' is the theme's (its <main>)" in result.stderr, result.stderr
+
+
+def test_a_memo_key_follows_a_cached_helper_and_a_class_of_the_post_edited_in_a_later_block(site):
+    # From a review: a helper wrapped in functools.cache, or a class (passed, passed as an instance, or
+    # read as a global), edited in a later block kept the old memo result: 21 under code saying x * 3.
+    first = """
+        import functools
+        import runpost
+
+        @runpost.memo
+        def evaluate(x):
+            return helper(x) + 1
+
+        @runpost.memo
+        def score(model_cls, x):
+            return model_cls().score(x)
+
+        @runpost.memo
+        def score_of(model, x):
+            return model.score(x)
+
+        @runpost.memo
+        def score_global(x):
+            return Model().score(x)
+        """
+    later = lambda factor: (f"@functools.cache\ndef helper(x):\n    return x * {factor}\n\n"
+                            f"class Model:\n    def score(self, x):\n        return x * {factor}\n\n"
+                            "runpost.publish('r', [evaluate(10), score(Model, 10), score_of(Model(), 10), score_global(10)])")
+    assert build(write_post(site / "p", first, later(2)), site).results.values["r"] == [21, 20, 20, 20]
+    assert build(write_post(site / "p", first, later(3)), site).results.values["r"] == [31, 30, 30, 30]
+    assert build(write_post(site / "p", first, later(3) + "\nprint()"), site).results.values["r"] == [31, 30, 30, 30]

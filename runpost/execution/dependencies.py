@@ -184,8 +184,11 @@ def _is_plain(value: Any) -> bool:
 
 class _Fingerprinter(pickle.Pickler):
     """Pickles as pickle does, but a function as its code, defaults and closure (by name, pickle
-    would miss an edit to its body). Classes stay by name, as pickle has them: a key of a call
-    taking a dataclass is then the same on every Python version."""
+    would miss an edit to its body); a wrapper that keeps its function (`functools.cache`,
+    `functools.wraps`) as that function; and a class the post defines (module `__main__`) as its
+    name and its methods' code and plain attributes (an edit to its body in a later block is
+    seen). Other classes stay by name, as pickle has them: a key of a call taking a library's
+    dataclass is then the same on every Python version."""
 
     def __init__(self, file: io.BytesIO):
         super().__init__(file, protocol=4)
@@ -202,7 +205,45 @@ class _Fingerprinter(pickle.Pickler):
             self.active.add(id(value))
             return _code_marker, (_code_digest(value.__code__), value.__defaults__, value.__kwdefaults__,
                                   tuple(_cell(cell) for cell in value.__closure__ or ()))
+        if isinstance(value, type):
+            if value.__module__ != "__main__" or id(value) in self.active:
+                return NotImplemented if value.__module__ != "__main__" else (_code_marker, (value.__qualname__,))
+            self.active.add(id(value))
+            return _code_marker, (value.__qualname__, tuple(_class_body(value)))
+        wrapped = _own_attribute(value, "__wrapped__")
+        if isinstance(wrapped, types.FunctionType) and id(value) not in self.active:
+            self.active.add(id(value))
+            return _code_marker, (type(value).__qualname__, wrapped)     # functools.cache's wrapper: its function
         return NotImplemented
+
+
+def _class_body(cls: type) -> list[tuple[str, Any]]:
+    """(name, what it does) for each member a class of the post defines: functions (and static, class
+    and property methods) by their code, plain data by value, anything else by its type's name."""
+    body = []
+    for name, member in sorted(vars(cls).items()):
+        if name in ("__dict__", "__weakref__", "__module__", "__doc__", "__qualname__", "__slotnames__"):   # (pickle caches __slotnames__)
+            continue
+        member = _member(member)
+        functions = member if isinstance(member, tuple) else (member,)
+        if all(function is None or isinstance(function, types.FunctionType) for function in functions):
+            body.append((name, member))
+        elif _is_plain(member) and _plain_through(member):
+            body.append((name, member))
+        else:
+            body.append((name, type(member).__qualname__))
+    return body
+
+
+def _plain_through(value: Any, depth: int = 0) -> bool:
+    """Plain data all the way down (a class's settings dict, not a lock or a model inside it)."""
+    if depth > 20 or not _is_plain(value):
+        return False
+    if isinstance(value, dict):
+        return all(_plain_through(key, depth + 1) and _plain_through(item, depth + 1) for key, item in value.items())
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return all(_plain_through(item, depth + 1) for item in value)
+    return True
 
 
 def _member(member: Any) -> Any:
