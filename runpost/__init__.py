@@ -66,7 +66,19 @@ def memo(function: Callable | None = None, *, resources: dict[str, float] | None
     """
     if function is None:
         return lambda function: memo(function, resources=resources, retries=retries)
+    import types
+
+    if not isinstance(function, types.FunctionType):
+        # Its key is its code and what the code reads: a builtin, a functools.cache wrapper, a partial
+        # or a callable object has none to read (it failed with "... has no attribute '__globals__'").
+        raise TypeError(f"memo takes a function written with def or lambda, not {_a_name(type(function))}: "
+                        "put @runpost.memo on a def of your own that calls it")
     return _session.memoize(function, resources=resources, retries=retries)
+
+
+def _a_name(kind: type) -> str:
+    name = f"{kind.__module__}.{kind.__qualname__}" if kind.__module__ not in ("builtins", "__main__") else kind.__qualname__
+    return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
 
 
 def site_file(relative_path: str | Path) -> Path:

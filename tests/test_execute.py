@@ -1582,3 +1582,12 @@ def test_a_memo_key_follows_a_cached_helper_and_a_class_of_the_post_edited_in_a_
     assert build(write_post(site / "p", first, later(2)), site).results.values["r"] == [21, 20, 20, 20]
     assert build(write_post(site / "p", first, later(3)), site).results.values["r"] == [31, 30, 30, 30]
     assert build(write_post(site / "p", first, later(3) + "\nprint()"), site).results.values["r"] == [31, 30, 30, 30]
+
+
+@pytest.mark.parametrize("wrapped, kind", [("functools.cache(lambda x: x)", "a functools._lru_cache_wrapper"),
+                                           ("math.sqrt", "a builtin_function_or_method"),
+                                           ("functools.partial(pow, 2)", "a functools.partial")])
+def test_memo_of_what_is_not_a_plain_function_says_what_it_takes(site, wrapped, kind):
+    # From a review: "AttributeError: 'functools._lru_cache_wrapper' object has no attribute '__globals__'".
+    error = build_error(write_post(site / "p", f"import functools, math, runpost\nf = runpost.memo({wrapped})"), site)
+    assert f"memo takes a function written with def or lambda, not {kind}: put @runpost.memo on a def" in str(error)
