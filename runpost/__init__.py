@@ -116,13 +116,39 @@ def to_json(name: str, value: Any) -> Any:
         raise TypeError(f"cannot publish '{name}': {type(item).__name__} is not JSON-serialisable "
                         f"(use numbers, strings, bools, None, lists and dicts{hint})")
 
+    deep = f"cannot publish '{name}': it is nested more than {PUBLISH_DEPTH} levels deep (lists in lists, " \
+           "dicts in dicts), more than runpost's reader of results takes; publish it flatter"
     try:
         # Key order is kept: a published table's columns are its first row's keys.
         text = json.dumps(value, default=convert, allow_nan=True)
     except ValueError as error:  # circular references
         raise TypeError(f"cannot publish '{name}': {error}") from None
+    except RecursionError:
+        raise TypeError(deep) from None
     _check_keys(name, value)
-    return json.loads(text)
+    data = json.loads(text)
+    if _depth(data) > PUBLISH_DEPTH:
+        raise TypeError(deep)
+    return data
+
+
+# How deep a published value may nest: the builder reads the kernel's events with Python's json,
+# which recursion limits (a value 560 levels deep failed there, far from the publish line).
+PUBLISH_DEPTH = 400
+
+
+def _depth(value: Any) -> int:
+    """How many lists and dicts deep `value` nests (without recursion: it may be deep)."""
+    deepest, pending = 0, [(value, 0)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, (list, dict)):
+            level += 1
+            deepest = max(deepest, level)
+            if deepest > PUBLISH_DEPTH:
+                return deepest
+            pending += [(child, level) for child in (item.values() if isinstance(item, dict) else item)]
+    return deepest
 
 
 def _check_keys(name: str, value: Any) -> None:

@@ -1591,3 +1591,12 @@ def test_memo_of_what_is_not_a_plain_function_says_what_it_takes(site, wrapped, 
     # From a review: "AttributeError: 'functools._lru_cache_wrapper' object has no attribute '__globals__'".
     error = build_error(write_post(site / "p", f"import functools, math, runpost\nf = runpost.memo({wrapped})"), site)
     assert f"memo takes a function written with def or lambda, not {kind}: put @runpost.memo on a def" in str(error)
+
+
+def test_a_published_value_nested_too_deep_is_an_error_at_its_publish_line(site):
+    # From a review: a list 560 levels deep was accepted by publish, then the build failed reading
+    # the kernel's events ("runpost's events from the Python process cannot be read (RecursionError").
+    code = "import runpost\nv = x = []\nfor _ in range(600):\n    y = []\n    x.append(y)\n    x = y\nrunpost.publish('deep', v)"
+    error = build_error(write_post(site / "p", code), site)
+    assert "cannot publish 'deep': it is nested more than 400 levels deep" in str(error)
+    assert ":15:1: error: TypeError: cannot publish" in str(error)      # the publish line
