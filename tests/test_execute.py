@@ -1600,3 +1600,16 @@ def test_a_published_value_nested_too_deep_is_an_error_at_its_publish_line(site)
     error = build_error(write_post(site / "p", code), site)
     assert "cannot publish 'deep': it is nested more than 400 levels deep" in str(error)
     assert ":15:1: error: TypeError: cannot publish" in str(error)      # the publish line
+
+
+def test_swapping_two_blocks_ids_runs_them_again_so_their_figures_keep_their_names(site):
+    # From a review: ids never entered the key; with `loss` and `acc` swapped, the stored results were
+    # reused and the block now called acc showed loss-1.png (its figures are named by its id).
+    plot = "#!id={id}\nimport matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\nplt.plot([{n}])\n"
+    first = build(write_post(site / "p", plot.format(id="loss", n=1), plot.format(id="acc", n=2)), site)
+    assert [figure.path.rsplit("/", 1)[1] for figure in first.results.outputs["loss"].figures] == ["loss-1.png"]
+    again = build(write_post(site / "p", plot.format(id="acc", n=1), plot.format(id="loss", n=2)), site)
+    assert again.results.executed
+    assert [figure.path.rsplit("/", 1)[1] for figure in again.results.outputs["acc"].figures] == ["acc-1.png"]
+    assert [figure.path.rsplit("/", 1)[1] for figure in again.results.outputs["loss"].figures] == ["loss-1.png"]
+    assert not build(write_post(site / "p", plot.format(id="acc", n=1), plot.format(id="loss", n=2)), site).results.executed

@@ -42,7 +42,7 @@ def explain_post(post: Post, config: Config, overrides: dict[str, Any]) -> list[
     if plan.overrides:
         lines.append(f"  parameters overridden: {plan.overrides} (results go to {Location(plan.folder)})")
     stored = plan.manifest.get("cells", []) if plan.manifest else []
-    first = first_stale_cell(stored, plan.keys) if reasons else len(post.cells)
+    first = first_stale_cell(stored, plan.keys, post.cells) if reasons else len(post.cells)
     states = cell_states(post.cells, first, stored, reasons)
     for position, (cell, state) in enumerate(zip(post.cells, states)):
         last = f"{stored[position]['seconds']:.1f}s last run" if position < len(stored) else "never run"

@@ -36,7 +36,8 @@ class Plan:
     def matches(self) -> bool:
         """build/ holds results for the post as it is now (verified or not)."""
         return (self.manifest is not None and self.manifest.get("format") == FORMAT_VERSION
-                and self.manifest.get("key") == self.final_key)
+                and self.manifest.get("key") == self.final_key
+                and first_stale_cell(self.manifest.get("cells", []), self.keys, self.post.cells) == len(self.keys))
 
     @property
     def fresh(self) -> bool:
@@ -113,7 +114,7 @@ def stored_at(plan: Plan) -> str:
 def check_stale(plan: Plan) -> None:
     reasons = staleness(plan.manifest, plan.fingerprints, plan.post.cells, plan.keys, plan.folder)
     stored = plan.manifest.get("cells", []) if plan.manifest else []
-    first = first_stale_cell(stored, plan.keys)
+    first = first_stale_cell(stored, plan.keys, plan.post.cells)
     # Point at the changed block when that is the cause; else at the post.
     changed_block = reasons[0].startswith("block") and first < len(plan.post.cells)
     location = plan.post.cells[first].location if changed_block else Location(plan.post.path, 1)
@@ -181,14 +182,27 @@ def _changed_cells(stored: list[dict[str, Any]], cells: tuple[Cell, ...], keys: 
             return [f"block '{cell.id}' (line {cell.location.line}) is new"]
         if stored[position].get("key") != keys[position]:
             return [f"block '{cell.id}' (line {cell.location.line}) code changed"]
+        if _renamed_with_figures(stored[position], cell):
+            return [f"block '{cell.id}' (line {cell.location.line}) was '{stored[position]['id']}' "
+                    "(its figures are named by its id)"]
     if len(stored) > len(cells):
         return [f"block '{stored[len(cells)].get('id')}' was removed"]
     return []
 
 
-def first_stale_cell(stored: list[dict[str, Any]], keys: list[str]) -> int:
-    """Index of the first block whose key differs from the stored run (len(keys) if none)."""
+def first_stale_cell(stored: list[dict[str, Any]], keys: list[str], cells: tuple[Cell, ...] = ()) -> int:
+    """Index of the first block whose key differs from the stored run, or (`cells` given) that drew
+    figures under another id, else len(keys)."""
     for position, key in enumerate(keys):
         if position >= len(stored) or stored[position].get("key") != key:
             return position
+        if position < len(cells) and _renamed_with_figures(stored[position], cells[position]):
+            return position
     return len(keys)
+
+
+def _renamed_with_figures(stored: dict[str, Any], cell: Cell) -> bool:
+    """A block given another id since its run, which drew figures: they are named by the id
+    (`loss-1.png`), so with two ids swapped each block would show the other's. A renamed block that
+    drew none keeps its results (its id names nothing stored)."""
+    return isinstance(stored.get("id"), str) and stored["id"] != cell.id and bool(stored.get("figures"))
