@@ -68,7 +68,8 @@ def memo(function: Callable | None = None, *, resources: dict[str, float] | None
         return lambda function: memo(function, resources=resources, retries=retries)
     import types
 
-    if not isinstance(function, types.FunctionType):
+    if not isinstance(function, types.FunctionType) and not (isinstance(function, types.MethodType)
+                                                             and isinstance(function.__func__, types.FunctionType)):
         # Its key is its code and what the code reads: a builtin, a functools.cache wrapper, a partial
         # or a callable object has none to read (it failed with "... has no attribute '__globals__'").
         raise TypeError(f"memo takes a function written with def or lambda, not {_a_name(type(function))}: "

@@ -1613,3 +1613,8 @@ def test_swapping_two_blocks_ids_runs_them_again_so_their_figures_keep_their_nam
     assert [figure.path.rsplit("/", 1)[1] for figure in again.results.outputs["acc"].figures] == ["acc-1.png"]
     assert [figure.path.rsplit("/", 1)[1] for figure in again.results.outputs["loss"].figures] == ["loss-1.png"]
     assert not build(write_post(site / "p", plot.format(id="acc", n=1), plot.format(id="loss", n=2)), site).results.executed
+
+
+def test_memo_of_a_bound_method_still_works(site):
+    code = "import runpost\nclass A:\n    def f(self, x):\n        return x + 1\nrunpost.publish('v', runpost.memo(A().f)(2))"
+    assert build(write_post(site / "p", code), site).results.values == {"v": 3}
