@@ -460,17 +460,28 @@ def test_timeout_kills_the_kernel_and_its_children(site):
     assert not process_alive(int(calls(site)[0]))
 
 
-def process_alive(pid: int) -> bool:
+def process_alive(pid: int, started: str | None = None) -> bool:
+    """Whether process `pid` still runs after 5 s; `started` (process_start(pid) when it was seen
+    running): and is still that process, not another that got its number (pid_max is 32768 here,
+    and a full test run starts thousands of processes)."""
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:
             return False
-        if state in ("Z", "X"):  # killed, waiting to be reaped by init
+        if fields[0] in ("Z", "X") or (started is not None and fields[19] != started):  # killed, or another
             return False
         time.sleep(0.05)
     return True
+
+
+def process_start(pid: int) -> str | None:
+    """When process `pid` started (clock ticks since boot, /proc/<pid>/stat's 22nd field), or None."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (FileNotFoundError, IndexError):
+        return None
 
 
 def test_default_timeout_comes_from_the_config(site):

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, needs
-from test_execute import MEMO_BLOCK, build, build_error, calls, make_config, process_alive, read_post, write_post
+from test_execute import (MEMO_BLOCK, build, build_error, calls, make_config, process_alive, process_start, read_post,
+                          write_post)
 from runpost.errors import BuildErrors
 from runpost.execution.runner import execute_posts
 from runpost.report import Reporter
@@ -284,10 +285,11 @@ def test_the_kernel_and_its_map_children_end_when_the_builder_is_killed_outright
         assert time.monotonic() < deadline and builder.poll() is None
         time.sleep(0.05)
     orphan = int(pid_file.read_text())
+    started = process_start(orphan)      # its number may be another process's by the time it is checked
     builder.kill()
     builder.wait()
     deadline = time.monotonic() + 10
-    while process_alive(orphan):
+    while process_alive(orphan, started):
         assert time.monotonic() < deadline, f"the {process} process outlived its builder"
         time.sleep(0.05)
 
