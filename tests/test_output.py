@@ -116,7 +116,8 @@ def test_param_preview_never_writes_the_deploy_folder(site_dir):
 
 
 @pytest.mark.parametrize("folder", ["/etc", "/usr", "/var", "/boot", "/opt", "/usr/local/bin", "/srv", "/mnt", "/home",
-                                    "/etc/nginx", "/var/lib", "/var/log", "/home/bob", "/usr/share"])
+                                    "/etc/nginx", "/var/lib", "/var/log", "/home/bob", "/usr/share", "/usr/lib/python3",
+                                    "/usr/local/lib/python3.11", "/var/lib/dpkg", "/private/etc", "/opt/homebrew"])
 def test_force_never_replaces_a_system_folder(project, folder):
     # From a review: `--output /etc --force` (a typo for ./etc) passed the check; as root the build
     # would have replaced /etc with the site.
@@ -124,7 +125,8 @@ def test_force_never_replaces_a_system_folder(project, folder):
         check_output_folder(Path(folder), project, sources(project), force=True)
 
 
-@pytest.mark.parametrize("folder", ["/usr/share/nginx/html", "/var/www/html", "/srv/www/blog"])
+@pytest.mark.parametrize("folder", ["/usr/share/nginx/html", "/var/www/html", "/srv/www/blog", "/mnt/data/site",
+                                    "/home/bob/site", "/opt/homebrew/var/www"])
 def test_a_web_root_is_not_taken_for_a_system_folder(project, folder):
     # A review of the first version: it refused nginx's web root even without --force.
     check_output_folder(Path(folder), project, sources(project), force=True)

@@ -43,7 +43,7 @@ def explain_post(post: Post, config: Config, overrides: dict[str, Any]) -> list[
         lines.append(f"  parameters overridden: {plan.overrides} (results go to {Location(plan.folder)})")
     stored = plan.manifest.get("cells", []) if plan.manifest else []
     first = first_stale_cell(stored, plan.keys, post.cells) if reasons else len(post.cells)
-    states = cell_states(post.cells, first, stored, reasons)
+    states = cell_states(post.cells, first, stored, reasons, plan.keys)
     for position, (cell, state) in enumerate(zip(post.cells, states)):
         last = f"{stored[position]['seconds']:.1f}s last run" if position < len(stored) else "never run"
         lines.append(f"  block '{cell.id}' line {cell.location.line}: {state}, {last}")
@@ -51,7 +51,8 @@ def explain_post(post: Post, config: Config, overrides: dict[str, Any]) -> list[
     return lines
 
 
-def cell_states(cells: tuple[Cell, ...], first: int, stored: list[dict[str, Any]], reasons: list[str]) -> list[str]:
+def cell_states(cells: tuple[Cell, ...], first: int, stored: list[dict[str, Any]], reasons: list[str],
+                keys: list[str] = ()) -> list[str]:
     """Per block: fresh, or stale and why (its own change, or the change it follows)."""
     if not reasons:
         return ["fresh"] * len(cells)
@@ -61,6 +62,9 @@ def cell_states(cells: tuple[Cell, ...], first: int, stored: list[dict[str, Any]
     for position, cell in enumerate(cells):
         if position < first:
             states.append("fresh")
+        elif position == first and position < len(stored) and stored[position].get("id") not in (None, cell.id) \
+                and stored[position].get("key") == keys[position]:
+            states.append(f"stale (was '{stored[position]['id']}': its figures are named by its id)")
         elif position == first:
             states.append("stale (its code changed)" if position < len(stored) else "stale (new block)")
         else:

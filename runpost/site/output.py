@@ -106,17 +106,12 @@ def check_build_folder(build_dir: Path, root: Path, others: list[Path]) -> None:
 
 # The system's own folders, whatever they hold: `--output /etc --force` (a typo for ./etc) as root
 # would have replaced /etc with the site. Any folder right under / (/etc, /usr, /var, /home, /opt,
-# /srv...), anything in the trees that are wholly the system's, the well-known folders of /usr and
-# /var, and a user's home folder. A web root deeper down (/var/www/html, /usr/share/nginx/html) is
-# a place a site goes.
+# /srv...), a user's home folder, and anything in the trees that are the system's (Linux's and
+# macOS's: /private/etc is where /etc leads there), but for the places web servers serve a site from.
 _SYSTEM_TREES = frozenset({"etc", "boot", "proc", "sys", "dev", "bin", "sbin", "lib", "lib32", "lib64", "libx32",
-                           "run", "snap"})
-_SYSTEM_FOLDERS = frozenset({
-    "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libexec", "/usr/include", "/usr/share",
-    "/usr/src", "/usr/games", "/usr/local", "/usr/local/bin", "/usr/local/sbin", "/usr/local/lib",
-    "/usr/local/include", "/usr/local/share", "/usr/local/etc", "/usr/local/src",
-    "/var/lib", "/var/log", "/var/cache", "/var/spool", "/var/mail", "/var/tmp", "/var/backups", "/var/opt",
-    "/var/local", "/var/run", "/var/lock", "/var/db", "/var/empty"})
+                           "run", "snap", "usr", "var", "opt", "private", "System", "Library", "Applications"})
+_WEB_ROOTS = ("/var/www", "/usr/share/nginx", "/usr/share/httpd", "/usr/local/var/www", "/opt/homebrew/var/www",
+              "/usr/local/www", "/var/lib/nginx/html", "/private/var/www")
 
 
 def _system_folder(output: Path) -> str:
@@ -124,7 +119,8 @@ def _system_folder(output: Path) -> str:
     parts = output.parts
     if os.name != "posix" or len(parts) < 2:
         return ""
-    if len(parts) == 2 or parts[1] in _SYSTEM_TREES or output.as_posix() in _SYSTEM_FOLDERS \
+    served = any(output == Path(root) or Path(root) in output.parents for root in _WEB_ROOTS)
+    if len(parts) == 2 or (parts[1] in _SYSTEM_TREES and not served) \
             or (parts[1] in ("home", "Users") and len(parts) == 3):
         return "it is a system folder (or a user's home), which a build never replaces, even with --force"
     return ""
