@@ -1654,3 +1654,73 @@ def test_swapping_two_blocks_ids_runs_them_again_so_their_figures_keep_their_nam
 def test_memo_of_a_bound_method_still_works(site):
     code = "import runpost\nclass A:\n    def f(self, x):\n        return x + 1\nrunpost.publish('v', runpost.memo(A().f)(2))"
     assert build(write_post(site / "p", code), site).results.values == {"v": 3}
+
+
+def test_memo_keys_of_classes_and_wrappers_follow_edits_and_stay_put_across_builds(site):
+    # From a review of the class keys: a wrapper object of the post's (with __wrapped__ and more state)
+    # was keyed by its function alone; a method's lock (in a decorator's closure) failed the key; a
+    # tensor default recomputed every build; a base class and an Enum's values were not in it.
+    first = """
+        import functools, threading, enum
+        import runpost
+
+        @runpost.memo
+        def by_wrapper(f, x):
+            return f(x)
+
+        @runpost.memo
+        def counted(c, x):
+            return c.add(x)
+
+        @runpost.memo
+        def scored(m, x):
+            return m.score(x)
+
+        @runpost.memo
+        def colored(x):
+            return Color.BLUE.value * x
+        """
+    later = lambda k: f"""
+import torch
+
+class Scaled:
+    def __init__(self, f, k):
+        functools.update_wrapper(self, f)
+        self.f, self.k = f, k
+    def __call__(self, x):
+        return self.f(x) * self.k
+
+def ident(x):
+    return x
+
+def synchronized(method):
+    lock = threading.Lock()
+    @functools.wraps(method)
+    def wrapper(*args):
+        with lock:
+            return method(*args)
+    return wrapper
+
+class Counter:
+    @synchronized
+    def add(self, x, scale=torch.tensor(2.0)):
+        return x + {k}
+
+class Base:
+    def score(self, x):
+        return x * {k}
+
+class Model(Base):
+    pass
+
+class Color(enum.Enum):
+    RED = 1
+    BLUE = {k}
+
+runpost.publish("r", [by_wrapper(Scaled(ident, {k}), 10), counted(Counter(), 10), scored(Model(), 10), colored(10)])
+"""
+    assert build(write_post(site / "p", first, later(2)), site).results.values["r"] == [20, 12, 20, 20]
+    said = io.StringIO()
+    (again,) = execute_posts([write_post(site / "p", first, later(2) + "# edited\n")], make_config(site), Reporter(said))
+    assert again.results.values["r"] == [20, 12, 20, 20] and "memo results: 4 reused, 0 computed" in said.getvalue()
+    assert build(write_post(site / "p", first, later(3)), site).results.values["r"] == [30, 13, 30, 30]

@@ -21,6 +21,7 @@ before stay valid. Not seen: a value changed in place (`CONFIG["lr"] = 5` in a l
 from __future__ import annotations
 
 import dis
+import enum
 import functools
 import hashlib
 import io
@@ -205,34 +206,56 @@ class _Fingerprinter(pickle.Pickler):
             self.active.add(id(value))
             return _code_marker, (_code_digest(value.__code__), value.__defaults__, value.__kwdefaults__,
                                   tuple(_cell(cell) for cell in value.__closure__ or ()))
-        if isinstance(value, type):
-            if value.__module__ != "__main__" or id(value) in self.active:
-                return NotImplemented if value.__module__ != "__main__" else (_code_marker, (value.__qualname__,))
-            self.active.add(id(value))
-            return _code_marker, (value.__qualname__, tuple(_class_body(value)))
-        wrapped = _own_attribute(value, "__wrapped__")
-        if isinstance(wrapped, types.FunctionType) and id(value) not in self.active:
-            self.active.add(id(value))
-            return _code_marker, (type(value).__qualname__, wrapped)     # functools.cache's wrapper: its function
+        if isinstance(value, type) and value.__module__ == "__main__":
+            return _code_marker, (_class_shape(value, set()),)
+        if isinstance(value, _CACHE_WRAPPERS) and isinstance(_own_attribute(value, "__wrapped__"), types.FunctionType):
+            return _code_marker, (type(value).__qualname__, value.__wrapped__)    # functools.cache's: its function
         return NotImplemented
 
 
-def _class_body(cls: type) -> list[tuple[str, Any]]:
-    """(name, what it does) for each member a class of the post defines: functions (and static, class
-    and property methods) by their code, plain data by value, anything else by its type's name."""
+# functools.cache and lru_cache make these; a wrapper object of the post's own (with __wrapped__ and
+# more state) is pickled with all of its state, as any object is.
+_CACHE_WRAPPERS = (type(functools.lru_cache(maxsize=None)(lambda: None)),)
+
+
+def _class_shape(cls: type, seen: set[int]) -> Any:
+    """What a class of the post does, without pickling anything of it (a lock in a method's closure, a
+    tensor as a default: the first cannot be pickled, the second pickles differently in each process):
+    its name, its bases of the post, and each member: a function by its code and the plain data and
+    functions its defaults and closure hold, plain data by value, an Enum member by its value,
+    anything else by its type's name."""
+    if cls.__module__ != "__main__" or id(cls) in seen:
+        return cls.__qualname__ if cls.__module__ == "__main__" else f"{cls.__module__}.{cls.__qualname__}"
+    seen = seen | {id(cls)}
     body = []
     for name, member in sorted(vars(cls).items()):
         if name in ("__dict__", "__weakref__", "__module__", "__doc__", "__qualname__", "__slotnames__"):   # (pickle caches __slotnames__)
             continue
         member = _member(member)
-        functions = member if isinstance(member, tuple) else (member,)
-        if all(function is None or isinstance(function, types.FunctionType) for function in functions):
-            body.append((name, member))
-        elif _is_plain(member) and _plain_through(member):
-            body.append((name, member))
+        if isinstance(member, enum.Enum):
+            body.append((name, "member", member.value if _plain_through(member.value) else type(member.value).__qualname__))
         else:
-            body.append((name, type(member).__qualname__))
-    return body
+            body.append((name, _shape(member, seen, 0)))
+    return cls.__qualname__, tuple(_class_shape(base, seen) for base in cls.__bases__), tuple(body)
+
+
+def _shape(value: Any, seen: set[int], depth: int) -> Any:
+    if isinstance(value, tuple) and not _plain_through(value):
+        return tuple(_shape(item, seen, depth) for item in value)
+    if isinstance(value, types.FunctionType):
+        if depth > 8 or id(value) in seen:
+            return _code_digest(value.__code__)
+        seen = seen | {id(value)}
+        return (_code_digest(value.__code__), _shape(value.__defaults__, seen, depth + 1),
+                _shape(tuple(_cell(cell) for cell in value.__closure__ or ()), seen, depth + 1))
+    if isinstance(value, type):
+        return _class_shape(value, seen)
+    if value is None or _plain_through(value):
+        return value
+    wrapped = _own_attribute(value, "__wrapped__")
+    if isinstance(wrapped, types.FunctionType):
+        return type(value).__qualname__, _shape(wrapped, seen, depth + 1)
+    return type(value).__qualname__
 
 
 def _plain_through(value: Any, depth: int = 0) -> bool:
