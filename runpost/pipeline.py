@@ -137,7 +137,7 @@ def read_content(config: Config, cache: RenderCache | None = None,
                                     lambda: parse_shortcodes(scan_post(post), known, needing_inner))
     posts = each(posts, parse, content_errors)
     posts = render_all_markdown(posts, config, cache, content_errors)
-    content_errors.extend(error for post in posts for error in hidden_exec_blocks(post))
+    content_errors.extend(error for post in posts for error in hidden_exec_blocks(post, needing_inner))
     content_errors.raise_if_any()
     return posts
 

@@ -180,27 +180,43 @@ def quoted_exec_blocks(post: Post, scan: SourceScan) -> list[BuildError]:
             for offset in quoted_exec_fences(post.body, scan)]
 
 
-def hidden_exec_blocks(post: Post) -> list[BuildError]:
-    """An executable block the page does not show: inside an HTML comment (`<!-- disabled ... -->`)
-    or a raw HTML block the page leaves out or keeps as markup (a fence right under `<div>`, no blank
-    line between). It would still run, and what it computes reach the page's values unseen: an error
-    at the block, before any code runs. Read from the rendered body: the block's token must be in the
-    page's text, or inside a shortcode's inner text (rendered there)."""
+def hidden_exec_blocks(post: Post, shows_inner: frozenset[str]) -> list[BuildError]:
+    """An executable block the page does not show: inside an HTML comment (`<!-- disabled ... -->`),
+    a raw HTML block the page leaves out (a fence right under `<div>`, no blank line between), a
+    footnote no one refers to, or a shortcode whose template never shows what it encloses (not in
+    `shows_inner`: shortcodes_needing_inner), or that is itself hidden so. It would still run, and
+    what it computes reach the page's values unseen: an error at the block, before any code runs.
+    Read from the rendered body: the block's token must be in the page's text, or in the text a
+    shown call of such a shortcode encloses."""
     if not post.cells:
         return []
     from ..site.html_tags import visible_text_spans     # (the site stage's reading of HTML)
 
-    spans = visible_text_spans(post.html)
-    inners = [call.inner or "" for call in _every_call(post.shortcodes)]
-    hidden = []
-    for cell in post.cells:
-        at = post.html.find(cell.token)
-        shown = at >= 0 and any(start <= at < end for start, end in spans)
-        if not shown and not any(cell.token in inner for inner in inners):
-            hidden.append(BuildError(cell.location, "this executable block is not shown on the page (it is inside "
-                                     "an HTML comment or a raw HTML block), yet it would run and change what the "
-                                     "page says: take it out, or remove exec=true"))
-    return hidden
+    calls = list(_every_call(post.shortcodes))
+    parent = {child.token: call for call in calls for child in call.children}
+    spans = {None: visible_text_spans(post.html)}
+
+    def holder(token: str):
+        """The innermost call whose inner text holds `token`, or None (the body)."""
+        holding = [call for call in calls if call.inner and token in call.inner]
+        return min(holding, key=lambda call: len(call.inner)) if holding else None
+
+    def shown(token: str, call) -> bool:
+        text = post.html if call is None else call.inner
+        if call is not None and call.name not in shows_inner:
+            return False
+        place = None if call is None else id(call)
+        if place not in spans:
+            spans[place] = visible_text_spans(text)
+        at = text.find(token)
+        if at < 0 or not any(start <= at < end for start, end in spans[place]):
+            return False
+        return call is None or shown(call.token, parent.get(call.token))
+
+    return [BuildError(cell.location, "this executable block is not shown on the page (it sits in an HTML comment, "
+                       "a raw HTML block, a footnote no one refers to, or a shortcode that does not show what it "
+                       "encloses), yet it would run and change what the page says: take it out, or remove exec=true")
+            for cell in post.cells if not shown(cell.token, holder(cell.token))]
 
 
 def _every_call(calls) -> Iterable:
