@@ -30,7 +30,7 @@ from .execution.store import MANIFEST
 from .markup.cells import hidden_exec_blocks
 from .markup.markdown import prepare_workers, render_markdown
 from .markup.placeholders import call_tokens, inline_tokens
-from .markup.shortcodes import available_shortcodes, parse_shortcodes, shortcodes_needing_inner
+from .markup.shortcodes import available_shortcodes, parse_shortcodes, shortcodes_needing_inner, shortcodes_showing_blocks
 from .parallel import precompute
 from .post import Post, Site
 from .render_cache import MISSING, RenderCache, key, open_cache
@@ -137,7 +137,8 @@ def read_content(config: Config, cache: RenderCache | None = None,
                                     lambda: parse_shortcodes(scan_post(post), known, needing_inner))
     posts = each(posts, parse, content_errors)
     posts = render_all_markdown(posts, config, cache, content_errors)
-    content_errors.extend(error for post in posts for error in hidden_exec_blocks(post, needing_inner))
+    showing = shortcodes_showing_blocks(config)
+    content_errors.extend(error for post in posts for error in hidden_exec_blocks(post, showing))
     content_errors.raise_if_any()
     return posts
 

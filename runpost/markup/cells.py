@@ -183,8 +183,8 @@ def quoted_exec_blocks(post: Post, scan: SourceScan) -> list[BuildError]:
 def hidden_exec_blocks(post: Post, shows_inner: frozenset[str]) -> list[BuildError]:
     """An executable block the page does not show: inside an HTML comment (`<!-- disabled ... -->`),
     a raw HTML block the page leaves out (a fence right under `<div>`, no blank line between), a
-    footnote no one refers to, or a shortcode whose template never shows what it encloses (not in
-    `shows_inner`: shortcodes_needing_inner), or that is itself hidden so. It would still run, and
+    footnote no one refers to, or a shortcode whose template never shows what it encloses, or shows
+    it through markdownify (not in `shows_inner`: shortcodes_showing_blocks), or that is itself hidden so. It would still run, and
     what it computes reach the page's values unseen: an error at the block, before any code runs.
     Read from the rendered body: the block's token must be in the page's text, or in the text a
     shown call of such a shortcode encloses."""
@@ -215,7 +215,8 @@ def hidden_exec_blocks(post: Post, shows_inner: frozenset[str]) -> list[BuildErr
 
     return [BuildError(cell.location, "this executable block is not shown on the page (it sits in an HTML comment, "
                        "a raw HTML block, a footnote no one refers to, or a shortcode that does not show what it "
-                       "encloses), yet it would run and change what the page says: take it out, or remove exec=true")
+                       "encloses, or shows it through markdownify), yet it would run and change what the page says: "
+                       "take it out, or remove exec=true")
             for cell in post.cells if not shown(cell.token, holder(cell.token))]
 
 

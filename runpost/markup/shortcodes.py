@@ -58,6 +58,17 @@ def shortcodes_needing_inner(config) -> frozenset[str]:
     return frozenset({"highlight"} | {name for name, path in templates.items() if _uses_inner(path)})
 
 
+def shortcodes_showing_blocks(config) -> frozenset[str]:
+    """Shortcodes that show an executable block written inside them: templates that write `inner`,
+    not through `markdownify` unless the site keeps raw HTML (markdownify reads the enclosed text as
+    Markdown, where a block's HTML is raw HTML, omitted otherwise). cells.hidden_exec_blocks asks."""
+    return frozenset(name for name, path in _shortcode_templates(config).items()
+                     if _uses_inner(path) and (config.raw_html or not _MARKDOWNIFIED.search(path.read_bytes())))
+
+
+_MARKDOWNIFIED = re.compile(rb"\binner\s*\|\s*markdownify\b")
+
+
 def _uses_inner(path: Path) -> bool:
     # As bytes: a template that is not UTF-8 is reported where it is rendered, at its file.
     try:
