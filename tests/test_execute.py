@@ -971,7 +971,7 @@ def test_a_memo_calls_output_is_kept_bounded_in_build_and_a_reuse_prints_what_a_
     # From a review: a memo call printing 30 MB stored all of it in build/<post>/memo/ (committed).
     from runpost.execution.printed import OUTPUT_LIMIT
 
-    first = """
+    first = f"""
         import runpost
 
         @runpost.memo
