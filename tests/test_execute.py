@@ -955,7 +955,7 @@ def test_a_failed_rerun_keeps_finished_memo_results_for_the_next_rerun(site):
 def test_output_that_no_page_can_hold_is_kept_readable_and_bounded(site):
     # A lone surrogate (a byte the block could not decode) ended the build in an internal error;
     # 100 MB of output went whole into the page, the feed, the notebook and build/.
-    from runpost.execution.printed import OUTPUT_LIMIT
+    from runpost.execution.kernel import OUTPUT_LIMIT
 
     post = write_post(site / "p", 'import runpost\nprint("a\\udcffb")\nrunpost.publish("bad", "\\udcff")',
                       f'print("x" * {OUTPUT_LIMIT + 5})')
@@ -965,31 +965,6 @@ def test_output_that_no_page_can_hold_is_kept_readable_and_bounded(site):
     assert kept.startswith("x" * OUTPUT_LIMIT + "\n[runpost kept the first 1,000,000 characters of this output; 6 more")
     assert len(kept) < OUTPUT_LIMIT + 200
     json.loads((site / "build" / "p" / "manifest.json").read_text(encoding="utf-8"))   # written, and valid
-
-
-def test_a_memo_calls_output_is_kept_bounded_in_build_and_a_reuse_prints_what_a_fresh_run_does(site):
-    # From a review: a memo call printing 30 MB stored all of it in build/<post>/memo/ (committed).
-    from runpost.execution.printed import OUTPUT_LIMIT
-
-    first = f"""
-        import runpost
-
-        @runpost.memo
-        def chatty(n):
-            print("y" * n)
-            return n
-
-        @runpost.memo
-        def outer(n):
-            return chatty(n) + 1
-        """
-    later = f"print('start'); chatty({3 * OUTPUT_LIMIT}); outer({3 * OUTPUT_LIMIT})"
-    fresh = build(write_post(site / "p", first, later), site).results.outputs["cell-2"].stdout
-    records = list((site / "build" / "p" / "memo").glob("*.json"))
-    assert records and all(path.stat().st_size < OUTPUT_LIMIT + 2_000 for path in records)
-    reused = build(write_post(site / "p", first, later + "\n# edited"), site).results.outputs["cell-2"].stdout
-    assert reused == fresh      # the same kept characters, the same count of what was left out
-    assert fresh.endswith(f"characters of this output; {2 * (3 * OUTPUT_LIMIT + 1) + 6 - OUTPUT_LIMIT:,} more were printed]\n")
 
 
 def test_code_indented_under_a_list_item_runs_as_written_without_the_items_indentation(tmp_path):

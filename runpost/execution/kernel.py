@@ -38,7 +38,6 @@ import runpost
 
 from .environment import environment
 from .figures import capture_figures
-from .printed import kept_output
 from .cluster import DaskExecutor
 from .memo import Memoized, die_with_parent
 from ..parallel import STOP_SIGNAL
@@ -394,7 +393,19 @@ def run_cell(cell: dict[str, Any], path: str, namespace: dict,
         error = describe_error(exception, path, cell)
     finally:
         sys.stdout = real_stdout
-    return kept_output(capture.getvalue(), capture.left_out), time.perf_counter() - start, figures, error
+    return kept_output(capture.getvalue()), time.perf_counter() - start, figures, error
+
+
+# What a block prints is kept up to this many characters: the page, its notebook, its feed
+# entry and build/'s results all carry it (a block printing 100 MB made a 700 MB site).
+OUTPUT_LIMIT = 1_000_000
+
+
+def kept_output(text: str) -> str:
+    if len(text) <= OUTPUT_LIMIT:
+        return text
+    return text[:OUTPUT_LIMIT] + f"\n[runpost kept the first {OUTPUT_LIMIT:,} characters of this output; " \
+                                 f"{len(text) - OUTPUT_LIMIT:,} more were printed]\n"
 
 
 def describe_error(error: BaseException, path: str, cell: dict[str, Any]) -> dict[str, Any]:
@@ -410,10 +421,7 @@ def describe_error(error: BaseException, path: str, cell: dict[str, Any]) -> dic
 
 class _Capture(io.StringIO):
     """A block's stdout: closing it (sys.stdout.close()) keeps what was printed, and bytes written
-    to `sys.stdout.buffer` (as a terminal's stdout has one) are kept as UTF-8 text. `left_out`:
-    characters reused memo calls printed that their records did not keep (printed.py)."""
-
-    left_out = 0
+    to `sys.stdout.buffer` (as a terminal's stdout has one) are kept as UTF-8 text."""
 
     def close(self) -> None:
         pass

@@ -82,7 +82,7 @@ class Memoized:
             self.session.memo.store(key, entry)
         else:
             # Replay what the call printed and published, so a cached run does what a fresh one does.
-            replay_printed(entry)
+            sys.stdout.write(entry["stdout"])
         self._replay(entry)
         self._note(key, args, kwargs, entry)
         return entry["result"]
@@ -106,8 +106,7 @@ class Memoized:
         finally:
             sys.stdout = outer
         entry = {"result": result, "stdout": recorder.getvalue(), "seconds": time.perf_counter() - start,
-                 "device": device(), "host": socket.gethostname(), "published": published,
-                 "stdout_dropped": recorder.left_out}
+                 "device": device(), "host": socket.gethostname(), "published": published}
         self.session.events.send("call", state="finished", call=call, where=entry["host"], device=entry["device"],
                                  seconds=round(entry["seconds"], 3))
         return entry
@@ -141,7 +140,7 @@ class Memoized:
         results = []
         for key, call in zip(keys, calls):
             entry = entries[key]
-            replay_printed(entry)
+            sys.stdout.write(entry["stdout"])
             self._replay(entry)               # a child's publish() happened in the child
             self._note(key, call, {}, entry)
             results.append(entry["result"])
@@ -289,26 +288,12 @@ def child_failure(memoized: Memoized, call: tuple, exitcode: int, path: Path) ->
     return error
 
 
-def replay_printed(entry: dict[str, Any]) -> None:
-    """Print again what a reused call printed, as its record kept it; the characters the record left
-    out (printed.py) are counted on each capture it passes through (a memo call being recorded, the
-    block), so that the block's output says how many were printed, as a fresh run's does."""
-    sys.stdout.write(entry["stdout"])
-    left_out = entry.get("stdout_dropped", 0)
-    stream = sys.stdout
-    while left_out and stream is not None:
-        if hasattr(stream, "left_out"):
-            stream.left_out += left_out
-        stream = stream.target if isinstance(stream, Tee) else None
-
-
 class Tee(io.StringIO):
     """Records what a memoized call prints while passing it on."""
 
     def __init__(self, target: Any):
         super().__init__()
         self.target = target
-        self.left_out = 0             # what reused calls inside it printed that their records did not keep
 
     def write(self, text: str) -> int:
         self.target.write(text)

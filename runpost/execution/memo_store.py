@@ -34,8 +34,6 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from .printed import OUTPUT_LIMIT
-
 SUFFIXES = {"torch": ".pt", "pickle": ".pkl"}
 
 
@@ -89,15 +87,8 @@ class MemoStore:
         """Write the entry atomically, data first and record last: it survives a Ctrl-C right after."""
         self.folder.mkdir(parents=True, exist_ok=True)
         form, data = encode(entry["result"])
-        # What the call printed, at most OUTPUT_LIMIT characters as a block's output is (a call printing
-        # 30 MB made a 30 MB record in build/), and how many more it printed: a reuse's block output
-        # then ends as a fresh run's does (printed.py).
-        printed = entry["stdout"]
-        record = {"key": key, "format": form, "stdout": printed[:OUTPUT_LIMIT], "seconds": entry["seconds"],
+        record = {"key": key, "format": form, "stdout": entry["stdout"], "seconds": entry["seconds"],
                   "device": list(entry["device"]), "host": entry.get("host", "")}
-        dropped = len(printed) - len(record["stdout"]) + entry.get("stdout_dropped", 0)    # (+ reused calls' inside)
-        if dropped:
-            record["stdout_dropped"] = dropped
         if entry.get("published"):          # values the call published (runpost.publish), replayed on reuse
             record["published"] = entry["published"]
         if data is None:
@@ -124,12 +115,10 @@ class MemoStore:
                 raise MemoProblem(path, f"its data file must be {data_path.name}")
             result = decode(data_path, record["format"], self._verified_bytes(key, data_path, record["sha256"]))
         published = record.get("published", {})
-        dropped = record.get("stdout_dropped", 0)
-        if not isinstance(published, dict) or type(dropped) is not int or dropped < 0:
+        if not isinstance(published, dict):
             raise MemoProblem(path, "is not a memo record of this format")
         return {"result": result, "stdout": record["stdout"], "seconds": record["seconds"],
-                "device": record["device"], "host": record.get("host", ""), "published": published,
-                "stdout_dropped": dropped}
+                "device": record["device"], "host": record.get("host", ""), "published": published}
 
     def _verified_bytes(self, key: str, path: Path, recorded: str | None) -> bytes:
         """The file's bytes, if they hash to what the manifest and the record say (MemoProblem if not)."""
