@@ -118,15 +118,33 @@ def test_param_preview_never_writes_the_deploy_folder(site_dir):
 @pytest.mark.parametrize("folder", ["/etc", "/usr", "/var", "/boot", "/opt", "/usr/local/bin", "/srv", "/mnt", "/home",
                                     "/etc/nginx", "/var/lib", "/var/log", "/home/bob", "/usr/share", "/usr/lib/python3",
                                     "/usr/local/lib/python3.11", "/var/lib/dpkg", "/private/etc", "/opt/homebrew"])
+def test_a_system_folder_is_told_apart(folder):
+    from runpost.site.output import _system_folder
+
+    assert _system_folder(Path(folder)) == "it is a system folder (or a user's home), which a build never replaces, even with --force"
+
+
+@pytest.mark.parametrize("folder", ["/etc", "/usr", "/var/log", "/usr/lib"])
 def test_force_never_replaces_a_system_folder(project, folder):
     # From a review: `--output /etc --force` (a typo for ./etc) passed the check; as root the build
-    # would have replaced /etc with the site.
+    # would have replaced /etc with the site. (Folders of this machine's, holding its files.)
     with pytest.raises(UsageError, match="it is a system folder .or a user's home., which a build never replaces"):
         check_output_folder(Path(folder), project, sources(project), force=True)
+
+
+def test_a_project_under_a_system_tree_builds_into_its_own_site_folder(tmp_path):
+    # A review of the first version: a project at /usr/src/app (Docker) or /opt/build/repo (Netlify)
+    # could not build at all, its own site/ taken for a system folder.
+    for place in ("/usr/src/app", "/opt/build/repo", "/var/lib/jenkins/workspace/blog"):
+        root = Path(place)
+        check_output_folder(root / "site", root, [root / "content", root / "build"], force=False)
 
 
 @pytest.mark.parametrize("folder", ["/usr/share/nginx/html", "/var/www/html", "/srv/www/blog", "/mnt/data/site",
                                     "/home/bob/site", "/opt/homebrew/var/www"])
 def test_a_web_root_is_not_taken_for_a_system_folder(project, folder):
     # A review of the first version: it refused nginx's web root even without --force.
+    from runpost.site.output import _system_folder
+
+    assert _system_folder(Path(folder)) == ""
     check_output_folder(Path(folder), project, sources(project), force=True)

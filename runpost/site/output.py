@@ -33,7 +33,7 @@ def check_output_folder(output_dir: Path, root: Path, sources: list[Path], force
     sit inside one.
     """
     output = output_dir.resolve()
-    refusal = _never_allowed(output, root.resolve(), [path.resolve() for path in sources]) or _system_folder(output)
+    refusal = _never_allowed(output, root.resolve(), [path.resolve() for path in sources])
     if refusal:
         raise UsageError(f"refusing to use '{output_dir}' as the output folder: {refusal}")
     # A hidden folder of someone else's (outside the project, or one tools keep: .git, .venv) is
@@ -56,6 +56,10 @@ def check_output_folder(output_dir: Path, root: Path, sources: list[Path], force
     unmarked = any(output.iterdir()) and not (output / MARKER).is_file()
     if unmarked and hidden:
         raise _hidden_refusal(output_dir, hidden)
+    if unmarked and force and _system_folder(output):
+        # Only where --force would replace files runpost did not write: a project under /usr/src/app
+        # or /opt/build/repo (Docker, Netlify) builds into its own site/ as anywhere else.
+        raise UsageError(f"refusing to use '{output_dir}' as the output folder: {_system_folder(output)}")
     if force:
         return
     if unmarked:
@@ -104,10 +108,11 @@ def check_build_folder(build_dir: Path, root: Path, others: list[Path]) -> None:
         raise UsageError(f"cannot use '{build_dir}' as the results folder: {shown} a file, not a folder")
 
 
-# The system's own folders, whatever they hold: `--output /etc --force` (a typo for ./etc) as root
-# would have replaced /etc with the site. Any folder right under / (/etc, /usr, /var, /home, /opt,
-# /srv...), a user's home folder, and anything in the trees that are the system's (Linux's and
-# macOS's: /private/etc is where /etc leads there), but for the places web servers serve a site from.
+# The system's own folders, which --force never replaces: `--output /etc --force` (a typo for
+# ./etc) as root would have replaced /etc with the site. Any folder right under / (/etc, /usr, /var,
+# /home, /opt, /srv...), a user's home folder, and anything in the trees that are the system's
+# (Linux's and macOS's: /private/etc is where /etc leads there), but for the places web servers
+# serve a site from. Asked only of a folder holding files runpost did not write.
 _SYSTEM_TREES = frozenset({"etc", "boot", "proc", "sys", "dev", "bin", "sbin", "lib", "lib32", "lib64", "libx32",
                            "run", "snap", "usr", "var", "opt", "private", "System", "Library", "Applications"})
 _WEB_ROOTS = ("/var/www", "/usr/share/nginx", "/usr/share/httpd", "/usr/local/var/www", "/opt/homebrew/var/www",
