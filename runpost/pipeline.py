@@ -138,7 +138,7 @@ def read_content(config: Config, cache: RenderCache | None = None,
     posts = each(posts, parse, content_errors)
     posts = render_all_markdown(posts, config, cache, content_errors)
     showing = shortcodes_showing_blocks(config)
-    content_errors.extend(error for post in posts for error in hidden_exec_blocks(post, showing))
+    content_errors.extend(error for post in posts for error in hidden_exec_blocks(post, showing, config.raw_html))
     content_errors.raise_if_any()
     return posts
 

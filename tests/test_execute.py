@@ -1654,6 +1654,10 @@ def test_memo_keys_of_classes_and_wrappers_follow_edits_and_stay_put_across_buil
         @runpost.memo
         def colored(x):
             return Color.BLUE.value * x
+
+        @runpost.memo
+        def valued(holder):
+            return holder.get()
         """
     later = lambda k: f"""
 import torch
@@ -1692,10 +1696,25 @@ class Color(enum.Enum):
     RED = 1
     BLUE = {k}
 
-runpost.publish("r", [by_wrapper(Scaled(ident, {k}), 10), counted(Counter(), 10), scored(Model(), 10), colored(10)])
+class Cached:
+    @functools.cached_property
+    def v(self):
+        return {k} * 10
+
+class Proxy:
+    def __getattribute__(self, name):
+        raise RuntimeError("proxy " + name)
+
+class WithProxy:
+    proxy = Proxy()
+    def get(self):
+        return Cached().v
+
+runpost.publish("r", [by_wrapper(Scaled(ident, {k}), 10), counted(Counter(), 10), scored(Model(), 10), colored(10),
+                      valued(WithProxy())])
 """
-    assert build(write_post(site / "p", first, later(2)), site).results.values["r"] == [20, 12, 20, 20]
+    assert build(write_post(site / "p", first, later(2)), site).results.values["r"] == [20, 12, 20, 20, 20]
     said = io.StringIO()
     (again,) = execute_posts([write_post(site / "p", first, later(2) + "# edited\n")], make_config(site), Reporter(said))
-    assert again.results.values["r"] == [20, 12, 20, 20] and "memo results: 4 reused, 0 computed" in said.getvalue()
-    assert build(write_post(site / "p", first, later(3)), site).results.values["r"] == [30, 13, 30, 30]
+    assert again.results.values["r"] == [20, 12, 20, 20, 20] and "memo results: 5 reused, 0 computed" in said.getvalue()
+    assert build(write_post(site / "p", first, later(3)), site).results.values["r"] == [30, 13, 30, 30, 30]

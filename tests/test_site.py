@@ -137,6 +137,25 @@ def test_an_executable_block_the_page_does_not_show_is_an_error_before_any_code_
     assert "running" not in result.stderr and "executed" not in result.stderr       # nothing ran
 
 
+def test_a_block_in_a_shortcode_that_shows_it_is_no_error(site_dir):
+    # A review of the check: a template writing inner through markdownify in one branch and plainly in
+    # another, or a markdownify in a comment, was taken as hiding the block; and `x<y` in a {{% %}}'s
+    # prose was read as a tag before its Markdown was rendered.
+    templates = site_dir / "templates/shortcodes"
+    templates.mkdir(parents=True, exist_ok=True)
+    (templates / "branch.html").write_text("{% if params.md %}{{ inner | markdownify }}{% else %}<div>{{ inner }}</div>{% endif %}\n")
+    (templates / "was.html").write_text("{# was: {{ inner | markdownify }} #}<div>{{ inner }}</div>\n")
+    (templates / "box.html").write_text('<div class="box">{{ inner }}</div>\n')
+    (site_dir / "content/posts/shown.md").write_text(
+        "---\ntitle: Shown\ndate: 2024-05-01\n---\n{{< branch >}}\n```python {exec=true id=a}\nprint('MARK-A')\n```\n{{< /branch >}}\n\n"
+        "{{< was >}}\n```python {exec=true id=b}\nprint('MARK-B')\n```\n{{< /was >}}\n\n"
+        "{{% box %}}\nThe loop stops once x<y, as `<!--` starts a comment.\n\n```python {exec=true id=c}\nprint('MARK-C')\n```\n{{% /box %}}\n")
+    result = run_build(cwd=site_dir)
+    assert result.returncode == 0, result.stderr
+    page = (site_dir / "site/posts/shown/index.html").read_text()
+    assert all(mark in page for mark in ("MARK-A", "MARK-B", "MARK-C"))
+
+
 # ---------------------------------------------------------------- contents list
 
 def test_toc_lists_h2_and_h3_headings_with_their_ids():

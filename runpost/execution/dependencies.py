@@ -69,7 +69,10 @@ class Bindings:
         visited: set[int] = set()
         while pending or values:
             if values:
-                pending += self._names_in(values.pop(), values, visited)
+                try:
+                    pending += self._names_in(values.pop(), values, visited)
+                except Exception:      # an object whose attributes raise (a lazy proxy): nothing of the post's in it
+                    pass
                 continue
             name = pending.pop(0)
             if name not in names:
@@ -97,9 +100,12 @@ class Bindings:
                 return []
             found = []
             for member in vars(value).values():
-                member = _member(member)
+                try:
+                    member = _member(member)
+                except Exception:      # a proxy whose attributes (even __class__) raise: no code of the post's
+                    continue
                 for function in member if isinstance(member, tuple) else (member,):
-                    if isinstance(function, types.FunctionType):
+                    if type(function) is types.FunctionType:
                         found += global_names(function.__code__)
             return found
         if isinstance(value, (dict, list, tuple, set, frozenset)):
@@ -231,11 +237,14 @@ def _class_shape(cls: type, seen: set[int]) -> Any:
     for name, member in sorted(vars(cls).items()):
         if name in ("__dict__", "__weakref__", "__module__", "__doc__", "__qualname__", "__slotnames__"):   # (pickle caches __slotnames__)
             continue
-        member = _member(member)
-        if isinstance(member, enum.Enum):
-            body.append((name, "member", member.value if _plain_through(member.value) else type(member.value).__qualname__))
-        else:
-            body.append((name, _shape(member, seen, 0)))
+        try:
+            member = _member(member)
+            if isinstance(member, enum.Enum):
+                body.append((name, "member", member.value if _plain_through(member.value) else type(member.value).__qualname__))
+            else:
+                body.append((name, _shape(member, seen, 0)))
+        except Exception:        # a proxy whose attributes (even __class__) raise: by its type alone
+            body.append((name, type(member).__qualname__))
     return cls.__qualname__, tuple(_class_shape(base, seen) for base in cls.__bases__), tuple(body)
 
 
@@ -274,6 +283,8 @@ def _member(member: Any) -> Any:
         return member.__func__
     if isinstance(member, property):
         return (member.fget, member.fset, member.fdel)
+    if isinstance(member, functools.cached_property):
+        return member.func
     return member
 
 

@@ -180,7 +180,7 @@ def quoted_exec_blocks(post: Post, scan: SourceScan) -> list[BuildError]:
             for offset in quoted_exec_fences(post.body, scan)]
 
 
-def hidden_exec_blocks(post: Post, shows_inner: frozenset[str]) -> list[BuildError]:
+def hidden_exec_blocks(post: Post, shows_inner: frozenset[str], raw_html: bool = False) -> list[BuildError]:
     """An executable block the page does not show: inside an HTML comment (`<!-- disabled ... -->`),
     a raw HTML block the page leaves out (a fence right under `<div>`, no blank line between), a
     footnote no one refers to, or a shortcode whose template never shows what it encloses, or shows
@@ -202,7 +202,9 @@ def hidden_exec_blocks(post: Post, shows_inner: frozenset[str]) -> list[BuildErr
         return min(holding, key=lambda call: len(call.inner)) if holding else None
 
     def shown(token: str, call) -> bool:
-        text = post.html if call is None else call.inner
+        # A `{{% %}}` call's inner text is Markdown, read as HTML once rendered (`x<y` in its prose is
+        # text, not a tag), as fragments.inner renders it.
+        text = post.html if call is None else _rendered_inner(call, raw_html) if call.markdown else call.inner
         if call is not None and call.name not in shows_inner:
             return False
         place = None if call is None else id(call)
@@ -218,6 +220,14 @@ def hidden_exec_blocks(post: Post, shows_inner: frozenset[str]) -> list[BuildErr
                        "encloses, or shows it through markdownify), yet it would run and change what the page says: "
                        "take it out, or remove exec=true")
             for cell in post.cells if not shown(cell.token, holder(cell.token))]
+
+
+def _rendered_inner(call, raw_html: bool) -> str:
+    from .markdown import markdown_to_html
+    from .placeholders import call_tokens, inline_tokens
+
+    return markdown_to_html(call.inner, raw_html, inline="\n" not in call.inner,
+                            inline_tokens=inline_tokens(call.children), tokens=call_tokens(call.children))
 
 
 def _every_call(calls) -> Iterable:

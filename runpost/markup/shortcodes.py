@@ -63,10 +63,17 @@ def shortcodes_showing_blocks(config) -> frozenset[str]:
     not through `markdownify` unless the site keeps raw HTML (markdownify reads the enclosed text as
     Markdown, where a block's HTML is raw HTML, omitted otherwise). cells.hidden_exec_blocks asks."""
     return frozenset(name for name, path in _shortcode_templates(config).items()
-                     if _uses_inner(path) and (config.raw_html or not _MARKDOWNIFIED.search(path.read_bytes())))
+                     if _uses_inner(path) and (config.raw_html or not _only_markdownified(path.read_bytes())))
 
 
-_MARKDOWNIFIED = re.compile(rb"\binner\s*\|\s*markdownify\b")
+def _only_markdownified(template: bytes) -> bool:
+    """Whether every `inner` of a template goes through markdownify (`inner | markdownify`, `inner |
+    trim | markdownify`): one written any other way (in another branch, `{{ inner }}`) may show it."""
+    uses = len(re.findall(rb"\binner\b", template))
+    return uses > 0 and uses == len(_MARKDOWNIFIED.findall(template))
+
+
+_MARKDOWNIFIED = re.compile(rb"\binner\s*(?:\|\s*\w+\s*(?:\([^()]*\))?\s*)*\|\s*markdownify\b")
 
 
 def _uses_inner(path: Path) -> bool:
