@@ -426,7 +426,7 @@ def test_table_from_dicts_has_a_header_and_right_aligned_numbers():
     rendered = render('{{< table results caption="Test *accuracy*" >}}', values=values)
     assert rendered == ('<figure class="table-figure"><figcaption id="table-results">Test <em>accuracy</em></figcaption>'
                         '<div class="table-wrapper" tabindex="0" role="region" aria-labelledby="table-results"><table>'
-                        "<thead><tr><th>model</th><th>accuracy</th></tr></thead><tbody>"
+                        '<thead><tr><th>model</th><th class="num">accuracy</th></tr></thead><tbody>'
                         '<tr><td>RNN</td><td class="num">0.85</td></tr><tr><td>LSTM</td><td class="num">0.89</td></tr>'
                         "</tbody></table></div></figure>")
 
@@ -435,13 +435,13 @@ def test_table_from_dicts_shows_every_key_of_every_row():
     # The header was the first row's keys: a key only a later row had (0.88 here) was dropped unseen.
     values = {"t": [{"model": "RNN"}, {"model": "LSTM", "acc": 0.88}]}
     rendered = render("{{< table t >}}", values=values)
-    assert "<th>model</th><th>acc</th>" in rendered
+    assert '<th>model</th><th class="num">acc</th>' in rendered
     assert "<tr><td>RNN</td><td></td></tr>" in rendered and '<td class="num">0.88</td>' in rendered
 
 
 def test_table_from_lists_uses_the_first_row_as_header():
     rendered = render("{{< table t >}}", values={"t": [["a", "b"], [1, "x"]]})
-    assert "<th>a</th><th>b</th>" in rendered and '<td class="num">1</td><td>x</td>' in rendered
+    assert '<th class="num">a</th><th>b</th>' in rendered and '<td class="num">1</td><td>x</td>' in rendered
 
 
 def test_table_of_the_wrong_shape_is_an_error():

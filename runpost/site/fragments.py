@@ -385,7 +385,12 @@ class _Renderer:
                      for row in rows]
         except (ValueError, TypeError, OverflowError) as error:
             raise self.fail(shortcode, f"cannot format the numbers of table '{name}' with '{spec}': {error}") from None
-        table = ("<table><thead><tr>" + "".join(f"<th>{html.escape(str(cell))}</th>" for cell in header)
+        # A column of numbers has its heading over them, right-aligned as they are.
+        numeric = {index for index in range(len(header))
+                   if any(_is_number(row[index]) for row in rows if index < len(row))
+                   and all(_is_number(row[index]) or row[index] in (None, "") for row in rows if index < len(row))}
+        table = ("<table><thead><tr>" + "".join(f'<th class="num">{html.escape(str(cell))}</th>' if index in numeric
+                                                else f"<th>{html.escape(str(cell))}</th>" for index, cell in enumerate(header))
                  + "</tr></thead><tbody>"
                  + "".join("<tr>" + "".join(row) + "</tr>" for row in cells)
                  + "</tbody></table>")
@@ -459,6 +464,10 @@ def _plain(value: Any) -> str:
 
 # A format's precision and float presentation type (`.2f`, `.1%`, `e`): what a whole number goes without.
 _FLOAT_PART = re.compile(r"(?:\.\d+)?[eEfFgG%]?$")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Number) and not isinstance(value, bool)
 
 
 def _table_cell(value: Any, spec: str = "") -> str:
