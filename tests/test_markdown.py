@@ -234,16 +234,6 @@ def test_an_indented_paragraph_in_a_definition_is_not_code():
     assert "<pre>" not in html and "<p>Second.</p>" in html
 
 
-@pytest.mark.parametrize("indent", [2, 3, 4])
-def test_a_definitions_later_paragraph_indented_to_its_text_stays_in_it_as_in_goldmark(indent):
-    # From a review against Hugo 0.111: `: text` + blank + two spaces + `more` left the list.
-    html = markdown_to_html(f"Term\n: Def one\n\n{' ' * indent}Continuation.\n\nAfter.\n").replace("\n", "")
-    assert "<p>Continuation.</p></dd></dl><p>After.</p>" in html, html
-    assert markdown_to_html("Term\n: Def one\n\n Continuation.\n").replace("\n", "").endswith(
-        "</dd></dl><p>Continuation.</p>")        # one space: less than the text's column, as in goldmark
-    assert "<pre><code>" not in markdown_to_html("Para.\n\n: not after a term\n\n  text\n")
-
-
 def test_a_lone_tag_line_is_an_html_block_without_a_paragraph_as_in_goldmark():
     # CommonMark's HTML block type 7 (checked against Hugo 0.111 with unsafe = true).
     html = markdown_to_html('Para.\n\n<img src="a.png" alt="x">\n\nline<br>\n\n<br>\n\n<img src="a.png"\n     alt="m">\n',

@@ -21,7 +21,6 @@ import markdown as python_markdown
 from ..config import Config
 from .hugo_compat.blockquotes import BlockQuoteExtension
 from .codeblocks import fence_language
-from .hugo_compat.deflists import DefinitionListExtension
 from .hugo_compat.fences import FencedCodeExtension
 from .hugo_compat.footnotes import FootnoteExtension, LinearFootnotes
 from .hugo_compat.headings import HeadingExtension, heading_id, resolve_heading_ids
@@ -198,7 +197,6 @@ def _extensions(raw_html: bool) -> list:
         LinkifyExtension(),
         FencedCodeExtension(),
         ListExtension(),
-        DefinitionListExtension(),
         BlockQuoteExtension(),
         RawHtmlExtension(omit=not raw_html),
         HeadingExtension(),
