@@ -137,8 +137,11 @@ def read_content(config: Config, cache: RenderCache | None = None,
                                     lambda: parse_shortcodes(scan_post(post), known, needing_inner))
     posts = each(posts, parse, content_errors)
     posts = render_all_markdown(posts, config, cache, content_errors)
+    # Only posts with blocks; serve keeps each post's answer while the post is the same (render_cache.same).
     showing = shortcodes_showing_blocks(config)
-    content_errors.extend(error for post in posts for error in hidden_exec_blocks(post, showing, config.raw_html))
+    content_errors.extend(error for post in posts if post.cells for error in cache.same(
+        "hidden-blocks", str(post.path), (post, showing, config.raw_html),
+        lambda: hidden_exec_blocks(post, showing, config.raw_html)))
     content_errors.raise_if_any()
     return posts
 

@@ -138,6 +138,9 @@ def test_a_project_under_a_system_tree_builds_into_its_own_site_folder(tmp_path)
     for place in ("/usr/src/app", "/opt/build/repo", "/var/lib/jenkins/workspace/blog"):
         root = Path(place)
         check_output_folder(root / "site", root, [root / "content", root / "build"], force=False)
+    # And with --force into a folder of its own holding other files (a review: refused under /opt).
+    root = Path("/usr/lib")          # a folder of files of this machine's, taken as a project's root
+    check_output_folder(root / "python3", root, [root / "content", root / "build"], force=True)
 
 
 @pytest.mark.parametrize("folder", ["/usr/share/nginx/html", "/var/www/html", "/srv/www/blog", "/mnt/data/site",

@@ -8,9 +8,10 @@ module for the Cell. Errors go to `report`, which places them at the block's sta
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .codeblocks import parse_bool, parse_fence_info, parse_highlight_options
+from .placeholders import TOKEN_PATTERN
 from ..errors import BuildError, Location
 from ..execution.figures import figure_stem
 from ..post import Cell, Post
@@ -194,23 +195,24 @@ def hidden_exec_blocks(post: Post, shows_inner: frozenset[str], raw_html: bool =
 
     calls = list(_every_call(post.shortcodes))
     parent = {child.token: call for call in calls for child in call.children}
-    spans = {None: visible_text_spans(post.html)}
-
-    def holder(token: str):
-        """The innermost call whose inner text holds `token`, or None (the body)."""
-        holding = [call for call in calls if call.inner and token in call.inner]
-        return min(holding, key=lambda call: len(call.inner)) if holding else None
+    # Each token's innermost enclosing call (the one with the shortest inner text holding it), in one
+    # pass over the calls' inner texts.
+    holders: dict[str, Any] = {}
+    for call in calls:
+        for token in TOKEN_PATTERN.findall(call.inner or ""):
+            if token not in holders or len(call.inner) < len(holders[token].inner):
+                holders[token] = call
+    texts: dict[Any, str] = {}
+    spans: dict[Any, list[tuple[int, int]]] = {}
 
     def shown(token: str, call) -> bool:
-        # A `{{% %}}` call's inner text is Markdown, read as HTML once rendered (`x<y` in its prose is
-        # text, not a tag), as fragments.inner renders it.
-        text = post.html if call is None else _rendered_inner(call, raw_html) if call.markdown else call.inner
         if call is not None and call.name not in shows_inner:
             return False
         place = None if call is None else id(call)
-        if place not in spans:
-            spans[place] = visible_text_spans(text)
-        at = text.find(token)
+        if place not in texts:      # each text read once: a `{{% %}}`'s inner once rendered (`x<y` is text)
+            texts[place] = post.html if call is None else _rendered_inner(call, raw_html) if call.markdown else call.inner
+            spans[place] = visible_text_spans(texts[place])
+        at = texts[place].find(token)
         if at < 0 or not any(start <= at < end for start, end in spans[place]):
             return False
         return call is None or shown(call.token, parent.get(call.token))
@@ -219,7 +221,7 @@ def hidden_exec_blocks(post: Post, shows_inner: frozenset[str], raw_html: bool =
                        "a raw HTML block, a footnote no one refers to, or a shortcode that does not show what it "
                        "encloses, or shows it through markdownify), yet it would run and change what the page says: "
                        "take it out, or remove exec=true")
-            for cell in post.cells if not shown(cell.token, holder(cell.token))]
+            for cell in post.cells if not shown(cell.token, holders.get(cell.token))]
 
 
 def _rendered_inner(call, raw_html: bool) -> str:
