@@ -18,7 +18,7 @@ import datetime as dt
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator
 
 from .errors import Location
 
@@ -68,6 +68,14 @@ class Shortcode:
     token: str                       # placeholder standing in the body for this call
     children: tuple["Shortcode", ...] = ()  # shortcodes nested in `inner` (their tokens are in inner)
     options: dict[str, str] = field(default_factory=dict)  # highlight: its option string and named options, parsed once
+
+
+def every_call(calls: Iterable[Any]) -> Iterator[Any]:
+    """Each call and, after it, the calls nested in its inner text, at any depth, in order (Shortcodes,
+    or the parser's own calls: anything with `children`)."""
+    for call in calls:
+        yield call
+        yield from every_call(call.children)
 
 
 @dataclass(frozen=True)

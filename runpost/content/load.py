@@ -83,7 +83,7 @@ def load_posts(config: Config, errors: ErrorCollector | None = None, now: dt.dat
                                      f"post '{post.name}' reads the same as '{other.name}', of {Location(other.path)} "
                                      "(its letters composed otherwise, as macOS writes file names), and macOS keeps "
                                      "one results folder for both: rename one"))
-    posts = [post for post in posts if named.get(unicodedata.normalize("NFC", post.name)) is post]
+    posts = list(named.values())        # the first of each name, in order
     for post in [post for post in posts if is_temporary_name(post.name)]:
         # Before any code runs: the execution stage's tidying would delete build/<name>/ as a leftover.
         collected.add(BuildError(Location(post.bundle or post.path), f"the name '{post.name}' reads as one of "

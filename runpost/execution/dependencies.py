@@ -191,11 +191,10 @@ def _is_plain(value: Any) -> bool:
 
 class _Fingerprinter(pickle.Pickler):
     """Pickles as pickle does, but a function as its code, defaults and closure (by name, pickle
-    would miss an edit to its body); a wrapper that keeps its function (`functools.cache`,
-    `functools.wraps`) as that function; and a class the post defines (module `__main__`) as its
-    name and its methods' code and plain attributes (an edit to its body in a later block is
-    seen). Other classes stay by name, as pickle has them: a key of a call taking a library's
-    dataclass is then the same on every Python version."""
+    would miss an edit to its body); `functools.cache`'s wrapper as its function; and a class the
+    post defines (module `__main__`) as what _class_shape reads of it (an edit to its body in a
+    later block is seen). Other classes stay by name, as pickle has them: a key of a call taking a
+    library's dataclass is then the same on every Python version."""
 
     def __init__(self, file: io.BytesIO):
         super().__init__(file, protocol=4)

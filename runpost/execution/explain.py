@@ -11,7 +11,7 @@ from typing import Any
 from . import store
 from ..config import Config
 from ..errors import BuildError, ErrorCollector, Location
-from .plan import Plan, first_stale_cell, parse_overrides, plan_post, staleness
+from .plan import Plan, first_stale_cell, parse_overrides, plan_post, renamed_with_figures, staleness
 from ..post import Cell, Post
 from ..report import Reporter
 
@@ -62,8 +62,8 @@ def cell_states(cells: tuple[Cell, ...], first: int, stored: list[dict[str, Any]
     for position, cell in enumerate(cells):
         if position < first:
             states.append("fresh")
-        elif position == first and position < len(stored) and stored[position].get("id") not in (None, cell.id) \
-                and stored[position].get("key") == keys[position]:
+        elif position == first and position < len(stored) and stored[position].get("key") == keys[position] \
+                and renamed_with_figures(stored[position], cell):
             states.append(f"stale (was '{stored[position]['id']}': its figures are named by its id)")
         elif position == first:
             states.append("stale (its code changed)" if position < len(stored) else "stale (new block)")

@@ -182,7 +182,7 @@ def _changed_cells(stored: list[dict[str, Any]], cells: tuple[Cell, ...], keys: 
             return [f"block '{cell.id}' (line {cell.location.line}) is new"]
         if stored[position].get("key") != keys[position]:
             return [f"block '{cell.id}' (line {cell.location.line}) code changed"]
-        if _renamed_with_figures(stored[position], cell):
+        if renamed_with_figures(stored[position], cell):
             return [f"block '{cell.id}' (line {cell.location.line}) was '{stored[position]['id']}' "
                     "(its figures are named by its id)"]
     if len(stored) > len(cells):
@@ -196,12 +196,12 @@ def first_stale_cell(stored: list[dict[str, Any]], keys: list[str], cells: tuple
     for position, key in enumerate(keys):
         if position >= len(stored) or stored[position].get("key") != key:
             return position
-        if position < len(cells) and _renamed_with_figures(stored[position], cells[position]):
+        if position < len(cells) and renamed_with_figures(stored[position], cells[position]):
             return position
     return len(keys)
 
 
-def _renamed_with_figures(stored: dict[str, Any], cell: Cell) -> bool:
+def renamed_with_figures(stored: dict[str, Any], cell: Cell) -> bool:
     """A block given another id since its run, which drew figures: they are named by the id
     (`loss-1.png`), so with two ids swapped each block would show the other's. A renamed block that
     drew none keeps its results (its id names nothing stored)."""

@@ -8,13 +8,14 @@ module for the Cell. Errors go to `report`, which places them at the block's sta
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .codeblocks import parse_bool, parse_fence_info, parse_highlight_options
+from .markdown import inner_markdown_to_html
 from .placeholders import TOKEN_PATTERN
 from ..errors import BuildError, Location
 from ..execution.figures import figure_stem
-from ..post import Cell, Post
+from ..post import Cell, Post, every_call
 
 if TYPE_CHECKING:
     from ..content.scan import SourceScan
@@ -193,7 +194,7 @@ def hidden_exec_blocks(post: Post, shows_inner: frozenset[str], raw_html: bool =
         return []
     from ..site.html_tags import visible_text_spans     # (the site stage's reading of HTML)
 
-    calls = list(_every_call(post.shortcodes))
+    calls = list(every_call(post.shortcodes))
     parent = {child.token: call for call in calls for child in call.children}
     # Each token's innermost enclosing call (the one with the shortest inner text holding it), in one
     # pass over the calls' inner texts.
@@ -210,7 +211,7 @@ def hidden_exec_blocks(post: Post, shows_inner: frozenset[str], raw_html: bool =
             return False
         place = None if call is None else id(call)
         if place not in texts:      # each text read once: a `{{% %}}`'s inner once rendered (`x<y` is text)
-            texts[place] = post.html if call is None else _rendered_inner(call, raw_html) if call.markdown else call.inner
+            texts[place] = post.html if call is None else inner_markdown_to_html(call, raw_html) if call.markdown else call.inner
             spans[place] = visible_text_spans(texts[place])
         at = texts[place].find(token)
         if at < 0 or not any(start <= at < end for start, end in spans[place]):
@@ -222,20 +223,6 @@ def hidden_exec_blocks(post: Post, shows_inner: frozenset[str], raw_html: bool =
                        "encloses, or shows it through markdownify), yet it would run and change what the page says: "
                        "take it out, or remove exec=true")
             for cell in post.cells if not shown(cell.token, holders.get(cell.token))]
-
-
-def _rendered_inner(call, raw_html: bool) -> str:
-    from .markdown import markdown_to_html
-    from .placeholders import call_tokens, inline_tokens
-
-    return markdown_to_html(call.inner, raw_html, inline="\n" not in call.inner,
-                            inline_tokens=inline_tokens(call.children), tokens=call_tokens(call.children))
-
-
-def _every_call(calls) -> Iterable:
-    for call in calls:
-        yield call
-        yield from _every_call(call.children)
 
 
 # The default theme's <main id>: a name no heading's id can have (base.html), nor a cell's.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from functools import lru_cache
+from typing import Any
 
 import markdown as python_markdown
 
@@ -90,6 +91,14 @@ _CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 
 def without_controls(text: str) -> str:
     return _CONTROLS.sub("\ufffd", text) if _CONTROLS.search(text) else text
+
+
+def inner_markdown_to_html(shortcode: Any, raw_html: bool) -> str:
+    """A `{{% %}}` call's inner text as HTML, its calls' tokens left in it: inline when written inline
+    (`{{% mark %}}*x*{{% /mark %}}`), blocks otherwise. The renderer (fragments.py) shows it; the
+    check that every executable block is shown (cells.py) reads it."""
+    return markdown_to_html(shortcode.inner, raw_html, inline="\n" not in shortcode.inner,
+                            inline_tokens=inline_tokens(shortcode.children), tokens=call_tokens(shortcode.children))
 
 
 def markdown_to_html(text: str, raw_html: bool = False, inline: bool = False, final_ids: bool = True,

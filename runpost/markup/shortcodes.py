@@ -28,7 +28,7 @@ from .placeholders import TOKEN_PATTERN, make_token
 from .math import MATH_SHORTCODE, MathError, latex_to_mathml
 from ..content.scan import CodeBlock, MathRegion, Tag, closer_of, closing_tags, scan_of
 from ..errors import BuildError, BuildErrors, Location, did_you_mean
-from ..post import Cell, Post, Shortcode
+from ..post import Cell, Post, Shortcode, every_call
 
 BUILTINS = frozenset({"highlight", "figure", "youtube", "vimeo", "gist", "tweet", "instagram", "param", "ref", "relref",
                       "value", "table", "vimeo_simple", "twitter", "twitter_simple", "instagram_simple"})
@@ -118,13 +118,6 @@ class _Call:
     tag: Tag
     close: Tag | None
     children: list["_Call"]
-
-
-def _descendants(call: "_Call"):
-    """Every call inside `call`, at any depth, in order."""
-    for child in call.children:
-        yield child
-        yield from _descendants(child)
 
 
 # Text of the writer's that a token could be mistaken for, in any case (TOKEN_PATTERN's).
@@ -317,7 +310,7 @@ class _Parser:
             self.error(tag.start, f"'{tag.name}' needs a closing tag "
                                   f"'{{{{{tag.delimiter} /{tag.name} {closer_of(tag.delimiter)}'")
         if tag.name == "highlight":
-            for inside in _descendants(call):
+            for inside in every_call(call.children):
                 if inside.tag.name == "highlight":
                     # Its HTML would be shown as code, and each level escapes the one inside again:
                     # 100 levels made a 9.6 MB page, 3,000 (a 60 KB post) ran the machine out of memory.

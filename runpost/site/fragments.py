@@ -19,7 +19,7 @@ import os
 import posixpath
 import re
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import jinja2
 from markupsafe import Markup
@@ -31,12 +31,12 @@ from ..markup.cells import highlight_code_bounds
 from ..deep import bounded
 from ..errors import BuildError, BuildErrors, Location, did_you_mean
 from ..markup.hugo_compat.headings import go_lower, resolve_heading_ids
-from ..markup.markdown import heading_id, highlight_code, markdown_to_html, without_controls
+from ..markup.markdown import heading_id, highlight_code, inner_markdown_to_html, markdown_to_html, without_controls
 from .environment import syntax_error, template_location, template_problem
 from .images import size_images
 from ..markup.math import MATH_SHORTCODE, MathError, latex_to_mathml
-from ..post import Cell, Post, Shortcode
-from ..markup.placeholders import call_tokens, fill, inline_tokens
+from ..post import Cell, Post, Shortcode, every_call
+from ..markup.placeholders import fill
 
 LIGHT_STYLE = "default"        # Pygments' default meets WCAG AA on white
 DARK_STYLE = "github-dark"
@@ -114,7 +114,7 @@ class _Renderer:
         self.errors: list[BuildError] = []
         self.rendered: dict[str, str] = {}
         self.calls: dict[str, Shortcode | Cell] = {cell.token: cell for cell in post.cells}
-        for shortcode in _walk(post.shortcodes):
+        for shortcode in every_call(post.shortcodes):
             self.calls[shortcode.token] = shortcode
         self.markdownify: Callable[[str], str] = env.filters.get("markdownify") or (
             lambda text: Markup(markdown_to_html(str(text), raw_html=False, inline=True)))
@@ -175,10 +175,7 @@ class _Renderer:
         if shortcode.inner is None:
             return Markup("")
         if shortcode.markdown:
-            # Inline when written inline ({{% mark %}}*x*{{% /mark %}}), blocks otherwise.
-            rendered = markdown_to_html(shortcode.inner, self.raw_html(), inline="\n" not in shortcode.inner,
-                                        inline_tokens=inline_tokens(shortcode.children), tokens=call_tokens(shortcode.children))
-            return Markup(self.expand(rendered))
+            return Markup(self.expand(inner_markdown_to_html(shortcode, self.raw_html())))
         return Markup(self.expand(shortcode.inner))
 
     def raw_html(self) -> bool:
@@ -425,12 +422,6 @@ class _Renderer:
 def heading_id_text(rendered: str) -> str:
     """The part of a heading id that a shortcode's HTML output contributes."""
     return heading_id(html.unescape(re.sub(r"<[^>]*>", "", rendered)))
-
-
-def _walk(shortcodes: Iterable[Shortcode]) -> Iterable[Shortcode]:
-    for shortcode in shortcodes:
-        yield shortcode
-        yield from _walk(shortcode.children)
 
 
 def _argument(shortcode: Shortcode, position: int, name: str) -> str:

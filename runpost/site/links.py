@@ -23,7 +23,7 @@ from ..config import Config
 from ..content.scan import LinkTarget, SourceScan, front_matter_targets, looks_like_template, scan_of, scan_source
 from ..errors import BuildError, ErrorCollector, Location, did_you_mean
 from ..markup.markdown import markdown_to_html
-from ..post import Post, Site
+from ..post import Post, Site, every_call
 from ..render_cache import RenderCache
 from .urls import is_internal, is_site_path, script_scheme, script_urls, split_url, srcset_urls, urls_in
 
@@ -153,7 +153,7 @@ def check_fragments(site: Site, posts: list[Post], cache: RenderCache | None = N
         # The post's own fragment targets first: most posts have none, and their pages' URLs
         # (a hundred each) need not be read.
         targets = [target for target in scan_of(post).targets if "#" in target.target]
-        with_refs = [shortcode for shortcode in _walk(post.shortcodes) if shortcode.name in ("ref", "relref")
+        with_refs = [shortcode for shortcode in every_call(post.shortcodes) if shortcode.name in ("ref", "relref")
                      and "#" in ref_target(shortcode)]
         if not targets and not with_refs:
             continue
@@ -209,10 +209,6 @@ def _fragment_problem(url: str, post: Post, site: Site, ids: dict[str, frozenset
     if old != page:
         where += f" (an old address of /{(posixpath.dirname(page) + '/').lstrip('/')})"
     return f"{where} has no element with id '{fragment}'{did_you_mean(fragment, ids[page])}"
-
-
-def _walk(shortcodes) -> list:
-    return [found for shortcode in shortcodes for found in (shortcode, *_walk(shortcode.children))]
 
 
 _FILE_URL = re.compile(r"[\x00-\x20]*file:", re.IGNORECASE)

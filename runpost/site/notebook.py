@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable
 
 from ..markup.math import MATH_SHORTCODE
 from ..markup.placeholders import fill, split_tokens
-from ..post import Cell, Post, Shortcode
+from ..post import Cell, Post, Shortcode, every_call
 from .urls import absolute_url, is_internal, rewrite_urls
 
 NBFORMAT, NBFORMAT_MINOR = 4, 5
@@ -189,7 +189,7 @@ class _ProseWriter:
 
     def __init__(self, post: Post, render: Callable[[str], str], base_url: str):
         self.post, self.render, self.base_url = post, render, base_url
-        self.calls = {shortcode.token: shortcode for shortcode in _walk(post.shortcodes)}
+        self.calls = {shortcode.token: shortcode for shortcode in every_call(post.shortcodes)}
         # Calls with a plainer Markdown form than their HTML.
         self.writers: dict[str, Callable[[Shortcode], str]] = {
             "value": self.write_value, "figure": self.write_figure, "youtube": self.write_youtube,
@@ -243,12 +243,6 @@ class _ProseWriter:
 
 def _bracket_safe(text: str) -> str:
     return text.replace("[", "\\[").replace("]", "\\]")
-
-
-def _walk(shortcodes: Iterable[Shortcode]) -> Iterable[Shortcode]:
-    for shortcode in shortcodes:
-        yield shortcode
-        yield from _walk(shortcode.children)
 
 
 def _slug(post: Post) -> str:

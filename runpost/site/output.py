@@ -56,10 +56,10 @@ def check_output_folder(output_dir: Path, root: Path, sources: list[Path], force
     unmarked = any(output.iterdir()) and not (output / MARKER).is_file()
     if unmarked and hidden:
         raise _hidden_refusal(output_dir, hidden)
-    if unmarked and force and outside and _system_folder(output):
-        # Only where --force would replace files runpost did not write, outside the project: a project
-        # under /usr/src/app or /opt/build/repo (Docker, Netlify) builds into its own folders as anywhere else.
-        raise UsageError(f"refusing to use '{output_dir}' as the output folder: {_system_folder(output)}")
+    # Only where --force would replace files runpost did not write, outside the project: a project
+    # under /usr/src/app or /opt/build/repo (Docker, Netlify) builds into its own folders as anywhere else.
+    if unmarked and force and outside and (system := _system_folder(output)):
+        raise UsageError(f"refusing to use '{output_dir}' as the output folder: {system}")
     if force:
         return
     if unmarked:
